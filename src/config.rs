@@ -1,0 +1,347 @@
+//! Configuration: `config/portcullis.toml`, then `PORTCULLIS_<KEY>` environment variables
+//! (nested keys with `__`, e.g. `PORTCULLIS_TOKENS__SIGNING_ALG`). Every key has a safe
+//! default; `Config::validate` refuses anything unsafe and names the offending key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Public base URL; the OIDC issuer. https unless `dev_mode`.
+    pub issuer: String,
+    /// Socket address the HTTP server binds.
+    pub listen: String,
+    /// Where the SQLite database, master key and other local state live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; empty means SQLite under `data_dir`.
+    pub database_url: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// tracing filter directive, e.g. `info` or `portcullis=debug,info`.
+    pub log_level: String,
+    /// Allows a plain-http issuer on a loopback host and drops the `__Host-` cookie prefix
+    /// and `Secure` flag. For local development only.
+    pub dev_mode: bool,
+    /// Path of the 32-byte master key (base64). Empty: `<data_dir>/master.key`, generated
+    /// with mode 0600 on first start.
+    pub master_key_file: String,
+    pub database: DatabaseConfig,
+    pub tokens: TokenConfig,
+    pub session: SessionConfig,
+    pub password: PasswordConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    /// How long a query waits for a connection before failing, in seconds.
+    pub acquire_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningAlg {
+    RS256,
+    ES256,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "RS256" => Some(SigningAlg::RS256),
+            "ES256" => Some(SigningAlg::ES256),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Algorithm of the key generated on first start and by `keys rotate`.
+    pub signing_alg: SigningAlg,
+    pub access_token_ttl_seconds: i64,
+    pub id_token_ttl_seconds: i64,
+    pub refresh_token_ttl_seconds: i64,
+    /// Authorization code lifetime; RFC 9700 §4.2.1 asks for a short one.
+    pub code_ttl_seconds: i64,
+    /// How long an authorization request waits for the user to sign in.
+    pub auth_request_ttl_seconds: i64,
+    /// After rotation, old public keys stay in the JWKS this long.
+    pub retired_key_publish_seconds: i64,
+    /// How often each node re-reads signing keys from the database.
+    pub key_reload_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// SSO session ends after this much inactivity.
+    pub idle_timeout_minutes: i64,
+    /// SSO session ends this long after sign-in, whatever the activity.
+    pub absolute_timeout_minutes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Argon2id memory in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Argon2id iterations (OWASP: 2).
+    pub iterations: u32,
+    /// Argon2id lanes (OWASP: 1).
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 = number of CPU cores.
+    pub max_concurrent: usize,
+    /// Logins allowed to wait for a hashing slot; beyond that, 503 with Retry-After.
+    pub max_queue: usize,
+    /// Cheap Argon2 parameters below the OWASP floor. Only for test suites: never in production.
+    pub insecure_test_params: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            issuer: "http://localhost:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            dev_mode: false,
+            master_key_file: String::new(),
+            database: DatabaseConfig::default(),
+            tokens: TokenConfig::default(),
+            session: SessionConfig::default(),
+            password: PasswordConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { max_connections: 16, acquire_timeout_seconds: 10 }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            signing_alg: SigningAlg::RS256,
+            access_token_ttl_seconds: 600,
+            id_token_ttl_seconds: 600,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            code_ttl_seconds: 60,
+            auth_request_ttl_seconds: 1800,
+            retired_key_publish_seconds: 7 * 24 * 3600,
+            key_reload_seconds: 60,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig { idle_timeout_minutes: 60, absolute_timeout_minutes: 12 * 60 }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        PasswordConfig {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+            max_concurrent: 0,
+            max_queue: 64,
+            insecure_test_params: false,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if given or present at the default path), then the
+    /// environment. Unknown keys are errors, so a typo never silently falls back to a default.
+    /// The caller applies command-line overrides and then calls `validate`.
+    pub fn load(path: Option<&Path>) -> Result<Config, String> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match path {
+            Some(p) => {
+                if !p.exists() {
+                    return Err(format!("configuration file {} does not exist", p.display()));
+                }
+                fig = fig.merge(Toml::file(p));
+            }
+            None => {
+                let default = Path::new("config/portcullis.toml");
+                if default.exists() {
+                    fig = fig.merge(Toml::file(default));
+                }
+            }
+        }
+        // PORTCULLIS_TEST_* belongs to the test suite, not to the server.
+        fig = fig.merge(Env::prefixed("PORTCULLIS_").filter(|k| !k.as_str().starts_with("test_")).split("__"));
+        let cfg: Config = fig.extract().map_err(|e| {
+            let mut msgs = Vec::new();
+            for err in e {
+                let key = err.path.join(".");
+                if key.is_empty() {
+                    msgs.push(err.to_string());
+                } else {
+                    msgs.push(format!("key `{key}`: {}", err.kind));
+                }
+            }
+            format!("invalid configuration: {}", msgs.join("; "))
+        })?;
+        Ok(cfg)
+    }
+
+    /// Refuses unsafe or inconsistent values; each message names its key.
+    pub fn validate(&self) -> Result<(), String> {
+        let issuer = Url::parse(&self.issuer).map_err(|e| format!("key `issuer`: not a URL ({e})"))?;
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err("key `issuer`: must not have a query or fragment (OIDC Discovery §2)".into());
+        }
+        if self.issuer.ends_with('/') {
+            return Err("key `issuer`: must not end with a slash".into());
+        }
+        match issuer.scheme() {
+            "https" => {}
+            "http" if self.dev_mode => {
+                let host = issuer.host_str().unwrap_or("");
+                if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+                    return Err("key `issuer`: dev_mode allows http only on localhost, 127.0.0.1 or [::1]".into());
+                }
+            }
+            "http" => {
+                return Err(
+                    "key `issuer`: must be https (set dev_mode = true for http://localhost during development)".into(),
+                );
+            }
+            _ => return Err("key `issuer`: must be an https URL".into()),
+        }
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|_| format!("key `listen`: `{}` is not a socket address like 127.0.0.1:8080", self.listen))?;
+        let db_url_ok = self.database_url.is_empty()
+            || ["sqlite:", "postgres://", "postgresql://"].iter().any(|p| self.database_url.starts_with(p));
+        if !db_url_ok {
+            return Err("key `database_url`: must start with sqlite:, postgres:// or postgresql://".into());
+        }
+        if self.database.max_connections == 0 {
+            return Err("key `database.max_connections`: must be at least 1".into());
+        }
+        let t = &self.tokens;
+        for (key, v, min, max) in [
+            ("tokens.access_token_ttl_seconds", t.access_token_ttl_seconds, 30, 86_400),
+            ("tokens.id_token_ttl_seconds", t.id_token_ttl_seconds, 30, 86_400),
+            ("tokens.refresh_token_ttl_seconds", t.refresh_token_ttl_seconds, 60, 400 * 86_400),
+            ("tokens.code_ttl_seconds", t.code_ttl_seconds, 5, 600),
+            ("tokens.auth_request_ttl_seconds", t.auth_request_ttl_seconds, 60, 86_400),
+            ("tokens.retired_key_publish_seconds", t.retired_key_publish_seconds, 0, 400 * 86_400),
+            ("session.idle_timeout_minutes", self.session.idle_timeout_minutes, 1, 525_600),
+            ("session.absolute_timeout_minutes", self.session.absolute_timeout_minutes, 1, 525_600),
+        ] {
+            if v < min || v > max {
+                return Err(format!("key `{key}`: {v} is outside {min}..={max}"));
+            }
+        }
+        if t.key_reload_seconds == 0 {
+            return Err("key `tokens.key_reload_seconds`: must be at least 1".into());
+        }
+        let p = &self.password;
+        if !p.insecure_test_params {
+            if p.memory_kib < 19456 {
+                return Err("key `password.memory_kib`: below the OWASP minimum of 19456".into());
+            }
+            if p.iterations < 2 {
+                return Err("key `password.iterations`: below the OWASP minimum of 2".into());
+            }
+        }
+        if p.parallelism == 0 {
+            return Err("key `password.parallelism`: must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// SQLite under the data dir unless a URL is configured.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("portcullis.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        if self.master_key_file.is_empty() {
+            self.data_dir.join("master.key")
+        } else {
+            PathBuf::from(&self.master_key_file)
+        }
+    }
+
+    /// A configuration for test suites: loopback issuer, dev mode, cheap hashing.
+    pub fn for_tests(issuer: &str, data_dir: &Path, database_url: &str) -> Config {
+        Config {
+            issuer: issuer.to_string(),
+            data_dir: data_dir.to_path_buf(),
+            database_url: database_url.to_string(),
+            dev_mode: issuer.starts_with("http://"),
+            password: PasswordConfig {
+                memory_kib: 64,
+                iterations: 1,
+                insecure_test_params: true,
+                ..PasswordConfig::default()
+            },
+            ..Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_issuer_needs_dev_mode() {
+        let cfg = Config::default();
+        assert!(cfg.validate().unwrap_err().contains("`issuer`"));
+        let cfg = Config { dev_mode: true, ..Config::default() };
+        cfg.validate().unwrap();
+        let cfg = Config { dev_mode: true, issuer: "http://example.com".into(), ..Config::default() };
+        assert!(cfg.validate().unwrap_err().contains("`issuer`"));
+    }
+
+    #[test]
+    fn weak_argon2_refused_without_test_flag() {
+        let mut cfg = Config { issuer: "https://idp.example".into(), ..Config::default() };
+        cfg.password.memory_kib = 1024;
+        assert!(cfg.validate().unwrap_err().contains("password.memory_kib"));
+        cfg.password.insecure_test_params = true;
+        cfg.validate().unwrap();
+    }
+}

@@ -1,0 +1,181 @@
+//! The one error type. Protocol errors carry their standard code; everything else is
+//! logged in detail and answered with generic text.
+
+use std::fmt;
+
+/// OAuth 2.0 / OpenID Connect error codes. The string is the code the standard defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    /// RFC 6749 §4.1.2.1, §5.2: missing or malformed parameter.
+    InvalidRequest,
+    /// RFC 6749 §5.2: client authentication failed.
+    InvalidClient,
+    /// RFC 6749 §5.2: code or refresh token invalid, expired, revoked or not this client's.
+    InvalidGrant,
+    /// RFC 6749 §4.1.2.1, §5.2: client may not use this grant or response type.
+    UnauthorizedClient,
+    /// RFC 6749 §5.2.
+    UnsupportedGrantType,
+    /// RFC 6749 §4.1.2.1.
+    UnsupportedResponseType,
+    /// RFC 6749 §4.1.2.1, §5.2.
+    InvalidScope,
+    /// RFC 6749 §4.1.2.1.
+    AccessDenied,
+    /// RFC 6749 §4.1.2.1.
+    ServerError,
+    /// RFC 6749 §4.1.2.1.
+    TemporarilyUnavailable,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none` but the user must sign in.
+    LoginRequired,
+    /// OpenID Connect Core §3.1.2.6.
+    InteractionRequired,
+    /// OpenID Connect Core §3.1.2.6: `request` parameter not supported.
+    RequestNotSupported,
+    /// OpenID Connect Core §3.1.2.6: `request_uri` parameter not supported.
+    RequestUriNotSupported,
+    /// OpenID Connect Core §3.1.2.6: `registration` parameter not supported.
+    RegistrationNotSupported,
+    /// RFC 6750 §3.1: bearer token invalid.
+    InvalidToken,
+    /// RFC 7009 §2.2.1.
+    UnsupportedTokenType,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        use OAuthErrorCode::*;
+        match self {
+            InvalidRequest => "invalid_request",
+            InvalidClient => "invalid_client",
+            InvalidGrant => "invalid_grant",
+            UnauthorizedClient => "unauthorized_client",
+            UnsupportedGrantType => "unsupported_grant_type",
+            UnsupportedResponseType => "unsupported_response_type",
+            InvalidScope => "invalid_scope",
+            AccessDenied => "access_denied",
+            ServerError => "server_error",
+            TemporarilyUnavailable => "temporarily_unavailable",
+            LoginRequired => "login_required",
+            InteractionRequired => "interaction_required",
+            RequestNotSupported => "request_not_supported",
+            RequestUriNotSupported => "request_uri_not_supported",
+            RegistrationNotSupported => "registration_not_supported",
+            InvalidToken => "invalid_token",
+            UnsupportedTokenType => "unsupported_token_type",
+        }
+    }
+
+    /// HTTP status for a token-endpoint style JSON error (RFC 6749 §5.2, RFC 6750 §3.1).
+    pub fn http_status(self) -> u16 {
+        match self {
+            OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => 401,
+            OAuthErrorCode::ServerError => 500,
+            OAuthErrorCode::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for OAuthErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A protocol error whose code and description are meant for the client.
+    #[error("{code}: {description}")]
+    OAuth { code: OAuthErrorCode, description: String },
+    /// Input a person or API caller got wrong; the message is shown as is.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized,
+    /// Wrong username or password (deliberately not saying which).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Back-pressure: too many requests waiting (e.g. password hashing). Retry later.
+    #[error("overloaded")]
+    Overloaded { retry_after_seconds: u64 },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn oauth(code: OAuthErrorCode, description: impl Into<String>) -> Self {
+        AppError::OAuth { code, description: description.into() }
+    }
+
+    pub fn internal(msg: impl fmt::Display) -> Self {
+        AppError::Internal(anyhow::anyhow!("{msg}"))
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, AppError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::OAuth { code, .. } => code.http_status(),
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthorized | AppError::InvalidCredentials => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Overloaded { .. } => 503,
+            AppError::Database(sqlx::Error::PoolTimedOut) => 503,
+            AppError::Database(_) | AppError::Internal(_) => 500,
+        }
+    }
+
+    /// What the caller may see: never internal details.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::OAuth { description, .. } => description.clone(),
+            AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) => m.clone(),
+            AppError::Unauthorized => "Authentication required.".into(),
+            AppError::InvalidCredentials => "Incorrect username or password.".into(),
+            AppError::NotFound => "Not found.".into(),
+            AppError::Overloaded { .. } => "The server is busy. Please try again shortly.".into(),
+            AppError::Database(_) | AppError::Internal(_) => {
+                "Something went wrong on our side. Please try again.".into()
+            }
+        }
+    }
+
+    /// The machine-readable code for JSON bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::OAuth { code, .. } => code.as_str(),
+            AppError::BadRequest(_) => "invalid_request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Overloaded { .. } => "temporarily_unavailable",
+            AppError::Database(_) | AppError::Internal(_) => "server_error",
+        }
+    }
+
+    /// Server-side faults are logged with their detail; client faults at debug level.
+    pub fn log(&self) {
+        if self.http_status() >= 500 {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::debug!(error = %self, "request rejected");
+        }
+    }
+}

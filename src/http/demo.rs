@@ -1,0 +1,178 @@
+//! The built-in demo relying party (`serve --demo`): a real authorization code flow with PKCE
+//! over HTTP, using the `openidconnect` crate exactly as an outside application would, then
+//! a page with the verified ID token claims. Its per-flow state (PKCE verifier, nonce, state)
+//! travels in a cookie encrypted under the master key, so the demo keeps no server state.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use super::error::{message_page, render};
+use crate::crypto;
+use crate::state::AppState;
+use crate::web::{DemoClaims, DemoPage};
+
+pub const CLIENT_ID: &str = "portcullis-demo";
+const COOKIE: &str = "portcullis_demo_flow";
+
+#[derive(Clone)]
+pub struct DemoState {
+    app: AppState,
+    http: openidconnect::reqwest::Client,
+}
+
+pub fn router(app: AppState) -> Router {
+    let http = openidconnect::reqwest::Client::builder()
+        // Following redirects would open the client to SSRF (openidconnect docs).
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client builds");
+    Router::new()
+        .route("/demo", get(index))
+        .route("/demo/start", get(start))
+        .route("/demo/callback", get(callback))
+        .with_state(DemoState { app, http })
+}
+
+#[derive(Serialize, Deserialize)]
+struct Flow {
+    verifier: String,
+    nonce: String,
+    state: String,
+}
+
+async fn oidc_client(
+    s: &DemoState,
+) -> anyhow::Result<
+    CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+> {
+    let issuer = IssuerUrl::new(s.app.issuer().to_owned())?;
+    let meta = CoreProviderMetadata::discover_async(issuer, &s.http).await?;
+    Ok(CoreClient::from_provider_metadata(meta, ClientId::new(CLIENT_ID.into()), None)
+        .set_redirect_uri(RedirectUrl::new(s.app.url("/demo/callback"))?))
+}
+
+async fn index() -> Response {
+    render(StatusCode::OK, &DemoPage { claims: None, logout_url: String::new() })
+}
+
+fn demo_error(msg: &str) -> Response {
+    message_page(StatusCode::BAD_GATEWAY, "Demo sign-in failed", msg, Some(("/demo", "Back to the demo")))
+}
+
+async fn start(State(s): State<DemoState>, jar: CookieJar) -> Response {
+    let client = match oidc_client(&s).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "demo: discovery failed");
+            return demo_error("The demo app could not read the provider's discovery document.");
+        }
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("groups".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let flow =
+        Flow { verifier: verifier.secret().clone(), nonce: nonce.secret().clone(), state: csrf.secret().clone() };
+    let sealed = s.app.master_key.encrypt("demo-flow", &serde_json::to_vec(&flow).expect("flow serialises"));
+    let cookie = Cookie::build((COOKIE, crypto::b64url(&sealed)))
+        .path("/demo")
+        .http_only(true)
+        .secure(s.app.config.is_https())
+        .same_site(SameSite::Lax)
+        .build();
+    (jar.add(cookie), Redirect::to(url.as_str())).into_response()
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn callback(State(s): State<DemoState>, jar: CookieJar, Query(q): Query<CallbackQuery>) -> Response {
+    let flow = jar
+        .get(COOKIE)
+        .and_then(|c| crypto::b64url_decode(c.value()))
+        .and_then(|b| s.app.master_key.decrypt("demo-flow", &b).ok())
+        .and_then(|b| serde_json::from_slice::<Flow>(&b).ok());
+    let jar = jar.remove(Cookie::build(COOKIE).path("/demo"));
+    let Some(flow) = flow else {
+        return (jar, demo_error("The demo sign-in state is missing; start again.")).into_response();
+    };
+    if let Some(err) = q.error {
+        let msg = format!("The provider answered `{err}`: {}", q.error_description.unwrap_or_default());
+        return (jar, demo_error(&msg)).into_response();
+    }
+    if q.state.as_deref() != Some(flow.state.as_str()) {
+        return (jar, demo_error("The state parameter does not match; start again.")).into_response();
+    }
+    let Some(code) = q.code else {
+        return (jar, demo_error("The provider sent no code.")).into_response();
+    };
+    let result = async {
+        let client = oidc_client(&s).await?;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))?
+            .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier))
+            .request_async(&s.http)
+            .await
+            .map_err(|e| anyhow::anyhow!("token request failed: {e}"))?;
+        let id_token = tokens.id_token().ok_or_else(|| anyhow::anyhow!("no ID token"))?;
+        let claims = id_token.claims(&client.id_token_verifier(), &Nonce::new(flow.nonce))?;
+        let raw_payload = id_token.to_string().split('.').nth(1).and_then(crypto::b64url_decode).unwrap_or_default();
+        let raw: serde_json::Value = serde_json::from_slice(&raw_payload).unwrap_or_default();
+        let amr = claims
+            .auth_method_refs()
+            .map(|v| v.iter().map(|a| a.as_str().to_owned()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        let view = DemoClaims {
+            sub: claims.subject().as_str().to_owned(),
+            username: claims.preferred_username().map(|u| u.as_str().to_owned()).unwrap_or_default(),
+            amr: format!("[{amr}]"),
+            acr: claims.auth_context_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+            auth_time: claims.auth_time().map(|t| t.to_rfc3339()).unwrap_or_default(),
+            iss: claims.issuer().as_str().to_owned(),
+            aud: claims.audiences().iter().map(|a| a.as_str().to_owned()).collect::<Vec<_>>().join(", "),
+            raw: serde_json::to_string_pretty(&raw).unwrap_or_default(),
+        };
+        let logout_url = format!(
+            "{}?id_token_hint={}&post_logout_redirect_uri={}",
+            s.app.url("/oauth2/logout"),
+            id_token,
+            url::form_urlencoded::byte_serialize(s.app.url("/demo").as_bytes()).collect::<String>()
+        );
+        anyhow::Ok(DemoPage { claims: Some(view), logout_url })
+    }
+    .await;
+    match result {
+        Ok(page) => (jar, render(StatusCode::OK, &page)).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "demo: code exchange or ID token verification failed");
+            (jar, demo_error(&format!("The demo app could not complete the sign-in: {e}"))).into_response()
+        }
+    }
+}

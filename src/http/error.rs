@@ -1,0 +1,85 @@
+//! How the one error type becomes a response: OAuth-style JSON for APIs and protocol
+//! endpoints, an HTML page for people.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::{AppError, OAuthErrorCode};
+use crate::web::MessagePage;
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json!({"error": self.code(), "error_description": self.public_message()});
+        let mut resp = (status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        match &self {
+            AppError::OAuth { code: OAuthErrorCode::InvalidClient, .. } => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+            }
+            AppError::OAuth { code: OAuthErrorCode::InvalidToken, .. } => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+            }
+            AppError::Forbidden(m) if m.starts_with("insufficient_scope") => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
+            }
+            AppError::Overloaded { retry_after_seconds } => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// An error shown to a person as an HTML page.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let title = match status.as_u16() {
+            400 => "That did not work",
+            403 => "Not allowed",
+            404 => "Not found",
+            503 => "Busy",
+            _ => "Something went wrong",
+        };
+        let mut resp = message_page(status, title, &self.0.public_message(), Some(("/", "Go to the start page")));
+        if let AppError::Overloaded { retry_after_seconds } = self.0 {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        }
+        resp
+    }
+}
+
+pub type PageResult<T> = Result<T, PageError>;
+
+/// Renders the generic message page.
+pub fn message_page(status: StatusCode, title: &str, message: &str, link: Option<(&str, &str)>) -> Response {
+    render(
+        status,
+        &MessagePage { title, message, is_error: status.is_client_error() || status.is_server_error(), link },
+    )
+}
+
+pub fn render<T: askama::Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Body parsing with errors in the right format (axum's default rejections are plain text).
+
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// An HTML form body.
+pub fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::BadRequest("The form could not be read. Please try again.".into()))
+}
+
+/// A JSON request body; the content type must say JSON, which also keeps cross-site forms out.
+pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, AppError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("application/json") {
+        return Err(AppError::BadRequest("Content-Type must be application/json".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// OAuth endpoints take `application/x-www-form-urlencoded` (RFC 6749 §3.2).
+pub fn require_form_content_type(headers: &HeaderMap) -> Result<(), AppError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/x-www-form-urlencoded") {
+        Ok(())
+    } else {
+        Err(AppError::oauth(
+            crate::error::OAuthErrorCode::InvalidRequest,
+            "Content-Type must be application/x-www-form-urlencoded",
+        ))
+    }
+}
+
+pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,143 @@
+//! Pages for people: sign-in, the start page and sign-out.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+
+use super::cookies;
+use super::error::{PageResult, message_page, render};
+use super::forms;
+use crate::login;
+use crate::state::AppState;
+use crate::web::{HomePage, LoginPage};
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    request: Option<String>,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<LoginQuery>,
+) -> PageResult<Response> {
+    let (jar, csrf) = cookies::csrf_token(&state, jar);
+    let (app_name, hint) = match &q.request {
+        Some(id) => match login::pending_request(&state, id).await? {
+            Some((req, name)) => (Some(name), req.login_hint),
+            None => return Ok(expired_request()),
+        },
+        None => (None, None),
+    };
+    let page = LoginPage {
+        csrf: &csrf,
+        request: q.request.as_deref(),
+        app_name: app_name.as_deref(),
+        username: hint.as_deref().unwrap_or(""),
+        error: None,
+    };
+    Ok((jar, render(StatusCode::OK, &page)).into_response())
+}
+
+fn expired_request() -> Response {
+    message_page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in link expired",
+        "This sign-in request has expired or was already used. Go back to the application and start again.",
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: Option<String>,
+    request: Option<String>,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login_submit(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> PageResult<Response> {
+    let f: LoginForm = forms::form(&body)?;
+    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
+        return Ok(
+            login_again(&state, jar, &f, StatusCode::FORBIDDEN, "The form expired. Please sign in again.").await?
+        );
+    }
+    let previous = cookies::session_token(&state, &jar);
+    let Some(signed) = login::password_login(&state, f.username.trim(), &f.password, previous.as_deref()).await? else {
+        return Ok(login_again(&state, jar, &f, StatusCode::UNAUTHORIZED, "Incorrect username or password.").await?);
+    };
+    let jar = cookies::set_session(&state, jar, signed.session_token);
+    let target = match &f.request {
+        Some(id) => match login::resume(&state, id, &signed.session).await? {
+            Some(url) => url,
+            None => return Ok((jar, expired_request()).into_response()),
+        },
+        None => "/".to_owned(),
+    };
+    Ok((jar, Redirect::to(&target)).into_response())
+}
+
+/// The login form again, with a message, still naming the app that asked.
+async fn login_again(
+    state: &AppState,
+    jar: CookieJar,
+    f: &LoginForm,
+    status: StatusCode,
+    msg: &str,
+) -> crate::error::AppResult<Response> {
+    let app_name = match &f.request {
+        Some(id) => login::pending_request(state, id).await?.map(|(_, name)| name),
+        None => None,
+    };
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let page = LoginPage {
+        csrf: &csrf,
+        request: f.request.as_deref(),
+        app_name: app_name.as_deref(),
+        username: &f.username,
+        error: Some(msg),
+    };
+    Ok((jar, render(status, &page)).into_response())
+}
+
+pub async fn home(State(state): State<AppState>, jar: CookieJar) -> PageResult<Response> {
+    let token = cookies::session_token(&state, &jar);
+    let Some((_, user)) = login::current_session(&state, token.as_deref()).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let (jar, csrf) = cookies::csrf_token(&state, jar);
+    Ok((jar, render(StatusCode::OK, &HomePage { username: &user.username, csrf: &csrf })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+pub async fn logout(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> PageResult<Response> {
+    let f: CsrfForm = forms::form(&body)?;
+    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
+        return Ok(message_page(
+            StatusCode::FORBIDDEN,
+            "Not signed out",
+            "The form expired. Please try again.",
+            Some(("/", "Back")),
+        ));
+    }
+    let token = cookies::session_token(&state, &jar);
+    if let Some((session, _)) = login::current_session(&state, token.as_deref()).await? {
+        login::end_session(&state, &session.id).await?;
+    }
+    let jar = cookies::clear_session(&state, jar);
+    Ok((jar, signed_out_page()).into_response())
+}
+
+pub fn signed_out_page() -> Response {
+    message_page(StatusCode::OK, "Signed out", "You are signed out of Portcullis.", Some(("/login", "Sign in again")))
+}

@@ -1,0 +1,22 @@
+//! Portcullis: a self-hosted identity provider (OpenID Connect, SAML 2.0) with a policy-driven
+//! MFA step. `app(state)` is the one entry point: the binary serves it, tests drive it.
+
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod login;
+pub mod oidc;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod web;
+
+pub use state::AppState;
+
+/// The whole HTTP application for a state.
+pub fn app(state: AppState) -> axum::Router {
+    http::router(state)
+}

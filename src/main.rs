@@ -1,0 +1,473 @@
+//! The `portcullis` command: serve, migrate, and the admin subcommands.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use portcullis::admin::{self, OidcAppSpec, UserSpec};
+use portcullis::config::{Config, LogFormat, SigningAlg};
+use portcullis::crypto::keystore;
+use portcullis::error::AppError;
+use portcullis::state::AppState;
+use portcullis::store::{self, Db};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Self-hosted identity provider: OpenID Connect with a policy-driven MFA step"
+)]
+struct Cli {
+    /// Configuration file (default: config/portcullis.toml when present).
+    #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve {
+        /// Register the demo app and the `demo` user, and serve the demo at /demo.
+        #[arg(long)]
+        demo: bool,
+        /// Development mode: allow an http://localhost issuer (sets `dev_mode`).
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage applications (relying parties).
+    #[command(subcommand)]
+    App(AppCmd),
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Args)]
+struct JsonOut {
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user. Without --password-stdin a password is generated and printed once.
+    Add {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        admin: bool,
+        /// Group membership (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// Set a user's password (ends their sessions). Generated unless --password-stdin.
+    SetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// Disable a user (ends their sessions and revokes their tokens).
+    Disable {
+        username: String,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// Re-enable a disabled user.
+    Enable {
+        username: String,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppCmd {
+    /// Register an OpenID Connect client. Prints the client id and (once) the secret.
+    AddOidc {
+        #[arg(long)]
+        name: String,
+        /// Redirect URI (repeatable; matched exactly).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Post-logout redirect URI (repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Choose the client id instead of generating one.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Public client (SPA, native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Extra scope the client may request (repeatable), e.g. api:read.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// List applications.
+    List {
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// Show one application (by app id or client id).
+    Show {
+        id: String,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// Remove an application and everything issued to it.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Add a new active signing key; the old one stays published until it expires.
+    Rotate {
+        /// RS256 or ES256 (default: tokens.signing_alg).
+        #[arg(long)]
+        alg: Option<String>,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// List published keys.
+    List {
+        #[command(flatten)]
+        out: JsonOut,
+    },
+}
+
+fn main() -> ExitCode {
+    portcullis::server::tune_allocator();
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("portcullis: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let serving = matches!(cli.command, Command::Serve { .. });
+    if let Command::Serve { dev: true, .. } = cli.command {
+        config.dev_mode = true;
+    }
+    if let Err(e) = config.validate() {
+        eprintln!("portcullis: {e}");
+        return ExitCode::from(2);
+    }
+    init_tracing(&config, serving);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("portcullis: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portcullis: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(config: &Config, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving { config.log_level.clone() } else { "warn".to_owned() };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&value).expect("JSON serialises"));
+    } else {
+        println!("{}", text());
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo, .. } => serve(config, demo).await,
+        Command::Migrate => {
+            let db = Db::connect(&config).await?;
+            db.migrate().await?;
+            println!("migrations applied ({})", db.kind());
+            Ok(())
+        }
+        Command::User(cmd) => user(AppState::init(config).await?, cmd).await,
+        Command::App(cmd) => app(AppState::init(config).await?, cmd).await,
+        Command::Keys(cmd) => keys(AppState::init(config).await?, cmd).await,
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let listen = config.listen.clone();
+    let mut state = AppState::init(config).await?;
+    let admin_password = admin::ensure_initial_admin(&state).await?;
+    let demo_password = if demo {
+        state.demo_client_id = Some(portcullis::http::demo::CLIENT_ID.to_owned());
+        Some(admin::ensure_demo(&state).await?)
+    } else {
+        None
+    };
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(
+        issuer = %state.issuer(),
+        listen = %listener.local_addr()?,
+        database = state.db.kind(),
+        ready_ms = started.elapsed().as_millis() as u64,
+        "Portcullis is ready"
+    );
+    println!("Portcullis is running at {}", state.issuer());
+    if let Some(pw) = admin_password {
+        println!("\nCreated the first administrator (shown only this once; change it after signing in):");
+        println!("  username: admin\n  password: {pw}");
+    }
+    if let Some(pw) = demo_password {
+        println!("\nDemo: open {}/demo and sign in with", state.issuer());
+        println!("  username: demo\n  password: {pw}");
+    }
+    portcullis::server::serve(listener, state, portcullis::server::shutdown_signal()).await
+}
+
+async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
+    match cmd {
+        UserCmd::Add { username, email, name, password_stdin, admin: is_admin, groups, out } => {
+            let (password, generated) =
+                if password_stdin { (read_password_line()?, false) } else { (admin::generate_password(), true) };
+            let u = admin::add_user(
+                &state,
+                &UserSpec {
+                    username: &username,
+                    password: &password,
+                    email: email.as_deref(),
+                    display_name: name.as_deref(),
+                    is_admin,
+                    groups: &groups,
+                },
+            )
+            .await
+            .map_err(user_error)?;
+            let shown = generated.then_some(password);
+            print(out.json, json!({"id": u.id, "username": u.username, "password": shown}), || {
+                let mut s = format!("created user {} (id {})", u.username, u.id);
+                if let Some(p) = &shown {
+                    s.push_str(&format!("\npassword: {p}"));
+                }
+                s
+            });
+        }
+        UserCmd::List { out } => {
+            let users = store::users::list(&state.db).await?;
+            print(out.json, json!(users), || {
+                let mut s = format!("{:<36}  {:<20}  {:<8}  {}", "ID", "USERNAME", "STATUS", "EMAIL");
+                for u in &users {
+                    let status = if u.disabled {
+                        "disabled"
+                    } else if u.is_admin {
+                        "admin"
+                    } else {
+                        "active"
+                    };
+                    s.push_str(&format!(
+                        "\n{:<36}  {:<20}  {:<8}  {}",
+                        u.id,
+                        u.username,
+                        status,
+                        u.email.as_deref().unwrap_or("")
+                    ));
+                }
+                s
+            });
+        }
+        UserCmd::SetPassword { username, password_stdin, out } => {
+            let (password, generated) =
+                if password_stdin { (read_password_line()?, false) } else { (admin::generate_password(), true) };
+            admin::set_password(&state, &username, &password).await.map_err(user_error)?;
+            let shown = generated.then_some(password);
+            print(out.json, json!({"username": username, "password": shown}), || match &shown {
+                Some(p) => format!("password for {username} set\npassword: {p}"),
+                None => format!("password for {username} set"),
+            });
+        }
+        UserCmd::Disable { username, out } => {
+            admin::set_disabled(&state, &username, true).await.map_err(user_error)?;
+            print(out.json, json!({"username": username, "disabled": true}), || format!("{username} disabled"));
+        }
+        UserCmd::Enable { username, out } => {
+            admin::set_disabled(&state, &username, false).await.map_err(user_error)?;
+            print(out.json, json!({"username": username, "disabled": false}), || format!("{username} enabled"));
+        }
+    }
+    Ok(())
+}
+
+/// Domain errors as the CLI says them.
+fn user_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::BadRequest(m) | AppError::Conflict(m) => anyhow::anyhow!(m),
+        other => other.into(),
+    }
+}
+
+async fn find_app(state: &AppState, id: &str) -> anyhow::Result<(store::apps::App, Option<store::apps::OidcClient>)> {
+    if let Some(a) = store::apps::find(&state.db, id).await? {
+        let c = store::apps::find_client_by_app(&state.db, &a.id).await?;
+        return Ok((a, c));
+    }
+    if let Some(c) = store::apps::find_client(&state.db, id).await?
+        && let Some(a) = store::apps::find(&state.db, &c.app_id).await?
+    {
+        return Ok((a, Some(c)));
+    }
+    anyhow::bail!("no app with id or client id `{id}`")
+}
+
+async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
+    match cmd {
+        AppCmd::AddOidc { name, redirect_uris, post_logout_redirect_uris, client_id, public, scopes, out } => {
+            let created = admin::add_oidc_app(
+                &state,
+                &OidcAppSpec {
+                    name: &name,
+                    client_id: client_id.as_deref(),
+                    redirect_uris: &redirect_uris,
+                    post_logout_redirect_uris: &post_logout_redirect_uris,
+                    public,
+                    extra_scopes: &scopes,
+                },
+            )
+            .await
+            .map_err(user_error)?;
+            print(out.json, json!(created), || {
+                let mut s = format!(
+                    "registered {} (app id {})\nclient_id: {}",
+                    created.name, created.app_id, created.client_id
+                );
+                match &created.client_secret {
+                    Some(secret) => s.push_str(&format!("\nclient_secret: {secret}\n(the secret is shown only now)")),
+                    None => s.push_str("\npublic client: no secret, PKCE (S256) required"),
+                }
+                s
+            });
+        }
+        AppCmd::List { out } => {
+            let apps = store::apps::list(&state.db).await?;
+            print(out.json, json!(apps), || {
+                let mut s = format!("{:<36}  {:<8}  {}", "APP ID", "PROTOCOL", "NAME");
+                for a in &apps {
+                    s.push_str(&format!("\n{:<36}  {:<8}  {}", a.id, a.protocol, a.name));
+                }
+                s
+            });
+        }
+        AppCmd::Show { id, out } => {
+            let (a, c) = find_app(&state, &id).await?;
+            let client = c.as_ref().map(|c| {
+                json!({
+                    "client_id": c.client_id,
+                    "public": c.is_public(),
+                    "redirect_uris": c.redirect_uris,
+                    "post_logout_redirect_uris": c.post_logout_redirect_uris,
+                    "allowed_scopes": c.allowed_scopes,
+                })
+            });
+            let v = json!({"app": a, "oidc": client});
+            print(out.json, v.clone(), || serde_json::to_string_pretty(&v).expect("JSON serialises"));
+        }
+        AppCmd::Remove { id, out } => {
+            let (a, _) = find_app(&state, &id).await?;
+            store::apps::delete(&state.db, &a.id).await?;
+            print(out.json, json!({"removed": a.id}), || format!("removed {} ({})", a.name, a.id));
+        }
+    }
+    Ok(())
+}
+
+async fn keys(state: AppState, cmd: KeysCmd) -> anyhow::Result<()> {
+    match cmd {
+        KeysCmd::Rotate { alg, out } => {
+            let alg = match alg {
+                Some(a) => SigningAlg::parse(&a).ok_or_else(|| anyhow::anyhow!("--alg must be RS256 or ES256"))?,
+                None => state.config.tokens.signing_alg,
+            };
+            let kid = keystore::rotate(
+                &state.db,
+                &state.master_key,
+                alg,
+                state.now(),
+                state.config.tokens.retired_key_publish_seconds,
+            )
+            .await?;
+            print(out.json, json!({"kid": kid, "alg": alg.as_str()}), || {
+                format!(
+                    "new active key {kid} ({}); running servers pick it up within {} s",
+                    alg.as_str(),
+                    state.config.tokens.key_reload_seconds
+                )
+            });
+        }
+        KeysCmd::List { out } => {
+            let rows = store::keys::find_published(&state.db, state.now()).await?;
+            let list: Vec<_> = rows
+                .iter()
+                .map(|k| json!({"kid": k.kid, "alg": k.alg, "created_at": k.created_at, "retired_at": k.retired_at, "expires_at": k.expires_at}))
+                .collect();
+            print(out.json, json!(list), || {
+                let mut s = format!("{:<18}  {:<6}  {}", "KID", "ALG", "STATUS");
+                for k in &rows {
+                    let status = if k.retired_at.is_none() {
+                        "active".to_owned()
+                    } else {
+                        format!("retired, published until {}", k.expires_at.unwrap_or(0))
+                    };
+                    s.push_str(&format!("\n{:<18}  {:<6}  {}", k.kid, k.alg, status));
+                }
+                s
+            });
+        }
+    }
+    Ok(())
+}

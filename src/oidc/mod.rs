@@ -1,0 +1,74 @@
+//! OpenID Connect provider logic: authorization requests, the token endpoint, claims,
+//! discovery, userinfo, revocation, introspection and RP-initiated logout. No axum here:
+//! handlers pass parsed parameters in and map the results to HTTP.
+
+pub mod authorize;
+pub mod claims;
+pub mod discovery;
+pub mod logout;
+pub mod token;
+
+use std::collections::HashMap;
+
+use crate::error::{AppError, OAuthErrorCode};
+
+/// Scopes this provider understands (OpenID Connect Core §5.4 plus `groups`).
+pub const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
+
+/// `acr` values (OpenID Connect Core §2), weakest first. Documented in the README and listed
+/// in discovery as `acr_values_supported`.
+pub mod acr {
+    /// Password only.
+    pub const PASSWORD: &str = "urn:portcullis:acr:pwd";
+    /// A second factor was verified.
+    pub const MFA: &str = "urn:portcullis:acr:mfa";
+    /// A phishing-resistant factor (passkey) was verified.
+    pub const PHISHING_RESISTANT: &str = "urn:portcullis:acr:phr";
+    /// REFEDS MFA profile, accepted in `acr_values` as a synonym of `MFA`.
+    pub const REFEDS_MFA: &str = "https://refeds.org/profile/mfa";
+    pub const SUPPORTED: &[&str] = &[PASSWORD, MFA, PHISHING_RESISTANT, REFEDS_MFA];
+}
+
+/// Form or query parameters with duplicates refused: RFC 6749 §3.1 says request and response
+/// parameters MUST NOT be included more than once. Empty values count as absent (§3.1).
+#[derive(Debug, Default, Clone)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn parse(pairs: Vec<(String, String)>) -> Result<Params, AppError> {
+        let mut map = HashMap::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            if v.is_empty() {
+                continue;
+            }
+            if map.contains_key(&k) {
+                return Err(AppError::oauth(OAuthErrorCode::InvalidRequest, format!("parameter `{k}` is repeated")));
+            }
+            map.insert(k, v);
+        }
+        Ok(Params(map))
+    }
+
+    pub fn from_urlencoded(body: &[u8]) -> Result<Params, AppError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|_| AppError::oauth(OAuthErrorCode::InvalidRequest, "malformed form body"))?;
+        Params::parse(pairs)
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str)
+    }
+
+    pub fn take(&mut self, k: &str) -> Option<String> {
+        self.0.remove(k)
+    }
+
+    pub fn contains(&self, k: &str) -> bool {
+        self.0.contains_key(k)
+    }
+}
+
+/// Space-delimited list membership (scopes, prompt, acr_values).
+pub fn has_word(list: &str, word: &str) -> bool {
+    list.split_ascii_whitespace().any(|w| w == word)
+}

@@ -1,0 +1,428 @@
+//! Token endpoint (RFC 6749 §3.2, §4.1.3, §6; RFC 7636 §4.6), userinfo (OpenID Connect Core
+//! §5.3), revocation (RFC 7009) and introspection (RFC 7662).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::claims::{amr_array, at_hash, user_claims};
+use super::{Params, has_word};
+use crate::crypto;
+use crate::error::{AppError, AppResult, OAuthErrorCode};
+use crate::state::AppState;
+use crate::store::{self, apps::OidcClient, grants::CodeRedemption, grants::Grant, grants::Rotation};
+
+use OAuthErrorCode::*;
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+/// Hash under which client secrets are stored. Secrets are 256-bit random values we generate,
+/// so a fast hash suffices (no dictionary to attack).
+pub fn client_secret_hash(secret: &str) -> String {
+    crypto::token_hash(secret)
+}
+
+/// Client authentication (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, or
+/// `none` for public clients. Exactly one method per request.
+pub async fn authenticate_client(
+    state: &AppState,
+    p: &mut Params,
+    authorization: Option<&str>,
+) -> AppResult<OidcClient> {
+    let invalid = |d: &str| AppError::oauth(InvalidClient, d);
+    let basic = match authorization {
+        Some(h) => Some(parse_basic(h).ok_or_else(|| invalid("malformed Authorization header"))?),
+        None => None,
+    };
+    let form_id = p.take("client_id");
+    let form_secret = p.take("client_secret");
+    let (client_id, secret) = match basic {
+        Some((id, secret)) => {
+            if form_secret.is_some() {
+                return Err(AppError::oauth(InvalidRequest, "use one client authentication method, not two"));
+            }
+            if form_id.as_ref().is_some_and(|f| f != &id) {
+                return Err(AppError::oauth(InvalidRequest, "client_id does not match the authenticated client"));
+            }
+            (id, Some(secret))
+        }
+        None => (form_id.ok_or_else(|| invalid("client authentication required"))?, form_secret),
+    };
+    let client = store::apps::find_client(&state.db, &client_id).await?;
+    // Compare against a dummy hash when the client is unknown, so timing does not tell.
+    let stored = client.as_ref().and_then(|c| c.secret_hash.clone());
+    match (client, secret) {
+        (Some(c), None) if c.is_public() => Ok(c),
+        (Some(c), Some(s)) if !c.is_public() => {
+            let ok = crypto::ct_eq(client_secret_hash(&s).as_bytes(), stored.unwrap_or_default().as_bytes());
+            if ok { Ok(c) } else { Err(invalid("client authentication failed")) }
+        }
+        (Some(c), Some(_)) if c.is_public() => Err(invalid("public clients have no secret")),
+        (Some(_), None) => Err(invalid("client authentication required")),
+        (None, s) => {
+            let _ = crypto::ct_eq(client_secret_hash(&s.unwrap_or_default()).as_bytes(), &[0u8; 64]);
+            Err(invalid("client authentication failed"))
+        }
+        _ => Err(invalid("client authentication failed")),
+    }
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(rest.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((dec(id)?, dec(secret)?))
+}
+
+pub async fn token(state: &AppState, mut p: Params, authorization: Option<&str>) -> AppResult<TokenResponse> {
+    let grant_type = p.take("grant_type").ok_or_else(|| AppError::oauth(InvalidRequest, "grant_type is required"))?;
+    let client = authenticate_client(state, &mut p, authorization).await?;
+    match grant_type.as_str() {
+        "authorization_code" => authorization_code(state, &client, p).await,
+        "refresh_token" => refresh(state, &client, p).await,
+        _ => Err(AppError::oauth(UnsupportedGrantType, "supported: authorization_code, refresh_token")),
+    }
+}
+
+async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
+    let code = p.take("code").ok_or_else(|| AppError::oauth(InvalidRequest, "code is required"))?;
+    let redirect_uri = p.take("redirect_uri");
+    let verifier = p.take("code_verifier");
+    let now = state.now();
+    let bad = |d: &str| AppError::oauth(InvalidGrant, d);
+    let redeemed = match store::grants::redeem_code(&state.db, &crypto::token_hash(&code), now).await? {
+        CodeRedemption::Fresh(c) => c,
+        CodeRedemption::Replayed { grant_id } => {
+            // A second redemption means the code leaked: revoke what the first one issued
+            // (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+            store::grants::revoke(&state.db, &grant_id, now).await?;
+            tracing::warn!(%grant_id, client_id = %client.client_id, "authorization code replayed; grant revoked");
+            return Err(bad("authorization code already used"));
+        }
+        CodeRedemption::Unknown => return Err(bad("unknown authorization code")),
+    };
+    let grant =
+        store::grants::find(&state.db, &redeemed.grant_id).await?.ok_or_else(|| bad("unknown authorization code"))?;
+    if grant.client_id != client.client_id {
+        store::grants::revoke(&state.db, &grant.id, now).await?;
+        return Err(bad("authorization code was issued to another client"));
+    }
+    if redeemed.expires_at <= now {
+        return Err(bad("authorization code expired"));
+    }
+    if redeemed.grant_revoked {
+        return Err(bad("authorization was revoked"));
+    }
+    if redirect_uri.as_deref() != Some(redeemed.redirect_uri.as_str()) {
+        return Err(bad("redirect_uri does not match the authorization request"));
+    }
+    match (&redeemed.code_challenge, verifier) {
+        (Some(challenge), Some(v)) => {
+            if !is_valid_verifier(&v) {
+                return Err(AppError::oauth(InvalidRequest, "code_verifier must be 43-128 unreserved characters"));
+            }
+            let computed = crypto::b64url(&crypto::sha256(v.as_bytes()));
+            if !crypto::ct_eq(computed.as_bytes(), challenge.as_bytes()) {
+                return Err(bad("code_verifier does not match the code_challenge"));
+            }
+        }
+        (Some(_), None) => return Err(bad("code_verifier is required")),
+        // A verifier for a code issued without a challenge: a PKCE downgrade attempt
+        // (RFC 9700 §4.8.2).
+        (None, Some(_)) => return Err(bad("code_verifier sent but the authorization request had no code_challenge")),
+        (None, None) => {}
+    }
+    issue_tokens(state, client, &grant, &grant.scope, now).await
+}
+
+/// RFC 7636 §4.1: 43..128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
+fn is_valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
+    let token = p.take("refresh_token").ok_or_else(|| AppError::oauth(InvalidRequest, "refresh_token is required"))?;
+    let now = state.now();
+    let new_token = crypto::random_token();
+    let rotation = store::grants::rotate_refresh_token(
+        &state.db,
+        &crypto::token_hash(&token),
+        &crypto::token_hash(&new_token),
+        &client.client_id,
+        now,
+        now + state.config.tokens.refresh_token_ttl_seconds,
+    )
+    .await?;
+    let grant = match rotation {
+        Rotation::Rotated(g) => *g,
+        Rotation::Reused { grant_id } => {
+            tracing::warn!(%grant_id, client_id = %client.client_id, "refresh token reused; token family revoked");
+            return Err(AppError::oauth(InvalidGrant, "refresh token already used; the authorization was revoked"));
+        }
+        Rotation::Invalid => return Err(AppError::oauth(InvalidGrant, "invalid refresh token")),
+    };
+    // A narrower scope may be asked for, never a wider one (RFC 6749 §6).
+    let scope = match p.take("scope") {
+        Some(s) => {
+            if let Some(extra) = s.split_ascii_whitespace().find(|w| !has_word(&grant.scope, w)) {
+                return Err(AppError::oauth(InvalidScope, format!("scope `{extra}` was not granted")));
+            }
+            s
+        }
+        None => grant.scope.clone(),
+    };
+    let mut resp = issue_tokens_without_refresh(state, client, &grant, &scope, now).await?;
+    resp.refresh_token = Some(new_token);
+    Ok(resp)
+}
+
+async fn issue_tokens(
+    state: &AppState,
+    client: &OidcClient,
+    grant: &Grant,
+    scope: &str,
+    now: i64,
+) -> AppResult<TokenResponse> {
+    let mut resp = issue_tokens_without_refresh(state, client, grant, scope, now).await?;
+    let rt = crypto::random_token();
+    store::grants::create_refresh_token(
+        &state.db,
+        &crypto::token_hash(&rt),
+        &grant.id,
+        now,
+        now + state.config.tokens.refresh_token_ttl_seconds,
+    )
+    .await?;
+    resp.refresh_token = Some(rt);
+    Ok(resp)
+}
+
+async fn issue_tokens_without_refresh(
+    state: &AppState,
+    client: &OidcClient,
+    grant: &Grant,
+    scope: &str,
+    now: i64,
+) -> AppResult<TokenResponse> {
+    let user = store::users::find_by_id(&state.db, &grant.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| AppError::oauth(InvalidGrant, "the user is no longer active"))?;
+    let keys = state.keys();
+    let key = keys.active();
+    let cfg = &state.config.tokens;
+    // RFC 9068 §2.2 JWT access token.
+    let access_claims = json!({
+        "iss": state.issuer(),
+        "sub": user.id,
+        "aud": state.issuer(),
+        "client_id": client.client_id,
+        "iat": now,
+        "exp": now + cfg.access_token_ttl_seconds,
+        "jti": crypto::b64url(&crypto::random_bytes::<16>()),
+        "scope": scope,
+        "auth_time": grant.auth_time,
+        "acr": grant.acr,
+        "amr": amr_array(&grant.amr),
+        "sid": grant.session_id,
+        "gid": grant.id,
+    });
+    let access_token = key.sign_jwt("at+jwt", &access_claims);
+    let id_token = if has_word(scope, "openid") {
+        let mut claims = user_claims(state, &user, scope).await?;
+        let mut put = |k: &str, v: Value| {
+            claims.insert(k.to_owned(), v);
+        };
+        put("iss", json!(state.issuer()));
+        put("aud", json!(client.client_id));
+        put("azp", json!(client.client_id));
+        put("iat", json!(now));
+        put("exp", json!(now + cfg.id_token_ttl_seconds));
+        put("auth_time", json!(grant.auth_time));
+        put("amr", amr_array(&grant.amr));
+        put("acr", json!(grant.acr));
+        put("at_hash", json!(at_hash(&access_token)));
+        if let Some(sid) = &grant.session_id {
+            put("sid", json!(sid));
+        }
+        if let Some(nonce) = &grant.nonce {
+            put("nonce", json!(nonce));
+        }
+        Some(key.sign_jwt("JWT", &claims))
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: cfg.access_token_ttl_seconds,
+        refresh_token: None,
+        id_token,
+        scope: scope.to_owned(),
+    })
+}
+
+/// A verified, unexpired access token of ours whose grant is still in force.
+pub struct AccessToken {
+    pub claims: Value,
+}
+
+impl AccessToken {
+    fn str(&self, k: &str) -> &str {
+        self.claims.get(k).and_then(Value::as_str).unwrap_or("")
+    }
+}
+
+pub async fn verify_access_token(state: &AppState, token: &str) -> AppResult<Option<AccessToken>> {
+    let Some((typ, claims)) = state.keys().verify_jwt(token) else { return Ok(None) };
+    let at = AccessToken { claims };
+    let exp = at.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    if typ != "at+jwt" || at.str("iss") != state.issuer() || exp <= state.now() {
+        return Ok(None);
+    }
+    if !store::grants::is_active(&state.db, at.str("gid")).await? {
+        return Ok(None);
+    }
+    Ok(Some(at))
+}
+
+/// Userinfo (OpenID Connect Core §5.3) for a bearer token (RFC 6750 §2.1).
+pub async fn userinfo(state: &AppState, authorization: Option<&str>) -> AppResult<Value> {
+    let invalid = || AppError::oauth(InvalidToken, "the access token is invalid or expired");
+    let token = authorization
+        .and_then(|h| h.split_once(' '))
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .ok_or_else(|| AppError::oauth(InvalidToken, "a bearer access token is required"))?;
+    let at = verify_access_token(state, token).await?.ok_or_else(invalid)?;
+    let scope = at.str("scope").to_owned();
+    if !has_word(&scope, "openid") {
+        return Err(AppError::Forbidden("insufficient_scope: userinfo needs the openid scope".into()));
+    }
+    let user = store::users::find_by_id(&state.db, at.str("sub")).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
+    Ok(Value::Object(user_claims(state, &user, &scope).await?))
+}
+
+enum FoundToken {
+    Access(AccessToken),
+    Refresh { grant: Box<Grant>, used: bool, expires_at: i64 },
+}
+
+async fn find_token(state: &AppState, token: &str, hint: Option<&str>) -> AppResult<Option<FoundToken>> {
+    // The hint only orders the look-ups (RFC 7009 §2.1).
+    let refresh_first = hint == Some("refresh_token");
+    for attempt in 0..2 {
+        if (attempt == 0) == refresh_first {
+            if let Some((grant, used, expires_at)) =
+                store::grants::find_by_refresh_token(&state.db, &crypto::token_hash(token)).await?
+            {
+                return Ok(Some(FoundToken::Refresh { grant: Box::new(grant), used, expires_at }));
+            }
+        } else if token.len() < 8192
+            && let Some(at) = verify_access_token(state, token).await?
+        {
+            return Ok(Some(FoundToken::Access(at)));
+        }
+    }
+    Ok(None)
+}
+
+/// RFC 7009. Revoking either token revokes the grant it belongs to (§2.1 allows revoking
+/// the related tokens); unknown tokens and other clients' tokens get 200 all the same (§2.2).
+pub async fn revoke(state: &AppState, mut p: Params, authorization: Option<&str>) -> AppResult<()> {
+    let client = authenticate_client(state, &mut p, authorization).await?;
+    let token = p.take("token").ok_or_else(|| AppError::oauth(InvalidRequest, "token is required"))?;
+    let grant_id = match find_token(state, &token, p.get("token_type_hint")).await? {
+        Some(FoundToken::Access(at)) if at.str("client_id") == client.client_id => Some(at.str("gid").to_owned()),
+        Some(FoundToken::Refresh { grant, .. }) if grant.client_id == client.client_id => Some(grant.id),
+        _ => None,
+    };
+    if let Some(gid) = grant_id {
+        store::grants::revoke(&state.db, &gid, state.now()).await?;
+    }
+    Ok(())
+}
+
+/// RFC 7662. Only confidential clients may introspect, and only their own tokens (§4: the
+/// endpoint must not become a token-scanning oracle).
+pub async fn introspect(state: &AppState, mut p: Params, authorization: Option<&str>) -> AppResult<Value> {
+    let client = authenticate_client(state, &mut p, authorization).await?;
+    if client.is_public() {
+        return Err(AppError::oauth(InvalidClient, "public clients cannot introspect"));
+    }
+    let token = p.take("token").ok_or_else(|| AppError::oauth(InvalidRequest, "token is required"))?;
+    let now = state.now();
+    let inactive = json!({"active": false});
+    Ok(match find_token(state, &token, p.get("token_type_hint")).await? {
+        Some(FoundToken::Access(at)) if at.str("client_id") == client.client_id => {
+            let user = store::users::find_by_id(&state.db, at.str("sub")).await?;
+            let mut v = json!({
+                "active": true,
+                "token_type": "Bearer",
+                "scope": at.str("scope"),
+                "client_id": at.str("client_id"),
+                "sub": at.str("sub"),
+                "aud": at.claims.get("aud"),
+                "iss": at.str("iss"),
+                "exp": at.claims.get("exp"),
+                "iat": at.claims.get("iat"),
+                "jti": at.str("jti"),
+            });
+            if let Some(u) = user {
+                v["username"] = json!(u.username);
+            }
+            v
+        }
+        Some(FoundToken::Refresh { grant, used, expires_at })
+            if grant.client_id == client.client_id && !used && expires_at > now && grant.revoked_at.is_none() =>
+        {
+            json!({
+                "active": true,
+                "token_type": "refresh_token",
+                "scope": grant.scope,
+                "client_id": grant.client_id,
+                "sub": grant.user_id,
+                "iss": state.issuer(),
+                "exp": expires_at,
+            })
+        }
+        _ => inactive,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_is_form_decoded() {
+        let h = format!("Basic {}", STANDARD.encode("my%20client:s%3Acret"));
+        assert_eq!(parse_basic(&h), Some(("my client".into(), "s:cret".into())));
+        assert_eq!(parse_basic("Bearer x"), None);
+        assert_eq!(parse_basic("Basic !!!"), None);
+    }
+
+    #[test]
+    fn verifier_shape() {
+        assert!(is_valid_verifier(&"a".repeat(43)));
+        assert!(!is_valid_verifier(&"a".repeat(42)));
+        assert!(!is_valid_verifier(&format!("{}+", "a".repeat(43))));
+    }
+}

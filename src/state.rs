@@ -1,0 +1,91 @@
+//! Application state, passed explicitly to every handler (no globals).
+
+use std::sync::{Arc, RwLock};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::{KeyRing, MasterKey, PasswordHasher, keystore};
+use crate::store::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub master_key: Arc<MasterKey>,
+    pub hasher: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    keys: Arc<RwLock<Arc<KeyRing>>>,
+    /// Client id of the built-in demo relying party, when `serve --demo` runs.
+    pub demo_client_id: Option<String>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("issuer", &self.config.issuer)
+            .field("db", &self.db.kind())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens the database from the configuration, migrates it and loads keys.
+    pub async fn init(config: Config) -> anyhow::Result<AppState> {
+        let db = Db::connect(&config).await?;
+        Self::with_db(config, db, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the state on an already-open database (tests pass their own pool and clock).
+    pub async fn with_db(config: Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        db.migrate().await?;
+        let (master_key, created) = MasterKey::load_or_create(&config.master_key_path())?;
+        if created {
+            tracing::warn!(path = %config.master_key_path().display(), "generated a new master key; back it up, and give every node the same one");
+        }
+        let hasher = PasswordHasher::new(&config.password)?;
+        if config.password.insecure_test_params {
+            tracing::warn!("password.insecure_test_params is set: passwords are hashed with test-only parameters");
+        }
+        let ring = keystore::load_or_init(
+            &db,
+            &master_key,
+            config.tokens.signing_alg,
+            clock.now(),
+            config.tokens.retired_key_publish_seconds,
+        )
+        .await?;
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            master_key: Arc::new(master_key),
+            hasher,
+            clock,
+            keys: Arc::new(RwLock::new(Arc::new(ring))),
+            demo_client_id: None,
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.read().expect("key ring lock").clone()
+    }
+
+    /// Re-reads keys from the database (after a rotation by another process or node).
+    pub async fn reload_keys(&self) -> crate::error::AppResult<()> {
+        if let Some(ring) = keystore::load(&self.db, &self.master_key, self.now()).await? {
+            *self.keys.write().expect("key ring lock") = Arc::new(ring);
+        }
+        Ok(())
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.config.issuer, path)
+    }
+}

@@ -1,0 +1,152 @@
+//! Applications (relying parties) and their OIDC client registrations.
+
+use sqlx::FromRow;
+
+use super::Db;
+use crate::error::AppResult;
+use crate::{on_db, on_db_write};
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct App {
+    pub id: String,
+    pub name: String,
+    pub protocol: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, FromRow)]
+pub struct OidcClientRow {
+    pub client_id: String,
+    pub app_id: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub allowed_scopes: String,
+}
+
+/// A registered OIDC client, with its lists decoded.
+#[derive(Clone)]
+pub struct OidcClient {
+    pub client_id: String,
+    pub app_id: String,
+    pub name: String,
+    /// SHA-256 of the secret; `None` for a public client.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcClient")
+            .field("client_id", &self.client_id)
+            .field("public", &self.is_public())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OidcClient {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    fn from_row(row: OidcClientRow, name: String) -> AppResult<Self> {
+        let parse = |s: &str| -> AppResult<Vec<String>> {
+            serde_json::from_str(s).map_err(|e| crate::error::AppError::internal(format!("corrupt client row: {e}")))
+        };
+        Ok(OidcClient {
+            redirect_uris: parse(&row.redirect_uris)?,
+            post_logout_redirect_uris: parse(&row.post_logout_redirect_uris)?,
+            allowed_scopes: row.allowed_scopes.split_whitespace().map(str::to_owned).collect(),
+            client_id: row.client_id,
+            app_id: row.app_id,
+            secret_hash: row.secret_hash,
+            name,
+        })
+    }
+}
+
+pub struct NewOidcClient<'a> {
+    pub name: &'a str,
+    pub client_id: &'a str,
+    pub secret_hash: Option<&'a str>,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    pub allowed_scopes: &'a [String],
+}
+
+/// Creates the app and its client in one transaction.
+pub async fn create_oidc(db: &Db, c: &NewOidcClient<'_>, now: i64) -> AppResult<App> {
+    let app =
+        App { id: uuid::Uuid::new_v4().to_string(), name: c.name.to_owned(), protocol: "oidc".into(), created_at: now };
+    let redirects = serde_json::to_string(c.redirect_uris).expect("strings serialise");
+    let logouts = serde_json::to_string(c.post_logout_redirect_uris).expect("strings serialise");
+    let scopes = c.allowed_scopes.join(" ");
+    on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query("INSERT INTO apps (id, name, protocol, created_at) VALUES ($1, $2, 'oidc', $3)")
+            .bind(&app.id).bind(&app.name).bind(now).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(c.client_id).bind(&app.id).bind(c.secret_hash).bind(&redirects).bind(&logouts).bind(&scopes)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(app)
+}
+
+macro_rules! client_select {
+    () => {
+        "SELECT c.client_id, c.app_id, c.secret_hash, c.redirect_uris, c.post_logout_redirect_uris, c.allowed_scopes, a.name \
+         FROM oidc_clients c JOIN apps a ON a.id = c.app_id"
+    };
+}
+
+#[derive(FromRow)]
+struct ClientWithName {
+    #[sqlx(flatten)]
+    row: OidcClientRow,
+    name: String,
+}
+
+pub async fn find_client(db: &Db, client_id: &str) -> AppResult<Option<OidcClient>> {
+    let sql = concat!(client_select!(), " WHERE c.client_id = $1");
+    let row = on_db!(db, p => sqlx::query_as::<_, ClientWithName>(sql).bind(client_id).fetch_optional(p).await?);
+    row.map(|r| OidcClient::from_row(r.row, r.name)).transpose()
+}
+
+pub async fn find_client_by_app(db: &Db, app_id: &str) -> AppResult<Option<OidcClient>> {
+    let sql = concat!(client_select!(), " WHERE c.app_id = $1");
+    let row = on_db!(db, p => sqlx::query_as::<_, ClientWithName>(sql).bind(app_id).fetch_optional(p).await?);
+    row.map(|r| OidcClient::from_row(r.row, r.name)).transpose()
+}
+
+pub async fn list(db: &Db) -> AppResult<Vec<App>> {
+    let sql = "SELECT id, name, protocol, created_at FROM apps ORDER BY name, id";
+    Ok(on_db!(db, p => sqlx::query_as::<_, App>(sql).fetch_all(p).await?))
+}
+
+pub async fn find(db: &Db, id: &str) -> AppResult<Option<App>> {
+    let sql = "SELECT id, name, protocol, created_at FROM apps WHERE id = $1";
+    Ok(on_db!(db, p => sqlx::query_as::<_, App>(sql).bind(id).fetch_optional(p).await?))
+}
+
+/// Deletes the app; its client, requests, grants, codes and refresh tokens go with it.
+pub async fn delete(db: &Db, id: &str) -> AppResult<bool> {
+    let n =
+        on_db_write!(db, p => sqlx::query("DELETE FROM apps WHERE id = $1").bind(id).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn update_client_secret(db: &Db, client_id: &str, secret_hash: &str) -> AppResult<bool> {
+    let sql = "UPDATE oidc_clients SET secret_hash = $2 WHERE client_id = $1 AND secret_hash IS NOT NULL";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(client_id).bind(secret_hash).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+pub async fn update_redirect_uris(db: &Db, client_id: &str, redirect_uris: &[String]) -> AppResult<bool> {
+    let json = serde_json::to_string(redirect_uris).expect("strings serialise");
+    let sql = "UPDATE oidc_clients SET redirect_uris = $2 WHERE client_id = $1";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(client_id).bind(&json).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}

@@ -1,0 +1,264 @@
+//! Grants (one per authorization), their authorization codes and refresh tokens. A grant is a
+//! refresh-token family: revoking it kills every token issued from it (RFC 9700 §4.14.2).
+//! Every single-use artefact is consumed by one conditional UPDATE, so two concurrent
+//! redemptions on any number of nodes yield exactly one winner.
+
+use sqlx::FromRow;
+
+use super::Db;
+use crate::error::AppResult;
+use crate::{on_db, on_db_write};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub session_id: Option<String>,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+macro_rules! grant_columns {
+    () => {
+        "id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, revoked_at"
+    };
+}
+
+pub struct NewCode<'a> {
+    pub code_hash: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_challenge: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+/// Creates a grant and its authorization code together.
+pub async fn create_with_code(db: &Db, g: &Grant, code: &NewCode<'_>) -> AppResult<()> {
+    let sql =
+        concat!("INSERT INTO grants (", grant_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)");
+    on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query(sql)
+            .bind(&g.id).bind(&g.client_id).bind(&g.user_id).bind(&g.session_id).bind(&g.scope).bind(&g.nonce)
+            .bind(g.auth_time).bind(&g.amr).bind(&g.acr).bind(g.created_at)
+            .execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, NULL)")
+            .bind(code.code_hash).bind(&g.id).bind(code.redirect_uri).bind(code.code_challenge).bind(code.expires_at)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RedeemedCode {
+    pub grant_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub expires_at: i64,
+    /// The grant's state as of the redemption itself: a replay racing this request revokes
+    /// the grant only after this statement, so the winner still gets (soon revoked) tokens,
+    /// exactly as when the replay comes later.
+    pub grant_revoked: bool,
+}
+
+pub enum CodeRedemption {
+    /// First use: the caller may issue tokens (after checking client, redirect URI, PKCE).
+    Fresh(RedeemedCode),
+    /// Already used: the grant it belongs to (now to be revoked).
+    Replayed {
+        grant_id: String,
+    },
+    Unknown,
+}
+
+/// Marks the code used. Exactly one concurrent caller sees `Fresh`.
+pub async fn redeem_code(db: &Db, code_hash: &str, now: i64) -> AppResult<CodeRedemption> {
+    let sql = "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+               RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
+               (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked";
+    let fresh = on_db_write!(db, p => sqlx::query_as::<_, RedeemedCode>(sql).bind(code_hash).bind(now).fetch_optional(p).await?);
+    if let Some(c) = fresh {
+        return Ok(CodeRedemption::Fresh(c));
+    }
+    let used = on_db!(db, p => sqlx::query_scalar::<_, String>("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
+        .bind(code_hash).fetch_optional(p).await?);
+    Ok(match used {
+        Some(grant_id) => CodeRedemption::Replayed { grant_id },
+        None => CodeRedemption::Unknown,
+    })
+}
+
+pub async fn find(db: &Db, id: &str) -> AppResult<Option<Grant>> {
+    let sql = concat!("SELECT ", grant_columns!(), " FROM grants WHERE id = $1");
+    Ok(on_db!(db, p => sqlx::query_as::<_, Grant>(sql).bind(id).fetch_optional(p).await?))
+}
+
+/// Is the grant still in force? (Used on every userinfo and introspection call.)
+pub async fn is_active(db: &Db, id: &str) -> AppResult<bool> {
+    let sql = "SELECT revoked_at IS NULL FROM grants WHERE id = $1";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, bool>(sql).bind(id).fetch_optional(p).await?).unwrap_or(false))
+}
+
+pub async fn revoke(db: &Db, id: &str, now: i64) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("UPDATE grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id).bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Revokes the grants bound to an SSO session that ends (logout), except `offline_access` ones.
+pub async fn revoke_for_session(db: &Db, session_id: &str, now: i64) -> AppResult<()> {
+    let sql = "UPDATE grants SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL \
+               AND ' ' || scope || ' ' NOT LIKE '% offline_access %'";
+    on_db_write!(db, p => sqlx::query(sql).bind(session_id).bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn revoke_for_user(db: &Db, user_id: &str, now: i64) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("UPDATE grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id).bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn create_refresh_token(
+    db: &Db,
+    token_hash: &str,
+    grant_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
+        .bind(token_hash).bind(grant_id).bind(now).bind(expires_at).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub enum Rotation {
+    /// The old token is consumed and the new one stored, atomically.
+    Rotated(Box<Grant>),
+    /// The token was already used: reuse of a rotated token (RFC 9700 §4.14.2). The family
+    /// has been revoked.
+    Reused { grant_id: String },
+    /// Unknown, expired, another client's, or its grant is revoked.
+    Invalid,
+}
+
+/// Consumes the token only if it is unused, unexpired, and its grant is this client's and in
+/// force; a token presented by another client stays untouched for its owner. One text for
+/// both backends, so the rule cannot differ between them.
+macro_rules! consume_refresh {
+    () => {
+        "UPDATE refresh_tokens SET used_at = $2 \
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+         AND grant_id IN (SELECT id FROM grants WHERE client_id = $3 AND revoked_at IS NULL) RETURNING grant_id"
+    };
+}
+
+/// PostgreSQL consumes, stores the successor and reads the grant in one statement (one round
+/// trip, one atomic unit) with data-modifying CTEs.
+const PG_ROTATE_REFRESH: &str = concat!(
+    "WITH consumed AS (",
+    consume_refresh!(),
+    "), stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+       SELECT $4, grant_id, $2, $5, NULL FROM consumed RETURNING grant_id) \
+     SELECT ",
+    grant_columns!(),
+    " FROM grants WHERE id = (SELECT grant_id FROM stored)"
+);
+
+/// Consumes `old_hash` and stores `new_hash` atomically; a reused token revokes its whole
+/// family. Nothing is half-written: if storing the new token fails, the old one stays usable.
+pub async fn rotate_refresh_token(
+    db: &Db,
+    old_hash: &str,
+    new_hash: &str,
+    client_id: &str,
+    now: i64,
+    new_expires_at: i64,
+) -> AppResult<Rotation> {
+    let rotated = match db {
+        Db::Postgres(p) => {
+            sqlx::query_as::<_, Grant>(PG_ROTATE_REFRESH)
+                .bind(old_hash)
+                .bind(now)
+                .bind(client_id)
+                .bind(new_hash)
+                .bind(new_expires_at)
+                .fetch_optional(p)
+                .await?
+        }
+        Db::Sqlite(s) => {
+            let _gate = s.write_gate.lock().await;
+            let mut tx = s.pool.begin().await?;
+            let consumed = sqlx::query_scalar::<_, String>(consume_refresh!())
+                .bind(old_hash)
+                .bind(now)
+                .bind(client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match consumed {
+                Some(grant_id) => {
+                    sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
+                        .bind(new_hash)
+                        .bind(&grant_id)
+                        .bind(now)
+                        .bind(new_expires_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    let grant =
+                        sqlx::query_as::<_, Grant>(concat!("SELECT ", grant_columns!(), " FROM grants WHERE id = $1"))
+                            .bind(&grant_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    tx.commit().await?;
+                    Some(grant)
+                }
+                None => {
+                    tx.rollback().await?;
+                    None
+                }
+            }
+        }
+    };
+    if let Some(grant) = rotated {
+        return Ok(Rotation::Rotated(Box::new(grant)));
+    }
+    let sql = "SELECT grant_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
+    let used = on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(old_hash).fetch_optional(p).await?);
+    match used {
+        Some(grant_id) => {
+            revoke(db, &grant_id, now).await?;
+            Ok(Rotation::Reused { grant_id })
+        }
+        None => Ok(Rotation::Invalid),
+    }
+}
+
+/// The grant a (possibly used) refresh token belongs to, for revocation and introspection.
+pub async fn find_by_refresh_token(db: &Db, token_hash: &str) -> AppResult<Option<(Grant, bool, i64)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        grant: Grant,
+        used: bool,
+        expires_at_rt: i64,
+    }
+    let sql = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, g.nonce, g.auth_time, g.amr, g.acr, g.created_at, g.revoked_at, \
+               r.used_at IS NOT NULL AS used, r.expires_at AS expires_at_rt \
+               FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
+    let row = on_db!(db, p => sqlx::query_as::<_, Row>(sql).bind(token_hash).fetch_optional(p).await?);
+    Ok(row.map(|r| (r.grant, r.used, r.expires_at_rt)))
+}
+
+/// Housekeeping: drops expired codes and refresh tokens, and grants with nothing left.
+pub async fn purge_expired(db: &Db, now: i64) -> AppResult<()> {
+    on_db_write!(db, p => {
+        sqlx::query("DELETE FROM auth_codes WHERE expires_at <= $1").bind(now - 3600).execute(p).await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(p).await?;
+    });
+    Ok(())
+}

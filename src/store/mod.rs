@@ -1,0 +1,135 @@
+//! Persistence with sqlx on SQLite (embedded default) or PostgreSQL. Queries are written once
+//! in the common subset (`$N` placeholders, BIGINT Unix times, `RETURNING`) and run on the
+//! concrete pool through `on_db!`, so each backend keeps its native driver and types.
+
+pub mod apps;
+pub mod grants;
+pub mod keys;
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::config::Config;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqliteDb),
+    Postgres(PgPool),
+}
+
+/// SQLite admits one writer at a time; colliding writers fall into SQLite's busy handler,
+/// which sleeps in steps of milliseconds. Writes therefore queue on an async mutex in this
+/// process instead (readers stay concurrent under WAL). `busy_timeout` still covers other
+/// processes, such as the CLI, writing to the same file.
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    pub pool: SqlitePool,
+    pub write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of either backend. The body is
+/// expanded once per backend, so it type-checks against each driver separately.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.pool;
+                $body
+            }
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// `on_db!` for statements that write: on SQLite they pass the write gate first.
+#[macro_export]
+macro_rules! on_db_write {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite(sqlite) => {
+                let _gate = sqlite.write_gate.lock().await;
+                let $pool = &sqlite.pool;
+                $body
+            }
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Db {
+    pub async fn connect(cfg: &Config) -> anyhow::Result<Db> {
+        let url = cfg.effective_database_url();
+        let acquire = Duration::from_secs(cfg.database.acquire_timeout_seconds);
+        if url.starts_with("sqlite:") {
+            if cfg.database_url.is_empty() {
+                std::fs::create_dir_all(&cfg.data_dir)
+                    .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", cfg.data_dir.display()))?;
+            }
+            let opts = SqliteConnectOptions::from_str(&url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // NORMAL is durable across application crashes in WAL mode; a power loss can
+                // lose the last transactions but never corrupts the database.
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(cfg.database.max_connections)
+                .acquire_timeout(acquire)
+                .connect_with(opts)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open SQLite database {url}: {e}"))?;
+            Ok(Db::Sqlite(SqliteDb { pool, write_gate: Default::default() }))
+        } else {
+            let opts = PgConnectOptions::from_str(&url)?;
+            Self::connect_postgres(opts, cfg).await
+        }
+    }
+
+    pub async fn connect_postgres(opts: PgConnectOptions, cfg: &Config) -> anyhow::Result<Db> {
+        let pool = PgPoolOptions::new()
+            .max_connections(cfg.database.max_connections)
+            .acquire_timeout(Duration::from_secs(cfg.database.acquire_timeout_seconds))
+            .connect_with(opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
+        Ok(Db::Postgres(pool))
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(s) => {
+                let _gate = s.write_gate.lock().await;
+                SQLITE_MIGRATOR.run(&s.pool).await?
+            }
+            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Cheap round-trip for readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, p => p.close().await)
+    }
+}

@@ -1,0 +1,134 @@
+//! SSO sessions and pending authorization requests. Both live in the database so that any
+//! node can serve any request, and a logout on one node ends the session on all of them.
+
+use sqlx::FromRow;
+
+use super::Db;
+use crate::error::AppResult;
+use crate::{on_db, on_db_write};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+}
+
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: &'a str,
+    pub expires_at: i64,
+    pub auth_time: i64,
+    pub amr: &'a str,
+    pub acr: &'a str,
+}
+
+macro_rules! columns {
+    () => {
+        "id, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr"
+    };
+}
+
+pub async fn create(db: &Db, s: &NewSession<'_>, now: i64) -> AppResult<Session> {
+    let id = crate::crypto::b64url(&crate::crypto::random_bytes::<16>());
+    let sql = concat!(
+        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) RETURNING ",
+        columns!()
+    );
+    Ok(on_db_write!(db, p => sqlx::query_as::<_, Session>(sql)
+        .bind(&id).bind(s.token_hash).bind(s.user_id).bind(now).bind(s.expires_at).bind(s.auth_time).bind(s.amr).bind(s.acr)
+        .fetch_one(p).await?))
+}
+
+/// The live session for a cookie's token hash: not past its absolute expiry and not idle
+/// longer than `idle_seconds`.
+pub async fn find_live(db: &Db, token_hash: &str, now: i64, idle_seconds: i64) -> AppResult<Option<Session>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3"
+    );
+    Ok(on_db!(db, p => sqlx::query_as::<_, Session>(sql).bind(token_hash).bind(now).bind(now - idle_seconds)
+        .fetch_optional(p).await?))
+}
+
+pub async fn touch(db: &Db, id: &str, now: i64) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1").bind(id).bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn delete(db: &Db, id: &str) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn delete_for_user(db: &Db, user_id: &str) -> AppResult<u64> {
+    Ok(
+        on_db_write!(db, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(p).await?.rows_affected()),
+    )
+}
+
+/// Removes expired sessions and authorization requests (housekeeping, any node).
+pub async fn purge_expired(db: &Db, now: i64, idle_seconds: i64) -> AppResult<()> {
+    on_db_write!(db, p => {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+            .bind(now).bind(now - idle_seconds).execute(p).await?;
+        sqlx::query("DELETE FROM auth_requests WHERE expires_at <= $1").bind(now).execute(p).await?;
+    });
+    Ok(())
+}
+
+/// An OIDC authorization request waiting for the user to sign in.
+#[derive(Debug, Clone, FromRow)]
+pub struct AuthRequest {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub acr_values: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+macro_rules! req_columns {
+    () => {
+        "id, client_id, redirect_uri, scope, state, nonce, code_challenge, prompt, max_age, login_hint, acr_values, created_at, expires_at"
+    };
+}
+
+pub async fn create_auth_request(db: &Db, r: &AuthRequest) -> AppResult<()> {
+    let sql = concat!(
+        "INSERT INTO auth_requests (",
+        req_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    );
+    on_db_write!(db, p => sqlx::query(sql)
+        .bind(&r.id).bind(&r.client_id).bind(&r.redirect_uri).bind(&r.scope).bind(&r.state).bind(&r.nonce)
+        .bind(&r.code_challenge).bind(&r.prompt).bind(r.max_age).bind(&r.login_hint).bind(&r.acr_values)
+        .bind(r.created_at).bind(r.expires_at)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn find_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<AuthRequest>> {
+    let sql = concat!("SELECT ", req_columns!(), " FROM auth_requests WHERE id = $1 AND expires_at > $2");
+    Ok(on_db!(db, p => sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_optional(p).await?))
+}
+
+/// Consumes the request: exactly one caller gets it back.
+pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<AuthRequest>> {
+    let sql = concat!("DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING ", req_columns!());
+    Ok(on_db_write!(db, p => sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_optional(p).await?))
+}

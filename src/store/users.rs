@@ -1,0 +1,121 @@
+//! Users and groups.
+
+use sqlx::FromRow;
+
+use super::Db;
+use crate::error::AppResult;
+use crate::{on_db, on_db_write};
+
+#[derive(Clone, FromRow, serde::Serialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub display_name: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub password_changed_at: Option<i64>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password hash stays out of logs.
+        f.debug_struct("User").field("id", &self.id).field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    pub display_name: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub is_admin: bool,
+}
+
+macro_rules! columns {
+    () => {
+        "id, username, email, email_verified, display_name, password_hash, is_admin, disabled, created_at, updated_at, password_changed_at"
+    };
+}
+
+pub async fn create(db: &Db, u: &NewUser<'_>, now: i64) -> AppResult<User> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let sql = concat!(
+        "INSERT INTO users (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $8, $9) RETURNING ",
+        columns!()
+    );
+    let changed = u.password_hash.map(|_| now);
+    let user = on_db_write!(db, p => sqlx::query_as::<_, User>(sql)
+        .bind(&id).bind(u.username).bind(u.email).bind(u.email_verified).bind(u.display_name)
+        .bind(u.password_hash).bind(u.is_admin).bind(now).bind(changed)
+        .fetch_one(p).await?);
+    Ok(user)
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> AppResult<Option<User>> {
+    let sql = concat!("SELECT ", columns!(), " FROM users WHERE username = $1");
+    Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(username).fetch_optional(p).await?))
+}
+
+pub async fn find_by_id(db: &Db, id: &str) -> AppResult<Option<User>> {
+    let sql = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
+    Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(id).fetch_optional(p).await?))
+}
+
+pub async fn list(db: &Db) -> AppResult<Vec<User>> {
+    let sql = concat!("SELECT ", columns!(), " FROM users ORDER BY username");
+    Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).fetch_all(p).await?))
+}
+
+pub async fn count(db: &Db) -> AppResult<i64> {
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(p).await?))
+}
+
+/// Sets a new password hash. Returns false when the user does not exist.
+pub async fn update_password(db: &Db, id: &str, hash: &str, now: i64) -> AppResult<bool> {
+    let sql = "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3 WHERE id = $1";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(id).bind(hash).bind(now).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Replaces a hash with an upgraded one only if it is still the one that was verified.
+pub async fn upgrade_password_hash(db: &Db, id: &str, old: &str, new: &str) -> AppResult<()> {
+    let sql = "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2";
+    on_db_write!(db, p => sqlx::query(sql).bind(id).bind(old).bind(new).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn update_disabled(db: &Db, id: &str, disabled: bool, now: i64) -> AppResult<bool> {
+    let sql = "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(id).bind(disabled).bind(now).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Names of the user's groups, sorted.
+pub async fn find_groups(db: &Db, user_id: &str) -> AppResult<Vec<String>> {
+    let sql =
+        "SELECT g.name FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = $1 ORDER BY g.name";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(user_id).fetch_all(p).await?))
+}
+
+/// Adds the user to a group, creating the group if needed.
+pub async fn add_to_group(db: &Db, user_id: &str, group: &str) -> AppResult<()> {
+    let gid = uuid::Uuid::new_v4().to_string();
+    on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query("INSERT INTO groups (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(&gid).bind(group).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 ON CONFLICT DO NOTHING")
+            .bind(user_id).bind(group).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}

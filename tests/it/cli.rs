@@ -1,0 +1,212 @@
+//! The `portcullis` binary: configuration errors name the key, admin subcommands print JSON
+//! that scripts can read, and `serve` stops gracefully on SIGTERM.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(admin_commands_with_json, serve_and_sigterm);
+
+struct Env {
+    dir: tempfile::TempDir,
+    db_url: String,
+    _schema: Option<PgSchema>,
+}
+
+struct PgSchema(String, String);
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (url, schema) = (self.0.clone(), self.1.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                    .execute(&pool)
+                    .await;
+            })
+        })
+        .join();
+    }
+}
+
+async fn env(b: Backend) -> Option<Env> {
+    let dir = tempfile::tempdir().unwrap();
+    match b {
+        Backend::Sqlite => Some(Env { dir, db_url: String::new(), _schema: None }),
+        Backend::Postgres => {
+            let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+            let Some(url) = url else {
+                assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI needs PORTCULLIS_TEST_POSTGRES_URL");
+                return None;
+            };
+            let schema = format!("cli_{}", uuid::Uuid::new_v4().simple());
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&pool).await.unwrap();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let db_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+            Some(Env { dir, db_url, _schema: Some(PgSchema(url, schema)) })
+        }
+    }
+}
+
+impl Env {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORTCULLIS_DATA_DIR", self.dir.path())
+            .env("PORTCULLIS_DATABASE_URL", &self.db_url)
+            .env("PORTCULLIS_DEV_MODE", "true")
+            .env("PORTCULLIS_PASSWORD__INSECURE_TEST_PARAMS", "true")
+            .env("PORTCULLIS_PASSWORD__MEMORY_KIB", "64")
+            .env("PORTCULLIS_PASSWORD__ITERATIONS", "1");
+        c
+    }
+
+    fn json(&self, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+        let mut c = self.cmd(args);
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(s) = stdin {
+            child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+#[test]
+fn configuration_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |envs: &[(&str, &str)], config: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        c.arg("migrate").current_dir(dir.path()).env_clear().env("PORTCULLIS_DATA_DIR", dir.path());
+        if let Some(text) = config {
+            let p = dir.path().join("bad.toml");
+            std::fs::write(&p, text).unwrap();
+            c.arg("--config").arg(p);
+        }
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&[("PORTCULLIS_ISSUER", "http://idp.example.com")], None);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("`issuer`"), "{err}");
+    let (code, err) = run(&[], Some("isuer = \"https://x\"\n"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("isuer"), "unknown keys are named: {err}");
+    let (code, err) =
+        run(&[("PORTCULLIS_TOKENS__SIGNING_ALG", "HS256"), ("PORTCULLIS_ISSUER", "https://idp.example")], None);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("tokens.signing_alg"), "{err}");
+    let (code, err) =
+        run(&[("PORTCULLIS_ISSUER", "https://idp.example"), ("PORTCULLIS_PASSWORD__MEMORY_KIB", "1024")], None);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("password.memory_kib"), "{err}");
+    let (code, err) =
+        run(&[("PORTCULLIS_ISSUER", "https://idp.example")], Some("[tokens]\ncode_ttl_seconds = 100000\n"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("tokens.code_ttl_seconds"), "{err}");
+}
+
+async fn admin_commands_with_json(b: Backend) {
+    let Some(e) = env(b).await else { return };
+    let user = e.json(
+        &["user", "add", "bob", "--email", "bob@example.test", "--group", "ops", "--password-stdin", "--json"],
+        Some("a long enough password\n"),
+    );
+    assert_eq!(user["username"], "bob");
+    assert!(user["password"].is_null(), "a password read from stdin is not echoed");
+    let generated = e.json(&["user", "add", "carol", "--json"], None);
+    assert_eq!(generated["password"].as_str().unwrap().len(), 20);
+    let dup = e.cmd(&["user", "add", "bob", "--json"]).output().unwrap();
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let users = e.json(&["user", "list", "--json"], None);
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert!(users[0].get("password_hash").is_none(), "hashes never leave the database");
+    let app = e.json(
+        &[
+            "app",
+            "add-oidc",
+            "--name",
+            "Wiki",
+            "--redirect-uri",
+            "https://wiki.example/cb",
+            "--scope",
+            "api:read",
+            "--json",
+        ],
+        None,
+    );
+    let client_id = app["client_id"].as_str().unwrap();
+    // Generated ids must be safe to pass as a command-line argument (never a leading `-`).
+    assert!(client_id.len() == 32 && client_id.bytes().all(|b| b.is_ascii_hexdigit()), "{client_id}");
+    assert_eq!(app["client_secret"].as_str().unwrap().len(), 43);
+    let shown = e.json(&["app", "show", client_id, "--json"], None);
+    assert_eq!(shown["oidc"]["redirect_uris"], serde_json::json!(["https://wiki.example/cb"]));
+    assert!(shown["oidc"]["allowed_scopes"].as_array().unwrap().iter().any(|s| s == "api:read"));
+    assert!(shown.to_string().find(app["client_secret"].as_str().unwrap()).is_none(), "the secret is shown only once");
+    let bad =
+        e.cmd(&["app", "add-oidc", "--name", "X", "--redirect-uri", "http://evil.example/cb#x"]).output().unwrap();
+    assert!(!bad.status.success());
+    let key = e.json(&["keys", "rotate", "--alg", "ES256", "--json"], None);
+    let keys = e.json(&["keys", "list", "--json"], None);
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert_eq!(keys[0]["kid"], key["kid"]);
+    let pw = e.json(&["user", "set-password", "bob", "--json"], None);
+    assert!(pw["password"].is_string());
+    e.json(&["user", "disable", "bob", "--json"], None);
+    let removed = e.json(&["app", "remove", client_id, "--json"], None);
+    assert_eq!(removed["removed"], app["app_id"]);
+    assert!(e.json(&["app", "list", "--json"], None).as_array().unwrap().is_empty());
+}
+
+async fn serve_and_sigterm(b: Backend) {
+    let Some(e) = env(b).await else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = e
+        .cmd(&["serve", "--demo"])
+        .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PORTCULLIS_ISSUER", &base)
+        .env("PORTCULLIS_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() == 200).unwrap_or(false) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not become ready");
+    let demo = reqwest::get(format!("{base}/demo")).await.unwrap();
+    assert_eq!(demo.status(), 200);
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(status.status.success(), "graceful exit on SIGTERM: {status:?}");
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(stdout.contains("username: admin"), "first start prints the admin account: {stdout}");
+    assert!(stdout.contains("username: demo"));
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    let first = stderr.lines().find(|l| l.contains("Portcullis is ready")).expect("ready log line");
+    let v: serde_json::Value = serde_json::from_str(first).expect("JSON log lines");
+    assert_eq!(v["fields"]["database"], if b == Backend::Sqlite { "sqlite" } else { "postgres" });
+    assert!(stderr.contains("shutting down"));
+}

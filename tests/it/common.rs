@@ -1,0 +1,343 @@
+//! A real Portcullis server on port 0 for each test, on SQLite (temp dir) or PostgreSQL (a
+//! fresh schema in `PORTCULLIS_TEST_POSTGRES_URL`), driven over HTTP by real clients.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use portcullis::admin::{self, CreatedOidcApp, OidcAppSpec, UserSpec};
+use portcullis::clock::{Clock, ManualClock, SystemClock};
+use portcullis::config::Config;
+use portcullis::state::AppState;
+use portcullis::store::Db;
+use reqwest::redirect::Policy;
+use sqlx::postgres::PgConnectOptions;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates `sqlite` and `postgres` test functions for each async test fn taking a Backend.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name($crate::common::Backend::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name($crate::common::Backend::Postgres).await }
+        }
+    )* };
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const REDIRECT: &str = "http://127.0.0.1:9/cb";
+
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Option<Arc<ManualClock>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+    pg_schema: Option<(String, String)>,
+}
+
+pub struct Options {
+    /// Use `https://...` as issuer (production cookie names and flags) while serving plain http.
+    pub https_issuer: bool,
+    pub manual_clock: bool,
+    pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { https_issuer: false, manual_clock: false, tweak: Box::new(|_| {}) }
+    }
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but PORTCULLIS_TEST_POSTGRES_URL is not set: the PostgreSQL run is required in CI");
+            }
+            None
+        }
+    }
+}
+
+impl TestServer {
+    /// Starts a server; `None` only for PostgreSQL outside CI when no database is configured.
+    pub async fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, opts: Options) -> Option<TestServer> {
+        let pg_url = match backend {
+            Backend::Postgres => match postgres_url() {
+                Some(u) => Some(u),
+                None => {
+                    eprintln!("skipping the PostgreSQL run: PORTCULLIS_TEST_POSTGRES_URL is not set");
+                    return None;
+                }
+            },
+            Backend::Sqlite => None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://127.0.0.1:{}", addr.port());
+        let issuer = if opts.https_issuer { format!("https://127.0.0.1:{}", addr.port()) } else { base.clone() };
+        let mut cfg = Config::for_tests(&issuer, dir.path(), "");
+        (opts.tweak)(&mut cfg);
+        cfg.validate().unwrap();
+        let manual = opts.manual_clock.then(ManualClock::starting_now);
+        let clock: Arc<dyn Clock> = match &manual {
+            Some(m) => m.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let (db, pg_schema) = match &pg_url {
+            None => (Db::connect(&cfg).await.unwrap(), None),
+            Some(url) => {
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let admin = sqlx::PgPool::connect(url).await.expect("connect to PORTCULLIS_TEST_POSTGRES_URL");
+                // The schema name is generated here from a UUID: nothing external reaches the SQL.
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
+                admin.close().await;
+                let opts = PgConnectOptions::from_str(url).unwrap().options([("search_path", schema.as_str())]);
+                cfg.database.max_connections = 8;
+                (Db::connect_postgres(opts, &cfg).await.unwrap(), Some((url.clone(), schema)))
+            }
+        };
+        let state = AppState::with_db(cfg, db, clock).await.unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let serve_state = state.clone();
+        let handle = tokio::spawn(async move {
+            portcullis::server::serve(listener, serve_state, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Some(TestServer { base, state, clock: manual, shutdown: Some(tx), handle: Some(handle), _dir: dir, pg_schema })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.state.issuer()
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.clock.as_ref().expect("started with manual_clock").advance(seconds);
+    }
+
+    pub async fn add_user(&self, username: &str) -> portcullis::store::users::User {
+        admin::add_user(
+            &self.state,
+            &UserSpec {
+                username,
+                password: PASSWORD,
+                email: Some(&format!("{username}@example.test")),
+                display_name: None,
+                is_admin: false,
+                groups: &["staff".to_string()],
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn add_client(&self, public: bool) -> CreatedOidcApp {
+        admin::add_oidc_app(
+            &self.state,
+            &OidcAppSpec {
+                name: "Test RP",
+                client_id: None,
+                redirect_uris: &[REDIRECT.to_string()],
+                post_logout_redirect_uris: &["http://127.0.0.1:9/bye".to_string()],
+                public,
+                extra_scopes: &[],
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some((url, schema)) = self.pg_schema.take() {
+            // Drop the test's schema from a separate thread: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                            .execute(&pool)
+                            .await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A browser-like client: cookie jar, no automatic redirects (tests follow them by hand).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+/// The value of a hidden input in an HTML page.
+pub fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&#38;", "&").replace("&amp;", "&"))
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on {}", resp.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn query_param(url: &str, key: &str) -> Option<String> {
+    let u = url::Url::parse(url).unwrap();
+    u.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+}
+
+/// PKCE pair (verifier, S256 challenge), computed independently of the server's code.
+pub fn pkce() -> (String, String) {
+    use base64::Engine;
+    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes().repeat(2));
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
+    (verifier, challenge)
+}
+
+/// Authorize URL for a client with the given extra parameters.
+pub fn authorize_url(srv: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut u = url::Url::parse(&srv.url("/oauth2/authorize")).unwrap();
+    {
+        let mut q = u.query_pairs_mut();
+        q.append_pair("response_type", "code");
+        q.append_pair("client_id", client_id);
+        q.append_pair("redirect_uri", REDIRECT);
+        q.append_pair("scope", "openid profile email groups");
+        q.append_pair("state", "st-123");
+        q.append_pair("nonce", "n-456");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+    }
+    u.into()
+}
+
+/// Follows authorize → login page → submit; returns the final redirect to the client.
+pub async fn sign_in(
+    srv: &TestServer,
+    browser: &reqwest::Client,
+    authorize: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let resp = browser.get(authorize).send().await.unwrap();
+    assert_eq!(resp.status(), 303, "authorize should redirect");
+    let loc = location(&resp);
+    if loc.starts_with(REDIRECT) {
+        return loc;
+    }
+    assert!(loc.starts_with("/login?request="), "expected login redirect, got {loc}");
+    submit_login(srv, browser, &loc, username, password).await
+}
+
+/// GETs the login page at `path` and posts the form; returns the redirect target.
+pub async fn submit_login(
+    srv: &TestServer,
+    browser: &reqwest::Client,
+    path: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let page = browser.get(srv.url(path)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = hidden_input(&html, "csrf").expect("csrf field");
+    let mut form = vec![("csrf", csrf), ("username", username.to_owned()), ("password", password.to_owned())];
+    if let Some(r) = hidden_input(&html, "request") {
+        form.push(("request", r));
+    }
+    let resp = browser.post(srv.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), 303, "login should redirect; body: {}", resp.text().await.unwrap());
+    location(&resp)
+}
+
+/// Signs in and returns an authorization code (with the PKCE verifier used).
+pub async fn get_code(
+    srv: &TestServer,
+    browser: &reqwest::Client,
+    client_id: &str,
+    username: &str,
+) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let url = authorize_url(srv, client_id, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let redirect = sign_in(srv, browser, &url, username, PASSWORD).await;
+    (query_param(&redirect, "code").expect("code in redirect"), verifier)
+}
+
+/// Posts to the token endpoint with client_secret_basic (or none for public clients).
+pub async fn token_request(srv: &TestServer, client: &CreatedOidcApp, form: &[(&str, &str)]) -> reqwest::Response {
+    let http = reqwest::Client::new();
+    let mut req = http.post(srv.url("/oauth2/token")).form(form);
+    match &client.client_secret {
+        Some(secret) => req = req.basic_auth(&client.client_id, Some(secret)),
+        None => {
+            let mut f: Vec<(&str, &str)> = form.to_vec();
+            f.push(("client_id", &client.client_id));
+            req = http.post(srv.url("/oauth2/token")).form(&f);
+        }
+    }
+    req.send().await.unwrap()
+}
+
+pub async fn exchange_code(srv: &TestServer, client: &CreatedOidcApp, code: &str, verifier: &str) -> reqwest::Response {
+    token_request(
+        srv,
+        client,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+pub async fn json(resp: reqwest::Response) -> serde_json::Value {
+    resp.json().await.unwrap()
+}

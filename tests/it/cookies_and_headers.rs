@@ -1,0 +1,57 @@
+//! Cookie attributes on an https issuer (`__Host-`, Secure, HttpOnly, SameSite, Path=/, no
+//! Domain) and security headers on every response.
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(session_cookie_attributes, security_headers);
+
+async fn session_cookie_attributes(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, Options { https_issuer: true, ..Options::default() }).await else {
+        return;
+    };
+    srv.add_user("alice").await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = http.get(srv.url("/login")).send().await.unwrap();
+    let csrf_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(csrf_cookie.starts_with("__Host-portcullis_csrf="), "{csrf_cookie}");
+    let csrf_value = csrf_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let resp = http
+        .post(srv.url("/login"))
+        .header("cookie", format!("__Host-portcullis_csrf={csrf_value}"))
+        .form(&[("username", "alice"), ("password", PASSWORD), ("csrf", &csrf_value)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let session = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-portcullis_session="))
+        .expect("session cookie");
+    let attrs: Vec<String> = session.split(';').map(|a| a.trim().to_ascii_lowercase()).collect();
+    for want in ["secure", "httponly", "samesite=lax", "path=/"] {
+        assert!(attrs.iter().any(|a| a == want), "{want} missing in {session}");
+    }
+    assert!(!attrs.iter().any(|a| a.starts_with("domain")), "__Host- cookies carry no Domain");
+    assert_eq!(resp.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+}
+
+async fn security_headers(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    for path in ["/login", "/.well-known/openid-configuration", "/nope"] {
+        let resp = reqwest::get(srv.url(path)).await.unwrap();
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("default-src 'none'"));
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+    let resp = reqwest::get(srv.url("/nope")).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("Not found"));
+}

@@ -1,0 +1,20 @@
+//! Integration tests: one module per capability or security property. Each test starts a
+//! real server on port 0 and runs on SQLite and on PostgreSQL.
+
+mod common;
+
+mod api_login;
+mod cli;
+mod client_auth;
+mod code_single_use;
+mod cookies_and_headers;
+mod csrf;
+mod keys;
+mod logout;
+mod oidc_flow;
+mod ops;
+mod password_work;
+mod pkce;
+mod prompt_and_max_age;
+mod redirect_uri;
+mod token_errors;
