@@ -84,6 +84,8 @@ pub async fn set_password(state: &AppState, username: &str, password: &str) -> A
     let now = state.now();
     store::users::update_password(&state.db, &user.id, &hash, now).await?;
     store::sessions::delete_for_user(&state.db, &user.id).await?;
+    // DESIGN §5: trusted devices are revoked on a password change.
+    store::devices::delete_all(&state.db, &user.id).await?;
     store::grants::revoke_for_user(&state.db, &user.id, now).await?;
     Ok(())
 }
@@ -260,4 +262,85 @@ pub async fn ensure_demo(state: &AppState) -> AppResult<String> {
         .await?;
     }
     Ok(password)
+}
+
+/// Applies a partial update (a JSON object of setting keys) to the global MFA settings.
+/// Unknown keys and invalid values are refused, naming the key; nothing is half-written.
+pub async fn update_settings(
+    state: &AppState,
+    patch: &serde_json::Value,
+    actor: Option<&str>,
+    origin: &crate::audit::Origin,
+) -> AppResult<crate::mfa::policy::Settings> {
+    let serde_json::Value::Object(changes) = patch else {
+        return Err(AppError::BadRequest("settings must be a JSON object".into()));
+    };
+    let current = store::settings::load(&state.db).await?;
+    let mut merged = serde_json::to_value(&current).expect("settings serialise");
+    for (k, v) in changes {
+        if merged.get(k).is_none() {
+            return Err(AppError::BadRequest(format!("unknown setting `{k}`")));
+        }
+        merged[k] = v.clone();
+    }
+    let new: crate::mfa::policy::Settings =
+        serde_json::from_value(merged).map_err(|e| AppError::BadRequest(format!("invalid setting: {e}")))?;
+    new.validate().map_err(AppError::BadRequest)?;
+    store::settings::save(&state.db, &new, state.now()).await?;
+    let keys: Vec<&str> = changes.keys().map(String::as_str).collect();
+    let detail = serde_json::json!({"changed": keys}).to_string();
+    crate::audit::record(state, crate::audit::event::SETTINGS_CHANGED, actor, None, origin, Some(&detail)).await?;
+    Ok(new)
+}
+
+/// Sets an app's MFA policy, re-auth interval and trusted-device setting.
+pub async fn set_app_policy(
+    state: &AppState,
+    app_id: &str,
+    policy: &crate::mfa::policy::AppPolicy,
+    actor: Option<&str>,
+    origin: &crate::audit::Origin,
+) -> AppResult<()> {
+    if !(0..=60 * 24 * 365).contains(&policy.reauth_interval_minutes) {
+        return Err(AppError::BadRequest("reauth_interval_minutes must be between 0 and 525600".into()));
+    }
+    if !store::settings::update_app_policy(&state.db, app_id, policy).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = serde_json::to_string(policy).expect("policy serialises");
+    crate::audit::record(state, crate::audit::event::SETTINGS_CHANGED, actor, Some(app_id), origin, Some(&detail)).await
+}
+
+/// Sets a group's minimum MFA policy (creating the group), `None` to clear it.
+pub async fn set_group_policy(
+    state: &AppState,
+    group: &str,
+    policy: Option<crate::mfa::policy::Policy>,
+    actor: Option<&str>,
+    origin: &crate::audit::Origin,
+) -> AppResult<()> {
+    let group = group.trim();
+    if group.is_empty() || group.len() > 128 {
+        return Err(AppError::BadRequest("group names are 1-128 characters".into()));
+    }
+    store::settings::set_group_policy(&state.db, group, policy).await?;
+    let detail = serde_json::json!({"group": group, "mfa_policy": policy}).to_string();
+    crate::audit::record(state, crate::audit::event::SETTINGS_CHANGED, actor, None, origin, Some(&detail)).await
+}
+
+/// Removes every second factor and trusted device of a user (lost device): the next login
+/// leads to enrolment wherever MFA is required.
+pub async fn reset_mfa(
+    state: &AppState,
+    username: &str,
+    actor: Option<&str>,
+    origin: &crate::audit::Origin,
+) -> AppResult<()> {
+    let user = find_user(state, username).await?;
+    store::factors::delete_totp(&state.db, &user.id).await?;
+    store::factors::delete_backup_codes(&state.db, &user.id).await?;
+    store::factors::delete_passkeys(&state.db, &user.id).await?;
+    store::devices::delete_all(&state.db, &user.id).await?;
+    let detail = format!("reset by {}", actor.unwrap_or("cli"));
+    crate::audit::record(state, crate::audit::event::FACTOR_REMOVED, Some(&user.id), None, origin, Some(&detail)).await
 }

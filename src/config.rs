@@ -35,6 +35,7 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub session: SessionConfig,
     pub password: PasswordConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +135,7 @@ impl Default for Config {
             tokens: TokenConfig::default(),
             session: SessionConfig::default(),
             password: PasswordConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -162,6 +164,38 @@ impl Default for TokenConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig { idle_timeout_minutes: 60, absolute_timeout_minutes: 12 * 60 }
+    }
+}
+
+/// Failed-attempt limits (ASVS 2.2.1), counted in the database so every node sees them.
+/// Lockouts are temporary and audited.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Window in which failures are counted, in seconds.
+    pub window_seconds: i64,
+    /// Wrong passwords per account name in a window before a lockout.
+    pub password_failures_per_account: i64,
+    /// Wrong passwords from one client address in a window before a lockout.
+    pub password_failures_per_ip: i64,
+    /// Wrong second factors per account, across all sessions, before a lockout.
+    pub mfa_failures_per_account: i64,
+    /// How long a lockout lasts, in seconds.
+    pub lockout_seconds: i64,
+    /// Read the client address from the last `X-Forwarded-For` entry (behind a proxy you trust).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            window_seconds: 900,
+            password_failures_per_account: 10,
+            password_failures_per_ip: 100,
+            mfa_failures_per_account: 5,
+            lockout_seconds: 900,
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -279,6 +313,23 @@ impl Config {
         }
         if p.parallelism == 0 {
             return Err("key `password.parallelism`: must be at least 1".into());
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.window_seconds", l.window_seconds),
+            ("limits.password_failures_per_account", l.password_failures_per_account),
+            ("limits.password_failures_per_ip", l.password_failures_per_ip),
+            ("limits.mfa_failures_per_account", l.mfa_failures_per_account),
+            ("limits.lockout_seconds", l.lockout_seconds),
+        ] {
+            if v < 1 {
+                return Err(format!("key `{key}`: must be at least 1"));
+            }
+        }
+        if l.mfa_failures_per_account > 20 {
+            return Err(
+                "key `limits.mfa_failures_per_account`: at most 20 (a 6-digit code must not be guessable)".into()
+            );
         }
         Ok(())
     }

@@ -102,6 +102,12 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A wrong second-factor code, passkey assertion or backup code.
+    #[error("invalid second factor")]
+    InvalidFactor,
+    /// Too many failed attempts: the account or address is locked for a while (ASVS 2.2.1).
+    #[error("locked out")]
+    LockedOut { retry_after_seconds: u64 },
     /// Back-pressure: too many requests waiting (e.g. password hashing). Retry later.
     #[error("overloaded")]
     Overloaded { retry_after_seconds: u64 },
@@ -130,7 +136,8 @@ impl AppError {
         match self {
             AppError::OAuth { code, .. } => code.http_status(),
             AppError::BadRequest(_) => 400,
-            AppError::Unauthorized | AppError::InvalidCredentials => 401,
+            AppError::Unauthorized | AppError::InvalidCredentials | AppError::InvalidFactor => 401,
+            AppError::LockedOut { .. } => 429,
             AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
@@ -147,6 +154,10 @@ impl AppError {
             AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) => m.clone(),
             AppError::Unauthorized => "Authentication required.".into(),
             AppError::InvalidCredentials => "Incorrect username or password.".into(),
+            AppError::InvalidFactor => "That code or key was not accepted.".into(),
+            AppError::LockedOut { retry_after_seconds } => {
+                format!("Too many failed attempts. Try again in {} minute(s).", retry_after_seconds.div_ceil(60).max(1))
+            }
             AppError::NotFound => "Not found.".into(),
             AppError::Overloaded { .. } => "The server is busy. Please try again shortly.".into(),
             AppError::Database(_) | AppError::Internal(_) => {
@@ -162,6 +173,8 @@ impl AppError {
             AppError::BadRequest(_) => "invalid_request",
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
+            AppError::InvalidFactor => "invalid_factor",
+            AppError::LockedOut { .. } => "too_many_attempts",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",

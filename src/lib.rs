@@ -2,12 +2,14 @@
 //! MFA step. `app(state)` is the one entry point: the binary serves it, tests drive it.
 
 pub mod admin;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod login;
+pub mod mfa;
 pub mod oidc;
 pub mod server;
 pub mod state;

@@ -45,6 +45,13 @@ async fn upkeep(state: AppState) {
                 if let Err(e) = crate::store::grants::purge_expired(&state.db, now).await {
                     tracing::warn!(error = %e, "purging tokens failed");
                 }
+                if let Err(e) = crate::store::mfa_transactions::purge_expired(&state.db, now).await {
+                    tracing::warn!(error = %e, "purging MFA transactions failed");
+                }
+                let window = state.config.limits.window_seconds;
+                if let Err(e) = crate::store::audit::purge_rate_limits(&state.db, now - window, now).await {
+                    tracing::warn!(error = %e, "purging rate limits failed");
+                }
             }
         }
     }

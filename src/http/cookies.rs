@@ -64,3 +64,41 @@ pub fn verify_csrf(state: &AppState, jar: &CookieJar, submitted: Option<&str>) -
         _ => false,
     }
 }
+
+/// The MFA transaction of a browser sign-in in progress (the `mfa_token`), short-lived.
+pub fn mfa_name(state: &AppState) -> &'static str {
+    if names(state).secure { "__Host-portcullis_mfa" } else { "portcullis_mfa" }
+}
+
+pub fn mfa_token(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(mfa_name(state)).map(|c| c.value().to_owned())
+}
+
+pub fn set_mfa(state: &AppState, jar: CookieJar, token: String) -> CookieJar {
+    let mut c = base(mfa_name(state), token, names(state).secure);
+    c.set_max_age(Duration::minutes(10));
+    jar.add(c)
+}
+
+pub fn clear_mfa(state: &AppState, jar: CookieJar) -> CookieJar {
+    let mut c = base(mfa_name(state), String::new(), names(state).secure);
+    c.make_removal();
+    jar.add(c)
+}
+
+/// The trusted-device cookie (`idp_device`): SameSite=Strict, so it only comes along on
+/// requests made from Portcullis's own pages, such as the sign-in form.
+pub fn device_name(state: &AppState) -> &'static str {
+    if names(state).secure { "__Host-idp_device" } else { "idp_device" }
+}
+
+pub fn device_token(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(device_name(state)).map(|c| c.value().to_owned())
+}
+
+pub fn set_device(state: &AppState, jar: CookieJar, token: String, expires_at: i64) -> CookieJar {
+    let mut c = base(device_name(state), token, names(state).secure);
+    c.set_same_site(SameSite::Strict);
+    c.set_max_age(Duration::seconds((expires_at - state.now()).max(0)));
+    jar.add(c)
+}

@@ -26,7 +26,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden(m) if m.starts_with("insufficient_scope") => {
                 h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
             }
-            AppError::Overloaded { retry_after_seconds } => {
+            AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             _ => {}
@@ -52,12 +52,13 @@ impl IntoResponse for PageError {
         let title = match status.as_u16() {
             400 => "That did not work",
             403 => "Not allowed",
+            429 => "Too many attempts",
             404 => "Not found",
             503 => "Busy",
             _ => "Something went wrong",
         };
         let mut resp = message_page(status, title, &self.0.public_message(), Some(("/", "Go to the start page")));
-        if let AppError::Overloaded { retry_after_seconds } = self.0 {
+        if let AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } = self.0 {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         resp

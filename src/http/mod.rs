@@ -1,10 +1,12 @@
 //! axum only: the router, middleware and thin handlers.
 
 pub mod api;
+pub mod client;
 pub mod cookies;
 pub mod demo;
 pub mod error;
 pub mod forms;
+pub mod mfa_pages;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
@@ -15,7 +17,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -46,7 +48,30 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/revoke", post(oidc::revoke))
         .route("/oauth2/introspect", post(oidc::introspect))
         .route("/oauth2/logout", get(oidc::logout).post(oidc::logout))
+        .route("/login/mfa", get(mfa_pages::show))
+        .route("/login/mfa/totp", post(mfa_pages::totp))
+        .route("/login/mfa/backup-code", post(mfa_pages::backup_code))
+        .route("/login/mfa/enroll/totp", post(mfa_pages::enroll_totp))
+        .route("/login/mfa/postpone", post(mfa_pages::postpone))
+        .route("/login/trust", post(mfa_pages::trust))
         .route("/api/v1/auth/login", post(api::login))
+        .route("/api/v1/auth/mfa/totp", post(api::mfa_totp))
+        .route("/api/v1/auth/mfa/backup-code", post(api::mfa_backup_code))
+        .route("/api/v1/auth/mfa/enrollment/postpone", post(api::postpone_enrollment))
+        .route("/api/v1/auth/step-up", post(api::step_up))
+        .route("/api/v1/mfa/totp", delete(api::totp_delete))
+        .route("/api/v1/mfa/totp/enroll", post(api::totp_enroll))
+        .route("/api/v1/mfa/totp/confirm", post(api::totp_confirm))
+        .route("/api/v1/mfa/backup-codes", get(api::backup_codes_status).post(api::backup_codes_generate))
+        .route("/api/v1/me/devices", get(api::devices_list).post(api::devices_create))
+        .route("/api/v1/me/devices/{id}", delete(api::devices_delete))
+        .route("/api/v1/admin/settings", get(api::admin_settings_get).patch(api::admin_settings_patch))
+        .route("/api/v1/admin/apps/{id}", get(api::admin_app_get).patch(api::admin_app_patch))
+        .route("/api/v1/admin/groups", get(api::admin_groups_list))
+        .route("/api/v1/admin/groups/{name}", put(api::admin_group_put))
+        .route("/api/v1/admin/groups/{name}/members/{username}", put(api::admin_group_member_put))
+        .route("/api/v1/admin/users/{username}/reset-mfa", post(api::admin_user_reset_mfa))
+        .route("/api/v1/admin/audit", get(api::admin_audit))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/portcullis.css", get(stylesheet))

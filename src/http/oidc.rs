@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
+use super::client::ClientInfo;
 use super::error::{PageError, PageResult, message_page, render};
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
@@ -57,16 +58,19 @@ pub async fn authorize(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     jar: CookieJar,
+    ClientInfo(client): ClientInfo,
     body: Bytes,
 ) -> PageResult<Response> {
     // Before the client and redirect URI are known to be good, errors are pages.
     let params = request_params(&method, query, &headers, &body)
         .map_err(|e| PageError(AppError::BadRequest(e.public_message())))?;
-    let token = cookies::session_token(&state, &jar);
-    Ok(match login::authorize(&state, params, token.as_deref()).await {
+    Ok(match login::authorize(&state, params, &client).await {
         Ok(AuthorizeNext::Redirect(url)) => Redirect::to(&url).into_response(),
         Ok(AuthorizeNext::Login { request_id }) => {
             Redirect::to(&format!("/login?request={request_id}")).into_response()
+        }
+        Ok(AuthorizeNext::Mfa(p)) => {
+            (cookies::set_mfa(&state, jar, p.token), Redirect::to("/login/mfa")).into_response()
         }
         Err(AuthorizeError::Redirect(e)) => Redirect::to(&e.to_url(state.issuer())).into_response(),
         Err(AuthorizeError::Page(msg)) => message_page(StatusCode::BAD_REQUEST, "Cannot sign you in", &msg, None),

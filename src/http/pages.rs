@@ -7,10 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
+use super::client::ClientInfo;
 use super::cookies;
 use super::error::{PageResult, message_page, render};
 use super::forms;
-use crate::login;
+use crate::error::AppError;
+use crate::login::{self, Next};
 use crate::state::AppState;
 use crate::web::{HomePage, LoginPage};
 
@@ -42,7 +44,7 @@ pub async fn login_form(
     Ok((jar, render(StatusCode::OK, &page)).into_response())
 }
 
-fn expired_request() -> Response {
+pub fn expired_request() -> Response {
     message_page(
         StatusCode::BAD_REQUEST,
         "Sign-in link expired",
@@ -61,26 +63,50 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login_submit(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> PageResult<Response> {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
     let f: LoginForm = forms::form(&body)?;
     if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
         return Ok(
             login_again(&state, jar, &f, StatusCode::FORBIDDEN, "The form expired. Please sign in again.").await?
         );
     }
-    let previous = cookies::session_token(&state, &jar);
-    let Some(signed) = login::password_login(&state, f.username.trim(), &f.password, previous.as_deref()).await? else {
-        return Ok(login_again(&state, jar, &f, StatusCode::UNAUTHORIZED, "Incorrect username or password.").await?);
-    };
-    let jar = cookies::set_session(&state, jar, signed.session_token);
-    let target = match &f.request {
-        Some(id) => match login::resume(&state, id, &signed.session).await? {
-            Some(url) => url,
-            None => return Ok((jar, expired_request()).into_response()),
-        },
-        None => "/".to_owned(),
-    };
-    Ok((jar, Redirect::to(&target)).into_response())
+    match login::password_login(&state, f.username.trim(), &f.password, f.request.as_deref(), &client).await {
+        Ok(Some(next)) => Ok(respond(&state, jar, next)),
+        Ok(None) => {
+            Ok(login_again(&state, jar, &f, StatusCode::UNAUTHORIZED, "Incorrect username or password.").await?)
+        }
+        Err(e @ AppError::LockedOut { .. }) => {
+            let msg = e.public_message();
+            Ok(login_again(&state, jar, &f, StatusCode::TOO_MANY_REQUESTS, &msg).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Turns where a login goes next into a browser response: the session cookie and a redirect,
+/// the MFA page, or an error.
+pub fn respond(state: &AppState, jar: CookieJar, next: Next) -> Response {
+    match next {
+        Next::Done { new_session_token, redirect, .. } => {
+            let jar = match new_session_token {
+                Some(t) => cookies::set_session(state, jar, t),
+                None => jar,
+            };
+            let jar = cookies::clear_mfa(state, jar);
+            (jar, Redirect::to(redirect.as_deref().unwrap_or("/"))).into_response()
+        }
+        Next::Mfa(p) => (cookies::set_mfa(state, jar, p.token), Redirect::to("/login/mfa")).into_response(),
+        Next::Denied { redirect: Some(url), .. } => {
+            (cookies::clear_mfa(state, jar), Redirect::to(&url)).into_response()
+        }
+        Next::Denied { redirect: None, reason } => message_page(StatusCode::FORBIDDEN, "Access denied", &reason, None),
+        Next::RequestExpired => expired_request(),
+    }
 }
 
 /// The login form again, with a message, still naming the app that asked.

@@ -1,16 +1,38 @@
 //! The login spine (DESIGN §1): an authorization request, the SSO session check, the first
-//! factor, and the one function that finishes a sign-in for an application. Every path that
-//! ends in a code goes through `finish`, which is where the MFA step plugs in.
+//! factor, the MFA step and the one function that finishes a sign-in for an application.
+//! Nothing here issues a session, code or token unless the MFA step said the login is
+//! satisfied: `proceed` asks it every time, and the MFA transaction is the only way from a
+//! first factor to a session when a second factor is needed.
 
+pub mod mfa;
+
+use crate::audit::{self, Origin, event};
 use crate::crypto;
 use crate::error::{AppError, AppResult, OAuthErrorCode};
+use crate::mfa::limits;
+use crate::mfa::policy::{self, Decision, Factor, StepUp, acr_for, amr_for, join_factors};
+use crate::mfa::step::{self, LoginCtx};
 use crate::oidc::authorize::{self, Authentication, AuthorizeError, ErrorRedirect};
-use crate::oidc::{Params, acr, has_word};
+use crate::oidc::{Params, has_word};
 use crate::state::AppState;
+use crate::store::mfa_transactions::MfaTransaction;
 use crate::store::{self, sessions::AuthRequest, sessions::Session, users::User};
 
 /// Only touch `last_seen_at` this often, so that reads do not turn into writes.
 const TOUCH_INTERVAL_SECONDS: i64 = 60;
+
+/// How long a user has to pass the second factor (or enrol) after the password.
+const MFA_TRANSACTION_SECONDS: i64 = 600;
+
+/// What the browser or API client brought along.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub origin: Origin,
+    /// The `idp_device` cookie.
+    pub device_token: Option<String>,
+    /// The current session cookie (replaced on sign-in: no session fixation).
+    pub session_token: Option<String>,
+}
 
 /// The live SSO session behind a cookie value, if any, with its user (active users only).
 pub async fn current_session(state: &AppState, cookie_token: Option<&str>) -> AppResult<Option<(Session, User)>> {
@@ -29,34 +51,84 @@ pub async fn current_session(state: &AppState, cookie_token: Option<&str>) -> Ap
     Ok(Some((session, user)))
 }
 
+/// Where a login goes next.
+#[derive(Debug)]
+pub enum Next {
+    /// Signed in. `new_session_token` is set when a new session was created (set the cookie);
+    /// `redirect` is the client's redirect URI with a code or an error, if a request waited.
+    Done { session: Session, new_session_token: Option<String>, redirect: Option<String> },
+    /// A second factor (or an enrolment) is needed: the MFA transaction's token and stage.
+    Mfa(MfaPending),
+    /// The login is refused. With a waiting request, `redirect` carries `access_denied` (or
+    /// `interaction_required`) back to the client.
+    Denied { redirect: Option<String>, reason: String },
+    /// The authorization request expired or was used meanwhile.
+    RequestExpired,
+}
+
+#[derive(Debug, Clone)]
+pub struct MfaPending {
+    pub token: String,
+    pub stage: Stage,
+    pub challenge: Vec<Factor>,
+    pub enroll: Vec<Factor>,
+    pub can_postpone: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Challenge,
+    Enroll,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Challenge => "challenge",
+            Stage::Enroll => "enroll",
+        }
+    }
+}
+
 pub enum AuthorizeNext {
     /// Back to the client, with a code or an error.
     Redirect(String),
     /// The user must sign in first; the request waits under this id.
     Login { request_id: String },
+    /// The session's user must pass the MFA step first.
+    Mfa(MfaPending),
 }
 
 /// The authorization endpoint's flow after parameter parsing.
-pub async fn authorize(
-    state: &AppState,
-    params: Params,
-    cookie_token: Option<&str>,
-) -> Result<AuthorizeNext, AuthorizeError> {
+pub async fn authorize(state: &AppState, params: Params, client: &Client) -> Result<AuthorizeNext, AuthorizeError> {
     let (req, _client) = authorize::validate(state, params).await?;
     let now = state.now();
-    if let Some((session, user)) = current_session(state, cookie_token).await?
+    let prompt_none = req.prompt.as_deref().is_some_and(|p| has_word(p, "none"));
+    let error = |req: AuthRequest, code, description: &str| {
+        AuthorizeError::Redirect(ErrorRedirect {
+            redirect_uri: req.redirect_uri,
+            state: req.state,
+            code,
+            description: description.into(),
+        })
+    };
+    if let Some((session, user)) = current_session(state, client.session_token.as_deref()).await?
         && authorize::session_is_fresh_enough(&req, session.auth_time, now)
         && login_hint_matches(&req, &user)
     {
-        return Ok(AuthorizeNext::Redirect(finish(state, &req, &session).await?));
+        let subject = Subject::Session { session: &session, user: &user };
+        return match proceed(state, subject, Some(Waiting { req: &req, stored: false }), client, !prompt_none).await? {
+            Next::Done { redirect: Some(url), .. } | Next::Denied { redirect: Some(url), .. } => {
+                Ok(AuthorizeNext::Redirect(url))
+            }
+            Next::Mfa(p) => Ok(AuthorizeNext::Mfa(p)),
+            Next::Done { redirect: None, .. } | Next::Denied { redirect: None, .. } | Next::RequestExpired => {
+                Err(AppError::internal("a validated request lost its redirect").into())
+            }
+        };
     }
-    if req.prompt.as_deref().is_some_and(|p| has_word(p, "none")) {
-        return Err(AuthorizeError::Redirect(ErrorRedirect {
-            redirect_uri: req.redirect_uri,
-            state: req.state,
-            code: OAuthErrorCode::LoginRequired,
-            description: "the user must sign in".into(),
-        }));
+    if prompt_none {
+        return Err(error(req, OAuthErrorCode::LoginRequired, "the user must sign in"));
     }
     store::sessions::create_auth_request(&state.db, &req).await?;
     Ok(AuthorizeNext::Login { request_id: req.id })
@@ -70,23 +142,46 @@ fn login_hint_matches(req: &AuthRequest, user: &User) -> bool {
     }
 }
 
-/// A successful first factor: the new session and its cookie value.
-pub struct SignedIn {
-    pub session_token: String,
-    pub session: Session,
-    pub user: User,
-}
-
-/// Checks a username and password. An unknown user costs the same Argon2 work as a wrong
-/// password (DESIGN §5); disabled users fail the same way. A successful sign-in always
-/// creates a new session (new cookie value) and ends the previous one of this browser, so a
-/// planted session id is never promoted (session fixation, ASVS 3.2.1).
+/// Checks a username and password, then runs the MFA step for the waiting request (if any).
+/// An unknown user costs the same Argon2 work as a wrong password (DESIGN §5); disabled users
+/// fail the same way. Failures count against the account name and the client address.
+/// Returns `None` for wrong credentials.
 pub async fn password_login(
     state: &AppState,
     username: &str,
     password: &str,
-    previous_cookie: Option<&str>,
-) -> AppResult<Option<SignedIn>> {
+    request_id: Option<&str>,
+    client: &Client,
+) -> AppResult<Option<Next>> {
+    let account_key = limits::password_account_key(username);
+    let ip_key = client.origin.ip.as_deref().map(limits::password_ip_key);
+    let mut keys = vec![account_key.as_str()];
+    keys.extend(ip_key.as_deref());
+    limits::check(state, &keys).await?;
+    let Some(user) = verify_password(state, username, password).await? else {
+        let l = &state.config.limits;
+        let known = store::users::find_by_username(&state.db, username).await?.map(|u| u.id);
+        audit::record(state, event::LOGIN_FAILURE, known.as_deref(), None, &client.origin, Some("password")).await?;
+        limits::fail(state, &account_key, l.password_failures_per_account, known.as_deref(), &client.origin).await?;
+        if let Some(k) = &ip_key {
+            limits::fail(state, k, l.password_failures_per_ip, None, &client.origin).await?;
+        }
+        return Ok(None);
+    };
+    limits::succeed(state, &account_key).await?;
+    let req = match request_id {
+        Some(id) => match store::sessions::find_auth_request(&state.db, id, state.now()).await? {
+            Some(r) => Some(r),
+            None => return Ok(Some(Next::RequestExpired)),
+        },
+        None => None,
+    };
+    let subject = Subject::FirstFactor { user: &user, auth_time: state.now() };
+    let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
+    Ok(Some(proceed(state, subject, waiting, client, true).await?))
+}
+
+async fn verify_password(state: &AppState, username: &str, password: &str) -> AppResult<Option<User>> {
     if username.len() > 256 || password.len() > 1024 {
         // Still spend the work, so lengths do not change the timing.
         state.hasher.verify(None, "").await?;
@@ -105,50 +200,247 @@ pub async fn password_login(
         let new = state.hasher.hash(password).await?;
         store::users::upgrade_password_hash(&state.db, &user.id, old, &new).await?;
     }
-    if let Some(prev) = previous_cookie
+    Ok(Some(user))
+}
+
+/// Who is signing in: a user with an SSO session, or one who just passed the first factor.
+#[derive(Clone, Copy)]
+pub enum Subject<'a> {
+    Session { session: &'a Session, user: &'a User },
+    FirstFactor { user: &'a User, auth_time: i64 },
+}
+
+impl Subject<'_> {
+    fn user(&self) -> &User {
+        match self {
+            Subject::Session { user, .. } | Subject::FirstFactor { user, .. } => user,
+        }
+    }
+}
+
+/// An authorization request waiting for this login; `stored` when it is in the database
+/// (and so must be consumed there, once).
+#[derive(Clone, Copy)]
+pub struct Waiting<'a> {
+    pub req: &'a AuthRequest,
+    pub stored: bool,
+}
+
+/// The MFA step for one login, and what follows from its decision. `interactive` is false
+/// for `prompt=none`, where a needed challenge becomes `interaction_required`.
+pub async fn proceed(
+    state: &AppState,
+    subject: Subject<'_>,
+    waiting: Option<Waiting<'_>>,
+    client: &Client,
+    interactive: bool,
+) -> AppResult<Next> {
+    proceed_inner(state, subject, waiting, client, interactive, false).await
+}
+
+async fn proceed_inner(
+    state: &AppState,
+    subject: Subject<'_>,
+    waiting: Option<Waiting<'_>>,
+    client: &Client,
+    interactive: bool,
+    postponed: bool,
+) -> AppResult<Next> {
+    let user = subject.user();
+    let app_id = match waiting {
+        Some(w) => store::apps::find_client(&state.db, &w.req.client_id).await?.map(|c| c.app_id),
+        None => None,
+    };
+    let req = waiting.map(|w| w.req);
+    let session = match subject {
+        Subject::Session { session, .. } => Some(session),
+        Subject::FirstFactor { .. } => None,
+    };
+    let ctx = LoginCtx {
+        user,
+        app_id: app_id.as_deref(),
+        step_up: policy::step_up_from_acr_values(req.and_then(|r| r.acr_values.as_deref())),
+        freshness_demanded: req
+            .is_some_and(|r| r.max_age.is_some() || r.prompt.as_deref().is_some_and(|p| has_word(p, "login"))),
+        session,
+        device_token: client.device_token.as_deref(),
+    };
+    let outcome = step::decide(state, &ctx).await?;
+    let factor = match outcome.decision {
+        Decision::Satisfied { factor, .. } => factor,
+        Decision::Required(r) if postponed && r.can_postpone && !r.enroll.is_empty() => r.counted,
+        Decision::Required(r) => {
+            if !interactive {
+                return deny(
+                    state,
+                    waiting,
+                    user,
+                    app_id.as_deref(),
+                    client,
+                    OAuthErrorCode::InteractionRequired,
+                    "a second factor is needed",
+                )
+                .await;
+            }
+            return start_mfa(state, subject, req, app_id, r, outcome.settings.mfa_enrollment_grace_period, client)
+                .await
+                .map(Next::Mfa);
+        }
+        Decision::Denied { reason } => {
+            return deny(state, waiting, user, app_id.as_deref(), client, OAuthErrorCode::AccessDenied, &reason).await;
+        }
+    };
+    // Satisfied: a session exists (or is created now) and the code is issued.
+    let (session, new_token) = match subject {
+        Subject::Session { session, .. } => (session.clone(), None),
+        Subject::FirstFactor { user, auth_time } => {
+            let (s, t) = new_session(state, user, auth_time, None, client).await?;
+            audit::record(state, event::LOGIN_SUCCESS, Some(&user.id), app_id.as_deref(), &client.origin, None).await?;
+            (s, Some(t))
+        }
+    };
+    let redirect = match waiting {
+        Some(w) => match issue(state, w, &session, factor).await? {
+            Some(url) => Some(url),
+            None => return Ok(Next::RequestExpired),
+        },
+        None => None,
+    };
+    Ok(Next::Done { session, new_session_token: new_token, redirect })
+}
+
+/// Issues the code for a satisfied login: the one place a session becomes a code. A stored
+/// request is consumed here, once.
+async fn issue(
+    state: &AppState,
+    w: Waiting<'_>,
+    session: &Session,
+    factor: Option<Factor>,
+) -> AppResult<Option<String>> {
+    if w.stored && store::sessions::take_auth_request(&state.db, &w.req.id, state.now()).await?.is_none() {
+        return Ok(None);
+    }
+    let amr = amr_for(factor).join(" ");
+    let auth = Authentication {
+        user_id: &session.user_id,
+        session_id: &session.id,
+        auth_time: session.auth_time,
+        amr: &amr,
+        acr: acr_for(factor),
+    };
+    Ok(Some(authorize::issue_code(state, w.req, &auth).await?))
+}
+
+async fn deny(
+    state: &AppState,
+    waiting: Option<Waiting<'_>>,
+    user: &User,
+    app_id: Option<&str>,
+    client: &Client,
+    code: OAuthErrorCode,
+    reason: &str,
+) -> AppResult<Next> {
+    audit::record(state, event::MFA_DENIED, Some(&user.id), app_id, &client.origin, Some(reason)).await?;
+    let redirect = match waiting {
+        Some(w) => {
+            if w.stored && store::sessions::take_auth_request(&state.db, &w.req.id, state.now()).await?.is_none() {
+                return Ok(Next::RequestExpired);
+            }
+            let e = ErrorRedirect {
+                redirect_uri: w.req.redirect_uri.clone(),
+                state: w.req.state.clone(),
+                code,
+                description: reason.to_owned(),
+            };
+            Some(e.to_url(state.issuer()))
+        }
+        None => None,
+    };
+    Ok(Next::Denied { redirect, reason: reason.to_owned() })
+}
+
+/// A new SSO session (new cookie value); the browser's previous one ends, so a planted
+/// session id is never promoted (session fixation, ASVS 3.2.1).
+pub(crate) async fn new_session(
+    state: &AppState,
+    user: &User,
+    auth_time: i64,
+    mfa_factor: Option<Factor>,
+    client: &Client,
+) -> AppResult<(Session, String)> {
+    if let Some(prev) = client.session_token.as_deref()
         && let Some((s, _)) = current_session(state, Some(prev)).await?
     {
         store::sessions::delete(&state.db, &s.id).await?;
     }
     let now = state.now();
     let token = crypto::random_token();
+    let amr = amr_for(mfa_factor).join(" ");
     let session = store::sessions::create(
         &state.db,
         &store::sessions::NewSession {
             token_hash: &crypto::token_hash(&token),
             user_id: &user.id,
             expires_at: now + state.config.session.absolute_timeout_minutes * 60,
-            auth_time: now,
-            amr: "pwd",
-            acr: acr::PASSWORD,
+            auth_time,
+            amr: &amr,
+            acr: acr_for(mfa_factor),
+            mfa_factor: mfa_factor.map(Factor::as_str),
         },
         now,
     )
     .await?;
     tracing::info!(user_id = %user.id, session = %session.id, "signed in");
-    Ok(Some(SignedIn { session_token: token, session, user }))
+    Ok((session, token))
 }
 
-/// After the login page: consume the waiting request and finish it for this session.
-/// Returns the redirect to the client, or `None` when the request expired or was used.
-pub async fn resume(state: &AppState, request_id: &str, session: &Session) -> AppResult<Option<String>> {
-    let Some(req) = store::sessions::take_auth_request(&state.db, request_id, state.now()).await? else {
-        return Ok(None);
+async fn start_mfa(
+    state: &AppState,
+    subject: Subject<'_>,
+    req: Option<&AuthRequest>,
+    app_id: Option<String>,
+    r: policy::Requirement,
+    grace_days: i64,
+    client: &Client,
+) -> AppResult<MfaPending> {
+    let user = subject.user();
+    let now = state.now();
+    if r.can_postpone && user.mfa_enroll_deadline.is_none() {
+        store::users::start_enroll_grace(&state.db, &user.id, now + grace_days * 86_400).await?;
+    }
+    let (session_id, auth_time) = match subject {
+        Subject::Session { session, .. } => (Some(session.id.clone()), session.auth_time),
+        Subject::FirstFactor { auth_time, .. } => (None, auth_time),
     };
-    Ok(Some(finish(state, &req, session).await?))
-}
-
-/// Finishes a sign-in for an application: the one place that turns a session into a code.
-/// The MFA step (DESIGN §1) will decide here whether the session suffices.
-async fn finish(state: &AppState, req: &AuthRequest, session: &Session) -> AppResult<String> {
-    let auth = Authentication {
-        user_id: &session.user_id,
-        session_id: &session.id,
-        auth_time: session.auth_time,
-        amr: &session.amr,
-        acr: &session.acr,
+    if let Some(req) = req {
+        // A request that has not waited yet (SSO session at /authorize) is stored now.
+        if store::sessions::find_auth_request(&state.db, &req.id, now).await?.is_none() {
+            store::sessions::create_auth_request(&state.db, req).await?;
+        }
+    }
+    let stage = if r.challenge.is_empty() { Stage::Enroll } else { Stage::Challenge };
+    let token = crypto::random_token();
+    let txn = MfaTransaction {
+        token_hash: crypto::token_hash(&token),
+        user_id: user.id.clone(),
+        session_id,
+        auth_time,
+        request_id: req.map(|r| r.id.clone()),
+        app_id: app_id.clone(),
+        stage: stage.as_str().into(),
+        challenge: join_factors(&r.challenge),
+        enroll: join_factors(&r.enroll),
+        can_postpone: r.can_postpone,
+        allow_trust: r.allow_trust,
+        verified_factor: None,
+        created_at: now,
+        expires_at: now + MFA_TRANSACTION_SECONDS,
     };
-    authorize::issue_code(state, req, &auth).await
+    store::mfa_transactions::create(&state.db, &txn).await?;
+    let detail = format!("challenge={} enroll={}", txn.challenge, txn.enroll);
+    audit::record(state, event::MFA_CHALLENGE, Some(&user.id), app_id.as_deref(), &client.origin, Some(&detail))
+        .await?;
+    Ok(MfaPending { token, stage, challenge: r.challenge, enroll: r.enroll, can_postpone: r.can_postpone })
 }
 
 /// The waiting request behind the login page, for showing which app asked.
@@ -160,6 +452,28 @@ pub async fn pending_request(state: &AppState, request_id: &str) -> AppResult<Op
     Ok(Some((req, name)))
 }
 
+/// Continues a waiting request with an existing session (after the MFA step or the
+/// trust-device prompt). The MFA step decides again: nothing is carried over but the session,
+/// and `postponed`, the user's "set up later" inside the enrolment grace period.
+pub async fn continue_request(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    request_id: Option<&str>,
+    client: &Client,
+    postponed: bool,
+) -> AppResult<Next> {
+    let req = match request_id {
+        Some(id) => match store::sessions::find_auth_request(&state.db, id, state.now()).await? {
+            Some(r) => Some(r),
+            None => return Ok(Next::RequestExpired),
+        },
+        None => None,
+    };
+    let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
+    proceed_inner(state, Subject::Session { session, user }, waiting, client, true, postponed).await
+}
+
 /// Ends an SSO session everywhere: the row goes (every node reads it) and the tokens bound
 /// to it are revoked, except offline ones.
 pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
@@ -168,4 +482,25 @@ pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
     store::sessions::delete(&state.db, session_id).await?;
     tracing::info!(session = %session_id, "signed out");
     Ok(())
+}
+
+/// Whether a step-up was asked for, for pages that explain why a second factor is needed.
+pub fn is_step_up(req: &AuthRequest) -> bool {
+    policy::step_up_from_acr_values(req.acr_values.as_deref()) != StepUp::None
+}
+
+/// Starts a fresh second-factor verification for an existing session ("sudo mode" before
+/// changing factors). Completing it records the factor in the session.
+pub async fn step_up_session(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    client: &Client,
+) -> AppResult<MfaPending> {
+    let challenge = store::factors::enrolled(&state.db, &user.id).await?.list();
+    if challenge.is_empty() {
+        return Err(AppError::BadRequest("no second factor is enrolled; sign in with your password again".into()));
+    }
+    let r = policy::Requirement { challenge, enroll: vec![], can_postpone: false, allow_trust: false, counted: None };
+    start_mfa(state, Subject::Session { session, user }, None, None, r, 0, client).await
 }

@@ -3,9 +3,14 @@
 //! concrete pool through `on_db!`, so each backend keeps its native driver and types.
 
 pub mod apps;
+pub mod audit;
+pub mod devices;
+pub mod factors;
 pub mod grants;
 pub mod keys;
+pub mod mfa_transactions;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 
 use std::str::FromStr;

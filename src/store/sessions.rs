@@ -17,6 +17,9 @@ pub struct Session {
     pub auth_time: i64,
     pub amr: String,
     pub acr: String,
+    /// When a second factor was last verified in this session, and which.
+    pub mfa_at: Option<i64>,
+    pub mfa_factor: Option<String>,
 }
 
 pub struct NewSession<'a> {
@@ -26,23 +29,24 @@ pub struct NewSession<'a> {
     pub auth_time: i64,
     pub amr: &'a str,
     pub acr: &'a str,
+    pub mfa_factor: Option<&'a str>,
 }
 
 macro_rules! columns {
     () => {
-        "id, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr"
+        "id, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor"
     };
 }
 
 pub async fn create(db: &Db, s: &NewSession<'_>, now: i64) -> AppResult<Session> {
     let id = crate::crypto::b64url(&crate::crypto::random_bytes::<16>());
     let sql = concat!(
-        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) RETURNING ",
+        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, CASE WHEN $9 IS NULL THEN NULL ELSE $4 END, $9) RETURNING ",
         columns!()
     );
     Ok(on_db_write!(db, p => sqlx::query_as::<_, Session>(sql)
-        .bind(&id).bind(s.token_hash).bind(s.user_id).bind(now).bind(s.expires_at).bind(s.auth_time).bind(s.amr).bind(s.acr)
+        .bind(&id).bind(s.token_hash).bind(s.user_id).bind(now).bind(s.expires_at).bind(s.auth_time).bind(s.amr).bind(s.acr).bind(s.mfa_factor)
         .fetch_one(p).await?))
 }
 
@@ -58,8 +62,22 @@ pub async fn find_live(db: &Db, token_hash: &str, now: i64, idle_seconds: i64) -
         .fetch_optional(p).await?))
 }
 
+/// A live session by its public id.
+pub async fn find_live_by_id(db: &Db, id: &str, now: i64, idle_seconds: i64) -> AppResult<Option<Session>> {
+    let sql = concat!("SELECT ", columns!(), " FROM sessions WHERE id = $1 AND expires_at > $2 AND last_seen_at > $3");
+    Ok(on_db!(db, p => sqlx::query_as::<_, Session>(sql).bind(id).bind(now).bind(now - idle_seconds)
+        .fetch_optional(p).await?))
+}
+
 pub async fn touch(db: &Db, id: &str, now: i64) -> AppResult<()> {
     on_db_write!(db, p => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1").bind(id).bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Records a second factor verified in this session (step-up of an existing session).
+pub async fn record_mfa(db: &Db, id: &str, factor: &str, now: i64) -> AppResult<()> {
+    let sql = "UPDATE sessions SET mfa_at = $3, mfa_factor = $2, last_seen_at = $3 WHERE id = $1";
+    on_db_write!(db, p => sqlx::query(sql).bind(id).bind(factor).bind(now).execute(p).await?.rows_affected());
     Ok(())
 }
 

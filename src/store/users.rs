@@ -20,6 +20,8 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub password_changed_at: Option<i64>,
+    /// End of the MFA enrolment grace period, set the first time the user is asked to enrol.
+    pub mfa_enroll_deadline: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -40,7 +42,7 @@ pub struct NewUser<'a> {
 
 macro_rules! columns {
     () => {
-        "id, username, email, email_verified, display_name, password_hash, is_admin, disabled, created_at, updated_at, password_changed_at"
+        "id, username, email, email_verified, display_name, password_hash, is_admin, disabled, created_at, updated_at, password_changed_at, mfa_enroll_deadline"
     };
 }
 
@@ -49,7 +51,7 @@ pub async fn create(db: &Db, u: &NewUser<'_>, now: i64) -> AppResult<User> {
     let sql = concat!(
         "INSERT INTO users (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $8, $9) RETURNING ",
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8, $8, $9, NULL) RETURNING ",
         columns!()
     );
     let changed = u.password_hash.map(|_| now);
@@ -97,6 +99,12 @@ pub async fn update_disabled(db: &Db, id: &str, disabled: bool, now: i64) -> App
     let sql = "UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1";
     let n = on_db_write!(db, p => sqlx::query(sql).bind(id).bind(disabled).bind(now).execute(p).await?.rows_affected());
     Ok(n == 1)
+}
+
+/// Starts the enrolment grace period unless it has started before; returns the deadline.
+pub async fn start_enroll_grace(db: &Db, id: &str, deadline: i64) -> AppResult<i64> {
+    let sql = "UPDATE users SET mfa_enroll_deadline = COALESCE(mfa_enroll_deadline, $2) WHERE id = $1 RETURNING mfa_enroll_deadline";
+    Ok(on_db_write!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(id).bind(deadline).fetch_one(p).await?))
 }
 
 /// Names of the user's groups, sorted.

@@ -59,3 +59,42 @@ pub struct DemoPage {
     pub claims: Option<DemoClaims>,
     pub logout_url: String,
 }
+
+#[derive(Template)]
+#[template(path = "mfa_challenge.html")]
+pub struct MfaChallengePage<'a> {
+    pub csrf: &'a str,
+    pub app_name: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub totp: bool,
+    pub passkey: bool,
+    pub backup: bool,
+    pub enroll_next: bool,
+}
+
+pub struct TotpSetup {
+    pub secret: String,
+    pub qr_base64: String,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_enroll.html")]
+pub struct MfaEnrollPage<'a> {
+    pub csrf: &'a str,
+    pub app_name: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub totp: Option<TotpSetup>,
+    pub passkey: bool,
+    pub can_postpone: bool,
+    pub deadline: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "trust_device.html")]
+pub struct TrustDevicePage<'a> {
+    pub csrf: &'a str,
+    pub trust_token: &'a str,
+    pub request: Option<&'a str>,
+    pub default_name: &'a str,
+    pub days: i64,
+}

@@ -341,3 +341,110 @@ pub async fn exchange_code(srv: &TestServer, client: &CreatedOidcApp, code: &str
 pub async fn json(resp: reqwest::Response) -> serde_json::Value {
     resp.json().await.unwrap()
 }
+
+/// RFC 6238 TOTP (HMAC-SHA-1, 6 digits, 30-second steps), written here from the RFC so the
+/// server's implementation is checked against an independent one.
+pub fn totp_code(secret_base32: &str, unix: i64) -> String {
+    let key = base32_decode(secret_base32);
+    let counter = (unix / 30) as u64;
+    let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &key);
+    let mac = aws_lc_rs::hmac::sign(&k, &counter.to_be_bytes());
+    let h = mac.as_ref();
+    let off = (h[h.len() - 1] & 0x0f) as usize;
+    let bin = (u32::from(h[off]) & 0x7f) << 24
+        | u32::from(h[off + 1]) << 16
+        | u32::from(h[off + 2]) << 8
+        | u32::from(h[off + 3]);
+    format!("{:06}", bin % 1_000_000)
+}
+
+/// RFC 4648 base32 (upper-case alphabet, padding ignored).
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    let (mut bits, mut acc, mut out) = (0u32, 0u64, Vec::new());
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => panic!("not base32: {c}"),
+        };
+        acc = (acc << 5) | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+impl TestServer {
+    pub fn now(&self) -> i64 {
+        self.state.now()
+    }
+
+    /// Changes global MFA settings the way the admin API does.
+    pub async fn set_settings(&self, patch: serde_json::Value) {
+        admin::update_settings(&self.state, &patch, None, &Default::default()).await.unwrap();
+    }
+
+    /// Enrols TOTP for a user directly (test set-up) and returns the base32 secret. Uses
+    /// the current time step, so the clock is moved on one step afterwards.
+    pub async fn enrol_totp(&self, user: &portcullis::store::users::User) -> String {
+        let e = portcullis::mfa::totp::begin_enrolment(&self.state, user).await.unwrap();
+        let code = totp_code(&e.secret, self.now());
+        assert!(portcullis::mfa::totp::verify(&self.state, user, &code, true).await.unwrap());
+        self.advance(30);
+        e.secret
+    }
+
+    /// The current TOTP code for `secret`.
+    pub fn code(&self, secret: &str) -> String {
+        totp_code(secret, self.now())
+    }
+}
+
+/// Options with a manual clock (TOTP steps and intervals move only when the test says so).
+pub fn manual_clock() -> Options {
+    Options { manual_clock: true, ..Default::default() }
+}
+
+/// Posts a form on one of the MFA pages with the page's CSRF token; returns the response.
+pub async fn post_mfa_form(
+    srv: &TestServer,
+    browser: &reqwest::Client,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = browser.get(srv.url("/login/mfa")).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = hidden_input(&html, "csrf").unwrap_or_else(|| panic!("csrf field on the MFA page: {html}"));
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    form.extend_from_slice(fields);
+    browser.post(srv.url(action)).form(&form).send().await.unwrap()
+}
+
+/// Decodes a JWT's payload without verifying it (the OIDC flow test verifies signatures).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// JSON login; returns the response body and status.
+pub async fn api_login(srv: &TestServer, http: &reqwest::Client, username: &str) -> (u16, serde_json::Value) {
+    let resp = http
+        .post(srv.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+pub async fn api_post(http: &reqwest::Client, url: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let resp = http.post(url).json(&body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}

@@ -11,6 +11,8 @@ mod cookies_and_headers;
 mod csrf;
 mod keys;
 mod logout;
+mod mfa_json_api;
+mod mfa_totp_login;
 mod oidc_flow;
 mod ops;
 mod password_work;

@@ -1,0 +1,49 @@
+//! The audit log (who did what, from where, to which app). Events are written in the same
+//! request that acts, and a failed write fails the request: an action that cannot be audited
+//! does not happen.
+
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::store;
+
+/// Event names, as stored and filtered on.
+pub mod event {
+    pub const LOGIN_SUCCESS: &str = "login.success";
+    pub const LOGIN_FAILURE: &str = "login.failure";
+    pub const LOCKOUT: &str = "login.lockout";
+    pub const MFA_CHALLENGE: &str = "mfa.challenge";
+    pub const MFA_PASSED: &str = "mfa.passed";
+    pub const MFA_FAILED: &str = "mfa.failed";
+    pub const MFA_ENROLLMENT_POSTPONED: &str = "mfa.enrollment_postponed";
+    pub const MFA_DENIED: &str = "mfa.denied";
+    pub const FACTOR_ENROLLED: &str = "mfa.factor_enrolled";
+    pub const FACTOR_REMOVED: &str = "mfa.factor_removed";
+    pub const BACKUP_CODES_GENERATED: &str = "mfa.backup_codes_generated";
+    pub const BACKUP_CODE_USED: &str = "mfa.backup_code_used";
+    pub const DEVICE_TRUSTED: &str = "device.trusted";
+    pub const DEVICE_REVOKED: &str = "device.revoked";
+    pub const SETTINGS_CHANGED: &str = "settings.changed";
+}
+
+/// Where a request came from, for the log and for rate limits.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+}
+
+pub async fn record(
+    state: &AppState,
+    event: &str,
+    user_id: Option<&str>,
+    app_id: Option<&str>,
+    origin: &Origin,
+    detail: Option<&str>,
+) -> AppResult<()> {
+    tracing::info!(event, user_id, app_id, ip = origin.ip.as_deref(), detail, "audit");
+    store::audit::record(
+        &state.db,
+        &store::audit::Event { event, user_id, app_id, ip: origin.ip.as_deref(), detail },
+        state.now(),
+    )
+    .await
+}

@@ -1,0 +1,233 @@
+//! The browser side of the MFA step: the challenge page, enrolment, and the "trust this
+//! device?" prompt. The MFA transaction travels in a short-lived cookie, never in a URL.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use base64::Engine;
+use serde::Deserialize;
+
+use super::client::ClientInfo;
+use super::error::{PageResult, message_page, render};
+use super::{cookies, forms, pages};
+use crate::error::{AppError, AppResult};
+use crate::login::mfa::{self as flow, Progress};
+use crate::login::{self, Stage};
+use crate::mfa::policy::Factor;
+use crate::state::AppState;
+use crate::store;
+use crate::web::{MfaChallengePage, MfaEnrollPage, TotpSetup, TrustDevicePage};
+
+fn no_transaction() -> Response {
+    message_page(
+        StatusCode::BAD_REQUEST,
+        "Sign-in step expired",
+        "This sign-in step expired or was already completed. Go back to the application and start again.",
+        Some(("/login", "Sign in")),
+    )
+}
+
+async fn app_name(state: &AppState, app_id: Option<&str>) -> AppResult<Option<String>> {
+    Ok(match app_id {
+        Some(id) => store::apps::find(&state.db, id).await?.map(|a| a.name),
+        None => None,
+    })
+}
+
+/// The page for the transaction's current stage.
+pub async fn show(State(state): State<AppState>, jar: CookieJar) -> PageResult<Response> {
+    let Some(token) = cookies::mfa_token(&state, &jar) else { return Ok(no_transaction()) };
+    Ok(stage_page(&state, jar, &token, None, StatusCode::OK).await?)
+}
+
+async fn stage_page(
+    state: &AppState,
+    jar: CookieJar,
+    token: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let (txn, user) = match flow::find(state, token).await {
+        Ok(t) => t,
+        Err(AppError::BadRequest(_)) => return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response()),
+        Err(e) => return Err(e),
+    };
+    let pending = flow::pending(token, &txn);
+    let app = app_name(state, txn.app_id.as_deref()).await?;
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let page = match pending.stage {
+        Stage::Challenge => render(
+            status,
+            &MfaChallengePage {
+                csrf: &csrf,
+                app_name: app.as_deref(),
+                error,
+                totp: pending.challenge.contains(&Factor::Totp),
+                passkey: pending.challenge.contains(&Factor::Passkey),
+                backup: pending.challenge.contains(&Factor::BackupCode),
+                enroll_next: !pending.enroll.is_empty(),
+            },
+        ),
+        Stage::Enroll => {
+            let totp = if pending.enroll.contains(&Factor::Totp) {
+                let (e, _) = flow::begin_totp_enrolment(state, token).await?;
+                let qr_base64 = base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes());
+                Some(TotpSetup { secret: e.secret.clone(), qr_base64 })
+            } else {
+                None
+            };
+            let deadline = user.mfa_enroll_deadline.map(|d| {
+                cookie::time::OffsetDateTime::from_unix_timestamp(d).map(|t| t.date().to_string()).unwrap_or_default()
+            });
+            render(
+                status,
+                &MfaEnrollPage {
+                    csrf: &csrf,
+                    app_name: app.as_deref(),
+                    error,
+                    totp,
+                    passkey: pending.enroll.contains(&Factor::Passkey),
+                    can_postpone: pending.can_postpone,
+                    deadline,
+                },
+            )
+        }
+    };
+    Ok((jar, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn totp(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
+    submit(state, jar, client, body, Action::Code(Factor::Totp)).await
+}
+
+pub async fn backup_code(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    submit(state, jar, client, body, Action::Code(Factor::BackupCode)).await
+}
+
+pub async fn enroll_totp(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    submit(state, jar, client, body, Action::EnrollTotp).await
+}
+
+pub async fn postpone(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
+    submit(state, jar, client, body, Action::Postpone).await
+}
+
+enum Action {
+    Code(Factor),
+    EnrollTotp,
+    Postpone,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    body: Bytes,
+    action: Action,
+) -> PageResult<Response> {
+    let f: CodeForm = forms::form(&body)?;
+    let Some(token) = cookies::mfa_token(&state, &jar) else { return Ok(no_transaction()) };
+    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
+        let msg = "The form expired. Please try again.";
+        return Ok(stage_page(&state, jar, &token, Some(msg), StatusCode::FORBIDDEN).await?);
+    }
+    let result = match action {
+        Action::Code(factor) => flow::verify_code(&state, &token, factor, &f.code, &client).await,
+        Action::EnrollTotp => flow::confirm_totp_enrolment(&state, &token, &f.code, &client).await,
+        Action::Postpone => flow::postpone(&state, &token, &client).await,
+    };
+    let progress = match result {
+        Ok(p) => p,
+        Err(e @ (AppError::InvalidFactor | AppError::LockedOut { .. })) => {
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            return Ok(stage_page(&state, jar, &token, Some(&e.public_message()), status).await?);
+        }
+        Err(AppError::BadRequest(_)) => return Ok((cookies::clear_mfa(&state, jar), no_transaction()).into_response()),
+        Err(e) => return Err(e.into()),
+    };
+    let done = match progress {
+        Progress::Enroll(_) => return Ok((jar, Redirect::to("/login/mfa")).into_response()),
+        Progress::Completed(done) => done,
+    };
+    let mut jar = cookies::clear_mfa(&state, jar);
+    if let Some(t) = done.new_session_token.clone() {
+        jar = cookies::set_session(&state, jar, t);
+    }
+    if let Some(trust_token) = &done.trust_token {
+        let days = store::settings::load(&state.db).await?.trusted_device_duration_days;
+        let (jar, csrf) = cookies::csrf_token(&state, jar);
+        let page = TrustDevicePage {
+            csrf: &csrf,
+            trust_token,
+            request: done.request_id.as_deref(),
+            default_name: "This browser",
+            days,
+        };
+        return Ok((jar, render(StatusCode::OK, &page)).into_response());
+    }
+    // The new session cookie is not in this request yet: continue with the session itself.
+    let client = login::Client { session_token: done.new_session_token.clone(), ..client };
+    let next =
+        login::continue_request(&state, &done.session, &done.user, done.request_id.as_deref(), &client, done.postponed)
+            .await?;
+    Ok(pages::respond(&state, jar, next))
+}
+
+#[derive(Deserialize)]
+pub struct TrustForm {
+    csrf: Option<String>,
+    trust_token: Option<String>,
+    request: Option<String>,
+    #[serde(default)]
+    name: String,
+    trust: Option<String>,
+}
+
+pub async fn trust(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    let f: TrustForm = forms::form(&body)?;
+    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
+        return Ok(message_page(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "The form expired. Go back to the application and sign in again.",
+            None,
+        ));
+    }
+    let Some((session, user)) = login::current_session(&state, client.session_token.as_deref()).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let mut jar = jar;
+    let mut client = client;
+    if f.trust.as_deref() == Some("yes") {
+        let token = f.trust_token.as_deref().unwrap_or_default();
+        let (device_token, device) = flow::trust_device(&state, &user.id, token, &f.name, &client).await?;
+        jar = cookies::set_device(&state, jar, device_token.clone(), device.expires_at);
+        client.device_token = Some(device_token);
+    }
+    let next = login::continue_request(&state, &session, &user, f.request.as_deref(), &client, false).await?;
+    Ok(pages::respond(&state, jar, next))
+}

@@ -1,0 +1,262 @@
+//! The second half of a login: an MFA transaction (`mfa_token` / `enrollment_token`) is
+//! challenged, or the user enrols a factor, and only then does a session exist. Every
+//! attempt counts against the account's failure budget across sessions and nodes.
+
+use super::{Client, MfaPending, Stage};
+use crate::audit::{self, event};
+use crate::crypto;
+use crate::error::{AppError, AppResult};
+use crate::mfa::policy::{Factor, parse_factors};
+use crate::mfa::{backup, limits, totp};
+use crate::state::AppState;
+use crate::store;
+use crate::store::mfa_transactions::MfaTransaction;
+use crate::store::sessions::Session;
+use crate::store::users::User;
+
+/// A login whose MFA step is complete.
+#[derive(Debug)]
+pub struct Completed {
+    pub session: Session,
+    pub user: User,
+    /// Set when the session is new: the cookie value.
+    pub new_session_token: Option<String>,
+    /// One-time token to trust this device, when allowed (`POST /api/v1/me/devices`).
+    pub trust_token: Option<String>,
+    pub request_id: Option<String>,
+    /// The user chose "set up later" for a required enrolment.
+    pub postponed: bool,
+}
+
+#[derive(Debug)]
+pub enum Progress {
+    /// The challenge is passed; now a factor must be enrolled.
+    Enroll(MfaPending),
+    Completed(Box<Completed>),
+}
+
+fn expired() -> AppError {
+    AppError::BadRequest("This sign-in step expired or was already completed. Please start again.".into())
+}
+
+/// The live transaction behind a token, with its (active) user.
+pub async fn find(state: &AppState, token: &str) -> AppResult<(MfaTransaction, User)> {
+    let txn = store::mfa_transactions::find_live(&state.db, &crypto::token_hash(token), state.now())
+        .await?
+        .ok_or_else(expired)?;
+    let user = store::users::find_by_id(&state.db, &txn.user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
+    Ok((txn, user))
+}
+
+pub fn pending(token: &str, txn: &MfaTransaction) -> MfaPending {
+    MfaPending {
+        token: token.to_owned(),
+        stage: if txn.stage == "enroll" { Stage::Enroll } else { Stage::Challenge },
+        challenge: parse_factors(&txn.challenge),
+        enroll: parse_factors(&txn.enroll),
+        can_postpone: txn.can_postpone,
+    }
+}
+
+/// Verifies a TOTP code or a backup code for the challenge stage.
+pub async fn verify_code(
+    state: &AppState,
+    token: &str,
+    factor: Factor,
+    code: &str,
+    client: &Client,
+) -> AppResult<Progress> {
+    let (txn, user) = find(state, token).await?;
+    if txn.stage != "challenge" {
+        return Err(expired());
+    }
+    if !parse_factors(&txn.challenge).contains(&factor) || factor == Factor::Passkey {
+        return Err(AppError::BadRequest(format!("{} is not offered for this sign-in", factor.as_str())));
+    }
+    let key = limits::mfa_key(&user.id);
+    limits::check(state, &[&key]).await?;
+    let ok = match factor {
+        Factor::Totp => totp::verify(state, &user, code, false).await?,
+        _ => backup::verify(state, &user.id, code).await?,
+    };
+    if !ok {
+        return failed(state, &user, &txn, &key, factor, client).await;
+    }
+    limits::succeed(state, &key).await?;
+    audit::record(
+        state,
+        event::MFA_PASSED,
+        Some(&user.id),
+        txn.app_id.as_deref(),
+        &client.origin,
+        Some(factor.as_str()),
+    )
+    .await?;
+    if factor == Factor::BackupCode {
+        let left = store::factors::backup_code_status(&state.db, &user.id).await?.remaining.to_string();
+        audit::record(
+            state,
+            event::BACKUP_CODE_USED,
+            Some(&user.id),
+            txn.app_id.as_deref(),
+            &client.origin,
+            Some(&left),
+        )
+        .await?;
+    }
+    advance(state, token, txn, user, Move { from: "challenge", factor: Some(factor), postponed: false }, client).await
+}
+
+async fn failed(
+    state: &AppState,
+    user: &User,
+    txn: &MfaTransaction,
+    key: &str,
+    factor: Factor,
+    client: &Client,
+) -> AppResult<Progress> {
+    audit::record(
+        state,
+        event::MFA_FAILED,
+        Some(&user.id),
+        txn.app_id.as_deref(),
+        &client.origin,
+        Some(factor.as_str()),
+    )
+    .await?;
+    limits::fail(state, key, state.config.limits.mfa_failures_per_account, Some(&user.id), &client.origin).await?;
+    Err(AppError::InvalidFactor)
+}
+
+/// Starts TOTP enrolment inside the enrolment stage.
+pub async fn begin_totp_enrolment(state: &AppState, token: &str) -> AppResult<(totp::Enrolment, User)> {
+    let (txn, user) = find(state, token).await?;
+    if txn.stage != "enroll" || !parse_factors(&txn.enroll).contains(&Factor::Totp) {
+        return Err(AppError::Forbidden("an authenticator app cannot be set up in this step".into()));
+    }
+    Ok((totp::begin_enrolment(state, &user).await?, user))
+}
+
+/// Confirms TOTP enrolment with a first code; that code is also this login's second factor.
+pub async fn confirm_totp_enrolment(state: &AppState, token: &str, code: &str, client: &Client) -> AppResult<Progress> {
+    let (txn, user) = find(state, token).await?;
+    if txn.stage != "enroll" || !parse_factors(&txn.enroll).contains(&Factor::Totp) {
+        return Err(AppError::Forbidden("an authenticator app cannot be set up in this step".into()));
+    }
+    let key = limits::mfa_key(&user.id);
+    limits::check(state, &[&key]).await?;
+    if !totp::verify(state, &user, code, true).await? {
+        return failed(state, &user, &txn, &key, Factor::Totp, client).await;
+    }
+    limits::succeed(state, &key).await?;
+    audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), txn.app_id.as_deref(), &client.origin, Some("totp"))
+        .await?;
+    advance(state, token, txn, user, Move { from: "enroll", factor: Some(Factor::Totp), postponed: false }, client)
+        .await
+}
+
+/// "Set up later", inside the grace period.
+pub async fn postpone(state: &AppState, token: &str, client: &Client) -> AppResult<Progress> {
+    let (txn, user) = find(state, token).await?;
+    if txn.stage != "enroll" || !txn.can_postpone || user.mfa_enroll_deadline.is_some_and(|d| d <= state.now()) {
+        return Err(AppError::Forbidden("setting up a second factor cannot be postponed".into()));
+    }
+    audit::record(state, event::MFA_ENROLLMENT_POSTPONED, Some(&user.id), txn.app_id.as_deref(), &client.origin, None)
+        .await?;
+    advance(state, token, txn, user, Move { from: "enroll", factor: None, postponed: true }, client).await
+}
+
+/// One step of a transaction: from which stage, with which verified factor (if any), and
+/// whether the user postponed enrolment.
+struct Move<'a> {
+    from: &'a str,
+    factor: Option<Factor>,
+    postponed: bool,
+}
+
+/// Moves the transaction on, exactly once; at the end the session is created (or the
+/// existing one records the factor).
+async fn advance(
+    state: &AppState,
+    token: &str,
+    txn: MfaTransaction,
+    user: User,
+    m: Move<'_>,
+    client: &Client,
+) -> AppResult<Progress> {
+    let Move { from, factor, postponed } = m;
+    let to = if from == "challenge" && !txn.enroll.is_empty() { "enroll" } else { "done" };
+    let now = state.now();
+    let token_hash = crypto::token_hash(token);
+    if !store::mfa_transactions::advance(&state.db, &token_hash, from, to, factor.map(Factor::as_str), now).await? {
+        return Err(expired());
+    }
+    if to == "enroll" {
+        let mut p = pending(token, &txn);
+        p.stage = Stage::Enroll;
+        return Ok(Progress::Enroll(p));
+    }
+    let factor = factor.or_else(|| txn.verified_factor.as_deref().and_then(Factor::parse));
+    let (session, new_session_token) = match &txn.session_id {
+        Some(id) => {
+            let idle = state.config.session.idle_timeout_minutes * 60;
+            let session = store::sessions::find_live_by_id(&state.db, id, now, idle).await?.ok_or_else(expired)?;
+            if let Some(f) = factor {
+                store::sessions::record_mfa(&state.db, &session.id, f.as_str(), now).await?;
+            }
+            let session = store::sessions::find_live_by_id(&state.db, id, now, idle).await?.ok_or_else(expired)?;
+            (session, None)
+        }
+        None => {
+            let (s, t) = super::new_session(state, &user, txn.auth_time, factor, client).await?;
+            (s, Some(t))
+        }
+    };
+    audit::record(
+        state,
+        event::LOGIN_SUCCESS,
+        Some(&user.id),
+        txn.app_id.as_deref(),
+        &client.origin,
+        factor.map(Factor::as_str),
+    )
+    .await?;
+    let trust_token = if txn.allow_trust && factor.is_some() && !postponed {
+        let t = crypto::random_token();
+        store::mfa_transactions::set_trust_token(&state.db, &token_hash, &crypto::token_hash(&t)).await?;
+        Some(t)
+    } else {
+        store::mfa_transactions::delete(&state.db, &token_hash).await?;
+        None
+    };
+    Ok(Progress::Completed(Box::new(Completed {
+        session,
+        user,
+        new_session_token,
+        trust_token,
+        request_id: txn.request_id,
+        postponed,
+    })))
+}
+
+/// Trusts the device with a one-time trust token from a completed MFA step. The user must be
+/// the one signed in.
+pub async fn trust_device(
+    state: &AppState,
+    user_id: &str,
+    trust_token: &str,
+    name: &str,
+    client: &Client,
+) -> AppResult<(String, store::devices::Device)> {
+    let settings = store::settings::load(&state.db).await?;
+    let owner = store::mfa_transactions::take_trust_token(&state.db, &crypto::token_hash(trust_token), state.now())
+        .await?
+        .ok_or_else(|| AppError::BadRequest("the trust-device token is invalid, expired or used".into()))?;
+    if owner != user_id {
+        return Err(AppError::Forbidden("the trust-device token belongs to another user".into()));
+    }
+    let (token, device) =
+        crate::mfa::devices::trust(state, user_id, name, settings.trusted_device_duration_days).await?;
+    audit::record(state, event::DEVICE_TRUSTED, Some(user_id), None, &client.origin, Some(&device.name)).await?;
+    Ok((token, device))
+}

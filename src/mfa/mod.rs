@@ -1,0 +1,11 @@
+//! The MFA step (DESIGN §1–2): the one place that decides whether a login needs a second
+//! factor, which factors qualify and how fresh a verification must be; and the factors
+//! themselves. No axum here.
+
+pub mod backup;
+pub mod devices;
+pub mod limits;
+pub mod manage;
+pub mod policy;
+pub mod step;
+pub mod totp;

@@ -1,0 +1,605 @@
+//! Policy resolution (DESIGN §2), free of I/O so the whole matrix is a table test.
+
+use serde::{Deserialize, Serialize};
+
+/// MFA policy values, weakest first; `Ord` follows strength, so "the stronger of two" is `max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// No challenge.
+    Disabled,
+    /// Challenge only users who have a factor enrolled.
+    Optional,
+    /// Every user passes a second factor; one without is sent to enrolment.
+    Any,
+    /// A one-time code (TOTP) or something stronger (a passkey).
+    Otp,
+    /// A WebAuthn credential: phishing-resistant.
+    Passkey,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 5] = [Policy::Disabled, Policy::Optional, Policy::Any, Policy::Otp, Policy::Passkey];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Disabled => "disabled",
+            Policy::Optional => "optional",
+            Policy::Any => "any",
+            Policy::Otp => "otp",
+            Policy::Passkey => "passkey",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Second factors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    Totp,
+    Passkey,
+    BackupCode,
+}
+
+impl Factor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Factor::Totp => "totp",
+            Factor::Passkey => "passkey",
+            Factor::BackupCode => "backup_code",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Factor> {
+        [Factor::Totp, Factor::Passkey, Factor::BackupCode].into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// RFC 8176 `amr` value of the factor. A backup code is a one-time password (`otp`); a
+    /// passkey is proof of possession of a key held by an authenticator (`hwk`) with user
+    /// verification (`user`).
+    pub fn amr(self) -> &'static [&'static str] {
+        match self {
+            Factor::Totp | Factor::BackupCode => &["otp"],
+            Factor::Passkey => &["hwk", "user"],
+        }
+    }
+}
+
+/// Space-separated factor lists, as stored.
+pub fn join_factors(fs: &[Factor]) -> String {
+    fs.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+pub fn parse_factors(s: &str) -> Vec<Factor> {
+    s.split_whitespace().filter_map(Factor::parse).collect()
+}
+
+/// Global settings (DESIGN §2), stored in the database and read at every login.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub mfa_policy: Policy,
+    /// Factors users may enrol (backup codes are governed by `backup_codes_count`).
+    pub mfa_allowed_factors: Vec<Factor>,
+    /// Every user must enrol a factor, whatever the policy.
+    pub mfa_enforce_enrollment: bool,
+    /// Days a user may postpone a required enrolment, counted from the first time it was asked.
+    pub mfa_enrollment_grace_period: i64,
+    /// 0 = one MFA per SSO session; N = ask again when the last MFA is older than N minutes.
+    pub mfa_reauth_interval_minutes: i64,
+    /// 0 turns trusted devices off.
+    pub trusted_device_duration_days: i64,
+    /// Backup codes per generated set; 0 turns backup codes off.
+    pub backup_codes_count: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mfa_policy: Policy::Optional,
+            mfa_allowed_factors: vec![Factor::Totp, Factor::Passkey],
+            mfa_enforce_enrollment: false,
+            mfa_enrollment_grace_period: 0,
+            mfa_reauth_interval_minutes: 0,
+            trusted_device_duration_days: 30,
+            backup_codes_count: 10,
+        }
+    }
+}
+
+impl Settings {
+    /// Refuses values that make no sense, naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let ranges = [
+            ("mfa_enrollment_grace_period", self.mfa_enrollment_grace_period, 0, 365),
+            ("mfa_reauth_interval_minutes", self.mfa_reauth_interval_minutes, 0, 60 * 24 * 365),
+            ("trusted_device_duration_days", self.trusted_device_duration_days, 0, 365),
+            ("backup_codes_count", self.backup_codes_count, 0, 50),
+        ];
+        for (key, v, lo, hi) in ranges {
+            if !(lo..=hi).contains(&v) {
+                return Err(format!("{key} must be between {lo} and {hi}"));
+            }
+        }
+        if self.mfa_allowed_factors.contains(&Factor::BackupCode) {
+            return Err("mfa_allowed_factors lists enrollable factors (totp, passkey); backup codes are set by backup_codes_count".into());
+        }
+        if self.mfa_allowed_factors.is_empty() && (self.mfa_policy >= Policy::Any || self.mfa_enforce_enrollment) {
+            return Err("mfa_allowed_factors must not be empty while MFA is required".into());
+        }
+        Ok(())
+    }
+}
+
+/// An app's own settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPolicy {
+    /// `None`: inherit the global policy.
+    pub mfa_policy: Option<Policy>,
+    /// 0: the global interval.
+    pub reauth_interval_minutes: i64,
+    pub allow_trusted_devices: bool,
+}
+
+impl Default for AppPolicy {
+    fn default() -> Self {
+        AppPolicy { mfa_policy: None, reauth_interval_minutes: 0, allow_trusted_devices: true }
+    }
+}
+
+/// What the request asks for beyond the static policy (OIDC `acr_values`, SAML
+/// `RequestedAuthnContext`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StepUp {
+    None,
+    Mfa,
+    PhishingResistant,
+}
+
+/// The user's enrolled factors.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Enrolled {
+    pub totp: bool,
+    pub passkeys: usize,
+    pub backup_codes: usize,
+}
+
+impl Enrolled {
+    fn has(&self, f: Factor) -> bool {
+        match f {
+            Factor::Totp => self.totp,
+            Factor::Passkey => self.passkeys > 0,
+            Factor::BackupCode => self.backup_codes > 0,
+        }
+    }
+
+    pub fn list(&self) -> Vec<Factor> {
+        [Factor::Passkey, Factor::Totp, Factor::BackupCode].into_iter().filter(|f| self.has(*f)).collect()
+    }
+
+    /// Has a factor of their own (backup codes alone do not count: they are for recovery).
+    pub fn any(&self) -> bool {
+        self.totp || self.passkeys > 0
+    }
+}
+
+/// Everything one login's decision depends on.
+#[derive(Clone, Debug)]
+pub struct Inputs<'a> {
+    pub settings: &'a Settings,
+    pub app: &'a AppPolicy,
+    /// The strongest minimum among the user's groups.
+    pub group_minimum: Option<Policy>,
+    pub step_up: StepUp,
+    /// `max_age`, `prompt=login` or `ForceAuthn` asked for a fresh sign-in.
+    pub freshness_demanded: bool,
+    pub enrolled: Enrolled,
+    /// The session's last second factor and when it was verified.
+    pub session_mfa: Option<(Factor, i64)>,
+    /// A valid trusted-device token of this user came with the request.
+    pub device_trusted: bool,
+    /// When the user's enrolment grace period ends (`None`: never asked yet).
+    pub enroll_deadline: Option<i64>,
+    pub now: i64,
+}
+
+/// What the MFA step requires before the login may finish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    /// Enrolled factors that may be used now. When `enroll` is not empty these only prove
+    /// the user before a new factor is added (DESIGN §5: adding a factor needs a fresh MFA).
+    pub challenge: Vec<Factor>,
+    /// Factors to enrol; empty when a challenge suffices.
+    pub enroll: Vec<Factor>,
+    /// The user may postpone enrolment ("set up later") inside the grace period.
+    pub can_postpone: bool,
+    /// Offer "trust this device" after a successful second factor.
+    pub allow_trust: bool,
+    /// The session's second factor that still counts (fresh), though it does not qualify.
+    pub counted: Option<Factor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The login may finish. `factor` is the session's second factor when it still counts
+    /// (fresh and within the interval) and so may appear in `amr`/`acr`.
+    Satisfied {
+        factor: Option<Factor>,
+        by_device: bool,
+    },
+    Required(Requirement),
+    /// Nothing the user could do satisfies the policy (e.g. a passkey is required but
+    /// passkeys may not be enrolled).
+    Denied {
+        reason: String,
+    },
+}
+
+/// The policy in force, before the user's state is looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Effective {
+    pub policy: Policy,
+    /// Explicit step-up from the request.
+    pub step_up: StepUp,
+    /// Seconds a verification stays good; 0 = the whole SSO session.
+    pub interval_seconds: i64,
+}
+
+pub fn effective(i: &Inputs<'_>) -> Effective {
+    let static_policy =
+        i.app.mfa_policy.unwrap_or(i.settings.mfa_policy).max(i.group_minimum.unwrap_or(Policy::Disabled));
+    let policy = match i.step_up {
+        StepUp::None => static_policy,
+        StepUp::Mfa => static_policy.max(Policy::Any),
+        StepUp::PhishingResistant => static_policy.max(Policy::Passkey),
+    };
+    let interval_minutes = [i.settings.mfa_reauth_interval_minutes, i.app.reauth_interval_minutes]
+        .into_iter()
+        .filter(|m| *m > 0)
+        .min()
+        .unwrap_or(0);
+    Effective { policy, step_up: i.step_up, interval_seconds: interval_minutes * 60 }
+}
+
+/// Whether `factor` satisfies `policy`. A stronger factor satisfies a weaker policy; backup
+/// codes satisfy every policy (they are the way back in), except an explicit request for
+/// phishing-resistant authentication.
+pub fn qualifies(factor: Factor, policy: Policy, step_up: StepUp) -> bool {
+    match policy {
+        Policy::Disabled | Policy::Optional | Policy::Any | Policy::Otp => true,
+        Policy::Passkey => {
+            factor == Factor::Passkey || (factor == Factor::BackupCode && step_up != StepUp::PhishingResistant)
+        }
+    }
+}
+
+/// The decision for one login (DESIGN §2, steps 1, 2 and 4; the plugin's step 3 tightens
+/// `Inputs` before this runs).
+pub fn decide(i: &Inputs<'_>) -> Decision {
+    let eff = effective(i);
+    let fresh = |at: i64| eff.interval_seconds == 0 || i.now - at < eff.interval_seconds;
+    let counted = i.session_mfa.filter(|(_, at)| fresh(*at)).map(|(f, _)| f);
+    let needs_mfa = match eff.policy {
+        Policy::Disabled => false,
+        Policy::Optional => i.enrolled.any(),
+        Policy::Any | Policy::Otp | Policy::Passkey => true,
+    };
+    let allow_trust = i.settings.trusted_device_duration_days > 0 && i.app.allow_trusted_devices;
+    let grace_open = |explicit: bool| {
+        !explicit
+            && i.settings.mfa_enrollment_grace_period > 0
+            && i.enroll_deadline.is_none_or(|deadline| i.now < deadline)
+    };
+    let enrollable = |policy: Policy| -> Vec<Factor> {
+        [Factor::Passkey, Factor::Totp]
+            .into_iter()
+            .filter(|f| i.settings.mfa_allowed_factors.contains(f) && qualifies(*f, policy, eff.step_up))
+            .collect()
+    };
+
+    if !needs_mfa {
+        if i.settings.mfa_enforce_enrollment && !i.enrolled.any() {
+            return Decision::Required(Requirement {
+                challenge: vec![],
+                enroll: enrollable(Policy::Any),
+                can_postpone: grace_open(false),
+                allow_trust,
+                counted,
+            });
+        }
+        return Decision::Satisfied { factor: counted, by_device: false };
+    }
+    if let Some(f) = counted
+        && qualifies(f, eff.policy, eff.step_up)
+    {
+        return Decision::Satisfied { factor: Some(f), by_device: false };
+    }
+    // Device trust skips the challenge for the static policy only (DESIGN §2 step 4).
+    if i.device_trusted && allow_trust && eff.step_up == StepUp::None && !i.freshness_demanded {
+        return Decision::Satisfied { factor: None, by_device: true };
+    }
+    // Backup codes are offered beside a qualifying factor, not instead of one: a user with
+    // none is led to enrol one (recovery never replaces enrolment, DESIGN §5).
+    let usable: Vec<Factor> =
+        i.enrolled.list().into_iter().filter(|f| qualifies(*f, eff.policy, eff.step_up)).collect();
+    if usable.iter().any(|f| *f != Factor::BackupCode) {
+        return Decision::Required(Requirement {
+            challenge: usable,
+            enroll: vec![],
+            can_postpone: false,
+            allow_trust,
+            counted,
+        });
+    }
+    let enroll = enrollable(eff.policy);
+    if enroll.is_empty() {
+        return Decision::Denied {
+            reason: format!("the {} policy needs a factor that users may not enrol", eff.policy.as_str()),
+        };
+    }
+    Decision::Required(Requirement {
+        challenge: i.enrolled.list(),
+        enroll,
+        can_postpone: grace_open(eff.step_up != StepUp::None),
+        allow_trust,
+        counted,
+    })
+}
+
+/// `acr` for a login finished with `factor` (see `oidc::acr`).
+pub fn acr_for(factor: Option<Factor>) -> &'static str {
+    use crate::oidc::acr;
+    match factor {
+        None => acr::PASSWORD,
+        Some(Factor::Passkey) => acr::PHISHING_RESISTANT,
+        Some(Factor::Totp | Factor::BackupCode) => acr::MFA,
+    }
+}
+
+/// `amr` for a password login finished with `factor` (RFC 8176 §2: `mfa` when more than one
+/// factor was used).
+pub fn amr_for(factor: Option<Factor>) -> Vec<&'static str> {
+    let mut amr = vec!["pwd"];
+    if let Some(f) = factor {
+        amr.extend_from_slice(f.amr());
+        amr.push("mfa");
+    }
+    amr
+}
+
+/// The step-up an OIDC `acr_values` list asks for. The values are alternatives the client
+/// accepts (OpenID Connect Core §3.1.2.1), so the weakest one we know decides; unknown
+/// values are ignored.
+pub fn step_up_from_acr_values(acr_values: Option<&str>) -> StepUp {
+    use crate::oidc::acr;
+    acr_values
+        .into_iter()
+        .flat_map(str::split_whitespace)
+        .filter_map(|v| match v {
+            acr::PASSWORD => Some(StepUp::None),
+            acr::MFA | acr::REFEDS_MFA => Some(StepUp::Mfa),
+            acr::PHISHING_RESISTANT => Some(StepUp::PhishingResistant),
+            _ => None,
+        })
+        .min()
+        .unwrap_or(StepUp::None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Factor::*;
+
+    fn enrolled(fs: &[Factor]) -> Enrolled {
+        Enrolled {
+            totp: fs.contains(&Totp),
+            passkeys: fs.contains(&Passkey) as usize,
+            backup_codes: if fs.contains(&BackupCode) { 5 } else { 0 },
+        }
+    }
+
+    fn challenge(fs: &[Factor]) -> Decision {
+        Decision::Required(Requirement {
+            challenge: fs.to_vec(),
+            enroll: vec![],
+            can_postpone: false,
+            allow_trust: true,
+            counted: None,
+        })
+    }
+
+    fn enrol(challenge: &[Factor], enroll: &[Factor]) -> Decision {
+        Decision::Required(Requirement {
+            challenge: challenge.to_vec(),
+            enroll: enroll.to_vec(),
+            can_postpone: false,
+            allow_trust: true,
+            counted: None,
+        })
+    }
+
+    const PASS: Decision = Decision::Satisfied { factor: None, by_device: false };
+
+    /// global × app override × group minimum × the user's factors × step-up → outcome.
+    #[test]
+    #[allow(clippy::type_complexity)]
+    fn policy_matrix() {
+        use Policy as P;
+        #[rustfmt::skip]
+        let rows: Vec<(P, Option<P>, Option<P>, &[Factor], StepUp, Decision)> = vec![
+            // global, app, group, user's factors, step-up, outcome
+            (P::Disabled, None, None, &[Totp], StepUp::None, PASS),
+            (P::Optional, None, None, &[], StepUp::None, PASS),
+            (P::Optional, None, None, &[Totp], StepUp::None, challenge(&[Totp])),
+            (P::Optional, None, None, &[Totp, BackupCode], StepUp::None, challenge(&[Totp, BackupCode])),
+            (P::Any, None, None, &[], StepUp::None, enrol(&[], &[Passkey, Totp])),
+            (P::Any, None, None, &[Passkey, Totp], StepUp::None, challenge(&[Passkey, Totp])),
+            (P::Any, Some(P::Disabled), None, &[Totp], StepUp::None, PASS),
+            (P::Disabled, Some(P::Any), None, &[Totp], StepUp::None, challenge(&[Totp])),
+            (P::Disabled, Some(P::Disabled), Some(P::Any), &[Totp], StepUp::None, challenge(&[Totp])),
+            (P::Disabled, None, Some(P::Otp), &[], StepUp::None, enrol(&[], &[Passkey, Totp])),
+            (P::Otp, None, None, &[Totp], StepUp::None, challenge(&[Totp])),
+            (P::Otp, None, None, &[Passkey], StepUp::None, challenge(&[Passkey])),
+            (P::Passkey, None, None, &[Totp], StepUp::None, enrol(&[Totp], &[Passkey])),
+            (P::Passkey, None, None, &[Totp, BackupCode], StepUp::None, enrol(&[Totp, BackupCode], &[Passkey])),
+            (P::Passkey, None, None, &[Passkey, BackupCode], StepUp::None, challenge(&[Passkey, BackupCode])),
+            // Backup codes alone: no free pass, and no challenge under `optional`.
+            (P::Any, None, None, &[BackupCode], StepUp::None, enrol(&[BackupCode], &[Passkey, Totp])),
+            (P::Optional, None, None, &[BackupCode], StepUp::None, PASS),
+            (P::Any, Some(P::Passkey), None, &[Passkey, Totp], StepUp::None, challenge(&[Passkey])),
+            (P::Disabled, None, None, &[], StepUp::Mfa, enrol(&[], &[Passkey, Totp])),
+            (P::Disabled, None, None, &[Totp], StepUp::Mfa, challenge(&[Totp])),
+            (P::Optional, None, None, &[Totp, BackupCode], StepUp::PhishingResistant, enrol(&[Totp, BackupCode], &[Passkey])),
+            (P::Optional, None, None, &[Passkey, BackupCode], StepUp::PhishingResistant, challenge(&[Passkey])),
+            // Group minimum cannot be lowered by the app.
+            (P::Any, Some(P::Optional), Some(P::Passkey), &[Passkey], StepUp::None, challenge(&[Passkey])),
+        ];
+        let settings = Settings::default();
+        for (n, (global, app, group, factors, step_up, want)) in rows.into_iter().enumerate() {
+            let settings = Settings { mfa_policy: global, ..settings.clone() };
+            let app = AppPolicy { mfa_policy: app, ..Default::default() };
+            let i = Inputs {
+                settings: &settings,
+                app: &app,
+                group_minimum: group,
+                step_up,
+                freshness_demanded: false,
+                enrolled: enrolled(factors),
+                session_mfa: None,
+                device_trusted: false,
+                enroll_deadline: None,
+                now: 1_000_000,
+            };
+            assert_eq!(decide(&i), want, "row {n}: {global:?} {app:?} {group:?} {factors:?} {step_up:?}");
+        }
+    }
+
+    fn base<'a>(s: &'a Settings, a: &'a AppPolicy) -> Inputs<'a> {
+        Inputs {
+            settings: s,
+            app: a,
+            group_minimum: None,
+            step_up: StepUp::None,
+            freshness_demanded: false,
+            enrolled: enrolled(&[Totp]),
+            session_mfa: None,
+            device_trusted: false,
+            enroll_deadline: None,
+            now: 1_000_000,
+        }
+    }
+
+    #[test]
+    fn session_mfa_counts_within_the_smallest_interval() {
+        let s = Settings { mfa_policy: Policy::Any, mfa_reauth_interval_minutes: 60, ..Default::default() };
+        let a = AppPolicy { reauth_interval_minutes: 10, ..Default::default() };
+        let mut i = base(&s, &a);
+        i.session_mfa = Some((Totp, i.now - 9 * 60));
+        assert_eq!(decide(&i), Decision::Satisfied { factor: Some(Totp), by_device: false });
+        i.session_mfa = Some((Totp, i.now - 10 * 60));
+        assert_eq!(decide(&i), challenge(&[Totp]));
+        // Interval 0 everywhere: once per SSO session.
+        let s0 = Settings { mfa_policy: Policy::Any, ..Default::default() };
+        let a0 = AppPolicy::default();
+        let mut i = base(&s0, &a0);
+        i.session_mfa = Some((Totp, 0));
+        assert_eq!(decide(&i), Decision::Satisfied { factor: Some(Totp), by_device: false });
+        // A stale verification no longer shows in tokens even where MFA is not required.
+        let sd = Settings { mfa_policy: Policy::Disabled, mfa_reauth_interval_minutes: 5, ..Default::default() };
+        let mut i = base(&sd, &a0);
+        i.session_mfa = Some((Totp, i.now - 301));
+        assert_eq!(decide(&i), PASS);
+    }
+
+    #[test]
+    fn session_factor_must_qualify() {
+        let s = Settings { mfa_policy: Policy::Passkey, ..Default::default() };
+        let a = AppPolicy::default();
+        let mut i = base(&s, &a);
+        i.enrolled = enrolled(&[Totp, Passkey, BackupCode]);
+        i.session_mfa = Some((Totp, i.now));
+        let Decision::Required(r) = decide(&i) else { panic!() };
+        assert_eq!((r.challenge, r.counted), (vec![Passkey, BackupCode], Some(Totp)));
+        i.session_mfa = Some((BackupCode, i.now));
+        assert_eq!(decide(&i), Decision::Satisfied { factor: Some(BackupCode), by_device: false });
+        i.step_up = StepUp::PhishingResistant;
+        let Decision::Required(r) = decide(&i) else { panic!() };
+        assert_eq!(r.challenge, vec![Passkey]);
+    }
+
+    #[test]
+    fn device_trust_skips_only_the_static_policy() {
+        let s = Settings { mfa_policy: Policy::Any, ..Default::default() };
+        let a = AppPolicy::default();
+        let mut i = base(&s, &a);
+        i.device_trusted = true;
+        assert_eq!(decide(&i), Decision::Satisfied { factor: None, by_device: true });
+        i.step_up = StepUp::Mfa;
+        assert_eq!(decide(&i), challenge(&[Totp]));
+        i.step_up = StepUp::None;
+        i.freshness_demanded = true;
+        assert_eq!(decide(&i), challenge(&[Totp]));
+        i.freshness_demanded = false;
+        let off = AppPolicy { allow_trusted_devices: false, ..Default::default() };
+        i.app = &off;
+        assert!(matches!(decide(&i), Decision::Required(Requirement { allow_trust: false, .. })));
+        let s_off = Settings { trusted_device_duration_days: 0, ..s.clone() };
+        i.app = &a;
+        i.settings = &s_off;
+        assert!(matches!(decide(&i), Decision::Required(_)));
+    }
+
+    #[test]
+    fn enrolment_grace_and_enforcement() {
+        let s = Settings { mfa_policy: Policy::Disabled, mfa_enforce_enrollment: true, ..Default::default() };
+        let a = AppPolicy::default();
+        let mut i = base(&s, &a);
+        i.enrolled = Enrolled::default();
+        assert_eq!(decide(&i), enrol(&[], &[Passkey, Totp]));
+        let g = Settings { mfa_policy: Policy::Any, mfa_enrollment_grace_period: 7, ..Default::default() };
+        i.settings = &g;
+        let Decision::Required(r) = decide(&i) else { panic!() };
+        assert!(r.can_postpone);
+        i.enroll_deadline = Some(i.now - 1);
+        let Decision::Required(r) = decide(&i) else { panic!() };
+        assert!(!r.can_postpone, "grace is over");
+        i.enroll_deadline = Some(i.now + 10);
+        i.step_up = StepUp::Mfa;
+        let Decision::Required(r) = decide(&i) else { panic!() };
+        assert!(!r.can_postpone, "an explicit step-up is never postponed");
+    }
+
+    #[test]
+    fn unsatisfiable_policy_denies() {
+        let s = Settings { mfa_policy: Policy::Passkey, mfa_allowed_factors: vec![Totp], ..Default::default() };
+        let a = AppPolicy::default();
+        let mut i = base(&s, &a);
+        i.enrolled = Enrolled::default();
+        assert!(matches!(decide(&i), Decision::Denied { .. }));
+    }
+
+    #[test]
+    fn acr_values_alternatives() {
+        use crate::oidc::acr;
+        assert_eq!(step_up_from_acr_values(None), StepUp::None);
+        assert_eq!(step_up_from_acr_values(Some(acr::REFEDS_MFA)), StepUp::Mfa);
+        assert_eq!(step_up_from_acr_values(Some(acr::PHISHING_RESISTANT)), StepUp::PhishingResistant);
+        let both = format!("{} {}", acr::PHISHING_RESISTANT, acr::MFA);
+        assert_eq!(step_up_from_acr_values(Some(&both)), StepUp::Mfa);
+        let with_pwd = format!("{} {}", acr::MFA, acr::PASSWORD);
+        assert_eq!(step_up_from_acr_values(Some(&with_pwd)), StepUp::None);
+        assert_eq!(step_up_from_acr_values(Some("urn:other")), StepUp::None);
+    }
+
+    #[test]
+    fn amr_and_acr() {
+        assert_eq!(amr_for(None), vec!["pwd"]);
+        assert_eq!(amr_for(Some(Totp)), vec!["pwd", "otp", "mfa"]);
+        assert_eq!(amr_for(Some(Passkey)), vec!["pwd", "hwk", "user", "mfa"]);
+        assert_eq!(acr_for(Some(BackupCode)), crate::oidc::acr::MFA);
+    }
+}

@@ -1,0 +1,57 @@
+//! Gathers what one login's decision depends on and resolves it (`policy::decide`). Every
+//! protocol front (OIDC, the JSON API, SAML) asks here; nothing else decides.
+
+use super::policy::{self, AppPolicy, Decision, Factor, Inputs, Settings, StepUp};
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::store;
+use crate::store::sessions::Session;
+use crate::store::users::User;
+
+/// One login as the MFA step sees it.
+pub struct LoginCtx<'a> {
+    pub user: &'a User,
+    pub app_id: Option<&'a str>,
+    pub step_up: StepUp,
+    /// `max_age`, `prompt=login` or `ForceAuthn`: never satisfied by device trust alone.
+    pub freshness_demanded: bool,
+    /// The SSO session, when the login continues one.
+    pub session: Option<&'a Session>,
+    /// The `idp_device` cookie, if the browser sent one.
+    pub device_token: Option<&'a str>,
+}
+
+pub struct Outcome {
+    pub decision: Decision,
+    pub settings: Settings,
+}
+
+pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> {
+    let settings = store::settings::load(&state.db).await?;
+    let app = match ctx.app_id {
+        Some(id) => store::settings::find_app_policy(&state.db, id).await?.unwrap_or_default(),
+        None => AppPolicy::default(),
+    };
+    let group_minimum = store::settings::group_minimum(&state.db, &ctx.user.id).await?;
+    let enrolled = store::factors::enrolled(&state.db, &ctx.user.id).await?;
+    let session_mfa = ctx.session.and_then(|s| Some((Factor::parse(s.mfa_factor.as_deref()?)?, s.mfa_at?)));
+    let device_trusted = settings.trusted_device_duration_days > 0
+        && app.allow_trusted_devices
+        && super::devices::is_trusted(state, &ctx.user.id, ctx.device_token).await?;
+    let inputs = Inputs {
+        settings: &settings,
+        app: &app,
+        group_minimum,
+        step_up: ctx.step_up,
+        freshness_demanded: ctx.freshness_demanded,
+        enrolled,
+        session_mfa,
+        device_trusted,
+        enroll_deadline: ctx.user.mfa_enroll_deadline,
+        now: state.now(),
+    };
+    // Selector plugins (DESIGN §2 step 3) plug in here: the plugin sees these inputs and may
+    // only tighten them (floor rule) or deny, before the decision below.
+    let decision = policy::decide(&inputs);
+    Ok(Outcome { decision, settings })
+}

@@ -1,0 +1,87 @@
+//! The audit log and the database-backed failure counters behind rate limits.
+
+use super::Db;
+use crate::error::AppResult;
+use crate::{on_db, on_db_write};
+
+pub struct Event<'a> {
+    pub event: &'a str,
+    pub user_id: Option<&'a str>,
+    pub app_id: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+pub async fn record(db: &Db, e: &Event<'_>, now: i64) -> AppResult<()> {
+    let sql = "INSERT INTO audit_log (at, event, user_id, app_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+    on_db_write!(db, p => sqlx::query(sql).bind(now).bind(e.event).bind(e.user_id).bind(e.app_id).bind(e.ip).bind(e.detail)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Entry {
+    pub id: i64,
+    pub at: i64,
+    pub event: String,
+    pub user_id: Option<String>,
+    pub app_id: Option<String>,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Newest first; `before` pages backwards by id.
+pub async fn list(
+    db: &Db,
+    user_id: Option<&str>,
+    event: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<Entry>> {
+    let sql = "SELECT id, at, event, user_id, app_id, ip, detail FROM audit_log \
+               WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR event = $2) AND ($3 IS NULL OR id < $3) \
+               ORDER BY id DESC LIMIT $4";
+    Ok(on_db!(db, p => sqlx::query_as::<_, Entry>(sql).bind(user_id).bind(event).bind(before).bind(limit)
+        .fetch_all(p).await?))
+}
+
+/// Seconds left of a lockout on `key`, if one is in force.
+pub async fn locked_for(db: &Db, key: &str, now: i64) -> AppResult<Option<i64>> {
+    let sql = "SELECT locked_until FROM rate_limits WHERE key = $1";
+    let until = on_db!(db, p => sqlx::query_scalar::<_, Option<i64>>(sql).bind(key).fetch_optional(p).await?).flatten();
+    Ok(until.filter(|u| *u > now).map(|u| u - now))
+}
+
+/// Counts one failure on `key` in a fixed window and locks the key when the count reaches
+/// `max`. One statement per step, so failures on several nodes at once are all counted.
+/// Returns true when this failure started a lockout.
+pub async fn count_failure(db: &Db, key: &str, window: i64, max: i64, lockout: i64, now: i64) -> AppResult<bool> {
+    let bump = "INSERT INTO rate_limits (key, window_start, failures, locked_until) VALUES ($1, $2, 1, NULL) \
+                ON CONFLICT (key) DO UPDATE SET \
+                  failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
+                  window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+                RETURNING failures";
+    let lock = "UPDATE rate_limits SET locked_until = $2, failures = 0, window_start = $3 \
+                WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $3)";
+    let failures = on_db_write!(db, p => sqlx::query_scalar::<_, i64>(bump).bind(key).bind(now).bind(now - window)
+        .fetch_one(p).await?);
+    if failures < max {
+        return Ok(false);
+    }
+    let n = on_db_write!(db, p => sqlx::query(lock).bind(key).bind(now + lockout).bind(now).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Forgets the failures on `key` after a success; an active lockout stays.
+pub async fn clear_failures(db: &Db, key: &str, now: i64) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("DELETE FROM rate_limits WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $2)")
+        .bind(key).bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Drops counters whose window ended and whose lockout (if any) is over.
+pub async fn purge_rate_limits(db: &Db, window_start_before: i64, now: i64) -> AppResult<()> {
+    let sql = "DELETE FROM rate_limits WHERE window_start < $1 AND (locked_until IS NULL OR locked_until <= $2)";
+    on_db_write!(db, p => sqlx::query(sql).bind(window_start_before).bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Logins between the first factor and a full session: the MFA challenge or enrolment. The
+//! token (`mfa_token` / `enrollment_token`) is 256-bit random and stored only as a hash.
+
+use super::Db;
+use crate::error::AppResult;
+use crate::{on_db, on_db_write};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MfaTransaction {
+    pub token_hash: String,
+    pub user_id: String,
+    /// An existing SSO session being stepped up; `None` creates a session at the end.
+    pub session_id: Option<String>,
+    pub auth_time: i64,
+    pub request_id: Option<String>,
+    pub app_id: Option<String>,
+    /// `challenge`, `enroll` or `done`.
+    pub stage: String,
+    pub challenge: String,
+    pub enroll: String,
+    pub can_postpone: bool,
+    pub allow_trust: bool,
+    pub verified_factor: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+macro_rules! columns {
+    () => {
+        "token_hash, user_id, session_id, auth_time, request_id, app_id, stage, challenge, enroll, can_postpone, \
+         allow_trust, verified_factor, created_at, expires_at"
+    };
+}
+
+pub async fn create(db: &Db, t: &MfaTransaction) -> AppResult<()> {
+    let sql = concat!(
+        "INSERT INTO mfa_transactions (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    );
+    on_db_write!(db, p => sqlx::query(sql)
+        .bind(&t.token_hash).bind(&t.user_id).bind(&t.session_id).bind(t.auth_time).bind(&t.request_id).bind(&t.app_id)
+        .bind(&t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone).bind(t.allow_trust)
+        .bind(&t.verified_factor).bind(t.created_at).bind(t.expires_at)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn find_live(db: &Db, token_hash: &str, now: i64) -> AppResult<Option<MfaTransaction>> {
+    let sql = concat!("SELECT ", columns!(), " FROM mfa_transactions WHERE token_hash = $1 AND expires_at > $2");
+    Ok(on_db!(db, p => sqlx::query_as::<_, MfaTransaction>(sql).bind(token_hash).bind(now).fetch_optional(p).await?))
+}
+
+/// Moves a transaction from `from` to `to`, recording the verified factor; exactly one
+/// caller succeeds, so a code or assertion cannot complete the same login twice.
+pub async fn advance(
+    db: &Db,
+    token_hash: &str,
+    from: &str,
+    to: &str,
+    factor: Option<&str>,
+    now: i64,
+) -> AppResult<bool> {
+    let sql = "UPDATE mfa_transactions SET stage = $3, verified_factor = COALESCE($4, verified_factor) \
+               WHERE token_hash = $1 AND stage = $2 AND expires_at > $5";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(token_hash).bind(from).bind(to).bind(factor).bind(now)
+        .execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Ends a transaction (it is finished, or a new one replaces it).
+pub async fn delete(db: &Db, token_hash: &str) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("DELETE FROM mfa_transactions WHERE token_hash = $1").bind(token_hash)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Remembers the one-time "trust this device" token of a finished transaction.
+pub async fn set_trust_token(db: &Db, token_hash: &str, trust_hash: &str) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("UPDATE mfa_transactions SET trust_token_hash = $2 WHERE token_hash = $1")
+        .bind(token_hash).bind(trust_hash).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Consumes a trust token: the user it belongs to, once.
+pub async fn take_trust_token(db: &Db, trust_hash: &str, now: i64) -> AppResult<Option<String>> {
+    let sql = "DELETE FROM mfa_transactions WHERE trust_token_hash = $1 AND stage = 'done' AND expires_at > $2 RETURNING user_id";
+    Ok(on_db_write!(db, p => sqlx::query_scalar::<_, String>(sql).bind(trust_hash).bind(now).fetch_optional(p).await?))
+}
+
+pub async fn purge_expired(db: &Db, now: i64) -> AppResult<()> {
+    on_db_write!(db, p => {
+        sqlx::query("DELETE FROM mfa_transactions WHERE expires_at <= $1").bind(now).execute(p).await?;
+        sqlx::query("DELETE FROM webauthn_challenges WHERE expires_at <= $1").bind(now).execute(p).await?;
+    });
+    Ok(())
+}
