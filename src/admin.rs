@@ -281,6 +281,12 @@ pub async fn update_settings(
         if merged.get(k).is_none() {
             return Err(AppError::BadRequest(format!("unknown setting `{k}`")));
         }
+        // Check each key on its own, so the error names it.
+        let mut single = serde_json::to_value(&current).expect("settings serialise");
+        single[k] = v.clone();
+        if let Err(e) = serde_json::from_value::<crate::mfa::policy::Settings>(single) {
+            return Err(AppError::BadRequest(format!("setting `{k}`: {e}")));
+        }
         merged[k] = v.clone();
     }
     let new: crate::mfa::policy::Settings =
