@@ -97,6 +97,13 @@ enum UserCmd {
         #[command(flatten)]
         out: JsonOut,
     },
+    /// Remove all of a user's second factors and trusted devices (lost device). The next
+    /// login leads to enrolment wherever a second factor is required.
+    ResetMfa {
+        username: String,
+        #[command(flatten)]
+        out: JsonOut,
+    },
     /// Re-enable a disabled user.
     Enable {
         username: String,
@@ -335,6 +342,12 @@ async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::Disable { username, out } => {
             admin::set_disabled(&state, &username, true).await.map_err(user_error)?;
             print(out.json, json!({"username": username, "disabled": true}), || format!("{username} disabled"));
+        }
+        UserCmd::ResetMfa { username, out } => {
+            admin::reset_mfa(&state, &username, None, &Default::default()).await.map_err(user_error)?;
+            print(out.json, json!({"username": username, "mfa_reset": true}), || {
+                format!("{username}: second factors and trusted devices removed")
+            });
         }
         UserCmd::Enable { username, out } => {
             admin::set_disabled(&state, &username, false).await.map_err(user_error)?;

@@ -167,6 +167,8 @@ async fn admin_commands_with_json(b: Backend) {
     assert_eq!(keys[0]["kid"], key["kid"]);
     let pw = e.json(&["user", "set-password", "bob", "--json"], None);
     assert!(pw["password"].is_string());
+    let reset = e.json(&["user", "reset-mfa", "bob", "--json"], None);
+    assert_eq!(reset["mfa_reset"], true);
     e.json(&["user", "disable", "bob", "--json"], None);
     let removed = e.json(&["app", "remove", client_id, "--json"], None);
     assert_eq!(removed["removed"], app["app_id"]);
