@@ -70,11 +70,10 @@ fn session_body(session: &Session, user: &User) -> Value {
 }
 
 /// A login's next step as JSON (and the session cookie when one was created).
-fn next_response(state: &AppState, jar: CookieJar, next: Next, user: Option<&User>) -> AppResult<Response> {
+fn next_response(state: &AppState, jar: CookieJar, next: Next) -> AppResult<Response> {
     match next {
-        Next::Done { session, new_session_token, redirect } => {
-            let user = user.ok_or_else(|| AppError::internal("finished login without its user"))?;
-            let mut body = session_body(&session, user);
+        Next::Done { session, user, new_session_token, redirect } => {
+            let mut body = session_body(&session, &user);
             body["redirect_to"] = json!(redirect);
             let jar = match new_session_token {
                 Some(t) => cookies::set_session(state, jar, t),
@@ -112,12 +111,10 @@ pub async fn login(
     body: Bytes,
 ) -> AppResult<Response> {
     let b: LoginBody = forms::json(&headers, &body)?;
-    let username = b.username.trim();
-    let next = login::password_login(&state, username, &b.password, b.request_id.as_deref(), &client)
+    let next = login::password_login(&state, b.username.trim(), &b.password, b.request_id.as_deref(), &client)
         .await?
         .ok_or(AppError::InvalidCredentials)?;
-    let user = store::users::find_by_username(&state.db, username).await?;
-    next_response(&state, jar, next, user.as_ref())
+    next_response(&state, jar, next)
 }
 
 #[derive(Deserialize)]
@@ -171,17 +168,13 @@ async fn progress_response(state: &AppState, jar: CookieJar, client: Client, p: 
         Some(t) => cookies::set_session(state, jar, t.clone()),
         None => jar,
     };
-    let client = Client { session_token: done.new_session_token.clone(), ..client };
-    let next =
-        login::continue_request(state, &done.session, &done.user, done.request_id.as_deref(), &client, done.postponed)
-            .await?;
-    let mut resp = match next {
-        Next::Done { session, redirect, .. } => {
-            let mut body = session_body(&session, &done.user);
+    let mut resp = match flow::continue_login(state, &done, &client).await? {
+        Next::Done { session, user, redirect, .. } => {
+            let mut body = session_body(&session, &user);
             body["redirect_to"] = json!(redirect);
             body
         }
-        other => return next_response(state, jar, other, Some(&done.user)),
+        other => return next_response(state, jar, other),
     };
     resp["trust_device_token"] = json!(done.trust_token);
     Ok(no_store(jar, StatusCode::OK, resp))

@@ -184,11 +184,7 @@ async fn submit(
         };
         return Ok((jar, render(StatusCode::OK, &page)).into_response());
     }
-    // The new session cookie is not in this request yet: continue with the session itself.
-    let client = login::Client { session_token: done.new_session_token.clone(), ..client };
-    let next =
-        login::continue_request(&state, &done.session, &done.user, done.request_id.as_deref(), &client, done.postponed)
-            .await?;
+    let next = flow::continue_login(&state, &done, &client).await?;
     Ok(pages::respond(&state, jar, next))
 }
 

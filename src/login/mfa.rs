@@ -201,10 +201,12 @@ async fn advance(
         Some(id) => {
             let idle = state.config.session.idle_timeout_minutes * 60;
             let session = store::sessions::find_live_by_id(&state.db, id, now, idle).await?.ok_or_else(expired)?;
-            if let Some(f) = factor {
-                store::sessions::record_mfa(&state.db, &session.id, f.as_str(), now).await?;
-            }
-            let session = store::sessions::find_live_by_id(&state.db, id, now, idle).await?.ok_or_else(expired)?;
+            let session = match factor {
+                Some(f) => {
+                    store::sessions::record_mfa(&state.db, &session.id, f.as_str(), now).await?.ok_or_else(expired)?
+                }
+                None => session,
+            };
             (session, None)
         }
         None => {
@@ -237,6 +239,13 @@ async fn advance(
         request_id: txn.request_id,
         postponed,
     })))
+}
+
+/// Continues the login after a completed step: the waiting request (if any) goes through
+/// the MFA step once more with the session, whose cookie this request does not carry yet.
+pub async fn continue_login(state: &AppState, done: &Completed, client: &Client) -> AppResult<super::Next> {
+    let client = Client { session_token: done.new_session_token.clone(), ..client.clone() };
+    super::continue_request(state, &done.session, &done.user, done.request_id.as_deref(), &client, done.postponed).await
 }
 
 /// Trusts the device with a one-time trust token from a completed MFA step. The user must be

@@ -56,7 +56,7 @@ pub async fn current_session(state: &AppState, cookie_token: Option<&str>) -> Ap
 pub enum Next {
     /// Signed in. `new_session_token` is set when a new session was created (set the cookie);
     /// `redirect` is the client's redirect URI with a code or an error, if a request waited.
-    Done { session: Session, new_session_token: Option<String>, redirect: Option<String> },
+    Done { session: Session, user: Box<User>, new_session_token: Option<String>, redirect: Option<String> },
     /// A second factor (or an enrolment) is needed: the MFA transaction's token and stage.
     Mfa(MfaPending),
     /// The login is refused. With a waiting request, `redirect` carries `access_denied` (or
@@ -158,15 +158,12 @@ pub async fn password_login(
     let mut keys = vec![account_key.as_str()];
     keys.extend(ip_key.as_deref());
     limits::check(state, &keys).await?;
-    let Some(user) = verify_password(state, username, password).await? else {
-        let l = &state.config.limits;
-        let known = store::users::find_by_username(&state.db, username).await?.map(|u| u.id);
-        audit::record(state, event::LOGIN_FAILURE, known.as_deref(), None, &client.origin, Some("password")).await?;
-        limits::fail(state, &account_key, l.password_failures_per_account, known.as_deref(), &client.origin).await?;
-        if let Some(k) = &ip_key {
-            limits::fail(state, k, l.password_failures_per_ip, None, &client.origin).await?;
+    let user = match verify_password(state, username, password).await? {
+        Ok(user) => user,
+        Err(known) => {
+            fail_password(state, &account_key, ip_key.as_deref(), known.as_deref(), client).await?;
+            return Ok(None);
         }
-        return Ok(None);
     };
     limits::succeed(state, &account_key).await?;
     let req = match request_id {
@@ -181,18 +178,40 @@ pub async fn password_login(
     Ok(Some(proceed(state, subject, waiting, client, true).await?))
 }
 
-async fn verify_password(state: &AppState, username: &str, password: &str) -> AppResult<Option<User>> {
+/// Audits a wrong password and counts it against the account name and the client address.
+async fn fail_password(
+    state: &AppState,
+    account_key: &str,
+    ip_key: Option<&str>,
+    known: Option<&str>,
+    client: &Client,
+) -> AppResult<()> {
+    let l = &state.config.limits;
+    audit::record(state, event::LOGIN_FAILURE, known, None, &client.origin, Some("password")).await?;
+    limits::fail(state, account_key, l.password_failures_per_account, known, &client.origin).await?;
+    if let Some(k) = ip_key {
+        limits::fail(state, k, l.password_failures_per_ip, None, &client.origin).await?;
+    }
+    Ok(())
+}
+
+/// The user for a right password; otherwise the id of the named user, if one exists (for the
+/// audit log), found by the same lookup.
+async fn verify_password(state: &AppState, username: &str, password: &str) -> AppResult<Result<User, Option<String>>> {
     if username.len() > 256 || password.len() > 1024 {
         // Still spend the work, so lengths do not change the timing.
         state.hasher.verify(None, "").await?;
-        return Ok(None);
+        return Ok(Err(None));
     }
     let user = store::users::find_by_username(&state.db, username).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = state.hasher.verify(stored.as_deref(), password).await?;
-    let Some(user) = user.filter(|u| ok && !u.disabled) else {
-        tracing::info!(username, "sign-in failed");
-        return Ok(None);
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        other => {
+            tracing::info!(username, "sign-in failed");
+            return Ok(Err(other.map(|u| u.id)));
+        }
     };
     if let Some(old) = &stored
         && state.hasher.needs_rehash(old)
@@ -200,7 +219,7 @@ async fn verify_password(state: &AppState, username: &str, password: &str) -> Ap
         let new = state.hasher.hash(password).await?;
         store::users::upgrade_password_hash(&state.db, &user.id, old, &new).await?;
     }
-    Ok(Some(user))
+    Ok(Ok(user))
 }
 
 /// Who is signing in: a user with an SSO session, or one who just passed the first factor.
@@ -306,7 +325,7 @@ async fn proceed_inner(
         },
         None => None,
     };
-    Ok(Next::Done { session, new_session_token: new_token, redirect })
+    Ok(Next::Done { session, user: Box::new(user.clone()), new_session_token: new_token, redirect })
 }
 
 /// Issues the code for a satisfied login: the one place a session becomes a code. A stored

@@ -75,10 +75,14 @@ pub async fn touch(db: &Db, id: &str, now: i64) -> AppResult<()> {
 }
 
 /// Records a second factor verified in this session (step-up of an existing session).
-pub async fn record_mfa(db: &Db, id: &str, factor: &str, now: i64) -> AppResult<()> {
-    let sql = "UPDATE sessions SET mfa_at = $3, mfa_factor = $2, last_seen_at = $3 WHERE id = $1";
-    on_db_write!(db, p => sqlx::query(sql).bind(id).bind(factor).bind(now).execute(p).await?.rows_affected());
-    Ok(())
+pub async fn record_mfa(db: &Db, id: &str, factor: &str, now: i64) -> AppResult<Option<Session>> {
+    let sql = concat!(
+        "UPDATE sessions SET mfa_at = $3, mfa_factor = $2, last_seen_at = $3 WHERE id = $1 RETURNING ",
+        columns!()
+    );
+    Ok(
+        on_db_write!(db, p => sqlx::query_as::<_, Session>(sql).bind(id).bind(factor).bind(now).fetch_optional(p).await?),
+    )
 }
 
 pub async fn delete(db: &Db, id: &str) -> AppResult<()> {

@@ -79,5 +79,13 @@ async fn device_tokens_are_bound_and_revocable(b: Backend) {
     assert_eq!(http.delete(srv.url(&format!("/api/v1/me/devices/{id}"))).send().await.unwrap().status(), 204);
     let (_, body) = api_login(&srv, &http, "bob").await;
     assert_eq!(body["mfa_required"], true, "a revoked device is refused");
+
+    // An admin's factor reset revokes the devices too: carol's trusted client gets no skip,
+    // and with no factor left she is sent to enrolment.
+    assert_eq!(api_login(&srv, &other, "carol").await.1["authenticated"], true);
+    portcullis::admin::reset_mfa(&srv.state, "carol", None, &Default::default()).await.unwrap();
+    let (_, body) = api_login(&srv, &other, "carol").await;
+    assert_eq!(body["mfa_enrollment_required"], true, "devices are revoked on factor reset: {body}");
+    assert!(portcullis::store::devices::list(&srv.state.db, &carol.id, srv.now()).await.unwrap().is_empty());
     srv.stop().await;
 }
