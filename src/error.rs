@@ -102,6 +102,9 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The MFA transaction (`mfa_token`, `enrollment_token`) is unknown, expired or finished.
+    #[error("MFA step expired")]
+    MfaStepExpired,
     /// A wrong second-factor code, passkey assertion or backup code.
     #[error("invalid second factor")]
     InvalidFactor,
@@ -135,7 +138,7 @@ impl AppError {
     pub fn http_status(&self) -> u16 {
         match self {
             AppError::OAuth { code, .. } => code.http_status(),
-            AppError::BadRequest(_) => 400,
+            AppError::BadRequest(_) | AppError::MfaStepExpired => 400,
             AppError::Unauthorized | AppError::InvalidCredentials | AppError::InvalidFactor => 401,
             AppError::LockedOut { .. } => 429,
             AppError::Forbidden(_) => 403,
@@ -155,6 +158,9 @@ impl AppError {
             AppError::Unauthorized => "Authentication required.".into(),
             AppError::InvalidCredentials => "Incorrect username or password.".into(),
             AppError::InvalidFactor => "That code or key was not accepted.".into(),
+            AppError::MfaStepExpired => {
+                "This sign-in step expired or was already completed. Please start again.".into()
+            }
             AppError::LockedOut { retry_after_seconds } => {
                 format!("Too many failed attempts. Try again in {} minute(s).", retry_after_seconds.div_ceil(60).max(1))
             }
@@ -174,6 +180,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::InvalidFactor => "invalid_factor",
+            AppError::MfaStepExpired => "expired_token",
             AppError::LockedOut { .. } => "too_many_attempts",
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound => "not_found",

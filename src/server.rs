@@ -48,6 +48,9 @@ async fn upkeep(state: AppState) {
                 if let Err(e) = crate::store::mfa_transactions::purge_expired(&state.db, now).await {
                     tracing::warn!(error = %e, "purging MFA transactions failed");
                 }
+                if let Err(e) = crate::store::passkeys::purge_challenges(&state.db, now).await {
+                    tracing::warn!(error = %e, "purging WebAuthn challenges failed");
+                }
                 let window = state.config.limits.window_seconds;
                 if let Err(e) = crate::store::audit::purge_rate_limits(&state.db, now - window, now).await {
                     tracing::warn!(error = %e, "purging rate limits failed");

@@ -14,6 +14,8 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    /// The WebAuthn relying party (passkeys) for the issuer.
+    pub passkeys: Arc<crate::mfa::passkey::RelyingParty>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// Client id of the built-in demo relying party, when `serve --demo` runs.
     pub demo_client_id: Option<String>,
@@ -54,7 +56,12 @@ impl AppState {
             config.tokens.retired_key_publish_seconds,
         )
         .await?;
+        let passkeys = crate::mfa::passkey::RelyingParty::for_issuer(&config.issuer);
+        if !passkeys.available() {
+            tracing::warn!(issuer = %config.issuer, "passkeys are unavailable: the issuer host is not a domain name");
+        }
         Ok(AppState {
+            passkeys: Arc::new(passkeys),
             config: Arc::new(config),
             db,
             master_key: Arc::new(master_key),

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::client::ClientInfo;
 use super::{cookies, forms};
 use crate::error::{AppError, AppResult};
-use crate::login::mfa::{self as flow, Progress};
+use crate::login::mfa::{self as flow, Progress, Proof};
 use crate::login::{self, Client, MfaPending, Next, Stage};
 use crate::mfa::policy::{AppPolicy, Decision, Factor, Policy, StepUp};
 use crate::mfa::{backup, manage, step};
@@ -153,8 +153,47 @@ async fn mfa_code(
     factor: Factor,
 ) -> AppResult<Response> {
     let b: MfaCodeBody = forms::json(&headers, &body)?;
-    let progress = flow::verify_code(&state, &b.mfa_token, factor, &b.code, &client).await?;
+    let proof = if factor == Factor::Totp { Proof::Totp(&b.code) } else { Proof::BackupCode(&b.code) };
+    let progress = flow::verify(&state, &b.mfa_token, proof, &client).await?;
     progress_response(&state, jar, client, progress).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaTokenBody {
+    mfa_token: String,
+}
+
+/// Options for `navigator.credentials.get` (`{"publicKey": ...}`), bound to the transaction.
+pub async fn mfa_passkey_begin(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Response> {
+    let b: MfaTokenBody = forms::json(&headers, &body)?;
+    let options = flow::begin_passkey(&state, &b.mfa_token).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!(options)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MfaPasskeyBody {
+    mfa_token: String,
+    /// The `PublicKeyCredential` from the browser, as JSON (WebAuthn L3 `toJSON()` form).
+    credential: Value,
+}
+
+pub async fn mfa_passkey_finish(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let b: MfaPasskeyBody = forms::json(&headers, &body)?;
+    let credential = parse_credential(b.credential)?;
+    let progress = flow::verify(&state, &b.mfa_token, Proof::Passkey(&credential), &client).await?;
+    progress_response(&state, jar, client, progress).await
+}
+
+fn parse_credential<T: serde::de::DeserializeOwned>(v: Value) -> AppResult<T> {
+    serde_json::from_value(v).map_err(|e| AppError::BadRequest(format!("credential: not a WebAuthn credential ({e})")))
 }
 
 /// After a factor: either enrolment follows, or the login completes and a waiting request
@@ -252,6 +291,116 @@ pub async fn postpone_enrollment(
     let b: TokenBody = forms::json(&headers, &body)?;
     let progress = flow::postpone(&state, &b.enrollment_token, &client).await?;
     progress_response(&state, jar, client, progress).await
+}
+
+/// Starts registering a passkey: inside a login (`enrollment_token`) or for the signed-in
+/// user. Answers `{"session": ceremony id, "publicKey": options}`.
+pub async fn passkey_register_begin(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let b: EnrollBody =
+        if body.is_empty() { EnrollBody { enrollment_token: None } } else { forms::json(&headers, &body)? };
+    let (ceremony, options) = match &b.enrollment_token {
+        Some(t) => flow::begin_passkey_enrolment(&state, t).await?,
+        None => {
+            let (session, user) = require_session(&state, &client).await?;
+            manage::begin_passkey(&state, &session, &user).await?
+        }
+    };
+    let mut body = json!(options);
+    body["session"] = json!(ceremony);
+    Ok(no_store(CookieJar::new(), StatusCode::OK, body))
+}
+
+#[derive(Deserialize)]
+pub struct CeremonyQuery {
+    session: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegisterBody {
+    #[serde(default)]
+    enrollment_token: Option<String>,
+    /// The new `PublicKeyCredential` from the browser, as JSON.
+    credential: Value,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn passkey_register_finish(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    query: Result<Query<CeremonyQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let Query(q) = query.map_err(|_| AppError::BadRequest("the `session` query parameter is required".into()))?;
+    let b: PasskeyRegisterBody = forms::json(&headers, &body)?;
+    let credential = parse_credential(b.credential)?;
+    match &b.enrollment_token {
+        Some(t) => {
+            let progress = flow::finish_passkey_enrolment(&state, t, &q.session, &credential, &b.name, &client).await?;
+            progress_response(&state, jar, client, progress).await
+        }
+        None => {
+            let (session, user) = require_session(&state, &client).await?;
+            let info =
+                manage::finish_passkey(&state, &session, &user, &q.session, &credential, &b.name, &client.origin)
+                    .await?;
+            Ok(no_store(jar, StatusCode::CREATED, json!(info)))
+        }
+    }
+}
+
+pub async fn passkeys_list(State(state): State<AppState>, ClientInfo(client): ClientInfo) -> AppResult<Response> {
+    let (_, user) = require_session(&state, &client).await?;
+    let passkeys = store::passkeys::list(&state.db, &user.id).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"passkeys": passkeys})))
+}
+
+pub async fn passkey_get(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let (_, user) = require_session(&state, &client).await?;
+    let passkeys = store::passkeys::list(&state.db, &user.id).await?;
+    let p = passkeys.into_iter().find(|p| p.id == id).ok_or(AppError::NotFound)?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!(p)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameBody {
+    name: String,
+}
+
+pub async fn passkey_patch(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let (_, user) = require_session(&state, &client).await?;
+    let b: RenameBody = forms::json(&headers, &body)?;
+    let p = manage::rename_passkey(&state, &user, &id, &b.name).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!(p)))
+}
+
+pub async fn passkey_delete(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let (session, user) = require_session(&state, &client).await?;
+    manage::remove_passkey(&state, &session, &user, &id, &client.origin).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn totp_delete(State(state): State<AppState>, ClientInfo(client): ClientInfo) -> AppResult<Response> {

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
@@ -13,7 +13,7 @@ use super::client::ClientInfo;
 use super::error::{PageResult, message_page, render};
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
-use crate::login::mfa::{self as flow, Progress};
+use crate::login::mfa::{self as flow, Progress, Proof};
 use crate::login::{self, Stage};
 use crate::mfa::policy::Factor;
 use crate::state::AppState;
@@ -51,7 +51,7 @@ async fn stage_page(
 ) -> AppResult<Response> {
     let (txn, user) = match flow::find(state, token).await {
         Ok(t) => t,
-        Err(AppError::BadRequest(_)) => return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response()),
+        Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response()),
         Err(e) => return Err(e),
     };
     let pending = flow::pending(token, &txn);
@@ -99,10 +99,75 @@ async fn stage_page(
 }
 
 #[derive(Deserialize)]
-pub struct CodeForm {
+pub struct StepForm {
     csrf: Option<String>,
     #[serde(default)]
     code: String,
+    /// A WebAuthn credential as JSON, filled in by the page script.
+    #[serde(default)]
+    credential: String,
+    /// The passkey registration ceremony id.
+    #[serde(default)]
+    ceremony: String,
+    /// A name for a new passkey.
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+pub struct BeginBody {
+    csrf: Option<String>,
+}
+
+/// Script endpoints of the pages (`/login/mfa/passkey/begin`, `/login/mfa/enroll/passkey/begin`):
+/// JSON in and out, the transaction from its cookie, the CSRF token in the body.
+async fn begin_checked(state: &AppState, jar: &CookieJar, headers: &HeaderMap, body: &Bytes) -> AppResult<String> {
+    let b: BeginBody = forms::json(headers, body)?;
+    if !cookies::verify_csrf(state, jar, b.csrf.as_deref()) {
+        return Err(AppError::Forbidden("the page expired; reload it and try again".into()));
+    }
+    cookies::mfa_token(state, jar).ok_or(AppError::MfaStepExpired)
+}
+
+pub async fn passkey_begin(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let token = begin_checked(&state, &jar, &headers, &body).await?;
+    let options = flow::begin_passkey(&state, &token).await?;
+    Ok(json_no_store(serde_json::json!(options)))
+}
+
+pub async fn enroll_passkey_begin(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let token = begin_checked(&state, &jar, &headers, &body).await?;
+    let (ceremony, options) = flow::begin_passkey_enrolment(&state, &token).await?;
+    let mut body = serde_json::json!(options);
+    body["session"] = serde_json::json!(ceremony);
+    Ok(json_no_store(body))
+}
+
+pub fn json_no_store(body: serde_json::Value) -> Response {
+    ([(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+pub async fn passkey(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
+    submit(state, jar, client, body, Action::Passkey).await
+}
+
+pub async fn enroll_passkey(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    submit(state, jar, client, body, Action::EnrollPasskey).await
 }
 
 pub async fn totp(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
@@ -133,8 +198,15 @@ pub async fn postpone(state: State<AppState>, jar: CookieJar, client: ClientInfo
 
 enum Action {
     Code(Factor),
+    Passkey,
     EnrollTotp,
+    EnrollPasskey,
     Postpone,
+}
+
+fn credential<T: serde::de::DeserializeOwned>(json: &str) -> AppResult<T> {
+    serde_json::from_str(json)
+        .map_err(|_| AppError::BadRequest("The browser did not return a usable passkey response. Try again.".into()))
 }
 
 async fn submit(
@@ -144,24 +216,39 @@ async fn submit(
     body: Bytes,
     action: Action,
 ) -> PageResult<Response> {
-    let f: CodeForm = forms::form(&body)?;
+    let f: StepForm = forms::form(&body)?;
     let Some(token) = cookies::mfa_token(&state, &jar) else { return Ok(no_transaction()) };
     if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
         let msg = "The form expired. Please try again.";
         return Ok(stage_page(&state, jar, &token, Some(msg), StatusCode::FORBIDDEN).await?);
     }
     let result = match action {
-        Action::Code(factor) => flow::verify_code(&state, &token, factor, &f.code, &client).await,
+        Action::Code(Factor::Totp) => flow::verify(&state, &token, Proof::Totp(&f.code), &client).await,
+        Action::Code(_) => flow::verify(&state, &token, Proof::BackupCode(&f.code), &client).await,
+        Action::Passkey => match credential(&f.credential) {
+            Ok(c) => flow::verify(&state, &token, Proof::Passkey(&c), &client).await,
+            Err(e) => Err(e),
+        },
         Action::EnrollTotp => flow::confirm_totp_enrolment(&state, &token, &f.code, &client).await,
+        Action::EnrollPasskey => match credential(&f.credential) {
+            Ok(c) => flow::finish_passkey_enrolment(&state, &token, &f.ceremony, &c, &f.name, &client).await,
+            Err(e) => Err(e),
+        },
         Action::Postpone => flow::postpone(&state, &token, &client).await,
     };
     let progress = match result {
         Ok(p) => p,
-        Err(e @ (AppError::InvalidFactor | AppError::LockedOut { .. })) => {
+        Err(
+            e @ (AppError::InvalidFactor
+            | AppError::LockedOut { .. }
+            | AppError::BadRequest(_)
+            | AppError::Conflict(_)
+            | AppError::Forbidden(_)),
+        ) => {
             let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
             return Ok(stage_page(&state, jar, &token, Some(&e.public_message()), status).await?);
         }
-        Err(AppError::BadRequest(_)) => return Ok((cookies::clear_mfa(&state, jar), no_transaction()).into_response()),
+        Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(&state, jar), no_transaction()).into_response()),
         Err(e) => return Err(e.into()),
     };
     let done = match progress {

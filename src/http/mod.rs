@@ -51,17 +51,27 @@ pub fn router(state: AppState) -> Router {
         .route("/login/mfa", get(mfa_pages::show))
         .route("/login/mfa/totp", post(mfa_pages::totp))
         .route("/login/mfa/backup-code", post(mfa_pages::backup_code))
+        .route("/login/mfa/passkey/begin", post(mfa_pages::passkey_begin))
+        .route("/login/mfa/passkey", post(mfa_pages::passkey))
         .route("/login/mfa/enroll/totp", post(mfa_pages::enroll_totp))
+        .route("/login/mfa/enroll/passkey/begin", post(mfa_pages::enroll_passkey_begin))
+        .route("/login/mfa/enroll/passkey", post(mfa_pages::enroll_passkey))
         .route("/login/mfa/postpone", post(mfa_pages::postpone))
         .route("/login/trust", post(mfa_pages::trust))
         .route("/api/v1/auth/login", post(api::login))
         .route("/api/v1/auth/mfa/totp", post(api::mfa_totp))
         .route("/api/v1/auth/mfa/backup-code", post(api::mfa_backup_code))
+        .route("/api/v1/auth/mfa/passkey/begin", post(api::mfa_passkey_begin))
+        .route("/api/v1/auth/mfa/passkey/finish", post(api::mfa_passkey_finish))
         .route("/api/v1/auth/mfa/enrollment/postpone", post(api::postpone_enrollment))
         .route("/api/v1/auth/step-up", post(api::step_up))
         .route("/api/v1/mfa/totp", delete(api::totp_delete))
         .route("/api/v1/mfa/totp/enroll", post(api::totp_enroll))
         .route("/api/v1/mfa/totp/confirm", post(api::totp_confirm))
+        .route("/api/v1/mfa/passkey/register/begin", post(api::passkey_register_begin))
+        .route("/api/v1/mfa/passkey/register/finish", post(api::passkey_register_finish))
+        .route("/api/v1/mfa/passkeys", get(api::passkeys_list))
+        .route("/api/v1/mfa/passkeys/{id}", get(api::passkey_get).patch(api::passkey_patch).delete(api::passkey_delete))
         .route("/api/v1/mfa/backup-codes", get(api::backup_codes_status).post(api::backup_codes_generate))
         .route("/api/v1/me/devices", get(api::devices_list).post(api::devices_create))
         .route("/api/v1/me/devices/{id}", delete(api::devices_delete))
@@ -75,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/portcullis.css", get(stylesheet))
+        .route("/static/portcullis.js", get(script))
         .fallback(not_found)
         .with_state(state.clone());
     if demo {
@@ -101,6 +112,14 @@ async fn stylesheet() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
         crate::web::STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        crate::web::SCRIPT,
     )
         .into_response()
 }

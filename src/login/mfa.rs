@@ -7,12 +7,15 @@ use crate::audit::{self, event};
 use crate::crypto;
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{Factor, parse_factors};
-use crate::mfa::{backup, limits, totp};
+use crate::mfa::{backup, limits, passkey, totp};
 use crate::state::AppState;
 use crate::store;
 use crate::store::mfa_transactions::MfaTransaction;
 use crate::store::sessions::Session;
 use crate::store::users::User;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse,
+};
 
 /// A login whose MFA step is complete.
 #[derive(Debug)]
@@ -36,7 +39,7 @@ pub enum Progress {
 }
 
 fn expired() -> AppError {
-    AppError::BadRequest("This sign-in step expired or was already completed. Please start again.".into())
+    AppError::MfaStepExpired
 }
 
 /// The live transaction behind a token, with its (active) user.
@@ -58,26 +61,54 @@ pub fn pending(token: &str, txn: &MfaTransaction) -> MfaPending {
     }
 }
 
-/// Verifies a TOTP code or a backup code for the challenge stage.
-pub async fn verify_code(
-    state: &AppState,
-    token: &str,
-    factor: Factor,
-    code: &str,
-    client: &Client,
-) -> AppResult<Progress> {
+/// What the user offers as their second factor.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Totp(&'a str),
+    BackupCode(&'a str),
+    Passkey(&'a PublicKeyCredential),
+}
+
+impl Proof<'_> {
+    pub fn factor(&self) -> Factor {
+        match self {
+            Proof::Totp(_) => Factor::Totp,
+            Proof::BackupCode(_) => Factor::BackupCode,
+            Proof::Passkey(_) => Factor::Passkey,
+        }
+    }
+}
+
+/// The live transaction in its challenge stage, offering `factor`.
+async fn challenge(state: &AppState, token: &str, factor: Factor) -> AppResult<(MfaTransaction, User)> {
     let (txn, user) = find(state, token).await?;
     if txn.stage != "challenge" {
         return Err(expired());
     }
-    if !parse_factors(&txn.challenge).contains(&factor) || factor == Factor::Passkey {
+    if !parse_factors(&txn.challenge).contains(&factor) {
         return Err(AppError::BadRequest(format!("{} is not offered for this sign-in", factor.as_str())));
     }
+    Ok((txn, user))
+}
+
+/// Begins a passkey assertion for the challenge stage: the options for
+/// `navigator.credentials.get`.
+pub async fn begin_passkey(state: &AppState, token: &str) -> AppResult<RequestChallengeResponse> {
+    let (_, user) = challenge(state, token, Factor::Passkey).await?;
+    limits::check(state, &[&limits::mfa_key(&user.id)]).await?;
+    passkey::begin_authentication(state, &user, token).await
+}
+
+/// Verifies the second factor for the challenge stage.
+pub async fn verify(state: &AppState, token: &str, proof: Proof<'_>, client: &Client) -> AppResult<Progress> {
+    let factor = proof.factor();
+    let (txn, user) = challenge(state, token, factor).await?;
     let key = limits::mfa_key(&user.id);
     limits::check(state, &[&key]).await?;
-    let ok = match factor {
-        Factor::Totp => totp::verify(state, &user, code, false).await?,
-        _ => backup::verify(state, &user.id, code).await?,
+    let ok = match proof {
+        Proof::Totp(code) => totp::verify(state, &user, code, false).await?,
+        Proof::BackupCode(code) => backup::verify(state, &user.id, code).await?,
+        Proof::Passkey(credential) => passkey::verify(state, &user, token, credential).await?,
     };
     if !ok {
         return failed(state, &user, &txn, &key, factor, client).await;
@@ -128,31 +159,81 @@ async fn failed(
     Err(AppError::InvalidFactor)
 }
 
+/// The live transaction in its enrolment stage, offering `factor`.
+async fn enrolment(state: &AppState, token: &str, factor: Factor) -> AppResult<(MfaTransaction, User)> {
+    let (txn, user) = find(state, token).await?;
+    match txn.stage.as_str() {
+        "enroll" => {}
+        "challenge" => {
+            return Err(AppError::Forbidden(
+                "a factor cannot be added before this sign-in's second step is complete".into(),
+            ));
+        }
+        _ => return Err(expired()),
+    }
+    if !parse_factors(&txn.enroll).contains(&factor) {
+        return Err(AppError::Forbidden(format!("{} cannot be set up in this step", factor.label())));
+    }
+    Ok((txn, user))
+}
+
 /// Starts TOTP enrolment inside the enrolment stage.
 pub async fn begin_totp_enrolment(state: &AppState, token: &str) -> AppResult<(totp::Enrolment, User)> {
-    let (txn, user) = find(state, token).await?;
-    if txn.stage != "enroll" || !parse_factors(&txn.enroll).contains(&Factor::Totp) {
-        return Err(AppError::Forbidden("an authenticator app cannot be set up in this step".into()));
-    }
+    let (_, user) = enrolment(state, token, Factor::Totp).await?;
     Ok((totp::begin_enrolment(state, &user).await?, user))
 }
 
 /// Confirms TOTP enrolment with a first code; that code is also this login's second factor.
 pub async fn confirm_totp_enrolment(state: &AppState, token: &str, code: &str, client: &Client) -> AppResult<Progress> {
-    let (txn, user) = find(state, token).await?;
-    if txn.stage != "enroll" || !parse_factors(&txn.enroll).contains(&Factor::Totp) {
-        return Err(AppError::Forbidden("an authenticator app cannot be set up in this step".into()));
-    }
+    let (txn, user) = enrolment(state, token, Factor::Totp).await?;
     let key = limits::mfa_key(&user.id);
     limits::check(state, &[&key]).await?;
     if !totp::verify(state, &user, code, true).await? {
         return failed(state, &user, &txn, &key, Factor::Totp, client).await;
     }
     limits::succeed(state, &key).await?;
-    audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), txn.app_id.as_deref(), &client.origin, Some("totp"))
-        .await?;
-    advance(state, token, txn, user, Move { from: "enroll", factor: Some(Factor::Totp), postponed: false }, client)
-        .await
+    enrolled(state, token, txn, user, Factor::Totp, client).await
+}
+
+/// Starts registering a passkey inside the enrolment stage.
+pub async fn begin_passkey_enrolment(state: &AppState, token: &str) -> AppResult<(String, CreationChallengeResponse)> {
+    let (_, user) = enrolment(state, token, Factor::Passkey).await?;
+    passkey::begin_registration(state, &user).await
+}
+
+/// Finishes registering a passkey inside the enrolment stage; creating it with user
+/// verification is this login's second factor.
+pub async fn finish_passkey_enrolment(
+    state: &AppState,
+    token: &str,
+    ceremony: &str,
+    credential: &RegisterPublicKeyCredential,
+    name: &str,
+    client: &Client,
+) -> AppResult<Progress> {
+    let (txn, user) = enrolment(state, token, Factor::Passkey).await?;
+    passkey::finish_registration(state, &user, ceremony, credential, name).await?;
+    enrolled(state, token, txn, user, Factor::Passkey, client).await
+}
+
+async fn enrolled(
+    state: &AppState,
+    token: &str,
+    txn: MfaTransaction,
+    user: User,
+    factor: Factor,
+    client: &Client,
+) -> AppResult<Progress> {
+    audit::record(
+        state,
+        event::FACTOR_ENROLLED,
+        Some(&user.id),
+        txn.app_id.as_deref(),
+        &client.origin,
+        Some(factor.as_str()),
+    )
+    .await?;
+    advance(state, token, txn, user, Move { from: "enroll", factor: Some(factor), postponed: false }, client).await
 }
 
 /// "Set up later", inside the grace period.

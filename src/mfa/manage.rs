@@ -3,7 +3,7 @@
 //! user has none (DESIGN §5).
 
 use super::policy::{Enrolled, Factor};
-use super::{backup, totp};
+use super::{backup, passkey, totp};
 use crate::audit::{self, Origin, event};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -63,6 +63,55 @@ pub async fn remove_totp(state: &AppState, session: &Session, user: &User, origi
         return Err(AppError::NotFound);
     }
     audit::record(state, event::FACTOR_REMOVED, Some(&user.id), None, origin, Some("totp")).await?;
+    after_factor_removed(state, user, origin).await
+}
+
+/// Starts adding a passkey: the ceremony id and the options for the browser.
+pub async fn begin_passkey(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+) -> AppResult<(String, webauthn_rs::prelude::CreationChallengeResponse)> {
+    require_fresh(state, session, user).await?;
+    passkey::begin_registration(state, user).await
+}
+
+pub async fn finish_passkey(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    ceremony: &str,
+    credential: &webauthn_rs::prelude::RegisterPublicKeyCredential,
+    name: &str,
+    origin: &Origin,
+) -> AppResult<store::passkeys::PasskeyInfo> {
+    require_fresh(state, session, user).await?;
+    let info = passkey::finish_registration(state, user, ceremony, credential, name).await?;
+    audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("passkey")).await?;
+    Ok(info)
+}
+
+pub async fn rename_passkey(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    name: &str,
+) -> AppResult<store::passkeys::PasskeyInfo> {
+    store::passkeys::rename(&state.db, &user.id, id, &passkey::clean_name(name)).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn remove_passkey(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    id: &str,
+    origin: &Origin,
+) -> AppResult<()> {
+    require_fresh(state, session, user).await?;
+    if !store::passkeys::delete(&state.db, &user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(state, event::FACTOR_REMOVED, Some(&user.id), None, origin, Some("passkey")).await?;
     after_factor_removed(state, user, origin).await
 }
 

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod devices;
 pub mod limits;
 pub mod manage;
+pub mod passkey;
 pub mod policy;
 pub mod step;
 pub mod totp;

@@ -58,6 +58,15 @@ impl Factor {
         [Factor::Totp, Factor::Passkey, Factor::BackupCode].into_iter().find(|f| f.as_str() == s)
     }
 
+    /// How people call the factor.
+    pub fn label(self) -> &'static str {
+        match self {
+            Factor::Totp => "an authenticator app",
+            Factor::Passkey => "a passkey",
+            Factor::BackupCode => "backup codes",
+        }
+    }
+
     /// RFC 8176 `amr` value of the factor. A backup code is a one-time password (`otp`); a
     /// passkey is proof of possession of a key held by an authenticator (`hwk`) with user
     /// verification (`user`).

@@ -27,7 +27,11 @@ pub struct Outcome {
 }
 
 pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> {
-    let settings = store::settings::load(&state.db).await?;
+    let mut settings = store::settings::load(&state.db).await?;
+    if !state.passkeys.available() {
+        // No relying party (the issuer is an IP address): nobody can enrol or use a passkey.
+        settings.mfa_allowed_factors.retain(|f| *f != Factor::Passkey);
+    }
     let app = match ctx.app_id {
         Some(id) => store::settings::find_app_policy(&state.db, id).await?.unwrap_or_default(),
         None => AppPolicy::default(),

@@ -9,6 +9,7 @@ pub mod factors;
 pub mod grants;
 pub mod keys;
 pub mod mfa_transactions;
+pub mod passkeys;
 pub mod sessions;
 pub mod settings;
 pub mod users;

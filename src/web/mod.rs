@@ -4,6 +4,8 @@
 use askama::Template;
 
 pub const STYLESHEET: &str = include_str!("static/portcullis.css");
+/// WebAuthn ceremonies, print and copy; the pages work without it except for passkeys.
+pub const SCRIPT: &str = include_str!("static/portcullis.js");
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -48,13 +48,15 @@ pub struct TestServer {
 pub struct Options {
     /// Use `https://...` as issuer (production cookie names and flags) while serving plain http.
     pub https_issuer: bool,
+    /// Use `http://localhost:PORT` as issuer: a domain name, which WebAuthn needs as RP ID.
+    pub localhost_issuer: bool,
     pub manual_clock: bool,
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { https_issuer: false, manual_clock: false, tweak: Box::new(|_| {}) }
+        Options { https_issuer: false, localhost_issuer: false, manual_clock: false, tweak: Box::new(|_| {}) }
     }
 }
 
@@ -91,7 +93,13 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://127.0.0.1:{}", addr.port());
-        let issuer = if opts.https_issuer { format!("https://127.0.0.1:{}", addr.port()) } else { base.clone() };
+        let issuer = if opts.https_issuer {
+            format!("https://127.0.0.1:{}", addr.port())
+        } else if opts.localhost_issuer {
+            format!("http://localhost:{}", addr.port())
+        } else {
+            base.clone()
+        };
         let mut cfg = Config::for_tests(&issuer, dir.path(), "");
         (opts.tweak)(&mut cfg);
         cfg.validate().unwrap();

@@ -21,7 +21,9 @@ async fn code_for(
 }
 
 async fn step_up_and_reauth_interval(b: Backend) {
-    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let Some(srv) = TestServer::start_with(b, Options { localhost_issuer: true, ..manual_clock() }).await else {
+        return;
+    };
     let alice = srv.add_user("alice").await;
     let secret = srv.enrol_totp(&alice).await;
     let app = srv.add_client(false).await;
