@@ -264,6 +264,32 @@ pub async fn ensure_demo(state: &AppState) -> AppResult<String> {
     Ok(password)
 }
 
+/// Admin actions need an administrator whose session satisfies the global MFA policy now
+/// (a trusted device counts as it would for a login).
+pub async fn authorize(
+    state: &AppState,
+    session: &store::sessions::Session,
+    user: &store::users::User,
+    device_token: Option<&str>,
+) -> AppResult<()> {
+    use crate::mfa::policy::{Decision, StepUp};
+    if !user.is_admin {
+        return Err(AppError::Forbidden("administrators only".into()));
+    }
+    let ctx = crate::mfa::step::LoginCtx {
+        user,
+        app_id: None,
+        step_up: StepUp::None,
+        freshness_demanded: false,
+        session: Some(session),
+        device_token,
+    };
+    match crate::mfa::step::decide(state, &ctx).await?.decision {
+        Decision::Satisfied { .. } => Ok(()),
+        _ => Err(AppError::Forbidden("mfa_required: verify a second factor first (POST /api/v1/auth/step-up)".into())),
+    }
+}
+
 /// Applies a partial update (a JSON object of setting keys) to the global MFA settings.
 /// Unknown keys and invalid values are refused, naming the key; nothing is half-written.
 pub async fn update_settings(

@@ -19,8 +19,8 @@ use super::{cookies, forms};
 use crate::error::{AppError, AppResult};
 use crate::login::mfa::{self as flow, Progress, Proof};
 use crate::login::{self, Client, MfaPending, Next, Stage};
-use crate::mfa::policy::{AppPolicy, Decision, Factor, Policy, StepUp};
-use crate::mfa::{backup, manage, step};
+use crate::mfa::policy::{AppPolicy, Factor, Policy};
+use crate::mfa::{backup, manage};
 use crate::state::AppState;
 use crate::store;
 use crate::store::sessions::Session;
@@ -482,21 +482,8 @@ async fn require_session(state: &AppState, client: &Client) -> AppResult<(Sessio
 /// An administrator whose session satisfies the global MFA policy right now.
 async fn require_admin(state: &AppState, client: &Client) -> AppResult<(Session, User)> {
     let (session, user) = require_session(state, client).await?;
-    if !user.is_admin {
-        return Err(AppError::Forbidden("administrators only".into()));
-    }
-    let ctx = step::LoginCtx {
-        user: &user,
-        app_id: None,
-        step_up: StepUp::None,
-        freshness_demanded: false,
-        session: Some(&session),
-        device_token: client.device_token.as_deref(),
-    };
-    match step::decide(state, &ctx).await?.decision {
-        Decision::Satisfied { .. } => Ok((session, user)),
-        _ => Err(AppError::Forbidden("mfa_required: verify a second factor first (POST /api/v1/auth/step-up)".into())),
-    }
+    crate::admin::authorize(state, &session, &user, client.device_token.as_deref()).await?;
+    Ok((session, user))
 }
 
 pub async fn admin_settings_get(State(state): State<AppState>, ClientInfo(client): ClientInfo) -> AppResult<Response> {

@@ -116,7 +116,7 @@ pub struct StepForm {
 
 #[derive(Deserialize)]
 pub struct BeginBody {
-    csrf: Option<String>,
+    pub csrf: Option<String>,
 }
 
 /// Script endpoints of the pages (`/login/mfa/passkey/begin`, `/login/mfa/enroll/passkey/begin`):

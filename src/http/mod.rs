@@ -1,5 +1,6 @@
 //! axum only: the router, middleware and thin handlers.
 
+pub mod admin_pages;
 pub mod api;
 pub mod client;
 pub mod cookies;
@@ -10,6 +11,7 @@ pub mod mfa_pages;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod profile;
 
 use std::time::Duration;
 
@@ -58,6 +60,20 @@ pub fn router(state: AppState) -> Router {
         .route("/login/mfa/enroll/passkey", post(mfa_pages::enroll_passkey))
         .route("/login/mfa/postpone", post(mfa_pages::postpone))
         .route("/login/trust", post(mfa_pages::trust))
+        .route("/profile", get(profile::show))
+        .route("/profile/verify", post(profile::verify))
+        .route("/profile/totp/setup", post(profile::totp_setup))
+        .route("/profile/totp/confirm", post(profile::totp_confirm))
+        .route("/profile/totp/remove", post(profile::totp_remove))
+        .route("/profile/passkeys/begin", post(profile::passkey_begin))
+        .route("/profile/passkeys", post(profile::passkey_add))
+        .route("/profile/passkeys/{id}/rename", post(profile::passkey_rename))
+        .route("/profile/passkeys/{id}/remove", post(profile::passkey_remove))
+        .route("/profile/backup-codes", post(profile::backup_codes))
+        .route("/profile/devices/{id}/revoke", post(profile::device_revoke))
+        .route("/admin/settings", get(admin_pages::show).post(admin_pages::save_settings))
+        .route("/admin/groups", post(admin_pages::save_group))
+        .route("/admin/apps/{id}", post(admin_pages::save_app))
         .route("/api/v1/auth/login", post(api::login))
         .route("/api/v1/auth/mfa/totp", post(api::mfa_totp))
         .route("/api/v1/auth/mfa/backup-code", post(api::mfa_backup_code))

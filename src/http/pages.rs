@@ -14,7 +14,7 @@ use super::forms;
 use crate::error::AppError;
 use crate::login::{self, Next};
 use crate::state::AppState;
-use crate::web::{HomePage, LoginPage};
+use crate::web::LoginPage;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -91,6 +91,11 @@ pub async fn login_submit(
 /// Turns where a login goes next into a browser response: the session cookie and a redirect,
 /// the MFA page, or an error.
 pub fn respond(state: &AppState, jar: CookieJar, next: Next) -> Response {
+    respond_to(state, jar, next, "/")
+}
+
+/// `respond`, going to `default` when the login was not for an application.
+pub fn respond_to(state: &AppState, jar: CookieJar, next: Next, default: &str) -> Response {
     match next {
         Next::Done { new_session_token, redirect, .. } => {
             let jar = match new_session_token {
@@ -98,7 +103,7 @@ pub fn respond(state: &AppState, jar: CookieJar, next: Next) -> Response {
                 None => jar,
             };
             let jar = cookies::clear_mfa(state, jar);
-            (jar, Redirect::to(redirect.as_deref().unwrap_or("/"))).into_response()
+            (jar, Redirect::to(redirect.as_deref().unwrap_or(default))).into_response()
         }
         Next::Mfa(p) => (cookies::set_mfa(state, jar, p.token), Redirect::to("/login/mfa")).into_response(),
         Next::Denied { redirect: Some(url), .. } => {
@@ -132,13 +137,13 @@ async fn login_again(
     Ok((jar, render(status, &page)).into_response())
 }
 
+/// The start page: the profile when signed in, else the sign-in form.
 pub async fn home(State(state): State<AppState>, jar: CookieJar) -> PageResult<Response> {
     let token = cookies::session_token(&state, &jar);
-    let Some((_, user)) = login::current_session(&state, token.as_deref()).await? else {
-        return Ok(Redirect::to("/login").into_response());
-    };
-    let (jar, csrf) = cookies::csrf_token(&state, jar);
-    Ok((jar, render(StatusCode::OK, &HomePage { username: &user.username, csrf: &csrf })).into_response())
+    Ok(match login::current_session(&state, token.as_deref()).await? {
+        Some(_) => Redirect::to("/profile").into_response(),
+        None => Redirect::to("/login").into_response(),
+    })
 }
 
 #[derive(Deserialize)]

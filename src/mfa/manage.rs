@@ -18,17 +18,25 @@ pub const FRESH_SECONDS: i64 = 600;
 /// password) within the last `FRESH_SECONDS`.
 pub async fn require_fresh(state: &AppState, session: &Session, user: &User) -> AppResult<Enrolled> {
     let enrolled = store::factors::enrolled(&state.db, &user.id).await?;
-    let now = state.now();
-    if enrolled.any() || enrolled.backup_codes > 0 {
-        if session.mfa_at.is_none_or(|t| now - t >= FRESH_SECONDS) {
-            return Err(AppError::Forbidden(
-                "reauthentication_required: verify your second factor again first (POST /api/v1/auth/step-up)".into(),
-            ));
-        }
-    } else if now - session.auth_time >= FRESH_SECONDS {
-        return Err(AppError::Forbidden("reauthentication_required: sign in with your password again first".into()));
+    let has_factor = enrolled.any() || enrolled.backup_codes > 0;
+    if !is_fresh(session, has_factor, state.now()) {
+        return Err(AppError::Forbidden(if has_factor {
+            "reauthentication_required: verify your second factor again first (POST /api/v1/auth/step-up)".into()
+        } else {
+            "reauthentication_required: sign in with your password again first".into()
+        }));
     }
     Ok(enrolled)
+}
+
+/// A second factor verified (or, without one, the password entered) in the last
+/// `FRESH_SECONDS`.
+fn is_fresh(session: &Session, has_factor: bool, now: i64) -> bool {
+    if has_factor {
+        session.mfa_at.is_some_and(|t| now - t < FRESH_SECONDS)
+    } else {
+        now - session.auth_time < FRESH_SECONDS
+    }
 }
 
 pub async fn begin_totp(state: &AppState, session: &Session, user: &User) -> AppResult<totp::Enrolment> {
@@ -145,4 +153,57 @@ pub async fn revoke_device(state: &AppState, user: &User, id: &str, origin: &Ori
         return Err(AppError::NotFound);
     }
     audit::record(state, event::DEVICE_REVOKED, Some(&user.id), None, origin, Some(id)).await
+}
+
+/// Everything the profile page shows about a user's factors and devices.
+#[derive(Debug)]
+pub struct Overview {
+    pub totp_enabled: bool,
+    pub passkeys: Vec<store::passkeys::PasskeyInfo>,
+    pub backup: store::factors::BackupCodeStatus,
+    pub devices: Vec<store::devices::Device>,
+    /// The trusted device this browser is, if any.
+    pub this_device: Option<String>,
+    /// The user has a second factor (TOTP, passkey or backup codes).
+    pub has_factor: bool,
+    /// Changes to factors are allowed right now without verifying again.
+    pub fresh: bool,
+    /// Factors the policy lets users set up.
+    pub allowed: Vec<Factor>,
+    /// Backup codes can be generated (`backup_codes_count` > 0).
+    pub backup_enabled: bool,
+}
+
+pub async fn overview(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    device_token: Option<&str>,
+) -> AppResult<Overview> {
+    let now = state.now();
+    let enrolled = store::factors::enrolled(&state.db, &user.id).await?;
+    let has_factor = enrolled.any() || enrolled.backup_codes > 0;
+    let fresh = is_fresh(session, has_factor, now);
+    let this_device = match device_token {
+        Some(t) => {
+            store::devices::find_live(&state.db, &user.id, &crate::crypto::token_hash(t), now).await?.map(|d| d.id)
+        }
+        None => None,
+    };
+    let settings = store::settings::load(&state.db).await?;
+    let mut allowed = settings.mfa_allowed_factors;
+    if !state.passkeys.available() {
+        allowed.retain(|f| *f != Factor::Passkey);
+    }
+    Ok(Overview {
+        totp_enabled: enrolled.totp,
+        passkeys: store::passkeys::list(&state.db, &user.id).await?,
+        backup: store::factors::backup_code_status(&state.db, &user.id).await?,
+        devices: store::devices::list(&state.db, &user.id, now).await?,
+        this_device,
+        has_factor,
+        fresh,
+        allowed,
+        backup_enabled: settings.backup_codes_count > 0,
+    })
 }

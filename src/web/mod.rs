@@ -27,13 +27,6 @@ pub struct MessagePage<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "home.html")]
-pub struct HomePage<'a> {
-    pub username: &'a str,
-    pub csrf: &'a str,
-}
-
-#[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
     pub csrf: &'a str,
@@ -99,4 +92,92 @@ pub struct TrustDevicePage<'a> {
     pub request: Option<&'a str>,
     pub default_name: &'a str,
     pub days: i64,
+}
+
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+pub struct DeviceRow {
+    pub id: String,
+    pub name: String,
+    pub last_seen: String,
+    pub expires: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage<'a> {
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub is_admin: bool,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub fresh: bool,
+    pub has_factor: bool,
+    pub totp_allowed: bool,
+    pub totp_enabled: bool,
+    pub totp_setup: Option<TotpSetup>,
+    pub passkey_allowed: bool,
+    pub passkeys: Vec<PasskeyRow>,
+    pub backup_enabled: bool,
+    pub backup_remaining: i64,
+    pub backup_total: i64,
+    pub backup_generated: Option<String>,
+    pub backup_low: bool,
+    pub new_codes: Option<Vec<String>>,
+    pub devices: Vec<DeviceRow>,
+}
+
+/// A Unix time for people: `2026-11-22 14:03 UTC`.
+pub fn when(unix: i64) -> String {
+    match cookie::time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()),
+        Err(_) => unix.to_string(),
+    }
+}
+
+pub struct GlobalSettingsView {
+    pub mfa_policy: &'static str,
+    pub totp: bool,
+    pub passkey: bool,
+    pub enforce: bool,
+    pub grace: i64,
+    pub reauth: i64,
+    pub trusted: i64,
+    pub backup: i64,
+}
+
+pub struct GroupRow {
+    pub name: String,
+    /// A policy value, or empty for none.
+    pub policy: String,
+    pub members: i64,
+}
+
+pub struct AppRow {
+    pub id: String,
+    pub name: String,
+    pub protocol: String,
+    /// `inherit` or a policy value.
+    pub policy: &'static str,
+    pub reauth: i64,
+    pub trusted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_settings.html")]
+pub struct AdminSettingsPage<'a> {
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// (value, label) of each policy, weakest first.
+    pub policies: &'a [(&'static str, &'static str)],
+    pub s: GlobalSettingsView,
+    pub groups: Vec<GroupRow>,
+    pub apps: Vec<AppRow>,
 }

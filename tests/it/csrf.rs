@@ -45,10 +45,10 @@ async fn login_form_needs_csrf(b: Backend) {
     // Logout without the token does not end the session.
     let resp = browser.post(srv.url("/logout")).form(&[("csrf", "nope")]).send().await.unwrap();
     assert_eq!(resp.status(), 403);
-    let home = browser.get(srv.url("/")).send().await.unwrap();
+    let home = browser.get(srv.url("/profile")).send().await.unwrap();
     assert_eq!(home.status(), 200, "still signed in");
     let resp = browser.post(srv.url("/logout")).form(&[("csrf", &csrf)]).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    let home = browser.get(srv.url("/")).send().await.unwrap();
+    let home = browser.get(srv.url("/profile")).send().await.unwrap();
     assert_eq!(home.status(), 303, "signed out");
 }

@@ -25,7 +25,7 @@ async fn logout_confirmation_and_redirects(b: Backend) {
     // A forged hint is refused too.
     let resp = browser.get(srv.url("/oauth2/logout")).query(&[("id_token_hint", "a.b.c")]).send().await.unwrap();
     assert_eq!(resp.status(), 400);
-    assert_eq!(browser.get(srv.url("/")).send().await.unwrap().status(), 200, "still signed in");
+    assert_eq!(browser.get(srv.url("/profile")).send().await.unwrap().status(), 200, "still signed in");
 
     // No hint: the user is asked to confirm.
     let resp = browser
@@ -53,11 +53,11 @@ async fn logout_confirmation_and_redirects(b: Backend) {
     };
     let resp = browser.post(srv.url("/oauth2/logout")).form(&form("forged")).send().await.unwrap();
     assert_eq!(resp.status(), 403, "confirmation needs the CSRF token");
-    assert_eq!(browser.get(srv.url("/")).send().await.unwrap().status(), 200);
+    assert_eq!(browser.get(srv.url("/profile")).send().await.unwrap().status(), 200);
     let resp = browser.post(srv.url("/oauth2/logout")).form(&form(&csrf)).send().await.unwrap();
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "http://127.0.0.1:9/bye?state=s1");
-    assert_eq!(browser.get(srv.url("/")).send().await.unwrap().status(), 303, "signed out");
+    assert_eq!(browser.get(srv.url("/profile")).send().await.unwrap().status(), 303, "signed out");
     let rows: i64 = match &srv.state.db {
         portcullis::store::Db::Sqlite(s) => {
             sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&s.pool).await.unwrap()

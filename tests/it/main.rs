@@ -26,6 +26,7 @@ mod oidc_flow;
 mod ops;
 mod password_work;
 mod pkce;
+mod profile_pages;
 mod prompt_and_max_age;
 mod redirect_uri;
 mod token_errors;

@@ -34,7 +34,7 @@ async fn pending_mfa_yields_nothing(b: Backend) {
     let resp = browser.get(&none).send().await.unwrap();
     assert_eq!(query_param(&location(&resp), "error").as_deref(), Some("login_required"));
     // The home page and the profile API see no session.
-    assert_eq!(location(&browser.get(srv.url("/")).send().await.unwrap()), "/login");
+    assert_eq!(location(&browser.get(srv.url("/profile")).send().await.unwrap()), "/login");
     assert_eq!(browser.get(srv.url("/api/v1/me/devices")).send().await.unwrap().status(), 401);
     // The JSON login with the waiting request answers mfa_required, never a redirect with a code.
     let http = reqwest::Client::new();

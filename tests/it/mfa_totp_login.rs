@@ -107,7 +107,7 @@ async fn enrol_then_challenge_then_trusted_device(b: Backend) {
     assert_eq!(exchange_code(&srv, &app, &code, &verifier).await.status(), 200);
 
     // 3. Signed out, same browser: the trusted device skips the challenge (the password stays).
-    let resp = browser.get(srv.url("/")).send().await.unwrap();
+    let resp = browser.get(srv.url("/profile")).send().await.unwrap();
     let csrf = hidden_input(&resp.text().await.unwrap(), "csrf").unwrap();
     browser.post(srv.url("/logout")).form(&[("csrf", csrf)]).send().await.unwrap();
     let (verifier, challenge) = pkce();

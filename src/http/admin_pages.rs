@@ -1,0 +1,255 @@
+//! The admin settings page (`/admin/settings`): global MFA settings, group minimums and
+//! per-app policies, the same operations as the admin JSON API, as CSRF-protected forms.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::client::ClientInfo;
+use super::error::{PageResult, message_page, render};
+use super::{cookies, forms};
+use crate::error::{AppError, AppResult};
+use crate::login::{self, Client};
+use crate::mfa::policy::{Factor, Policy};
+use crate::state::AppState;
+use crate::store;
+use crate::store::users::User;
+use crate::web::{AdminSettingsPage, AppRow, GlobalSettingsView, GroupRow};
+
+const POLICIES: [(&str, &str); 5] = [
+    ("disabled", "Off"),
+    ("optional", "Only for users who set one up"),
+    ("any", "Required: any method"),
+    ("otp", "Required: a code or a passkey"),
+    ("passkey", "Required: a passkey (phishing-resistant)"),
+];
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+fn notice(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "settings" => "Settings saved.",
+        "group" => "Group saved.",
+        "app" => "Application saved.",
+        _ => return None,
+    })
+}
+
+/// The signed-in administrator, or the page to show instead.
+async fn admin(state: &AppState, client: &Client) -> AppResult<Result<User, Response>> {
+    let Some((session, user)) = login::current_session(state, client.session_token.as_deref()).await? else {
+        return Ok(Err(Redirect::to("/login").into_response()));
+    };
+    match crate::admin::authorize(state, &session, &user, client.device_token.as_deref()).await {
+        Ok(()) => Ok(Ok(user)),
+        Err(AppError::Forbidden(m)) if m.starts_with("mfa_required") => Ok(Err(message_page(
+            StatusCode::FORBIDDEN,
+            "Verify it's you",
+            "Changing sign-in settings needs the second step your policy requires. Set it up or verify it on your account page, then come back.",
+            Some(("/profile", "Your account")),
+        ))),
+        Err(AppError::Forbidden(_)) => Ok(Err(message_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Only administrators can change sign-in settings.",
+            Some(("/profile", "Your account")),
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    Query(q): Query<DoneQuery>,
+) -> PageResult<Response> {
+    if let Err(page) = admin(&state, &client).await? {
+        return Ok(page);
+    }
+    let notice = q.done.as_deref().and_then(notice);
+    Ok(page(&state, jar, notice, None, StatusCode::OK).await?)
+}
+
+async fn page(
+    state: &AppState,
+    jar: CookieJar,
+    notice: Option<&str>,
+    error: Option<&str>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let s = store::settings::load(&state.db).await?;
+    let groups = store::settings::list_groups(&state.db)
+        .await?
+        .into_iter()
+        .map(|g| GroupRow { name: g.name, policy: g.mfa_policy.unwrap_or_default(), members: g.members })
+        .collect();
+    let mut apps = Vec::new();
+    for a in store::apps::list(&state.db).await? {
+        let p = store::settings::find_app_policy(&state.db, &a.id).await?.unwrap_or_default();
+        apps.push(AppRow {
+            id: a.id,
+            name: a.name,
+            protocol: a.protocol,
+            policy: p.mfa_policy.map_or("inherit", Policy::as_str),
+            reauth: p.reauth_interval_minutes,
+            trusted: p.allow_trusted_devices,
+        });
+    }
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let view = GlobalSettingsView {
+        mfa_policy: s.mfa_policy.as_str(),
+        totp: s.mfa_allowed_factors.contains(&Factor::Totp),
+        passkey: s.mfa_allowed_factors.contains(&Factor::Passkey),
+        enforce: s.mfa_enforce_enrollment,
+        grace: s.mfa_enrollment_grace_period,
+        reauth: s.mfa_reauth_interval_minutes,
+        trusted: s.trusted_device_duration_days,
+        backup: s.backup_codes_count,
+    };
+    let p = AdminSettingsPage { csrf: &csrf, notice, error, policies: &POLICIES, s: view, groups, apps };
+    Ok((jar, render(status, &p)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AdminForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    mfa_policy: String,
+    factor_totp: Option<String>,
+    factor_passkey: Option<String>,
+    mfa_enforce_enrollment: Option<String>,
+    allow_trusted_devices: Option<String>,
+    #[serde(default)]
+    name: String,
+    mfa_enrollment_grace_period: Option<String>,
+    mfa_reauth_interval_minutes: Option<String>,
+    trusted_device_duration_days: Option<String>,
+    backup_codes_count: Option<String>,
+    reauth_interval_minutes: Option<String>,
+}
+
+enum Target {
+    Global,
+    Group,
+    App(String),
+}
+
+pub async fn save_settings(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    save(state, jar, client, body, Target::Global).await
+}
+
+pub async fn save_group(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    save(state, jar, client, body, Target::Group).await
+}
+
+pub async fn save_app(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult<Response> {
+    save(state, jar, client, body, Target::App(id)).await
+}
+
+fn number(key: &str, v: &Option<String>) -> AppResult<i64> {
+    v.as_deref()
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest(format!("{key}: enter a whole number")))
+}
+
+fn policy(v: &str) -> AppResult<Policy> {
+    Policy::parse(v).ok_or_else(|| AppError::BadRequest(format!("mfa_policy: `{v}` is not a policy")))
+}
+
+async fn save(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    body: Bytes,
+    target: Target,
+) -> PageResult<Response> {
+    let f: AdminForm = forms::form(&body)?;
+    let user = match admin(&state, &client).await? {
+        Ok(u) => u,
+        Err(page) => return Ok(page),
+    };
+    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
+        let msg = "The form expired. Please try again.";
+        return Ok(page(&state, jar, None, Some(msg), StatusCode::FORBIDDEN).await?);
+    }
+    match apply(&state, &user, &client, &f, target).await {
+        Ok(key) => Ok(Redirect::to(&format!("/admin/settings?done={key}")).into_response()),
+        Err(e) if e.http_status() < 500 => {
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            Ok(page(&state, jar, None, Some(&e.public_message()), status).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn apply(
+    state: &AppState,
+    user: &User,
+    client: &Client,
+    f: &AdminForm,
+    target: Target,
+) -> AppResult<&'static str> {
+    let origin = &client.origin;
+    match target {
+        Target::Global => {
+            let mut factors = Vec::new();
+            if f.factor_totp.is_some() {
+                factors.push("totp");
+            }
+            if f.factor_passkey.is_some() {
+                factors.push("passkey");
+            }
+            let patch = json!({
+                "mfa_policy": policy(&f.mfa_policy)?,
+                "mfa_allowed_factors": factors,
+                "mfa_enforce_enrollment": f.mfa_enforce_enrollment.is_some(),
+                "mfa_enrollment_grace_period": number("mfa_enrollment_grace_period", &f.mfa_enrollment_grace_period)?,
+                "mfa_reauth_interval_minutes": number("mfa_reauth_interval_minutes", &f.mfa_reauth_interval_minutes)?,
+                "trusted_device_duration_days": number("trusted_device_duration_days", &f.trusted_device_duration_days)?,
+                "backup_codes_count": number("backup_codes_count", &f.backup_codes_count)?,
+            });
+            crate::admin::update_settings(state, &patch, Some(&user.id), origin).await?;
+            Ok("settings")
+        }
+        Target::Group => {
+            let p = if f.mfa_policy.is_empty() { None } else { Some(policy(&f.mfa_policy)?) };
+            crate::admin::set_group_policy(state, &f.name, p, Some(&user.id), origin).await?;
+            Ok("group")
+        }
+        Target::App(id) => {
+            let p = crate::mfa::policy::AppPolicy {
+                mfa_policy: if f.mfa_policy == "inherit" { None } else { Some(policy(&f.mfa_policy)?) },
+                reauth_interval_minutes: number("reauth_interval_minutes", &f.reauth_interval_minutes)?,
+                allow_trusted_devices: f.allow_trusted_devices.is_some(),
+            };
+            crate::admin::set_app_policy(state, &id, &p, Some(&user.id), origin).await?;
+            Ok("app")
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! The profile page (`/profile`): a signed-in user's authenticator app, passkeys, backup
+//! codes and trusted devices. Every change is a CSRF-protected form post that answers with a
+//! redirect (or, for a set-up step or new backup codes, the page itself); the passkey
+//! ceremony is the one part that needs the page script.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use base64::Engine;
+use serde::Deserialize;
+
+use super::client::ClientInfo;
+use super::error::{PageResult, render};
+use super::{cookies, forms, mfa_pages, pages};
+use crate::error::{AppError, AppResult};
+use crate::login::{self, Client, Next};
+use crate::mfa::manage;
+use crate::mfa::policy::Factor;
+use crate::state::AppState;
+use crate::store::sessions::Session;
+use crate::store::users::User;
+use crate::web::{DeviceRow, PasskeyRow, ProfilePage, TotpSetup, when};
+
+/// What one rendering of the page adds to the stored state.
+#[derive(Default)]
+struct View<'a> {
+    notice: Option<&'a str>,
+    error: Option<String>,
+    totp_setup: Option<TotpSetup>,
+    new_codes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+pub struct ProfileQuery {
+    done: Option<String>,
+}
+
+/// Messages after a redirect, by a fixed key (nothing from the URL is echoed).
+fn notice(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "verified" => "Thanks. You can change your sign-in methods for the next few minutes.",
+        "totp-added" => "Your authenticator app is set up.",
+        "totp-removed" => "The authenticator app was removed.",
+        "passkey-added" => "Your passkey was added.",
+        "passkey-renamed" => "The passkey was renamed.",
+        "passkey-removed" => "The passkey was removed.",
+        "device-revoked" => "The device is no longer trusted.",
+        _ => return None,
+    })
+}
+
+async fn signed_in(state: &AppState, client: &Client) -> AppResult<Option<(Session, User)>> {
+    login::current_session(state, client.session_token.as_deref()).await
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    Query(q): Query<ProfileQuery>,
+) -> PageResult<Response> {
+    let Some((session, user)) = signed_in(&state, &client).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let view = View { notice: q.done.as_deref().and_then(notice), ..Default::default() };
+    Ok(page(&state, jar, &client, &session, &user, view, StatusCode::OK).await?)
+}
+
+async fn page(
+    state: &AppState,
+    jar: CookieJar,
+    client: &Client,
+    session: &Session,
+    user: &User,
+    view: View<'_>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let o = manage::overview(state, session, user, client.device_token.as_deref()).await?;
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let passkeys = o
+        .passkeys
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.id,
+            name: p.name,
+            created: when(p.created_at),
+            last_used: p.last_used_at.map(when),
+        })
+        .collect();
+    let devices = o
+        .devices
+        .into_iter()
+        .map(|d| DeviceRow {
+            current: o.this_device.as_deref() == Some(d.id.as_str()),
+            id: d.id,
+            name: d.name,
+            last_seen: when(d.last_seen_at),
+            expires: when(d.expires_at),
+        })
+        .collect();
+    let p = ProfilePage {
+        csrf: &csrf,
+        username: &user.username,
+        is_admin: user.is_admin,
+        notice: view.notice,
+        error: view.error.as_deref(),
+        fresh: o.fresh,
+        has_factor: o.has_factor,
+        totp_allowed: o.allowed.contains(&Factor::Totp),
+        totp_enabled: o.totp_enabled,
+        totp_setup: view.totp_setup,
+        passkey_allowed: o.allowed.contains(&Factor::Passkey),
+        passkeys,
+        backup_enabled: o.backup_enabled,
+        backup_remaining: o.backup.remaining,
+        backup_total: o.backup.total,
+        backup_generated: o.backup.generated_at.map(when),
+        backup_low: o.backup.total > 0 && o.backup.remaining < crate::mfa::backup::LOW_WATER,
+        new_codes: view.new_codes,
+        devices,
+    };
+    Ok((jar, render(status, &p)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    password: String,
+}
+
+enum Action {
+    Verify,
+    TotpSetup,
+    TotpConfirm,
+    TotpRemove,
+    PasskeyAdd,
+    PasskeyRename(String),
+    PasskeyRemove(String),
+    BackupCodes,
+    DeviceRevoke(String),
+}
+
+/// The outcome of an action: back to the page with a notice, the page with something to
+/// show once, or another response (the MFA step).
+enum Outcome {
+    Done(&'static str),
+    Show(View<'static>),
+    Respond(Response),
+}
+
+pub async fn verify(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
+    act(state, jar, client, body, Action::Verify).await
+}
+
+pub async fn totp_setup(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::TotpSetup).await
+}
+
+pub async fn totp_confirm(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::TotpConfirm).await
+}
+
+pub async fn totp_remove(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::TotpRemove).await
+}
+
+pub async fn passkey_add(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::PasskeyAdd).await
+}
+
+pub async fn passkey_rename(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::PasskeyRename(id)).await
+}
+
+pub async fn passkey_remove(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::PasskeyRemove(id)).await
+}
+
+pub async fn backup_codes(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::BackupCodes).await
+}
+
+pub async fn device_revoke(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult<Response> {
+    act(state, jar, client, body, Action::DeviceRevoke(id)).await
+}
+
+async fn act(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    body: Bytes,
+    action: Action,
+) -> PageResult<Response> {
+    let f: ProfileForm = forms::form(&body)?;
+    let Some((session, user)) = signed_in(&state, &client).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
+        let view = View { error: Some("The form expired. Please try again.".into()), ..Default::default() };
+        return Ok(page(&state, jar, &client, &session, &user, view, StatusCode::FORBIDDEN).await?);
+    }
+    let result = run(&state, &jar, &client, &session, &user, &f, action).await;
+    match result {
+        Ok(Outcome::Done(key)) => Ok(Redirect::to(&format!("/profile?done={key}")).into_response()),
+        Ok(Outcome::Show(view)) => Ok(page(&state, jar, &client, &session, &user, view, StatusCode::OK).await?),
+        Ok(Outcome::Respond(r)) => Ok(r),
+        Err(e) if e.http_status() < 500 => {
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut view = View { error: Some(e.public_message()), ..Default::default() };
+            if matches!(e, AppError::InvalidFactor) {
+                // A wrong first code: keep the set-up on screen (the same pending secret).
+                view.totp_setup = manage::begin_totp(&state, &session, &user).await.ok().map(setup);
+            }
+            Ok(page(&state, jar, &client, &session, &user, view, status).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn setup(e: crate::mfa::totp::Enrolment) -> TotpSetup {
+    let qr_base64 = base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes());
+    TotpSetup { secret: e.secret, qr_base64 }
+}
+
+fn credential<T: serde::de::DeserializeOwned>(json: &str) -> AppResult<T> {
+    serde_json::from_str(json)
+        .map_err(|_| AppError::BadRequest("The browser did not return a usable passkey response. Try again.".into()))
+}
+
+async fn run(
+    state: &AppState,
+    jar: &CookieJar,
+    client: &Client,
+    session: &Session,
+    user: &User,
+    f: &ProfileForm,
+    action: Action,
+) -> AppResult<Outcome> {
+    let origin = &client.origin;
+    Ok(match action {
+        Action::Verify => return verify_again(state, jar, client, session, user, f).await,
+        Action::TotpSetup => Outcome::Show(View {
+            totp_setup: Some(setup(manage::begin_totp(state, session, user).await?)),
+            ..Default::default()
+        }),
+        Action::TotpConfirm => {
+            manage::confirm_totp(state, session, user, &f.code, origin).await?;
+            Outcome::Done("totp-added")
+        }
+        Action::TotpRemove => {
+            manage::remove_totp(state, session, user, origin).await?;
+            Outcome::Done("totp-removed")
+        }
+        Action::PasskeyAdd => {
+            let c = credential(&f.credential)?;
+            manage::finish_passkey(state, session, user, &f.ceremony, &c, &f.name, origin).await?;
+            Outcome::Done("passkey-added")
+        }
+        Action::PasskeyRename(id) => {
+            manage::rename_passkey(state, user, &id, &f.name).await?;
+            Outcome::Done("passkey-renamed")
+        }
+        Action::PasskeyRemove(id) => {
+            manage::remove_passkey(state, session, user, &id, origin).await?;
+            Outcome::Done("passkey-removed")
+        }
+        Action::BackupCodes => Outcome::Show(View {
+            new_codes: Some(manage::generate_backup_codes(state, session, user, origin).await?),
+            ..Default::default()
+        }),
+        Action::DeviceRevoke(id) => {
+            manage::revoke_device(state, user, &id, origin).await?;
+            Outcome::Done("device-revoked")
+        }
+    })
+}
+
+/// "Verify it's you": a second-factor step-up for users who have one (through the MFA page,
+/// which comes back here), or the password again for users who have none.
+async fn verify_again(
+    state: &AppState,
+    jar: &CookieJar,
+    client: &Client,
+    session: &Session,
+    user: &User,
+    f: &ProfileForm,
+) -> AppResult<Outcome> {
+    let o = manage::overview(state, session, user, None).await?;
+    if o.has_factor {
+        let p = login::step_up_session(state, session, user, client).await?;
+        let jar = cookies::set_mfa(state, jar.clone(), p.token);
+        return Ok(Outcome::Respond((jar, Redirect::to("/login/mfa")).into_response()));
+    }
+    match login::password_login(state, &user.username, &f.password, None, client).await? {
+        None => Err(AppError::BadRequest("That password is not right.".into())),
+        Some(next) => {
+            if matches!(next, Next::Done { .. }) {
+                // The new session replaces this one.
+                login::end_session(state, &session.id).await?;
+            }
+            Ok(Outcome::Respond(pages::respond_to(state, jar.clone(), next, "/profile?done=verified")))
+        }
+    }
+}
+
+/// Options for adding a passkey (page script; JSON with the CSRF token).
+pub async fn passkey_begin(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let b: mfa_pages::BeginBody = forms::json(&headers, &body)?;
+    if !cookies::verify_csrf(&state, &jar, b.csrf.as_deref()) {
+        return Err(AppError::Forbidden("the page expired; reload it and try again".into()));
+    }
+    let (session, user) = signed_in(&state, &client).await?.ok_or(AppError::Unauthorized)?;
+    let (ceremony, options) = manage::begin_passkey(&state, &session, &user).await?;
+    let mut body = serde_json::json!(options);
+    body["session"] = serde_json::json!(ceremony);
+    Ok(mfa_pages::json_no_store(body))
+}
