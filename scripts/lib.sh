@@ -23,3 +23,16 @@ apt_install() {
 
 # Packages needed to build Portcullis.
 BUILD_PACKAGES=(build-essential pkg-config ca-certificates)
+
+# Node.js >= 20 for the browser tests (playwright-core): Debian's when it is new enough,
+# otherwise the `node` package from the npm registry, put first on PATH.
+need_node() {
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -lt 20 ]; then
+    echo "Node.js $major is too old for the browser tests; fetching Node.js 20 from the npm registry"
+    npm install --no-audit --no-fund --silent --prefix "$PWD/tests/browser/.node" node@20
+    export PATH="$PWD/tests/browser/.node/node_modules/.bin:$PATH"
+  fi
+}

@@ -39,6 +39,7 @@ pub struct TestServer {
     pub base: String,
     pub state: AppState,
     pub clock: Option<Arc<ManualClock>>,
+    pub demo_password: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -50,13 +51,22 @@ pub struct Options {
     pub https_issuer: bool,
     /// Use `http://localhost:PORT` as issuer: a domain name, which WebAuthn needs as RP ID.
     pub localhost_issuer: bool,
+    /// Serve the built-in demo relying party (`serve --demo`); its user's password is in
+    /// `TestServer::demo_password`.
+    pub demo: bool,
     pub manual_clock: bool,
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { https_issuer: false, localhost_issuer: false, manual_clock: false, tweak: Box::new(|_| {}) }
+        Options {
+            https_issuer: false,
+            localhost_issuer: false,
+            demo: false,
+            manual_clock: false,
+            tweak: Box::new(|_| {}),
+        }
     }
 }
 
@@ -121,7 +131,13 @@ impl TestServer {
                 (Db::connect_postgres(opts, &cfg).await.unwrap(), Some((url.clone(), schema)))
             }
         };
-        let state = AppState::with_db(cfg, db, clock).await.unwrap();
+        let mut state = AppState::with_db(cfg, db, clock).await.unwrap();
+        let demo_password = if opts.demo {
+            state.demo_client_id = Some(portcullis::http::demo::CLIENT_ID.to_owned());
+            Some(admin::ensure_demo(&state).await.unwrap())
+        } else {
+            None
+        };
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
         let handle = tokio::spawn(async move {
@@ -131,7 +147,16 @@ impl TestServer {
             .await
             .unwrap();
         });
-        Some(TestServer { base, state, clock: manual, shutdown: Some(tx), handle: Some(handle), _dir: dir, pg_schema })
+        Some(TestServer {
+            base,
+            state,
+            clock: manual,
+            demo_password,
+            shutdown: Some(tx),
+            handle: Some(handle),
+            _dir: dir,
+            pg_schema,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -4,6 +4,7 @@
 mod common;
 
 mod api_login;
+mod browser_passkey;
 mod cli;
 mod client_auth;
 mod code_single_use;
