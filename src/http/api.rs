@@ -629,9 +629,10 @@ pub struct AuditQuery {
 pub async fn admin_audit(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    Query(q): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Response> {
     require_admin(&state, &client).await?;
+    let Query(q) = query.map_err(|e| AppError::BadRequest(format!("query: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = store::audit::list(&state.db, q.user_id.as_deref(), q.event.as_deref(), q.before, limit).await?;
     Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"entries": entries})))

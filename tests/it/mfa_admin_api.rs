@@ -110,5 +110,10 @@ async fn settings_apps_groups_and_audit(b: Backend) {
     let failures: serde_json::Value =
         admin.get(srv.url("/api/v1/admin/audit?event=mfa.challenge")).send().await.unwrap().json().await.unwrap();
     assert!(!failures["entries"].as_array().unwrap().is_empty());
+    // A malformed query is a JSON error, like every other bad input of the API.
+    let resp = admin.get(srv.url("/api/v1/admin/audit?limit=lots")).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
     srv.stop().await;
 }

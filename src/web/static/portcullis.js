@@ -79,7 +79,6 @@
     }
     form.hidden = false;
     form.addEventListener("submit", async function (ev) {
-      if (form.elements.credential.value) return;
       ev.preventDefault();
       if (button) button.disabled = true;
       if (status) status.textContent = "";
