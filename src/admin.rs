@@ -283,6 +283,10 @@ pub async fn authorize(
         freshness_demanded: false,
         session: Some(session),
         device_token,
+        request: None,
+        origin: &crate::audit::Origin::default(),
+        user_agent: None,
+        plugin: crate::mfa::step::PluginRun::Skip,
     };
     match crate::mfa::step::decide(state, &ctx).await?.decision {
         Decision::Satisfied { .. } => Ok(()),

@@ -23,6 +23,11 @@ pub mod event {
     pub const DEVICE_TRUSTED: &str = "device.trusted";
     pub const DEVICE_REVOKED: &str = "device.revoked";
     pub const SETTINGS_CHANGED: &str = "settings.changed";
+    pub const PLUGIN_FAILED: &str = "plugin.failed";
+    pub const PLUGIN_UPLOADED: &str = "plugin.uploaded";
+    pub const PLUGIN_ASSIGNED: &str = "plugin.assigned";
+    pub const PLUGIN_UNASSIGNED: &str = "plugin.unassigned";
+    pub const PLUGIN_DELETED: &str = "plugin.deleted";
 }
 
 /// Where a request came from, for the log and for rate limits.

@@ -36,6 +36,57 @@ pub struct Config {
     pub session: SessionConfig,
     pub password: PasswordConfig,
     pub limits: LimitsConfig,
+    pub plugins: PluginsConfig,
+}
+
+/// Selector plugins (DESIGN §3): defaults for new plugins and the caps no plugin may exceed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// Largest component accepted at upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Fuel (instructions) per evaluation for a new plugin, and the most a plugin may have.
+    pub default_fuel: u64,
+    pub max_fuel: u64,
+    /// Linear memory per evaluation, in MiB.
+    pub default_memory_mib: u64,
+    pub max_memory_mib: u64,
+    /// Wall-clock deadline per evaluation, in milliseconds (a backstop behind fuel).
+    pub default_timeout_ms: u64,
+    pub max_timeout_ms: u64,
+    /// Log lines and bytes kept per evaluation; the rest is dropped and counted.
+    pub max_log_lines: usize,
+    pub max_log_bytes: usize,
+    /// Bytes of text (`deny` and `reason`) a decision may carry.
+    pub max_output_bytes: usize,
+    /// Evaluations running at once (the instance pool's size).
+    pub max_concurrent: usize,
+    /// Decision log retention: at most this many rows, none older than this many days.
+    pub decision_log_max_rows: i64,
+    pub decision_log_days: i64,
+    /// Compiled plugins are cached here. Empty: `<data_dir>/plugin-cache`.
+    pub cache_dir: String,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            max_upload_bytes: 16 * 1024 * 1024,
+            default_fuel: 50_000_000,
+            max_fuel: 1_000_000_000,
+            default_memory_mib: 32,
+            max_memory_mib: 256,
+            default_timeout_ms: 100,
+            max_timeout_ms: 2_000,
+            max_log_lines: 32,
+            max_log_bytes: 4_096,
+            max_output_bytes: 4_096,
+            max_concurrent: 32,
+            decision_log_max_rows: 10_000,
+            decision_log_days: 30,
+            cache_dir: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +187,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             password: PasswordConfig::default(),
             limits: LimitsConfig::default(),
+            plugins: PluginsConfig::default(),
         }
     }
 }
@@ -331,7 +383,36 @@ impl Config {
                 "key `limits.mfa_failures_per_account`: at most 20 (a 6-digit code must not be guessable)".into()
             );
         }
+        let pl = &self.plugins;
+        for (key, v, min, max) in [
+            ("plugins.max_upload_bytes", pl.max_upload_bytes as u64, 1024, 256 * 1024 * 1024),
+            ("plugins.max_fuel", pl.max_fuel, 1_000, 100_000_000_000),
+            ("plugins.default_fuel", pl.default_fuel, 1_000, pl.max_fuel),
+            ("plugins.max_memory_mib", pl.max_memory_mib, 1, 4_096),
+            ("plugins.default_memory_mib", pl.default_memory_mib, 1, pl.max_memory_mib),
+            ("plugins.max_timeout_ms", pl.max_timeout_ms, 1, 60_000),
+            ("plugins.default_timeout_ms", pl.default_timeout_ms, 1, pl.max_timeout_ms),
+            ("plugins.max_log_lines", pl.max_log_lines as u64, 0, 10_000),
+            ("plugins.max_log_bytes", pl.max_log_bytes as u64, 0, 1024 * 1024),
+            ("plugins.max_output_bytes", pl.max_output_bytes as u64, 64, 1024 * 1024),
+            ("plugins.max_concurrent", pl.max_concurrent as u64, 1, 10_000),
+            ("plugins.decision_log_max_rows", pl.decision_log_max_rows.max(0) as u64, 0, 100_000_000),
+            ("plugins.decision_log_days", pl.decision_log_days.max(0) as u64, 1, 3_650),
+        ] {
+            if v < min || v > max {
+                return Err(format!("key `{key}`: {v} is outside {min}..={max}"));
+            }
+        }
         Ok(())
+    }
+
+    /// Where compiled plugins are cached.
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        if self.plugins.cache_dir.is_empty() {
+            self.data_dir.join("plugin-cache")
+        } else {
+            PathBuf::from(&self.plugins.cache_dir)
+        }
     }
 
     pub fn is_https(&self) -> bool {

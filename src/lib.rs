@@ -11,6 +11,7 @@ pub mod http;
 pub mod login;
 pub mod mfa;
 pub mod oidc;
+pub mod plugin_host;
 pub mod server;
 pub mod state;
 pub mod store;

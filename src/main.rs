@@ -4,6 +4,8 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod plugin_cli;
+
 use clap::{Args, Parser, Subcommand};
 use portcullis::admin::{self, OidcAppSpec, UserSpec};
 use portcullis::config::{Config, LogFormat, SigningAlg};
@@ -49,13 +51,16 @@ enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Manage selector plugins (WebAssembly components), or test one offline.
+    #[command(subcommand)]
+    Plugin(plugin_cli::PluginCmd),
 }
 
 #[derive(Args)]
-struct JsonOut {
+pub(crate) struct JsonOut {
     /// Machine-readable output.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Subcommand)]
@@ -224,7 +229,7 @@ fn read_password_line() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
+pub(crate) fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce() -> String) {
     if json_out {
         println!("{}", serde_json::to_string_pretty(&value).expect("JSON serialises"));
     } else {
@@ -244,6 +249,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(cmd) => user(AppState::init(config).await?, cmd).await,
         Command::App(cmd) => app(AppState::init(config).await?, cmd).await,
         Command::Keys(cmd) => keys(AppState::init(config).await?, cmd).await,
+        Command::Plugin(cmd) if plugin_cli::is_offline(&cmd) => {
+            if plugin_cli::test_offline(&config, cmd)? {
+                Ok(())
+            } else {
+                anyhow::bail!("the plugin produced no decision")
+            }
+        }
+        Command::Plugin(cmd) => plugin_cli::run(AppState::init(config).await?, cmd).await,
     }
 }
 
@@ -358,7 +371,7 @@ async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
 }
 
 /// Domain errors as the CLI says them.
-fn user_error(e: AppError) -> anyhow::Error {
+pub(crate) fn user_error(e: AppError) -> anyhow::Error {
     match e {
         AppError::BadRequest(m) | AppError::Conflict(m) => anyhow::anyhow!(m),
         other => other.into(),

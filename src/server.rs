@@ -55,6 +55,11 @@ async fn upkeep(state: AppState) {
                 if let Err(e) = crate::store::audit::purge_rate_limits(&state.db, now - window, now).await {
                     tracing::warn!(error = %e, "purging rate limits failed");
                 }
+                let p = &state.config.plugins;
+                let before = now - p.decision_log_days * 86_400;
+                if let Err(e) = crate::store::plugins::purge_decisions(&state.db, before, p.decision_log_max_rows).await {
+                    tracing::warn!(error = %e, "purging the plugin decision log failed");
+                }
             }
         }
     }

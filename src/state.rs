@@ -16,6 +16,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The WebAuthn relying party (passkeys) for the issuer.
     pub passkeys: Arc<crate::mfa::passkey::RelyingParty>,
+    /// The selector-plugin host (wasmtime engine and compiled plugins).
+    pub plugins: Arc<crate::plugin_host::PluginHost>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// Client id of the built-in demo relying party, when `serve --demo` runs.
     pub demo_client_id: Option<String>,
@@ -60,8 +62,10 @@ impl AppState {
         if !passkeys.available() {
             tracing::warn!(issuer = %config.issuer, "passkeys are unavailable: the issuer host is not a domain name");
         }
+        let plugins = crate::plugin_host::PluginHost::new(&config.plugins, Some(config.plugin_cache_dir()))?;
         Ok(AppState {
             passkeys: Arc::new(passkeys),
+            plugins: Arc::new(plugins),
             config: Arc::new(config),
             db,
             master_key: Arc::new(master_key),

@@ -26,7 +26,7 @@ use crate::store;
 use crate::store::sessions::Session;
 use crate::store::users::User;
 
-fn no_store(jar: CookieJar, status: StatusCode, body: Value) -> Response {
+pub(crate) fn no_store(jar: CookieJar, status: StatusCode, body: Value) -> Response {
     (status, jar, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
@@ -480,7 +480,7 @@ async fn require_session(state: &AppState, client: &Client) -> AppResult<(Sessio
 }
 
 /// An administrator whose session satisfies the global MFA policy right now.
-async fn require_admin(state: &AppState, client: &Client) -> AppResult<(Session, User)> {
+pub(crate) async fn require_admin(state: &AppState, client: &Client) -> AppResult<(Session, User)> {
     let (session, user) = require_session(state, client).await?;
     crate::admin::authorize(state, &session, &user, client.device_token.as_deref()).await?;
     Ok((session, user))

@@ -35,6 +35,11 @@ impl FromRequestParts<AppState> for ClientInfo {
             origin: Origin { ip: forwarded.or(peer) },
             device_token: cookies::device_token(state, &jar),
             session_token: cookies::session_token(state, &jar),
+            user_agent: parts
+                .headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(512).collect()),
         }))
     }
 }

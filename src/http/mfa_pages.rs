@@ -311,6 +311,6 @@ pub async fn trust(
         jar = cookies::set_device(&state, jar, device_token.clone(), device.expires_at);
         client.device_token = Some(device_token);
     }
-    let next = login::continue_request(&state, &session, &user, f.request.as_deref(), &client, false).await?;
+    let next = login::continue_request(&state, &session, &user, f.request.as_deref(), &client, false, None).await?;
     Ok(pages::respond(&state, jar, next))
 }

@@ -11,6 +11,7 @@ pub mod mfa_pages;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod plugins_api;
 pub mod profile;
 
 use std::time::Duration;
@@ -98,6 +99,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/groups/{name}/members/{username}", put(api::admin_group_member_put))
         .route("/api/v1/admin/users/{username}/reset-mfa", post(api::admin_user_reset_mfa))
         .route("/api/v1/admin/audit", get(api::admin_audit))
+        .route(
+            "/api/v1/admin/plugins",
+            get(plugins_api::list)
+                .post(plugins_api::upload)
+                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 1024)),
+        )
+        .route("/api/v1/admin/plugins/{plugin}", get(plugins_api::show).delete(plugins_api::delete))
+        .route(
+            "/api/v1/admin/plugins/{plugin}/assignments/{scope}",
+            put(plugins_api::assign).delete(plugins_api::unassign),
+        )
+        .route("/api/v1/admin/plugins/{plugin}/test", post(plugins_api::test))
+        .route("/api/v1/admin/plugins/{plugin}/replay", post(plugins_api::replay))
+        .route("/api/v1/admin/plugin-decisions", get(plugins_api::decisions))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/portcullis.css", get(stylesheet))

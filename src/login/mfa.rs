@@ -29,6 +29,8 @@ pub struct Completed {
     pub request_id: Option<String>,
     /// The user chose "set up later" for a required enrolment.
     pub postponed: bool,
+    /// The plugin verdict of this login (JSON), reused when the login continues.
+    pub plugin_verdict: Option<String>,
 }
 
 #[derive(Debug)]
@@ -319,6 +321,7 @@ async fn advance(
         trust_token,
         request_id: txn.request_id,
         postponed,
+        plugin_verdict: txn.plugin_verdict,
     })))
 }
 
@@ -326,7 +329,16 @@ async fn advance(
 /// the MFA step once more with the session, whose cookie this request does not carry yet.
 pub async fn continue_login(state: &AppState, done: &Completed, client: &Client) -> AppResult<super::Next> {
     let client = Client { session_token: done.new_session_token.clone(), ..client.clone() };
-    super::continue_request(state, &done.session, &done.user, done.request_id.as_deref(), &client, done.postponed).await
+    super::continue_request(
+        state,
+        &done.session,
+        &done.user,
+        done.request_id.as_deref(),
+        &client,
+        done.postponed,
+        done.plugin_verdict.as_deref(),
+    )
+    .await
 }
 
 /// Trusts the device with a one-time trust token from a completed MFA step. The user must be

@@ -10,8 +10,8 @@ use crate::audit::{self, Origin, event};
 use crate::crypto;
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::mfa::limits;
-use crate::mfa::policy::{self, Decision, Factor, StepUp, acr_for, amr_for, join_factors};
-use crate::mfa::step::{self, LoginCtx};
+use crate::mfa::policy::{self, Decision, Factor, StepUp, Verdict, acr_for, amr_for, join_factors};
+use crate::mfa::step::{self, LoginCtx, PluginRun};
 use crate::oidc::authorize::{self, Authentication, AuthorizeError, ErrorRedirect};
 use crate::oidc::{Params, has_word};
 use crate::state::AppState;
@@ -32,6 +32,8 @@ pub struct Client {
     pub device_token: Option<String>,
     /// The current session cookie (replaced on sign-in: no session fixation).
     pub session_token: Option<String>,
+    /// The `User-Agent` header (cut to a sane length), for plugins' device signals.
+    pub user_agent: Option<String>,
 }
 
 /// The live SSO session behind a cookie value, if any, with its user (active users only).
@@ -254,7 +256,7 @@ pub async fn proceed(
     client: &Client,
     interactive: bool,
 ) -> AppResult<Next> {
-    proceed_inner(state, subject, waiting, client, interactive, false).await
+    proceed_inner(state, subject, waiting, client, interactive, false, PluginRun::Evaluate).await
 }
 
 async fn proceed_inner(
@@ -264,6 +266,7 @@ async fn proceed_inner(
     client: &Client,
     interactive: bool,
     postponed: bool,
+    plugin: PluginRun<'_>,
 ) -> AppResult<Next> {
     let user = subject.user();
     let app_id = match waiting {
@@ -283,8 +286,18 @@ async fn proceed_inner(
             .is_some_and(|r| r.max_age.is_some() || r.prompt.as_deref().is_some_and(|p| has_word(p, "login"))),
         session,
         device_token: client.device_token.as_deref(),
+        request: req,
+        origin: &client.origin,
+        user_agent: client.user_agent.as_deref(),
+        plugin,
     };
     let outcome = step::decide(state, &ctx).await?;
+    // The verdict this login carries into its MFA transaction, so the plugin runs once.
+    let carried: Option<Option<Verdict>> = match plugin {
+        PluginRun::Evaluate => outcome.evaluated.clone(),
+        PluginRun::Reuse(v) => Some(v.cloned()),
+        PluginRun::Skip => None,
+    };
     let factor = match outcome.decision {
         Decision::Satisfied { factor, .. } => factor,
         Decision::Required(r) if postponed && r.can_postpone && !r.enroll.is_empty() => r.counted,
@@ -301,9 +314,8 @@ async fn proceed_inner(
                 )
                 .await;
             }
-            return start_mfa(state, subject, req, app_id, r, outcome.settings.mfa_enrollment_grace_period, client)
-                .await
-                .map(Next::Mfa);
+            let plan = Plan { requirement: r, grace_days: outcome.settings.mfa_enrollment_grace_period, carried };
+            return start_mfa(state, subject, req, app_id, plan, client).await.map(Next::Mfa);
         }
         Decision::Denied { reason } => {
             return deny(state, waiting, user, app_id.as_deref(), client, OAuthErrorCode::AccessDenied, &reason).await;
@@ -409,8 +421,25 @@ pub(crate) async fn new_session(
         now,
     )
     .await?;
+    crate::mfa::selector::record_sightings(state, &user.id, client.origin.ip.as_deref(), client.user_agent.as_deref())
+        .await?;
     tracing::info!(user_id = %user.id, session = %session.id, "signed in");
     Ok((session, token))
+}
+
+/// A login's plugin verdict as kept while the login waits, bound to its user: another user
+/// continuing the same request gets their own evaluation.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Carried {
+    user_id: String,
+    verdict: Option<Verdict>,
+}
+
+/// What the MFA step asked for, and the plugin verdict behind it.
+struct Plan {
+    requirement: policy::Requirement,
+    grace_days: i64,
+    carried: Option<Option<Verdict>>,
 }
 
 async fn start_mfa(
@@ -418,11 +447,15 @@ async fn start_mfa(
     subject: Subject<'_>,
     req: Option<&AuthRequest>,
     app_id: Option<String>,
-    r: policy::Requirement,
-    grace_days: i64,
+    plan: Plan,
     client: &Client,
 ) -> AppResult<MfaPending> {
+    let Plan { requirement: r, grace_days, carried } = plan;
     let user = subject.user();
+    let verdict_json = carried
+        .map(|verdict| serde_json::to_string(&Carried { user_id: user.id.clone(), verdict }))
+        .transpose()
+        .map_err(AppError::internal)?;
     let now = state.now();
     if r.can_postpone && user.mfa_enroll_deadline.is_none() {
         store::users::start_enroll_grace(&state.db, &user.id, now + grace_days * 86_400).await?;
@@ -435,6 +468,9 @@ async fn start_mfa(
         // A request that has not waited yet (SSO session at /authorize) is stored now.
         if store::sessions::find_auth_request(&state.db, &req.id, now).await?.is_none() {
             store::sessions::create_auth_request(&state.db, req).await?;
+        }
+        if let Some(v) = &verdict_json {
+            store::sessions::set_plugin_verdict(&state.db, &req.id, v).await?;
         }
     }
     let stage = if r.challenge.is_empty() { Stage::Enroll } else { Stage::Challenge };
@@ -452,6 +488,7 @@ async fn start_mfa(
         can_postpone: r.can_postpone,
         allow_trust: r.allow_trust,
         verified_factor: None,
+        plugin_verdict: verdict_json,
         created_at: now,
         expires_at: now + MFA_TRANSACTION_SECONDS,
     };
@@ -473,7 +510,9 @@ pub async fn pending_request(state: &AppState, request_id: &str) -> AppResult<Op
 
 /// Continues a waiting request with an existing session (after the MFA step or the
 /// trust-device prompt). The MFA step decides again: nothing is carried over but the session,
-/// and `postponed`, the user's "set up later" inside the enrolment grace period.
+/// `postponed` (the user's "set up later" inside the enrolment grace period) and the plugin
+/// verdict this login already got (`carried`, from its MFA transaction, else from the stored
+/// request), so that a login runs its plugin once.
 pub async fn continue_request(
     state: &AppState,
     session: &Session,
@@ -481,6 +520,7 @@ pub async fn continue_request(
     request_id: Option<&str>,
     client: &Client,
     postponed: bool,
+    carried: Option<&str>,
 ) -> AppResult<Next> {
     let req = match request_id {
         Some(id) => match store::sessions::find_auth_request(&state.db, id, state.now()).await? {
@@ -489,8 +529,18 @@ pub async fn continue_request(
         },
         None => None,
     };
+    let carried = match (carried, &req) {
+        (Some(v), _) => Some(v.to_owned()),
+        (None, Some(r)) => store::sessions::plugin_verdict(&state.db, &r.id).await?,
+        (None, None) => None,
+    };
+    let carried: Option<Carried> = carried.map(|v| serde_json::from_str(&v)).transpose().map_err(AppError::internal)?;
+    let plugin = match &carried {
+        Some(c) if c.user_id == user.id => PluginRun::Reuse(c.verdict.as_ref()),
+        _ => PluginRun::Evaluate,
+    };
     let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
-    proceed_inner(state, Subject::Session { session, user }, waiting, client, true, postponed).await
+    proceed_inner(state, Subject::Session { session, user }, waiting, client, true, postponed, plugin).await
 }
 
 /// Ends an SSO session everywhere: the row goes (every node reads it) and the tokens bound
@@ -520,6 +570,8 @@ pub async fn step_up_session(
     if challenge.is_empty() {
         return Err(AppError::BadRequest("no second factor is enrolled; sign in with your password again".into()));
     }
-    let r = policy::Requirement { challenge, enroll: vec![], can_postpone: false, allow_trust: false, counted: None };
-    start_mfa(state, Subject::Session { session, user }, None, None, r, 0, client).await
+    let requirement =
+        policy::Requirement { challenge, enroll: vec![], can_postpone: false, allow_trust: false, counted: None };
+    let plan = Plan { requirement, grace_days: 0, carried: None };
+    start_mfa(state, Subject::Session { session, user }, None, None, plan, client).await
 }

@@ -8,5 +8,6 @@ pub mod limits;
 pub mod manage;
 pub mod passkey;
 pub mod policy;
+pub mod selector;
 pub mod step;
 pub mod totp;

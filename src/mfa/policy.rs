@@ -196,6 +196,31 @@ impl Enrolled {
     }
 }
 
+/// What a selector plugin asked for, as the MFA step applies it (DESIGN §2 step 3): the
+/// stronger policy wins, the interval is the smallest non-zero, factors are only narrowed,
+/// the trusted-device skip can only be vetoed. The failure handling (`fail_secure`) is also
+/// expressed as a verdict, so that it goes through the same rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Verdict {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_factors: Option<Vec<Factor>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reauth_interval_minutes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_trusted_device: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deny: Option<String>,
+}
+
+impl Verdict {
+    fn allows(&self, f: Factor) -> bool {
+        self.allowed_factors.as_ref().is_none_or(|a| a.contains(&f))
+    }
+}
+
 /// Everything one login's decision depends on.
 #[derive(Clone, Debug)]
 pub struct Inputs<'a> {
@@ -214,6 +239,8 @@ pub struct Inputs<'a> {
     /// When the user's enrolment grace period ends (`None`: never asked yet).
     pub enroll_deadline: Option<i64>,
     pub now: i64,
+    /// The selector plugin's verdict, if a plugin ran for this login.
+    pub plugin: Option<&'a Verdict>,
 }
 
 /// What the MFA step requires before the login may finish.
@@ -258,15 +285,22 @@ pub struct Effective {
     pub interval_seconds: i64,
 }
 
+/// The static policy (DESIGN §2 step 1): the app's or the global one, raised to the
+/// strongest group minimum.
+pub fn static_policy(i: &Inputs<'_>) -> Policy {
+    i.app.mfa_policy.unwrap_or(i.settings.mfa_policy).max(i.group_minimum.unwrap_or(Policy::Disabled))
+}
+
 pub fn effective(i: &Inputs<'_>) -> Effective {
-    let static_policy =
-        i.app.mfa_policy.unwrap_or(i.settings.mfa_policy).max(i.group_minimum.unwrap_or(Policy::Disabled));
+    // Floor rule: a plugin can only make the policy stronger.
+    let static_policy = static_policy(i).max(i.plugin.and_then(|v| v.policy).unwrap_or(Policy::Disabled));
     let policy = match i.step_up {
         StepUp::None => static_policy,
         StepUp::Mfa => static_policy.max(Policy::Any),
         StepUp::PhishingResistant => static_policy.max(Policy::Passkey),
     };
-    let interval_minutes = [i.settings.mfa_reauth_interval_minutes, i.app.reauth_interval_minutes]
+    let plugin_interval = i.plugin.and_then(|v| v.reauth_interval_minutes).map_or(0, i64::from);
+    let interval_minutes = [i.settings.mfa_reauth_interval_minutes, i.app.reauth_interval_minutes, plugin_interval]
         .into_iter()
         .filter(|m| *m > 0)
         .min()
@@ -289,15 +323,22 @@ pub fn qualifies(factor: Factor, policy: Policy, step_up: StepUp) -> bool {
 /// The decision for one login (DESIGN §2, steps 1, 2 and 4; the plugin's step 3 tightens
 /// `Inputs` before this runs).
 pub fn decide(i: &Inputs<'_>) -> Decision {
+    let no_plugin = Verdict::default();
+    let plugin = i.plugin.unwrap_or(&no_plugin);
+    if let Some(reason) = &plugin.deny {
+        return Decision::Denied { reason: reason.clone() };
+    }
     let eff = effective(i);
     let fresh = |at: i64| eff.interval_seconds == 0 || i.now - at < eff.interval_seconds;
-    let counted = i.session_mfa.filter(|(_, at)| fresh(*at)).map(|(f, _)| f);
+    let counted = i.session_mfa.filter(|(f, at)| fresh(*at) && plugin.allows(*f)).map(|(f, _)| f);
     let needs_mfa = match eff.policy {
         Policy::Disabled => false,
         Policy::Optional => i.enrolled.any(),
         Policy::Any | Policy::Otp | Policy::Passkey => true,
     };
-    let allow_trust = i.settings.trusted_device_duration_days > 0 && i.app.allow_trusted_devices;
+    let allow_trust = i.settings.trusted_device_duration_days > 0
+        && i.app.allow_trusted_devices
+        && plugin.allow_trusted_device != Some(false);
     let grace_open = |explicit: bool| {
         !explicit
             && i.settings.mfa_enrollment_grace_period > 0
@@ -306,7 +347,9 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
     let enrollable = |policy: Policy| -> Vec<Factor> {
         [Factor::Passkey, Factor::Totp]
             .into_iter()
-            .filter(|f| i.settings.mfa_allowed_factors.contains(f) && qualifies(*f, policy, eff.step_up))
+            .filter(|f| {
+                i.settings.mfa_allowed_factors.contains(f) && qualifies(*f, policy, eff.step_up) && plugin.allows(*f)
+            })
             .collect()
     };
 
@@ -334,7 +377,7 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
     // Backup codes are offered beside a qualifying factor, not instead of one: a user with
     // none is led to enrol one (recovery never replaces enrolment, DESIGN §5).
     let usable: Vec<Factor> =
-        i.enrolled.list().into_iter().filter(|f| qualifies(*f, eff.policy, eff.step_up)).collect();
+        i.enrolled.list().into_iter().filter(|f| qualifies(*f, eff.policy, eff.step_up) && plugin.allows(*f)).collect();
     if usable.iter().any(|f| *f != Factor::BackupCode) {
         return Decision::Required(Requirement {
             challenge: usable,
@@ -482,6 +525,7 @@ mod tests {
                 device_trusted: false,
                 enroll_deadline: None,
                 now: 1_000_000,
+                plugin: None,
             };
             assert_eq!(decide(&i), want, "row {n}: {global:?} {app:?} {group:?} {factors:?} {step_up:?}");
         }
@@ -499,6 +543,7 @@ mod tests {
             device_trusted: false,
             enroll_deadline: None,
             now: 1_000_000,
+            plugin: None,
         }
     }
 
@@ -589,6 +634,52 @@ mod tests {
         let mut i = base(&s, &a);
         i.enrolled = Enrolled::default();
         assert!(matches!(decide(&i), Decision::Denied { .. }));
+    }
+
+    /// DESIGN §2 step 3: a plugin only tightens.
+    #[test]
+    fn plugin_verdict_floor_rule() {
+        let a = AppPolicy::default();
+        let any = Settings { mfa_policy: Policy::Any, ..Default::default() };
+        let mut i = base(&any, &a);
+        let weaker = Verdict { policy: Some(Policy::Disabled), ..Default::default() };
+        i.plugin = Some(&weaker);
+        assert_eq!(decide(&i), challenge(&[Totp]), "`disabled` from a plugin under `any` still needs MFA");
+
+        let optional = Settings { mfa_policy: Policy::Optional, ..Default::default() };
+        let mut i = base(&optional, &a);
+        let passkey = Verdict { policy: Some(Policy::Passkey), ..Default::default() };
+        i.plugin = Some(&passkey);
+        assert_eq!(decide(&i), enrol(&[Totp], &[Passkey]), "`passkey` from a plugin under `optional`");
+
+        // Narrowing: only passkeys count, also for the session's fresh TOTP.
+        let narrow = Verdict { allowed_factors: Some(vec![Passkey]), ..Default::default() };
+        let mut i = base(&any, &a);
+        i.enrolled = enrolled(&[Totp, Passkey, BackupCode]);
+        i.session_mfa = Some((Totp, i.now));
+        i.plugin = Some(&narrow);
+        let Decision::Required(r) = decide(&i) else { panic!() };
+        assert_eq!((r.challenge, r.counted), (vec![Passkey], None));
+
+        // Veto of the trusted-device skip; the smaller interval; deny.
+        let veto =
+            Verdict { allow_trusted_device: Some(false), reauth_interval_minutes: Some(5), ..Default::default() };
+        let mut i = base(&any, &a);
+        i.device_trusted = true;
+        i.plugin = Some(&veto);
+        assert!(matches!(decide(&i), Decision::Required(Requirement { allow_trust: false, .. })));
+        assert_eq!(effective(&i).interval_seconds, 300);
+        i.device_trusted = false;
+        i.session_mfa = Some((Totp, i.now - 301));
+        assert_eq!(decide(&i), Decision::Required(Requirement { allow_trust: false, ..challenge_req(&[Totp]) }));
+        let deny = Verdict { deny: Some("no".into()), ..Default::default() };
+        i.plugin = Some(&deny);
+        assert_eq!(decide(&i), Decision::Denied { reason: "no".into() });
+    }
+
+    fn challenge_req(fs: &[Factor]) -> Requirement {
+        let Decision::Required(r) = challenge(fs) else { unreachable!() };
+        r
     }
 
     #[test]

@@ -1,12 +1,24 @@
 //! Gathers what one login's decision depends on and resolves it (`policy::decide`). Every
 //! protocol front (OIDC, the JSON API, SAML) asks here; nothing else decides.
 
-use super::policy::{self, AppPolicy, Decision, Factor, Inputs, Settings, StepUp};
+use super::policy::{self, AppPolicy, Decision, Factor, Inputs, Settings, StepUp, Verdict};
+use crate::audit::Origin;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store;
-use crate::store::sessions::Session;
+use crate::store::sessions::{AuthRequest, Session};
 use crate::store::users::User;
+
+/// Whether this call runs the selector plugin. A login runs it once: a login that waits for
+/// its second factor keeps the verdict (in the MFA transaction and the stored request) and
+/// reuses it when it continues.
+#[derive(Clone, Copy, Debug)]
+pub enum PluginRun<'a> {
+    Evaluate,
+    Reuse(Option<&'a Verdict>),
+    /// Not a login (e.g. checking an admin session against the global policy).
+    Skip,
+}
 
 /// One login as the MFA step sees it.
 pub struct LoginCtx<'a> {
@@ -19,11 +31,19 @@ pub struct LoginCtx<'a> {
     pub session: Option<&'a Session>,
     /// The `idp_device` cookie, if the browser sent one.
     pub device_token: Option<&'a str>,
+    /// The authorization request, when an app asked.
+    pub request: Option<&'a AuthRequest>,
+    pub origin: &'a Origin,
+    pub user_agent: Option<&'a str>,
+    pub plugin: PluginRun<'a>,
 }
 
 pub struct Outcome {
     pub decision: Decision,
     pub settings: Settings,
+    /// The plugin's verdict when one was evaluated now (`Some(None)`: plugins ran, none
+    /// enforced); `None` when nothing was evaluated.
+    pub evaluated: Option<Option<Verdict>>,
 }
 
 pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> {
@@ -42,7 +62,7 @@ pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> 
     let device_trusted = settings.trusted_device_duration_days > 0
         && app.allow_trusted_devices
         && super::devices::is_trusted(state, &ctx.user.id, ctx.device_token).await?;
-    let inputs = Inputs {
+    let mut inputs = Inputs {
         settings: &settings,
         app: &app,
         group_minimum,
@@ -53,9 +73,19 @@ pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> 
         device_trusted,
         enroll_deadline: ctx.user.mfa_enroll_deadline,
         now: state.now(),
+        plugin: None,
     };
-    // Selector plugins (DESIGN §2 step 3) plug in here: the plugin sees these inputs and may
-    // only tighten them (floor rule) or deny, before the decision below.
+    // Selector plugins (DESIGN §2 step 3): the plugin sees the static policy and may only
+    // tighten it (floor rule, applied in `policy::decide`) or deny.
+    let (verdict, evaluated) = match ctx.plugin {
+        PluginRun::Evaluate => {
+            let v = super::selector::run(state, ctx, policy::static_policy(&inputs)).await?;
+            (v.clone(), Some(v))
+        }
+        PluginRun::Reuse(v) => (v.cloned(), None),
+        PluginRun::Skip => (None, None),
+    };
+    inputs.plugin = verdict.as_ref();
     let decision = policy::decide(&inputs);
-    Ok(Outcome { decision, settings })
+    Ok(Outcome { decision, settings, evaluated })
 }

@@ -131,10 +131,16 @@ pub async fn find(db: &Db, id: &str) -> AppResult<Option<App>> {
     Ok(on_db!(db, p => sqlx::query_as::<_, App>(sql).bind(id).fetch_optional(p).await?))
 }
 
-/// Deletes the app; its client, requests, grants, codes and refresh tokens go with it.
+/// Deletes the app; its client, requests, grants, codes, refresh tokens and plugin
+/// assignments go with it, in one transaction.
 pub async fn delete(db: &Db, id: &str) -> AppResult<bool> {
-    let n =
-        on_db_write!(db, p => sqlx::query("DELETE FROM apps WHERE id = $1").bind(id).execute(p).await?.rows_affected());
+    let n = on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query("DELETE FROM plugin_assignments WHERE scope = $1").bind(id).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM apps WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        n
+    });
     Ok(n == 1)
 }
 

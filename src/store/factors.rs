@@ -109,3 +109,13 @@ pub async fn delete_passkeys(db: &Db, user_id: &str) -> AppResult<()> {
     on_db_write!(db, p => sqlx::query("DELETE FROM passkeys WHERE user_id = $1").bind(user_id).execute(p).await?.rows_affected());
     Ok(())
 }
+
+/// The user's factors with names and times, for selector plugins: (kind, name, created, last used).
+pub async fn details(db: &Db, user_id: &str) -> AppResult<Vec<(String, String, i64, Option<i64>)>> {
+    let sql = "SELECT 'totp', 'Authenticator app', created_at, last_used_step * 30 FROM totp_credentials \
+               WHERE user_id = $1 AND confirmed_at IS NOT NULL \
+               UNION ALL SELECT 'passkey', name, created_at, last_used_at FROM passkeys WHERE user_id = $1 \
+               UNION ALL SELECT 'backup_code', 'Backup codes', MIN(created_at), MAX(used_at) FROM backup_codes \
+               WHERE user_id = $1 HAVING SUM(CASE WHEN used_at IS NULL THEN 1 ELSE 0 END) > 0";
+    Ok(on_db!(db, p => sqlx::query_as::<_, (String, String, i64, Option<i64>)>(sql).bind(user_id).fetch_all(p).await?))
+}

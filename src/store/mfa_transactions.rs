@@ -21,6 +21,9 @@ pub struct MfaTransaction {
     pub can_postpone: bool,
     pub allow_trust: bool,
     pub verified_factor: Option<String>,
+    /// The selector plugin's verdict for this login (JSON of `Option<Verdict>`); NULL when no
+    /// plugin was evaluated.
+    pub plugin_verdict: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -28,7 +31,7 @@ pub struct MfaTransaction {
 macro_rules! columns {
     () => {
         "token_hash, user_id, session_id, auth_time, request_id, app_id, stage, challenge, enroll, can_postpone, \
-         allow_trust, verified_factor, created_at, expires_at"
+         allow_trust, verified_factor, plugin_verdict, created_at, expires_at"
     };
 }
 
@@ -36,12 +39,12 @@ pub async fn create(db: &Db, t: &MfaTransaction) -> AppResult<()> {
     let sql = concat!(
         "INSERT INTO mfa_transactions (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     on_db_write!(db, p => sqlx::query(sql)
         .bind(&t.token_hash).bind(&t.user_id).bind(&t.session_id).bind(t.auth_time).bind(&t.request_id).bind(&t.app_id)
         .bind(&t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone).bind(t.allow_trust)
-        .bind(&t.verified_factor).bind(t.created_at).bind(t.expires_at)
+        .bind(&t.verified_factor).bind(&t.plugin_verdict).bind(t.created_at).bind(t.expires_at)
         .execute(p).await?.rows_affected());
     Ok(())
 }

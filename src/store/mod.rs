@@ -10,6 +10,7 @@ pub mod grants;
 pub mod keys;
 pub mod mfa_transactions;
 pub mod passkeys;
+pub mod plugins;
 pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -154,3 +154,16 @@ pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<
     let sql = concat!("DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING ", req_columns!());
     Ok(on_db_write!(db, p => sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_optional(p).await?))
 }
+
+/// Keeps the plugin verdict of the login this request waits for (JSON of `Option<Verdict>`).
+pub async fn set_plugin_verdict(db: &Db, request_id: &str, verdict: &str) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("UPDATE auth_requests SET plugin_verdict = $2 WHERE id = $1").bind(request_id)
+        .bind(verdict).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+pub async fn plugin_verdict(db: &Db, request_id: &str) -> AppResult<Option<String>> {
+    let sql = "SELECT plugin_verdict FROM auth_requests WHERE id = $1";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, Option<String>>(sql).bind(request_id).fetch_optional(p).await?)
+        .flatten())
+}

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(admin_commands_with_json, serve_and_sigterm);
+both_databases!(admin_commands_with_json, serve_and_sigterm, plugin_commands);
 
 struct Env {
     dir: tempfile::TempDir,
@@ -211,4 +211,42 @@ async fn serve_and_sigterm(b: Backend) {
     let v: serde_json::Value = serde_json::from_str(first).expect("JSON log lines");
     assert_eq!(v["fields"]["database"], if b == Backend::Sqlite { "sqlite" } else { "postgres" });
     assert!(stderr.contains("shutting down"));
+}
+
+async fn plugin_commands(b: Backend) {
+    use crate::plugin_fixtures as fx;
+    use portcullis::mfa::policy::Policy;
+    let Some(e) = env(b).await else { return };
+    let dir = e.dir.path();
+    std::fs::write(dir.join("otp.wasm"), fx::fixed(Policy::Otp)).unwrap();
+    std::fs::write(dir.join("trap.wasm"), fx::trap()).unwrap();
+    std::fs::write(dir.join("ctx.json"), serde_json::to_string(&fx::context()).unwrap()).unwrap();
+
+    // `plugin test` runs offline on a context file, for authors.
+    let t = e.json(&["plugin", "test", "otp.wasm", "--context", "ctx.json", "--json"], None);
+    assert_eq!(t["outcome"]["decision"]["policy"], "otp");
+    let failed = e.cmd(&["plugin", "test", "trap.wasm", "--context", "ctx.json"]).output().unwrap();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("failed (trap)"));
+    std::fs::write(dir.join("bad.json"), "{}").unwrap();
+    let bad = e.cmd(&["plugin", "test", "otp.wasm", "--context", "bad.json"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a login context"));
+
+    // The registry: upload, assign, list, show, delete refused while assigned.
+    let up = e.json(&["plugin", "upload", "otp.wasm", "--name", "otp", "--fuel", "1000000", "--json"], None);
+    assert_eq!((up["version"].as_i64(), up["fuel"].as_i64()), (Some(1), Some(1_000_000)));
+    let not_wasm = e.cmd(&["plugin", "upload", "ctx.json", "--name", "x"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&not_wasm.stderr).contains("not a WebAssembly component"));
+    let a = e.json(&["plugin", "assign", "otp", "--global", "--mode", "shadow", "--json"], None);
+    assert_eq!((a["mode"].as_str(), a["on_error"].as_str()), (Some("shadow"), Some("fail_secure")));
+    e.json(&["plugin", "mode", "otp@1", "active", "--global", "--json"], None);
+    let list = e.json(&["plugin", "list", "--json"], None);
+    assert_eq!(list[0]["assignments"][0]["mode"], "active");
+    let shown = e.json(&["plugin", "show", "otp", "--json"], None);
+    assert_eq!(shown["stats"]["evaluations"], 0);
+    let refused = e.cmd(&["plugin", "delete", "otp"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("assigned"));
+    e.json(&["plugin", "assign", "otp", "--global", "--remove", "--json"], None);
+    e.json(&["plugin", "delete", "otp@1", "--json"], None);
+    assert_eq!(e.json(&["plugin", "list", "--json"], None), serde_json::json!([]));
 }

@@ -1,0 +1,289 @@
+//! Selector plugins in the MFA step (DESIGN §2 step 3): build the login context (with the
+//! risk signals Portcullis computes), run the app's active plugin (else the global one) once,
+//! turn its decision or failure into a `Verdict` under the plugin's `on_error`, and record
+//! the run in the decision log. Shadow plugins run beside it, off the login's path, and are
+//! recorded without being enforced.
+
+use std::sync::Arc;
+
+use super::policy::{Factor, Policy, Verdict};
+use super::step::LoginCtx;
+use crate::audit::{self, Origin};
+use crate::error::{AppError, AppResult};
+use crate::plugin_host::context::{self as pc, LoginContext};
+use crate::plugin_host::{Evaluation, FailureKind, Limits, Prepared, WorldVersion};
+use crate::state::AppState;
+use crate::store;
+use crate::store::plugins::Running;
+
+/// An address or browser not seen for this user for this long counts as new again.
+const SIGHTING_MEMORY_SECONDS: i64 = 90 * 86_400;
+/// "Recent" failed attempts and password changes.
+const RECENT_FAILURES_SECONDS: i64 = 3_600;
+const RECENT_PASSWORD_SECONDS: i64 = 86_400;
+
+/// What to do when a plugin fails (DESIGN §2 step 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// At least `any`: the login needs a second factor.
+    FailSecure,
+    /// The static policy alone.
+    FailOpen,
+}
+
+impl OnError {
+    pub fn parse(s: &str) -> Option<OnError> {
+        match s {
+            "fail_secure" => Some(OnError::FailSecure),
+            "fail_open" => Some(OnError::FailOpen),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::FailSecure => "fail_secure",
+            OnError::FailOpen => "fail_open",
+        }
+    }
+}
+
+/// The verdict an evaluation leads to. A failure never weakens the static policy: under
+/// `fail_secure` it raises it to `any`, under `fail_open` it leaves it as it is.
+pub fn verdict(e: &Evaluation, on_error: OnError) -> Verdict {
+    match &e.outcome {
+        Ok(d) => Verdict {
+            policy: Some(d.policy),
+            allowed_factors: d.allowed_factors.clone(),
+            reauth_interval_minutes: d.reauth_interval_minutes,
+            allow_trusted_device: d.allow_trusted_device,
+            deny: d.deny.clone(),
+        },
+        Err(_) => match on_error {
+            OnError::FailSecure => Verdict { policy: Some(Policy::Any), ..Verdict::default() },
+            OnError::FailOpen => Verdict::default(),
+        },
+    }
+}
+
+pub fn limits_of(r: &Running) -> Limits {
+    Limits { fuel: r.fuel as u64, memory_bytes: r.memory_bytes as u64, timeout_ms: r.timeout_ms as u64 }
+}
+
+/// The compiled plugin, from memory, the disk cache, or compiled from its stored bytes.
+pub async fn prepared(
+    state: &AppState,
+    plugin_id: &str,
+    sha256: &str,
+    world: &str,
+) -> Result<Arc<Prepared>, Evaluation> {
+    let unavailable = |m: String| Evaluation::failed(FailureKind::Unavailable, m);
+    let version = WorldVersion::parse(world).ok_or_else(|| unavailable(format!("unknown world version {world}")))?;
+    let host = state.plugins.clone();
+    let sha = sha256.to_owned();
+    let cached = tokio::task::spawn_blocking(move || host.cached(&sha, version))
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    if let Some(p) = cached {
+        return Ok(p);
+    }
+    let bytes = store::plugins::wasm(&state.db, plugin_id)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .ok_or_else(|| unavailable("the plugin was deleted".into()))?;
+    let host = state.plugins.clone();
+    let sha = sha256.to_owned();
+    tokio::task::spawn_blocking(move || host.compile(&sha, &bytes))
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .map_err(unavailable)
+}
+
+/// Runs the plugins assigned to this login, if any, and returns the active one's verdict.
+pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, static_policy: Policy) -> AppResult<Option<Verdict>> {
+    let running = store::plugins::running(&state.db, ctx.app_id).await?;
+    if running.is_empty() {
+        return Ok(None);
+    }
+    let in_scope = |r: &&Running, scope: &str, mode: &str| r.scope == scope && r.mode == mode;
+    let active = ctx
+        .app_id
+        .and_then(|app| running.iter().find(|r| in_scope(r, app, "active")))
+        .or_else(|| running.iter().find(|r| in_scope(r, store::plugins::GLOBAL, "active")));
+    let context = build_context(state, ctx, static_policy).await?;
+    let login_id = uuid::Uuid::new_v4().to_string();
+
+    for shadow in running.iter().filter(|r| r.mode == "shadow").cloned() {
+        let state = state.clone();
+        let context = context.clone();
+        let login_id = login_id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = evaluate_and_record(&state, &shadow, &context, &login_id).await {
+                tracing::warn!(plugin = %shadow.name, error = %e, "shadow plugin run was not recorded");
+            }
+        });
+    }
+
+    let Some(active) = active else { return Ok(None) };
+    let (evaluation, verdict) = evaluate_and_record(state, active, &context, &login_id).await?;
+    if let Err(f) = &evaluation.outcome {
+        let detail = format!("{}@{} {}: {}", active.name, active.version, f.kind.as_str(), f.message);
+        let origin = Origin { ip: context.request.ip.clone() };
+        audit::record(state, audit::event::PLUGIN_FAILED, Some(&context.user.id), ctx.app_id, &origin, Some(&detail))
+            .await?;
+    }
+    Ok(Some(verdict))
+}
+
+async fn evaluate_and_record(
+    state: &AppState,
+    r: &Running,
+    context: &LoginContext,
+    login_id: &str,
+) -> AppResult<(Evaluation, Verdict)> {
+    let evaluation = match prepared(state, &r.plugin_id, &r.sha256, &r.world_version).await {
+        Ok(p) => state.plugins.evaluate(p, limits_of(r), context.clone()).await,
+        Err(e) => e,
+    };
+    let on_error = OnError::parse(&r.on_error).unwrap_or(OnError::FailSecure);
+    let verdict = verdict(&evaluation, on_error);
+    store::plugins::record_decision(
+        &state.db,
+        &store::plugins::NewDecision {
+            at: context.now,
+            login_id,
+            plugin_id: &r.plugin_id,
+            mode: &r.mode,
+            user_id: Some(&context.user.id),
+            app_id: context.app.as_ref().map(|a| a.id.as_str()),
+            context: &to_json(context)?,
+            evaluation: &to_json(&evaluation)?,
+            applied: &to_json(&verdict)?,
+            error_kind: evaluation.outcome.as_ref().err().map(|f| f.kind.as_str()),
+            fuel_used: evaluation.fuel_used as i64,
+            duration_us: evaluation.duration_us as i64,
+        },
+    )
+    .await?;
+    Ok((evaluation, verdict))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> AppResult<String> {
+    serde_json::to_string(v).map_err(AppError::internal)
+}
+
+/// Hash of an address or user agent, as kept in `user_sightings`.
+fn sighting_hash(value: &str) -> String {
+    crate::crypto::token_hash(value)
+}
+
+/// Remembers where a user signed in from (called when a session is created).
+pub async fn record_sightings(state: &AppState, user_id: &str, ip: Option<&str>, agent: Option<&str>) -> AppResult<()> {
+    let now = state.now();
+    if let Some(ip) = ip {
+        store::plugins::record_sighting(&state.db, user_id, "ip", &sighting_hash(ip), now).await?;
+    }
+    if let Some(agent) = agent {
+        store::plugins::record_sighting(&state.db, user_id, "agent", &sighting_hash(agent), now).await?;
+    }
+    Ok(())
+}
+
+/// When the user was first and last seen with this address or browser, if recently.
+async fn seen(state: &AppState, user_id: &str, kind: &str, value: Option<&str>) -> AppResult<Option<(i64, i64)>> {
+    let Some(v) = value else { return Ok(None) };
+    let s = store::plugins::sighting(&state.db, user_id, kind, &sighting_hash(v)).await?;
+    Ok(s.filter(|(_, last)| state.now() - last < SIGHTING_MEMORY_SECONDS))
+}
+
+/// The login context for a plugin: the user, their factors, the app, the request, the
+/// session, the device and the risk signals.
+pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, static_policy: Policy) -> AppResult<LoginContext> {
+    let db = &state.db;
+    let now = state.now();
+    let user = ctx.user;
+    let groups = store::users::find_groups(db, &user.id).await?;
+    let factors = store::factors::details(db, &user.id)
+        .await?
+        .into_iter()
+        .filter_map(|(kind, name, created_at, last_used_at)| {
+            Some(pc::EnrolledFactor { kind: Factor::parse(&kind)?, name, created_at, last_used_at })
+        })
+        .collect();
+    let app = match ctx.app_id {
+        Some(id) => {
+            let app = store::apps::find(db, id).await?.ok_or(AppError::NotFound)?;
+            let policy = store::settings::find_app_policy(db, id).await?.and_then(|p| p.mfa_policy);
+            let client = store::apps::find_client_by_app(db, id).await?;
+            let mut metadata = vec![];
+            if let Some(c) = client {
+                metadata.push(pc::Attribute { name: "client_id".into(), value: c.client_id.clone() });
+                metadata.push(pc::Attribute {
+                    name: "client_type".into(),
+                    value: if c.is_public() { "public" } else { "confidential" }.into(),
+                });
+            }
+            Some(pc::App { id: app.id, name: app.name, protocol: app.protocol, policy, metadata })
+        }
+        None => None,
+    };
+    let words = |s: Option<&str>| -> Vec<String> {
+        s.map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
+    };
+    let req = ctx.request;
+    let request = pc::Request {
+        ip: ctx.origin.ip.clone(),
+        user_agent: ctx.user_agent.map(str::to_owned),
+        acr_values: words(req.and_then(|r| r.acr_values.as_deref())),
+        max_age: req.and_then(|r| r.max_age),
+        prompt: words(req.and_then(|r| r.prompt.as_deref())),
+        scopes: words(req.map(|r| r.scope.as_str())),
+        force_authn: ctx.freshness_demanded,
+    };
+    let session = ctx.session.map(|s| pc::Session {
+        auth_time: s.auth_time,
+        last_mfa_at: s.mfa_at,
+        amr: s.amr.split_whitespace().map(str::to_owned).collect(),
+    });
+    let trusted = super::devices::is_trusted(state, &user.id, ctx.device_token).await?;
+    let agent_seen = seen(state, &user.id, "agent", ctx.user_agent).await?;
+    let ip_seen = seen(state, &user.id, "ip", ctx.origin.ip.as_deref()).await?;
+    let device = pc::Device {
+        trusted,
+        known: trusted || agent_seen.is_some(),
+        first_seen_at: agent_seen.map(|s| s.0),
+        last_seen_at: agent_seen.map(|s| s.1),
+    };
+    let failures = store::audit::count_failures(db, &user.id, now - RECENT_FAILURES_SECONDS).await?;
+    let signals = pc::Signals {
+        new_device: !device.known,
+        new_ip: ip_seen.is_none(),
+        recent_failed_attempts: failures.clamp(0, u32::MAX as i64) as u32,
+        password_changed_recently: user.password_changed_at.is_some_and(|at| now - at < RECENT_PASSWORD_SECONDS),
+    };
+    let mut attributes = vec![];
+    if let Some(name) = &user.display_name {
+        attributes.push(pc::Attribute { name: "display_name".into(), value: name.clone() });
+    }
+    Ok(LoginContext {
+        now,
+        user: pc::User {
+            id: user.id.clone(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            groups,
+            attributes,
+            is_admin: user.is_admin,
+            created_at: user.created_at,
+            password_changed_at: user.password_changed_at,
+        },
+        factors,
+        app,
+        request,
+        session,
+        device,
+        signals,
+        static_policy,
+    })
+}

@@ -1,0 +1,609 @@
+//! The selector-plugin host (DESIGN §3): wasmtime with the pooling allocator, components
+//! compiled once and cached on disk (keyed by sha256 and the engine's compatibility hash),
+//! one `InstancePre` per plugin version, and a fresh store per evaluation with a fuel budget,
+//! an epoch deadline, a memory cap and caps on log lines and output. No WASI is linked: a
+//! selector's only import is `host.log`, so a decision is a pure function of its input.
+//!
+//! The world version is read from the component's import names before anything is compiled;
+//! each supported version has its own bindings module (`v1`), so a v2 can sit beside v1.
+
+pub mod context;
+pub mod registry;
+mod v1;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+
+use crate::config::PluginsConfig;
+use context::{Decision, LoginContext};
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+/// A version of the `portcullis:mfa` package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WorldVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl fmt::Display for WorldVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl WorldVersion {
+    pub fn parse(s: &str) -> Option<WorldVersion> {
+        let mut it = s.split('.').map(|p| p.parse::<u32>().ok());
+        let v = WorldVersion { major: it.next()??, minor: it.next()??, patch: it.next()?? };
+        it.next().is_none().then_some(v)
+    }
+}
+
+/// Versions this build can run.
+pub const SUPPORTED: [WorldVersion; 1] = [v1::VERSION];
+
+/// Per-evaluation limits (a plugin's own values, within the configured caps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Instructions (wasmtime fuel units).
+    pub fuel: u64,
+    pub memory_bytes: u64,
+    pub timeout_ms: u64,
+}
+
+/// What each store holds: the memory limiter and the captured log.
+pub struct HostState {
+    limiter: MemoryCap,
+    logs: LogBuffer,
+}
+
+struct MemoryCap {
+    bytes: usize,
+    exceeded: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.bytes {
+            // A trap, not a failed `memory.grow`: the selector cannot carry on without memory.
+            self.exceeded = true;
+            return Err(wasmtime::Error::msg("memory cap reached"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+struct LogBuffer {
+    lines: Vec<String>,
+    bytes: usize,
+    dropped: u32,
+    max_lines: usize,
+    max_bytes: usize,
+}
+
+impl LogBuffer {
+    fn push(&mut self, mut line: String) {
+        let room = self.max_bytes.saturating_sub(self.bytes);
+        if self.lines.len() >= self.max_lines || room == 0 {
+            self.dropped = self.dropped.saturating_add(1);
+            return;
+        }
+        if line.len() > room {
+            let mut cut = room;
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            line.truncate(cut);
+            self.dropped = self.dropped.saturating_add(1);
+        }
+        self.bytes += line.len();
+        self.lines.push(line);
+    }
+}
+
+/// Why an evaluation produced no usable decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The component trapped (unreachable, out-of-bounds access, stack overflow, ...).
+    Trap,
+    /// The fuel budget ran out.
+    Fuel,
+    /// The wall-clock deadline passed.
+    Timeout,
+    /// The component tried to grow its memory past the cap.
+    Memory,
+    /// The decision's text is larger than the output cap.
+    Output,
+    /// The component returned something that is not a valid decision.
+    Invalid,
+    /// The selector returned `err(...)`.
+    Error,
+    /// No evaluation slot came free in time.
+    Busy,
+    /// The plugin could not be loaded (e.g. its stored bytes no longer compile).
+    Unavailable,
+}
+
+impl FailureKind {
+    pub const ALL: [FailureKind; 9] = [
+        FailureKind::Trap,
+        FailureKind::Fuel,
+        FailureKind::Timeout,
+        FailureKind::Memory,
+        FailureKind::Output,
+        FailureKind::Invalid,
+        FailureKind::Error,
+        FailureKind::Busy,
+        FailureKind::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Trap => "trap",
+            FailureKind::Fuel => "fuel",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Memory => "memory",
+            FailureKind::Output => "output",
+            FailureKind::Invalid => "invalid",
+            FailureKind::Error => "error",
+            FailureKind::Busy => "busy",
+            FailureKind::Unavailable => "unavailable",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+/// One run of a selector.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Evaluation {
+    #[serde(with = "outcome")]
+    pub outcome: Result<Decision, Failure>,
+    pub logs: Vec<String>,
+    /// Log lines dropped (or cut) because of the caps.
+    pub logs_dropped: u32,
+    pub fuel_used: u64,
+    /// Instantiation and call, in microseconds.
+    pub duration_us: u64,
+}
+
+/// `{"decision": ...}` or `{"error": {"kind", "message"}}` in JSON.
+mod outcome {
+    use super::{Decision, Failure};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Repr<D, F> {
+        Decision(D),
+        Error(F),
+    }
+
+    pub fn serialize<S: Serializer>(v: &Result<Decision, Failure>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Ok(d) => Repr::<&Decision, &Failure>::Decision(d).serialize(s),
+            Err(f) => Repr::<&Decision, &Failure>::Error(f).serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Result<Decision, Failure>, D::Error> {
+        Ok(match Repr::<Decision, Failure>::deserialize(d)? {
+            Repr::Decision(x) => Ok(x),
+            Repr::Error(f) => Err(f),
+        })
+    }
+}
+
+impl Evaluation {
+    pub fn failed(kind: FailureKind, message: impl Into<String>) -> Evaluation {
+        Evaluation {
+            outcome: Err(Failure { kind, message: message.into() }),
+            logs: vec![],
+            logs_dropped: 0,
+            fuel_used: 0,
+            duration_us: 0,
+        }
+    }
+}
+
+/// A compiled, linked plugin version, ready to instantiate.
+pub struct Prepared {
+    pub version: WorldVersion,
+    pre: Pre,
+}
+
+enum Pre {
+    V1(v1::SelectorPre<HostState>),
+}
+
+/// The engine and everything compiled with it. One per process, shared through `AppState`.
+pub struct PluginHost {
+    engine: Engine,
+    linker_v1: Linker<HostState>,
+    caps: PluginsConfig,
+    cache_dir: Option<PathBuf>,
+    engine_key: String,
+    prepared: Mutex<HashMap<String, Arc<Prepared>>>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginHost").field("cache_dir", &self.cache_dir).finish_non_exhaustive()
+    }
+}
+
+impl PluginHost {
+    /// The engine with the configured caps. `cache_dir` holds compiled artefacts (`None`:
+    /// compile in memory only, for `plugin test`).
+    pub fn new(caps: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+        let slots = caps.max_concurrent.max(1) as u32;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * 16)
+            .total_memories(slots * 4)
+            .total_tables(slots * 8)
+            .max_core_instances_per_component(16)
+            .max_memories_per_component(4)
+            .max_tables_per_component(8)
+            .max_memory_size(caps.max_memory_mib as usize * 1024 * 1024);
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .wasm_component_model(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("plugin engine: {e}"))?;
+        let linker_v1 = v1::linker(&engine).map_err(|e| anyhow::anyhow!("plugin linker: {e}"))?;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        let engine_key = format!("{:016x}", h.finish());
+        if let Some(dir) = &cache_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("plugin cache directory {}: {e}", dir.display()))?;
+        }
+        spawn_ticker(&engine);
+        Ok(PluginHost {
+            engine,
+            linker_v1,
+            caps: caps.clone(),
+            cache_dir,
+            engine_key,
+            prepared: Mutex::new(HashMap::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(slots as usize)),
+        })
+    }
+
+    pub fn caps(&self) -> &PluginsConfig {
+        &self.caps
+    }
+
+    /// Default limits for a new plugin.
+    pub fn default_limits(&self) -> Limits {
+        Limits {
+            fuel: self.caps.default_fuel,
+            memory_bytes: self.caps.default_memory_mib * 1024 * 1024,
+            timeout_ms: self.caps.default_timeout_ms,
+        }
+    }
+
+    /// Refuses limits above the configured caps, naming the one.
+    pub fn check_limits(&self, l: &Limits) -> Result<(), String> {
+        let c = &self.caps;
+        if l.fuel == 0 || l.fuel > c.max_fuel {
+            return Err(format!("fuel must be between 1 and {}", c.max_fuel));
+        }
+        if l.memory_bytes < 1024 * 1024 || l.memory_bytes > c.max_memory_mib * 1024 * 1024 {
+            return Err(format!("memory must be between 1 and {} MiB", c.max_memory_mib));
+        }
+        if l.timeout_ms == 0 || l.timeout_ms > c.max_timeout_ms {
+            return Err(format!("timeout must be between 1 and {} ms", c.max_timeout_ms));
+        }
+        Ok(())
+    }
+
+    fn cache_path(&self, sha256: &str) -> Option<PathBuf> {
+        self.cache_dir.as_ref().map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+    }
+
+    /// The prepared plugin from memory or the on-disk cache, without the original bytes.
+    pub fn cached(&self, sha256: &str, version: WorldVersion) -> Option<Arc<Prepared>> {
+        if let Some(p) = self.prepared.lock().expect("plugin cache lock").get(sha256) {
+            return Some(p.clone());
+        }
+        let path = self.cache_path(sha256)?;
+        // Read into memory rather than mapped: a cache file changed on disk under a running
+        // server must not turn into a SIGBUS.
+        let bytes = std::fs::read(&path).ok()?;
+        // SAFETY: the file was written by `compile` below into our own cache directory from a
+        // component this engine compiled; its name carries the engine's compatibility hash,
+        // and wasmtime checks its header and that hash again while deserialising.
+        let component = match unsafe { Component::deserialize(&self.engine, &bytes) } {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "discarding a plugin cache entry");
+                let _ = std::fs::remove_file(&path);
+                return None;
+            }
+        };
+        let prepared = Arc::new(self.link(version, &component).ok()?);
+        self.prepared.lock().expect("plugin cache lock").insert(sha256.to_owned(), prepared.clone());
+        Some(prepared)
+    }
+
+    /// Compiles and links a component (checking its world version first) and caches the
+    /// artefact. The error is meant for the person who uploaded it.
+    pub fn compile(&self, sha256: &str, bytes: &[u8]) -> Result<Arc<Prepared>, String> {
+        let version = inspect(bytes)?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| format!("not a valid WebAssembly component: {}", first_line(&e)))?;
+        let prepared = Arc::new(self.link(version, &component)?);
+        if let Some(path) = self.cache_path(sha256)
+            && let Err(e) = write_atomically(&path, component.serialize().map_err(|e| e.to_string()))
+        {
+            tracing::warn!(path = %path.display(), error = %e, "could not cache a compiled plugin");
+        }
+        self.prepared.lock().expect("plugin cache lock").insert(sha256.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
+    fn link(&self, version: WorldVersion, component: &Component) -> Result<Prepared, String> {
+        let pre = match version {
+            v if v == v1::VERSION => Pre::V1(v1::prepare(&self.linker_v1, component).map_err(|e| {
+                format!("the component does not fit world portcullis:mfa/selector@{v}: {}", first_line(&e))
+            })?),
+            v => return Err(unsupported(v)),
+        };
+        Ok(Prepared { version, pre })
+    }
+
+    /// Forgets a deleted plugin's artefacts.
+    pub fn forget(&self, sha256: &str) {
+        self.prepared.lock().expect("plugin cache lock").remove(sha256);
+        if let Some(path) = self.cache_path(sha256) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Runs `evaluate` once in a fresh store, on this thread.
+    pub fn evaluate_blocking(&self, plugin: &Prepared, limits: &Limits, input: &LoginContext) -> Evaluation {
+        let memory_bytes = limits.memory_bytes.min(self.caps.max_memory_mib * 1024 * 1024) as usize;
+        let state = HostState {
+            limiter: MemoryCap { bytes: memory_bytes, exceeded: false },
+            logs: LogBuffer {
+                lines: vec![],
+                bytes: 0,
+                dropped: 0,
+                max_lines: self.caps.max_log_lines,
+                max_bytes: self.caps.max_log_bytes,
+            },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let fuel = limits.fuel.min(self.caps.max_fuel);
+        if let Err(e) = store.set_fuel(fuel) {
+            return Evaluation::failed(FailureKind::Unavailable, first_line(&e));
+        }
+        let ticks = limits.timeout_ms.min(self.caps.max_timeout_ms).div_ceil(TICK.as_millis() as u64) + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+
+        let started = Instant::now();
+        let result = match &plugin.pre {
+            Pre::V1(pre) => v1::evaluate(pre, &mut store, input),
+        };
+        let duration_us = started.elapsed().as_micros() as u64;
+        let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+        let outcome = match result {
+            Ok(Ok(decision)) => self.check(decision),
+            Ok(Err(message)) => {
+                Err(Failure { kind: FailureKind::Error, message: truncate(message, self.caps.max_output_bytes) })
+            }
+            Err(e) => Err(classify(&e, store.data().limiter.exceeded, memory_bytes, fuel, limits.timeout_ms)),
+        };
+        let logs = std::mem::take(&mut store.data_mut().logs.lines);
+        Evaluation { outcome, logs, logs_dropped: store.data().logs.dropped, fuel_used, duration_us }
+    }
+
+    fn check(&self, d: Decision) -> Result<Decision, Failure> {
+        if d.text_bytes() > self.caps.max_output_bytes {
+            return Err(Failure {
+                kind: FailureKind::Output,
+                message: format!(
+                    "the decision carries {} bytes of text; the cap is {}",
+                    d.text_bytes(),
+                    self.caps.max_output_bytes
+                ),
+            });
+        }
+        d.validate().map_err(|m| Failure { kind: FailureKind::Invalid, message: m })?;
+        Ok(d)
+    }
+
+    /// Runs an evaluation on the blocking pool, once a slot is free, so that a slow selector
+    /// never holds up the async workers serving other logins.
+    pub async fn evaluate(self: &Arc<Self>, plugin: Arc<Prepared>, limits: Limits, input: LoginContext) -> Evaluation {
+        let wait = Duration::from_millis(limits.timeout_ms.max(50) * 2);
+        let permit = match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            _ => return Evaluation::failed(FailureKind::Busy, "every plugin evaluation slot is busy"),
+        };
+        let host = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            host.evaluate_blocking(&plugin, &limits, &input)
+        })
+        .await
+        .unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
+    }
+}
+
+fn classify(e: &wasmtime::Error, memory_exceeded: bool, memory_bytes: usize, fuel: u64, timeout_ms: u64) -> Failure {
+    let (kind, message) = if memory_exceeded {
+        (FailureKind::Memory, format!("grew past the memory cap of {} MiB", memory_bytes / (1024 * 1024)))
+    } else {
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => (FailureKind::Fuel, format!("ran out of fuel ({fuel} instructions)")),
+            Some(Trap::Interrupt) => (FailureKind::Timeout, format!("ran past the {timeout_ms} ms deadline")),
+            Some(t) => (FailureKind::Trap, format!("trapped: {t}")),
+            // Not a trap: the values it returned do not lift into a decision.
+            None => (FailureKind::Invalid, format!("returned an invalid decision: {}", first_line(e))),
+        }
+    };
+    Failure { kind, message }
+}
+
+fn first_line(e: &dyn fmt::Display) -> String {
+    let s = e.to_string();
+    truncate(s.lines().next().unwrap_or_default().to_owned(), 500)
+}
+
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+fn unsupported(v: WorldVersion) -> String {
+    let known: Vec<String> = SUPPORTED.iter().map(|v| v.to_string()).collect();
+    format!(
+        "the component targets portcullis:mfa@{v}, which this Portcullis does not run (supported: {})",
+        known.join(", ")
+    )
+}
+
+fn write_atomically(path: &Path, bytes: Result<Vec<u8>, String>) -> Result<(), String> {
+    let bytes = bytes?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| e.to_string())
+}
+
+/// Advances the engine's epoch until the engine is gone.
+fn spawn_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("plugin-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .expect("spawn the plugin epoch thread");
+}
+
+/// Reads the world version a component was built for from its import names
+/// (`portcullis:mfa/...@X.Y.Z`), before anything is compiled, and refuses imports the host
+/// does not provide.
+pub fn inspect(bytes: &[u8]) -> Result<WorldVersion, String> {
+    use wasmparser::{Parser, Payload};
+    if !Parser::is_component(bytes) {
+        return Err(if Parser::is_core_wasm(bytes) {
+            "this is a core WebAssembly module, not a component; wrap it with `wasm-tools component new` \
+             or build with a component toolchain"
+                .into()
+        } else {
+            "not a WebAssembly component".into()
+        });
+    }
+    let mut depth = 0usize;
+    let mut versions = std::collections::BTreeSet::new();
+    let mut foreign = vec![];
+    let mut exports_evaluate = false;
+    let malformed = |e: wasmparser::BinaryReaderError| format!("malformed component: {e}");
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(malformed)? {
+            Payload::Version { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 1 => {
+                for import in reader {
+                    let import = import.map_err(malformed)?;
+                    let name = import.name.name;
+                    // Named types the world `use`s are imports too; they grant nothing.
+                    if matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        continue;
+                    }
+                    match package_version(name) {
+                        Some(Some(v)) => {
+                            versions.insert(v.to_owned());
+                        }
+                        _ => foreign.push(name.to_owned()),
+                    }
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 1 => {
+                for export in reader {
+                    let name = export.map_err(malformed)?.name.name;
+                    exports_evaluate |= name == "evaluate";
+                    if let Some(Some(v)) = package_version(name) {
+                        versions.insert(v.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !foreign.is_empty() {
+        return Err(format!(
+            "the component imports {}; a selector may import only portcullis:mfa/host (no WASI: build \
+             without it, e.g. componentize-qjs --stub-wasi)",
+            foreign.join(", ")
+        ));
+    }
+    if !exports_evaluate {
+        return Err("the component does not export `evaluate` (world portcullis:mfa/selector)".into());
+    }
+    let version = match versions.len() {
+        // A selector that uses no named type of the package: it can only be the base version.
+        0 => v1::VERSION,
+        1 => {
+            let v = versions.into_iter().next().expect("one version");
+            WorldVersion::parse(&v).ok_or_else(|| format!("unreadable world version `{v}`"))?
+        }
+        _ => {
+            return Err(format!(
+                "the component mixes versions of portcullis:mfa ({})",
+                versions.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    };
+    if !SUPPORTED.contains(&version) {
+        return Err(unsupported(version));
+    }
+    Ok(version)
+}
+
+/// `Some(version)` for a name in the `portcullis:mfa` package (`Some(None)` when unversioned).
+fn package_version(name: &str) -> Option<Option<&str>> {
+    let rest = name.strip_prefix("portcullis:mfa/")?;
+    Some(rest.split_once('@').map(|(_, v)| v))
+}

@@ -1,0 +1,313 @@
+//! The plugin lifecycle behind the admin API, page and CLI: upload (validated against the
+//! world, stored with its sha256, immutable), assignment and mode, deletion, statistics,
+//! test runs and replay of recorded logins. Every change is audited.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::context::LoginContext;
+use super::{Evaluation, Limits};
+use crate::audit::{self, Origin, event};
+use crate::error::{AppError, AppResult};
+use crate::mfa::policy::{Factor, Policy, Verdict};
+use crate::mfa::selector::{self, OnError};
+use crate::state::AppState;
+use crate::store;
+use crate::store::plugins::{Assignment, GLOBAL, Plugin};
+
+/// Who acts, for the audit log.
+pub struct Actor<'a> {
+    pub user_id: Option<&'a str>,
+    pub origin: &'a Origin,
+}
+
+pub struct Upload<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub bytes: &'a [u8],
+    pub fuel: Option<u64>,
+    pub memory_mib: Option<u64>,
+    pub timeout_ms: Option<u64>,
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+}
+
+/// Stores a new version of a plugin after compiling and linking it against its world.
+pub async fn upload(state: &AppState, up: &Upload<'_>, actor: &Actor<'_>) -> AppResult<Plugin> {
+    if !valid_name(up.name) {
+        return Err(AppError::BadRequest(
+            "the name must be 1 to 64 characters: lowercase letters, digits, '-' and '_'".into(),
+        ));
+    }
+    if up.description.chars().count() > 500 {
+        return Err(AppError::BadRequest("the description is longer than 500 characters".into()));
+    }
+    let cap = state.plugins.caps().max_upload_bytes;
+    if up.bytes.len() > cap {
+        return Err(AppError::BadRequest(format!("the component is {} bytes; the cap is {cap}", up.bytes.len())));
+    }
+    let defaults = state.plugins.default_limits();
+    let limits = Limits {
+        fuel: up.fuel.unwrap_or(defaults.fuel),
+        memory_bytes: up.memory_mib.map_or(defaults.memory_bytes, |m| m * 1024 * 1024),
+        timeout_ms: up.timeout_ms.unwrap_or(defaults.timeout_ms),
+    };
+    state.plugins.check_limits(&limits).map_err(AppError::BadRequest)?;
+    let sha256 = hex::encode(crate::crypto::sha256(up.bytes));
+    let host = state.plugins.clone();
+    let (sha, bytes) = (sha256.clone(), up.bytes.to_vec());
+    let prepared = tokio::task::spawn_blocking(move || host.compile(&sha, &bytes))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::BadRequest)?;
+    let plugin = store::plugins::create(
+        &state.db,
+        &store::plugins::NewPlugin {
+            name: up.name,
+            description: up.description,
+            sha256: &sha256,
+            world_version: &prepared.version.to_string(),
+            wasm: up.bytes,
+            fuel: limits.fuel as i64,
+            memory_bytes: limits.memory_bytes as i64,
+            timeout_ms: limits.timeout_ms as i64,
+            created_by: actor.user_id,
+        },
+        state.now(),
+    )
+    .await?;
+    let detail = format!("{}@{} sha256={} world={}", plugin.name, plugin.version, plugin.sha256, plugin.world_version);
+    audit::record(state, event::PLUGIN_UPLOADED, actor.user_id, None, actor.origin, Some(&detail)).await?;
+    Ok(plugin)
+}
+
+/// A plugin with where it is assigned.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    pub plugin: Plugin,
+    pub assignments: Vec<Assignment>,
+}
+
+/// Every plugin version with its assignments, by name and version.
+pub async fn list(state: &AppState) -> AppResult<Vec<Listed>> {
+    let plugins = store::plugins::list(&state.db).await?;
+    let mut assignments = store::plugins::assignments(&state.db, None).await?;
+    Ok(plugins
+        .into_iter()
+        .map(|plugin| {
+            let (mine, rest) = assignments.drain(..).partition(|a| a.plugin_id == plugin.id);
+            assignments = rest;
+            Listed { plugin, assignments: mine }
+        })
+        .collect())
+}
+
+/// `NAME@VERSION`, `NAME` (its newest version) or an id.
+pub async fn resolve(state: &AppState, reference: &str) -> AppResult<Plugin> {
+    let found = match reference.split_once('@') {
+        Some((name, v)) => {
+            let v: i64 = v.parse().map_err(|_| AppError::BadRequest(format!("bad version in `{reference}`")))?;
+            store::plugins::find_by_name(&state.db, name, Some(v)).await?
+        }
+        None => match store::plugins::find(&state.db, reference).await? {
+            Some(p) => Some(p),
+            None => store::plugins::find_by_name(&state.db, reference, None).await?,
+        },
+    };
+    found.ok_or(AppError::NotFound)
+}
+
+/// Sets the plugin's mode (`active`, `shadow` or `disabled`) in a scope (`global` or an app
+/// id). Activating replaces the scope's active plugin; likewise for shadow.
+pub async fn assign(
+    state: &AppState,
+    plugin: &Plugin,
+    scope: &str,
+    mode: &str,
+    on_error: Option<&str>,
+    actor: &Actor<'_>,
+) -> AppResult<Assignment> {
+    if !["active", "shadow", "disabled"].contains(&mode) {
+        return Err(AppError::BadRequest("mode must be active, shadow or disabled".into()));
+    }
+    if scope != GLOBAL && store::apps::find(&state.db, scope).await?.is_none() {
+        return Err(AppError::BadRequest(format!("no app with id `{scope}` (use `global` for every app)")));
+    }
+    let current = store::plugins::assignments(&state.db, Some(&plugin.id)).await?;
+    let on_error = match on_error {
+        Some(s) => OnError::parse(s)
+            .ok_or_else(|| AppError::BadRequest("on_error must be fail_secure or fail_open".into()))?
+            .as_str(),
+        None => current.iter().find(|a| a.scope == scope).map_or("fail_secure", |a| a.on_error.as_str()),
+    };
+    let a = Assignment {
+        scope: scope.to_owned(),
+        plugin_id: plugin.id.clone(),
+        mode: mode.to_owned(),
+        on_error: on_error.to_owned(),
+        updated_at: state.now(),
+    };
+    store::plugins::assign(&state.db, &a).await?;
+    let detail = format!("{}@{} scope={scope} mode={mode} on_error={on_error}", plugin.name, plugin.version);
+    let app = (scope != GLOBAL).then_some(scope);
+    audit::record(state, event::PLUGIN_ASSIGNED, actor.user_id, app, actor.origin, Some(&detail)).await?;
+    Ok(a)
+}
+
+pub async fn unassign(state: &AppState, plugin: &Plugin, scope: &str, actor: &Actor<'_>) -> AppResult<()> {
+    if !store::plugins::unassign(&state.db, scope, &plugin.id).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = format!("{}@{} scope={scope}", plugin.name, plugin.version);
+    let app = (scope != GLOBAL).then_some(scope);
+    audit::record(state, event::PLUGIN_UNASSIGNED, actor.user_id, app, actor.origin, Some(&detail)).await?;
+    Ok(())
+}
+
+pub async fn delete(state: &AppState, plugin: &Plugin, actor: &Actor<'_>) -> AppResult<()> {
+    if !store::plugins::delete(&state.db, &plugin.id).await? {
+        return Err(AppError::NotFound);
+    }
+    state.plugins.forget(&plugin.sha256);
+    let detail = format!("{}@{} sha256={}", plugin.name, plugin.version, plugin.sha256);
+    audit::record(state, event::PLUGIN_DELETED, actor.user_id, None, actor.origin, Some(&detail)).await?;
+    Ok(())
+}
+
+/// Figures over a plugin's retained decisions.
+#[derive(Debug, Default, Serialize)]
+pub struct Stats {
+    pub evaluations: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub latency_p50_us: u64,
+    pub latency_p99_us: u64,
+    pub fuel_p50: u64,
+    pub fuel_max: u64,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub async fn stats(state: &AppState, plugin: &Plugin) -> AppResult<Stats> {
+    let rows = store::plugins::samples(&state.db, &plugin.id).await?;
+    let mut stats = Stats { evaluations: rows.len() as u64, ..Stats::default() };
+    let mut latency: Vec<u64> = rows.iter().map(|r| r.2.max(0) as u64).collect();
+    let mut fuel: Vec<u64> = rows.iter().map(|r| r.1.max(0) as u64).collect();
+    latency.sort_unstable();
+    fuel.sort_unstable();
+    for kind in super::FailureKind::ALL {
+        let n = rows.iter().filter(|r| r.0.as_deref() == Some(kind.as_str())).count() as u64;
+        if n > 0 {
+            stats.errors.insert(kind.as_str(), n);
+        }
+    }
+    stats.latency_p50_us = percentile(&latency, 50.0);
+    stats.latency_p99_us = percentile(&latency, 99.0);
+    stats.fuel_p50 = percentile(&fuel, 50.0);
+    stats.fuel_max = fuel.last().copied().unwrap_or(0);
+    Ok(stats)
+}
+
+/// Runs a stored plugin on a context, as a login would (nothing is recorded or enforced).
+pub async fn test(state: &AppState, plugin: &Plugin, context: LoginContext) -> Evaluation {
+    let prepared = match selector::prepared(state, &plugin.id, &plugin.sha256, &plugin.world_version).await {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let limits = Limits {
+        fuel: plugin.fuel as u64,
+        memory_bytes: plugin.memory_bytes as u64,
+        timeout_ms: plugin.timeout_ms as u64,
+    };
+    state.plugins.evaluate(prepared, limits, context).await
+}
+
+/// What the MFA step makes of a verdict for a context: the parts that change the login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Effect {
+    pub policy: Policy,
+    pub allowed_factors: Option<Vec<Factor>>,
+    pub reauth_interval_minutes: Option<u32>,
+    pub allow_trusted_device: bool,
+    pub denied: bool,
+}
+
+pub fn effect(static_policy: Policy, v: Option<&Verdict>) -> Effect {
+    let none = Verdict::default();
+    let v = v.unwrap_or(&none);
+    Effect {
+        policy: static_policy.max(v.policy.unwrap_or(Policy::Disabled)),
+        allowed_factors: v.allowed_factors.clone(),
+        reauth_interval_minutes: v.reauth_interval_minutes,
+        allow_trusted_device: v.allow_trusted_device != Some(false),
+        denied: v.deny.is_some(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReplayedLogin {
+    pub decision_id: i64,
+    pub at: i64,
+    pub user_id: Option<String>,
+    pub app_id: Option<String>,
+    /// What was enforced (the active plugin's effect, or the static policy's).
+    pub recorded: Effect,
+    /// What the candidate would have enforced (with `fail_secure` on failure).
+    pub candidate: Effect,
+    pub evaluation: Evaluation,
+    pub differs: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Replay {
+    pub logins: usize,
+    pub differences: usize,
+    pub failures: usize,
+    pub results: Vec<ReplayedLogin>,
+}
+
+/// Runs `plugin` on the recorded contexts of the last `last` logins and compares its effect
+/// with what was enforced then.
+pub async fn replay(state: &AppState, plugin: &Plugin, last: i64) -> AppResult<Replay> {
+    let rows = store::plugins::recent_logins(&state.db, last.clamp(1, 1000)).await?;
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        let context: LoginContext = serde_json::from_str(&row.context).map_err(AppError::internal)?;
+        let recorded = if row.mode == "active" {
+            let v: Verdict = serde_json::from_str(&row.applied).map_err(AppError::internal)?;
+            effect(context.static_policy, Some(&v))
+        } else {
+            effect(context.static_policy, None)
+        };
+        let static_policy = context.static_policy;
+        let evaluation = test(state, plugin, context).await;
+        let candidate = effect(static_policy, Some(&selector::verdict(&evaluation, OnError::FailSecure)));
+        let differs = candidate != recorded;
+        results.push(ReplayedLogin {
+            decision_id: row.id,
+            at: row.at,
+            user_id: row.user_id,
+            app_id: row.app_id,
+            recorded,
+            candidate,
+            evaluation,
+            differs,
+        });
+    }
+    Ok(Replay {
+        logins: results.len(),
+        differences: results.iter().filter(|r| r.differs).count(),
+        failures: results.iter().filter(|r| r.evaluation.outcome.is_err()).count(),
+        results,
+    })
+}

@@ -1,0 +1,203 @@
+//! Selector components for tests: hand-written core modules (WAT) wrapped into components
+//! against `plugins/wit/1.0.0` with `wit-component`, and the JavaScript examples built from
+//! source with componentize-qjs (by `plugins/examples/js/build.sh`, which the README's test
+//! command runs).
+
+use std::path::PathBuf;
+
+use portcullis::mfa::policy::{Factor, Policy};
+use portcullis::plugin_host::context::{self as pc, LoginContext};
+
+/// Where `return_area` lives in the fixture's memory, and the first byte the bump
+/// allocator hands out.
+const RET: u32 = 1024;
+
+/// Byte offsets inside `result<decision, string>` at `RET` (canonical ABI layout: the
+/// result's tag at 0, then the decision record aligned to 4).
+pub mod at {
+    // allowed-factors at 8, reauth-interval-minutes at 20, allow-trusted-device at 28.
+    pub const POLICY: u32 = 4;
+    pub const DENY: u32 = 32;
+    pub const REASON: u32 = 44;
+}
+
+fn wit_dir(version: &str) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/wit/1.0.0");
+    if version == "1.0.0" {
+        return src;
+    }
+    // A copy of the contract under another version number (an "unknown world").
+    let dir = std::env::temp_dir().join(format!("portcullis-wit-{version}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(src.join("selector.wit")).unwrap();
+    std::fs::write(dir.join("selector.wit"), text.replace("@1.0.0", &format!("@{version}"))).unwrap();
+    dir
+}
+
+/// Wraps a core module whose body is `evaluate` (it receives the context pointer in local 0
+/// and must leave a pointer to the result on the stack) into a component.
+pub fn component(evaluate_body: &str) -> Vec<u8> {
+    component_for("1.0.0", evaluate_body)
+}
+
+pub fn component_for(version: &str, evaluate_body: &str) -> Vec<u8> {
+    let wat = format!(
+        r#"(module
+  (import "portcullis:mfa/host@{version}" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 4096))
+  (data (i32.const 512) "hello from wat")
+  (func $realloc (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $ret i32)
+    (local.set $ret
+      (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+               (i32.xor (i32.sub (local.get 2) (i32.const 1)) (i32.const -1))))
+    (global.set $heap (i32.add (local.get $ret) (local.get 3)))
+    (block $done
+      (loop $grow
+        (br_if $done (i32.le_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536))))
+        (drop (memory.grow (i32.const 1)))
+        (br $grow)))
+    (local.get $ret))
+  (func (export "evaluate") (param i32) (result i32)
+    (local $i i32)
+    {evaluate_body})
+)"#
+    );
+    let mut module = wat::parse_str(&wat).expect("fixture WAT parses");
+    let mut resolve = wit_parser::Resolve::default();
+    let (pkg, _) = resolve.push_dir(wit_dir(version)).expect("WIT parses");
+    let world = resolve.select_world(&[pkg], Some("selector")).expect("world selector");
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
+        .expect("embed metadata");
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .expect("module")
+        .validate(true)
+        .encode()
+        .expect("encode component")
+}
+
+/// Body returning `ok(decision { policy })` with every option `none`.
+pub fn returns(policy: Policy) -> String {
+    let p = Policy::ALL.iter().position(|x| *x == policy).unwrap();
+    format!("(i32.store8 (i32.const {}) (i32.const {p})) (i32.const {RET})", RET + at::POLICY)
+}
+
+/// A selector that returns `policy`.
+pub fn fixed(policy: Policy) -> Vec<u8> {
+    component(&returns(policy))
+}
+
+pub fn infinite_loop() -> Vec<u8> {
+    component("(loop $l (br $l)) (i32.const 0)")
+}
+
+pub fn memory_bomb() -> Vec<u8> {
+    component("(loop $l (drop (memory.grow (i32.const 16))) (br $l)) (i32.const 0)")
+}
+
+pub fn trap() -> Vec<u8> {
+    component("unreachable")
+}
+
+/// Logs a line 1000 times, then returns `any`.
+pub fn log_spam() -> Vec<u8> {
+    component(&format!(
+        "(loop $l (call $log (i32.const 512) (i32.const 14)) (local.set $i (i32.add (local.get $i) (i32.const 1))) \
+         (br_if $l (i32.lt_u (local.get $i) (i32.const 1000)))) {}",
+        returns(Policy::Any)
+    ))
+}
+
+/// An enum value outside `policy`.
+pub fn invalid_policy() -> Vec<u8> {
+    component(&format!("(i32.store8 (i32.const {}) (i32.const 9)) (i32.const {RET})", RET + at::POLICY))
+}
+
+/// `ok(decision { policy: any, reason: some(<len zero bytes>) })`.
+pub fn long_reason(len: u32) -> Vec<u8> {
+    component(&format!(
+        "(i32.store8 (i32.const {pol}) (i32.const 2)) (i32.store8 (i32.const {tag}) (i32.const 1)) \
+         (i32.store (i32.const {ptr}) (i32.const 8192)) (i32.store (i32.const {len_at}) (i32.const {len})) \
+         (drop (memory.grow (i32.const 2))) (i32.const {RET})",
+        pol = RET + at::POLICY,
+        tag = RET + at::REASON,
+        ptr = RET + at::REASON + 4,
+        len_at = RET + at::REASON + 8,
+    ))
+}
+
+/// `err("hello from wat")`.
+pub fn returns_err() -> Vec<u8> {
+    component(&format!(
+        "(i32.store8 (i32.const {RET}) (i32.const 1)) (i32.store (i32.const {}) (i32.const 512)) \
+         (i32.store (i32.const {}) (i32.const 14)) (i32.const {RET})",
+        RET + 4,
+        RET + 8
+    ))
+}
+
+/// `ok(decision { policy: disabled, deny: some("hello from wat") })`.
+pub fn denies() -> Vec<u8> {
+    component(&format!(
+        "(i32.store8 (i32.const {}) (i32.const 1)) (i32.store (i32.const {}) (i32.const 512)) \
+         (i32.store (i32.const {}) (i32.const 14)) (i32.const {RET})",
+        RET + at::DENY,
+        RET + at::DENY + 4,
+        RET + at::DENY + 8
+    ))
+}
+
+/// The JavaScript example `name` (e.g. `risk-based`), built from source. `None` outside CI
+/// when the examples have not been built (run `plugins/examples/js/build.sh`); in CI a
+/// missing build fails the test.
+pub fn js_example(name: &str) -> Option<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("plugins/examples/js/dist/{name}.wasm"));
+    match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but {} is missing ({e}): the README's test command builds it", path.display());
+            }
+            eprintln!("skipping: {} is not built (plugins/examples/js/build.sh)", path.display());
+            None
+        }
+    }
+}
+
+/// A plain login context.
+pub fn context() -> LoginContext {
+    LoginContext {
+        now: 1_800_000_000,
+        user: pc::User {
+            id: "0b4c1f9e-1111-4222-8333-944455556666".into(),
+            username: "alice".into(),
+            email: Some("alice@example.com".into()),
+            email_verified: true,
+            groups: vec!["staff".into()],
+            attributes: vec![],
+            is_admin: false,
+            created_at: 1_700_000_000,
+            password_changed_at: Some(1_700_000_000),
+        },
+        factors: vec![pc::EnrolledFactor {
+            kind: Factor::Totp,
+            name: "Authenticator app".into(),
+            created_at: 1_700_000_000,
+            last_used_at: None,
+        }],
+        app: Some(pc::App {
+            id: "app-1".into(),
+            name: "Wiki".into(),
+            protocol: "oidc".into(),
+            policy: None,
+            metadata: vec![],
+        }),
+        request: pc::Request { ip: Some("10.1.2.3".into()), ..Default::default() },
+        session: None,
+        device: pc::Device { known: true, ..Default::default() },
+        signals: pc::Signals::default(),
+        static_policy: Policy::Optional,
+    }
+}

@@ -1,0 +1,173 @@
+//! Hostile and broken selectors against the wasmtime host: each limit fixture ends in an
+//! exact, named outcome, and the host keeps working afterwards.
+
+use portcullis::config::PluginsConfig;
+use portcullis::mfa::policy::Policy;
+use portcullis::plugin_host::{Evaluation, FailureKind, Limits, PluginHost, inspect};
+
+use crate::plugin_fixtures as fx;
+
+fn host() -> PluginHost {
+    PluginHost::new(&PluginsConfig::default(), None).unwrap()
+}
+
+fn run(host: &PluginHost, bytes: &[u8], limits: Limits) -> Evaluation {
+    let sha = hex::encode(portcullis::crypto::sha256(bytes));
+    let p = host.compile(&sha, bytes).expect("fixture compiles");
+    host.evaluate_blocking(&p, &limits, &fx::context())
+}
+
+fn failure(e: &Evaluation) -> (FailureKind, String) {
+    let f = e.outcome.as_ref().expect_err("the evaluation should fail");
+    (f.kind, f.message.clone())
+}
+
+#[test]
+fn a_well_behaved_selector_decides() {
+    let h = host();
+    let e = run(&h, &fx::fixed(Policy::Otp), h.default_limits());
+    assert_eq!(e.outcome.unwrap().policy, Policy::Otp);
+    assert!(e.fuel_used > 0);
+}
+
+#[test]
+fn infinite_loop_runs_out_of_fuel() {
+    let h = host();
+    let e = run(&h, &fx::infinite_loop(), h.default_limits());
+    assert_eq!(failure(&e).0, FailureKind::Fuel, "{e:?}");
+    assert_eq!(e.fuel_used, h.default_limits().fuel);
+}
+
+#[test]
+fn infinite_loop_with_ample_fuel_hits_the_deadline() {
+    let h = host();
+    let limits = Limits { fuel: 1_000_000_000, timeout_ms: 30, ..h.default_limits() };
+    let started = std::time::Instant::now();
+    let e = run(&h, &fx::infinite_loop(), limits);
+    assert_eq!(failure(&e).0, FailureKind::Timeout, "{e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn memory_bomb_stops_at_the_cap() {
+    let h = host();
+    let limits = Limits { memory_bytes: 4 * 1024 * 1024, ..h.default_limits() };
+    let (kind, message) = failure(&run(&h, &fx::memory_bomb(), limits));
+    assert_eq!(kind, FailureKind::Memory);
+    assert!(message.contains("4 MiB"), "{message}");
+}
+
+#[test]
+fn trap_is_reported() {
+    let h = host();
+    let (kind, message) = failure(&run(&h, &fx::trap(), h.default_limits()));
+    assert_eq!(kind, FailureKind::Trap);
+    assert!(message.contains("unreachable"), "{message}");
+}
+
+#[test]
+fn log_spam_is_capped_and_counted() {
+    let h = host();
+    let e = run(&h, &fx::log_spam(), h.default_limits());
+    assert_eq!(e.outcome.as_ref().unwrap().policy, Policy::Any);
+    let caps = PluginsConfig::default();
+    assert_eq!(e.logs.len(), caps.max_log_lines);
+    assert!(e.logs.iter().all(|l| l == "hello from wat"));
+    assert_eq!(e.logs_dropped as usize, 1000 - caps.max_log_lines);
+}
+
+#[test]
+fn invalid_decision_is_refused() {
+    let h = host();
+    let (kind, _) = failure(&run(&h, &fx::invalid_policy(), h.default_limits()));
+    assert_eq!(kind, FailureKind::Invalid);
+}
+
+#[test]
+fn oversized_output_is_refused() {
+    let h = host();
+    let (kind, message) = failure(&run(&h, &fx::long_reason(10_000), h.default_limits()));
+    assert_eq!(kind, FailureKind::Output);
+    assert!(message.contains("10000"), "{message}");
+    // Within the cap it is fine.
+    assert!(run(&h, &fx::long_reason(100), h.default_limits()).outcome.is_ok());
+}
+
+#[test]
+fn an_err_is_a_failure_with_its_message() {
+    let h = host();
+    assert_eq!(
+        failure(&run(&h, &fx::returns_err(), h.default_limits())),
+        (FailureKind::Error, "hello from wat".into())
+    );
+}
+
+#[test]
+fn unknown_world_version_is_refused_before_compiling() {
+    let bytes = fx::component_for("2.0.0", &fx::returns(Policy::Any));
+    let err = inspect(&bytes).unwrap_err();
+    assert!(err.contains("portcullis:mfa@2.0.0") && err.contains("supported: 1.0.0"), "{err}");
+    let h = host();
+    assert_eq!(h.compile("x", &bytes).err(), Some(err));
+}
+
+#[test]
+fn bytes_that_are_not_a_component_are_refused() {
+    assert_eq!(inspect(b"hello, world").unwrap_err(), "not a WebAssembly component");
+    let core = wat::parse_str("(module)").unwrap();
+    assert!(inspect(&core).unwrap_err().contains("core WebAssembly module"));
+    let mut truncated = fx::fixed(Policy::Any);
+    truncated.truncate(truncated.len() / 2);
+    assert!(inspect(&truncated).unwrap_err().starts_with("malformed component"));
+}
+
+#[test]
+fn a_failed_evaluation_leaves_the_host_working() {
+    let h = host();
+    for bytes in [fx::trap(), fx::infinite_loop(), fx::memory_bomb()] {
+        assert!(run(&h, &bytes, h.default_limits()).outcome.is_err());
+    }
+    assert_eq!(run(&h, &fx::fixed(Policy::Passkey), h.default_limits()).outcome.unwrap().policy, Policy::Passkey);
+}
+
+#[test]
+fn js_example_runs_in_the_host() {
+    let Some(bytes) = fx::js_example("risk-based") else { return };
+    let h = host();
+    let mut ctx = fx::context();
+    let sha = hex::encode(portcullis::crypto::sha256(&bytes));
+    let p = h.compile(&sha, &bytes).expect("the JS example compiles");
+    let e = h.evaluate_blocking(&p, &h.default_limits(), &ctx);
+    let d = e.outcome.expect("a decision");
+    assert_eq!((d.policy, d.reason.as_deref()), (Policy::Optional, Some("no risk signal")));
+    ctx.signals.new_ip = true;
+    let e = h.evaluate_blocking(&p, &h.default_limits(), &ctx);
+    let d = e.outcome.expect("a decision");
+    assert_eq!((d.policy, d.allow_trusted_device), (Policy::Any, Some(false)));
+    assert_eq!(e.logs, vec!["alice: risk: new IP address".to_string()]);
+}
+
+#[test]
+fn compiled_artefacts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let caps = PluginsConfig::default();
+    let bytes = fx::fixed(Policy::Otp);
+    let sha = hex::encode(portcullis::crypto::sha256(&bytes));
+    let v1 = portcullis::plugin_host::WorldVersion { major: 1, minor: 0, patch: 0 };
+    let first = PluginHost::new(&caps, Some(dir.path().to_path_buf())).unwrap();
+    assert!(first.cached(&sha, v1).is_none());
+    first.compile(&sha, &bytes).unwrap();
+    drop(first);
+    // A new process: the artefact is loaded from disk, without the original bytes.
+    let second = PluginHost::new(&caps, Some(dir.path().to_path_buf())).unwrap();
+    let p = second.cached(&sha, v1).expect("cached artefact");
+    let e = second.evaluate_blocking(&p, &second.default_limits(), &fx::context());
+    assert_eq!(e.outcome.unwrap().policy, Policy::Otp);
+    drop(second);
+    // A corrupt cache entry is discarded, not trusted.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
+    }
+    let third = PluginHost::new(&caps, Some(dir.path().to_path_buf())).unwrap();
+    assert!(third.cached(&sha, v1).is_none());
+}

@@ -1,0 +1,416 @@
+//! Selector plugins in real logins: the factor requirement follows the plugin's verdict under
+//! the floor rule, a failure never weakens the policy, deny refuses, one login runs its plugin
+//! once, shadow mode records without enforcing, replay shows the differences, the admin API
+//! manages the lifecycle, and many logins can evaluate at once.
+
+use portcullis::mfa::policy::Policy;
+use serde_json::{Value, json};
+
+use crate::both_databases;
+use crate::common::*;
+use crate::plugin_fixtures as fx;
+
+both_databases!(
+    verdict_drives_the_oidc_login,
+    failures_follow_on_error,
+    shadow_and_replay,
+    admin_api_lifecycle,
+    concurrent_logins_evaluate,
+    js_risk_based_plugin_in_the_login
+);
+
+/// An admin without factors (the default `optional` policy lets them in with a password).
+async fn admin_client(srv: &TestServer) -> reqwest::Client {
+    portcullis::admin::add_user(
+        &srv.state,
+        &portcullis::admin::UserSpec {
+            username: "root",
+            password: PASSWORD,
+            email: None,
+            display_name: None,
+            is_admin: true,
+            groups: &[],
+        },
+    )
+    .await
+    .unwrap();
+    let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (status, body) = api_login(srv, &admin, "root").await;
+    assert_eq!((status, &body["authenticated"]), (200, &json!(true)), "{body}");
+    admin
+}
+
+async fn upload(srv: &TestServer, admin: &reqwest::Client, name: &str, bytes: Vec<u8>) -> Value {
+    let resp = admin
+        .post(srv.url(&format!("/api/v1/admin/plugins?name={name}")))
+        .header("content-type", "application/wasm")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn assign(srv: &TestServer, admin: &reqwest::Client, plugin: &str, scope: &str, mode: &str, on_error: &str) {
+    let resp = admin
+        .put(srv.url(&format!("/api/v1/admin/plugins/{plugin}/assignments/{scope}")))
+        .json(&json!({"mode": mode, "on_error": on_error}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+async fn decisions(srv: &TestServer, admin: &reqwest::Client) -> Vec<Value> {
+    let body: Value =
+        admin.get(srv.url("/api/v1/admin/plugin-decisions?limit=500")).send().await.unwrap().json().await.unwrap();
+    body["entries"].as_array().unwrap().clone()
+}
+
+/// The JSON login's outcome: `ok`, `mfa` (challenge), `enrol` or the error code.
+async fn json_login_outcome(srv: &TestServer, username: &str) -> String {
+    json_login_outcome_with(srv, reqwest::Client::builder().cookie_store(true).build().unwrap(), username).await
+}
+
+async fn verdict_drives_the_oidc_login(b: Backend) {
+    // A domain-name issuer, so that passkeys are available.
+    let opts = Options { localhost_issuer: true, ..manual_clock() };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let admin = admin_client(&srv).await;
+    let alice = srv.add_user("alice").await;
+    let secret = srv.enrol_totp(&alice).await;
+    let client = srv.add_client(false).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    assert_eq!(json_login_outcome(&srv, "alice").await, "ok");
+
+    // A plugin asking for `otp` under a static `disabled`: the OIDC login needs the code.
+    upload(&srv, &admin, "wants-otp", fx::fixed(Policy::Otp)).await;
+    assign(&srv, &admin, "wants-otp", "global", "active", "fail_secure").await;
+    let browser = browser();
+    let (verifier, challenge) = pkce();
+    let url =
+        authorize_url(&srv, &client.client_id, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    let next = sign_in(&srv, &browser, &url, "alice", PASSWORD).await;
+    assert_eq!(next, "/login/mfa", "the plugin's verdict asks for a second factor");
+    let resp = post_mfa_form(&srv, &browser, "/login/mfa/totp", &[("code", &srv.code(&secret))]).await;
+    // The trust-device prompt; declining continues the request, whose stored verdict is
+    // reused rather than evaluated again.
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let form = [
+        ("csrf", hidden_input(&html, "csrf").unwrap()),
+        ("trust_token", hidden_input(&html, "trust_token").unwrap()),
+        ("request", hidden_input(&html, "request").unwrap()),
+        ("trust", "no".to_owned()),
+    ];
+    let resp = browser.post(srv.url("/login/trust")).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let redirect = location(&resp);
+    let code = query_param(&redirect, "code").unwrap_or_else(|| panic!("code in {redirect}"));
+    let tokens = json(exchange_code(&srv, &client, &code, &verifier).await).await;
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    // One login, one evaluation (the continuation after the second factor reuses it).
+    let log = decisions(&srv, &admin).await;
+    let active: Vec<_> = log.iter().filter(|d| d["mode"] == "active" && d["user_id"] == json!(alice.id)).collect();
+    assert_eq!(active.len(), 1, "{log:?}");
+    assert_eq!(active[0]["applied"]["policy"], "otp");
+    assert_eq!(active[0]["context"]["static_policy"], "disabled");
+    assert_eq!(active[0]["context"]["user"]["username"], "alice");
+
+    // (Uploaded now: under a static `any` the factor-less admin could not.)
+    upload(&srv, &admin, "wants-nothing", fx::fixed(Policy::Disabled)).await;
+    upload(&srv, &admin, "wants-passkey", fx::fixed(Policy::Passkey)).await;
+    upload(&srv, &admin, "app-otp", fx::fixed(Policy::Otp)).await;
+    upload(&srv, &admin, "denies", fx::denies()).await;
+    // Floor rule: `disabled` from a plugin under a static `any` still needs MFA.
+    assign(&srv, &admin, "wants-nothing", "global", "active", "fail_secure").await;
+    srv.set_settings(json!({"mfa_policy": "any"})).await;
+    assert_eq!(json_login_outcome(&srv, "alice").await, "mfa:[\"totp\"]");
+    // `passkey` from a plugin under a static `optional`: a TOTP user must add a passkey.
+    srv.set_settings(json!({"mfa_policy": "optional"})).await;
+    assign(&srv, &admin, "wants-passkey", "global", "active", "fail_secure").await;
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, body) = api_login(&srv, &http, "alice").await;
+    assert_eq!(body["mfa_required"], true, "{body}");
+    assert_eq!(body["enrollment_follows"], true, "a passkey must be added after the TOTP check: {body}");
+
+    // An app's own plugin replaces the global one for that app.
+    assign(&srv, &admin, "app-otp", &client.app_id, "active", "fail_secure").await;
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let next = sign_in(&srv, &browser, &authorize_url(&srv, &client.client_id, &[]), "alice", PASSWORD).await;
+    assert_eq!(next, "/login/mfa");
+    let newest = decisions(&srv, &admin).await.remove(0);
+    assert_eq!(
+        (newest["app_id"].as_str(), &newest["applied"]["policy"]),
+        (Some(client.app_id.as_str()), &json!("otp"))
+    );
+    let page = browser.get(srv.url("/login/mfa")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("name=\"code\""), "a TOTP challenge, not a passkey enrolment: {page}");
+
+    // Deny refuses the login with the plugin's reason.
+    assign(&srv, &admin, "denies", &client.app_id, "active", "fail_secure").await;
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let next = sign_in(&srv, &browser, &authorize_url(&srv, &client.client_id, &[]), "alice", PASSWORD).await;
+    assert!(next.starts_with(REDIRECT), "{next}");
+    assert_eq!(query_param(&next, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(&next, "error_description").as_deref(), Some("hello from wat"));
+    srv.stop().await;
+}
+
+async fn failures_follow_on_error(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let admin = admin_client(&srv).await;
+    srv.add_user("bob").await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    for (name, bytes) in [("traps", fx::trap()), ("loops", fx::infinite_loop()), ("bombs", fx::memory_bomb())] {
+        upload(&srv, &admin, name, bytes).await;
+        // fail_secure: at least `any`, so bob (no factor) is led to enrolment.
+        assign(&srv, &admin, name, "global", "active", "fail_secure").await;
+        assert_eq!(json_login_outcome(&srv, "bob").await, "enrol", "{name} under fail_secure");
+        // fail_open: the static policy (`disabled`) alone.
+        assign(&srv, &admin, name, "global", "active", "fail_open").await;
+        assert_eq!(json_login_outcome(&srv, "bob").await, "ok", "{name} under fail_open");
+    }
+    let audit: Value =
+        admin.get(srv.url("/api/v1/admin/audit?event=plugin.failed")).send().await.unwrap().json().await.unwrap();
+    let details: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    for kind in ["traps@1 trap", "loops@1 fuel", "bombs@1 memory"] {
+        assert_eq!(details.iter().filter(|d| d.starts_with(kind)).count(), 2, "{kind}: {details:?}");
+    }
+    srv.stop().await;
+}
+
+async fn shadow_and_replay(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let admin = admin_client(&srv).await;
+    srv.add_user("carol").await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    upload(&srv, &admin, "current", fx::fixed(Policy::Optional)).await;
+    upload(&srv, &admin, "candidate", fx::fixed(Policy::Any)).await;
+    assign(&srv, &admin, "current", "global", "active", "fail_secure").await;
+    assign(&srv, &admin, "candidate", "global", "shadow", "fail_secure").await;
+
+    // The shadow's verdict (`any`) is recorded beside the enforced one, not enforced.
+    for _ in 0..3 {
+        assert_eq!(json_login_outcome(&srv, "carol").await, "ok");
+    }
+    let mut log = vec![];
+    for _ in 0..100 {
+        log = decisions(&srv, &admin).await;
+        if log.iter().filter(|d| d["mode"] == "shadow").count() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let shadows: Vec<_> = log.iter().filter(|d| d["mode"] == "shadow").collect();
+    let actives: Vec<_> = log.iter().filter(|d| d["mode"] == "active").collect();
+    assert_eq!((shadows.len(), actives.len()), (3, 3), "{log:?}");
+    for s in &shadows {
+        assert_eq!(s["applied"]["policy"], "any");
+        assert!(actives.iter().any(|a| a["login_id"] == s["login_id"]), "each shadow run sits beside its login");
+    }
+
+    // Replay: the candidate differs from what was enforced on every recorded login; the
+    // current plugin differs on none.
+    let replay: Value = admin
+        .post(srv.url("/api/v1/admin/plugins/candidate/replay"))
+        .json(&json!({"last": 10}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((replay["logins"].as_u64(), replay["differences"].as_u64()), (Some(3), Some(3)), "{replay}");
+    assert_eq!(replay["results"][0]["recorded"]["policy"], "optional");
+    assert_eq!(replay["results"][0]["candidate"]["policy"], "any");
+    let same: Value =
+        admin.post(srv.url("/api/v1/admin/plugins/current/replay")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(same["differences"], 0, "{same}");
+    srv.stop().await;
+}
+
+async fn admin_api_lifecycle(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let admin = admin_client(&srv).await;
+    srv.add_user("dave").await;
+    let url = srv.url("/api/v1/admin/plugins?name=p");
+    let post = |bytes: Vec<u8>, ct: &'static str| admin.post(&url).header("content-type", ct).body(bytes).send();
+
+    // Bad uploads: clear JSON errors, nothing stored.
+    for (bytes, ct, needle) in [
+        (b"not wasm".to_vec(), "application/wasm", "not a WebAssembly component"),
+        (wat::parse_str("(module)").unwrap(), "application/wasm", "core WebAssembly module"),
+        (fx::component_for("2.0.0", &fx::returns(Policy::Any)), "application/wasm", "portcullis:mfa@2.0.0"),
+        (fx::fixed(Policy::Any), "application/json", "application/wasm"),
+    ] {
+        let resp = post(bytes, ct).await.unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["error_description"].as_str().unwrap().contains(needle), "{body}");
+    }
+    let resp = admin
+        .post(srv.url("/api/v1/admin/plugins?name=Bad%20Name"))
+        .header("content-type", "application/wasm")
+        .body(fx::fixed(Policy::Any))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let list: Value = admin.get(srv.url("/api/v1/admin/plugins")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["plugins"], json!([]));
+
+    // Versions are numbered per name and immutable.
+    let v1 = upload(&srv, &admin, "p", fx::fixed(Policy::Any)).await;
+    let v2 = upload(&srv, &admin, "p", fx::fixed(Policy::Otp)).await;
+    assert_eq!((v1["version"].as_i64(), v2["version"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(v1["world_version"], "1.0.0");
+    assert_eq!(v1["sha256"].as_str().unwrap().len(), 64);
+
+    // Only admins.
+    let user = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    api_login(&srv, &user, "dave").await;
+    assert_eq!(user.get(srv.url("/api/v1/admin/plugins")).send().await.unwrap().status(), 403);
+    assert_eq!(reqwest::Client::new().get(srv.url("/api/v1/admin/plugins/p")).send().await.unwrap().status(), 401);
+
+    // Test on a supplied context: decision, logs, fuel, time.
+    let ctx = serde_json::to_value(fx::context()).unwrap();
+    let t: Value = admin
+        .post(srv.url("/api/v1/admin/plugins/p@2/test"))
+        .json(&json!({"context": ctx}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["outcome"]["decision"]["policy"], "otp", "{t}");
+    assert!(t["fuel_used"].as_u64().unwrap() > 0);
+    let bad = admin
+        .post(srv.url("/api/v1/admin/plugins/p@2/test"))
+        .json(&json!({"context": {"now": 1}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // Assign, then delete is refused until the assignment goes.
+    assign(&srv, &admin, "p@1", "global", "active", "fail_secure").await;
+    let bad_mode = admin
+        .put(srv.url("/api/v1/admin/plugins/p@1/assignments/global"))
+        .json(&json!({"mode": "sometimes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_mode.status(), 400);
+    let no_app = admin
+        .put(srv.url("/api/v1/admin/plugins/p@1/assignments/no-such-app"))
+        .json(&json!({"mode": "active"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_app.status(), 400);
+    assert_eq!(admin.delete(srv.url("/api/v1/admin/plugins/p@1")).send().await.unwrap().status(), 409);
+    // Activating v2 in the same scope replaces v1, which stays assigned as disabled.
+    assign(&srv, &admin, "p@2", "global", "active", "fail_secure").await;
+    let show: Value = admin.get(srv.url("/api/v1/admin/plugins/p@1")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(show["assignments"][0]["mode"], "disabled", "{show}");
+    assert_eq!(json_login_outcome(&srv, "dave").await, "enrol", "v2 (otp) is the active one");
+    let show: Value = admin.get(srv.url("/api/v1/admin/plugins/p@2")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(show["stats"]["evaluations"], 1, "{show}");
+    let resp = admin.delete(srv.url("/api/v1/admin/plugins/p@1/assignments/global")).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(admin.delete(srv.url("/api/v1/admin/plugins/p@1")).send().await.unwrap().status(), 204);
+    assert_eq!(admin.get(srv.url("/api/v1/admin/plugins/p@1")).send().await.unwrap().status(), 404);
+
+    let audit: Value = admin.get(srv.url("/api/v1/admin/audit?limit=100")).send().await.unwrap().json().await.unwrap();
+    let events: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for e in ["plugin.uploaded", "plugin.assigned", "plugin.unassigned", "plugin.deleted"] {
+        assert!(events.contains(&e), "{e} missing from {events:?}");
+    }
+    srv.stop().await;
+}
+
+async fn concurrent_logins_evaluate(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let admin = admin_client(&srv).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    for i in 0..24 {
+        srv.add_user(&format!("user{i}")).await;
+    }
+    upload(&srv, &admin, "busy", fx::fixed(Policy::Any)).await;
+    assign(&srv, &admin, "busy", "global", "active", "fail_open").await;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let url = srv.url("/api/v1/auth/login");
+        set.spawn(async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .json(&json!({"username": format!("user{i}"), "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            let body: Value = resp.json().await.unwrap();
+            body["mfa_enrollment_required"] == true
+        });
+    }
+    let outcomes = set.join_all().await;
+    assert!(outcomes.iter().all(|o| *o), "every login followed the plugin: {outcomes:?}");
+    let log = decisions(&srv, &admin).await;
+    assert_eq!(log.len(), 24);
+    assert!(log.iter().all(|d| d["error_kind"].is_null()), "no evaluation failed under load");
+    srv.stop().await;
+}
+
+async fn js_risk_based_plugin_in_the_login(b: Backend) {
+    let Some(bytes) = fx::js_example("risk-based") else { return };
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let erin = srv.add_user("erin").await;
+    let secret = srv.enrol_totp(&erin).await;
+    // The password was set at creation: "changed recently" for a day.
+    srv.advance(2 * 86_400);
+    let admin = admin_client(&srv).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    upload(&srv, &admin, "risk-based", bytes).await;
+    assign(&srv, &admin, "risk-based", "global", "active", "fail_secure").await;
+    let laptop = || reqwest::Client::builder().cookie_store(true).user_agent("Laptop/1.0 (erin)").build().unwrap();
+    // First sign-in from this browser: new device and new IP, so a second factor.
+    let http = laptop();
+    let (_, body) = api_login(&srv, &http, "erin").await;
+    assert_eq!(body["mfa_required"], true, "{body}");
+    let (status, done) = api_post(
+        &http,
+        &srv.url("/api/v1/auth/mfa/totp"),
+        json!({"mfa_token": body["mfa_token"], "code": srv.code(&secret)}),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    // The same browser and address again: nothing unusual, the static policy (none) holds.
+    srv.advance(60);
+    assert_eq!(json_login_outcome_with(&srv, laptop(), "erin").await, "ok");
+    // Another browser: new device again.
+    let phone = reqwest::Client::builder().cookie_store(true).user_agent("Phone/2.0").build().unwrap();
+    assert_eq!(json_login_outcome_with(&srv, phone, "erin").await, "mfa:[\"totp\"]");
+    let log = decisions(&srv, &admin).await;
+    let reasons: Vec<&str> =
+        log.iter().rev().map(|d| d["evaluation"]["outcome"]["decision"]["reason"].as_str().unwrap_or("")).collect();
+    assert_eq!(reasons, vec!["risk: new device, new IP address", "no risk signal", "risk: new device"], "{log:?}");
+    srv.stop().await;
+}
+
+async fn json_login_outcome_with(srv: &TestServer, http: reqwest::Client, username: &str) -> String {
+    let (status, body) = api_login(srv, &http, username).await;
+    match status {
+        200 if body["authenticated"] == true => "ok".into(),
+        200 if body["mfa_required"] == true => format!("mfa:{}", body["factors"]),
+        200 if body["mfa_enrollment_required"] == true => "enrol".into(),
+        _ => format!("{status}:{}", body["error"]),
+    }
+}
