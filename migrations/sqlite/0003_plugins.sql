@@ -50,6 +50,7 @@ CREATE TABLE plugin_decisions (
 );
 CREATE INDEX plugin_decisions_plugin ON plugin_decisions(plugin_id, id);
 CREATE INDEX plugin_decisions_at ON plugin_decisions(at);
+CREATE INDEX plugin_decisions_login ON plugin_decisions(login_id);
 
 -- The plugin's verdict for a login that waits for its second factor, so that one login runs
 -- its plugin once.
