@@ -383,6 +383,11 @@ impl Config {
                 "key `limits.mfa_failures_per_account`: at most 20 (a 6-digit code must not be guessable)".into()
             );
         }
+        self.validate_plugins()
+    }
+
+    /// The `[plugins]` section alone (all that `portcullis plugin test` needs).
+    pub fn validate_plugins(&self) -> Result<(), String> {
         let pl = &self.plugins;
         for (key, v, min, max) in [
             ("plugins.max_upload_bytes", pl.max_upload_bytes as u64, 1024, 256 * 1024 * 1024),

@@ -30,7 +30,7 @@ const POLICIES: [(&str, &str); 5] = [
 
 #[derive(Deserialize)]
 pub struct DoneQuery {
-    done: Option<String>,
+    pub done: Option<String>,
 }
 
 fn notice(key: &str) -> Option<&'static str> {
@@ -43,7 +43,7 @@ fn notice(key: &str) -> Option<&'static str> {
 }
 
 /// The signed-in administrator, or the page to show instead.
-async fn admin(state: &AppState, client: &Client) -> AppResult<Result<User, Response>> {
+pub(super) async fn admin(state: &AppState, client: &Client) -> AppResult<Result<User, Response>> {
     let Some((session, user)) = login::current_session(state, client.session_token.as_deref()).await? else {
         return Ok(Err(Redirect::to("/login").into_response()));
     };

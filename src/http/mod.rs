@@ -11,6 +11,7 @@ pub mod mfa_pages;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod plugin_pages;
 pub mod plugins_api;
 pub mod profile;
 
@@ -75,6 +76,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/settings", get(admin_pages::show).post(admin_pages::save_settings))
         .route("/admin/groups", post(admin_pages::save_group))
         .route("/admin/apps/{id}", post(admin_pages::save_app))
+        .route(
+            "/admin/plugins",
+            get(plugin_pages::list)
+                .post(plugin_pages::upload)
+                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 64 * 1024)),
+        )
+        .route("/admin/plugins/{id}", get(plugin_pages::show))
+        .route("/admin/plugins/{id}/{action}", post(plugin_pages::act))
         .route("/api/v1/auth/login", post(api::login))
         .route("/api/v1/auth/mfa/totp", post(api::mfa_totp))
         .route("/api/v1/auth/mfa/backup-code", post(api::mfa_backup_code))

@@ -99,8 +99,18 @@ pub async fn prepared(
         .map_err(unavailable)
 }
 
+/// What the MFA step already resolved for this login, passed on so the context does not
+/// read it again.
+pub struct Known {
+    pub static_policy: Policy,
+    /// The app's own policy (`None`: it inherits the global one).
+    pub app_policy: Option<Policy>,
+    /// A valid trusted-device cookie of this user came with the request.
+    pub device_trusted: bool,
+}
+
 /// Runs the plugins assigned to this login, if any, and returns the active one's verdict.
-pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, static_policy: Policy) -> AppResult<Option<Verdict>> {
+pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) -> AppResult<Option<Verdict>> {
     let running = store::plugins::running(&state.db, ctx.app_id).await?;
     if running.is_empty() {
         return Ok(None);
@@ -110,7 +120,7 @@ pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, static_policy: Policy) ->
         .app_id
         .and_then(|app| running.iter().find(|r| in_scope(r, app, "active")))
         .or_else(|| running.iter().find(|r| in_scope(r, store::plugins::GLOBAL, "active")));
-    let context = build_context(state, ctx, static_policy).await?;
+    let context = build_context(state, ctx, known).await?;
     let login_id = uuid::Uuid::new_v4().to_string();
 
     for shadow in running.iter().filter(|r| r.mode == "shadow").cloned() {
@@ -198,7 +208,7 @@ async fn seen(state: &AppState, user_id: &str, kind: &str, value: Option<&str>) 
 
 /// The login context for a plugin: the user, their factors, the app, the request, the
 /// session, the device and the risk signals.
-pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, static_policy: Policy) -> AppResult<LoginContext> {
+pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) -> AppResult<LoginContext> {
     let db = &state.db;
     let now = state.now();
     let user = ctx.user;
@@ -213,7 +223,6 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, static_policy: 
     let app = match ctx.app_id {
         Some(id) => {
             let app = store::apps::find(db, id).await?.ok_or(AppError::NotFound)?;
-            let policy = store::settings::find_app_policy(db, id).await?.and_then(|p| p.mfa_policy);
             let client = store::apps::find_client_by_app(db, id).await?;
             let mut metadata = vec![];
             if let Some(c) = client {
@@ -223,7 +232,7 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, static_policy: 
                     value: if c.is_public() { "public" } else { "confidential" }.into(),
                 });
             }
-            Some(pc::App { id: app.id, name: app.name, protocol: app.protocol, policy, metadata })
+            Some(pc::App { id: app.id, name: app.name, protocol: app.protocol, policy: known.app_policy, metadata })
         }
         None => None,
     };
@@ -245,7 +254,7 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, static_policy: 
         last_mfa_at: s.mfa_at,
         amr: s.amr.split_whitespace().map(str::to_owned).collect(),
     });
-    let trusted = super::devices::is_trusted(state, &user.id, ctx.device_token).await?;
+    let trusted = known.device_trusted;
     let agent_seen = seen(state, &user.id, "agent", ctx.user_agent).await?;
     let ip_seen = seen(state, &user.id, "ip", ctx.origin.ip.as_deref()).await?;
     let device = pc::Device {
@@ -284,6 +293,6 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, static_policy: 
         session,
         device,
         signals,
-        static_policy,
+        static_policy: known.static_policy,
     })
 }

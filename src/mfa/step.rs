@@ -59,9 +59,13 @@ pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> 
     let group_minimum = store::settings::group_minimum(&state.db, &ctx.user.id).await?;
     let enrolled = store::factors::enrolled(&state.db, &ctx.user.id).await?;
     let session_mfa = ctx.session.and_then(|s| Some((Factor::parse(s.mfa_factor.as_deref()?)?, s.mfa_at?)));
-    let device_trusted = settings.trusted_device_duration_days > 0
-        && app.allow_trusted_devices
-        && super::devices::is_trusted(state, &ctx.user.id, ctx.device_token).await?;
+    // The cookie is checked once: for the policy when trust may skip the step, and for the
+    // plugin's context, which reports it whatever the policy makes of it.
+    let trust_applies = settings.trusted_device_duration_days > 0 && app.allow_trusted_devices;
+    let evaluate = matches!(ctx.plugin, PluginRun::Evaluate);
+    let cookie_trusted =
+        (trust_applies || evaluate) && super::devices::is_trusted(state, &ctx.user.id, ctx.device_token).await?;
+    let device_trusted = trust_applies && cookie_trusted;
     let mut inputs = Inputs {
         settings: &settings,
         app: &app,
@@ -79,7 +83,12 @@ pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> 
     // tighten it (floor rule, applied in `policy::decide`) or deny.
     let (verdict, evaluated) = match ctx.plugin {
         PluginRun::Evaluate => {
-            let v = super::selector::run(state, ctx, policy::static_policy(&inputs)).await?;
+            let known = super::selector::Known {
+                static_policy: policy::static_policy(&inputs),
+                app_policy: app.mfa_policy,
+                device_trusted: cookie_trusted,
+            };
+            let v = super::selector::run(state, ctx, &known).await?;
             (v.clone(), Some(v))
         }
         PluginRun::Reuse(v) => (v.cloned(), None),

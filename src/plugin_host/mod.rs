@@ -253,6 +253,9 @@ impl fmt::Debug for PluginHost {
     }
 }
 
+/// Bytes of each linear memory kept resident between instantiations.
+const KEEP_RESIDENT: usize = 2 * 1024 * 1024;
+
 impl PluginHost {
     /// The engine with the configured caps. `cache_dir` holds compiled artefacts (`None`:
     /// compile in memory only, for `plugin test`).
@@ -266,7 +269,13 @@ impl PluginHost {
             .max_core_instances_per_component(16)
             .max_memories_per_component(4)
             .max_tables_per_component(8)
-            .max_memory_size(caps.max_memory_mib as usize * 1024 * 1024);
+            .max_memory_size(caps.max_memory_mib as usize * 1024 * 1024)
+            // A slot is reused for the next login: reset the pages a selector touched with
+            // memset (only those, where the kernel can list them) instead of handing them
+            // back to the kernel and faulting them in again on the next instantiation.
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(64 * 1024)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         let mut config = Config::new();
         config
             .consume_fuel(true)

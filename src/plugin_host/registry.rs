@@ -259,6 +259,8 @@ pub struct ReplayedLogin {
     pub decision_id: i64,
     pub at: i64,
     pub user_id: Option<String>,
+    /// The username at the time of that login.
+    pub username: String,
     pub app_id: Option<String>,
     /// What was enforced (the active plugin's effect, or the static policy's).
     pub recorded: Effect,
@@ -290,6 +292,7 @@ pub async fn replay(state: &AppState, plugin: &Plugin, last: i64) -> AppResult<R
             effect(context.static_policy, None)
         };
         let static_policy = context.static_policy;
+        let username = context.user.username.clone();
         let evaluation = test(state, plugin, context).await;
         let candidate = effect(static_policy, Some(&selector::verdict(&evaluation, OnError::FailSecure)));
         let differs = candidate != recorded;
@@ -297,6 +300,7 @@ pub async fn replay(state: &AppState, plugin: &Plugin, last: i64) -> AppResult<R
             decision_id: row.id,
             at: row.at,
             user_id: row.user_id,
+            username,
             app_id: row.app_id,
             recorded,
             candidate,

@@ -181,3 +181,110 @@ pub struct AdminSettingsPage<'a> {
     pub groups: Vec<GroupRow>,
     pub apps: Vec<AppRow>,
 }
+
+/// A value and its label, for a `<select>`.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+pub struct PluginView {
+    pub id: String,
+    pub name: String,
+    pub version: i64,
+    pub description: String,
+    pub world: String,
+    pub sha256: String,
+    pub size: String,
+    pub fuel: i64,
+    pub memory_mib: i64,
+    pub timeout_ms: i64,
+    pub uploaded: String,
+}
+
+pub struct PluginListRow {
+    pub row: PluginView,
+    /// "active (global), shadow (Wiki)", or empty.
+    pub assigned: String,
+    /// Active somewhere: it is enforced.
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_plugins.html")]
+pub struct AdminPluginsPage<'a> {
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub plugins: Vec<PluginListRow>,
+    pub max_upload: String,
+    pub default_fuel: u64,
+    pub default_memory_mib: u64,
+    pub default_timeout_ms: u64,
+}
+
+pub struct AssignmentRow {
+    pub scope: String,
+    pub scope_label: String,
+    pub mode: String,
+    pub on_error: String,
+    pub updated: String,
+}
+
+pub struct StatsView {
+    pub evaluations: u64,
+    /// "fuel: 2, trap: 1", or empty.
+    pub errors: String,
+    pub latency_p50_us: u64,
+    pub latency_p99_us: u64,
+    pub fuel_p50: u64,
+    pub fuel_max: u64,
+}
+
+pub struct TestView {
+    /// The decision as JSON, or
+    pub decision: Option<String>,
+    /// "kind: message".
+    pub failure: Option<String>,
+    pub logs: Vec<String>,
+    pub logs_dropped: u32,
+    pub fuel_used: u64,
+    pub duration_us: u64,
+}
+
+pub struct ReplayRow {
+    pub decision_id: i64,
+    pub at: String,
+    pub user: String,
+    pub recorded: String,
+    pub candidate: String,
+    pub failure: Option<String>,
+}
+
+pub struct ReplayView {
+    pub logins: usize,
+    pub differences: usize,
+    pub failures: usize,
+    /// The logins where the candidate differs or fails.
+    pub rows: Vec<ReplayRow>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_plugin.html")]
+pub struct AdminPluginPage<'a> {
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub p: PluginView,
+    pub assignments: Vec<AssignmentRow>,
+    pub stats: StatsView,
+    /// `global` and each app.
+    pub scopes: Vec<Choice>,
+    /// Recently recorded logins to test on.
+    pub recent: Vec<Choice>,
+    /// The context in the test form.
+    pub context: String,
+    pub test: Option<TestView>,
+    pub replay: Option<ReplayView>,
+    pub last: i64,
+}

@@ -225,6 +225,15 @@ async fn plugin_commands(b: Backend) {
     // `plugin test` runs offline on a context file, for authors.
     let t = e.json(&["plugin", "test", "otp.wasm", "--context", "ctx.json", "--json"], None);
     assert_eq!(t["outcome"]["decision"]["policy"], "otp");
+    // ...with no configuration at all (an author's machine): only `[plugins]` applies.
+    let bare = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["plugin", "test", "otp.wasm", "--context", "ctx.json"])
+        .current_dir(dir)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(bare.status.success(), "{}", String::from_utf8_lossy(&bare.stderr));
+    assert!(String::from_utf8_lossy(&bare.stdout).contains("otp"));
     let failed = e.cmd(&["plugin", "test", "trap.wasm", "--context", "ctx.json"]).output().unwrap();
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stdout).contains("failed (trap)"));

@@ -187,6 +187,16 @@ impl TestServer {
         .unwrap()
     }
 
+    /// An administrator in no group, with no factors.
+    pub async fn add_admin(&self, username: &str) -> portcullis::store::users::User {
+        admin::add_user(
+            &self.state,
+            &UserSpec { username, password: PASSWORD, email: None, display_name: None, is_admin: true, groups: &[] },
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn add_client(&self, public: bool) -> CreatedOidcApp {
         admin::add_oidc_app(
             &self.state,
@@ -239,6 +249,28 @@ impl Drop for TestServer {
 /// A browser-like client: cookie jar, no automatic redirects (tests follow them by hand).
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+/// GETs a page that must answer 200, and returns its HTML.
+pub async fn get_page(browser: &reqwest::Client, srv: &TestServer, path: &str) -> String {
+    let resp = browser.get(srv.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.text().await.unwrap()
+}
+
+/// Posts a form as if from the page `from`, with that page's CSRF token.
+pub async fn post_form(
+    browser: &reqwest::Client,
+    srv: &TestServer,
+    from: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let html = get_page(browser, srv, from).await;
+    let csrf = hidden_input(&html, "csrf").expect("csrf on the page");
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    form.extend_from_slice(fields);
+    browser.post(srv.url(action)).form(&form).send().await.unwrap()
 }
 
 /// The value of a hidden input in an HTML page.

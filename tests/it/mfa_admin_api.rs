@@ -10,19 +10,7 @@ both_databases!(settings_apps_groups_and_audit);
 
 async fn settings_apps_groups_and_audit(b: Backend) {
     let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
-    let root = portcullis::admin::add_user(
-        &srv.state,
-        &portcullis::admin::UserSpec {
-            username: "root",
-            password: PASSWORD,
-            email: None,
-            display_name: None,
-            is_admin: true,
-            groups: &[],
-        },
-    )
-    .await
-    .unwrap();
+    let root = srv.add_admin("root").await;
     srv.add_user("alice").await;
     let app = srv.add_client(false).await;
     let root_secret = srv.enrol_totp(&root).await;

@@ -149,18 +149,28 @@ pub fn denies() -> Vec<u8> {
     ))
 }
 
-/// The JavaScript example `name` (e.g. `risk-based`), built from source. `None` outside CI
-/// when the examples have not been built (run `plugins/examples/js/build.sh`); in CI a
-/// missing build fails the test.
+/// The JavaScript example `name` (e.g. `risk-based`), built from source by
+/// `plugins/examples/js/build.sh`.
 pub fn js_example(name: &str) -> Option<Vec<u8>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("plugins/examples/js/dist/{name}.wasm"));
+    example("js", name)
+}
+
+/// The Rust example `name`, built from source by `plugins/examples/rust/build.sh`.
+pub fn rust_example(name: &str) -> Option<Vec<u8>> {
+    example("rust", name)
+}
+
+/// `None` outside CI when the example has not been built; in CI (which builds every example
+/// from source) a missing build fails the test.
+fn example(lang: &str, name: &str) -> Option<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("plugins/examples/{lang}/dist/{name}.wasm"));
     match std::fs::read(&path) {
         Ok(b) => Some(b),
         Err(e) => {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("CI=true but {} is missing ({e}): the README's test command builds it", path.display());
             }
-            eprintln!("skipping: {} is not built (plugins/examples/js/build.sh)", path.display());
+            eprintln!("skipping: {} is not built (plugins/examples/{lang}/build.sh)", path.display());
             None
         }
     }

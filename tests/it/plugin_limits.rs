@@ -147,6 +147,54 @@ fn js_example_runs_in_the_host() {
     assert_eq!(e.logs, vec!["alice: risk: new IP address".to_string()]);
 }
 
+/// The Rust and the JavaScript `risk-based` decide alike, signal by signal.
+#[test]
+fn rust_example_decides_like_the_js_one() {
+    let (Some(rust), Some(js)) = (fx::rust_example("risk-based"), fx::js_example("risk-based")) else { return };
+    let h = host();
+    let compile = |bytes: &[u8]| h.compile(&hex::encode(portcullis::crypto::sha256(bytes)), bytes).unwrap();
+    let (rust, js) = (compile(&rust), compile(&js));
+    type Tweak = fn(&mut portcullis::plugin_host::context::LoginContext);
+    let cases: [(Tweak, Policy, Option<&str>); 6] = [
+        (|_| {}, Policy::Optional, None),
+        (|c| c.signals.new_device = true, Policy::Any, Some("alice: risk: new device")),
+        (|c| c.signals.recent_failed_attempts = 2, Policy::Optional, None),
+        (
+            |c| c.signals.recent_failed_attempts = 3,
+            Policy::Any,
+            Some("alice: risk: 3 failed attempts in the last hour"),
+        ),
+        (
+            |c| {
+                c.signals.new_ip = true;
+                c.signals.password_changed_recently = true;
+            },
+            Policy::Any,
+            Some("alice: risk: new IP address, password changed recently"),
+        ),
+        (
+            |c| {
+                c.static_policy = Policy::Passkey;
+                c.signals.new_ip = true;
+            },
+            Policy::Passkey,
+            Some("alice: risk: new IP address"),
+        ),
+    ];
+    for (tweak, policy, log) in cases {
+        let mut ctx = fx::context();
+        tweak(&mut ctx);
+        let r = h.evaluate_blocking(&rust, &h.default_limits(), &ctx);
+        let j = h.evaluate_blocking(&js, &h.default_limits(), &ctx);
+        assert_eq!(r.logs, log.map(str::to_owned).into_iter().collect::<Vec<_>>());
+        assert_eq!(r.logs, j.logs);
+        let (r, j) = (r.outcome.expect("a decision"), j.outcome.expect("a decision"));
+        assert_eq!(r.policy, policy, "{:?}", r.reason);
+        assert_eq!(r, j, "the two examples agree");
+        assert_eq!(r.allow_trusted_device, log.map(|_| false));
+    }
+}
+
 #[test]
 fn compiled_artefacts_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();

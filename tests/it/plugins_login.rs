@@ -12,6 +12,7 @@ use crate::plugin_fixtures as fx;
 
 both_databases!(
     verdict_drives_the_oidc_login,
+    carried_verdict_is_bound_to_its_user,
     failures_follow_on_error,
     shadow_and_replay,
     admin_api_lifecycle,
@@ -21,19 +22,7 @@ both_databases!(
 
 /// An admin without factors (the default `optional` policy lets them in with a password).
 async fn admin_client(srv: &TestServer) -> reqwest::Client {
-    portcullis::admin::add_user(
-        &srv.state,
-        &portcullis::admin::UserSpec {
-            username: "root",
-            password: PASSWORD,
-            email: None,
-            display_name: None,
-            is_admin: true,
-            groups: &[],
-        },
-    )
-    .await
-    .unwrap();
+    srv.add_admin("root").await;
     let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let (status, body) = api_login(srv, &admin, "root").await;
     assert_eq!((status, &body["authenticated"]), (200, &json!(true)), "{body}");
@@ -160,6 +149,46 @@ async fn verdict_drives_the_oidc_login(b: Backend) {
     assert!(next.starts_with(REDIRECT), "{next}");
     assert_eq!(query_param(&next, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(&next, "error_description").as_deref(), Some("hello from wat"));
+    srv.stop().await;
+}
+
+/// A login's stored verdict belongs to its user: someone else continuing the same request
+/// (here through the trust-device form) gets an evaluation of their own.
+async fn carried_verdict_is_bound_to_its_user(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let admin = admin_client(&srv).await;
+    let alice = srv.add_user("alice").await;
+    srv.enrol_totp(&alice).await;
+    let bob = srv.add_user("bob").await;
+    let client = srv.add_client(false).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    let bob_browser = browser();
+    assert_eq!(submit_login(&srv, &bob_browser, "/login", "bob", PASSWORD).await, "/");
+    let profile = bob_browser.get(srv.url("/profile")).send().await.unwrap().text().await.unwrap();
+    let bob_csrf = hidden_input(&profile, "csrf").unwrap();
+
+    upload(&srv, &admin, "wants-otp", fx::fixed(Policy::Otp)).await;
+    assign(&srv, &admin, "wants-otp", "global", "active", "fail_secure").await;
+    // Alice's login waits at her second step, with her verdict stored on the request.
+    let alice_browser = browser();
+    let resp = alice_browser.get(authorize_url(&srv, &client.client_id, &[])).send().await.unwrap();
+    let login = location(&resp);
+    let request = query_param(&srv.url(&login), "request").unwrap();
+    assert_eq!(submit_login(&srv, &alice_browser, &login, "alice", PASSWORD).await, "/login/mfa");
+    let evaluations =
+        |log: &[Value], user: &str| log.iter().filter(|d| d["mode"] == "active" && d["user_id"] == json!(user)).count();
+    let log = decisions(&srv, &admin).await;
+    assert_eq!((evaluations(&log, &alice.id), evaluations(&log, &bob.id)), (1, 0));
+
+    // Bob continues Alice's request: the plugin runs for him.
+    let form = [("csrf", bob_csrf.as_str()), ("request", request.as_str()), ("trust", "no")];
+    let resp = bob_browser.post(srv.url("/login/trust")).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/login/mfa", "bob has no factor: the plugin's `otp` leads to enrolment");
+    let log = decisions(&srv, &admin).await;
+    assert_eq!((evaluations(&log, &alice.id), evaluations(&log, &bob.id)), (1, 1), "{log:?}");
+    let newest = &log[0];
+    assert_eq!((&newest["user_id"], &newest["context"]["user"]["username"]), (&json!(bob.id), &json!("bob")));
     srv.stop().await;
 }
 

@@ -9,27 +9,6 @@ use crate::common::*;
 
 both_databases!(profile_totp_backup_codes_and_verify, profile_password_verify_and_devices, admin_settings_page);
 
-async fn page(browser: &reqwest::Client, srv: &TestServer, path: &str) -> String {
-    let resp = browser.get(srv.url(path)).send().await.unwrap();
-    assert_eq!(resp.status(), 200, "{path}");
-    resp.text().await.unwrap()
-}
-
-/// Posts a form from the profile page (with its CSRF token).
-async fn post(
-    browser: &reqwest::Client,
-    srv: &TestServer,
-    from: &str,
-    action: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let html = page(browser, srv, from).await;
-    let csrf = hidden_input(&html, "csrf").expect("csrf on the page");
-    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
-    form.extend_from_slice(fields);
-    browser.post(srv.url(action)).form(&form).send().await.unwrap()
-}
-
 fn secret_on_page(html: &str) -> String {
     let start = html.find("<code class=\"secret\">").expect("secret on the page") + 21;
     let end = html[start..].find('<').unwrap() + start;
@@ -49,7 +28,7 @@ async fn profile_totp_backup_codes_and_verify(b: Backend) {
     srv.add_user("alice").await;
     assert_eq!(location(&browser().get(srv.url("/profile")).send().await.unwrap()), "/login");
     let browser = signed_in_browser(&srv, "alice").await;
-    let html = page(&browser, &srv, "/profile").await;
+    let html = get_page(&browser, &srv, "/profile").await;
     assert!(html.contains("Signed in as <strong>alice</strong>"));
     assert!(html.contains("/profile/totp/setup"), "fresh after the password: set-up offered");
     assert!(!html.contains("Verify it&#x27;s you") && !html.contains("Verify it's you"));
@@ -60,50 +39,50 @@ async fn profile_totp_backup_codes_and_verify(b: Backend) {
 
     // Authenticator app: QR code, manual key, a wrong code keeps the set-up, the right one
     // turns it on.
-    let resp = post(&browser, &srv, "/profile", "/profile/totp/setup", &[]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/totp/setup", &[]).await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains("data:image/svg+xml;base64,"));
     let secret = secret_on_page(&html);
     let wrong = if srv.code(&secret) == "000000" { "111111" } else { "000000" };
-    let resp = post(&browser, &srv, "/profile", "/profile/totp/confirm", &[("code", wrong)]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/totp/confirm", &[("code", wrong)]).await;
     assert_eq!(resp.status(), 401);
     assert_eq!(secret_on_page(&resp.text().await.unwrap()), secret, "same pending secret after a typo");
-    let resp = post(&browser, &srv, "/profile", "/profile/totp/confirm", &[("code", &srv.code(&secret))]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/totp/confirm", &[("code", &srv.code(&secret))]).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "/profile?done=totp-added");
-    let html = page(&browser, &srv, "/profile?done=totp-added").await;
+    let html = get_page(&browser, &srv, "/profile?done=totp-added").await;
     assert!(html.contains("Your authenticator app is set up."));
     assert!(html.contains("/profile/totp/remove"));
 
     // Backup codes: shown once, then only the count.
-    let resp = post(&browser, &srv, "/profile", "/profile/backup-codes", &[]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/backup-codes", &[]).await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     let codes: Vec<&str> = html.match_indices("<li><code>").map(|(i, _)| &html[i + 10..i + 21]).collect();
     assert_eq!(codes.len(), 10, "{html}");
     assert!(html.contains("data-print") && html.contains("data-copy=\"backup-codes\""));
-    let html = page(&browser, &srv, "/profile").await;
+    let html = get_page(&browser, &srv, "/profile").await;
     assert!(html.contains("10 of 10 codes left"));
     assert!(!html.contains(codes[0]), "codes are not shown again");
 
     // Ten minutes later the page asks to verify first; removal is refused until then.
     srv.advance(601);
-    let html = page(&browser, &srv, "/profile").await;
+    let html = get_page(&browser, &srv, "/profile").await;
     assert!(html.contains("id=\"verify-button\""), "{html}");
     assert!(!html.contains("/profile/totp/remove"));
     let csrf = hidden_input(&html, "csrf").unwrap();
     let resp = browser.post(srv.url("/profile/totp/remove")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(resp.status(), 403, "stale verification");
-    let resp = post(&browser, &srv, "/profile", "/profile/verify", &[]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/verify", &[]).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "/login/mfa");
     let resp = post_mfa_form(&srv, &browser, "/login/mfa/totp", &[("code", &srv.code(&secret))]).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "/", "back to the start page, which is the profile");
-    let resp = post(&browser, &srv, "/profile", "/profile/totp/remove", &[]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/totp/remove", &[]).await;
     assert_eq!(location(&resp), "/profile?done=totp-removed");
-    let html = page(&browser, &srv, "/profile").await;
+    let html = get_page(&browser, &srv, "/profile").await;
     assert!(html.contains("/profile/totp/setup"));
     srv.stop().await;
 }
@@ -115,15 +94,15 @@ async fn profile_password_verify_and_devices(b: Backend) {
     let browser = signed_in_browser(&srv, "bob").await;
     srv.advance(601);
     // No factor: verification is the password again.
-    let html = page(&browser, &srv, "/profile").await;
+    let html = get_page(&browser, &srv, "/profile").await;
     assert!(html.contains("name=\"password\""), "{html}");
-    let resp = post(&browser, &srv, "/profile", "/profile/verify", &[("password", "not it")]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/verify", &[("password", "not it")]).await;
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("That password is not right."));
-    let resp = post(&browser, &srv, "/profile", "/profile/verify", &[("password", PASSWORD)]).await;
+    let resp = post_form(&browser, &srv, "/profile", "/profile/verify", &[("password", PASSWORD)]).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "/profile?done=verified");
-    let html = page(&browser, &srv, "/profile?done=verified").await;
+    let html = get_page(&browser, &srv, "/profile?done=verified").await;
     assert!(html.contains("/profile/totp/setup"), "fresh again");
 
     // A trusted device shows on the page, marked as this browser, and can be revoked.
@@ -141,33 +120,21 @@ async fn profile_password_verify_and_devices(b: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
-    let html = page(&other, &srv, "/profile").await;
+    let html = get_page(&other, &srv, "/profile").await;
     assert!(html.contains("Work laptop") && html.contains("This browser"), "{html}");
-    let html = page(&browser, &srv, "/profile").await;
+    let html = get_page(&browser, &srv, "/profile").await;
     assert!(html.contains("Work laptop") && !html.contains("This browser"));
     let start = html.find("/profile/devices/").unwrap();
     let action = &html[start..start + html[start..].find('"').unwrap()];
-    let resp = post(&browser, &srv, "/profile", action, &[]).await;
+    let resp = post_form(&browser, &srv, "/profile", action, &[]).await;
     assert_eq!(location(&resp), "/profile?done=device-revoked");
-    assert!(!page(&other, &srv, "/profile").await.contains("Work laptop"));
+    assert!(!get_page(&other, &srv, "/profile").await.contains("Work laptop"));
     srv.stop().await;
 }
 
 async fn admin_settings_page(b: Backend) {
     let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
-    let root = portcullis::admin::add_user(
-        &srv.state,
-        &portcullis::admin::UserSpec {
-            username: "root",
-            password: PASSWORD,
-            email: None,
-            display_name: None,
-            is_admin: true,
-            groups: &[],
-        },
-    )
-    .await
-    .unwrap();
+    let root = srv.add_admin("root").await;
     srv.add_user("alice").await;
     let app = srv.add_client(false).await;
 
@@ -179,7 +146,7 @@ async fn admin_settings_page(b: Backend) {
     assert_eq!(resp.status(), 403);
 
     let admin = signed_in_browser(&srv, "root").await;
-    let html = page(&admin, &srv, "/admin/settings").await;
+    let html = get_page(&admin, &srv, "/admin/settings").await;
     assert!(html.contains("Test RP") && html.contains("staff"), "apps and groups listed");
     let fields = [
         ("mfa_policy", "any"),
@@ -193,16 +160,17 @@ async fn admin_settings_page(b: Backend) {
     // Bad values come back on the page, naming the setting; nothing is saved.
     let mut bad = fields;
     bad[6] = ("backup_codes_count", "500");
-    let resp = post(&admin, &srv, "/admin/settings", "/admin/settings", &bad).await;
+    let resp = post_form(&admin, &srv, "/admin/settings", "/admin/settings", &bad).await;
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("backup_codes_count"));
     assert_eq!(portcullis::store::settings::load(&srv.state.db).await.unwrap().backup_codes_count, 10);
 
     // Group minimum and app policy.
     let resp =
-        post(&admin, &srv, "/admin/settings", "/admin/groups", &[("name", "staff"), ("mfa_policy", "passkey")]).await;
+        post_form(&admin, &srv, "/admin/settings", "/admin/groups", &[("name", "staff"), ("mfa_policy", "passkey")])
+            .await;
     assert_eq!(location(&resp), "/admin/settings?done=group");
-    let resp = post(
+    let resp = post_form(
         &admin,
         &srv,
         "/admin/settings",
@@ -213,7 +181,7 @@ async fn admin_settings_page(b: Backend) {
     assert_eq!(location(&resp), "/admin/settings?done=app");
     let p = portcullis::store::settings::find_app_policy(&srv.state.db, &app.app_id).await.unwrap().unwrap();
     assert_eq!((p.reauth_interval_minutes, p.allow_trusted_devices), (5, false));
-    let html = page(&admin, &srv, "/admin/settings").await;
+    let html = get_page(&admin, &srv, "/admin/settings").await;
     assert!(html.contains("<option value=\"passkey\" selected>"), "the group minimum shows");
     let audit = portcullis::store::audit::list(&srv.state.db, Some(&root.id), Some("settings.changed"), None, 10)
         .await
@@ -221,7 +189,7 @@ async fn admin_settings_page(b: Backend) {
     assert_eq!(audit.len(), 2);
 
     // The global settings, last: they tighten what the administrator must have passed.
-    let resp = post(&admin, &srv, "/admin/settings", "/admin/settings", &fields).await;
+    let resp = post_form(&admin, &srv, "/admin/settings", "/admin/settings", &fields).await;
     assert_eq!(location(&resp), "/admin/settings?done=settings");
     let s = portcullis::store::settings::load(&srv.state.db).await.unwrap();
     assert_eq!(serde_json::to_value(&s).unwrap()["mfa_policy"], "any");

@@ -1,0 +1,162 @@
+"""An independent OpenID Connect relying party, in Python with Authlib, against a running
+Portcullis: discovery, authorization code with PKCE (S256) through the real login form, ID
+token validation (signature against the JWKS, iss, aud, exp, nonce, at_hash) with Authlib's own
+claim rules, userinfo, refresh with rotation, reuse of a rotated refresh token, introspection,
+revocation. Each step that fails exits non-zero with the reason.
+
+Run by the Rust test suite (tests/it/independent_clients.rs) with:
+ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import sys
+import warnings
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+
+warnings.simplefilter("ignore")  # authlib.jose announces its move to joserfc
+from authlib.jose import JsonWebKey, jwt  # noqa: E402
+from authlib.oidc.core import CodeIDToken  # noqa: E402
+
+ISSUER = os.environ["ISSUER"]
+CLIENT_ID = os.environ["CLIENT_ID"]
+CLIENT_SECRET = os.environ["CLIENT_SECRET"]
+REDIRECT_URI = os.environ["REDIRECT_URI"]
+USERNAME = os.environ["USERNAME"]
+PASSWORD = os.environ["PASSWORD"]
+
+
+def check(cond, what):
+    if not cond:
+        print(f"authlib: FAILED: {what}", file=sys.stderr)
+        sys.exit(1)
+    print(f"authlib: ok: {what}")
+
+
+def hidden(html, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), html)
+    return m.group(1).replace("&amp;", "&").replace("&#38;", "&") if m else None
+
+
+def introspect(meta, token):
+    return requests.post(
+        meta["introspection_endpoint"],
+        data={"token": token},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=10,
+    ).json()
+
+
+def main():
+    meta = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()
+    check(meta["issuer"] == ISSUER, "discovery names the issuer")
+    check("S256" in meta["code_challenge_methods_supported"], "discovery offers PKCE S256")
+
+    client = OAuth2Session(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        scope="openid profile email offline_access",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
+    )
+    verifier = secrets.token_urlsafe(48)
+    nonce = secrets.token_urlsafe(16)
+    url, state = client.create_authorization_url(
+        meta["authorization_endpoint"], nonce=nonce, code_verifier=verifier
+    )
+
+    # The person: the login form with its CSRF token, as a browser without JavaScript.
+    browser = requests.Session()
+    r = browser.get(url, allow_redirects=False, timeout=10)
+    check(r.status_code == 303 and "/login" in r.headers["location"], "authorize sends the browser to the login page")
+    page = browser.get(ISSUER + r.headers["location"], timeout=10)
+    form = {
+        "csrf": hidden(page.text, "csrf"),
+        "request": hidden(page.text, "request"),
+        "username": USERNAME,
+        "password": PASSWORD,
+    }
+    check(form["csrf"] and form["request"], "the login form carries its CSRF token and request")
+    r = browser.post(f"{ISSUER}/login", data=form, allow_redirects=False, timeout=10)
+    callback = r.headers.get("location", "")
+    check(r.status_code == 303 and callback.startswith(REDIRECT_URI), f"signed in, back to the client ({callback})")
+
+    # The relying party: code → tokens (Authlib checks `state` against the callback).
+    token = client.fetch_token(
+        meta["token_endpoint"], authorization_response=callback, code_verifier=verifier
+    )
+    check(token["token_type"].lower() == "bearer", "token response with a bearer token")
+    check("refresh_token" in token and "id_token" in token, "refresh and ID tokens issued")
+
+    jwks = JsonWebKey.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
+    claims = jwt.decode(
+        token["id_token"],
+        jwks,
+        claims_cls=CodeIDToken,
+        claims_options={"iss": {"essential": True, "value": ISSUER}},
+        claims_params={"nonce": nonce, "client_id": CLIENT_ID, "access_token": token["access_token"]},
+    )
+    claims.validate()
+    check(True, "ID token verified: signature (JWKS), iss, aud, exp, iat, nonce, at_hash")
+    digest = hashlib.sha256(token["access_token"].encode()).digest()[:16]
+    at_hash = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    check(claims["at_hash"] == at_hash, "at_hash matches the access token")
+    check(claims["sub"] != USERNAME, "sub is a stable id, not the username")
+
+    info = client.get(meta["userinfo_endpoint"], timeout=10).json()
+    check(info["sub"] == claims["sub"] and info.get("preferred_username") == USERNAME, "userinfo for the same subject")
+
+    # Access token as an RFC 9068 JWT.
+    at = jwt.decode(token["access_token"], jwks)
+    at.validate()
+    check(at["iss"] == ISSUER and at["sub"] == claims["sub"], "access token is a signed JWT for the subject")
+
+    # Refresh with rotation; the rotated token is dead, and reusing it revokes the family.
+    old_refresh = token["refresh_token"]
+    fresh = client.refresh_token(meta["token_endpoint"], refresh_token=old_refresh)
+    check(fresh["refresh_token"] != old_refresh, "refresh rotates the refresh token")
+    intro = introspect(meta, fresh["access_token"])
+    check(intro["active"] is True and intro["sub"] == claims["sub"], "introspection: the new access token is active")
+    reuse = requests.post(
+        meta["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": old_refresh},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=10,
+    )
+    check(reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant", "a rotated refresh token is refused")
+    after = requests.post(
+        meta["token_endpoint"],
+        data={"grant_type": "refresh_token", "refresh_token": fresh["refresh_token"]},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=10,
+    )
+    check(after.status_code == 400 and after.json()["error"] == "invalid_grant", "reuse revoked the whole family")
+    check(introspect(meta, fresh["access_token"])["active"] is False, "...and its access tokens (introspection)")
+
+    revoke = requests.post(
+        meta["revocation_endpoint"],
+        data={"token": fresh["refresh_token"], "token_type_hint": "refresh_token"},
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=10,
+    )
+    check(revoke.status_code == 200, "revocation answers 200 (RFC 7009), even for a dead token")
+    bad = requests.post(
+        meta["token_endpoint"],
+        data={"grant_type": "authorization_code", "code": "nope", "redirect_uri": REDIRECT_URI},
+        auth=(CLIENT_ID, "wrong secret"),
+        timeout=10,
+    )
+    check(bad.status_code == 401 and bad.json()["error"] == "invalid_client", "a wrong client secret: 401 invalid_client")
+    print("authlib: all checks passed")
+    print(json.dumps({"sub": claims["sub"], "amr": claims.get("amr")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+//! Relying parties written by others, in other languages, against a real server: Python's
+//! Authlib runs the code flow with PKCE through the login form, validates the ID token with
+//! its own rules, and exercises userinfo, refresh rotation and reuse, introspection and
+//! revocation (`tests/clients/authlib_rp.py`). The README's test command installs it into
+//! `tests/clients/.venv`; without it the test is skipped locally and fails under `CI=true`.
+
+use std::path::PathBuf;
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(authlib_code_flow);
+
+fn python() -> Option<PathBuf> {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/.venv/bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true but {} is missing", venv.display());
+    eprintln!("skipping: {} is missing (scripts/test installs Authlib there)", venv.display());
+    None
+}
+
+async fn authlib_code_flow(b: Backend) {
+    let Some(python) = python() else { return };
+    let Some(srv) = TestServer::start(b).await else { return };
+    srv.add_user("alice").await;
+    let client = srv.add_client(false).await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/authlib_rp.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script)
+        .env("ISSUER", srv.issuer())
+        .env("CLIENT_ID", &client.client_id)
+        .env("CLIENT_SECRET", client.client_secret.as_deref().unwrap())
+        .env("REDIRECT_URI", REDIRECT)
+        .env("USERNAME", "alice")
+        .env("PASSWORD", PASSWORD);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "Authlib relying party failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("authlib: all checks passed"), "{stdout}");
+    let user = portcullis::store::users::find_by_username(&srv.state.db, "alice").await.unwrap().unwrap();
+    assert!(stdout.contains(&format!("\"sub\": \"{}\"", user.id)), "{stdout}");
+    srv.stop().await;
+}
