@@ -79,6 +79,11 @@ pub async fn prepared(
 ) -> Result<Arc<Prepared>, Evaluation> {
     let unavailable = |m: String| Evaluation::failed(FailureKind::Unavailable, m);
     let version = WorldVersion::parse(world).ok_or_else(|| unavailable(format!("unknown world version {world}")))?;
+    // The common case, every login after the first: in memory, without a trip to the
+    // blocking pool.
+    if let Some(p) = state.plugins.loaded(sha256) {
+        return Ok(p);
+    }
     let host = state.plugins.clone();
     let sha = sha256.to_owned();
     let cached = tokio::task::spawn_blocking(move || host.cached(&sha, version))

@@ -336,9 +336,14 @@ impl PluginHost {
     }
 
     /// The prepared plugin from memory or the on-disk cache, without the original bytes.
+    /// The plugin when it is already compiled in memory (no I/O: safe on an async worker).
+    pub fn loaded(&self, sha256: &str) -> Option<Arc<Prepared>> {
+        self.prepared.lock().expect("plugin cache lock").get(sha256).cloned()
+    }
+
     pub fn cached(&self, sha256: &str, version: WorldVersion) -> Option<Arc<Prepared>> {
-        if let Some(p) = self.prepared.lock().expect("plugin cache lock").get(sha256) {
-            return Some(p.clone());
+        if let Some(p) = self.loaded(sha256) {
+            return Some(p);
         }
         let path = self.cache_path(sha256)?;
         // Read into memory rather than mapped: a cache file changed on disk under a running
