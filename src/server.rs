@@ -19,6 +19,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();
+    state.decisions.close().await;
     state.db.close().await;
     result.map_err(Into::into)
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub passkeys: Arc<crate::mfa::passkey::RelyingParty>,
     /// The selector-plugin host (wasmtime engine and compiled plugins).
     pub plugins: Arc<crate::plugin_host::PluginHost>,
+    /// The plugin decision log's writer.
+    pub decisions: Arc<crate::mfa::decision_log::DecisionLog>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// Client id of the built-in demo relying party, when `serve --demo` runs.
     pub demo_client_id: Option<String>,
@@ -64,6 +66,7 @@ impl AppState {
         }
         let plugins = crate::plugin_host::PluginHost::new(&config.plugins, Some(config.plugin_cache_dir()))?;
         Ok(AppState {
+            decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),
             passkeys: Arc::new(passkeys),
             plugins: Arc::new(plugins),
             config: Arc::new(config),

@@ -205,6 +205,7 @@ pub async fn decisions(
         Some(r) => Some(registry::resolve(&state, r).await?.id),
         None => None,
     };
+    state.decisions.flush().await;
     let rows = store::plugins::decisions(&state.db, plugin_id.as_deref(), q.limit.unwrap_or(50).clamp(1, 500)).await?;
     let entries: Vec<_> = rows
         .into_iter()

@@ -3,6 +3,7 @@
 //! themselves. No axum here.
 
 pub mod backup;
+pub mod decision_log;
 pub mod devices;
 pub mod limits;
 pub mod manage;

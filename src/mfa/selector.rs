@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::policy::{Factor, Policy, Verdict};
 use super::step::LoginCtx;
 use crate::audit::{self, Origin};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::plugin_host::context::{self as pc, LoginContext};
 use crate::plugin_host::{Evaluation, FailureKind, Limits, Prepared, WorldVersion};
 use crate::state::AppState;
@@ -104,19 +104,27 @@ pub async fn prepared(
         .map_err(unavailable)
 }
 
-/// What the MFA step already resolved for this login, passed on so the context does not
-/// read it again.
-pub struct Known {
+/// What the MFA step already read for this login, passed on so the context does not read
+/// it again.
+pub struct Known<'a> {
     pub static_policy: Policy,
-    /// The app's own policy (`None`: it inherits the global one).
-    pub app_policy: Option<Policy>,
+    /// The app, when an app asked.
+    pub app: Option<&'a store::settings::LoginApp>,
+    /// The user's group names.
+    pub groups: Vec<String>,
+    pub factors: Vec<store::factors::FactorDetail>,
     /// A valid trusted-device cookie of this user came with the request.
     pub device_trusted: bool,
 }
 
-/// Runs the plugins assigned to this login, if any, and returns the active one's verdict.
-pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) -> AppResult<Option<Verdict>> {
-    let running = store::plugins::running(&state.db, ctx.app_id).await?;
+/// Runs the plugins assigned to this login (`running`, from `store::plugins::running`) and
+/// returns the active one's verdict.
+pub async fn run(
+    state: &AppState,
+    ctx: &LoginCtx<'_>,
+    running: Vec<Running>,
+    known: Known<'_>,
+) -> AppResult<Option<Verdict>> {
     if running.is_empty() {
         return Ok(None);
     }
@@ -125,7 +133,7 @@ pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) -> AppResu
         .app_id
         .and_then(|app| running.iter().find(|r| in_scope(r, app, "active")))
         .or_else(|| running.iter().find(|r| in_scope(r, store::plugins::GLOBAL, "active")));
-    let context = build_context(state, ctx, known).await?;
+    let context = Arc::new(build_context(state, ctx, known).await?);
     let login_id = uuid::Uuid::new_v4().to_string();
 
     for shadow in running.iter().filter(|r| r.mode == "shadow").cloned() {
@@ -133,14 +141,14 @@ pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) -> AppResu
         let context = context.clone();
         let login_id = login_id.clone();
         tokio::spawn(async move {
-            if let Err(e) = evaluate_and_record(&state, &shadow, &context, &login_id).await {
+            if let Err(e) = evaluate_and_record(&state, &shadow, context, login_id).await {
                 tracing::warn!(plugin = %shadow.name, error = %e, "shadow plugin run was not recorded");
             }
         });
     }
 
     let Some(active) = active else { return Ok(None) };
-    let (evaluation, verdict) = evaluate_and_record(state, active, &context, &login_id).await?;
+    let (evaluation, verdict) = evaluate_and_record(state, active, context.clone(), login_id).await?;
     if let Err(f) = &evaluation.outcome {
         let detail = format!("{}@{} {}: {}", active.name, active.version, f.kind.as_str(), f.message);
         let origin = Origin { ip: context.request.ip.clone() };
@@ -150,11 +158,12 @@ pub async fn run(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) -> AppResu
     Ok(Some(verdict))
 }
 
+/// Evaluates one plugin and queues the run for the decision log.
 async fn evaluate_and_record(
     state: &AppState,
     r: &Running,
-    context: &LoginContext,
-    login_id: &str,
+    context: Arc<LoginContext>,
+    login_id: String,
 ) -> AppResult<(Evaluation, Verdict)> {
     let evaluation = match prepared(state, &r.plugin_id, &r.sha256, &r.world_version).await {
         Ok(p) => state.plugins.evaluate(p, limits_of(r), context.clone()).await,
@@ -162,29 +171,16 @@ async fn evaluate_and_record(
     };
     let on_error = OnError::parse(&r.on_error).unwrap_or(OnError::FailSecure);
     let verdict = verdict(&evaluation, on_error);
-    store::plugins::record_decision(
-        &state.db,
-        &store::plugins::NewDecision {
-            at: context.now,
-            login_id,
-            plugin_id: &r.plugin_id,
-            mode: &r.mode,
-            user_id: Some(&context.user.id),
-            app_id: context.app.as_ref().map(|a| a.id.as_str()),
-            context: &to_json(context)?,
-            evaluation: &to_json(&evaluation)?,
-            applied: &to_json(&verdict)?,
-            error_kind: evaluation.outcome.as_ref().err().map(|f| f.kind.as_str()),
-            fuel_used: evaluation.fuel_used as i64,
-            duration_us: evaluation.duration_us as i64,
-        },
-    )
-    .await?;
+    let run = super::decision_log::Run {
+        login_id,
+        plugin_id: r.plugin_id.clone(),
+        mode: r.mode.clone(),
+        context,
+        evaluation: evaluation.clone(),
+        applied: verdict.clone(),
+    };
+    state.decisions.record(run).await?;
     Ok((evaluation, verdict))
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> AppResult<String> {
-    serde_json::to_string(v).map_err(AppError::internal)
 }
 
 /// Hash of an address or user agent, as kept in `user_sightings`.
@@ -204,43 +200,36 @@ pub async fn record_sightings(state: &AppState, user_id: &str, ip: Option<&str>,
     Ok(())
 }
 
-/// When the user was first and last seen with this address or browser, if recently.
-async fn seen(state: &AppState, user_id: &str, kind: &str, value: Option<&str>) -> AppResult<Option<(i64, i64)>> {
-    let Some(v) = value else { return Ok(None) };
-    let s = store::plugins::sighting(&state.db, user_id, kind, &sighting_hash(v)).await?;
-    Ok(s.filter(|(_, last)| state.now() - last < SIGHTING_MEMORY_SECONDS))
-}
-
 /// The login context for a plugin: the user, their factors, the app, the request, the
 /// session, the device and the risk signals.
-pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) -> AppResult<LoginContext> {
-    let db = &state.db;
+pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: Known<'_>) -> AppResult<LoginContext> {
     let now = state.now();
     let user = ctx.user;
-    let groups = store::users::find_groups(db, &user.id).await?;
-    let factors = store::factors::details(db, &user.id)
-        .await?
+    let factors = known
+        .factors
         .into_iter()
-        .filter_map(|(kind, name, created_at, last_used_at)| {
-            Some(pc::EnrolledFactor { kind: Factor::parse(&kind)?, name, created_at, last_used_at })
+        .filter_map(|f| {
+            let kind = Factor::parse(&f.kind)?;
+            Some(pc::EnrolledFactor { kind, name: f.name, created_at: f.created_at, last_used_at: f.last_used_at })
         })
         .collect();
-    let app = match ctx.app_id {
-        Some(id) => {
-            let app = store::apps::find(db, id).await?.ok_or(AppError::NotFound)?;
-            let client = store::apps::find_client_by_app(db, id).await?;
-            let mut metadata = vec![];
-            if let Some(c) = client {
-                metadata.push(pc::Attribute { name: "client_id".into(), value: c.client_id.clone() });
-                metadata.push(pc::Attribute {
-                    name: "client_type".into(),
-                    value: if c.is_public() { "public" } else { "confidential" }.into(),
-                });
-            }
-            Some(pc::App { id: app.id, name: app.name, protocol: app.protocol, policy: known.app_policy, metadata })
+    let app = known.app.map(|a| {
+        let mut metadata = vec![];
+        if let Some((client_id, public)) = &a.client {
+            metadata.push(pc::Attribute { name: "client_id".into(), value: client_id.clone() });
+            metadata.push(pc::Attribute {
+                name: "client_type".into(),
+                value: if *public { "public" } else { "confidential" }.into(),
+            });
         }
-        None => None,
-    };
+        pc::App {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            protocol: a.protocol.clone(),
+            policy: a.policy.mfa_policy,
+            metadata,
+        }
+    });
     let words = |s: Option<&str>| -> Vec<String> {
         s.map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
     };
@@ -259,20 +248,30 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) 
         last_mfa_at: s.mfa_at,
         amr: s.amr.split_whitespace().map(str::to_owned).collect(),
     });
+    let agent_hash = ctx.user_agent.map(sighting_hash);
+    let ip_hash = ctx.origin.ip.as_deref().map(sighting_hash);
+    let seen = store::plugins::signals(
+        &state.db,
+        &user.id,
+        agent_hash.as_deref(),
+        ip_hash.as_deref(),
+        now - RECENT_FAILURES_SECONDS,
+    )
+    .await?;
+    // An address or browser not seen for this user for a while counts as new again.
+    let recent = |last: Option<i64>| last.filter(|last| now - last < SIGHTING_MEMORY_SECONDS);
+    let agent_last = recent(seen.agent_last_seen_at);
     let trusted = known.device_trusted;
-    let agent_seen = seen(state, &user.id, "agent", ctx.user_agent).await?;
-    let ip_seen = seen(state, &user.id, "ip", ctx.origin.ip.as_deref()).await?;
     let device = pc::Device {
         trusted,
-        known: trusted || agent_seen.is_some(),
-        first_seen_at: agent_seen.map(|s| s.0),
-        last_seen_at: agent_seen.map(|s| s.1),
+        known: trusted || agent_last.is_some(),
+        first_seen_at: agent_last.and(seen.agent_first_seen_at),
+        last_seen_at: agent_last,
     };
-    let failures = store::audit::count_failures(db, &user.id, now - RECENT_FAILURES_SECONDS).await?;
     let signals = pc::Signals {
         new_device: !device.known,
-        new_ip: ip_seen.is_none(),
-        recent_failed_attempts: failures.clamp(0, u32::MAX as i64) as u32,
+        new_ip: recent(seen.ip_last_seen_at).is_none(),
+        recent_failed_attempts: seen.failures.clamp(0, u32::MAX as i64) as u32,
         password_changed_recently: user.password_changed_at.is_some_and(|at| now - at < RECENT_PASSWORD_SECONDS),
     };
     let mut attributes = vec![];
@@ -286,7 +285,7 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: &Known) 
             username: user.username.clone(),
             email: user.email.clone(),
             email_verified: user.email_verified,
-            groups,
+            groups: known.groups,
             attributes,
             is_admin: user.is_admin,
             created_at: user.created_at,

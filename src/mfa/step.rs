@@ -1,7 +1,7 @@
 //! Gathers what one login's decision depends on and resolves it (`policy::decide`). Every
 //! protocol front (OIDC, the JSON API, SAML) asks here; nothing else decides.
 
-use super::policy::{self, AppPolicy, Decision, Factor, Inputs, Settings, StepUp, Verdict};
+use super::policy::{self, Decision, Factor, Inputs, Settings, StepUp, Verdict};
 use crate::audit::Origin;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -47,28 +47,42 @@ pub struct Outcome {
 }
 
 pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> {
-    let mut settings = store::settings::load(&state.db).await?;
+    let db = &state.db;
+    let mut settings = store::settings::load(db).await?;
     if !state.passkeys.available() {
         // No relying party (the issuer is an IP address): nobody can enrol or use a passkey.
         settings.mfa_allowed_factors.retain(|f| *f != Factor::Passkey);
     }
     let app = match ctx.app_id {
-        Some(id) => store::settings::find_app_policy(&state.db, id).await?.unwrap_or_default(),
-        None => AppPolicy::default(),
+        Some(id) => store::settings::find_app_for_login(db, id).await?,
+        None => None,
     };
-    let group_minimum = store::settings::group_minimum(&state.db, &ctx.user.id).await?;
-    let enrolled = store::factors::enrolled(&state.db, &ctx.user.id).await?;
+    let app_policy = app.as_ref().map(|a| a.policy.clone()).unwrap_or_default();
+    let groups = store::settings::user_groups(db, &ctx.user.id).await?;
+    let group_minimum = groups.iter().filter_map(|g| g.1).max();
+    // Plugins assigned to this login; when there are any, the factors are read with the
+    // details their context reports, once for both.
+    let running = match ctx.plugin {
+        PluginRun::Evaluate => store::plugins::running(db, ctx.app_id).await?,
+        _ => vec![],
+    };
+    let evaluate = !running.is_empty();
+    let (enrolled, factors) = if evaluate {
+        let details = store::factors::details(db, &ctx.user.id).await?;
+        (store::factors::enrolled_from(&details), details)
+    } else {
+        (store::factors::enrolled(db, &ctx.user.id).await?, vec![])
+    };
     let session_mfa = ctx.session.and_then(|s| Some((Factor::parse(s.mfa_factor.as_deref()?)?, s.mfa_at?)));
     // The cookie is checked once: for the policy when trust may skip the step, and for the
     // plugin's context, which reports it whatever the policy makes of it.
-    let trust_applies = settings.trusted_device_duration_days > 0 && app.allow_trusted_devices;
-    let evaluate = matches!(ctx.plugin, PluginRun::Evaluate);
+    let trust_applies = settings.trusted_device_duration_days > 0 && app_policy.allow_trusted_devices;
     let cookie_trusted =
         (trust_applies || evaluate) && super::devices::is_trusted(state, &ctx.user.id, ctx.device_token).await?;
     let device_trusted = trust_applies && cookie_trusted;
     let mut inputs = Inputs {
         settings: &settings,
-        app: &app,
+        app: &app_policy,
         group_minimum,
         step_up: ctx.step_up,
         freshness_demanded: ctx.freshness_demanded,
@@ -82,15 +96,21 @@ pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> 
     // Selector plugins (DESIGN §2 step 3): the plugin sees the static policy and may only
     // tighten it (floor rule, applied in `policy::decide`) or deny.
     let (verdict, evaluated) = match ctx.plugin {
-        PluginRun::Evaluate => {
+        PluginRun::Evaluate if evaluate => {
+            if ctx.app_id.is_some() && app.is_none() {
+                return Err(crate::error::AppError::NotFound);
+            }
             let known = super::selector::Known {
                 static_policy: policy::static_policy(&inputs),
-                app_policy: app.mfa_policy,
+                app: app.as_ref(),
+                groups: groups.into_iter().map(|g| g.0).collect(),
+                factors,
                 device_trusted: cookie_trusted,
             };
-            let v = super::selector::run(state, ctx, &known).await?;
+            let v = super::selector::run(state, ctx, running, known).await?;
             (v.clone(), Some(v))
         }
+        PluginRun::Evaluate => (None, Some(None)),
         PluginRun::Reuse(v) => (v.cloned(), None),
         PluginRun::Skip => (None, None),
     };

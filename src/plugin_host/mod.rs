@@ -456,7 +456,12 @@ impl PluginHost {
 
     /// Runs an evaluation on the blocking pool, once a slot is free, so that a slow selector
     /// never holds up the async workers serving other logins.
-    pub async fn evaluate(self: &Arc<Self>, plugin: Arc<Prepared>, limits: Limits, input: LoginContext) -> Evaluation {
+    pub async fn evaluate(
+        self: &Arc<Self>,
+        plugin: Arc<Prepared>,
+        limits: Limits,
+        input: Arc<LoginContext>,
+    ) -> Evaluation {
         let wait = Duration::from_millis(limits.timeout_ms.max(50) * 2);
         let permit = match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
             Ok(Ok(p)) => p,

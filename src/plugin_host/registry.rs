@@ -3,6 +3,7 @@
 //! test runs and replay of recorded logins. Every change is audited.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -199,6 +200,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 pub async fn stats(state: &AppState, plugin: &Plugin) -> AppResult<Stats> {
+    state.decisions.flush().await;
     let rows = store::plugins::samples(&state.db, &plugin.id).await?;
     let mut stats = Stats { evaluations: rows.len() as u64, ..Stats::default() };
     let mut latency: Vec<u64> = rows.iter().map(|r| r.2.max(0) as u64).collect();
@@ -229,7 +231,7 @@ pub async fn test(state: &AppState, plugin: &Plugin, context: LoginContext) -> E
         memory_bytes: plugin.memory_bytes as u64,
         timeout_ms: plugin.timeout_ms as u64,
     };
-    state.plugins.evaluate(prepared, limits, context).await
+    state.plugins.evaluate(prepared, limits, Arc::new(context)).await
 }
 
 /// What the MFA step makes of a verdict for a context: the parts that change the login.
@@ -281,6 +283,7 @@ pub struct Replay {
 /// Runs `plugin` on the recorded contexts of the last `last` logins and compares its effect
 /// with what was enforced then.
 pub async fn replay(state: &AppState, plugin: &Plugin, last: i64) -> AppResult<Replay> {
+    state.decisions.flush().await;
     let rows = store::plugins::recent_logins(&state.db, last.clamp(1, 1000)).await?;
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {

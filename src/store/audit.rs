@@ -85,10 +85,3 @@ pub async fn purge_rate_limits(db: &Db, window_start_before: i64, now: i64) -> A
     on_db_write!(db, p => sqlx::query(sql).bind(window_start_before).bind(now).execute(p).await?.rows_affected());
     Ok(())
 }
-
-/// Failed passwords and second factors of a user since `since` (a risk signal for plugins).
-pub async fn count_failures(db: &Db, user_id: &str, since: i64) -> AppResult<i64> {
-    let sql = "SELECT COUNT(*) FROM audit_log WHERE user_id = $1 AND at >= $2 \
-               AND event IN ('login.failure', 'mfa.failed')";
-    Ok(on_db!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(user_id).bind(since).fetch_one(p).await?))
-}

@@ -110,12 +110,40 @@ pub async fn delete_passkeys(db: &Db, user_id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// The user's factors with names and times, for selector plugins: (kind, name, created, last used).
-pub async fn details(db: &Db, user_id: &str) -> AppResult<Vec<(String, String, i64, Option<i64>)>> {
-    let sql = "SELECT 'totp', 'Authenticator app', created_at, last_used_step * 30 FROM totp_credentials \
+/// The user's factors with names and times, for selector plugins.
+pub async fn details(db: &Db, user_id: &str) -> AppResult<Vec<FactorDetail>> {
+    let sql = "SELECT 'totp', 'Authenticator app', created_at, last_used_step * 30, 1 FROM totp_credentials \
                WHERE user_id = $1 AND confirmed_at IS NOT NULL \
-               UNION ALL SELECT 'passkey', name, created_at, last_used_at FROM passkeys WHERE user_id = $1 \
-               UNION ALL SELECT 'backup_code', 'Backup codes', MIN(created_at), MAX(used_at) FROM backup_codes \
+               UNION ALL SELECT 'passkey', name, created_at, last_used_at, 1 FROM passkeys WHERE user_id = $1 \
+               UNION ALL SELECT 'backup_code', 'Backup codes', MIN(created_at), MAX(used_at), \
+               SUM(CASE WHEN used_at IS NULL THEN 1 ELSE 0 END) FROM backup_codes \
                WHERE user_id = $1 HAVING SUM(CASE WHEN used_at IS NULL THEN 1 ELSE 0 END) > 0";
-    Ok(on_db!(db, p => sqlx::query_as::<_, (String, String, i64, Option<i64>)>(sql).bind(user_id).fetch_all(p).await?))
+    let rows = on_db!(db, p => sqlx::query_as::<_, (String, String, i64, Option<i64>, i64)>(sql).bind(user_id)
+        .fetch_all(p).await?);
+    Ok(rows
+        .into_iter()
+        .map(|(kind, name, created_at, last_used_at, count)| FactorDetail {
+            kind,
+            name,
+            created_at,
+            last_used_at,
+            count,
+        })
+        .collect())
+}
+
+/// One enrolled factor (or the set of unused backup codes, `count` of them).
+#[derive(Debug, Clone)]
+pub struct FactorDetail {
+    pub kind: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub count: i64,
+}
+
+/// What `enrolled` reports, from the details.
+pub fn enrolled_from(details: &[FactorDetail]) -> Enrolled {
+    let count = |kind: &str| details.iter().filter(|d| d.kind == kind).map(|d| d.count.max(0) as usize).sum::<usize>();
+    Enrolled { totp: count("totp") > 0, passkeys: count("passkey"), backup_codes: count("backup_code") }
 }

@@ -189,27 +189,37 @@ pub struct DecisionRow {
     pub duration_us: i64,
 }
 
-pub struct NewDecision<'a> {
+pub struct NewDecision {
     pub at: i64,
-    pub login_id: &'a str,
-    pub plugin_id: &'a str,
-    pub mode: &'a str,
-    pub user_id: Option<&'a str>,
-    pub app_id: Option<&'a str>,
-    pub context: &'a str,
-    pub evaluation: &'a str,
-    pub applied: &'a str,
-    pub error_kind: Option<&'a str>,
+    pub login_id: String,
+    pub plugin_id: String,
+    pub mode: String,
+    pub user_id: Option<String>,
+    pub app_id: Option<String>,
+    pub context: String,
+    pub evaluation: String,
+    pub applied: String,
+    pub error_kind: Option<String>,
     pub fuel_used: i64,
     pub duration_us: i64,
 }
 
-pub async fn record_decision(db: &Db, d: &NewDecision<'_>) -> AppResult<()> {
+/// Writes decisions in one transaction: all or none.
+pub async fn record_decisions(db: &Db, rows: &[NewDecision]) -> AppResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let sql = "INSERT INTO plugin_decisions (at, login_id, plugin_id, mode, user_id, app_id, context, evaluation, \
                applied, error_kind, fuel_used, duration_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-    on_db_write!(db, p => sqlx::query(sql).bind(d.at).bind(d.login_id).bind(d.plugin_id).bind(d.mode).bind(d.user_id)
-        .bind(d.app_id).bind(d.context).bind(d.evaluation).bind(d.applied).bind(d.error_kind).bind(d.fuel_used)
-        .bind(d.duration_us).execute(p).await?.rows_affected());
+    on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        for d in rows {
+            sqlx::query(sql).bind(d.at).bind(&d.login_id).bind(&d.plugin_id).bind(&d.mode).bind(&d.user_id)
+                .bind(&d.app_id).bind(&d.context).bind(&d.evaluation).bind(&d.applied).bind(&d.error_kind)
+                .bind(d.fuel_used).bind(d.duration_us).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
     Ok(())
 }
 
@@ -261,11 +271,35 @@ pub async fn samples(db: &Db, plugin_id: &str) -> AppResult<Vec<(Option<String>,
 }
 
 /// When the user was first and last seen with this hashed address or browser.
-pub async fn sighting(db: &Db, user_id: &str, kind: &str, value_hash: &str) -> AppResult<Option<(i64, i64)>> {
-    let sql =
-        "SELECT first_seen_at, last_seen_at FROM user_sightings WHERE user_id = $1 AND kind = $2 AND value_hash = $3";
-    Ok(on_db!(db, p => sqlx::query_as::<_, (i64, i64)>(sql).bind(user_id).bind(kind).bind(value_hash)
-        .fetch_optional(p).await?))
+/// The risk signals of one login in one round trip: when this browser was first and last
+/// seen for the user, when this address was last seen, and how many failed attempts the
+/// audit log holds since `failures_since`.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct Signals {
+    pub agent_first_seen_at: Option<i64>,
+    pub agent_last_seen_at: Option<i64>,
+    pub ip_last_seen_at: Option<i64>,
+    pub failures: i64,
+}
+
+pub async fn signals(
+    db: &Db,
+    user_id: &str,
+    agent_hash: Option<&str>,
+    ip_hash: Option<&str>,
+    failures_since: i64,
+) -> AppResult<Signals> {
+    let sql = "SELECT \
+        (SELECT first_seen_at FROM user_sightings WHERE user_id = $1 AND kind = 'agent' AND value_hash = $2) \
+            AS agent_first_seen_at, \
+        (SELECT last_seen_at FROM user_sightings WHERE user_id = $1 AND kind = 'agent' AND value_hash = $2) \
+            AS agent_last_seen_at, \
+        (SELECT last_seen_at FROM user_sightings WHERE user_id = $1 AND kind = 'ip' AND value_hash = $3) \
+            AS ip_last_seen_at, \
+        (SELECT COUNT(*) FROM audit_log WHERE user_id = $1 AND at >= $4 \
+            AND event IN ('login.failure', 'mfa.failed')) AS failures";
+    Ok(on_db!(db, p => sqlx::query_as::<_, Signals>(sql).bind(user_id).bind(agent_hash).bind(ip_hash)
+        .bind(failures_since).fetch_one(p).await?))
 }
 
 pub async fn record_sighting(db: &Db, user_id: &str, kind: &str, value_hash: &str, now: i64) -> AppResult<()> {

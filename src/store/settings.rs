@@ -45,10 +45,53 @@ struct AppPolicyRow {
 pub async fn find_app_policy(db: &Db, app_id: &str) -> AppResult<Option<AppPolicy>> {
     let sql = "SELECT mfa_policy, reauth_interval_minutes, allow_trusted_devices FROM apps WHERE id = $1";
     let row = on_db!(db, p => sqlx::query_as::<_, AppPolicyRow>(sql).bind(app_id).fetch_optional(p).await?);
-    Ok(row.map(|r| AppPolicy {
-        mfa_policy: Policy::parse(&r.mfa_policy),
-        reauth_interval_minutes: r.reauth_interval_minutes,
-        allow_trusted_devices: r.allow_trusted_devices,
+    Ok(row.map(AppPolicy::from))
+}
+
+impl From<AppPolicyRow> for AppPolicy {
+    fn from(r: AppPolicyRow) -> AppPolicy {
+        AppPolicy {
+            mfa_policy: Policy::parse(&r.mfa_policy),
+            reauth_interval_minutes: r.reauth_interval_minutes,
+            allow_trusted_devices: r.allow_trusted_devices,
+        }
+    }
+}
+
+/// What the MFA step and a selector's context need of an app, in one round trip: its policy
+/// columns, its name and protocol, and its OIDC client if it has one.
+#[derive(Debug, Clone)]
+pub struct LoginApp {
+    pub id: String,
+    pub name: String,
+    pub protocol: String,
+    pub policy: AppPolicy,
+    /// The OIDC client id and whether the client is public (no secret).
+    pub client: Option<(String, bool)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginAppRow {
+    id: String,
+    name: String,
+    protocol: String,
+    #[sqlx(flatten)]
+    policy: AppPolicyRow,
+    client_id: Option<String>,
+    public_client: bool,
+}
+
+pub async fn find_app_for_login(db: &Db, app_id: &str) -> AppResult<Option<LoginApp>> {
+    let sql = "SELECT a.id, a.name, a.protocol, a.mfa_policy, a.reauth_interval_minutes, a.allow_trusted_devices, \
+               c.client_id, c.secret_hash IS NULL AS public_client \
+               FROM apps a LEFT JOIN oidc_clients c ON c.app_id = a.id WHERE a.id = $1";
+    let row = on_db!(db, p => sqlx::query_as::<_, LoginAppRow>(sql).bind(app_id).fetch_optional(p).await?);
+    Ok(row.map(|r| LoginApp {
+        id: r.id,
+        name: r.name,
+        protocol: r.protocol,
+        policy: r.policy.into(),
+        client: r.client_id.map(|c| (c, r.public_client)),
     }))
 }
 
@@ -60,12 +103,12 @@ pub async fn update_app_policy(db: &Db, app_id: &str, a: &AppPolicy) -> AppResul
     Ok(n == 1)
 }
 
-/// The strongest minimum policy among the user's groups.
-pub async fn group_minimum(db: &Db, user_id: &str) -> AppResult<Option<Policy>> {
-    let sql = "SELECT g.mfa_policy FROM groups g JOIN user_groups ug ON ug.group_id = g.id \
-               WHERE ug.user_id = $1 AND g.mfa_policy IS NOT NULL";
-    let rows = on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(user_id).fetch_all(p).await?);
-    Ok(rows.iter().filter_map(|s| Policy::parse(s)).max())
+/// The user's groups, by name, with their minimum policies.
+pub async fn user_groups(db: &Db, user_id: &str) -> AppResult<Vec<(String, Option<Policy>)>> {
+    let sql = "SELECT g.name, g.mfa_policy FROM groups g JOIN user_groups ug ON ug.group_id = g.id \
+               WHERE ug.user_id = $1 ORDER BY g.name";
+    let rows = on_db!(db, p => sqlx::query_as::<_, (String, Option<String>)>(sql).bind(user_id).fetch_all(p).await?);
+    Ok(rows.into_iter().map(|(name, policy)| (name, policy.as_deref().and_then(Policy::parse))).collect())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
