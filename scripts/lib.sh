@@ -22,7 +22,8 @@ apt_install() {
 }
 
 # Packages needed to build Portcullis.
-BUILD_PACKAGES=(build-essential pkg-config ca-certificates)
+# samael (SAML) binds libxmlsec1 with bindgen, which needs libclang.
+BUILD_PACKAGES=(build-essential pkg-config ca-certificates libclang-dev libxml2-dev libxmlsec1-dev libssl-dev)
 
 # Node.js >= 20 for the browser tests (playwright-core): Debian's when it is new enough,
 # otherwise the `node` package from the npm registry, put first on PATH.

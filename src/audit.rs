@@ -23,6 +23,7 @@ pub mod event {
     pub const DEVICE_TRUSTED: &str = "device.trusted";
     pub const DEVICE_REVOKED: &str = "device.revoked";
     pub const SETTINGS_CHANGED: &str = "settings.changed";
+    pub const APP_CREATED: &str = "app.created";
     pub const PLUGIN_FAILED: &str = "plugin.failed";
     pub const PLUGIN_UPLOADED: &str = "plugin.uploaded";
     pub const PLUGIN_ASSIGNED: &str = "plugin.assigned";

@@ -12,6 +12,7 @@ pub mod login;
 pub mod mfa;
 pub mod oidc;
 pub mod plugin_host;
+pub mod saml;
 pub mod server;
 pub mod state;
 pub mod store;

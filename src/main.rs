@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod plugin_cli;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use portcullis::admin::{self, OidcAppSpec, UserSpec};
 use portcullis::config::{Config, LogFormat, SigningAlg};
@@ -141,12 +142,51 @@ enum AppCmd {
         #[command(flatten)]
         out: JsonOut,
     },
+    /// Register a SAML service provider, from its metadata file and/or flags (flags win).
+    AddSaml {
+        #[arg(long)]
+        name: String,
+        /// The SP's metadata (an EntityDescriptor XML file) to import.
+        #[arg(long)]
+        metadata: Option<PathBuf>,
+        #[arg(long)]
+        entity_id: Option<String>,
+        /// Assertion consumer service URL, HTTP-POST (repeatable; the first is the default).
+        #[arg(long = "acs-url")]
+        acs_urls: Vec<String>,
+        /// Single logout URL of the SP (HTTP-Redirect).
+        #[arg(long)]
+        slo_url: Option<String>,
+        /// The SP's signing certificate (PEM file), for signed requests.
+        #[arg(long)]
+        sp_certificate: Option<PathBuf>,
+        /// Refuse AuthnRequests not signed with the SP's certificate.
+        #[arg(long)]
+        want_signed_requests: bool,
+        #[arg(long, value_parser = ["persistent", "emailAddress", "unspecified"])]
+        name_id_format: Option<String>,
+        /// A SAML attribute and the user field it carries, NAME=SOURCE (repeatable); SOURCE is
+        /// id, username, email, name, groups or static:VALUE.
+        #[arg(long = "attribute")]
+        attributes: Vec<String>,
+        /// What to sign (default both).
+        #[arg(long, value_parser = ["assertion", "response", "both"])]
+        sign: Option<String>,
+        /// Allow IdP-initiated sign-in to this SP.
+        #[arg(long)]
+        allow_idp_initiated: bool,
+        /// RelayState sent with IdP-initiated responses (at most 80 bytes).
+        #[arg(long)]
+        default_relay_state: Option<String>,
+        #[command(flatten)]
+        out: JsonOut,
+    },
     /// List applications.
     List {
         #[command(flatten)]
         out: JsonOut,
     },
-    /// Show one application (by app id or client id).
+    /// Show one application (by app id, client id or SAML entity ID).
     Show {
         id: String,
         #[command(flatten)]
@@ -391,7 +431,12 @@ async fn find_app(state: &AppState, id: &str) -> anyhow::Result<(store::apps::Ap
     {
         return Ok((a, Some(c)));
     }
-    anyhow::bail!("no app with id or client id `{id}`")
+    if let Some(sp) = store::saml::find_by_entity_id(&state.db, id).await?
+        && let Some(a) = store::apps::find(&state.db, &sp.app_id).await?
+    {
+        return Ok((a, None));
+    }
+    anyhow::bail!("no app with id, client id or SAML entity ID `{id}`")
 }
 
 async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
@@ -422,6 +467,61 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                 s
             });
         }
+        AppCmd::AddSaml {
+            name,
+            metadata,
+            entity_id,
+            acs_urls,
+            slo_url,
+            sp_certificate,
+            want_signed_requests,
+            name_id_format,
+            attributes,
+            sign,
+            allow_idp_initiated,
+            default_relay_state,
+            out,
+        } => {
+            let read = |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+            let attributes = if attributes.is_empty() {
+                None
+            } else {
+                let parsed = attributes
+                    .iter()
+                    .map(|a| {
+                        let (name, source) = a.split_once('=').context("--attribute takes NAME=SOURCE")?;
+                        Ok(store::saml::AttributeMapping { name: name.to_owned(), source: source.to_owned() })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                Some(parsed)
+            };
+            let spec = admin::SamlAppSpec {
+                name,
+                metadata: metadata.as_ref().map(read).transpose()?,
+                entity_id,
+                acs_urls,
+                slo_url,
+                certificate: sp_certificate.as_ref().map(read).transpose()?,
+                want_requests_signed: want_signed_requests.then_some(true),
+                name_id_format,
+                attributes,
+                sign,
+                allow_idp_initiated,
+                default_relay_state,
+            };
+            let sp = admin::add_saml_app(&state, spec).await.map_err(user_error)?;
+            let idp = portcullis::saml::endpoints(&state);
+            print(out.json, json!(sp), || {
+                format!(
+                    "registered {} (app id {})\nentity ID: {}\nACS: {}\nIdP metadata: {}",
+                    sp.name,
+                    sp.app_id,
+                    sp.entity_id,
+                    sp.acs.iter().map(|a| a.url.as_str()).collect::<Vec<_>>().join(", "),
+                    idp.entity_id
+                )
+            });
+        }
         AppCmd::List { out } => {
             let apps = store::apps::list(&state.db).await?;
             print(out.json, json!(apps), || {
@@ -443,7 +543,8 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                     "allowed_scopes": c.allowed_scopes,
                 })
             });
-            let v = json!({"app": a, "oidc": client});
+            let saml = store::saml::find_by_app(&state.db, &a.id).await?;
+            let v = json!({"app": a, "oidc": client, "saml": saml});
             print(out.json, v.clone(), || serde_json::to_string_pretty(&v).expect("JSON serialises"));
         }
         AppCmd::Remove { id, out } => {

@@ -20,6 +20,8 @@ pub struct AppState {
     pub plugins: Arc<crate::plugin_host::PluginHost>,
     /// The plugin decision log's writer.
     pub decisions: Arc<crate::mfa::decision_log::DecisionLog>,
+    /// The SAML signing credential, read (or made) on first use.
+    pub saml_credential: Arc<tokio::sync::OnceCell<Arc<crate::saml::credential::Credential>>>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// Client id of the built-in demo relying party, when `serve --demo` runs.
     pub demo_client_id: Option<String>,
@@ -67,6 +69,7 @@ impl AppState {
         let plugins = crate::plugin_host::PluginHost::new(&config.plugins, Some(config.plugin_cache_dir()))?;
         Ok(AppState {
             decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),
+            saml_credential: Arc::default(),
             passkeys: Arc::new(passkeys),
             plugins: Arc::new(plugins),
             config: Arc::new(config),

@@ -566,6 +566,29 @@ pub async fn admin_app_patch(
     Ok(no_store(CookieJar::new(), StatusCode::OK, app_policy_json(&app, &p)))
 }
 
+/// Registers a SAML service provider from fields, its metadata (`metadata`), or both.
+pub async fn admin_saml_app_create(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    let (_, admin) = require_admin(&state, &client).await?;
+    let spec: crate::admin::SamlAppSpec = forms::json(&headers, &body)?;
+    let sp = crate::admin::add_saml_app(&state, spec).await?;
+    let detail = format!("saml {}", sp.entity_id);
+    crate::audit::record(
+        &state,
+        crate::audit::event::APP_CREATED,
+        Some(&admin.id),
+        Some(&sp.app_id),
+        &client.origin,
+        Some(&detail),
+    )
+    .await?;
+    Ok(no_store(CookieJar::new(), StatusCode::CREATED, json!(sp)))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {

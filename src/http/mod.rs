@@ -14,6 +14,7 @@ pub mod pages;
 pub mod plugin_pages;
 pub mod plugins_api;
 pub mod profile;
+pub mod saml;
 
 use std::time::Duration;
 
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/revoke", post(oidc::revoke))
         .route("/oauth2/introspect", post(oidc::introspect))
         .route("/oauth2/logout", get(oidc::logout).post(oidc::logout))
+        .route("/saml/metadata", get(saml::metadata))
         .route("/login/mfa", get(mfa_pages::show))
         .route("/login/mfa/totp", post(mfa_pages::totp))
         .route("/login/mfa/backup-code", post(mfa_pages::backup_code))
@@ -102,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/me/devices", get(api::devices_list).post(api::devices_create))
         .route("/api/v1/me/devices/{id}", delete(api::devices_delete))
         .route("/api/v1/admin/settings", get(api::admin_settings_get).patch(api::admin_settings_patch))
+        .route("/api/v1/admin/apps/saml", post(api::admin_saml_app_create))
         .route("/api/v1/admin/apps/{id}", get(api::admin_app_get).patch(api::admin_app_patch))
         .route("/api/v1/admin/groups", get(api::admin_groups_list))
         .route("/api/v1/admin/groups/{name}", put(api::admin_group_put))

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod mfa_transactions;
 pub mod passkeys;
 pub mod plugins;
+pub mod saml;
 pub mod sessions;
 pub mod settings;
 pub mod users;

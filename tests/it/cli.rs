@@ -173,6 +173,70 @@ async fn admin_commands_with_json(b: Backend) {
     let removed = e.json(&["app", "remove", client_id, "--json"], None);
     assert_eq!(removed["removed"], app["app_id"]);
     assert!(e.json(&["app", "list", "--json"], None).as_array().unwrap().is_empty());
+
+    // A SAML service provider from its metadata (as samael's SP side writes it) and a PEM
+    // certificate given beside it.
+    use samael::traits::ToXml;
+    let cert = crate::saml_registration::sp_certificate();
+    let sp_side = samael::service_provider::ServiceProviderBuilder::default()
+        .entity_id("https://hr.example/saml".to_string())
+        .acs_url("https://hr.example/saml/acs".to_string())
+        .build()
+        .unwrap();
+    let metadata = e.dir.path().join("hr.xml");
+    std::fs::write(&metadata, sp_side.metadata().unwrap().to_string().unwrap()).unwrap();
+    let pem = e.dir.path().join("hr.pem");
+    let x509 = openssl::x509::X509::from_der(&cert).unwrap();
+    std::fs::write(&pem, x509.to_pem().unwrap()).unwrap();
+    let sp = e.json(
+        &[
+            "app",
+            "add-saml",
+            "--name",
+            "HR",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--sp-certificate",
+            pem.to_str().unwrap(),
+            "--want-signed-requests",
+            "--attribute",
+            "mail=email",
+            "--sign",
+            "assertion",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(sp["acs"][0]["url"], "https://hr.example/saml/acs");
+    assert_eq!(sp["want_requests_signed"], true);
+    assert_eq!(sp["attributes"], serde_json::json!([{"name": "mail", "source": "email"}]));
+    let shown = e.json(&["app", "show", "https://hr.example/saml", "--json"], None);
+    assert_eq!(shown["app"]["protocol"], "saml");
+    assert_eq!(shown["saml"]["entity_id"], "https://hr.example/saml");
+    assert!(shown["oidc"].is_null());
+    let missing = e.cmd(&["app", "add-saml", "--name", "X", "--acs-url", "https://x.example/acs"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("entity ID"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let bad_attr = e
+        .cmd(&[
+            "app",
+            "add-saml",
+            "--name",
+            "X",
+            "--entity-id",
+            "https://x.example",
+            "--acs-url",
+            "https://x.example/a",
+            "--attribute",
+            "mail",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad_attr.stderr).contains("NAME=SOURCE"));
 }
 
 async fn serve_and_sigterm(b: Backend) {

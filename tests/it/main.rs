@@ -35,4 +35,5 @@ mod plugins_login;
 mod profile_pages;
 mod prompt_and_max_age;
 mod redirect_uri;
+mod saml_registration;
 mod token_errors;

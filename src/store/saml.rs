@@ -1,0 +1,157 @@
+//! SAML service providers (apps whose protocol is `saml`) and the IdP's signing credential.
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use super::Db;
+use super::apps::App;
+use crate::error::{AppError, AppResult};
+use crate::{on_db, on_db_write};
+
+/// An assertion consumer service: where responses are posted (SAML Metadata §2.4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acs {
+    pub url: String,
+    pub index: u32,
+    pub binding: String,
+    pub is_default: bool,
+}
+
+/// One SAML attribute of the response and the user field it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeMapping {
+    pub name: String,
+    pub source: String,
+}
+
+/// A registered service provider, with its lists decoded.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceProvider {
+    pub app_id: String,
+    pub name: String,
+    pub entity_id: String,
+    pub acs: Vec<Acs>,
+    pub slo_url: Option<String>,
+    pub slo_binding: Option<String>,
+    /// The SP's signing certificate, base64 DER.
+    pub certificate: Option<String>,
+    pub want_requests_signed: bool,
+    pub name_id_format: String,
+    pub attributes: Vec<AttributeMapping>,
+    pub sign: String,
+    pub allow_idp_initiated: bool,
+    pub default_relay_state: Option<String>,
+}
+
+impl ServiceProvider {
+    /// The ACS used when a request names none: the one marked default, else the lowest
+    /// index (SAML Metadata §2.2.3).
+    pub fn default_acs(&self) -> Option<&Acs> {
+        self.acs.iter().find(|a| a.is_default).or_else(|| self.acs.iter().min_by_key(|a| a.index))
+    }
+}
+
+#[derive(FromRow)]
+struct Row {
+    app_id: String,
+    name: String,
+    entity_id: String,
+    acs: String,
+    slo_url: Option<String>,
+    slo_binding: Option<String>,
+    certificate: Option<String>,
+    want_requests_signed: bool,
+    name_id_format: String,
+    attributes: String,
+    sign: String,
+    allow_idp_initiated: bool,
+    default_relay_state: Option<String>,
+}
+
+impl TryFrom<Row> for ServiceProvider {
+    type Error = AppError;
+    fn try_from(r: Row) -> AppResult<ServiceProvider> {
+        let corrupt = |e: serde_json::Error| AppError::internal(format!("corrupt service provider row: {e}"));
+        Ok(ServiceProvider {
+            acs: serde_json::from_str(&r.acs).map_err(corrupt)?,
+            attributes: serde_json::from_str(&r.attributes).map_err(corrupt)?,
+            app_id: r.app_id,
+            name: r.name,
+            entity_id: r.entity_id,
+            slo_url: r.slo_url,
+            slo_binding: r.slo_binding,
+            certificate: r.certificate,
+            want_requests_signed: r.want_requests_signed,
+            name_id_format: r.name_id_format,
+            sign: r.sign,
+            allow_idp_initiated: r.allow_idp_initiated,
+            default_relay_state: r.default_relay_state,
+        })
+    }
+}
+
+macro_rules! sp_select {
+    () => {
+        "SELECT s.app_id, a.name, s.entity_id, s.acs, s.slo_url, s.slo_binding, s.certificate, \
+         s.want_requests_signed, s.name_id_format, s.attributes, s.sign, s.allow_idp_initiated, \
+         s.default_relay_state FROM saml_service_providers s JOIN apps a ON a.id = s.app_id"
+    };
+}
+
+/// Creates the app and its service provider in one transaction.
+pub async fn create(db: &Db, sp: &ServiceProvider, now: i64) -> AppResult<App> {
+    let app = App { id: sp.app_id.clone(), name: sp.name.clone(), protocol: "saml".into(), created_at: now };
+    let acs = serde_json::to_string(&sp.acs).map_err(AppError::internal)?;
+    let attributes = serde_json::to_string(&sp.attributes).map_err(AppError::internal)?;
+    on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query("INSERT INTO apps (id, name, protocol, created_at) VALUES ($1, $2, 'saml', $3)")
+            .bind(&app.id).bind(&app.name).bind(now).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO saml_service_providers (app_id, entity_id, acs, slo_url, slo_binding, certificate, \
+                     want_requests_signed, name_id_format, attributes, sign, allow_idp_initiated, default_relay_state) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+            .bind(&app.id).bind(&sp.entity_id).bind(&acs).bind(&sp.slo_url).bind(&sp.slo_binding)
+            .bind(&sp.certificate).bind(sp.want_requests_signed).bind(&sp.name_id_format).bind(&attributes)
+            .bind(&sp.sign).bind(sp.allow_idp_initiated).bind(&sp.default_relay_state)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(app)
+}
+
+pub async fn find_by_entity_id(db: &Db, entity_id: &str) -> AppResult<Option<ServiceProvider>> {
+    let sql = concat!(sp_select!(), " WHERE s.entity_id = $1");
+    let row = on_db!(db, p => sqlx::query_as::<_, Row>(sql).bind(entity_id).fetch_optional(p).await?);
+    row.map(ServiceProvider::try_from).transpose()
+}
+
+pub async fn find_by_app(db: &Db, app_id: &str) -> AppResult<Option<ServiceProvider>> {
+    let sql = concat!(sp_select!(), " WHERE s.app_id = $1");
+    let row = on_db!(db, p => sqlx::query_as::<_, Row>(sql).bind(app_id).fetch_optional(p).await?);
+    row.map(ServiceProvider::try_from).transpose()
+}
+
+/// The IdP's signing credential as stored: the private key still encrypted.
+#[derive(Clone, FromRow)]
+pub struct StoredCredential {
+    pub private_key: Vec<u8>,
+    pub certificate: Vec<u8>,
+    pub created_at: i64,
+    pub not_after: i64,
+}
+
+const CREDENTIAL_ID: &str = "idp";
+
+pub async fn find_credential(db: &Db) -> AppResult<Option<StoredCredential>> {
+    let sql = "SELECT private_key, certificate, created_at, not_after FROM saml_credentials WHERE id = $1";
+    Ok(on_db!(db, p => sqlx::query_as::<_, StoredCredential>(sql).bind(CREDENTIAL_ID).fetch_optional(p).await?))
+}
+
+/// Stores the credential unless another node stored one first; returns the one that counts.
+pub async fn insert_credential(db: &Db, c: &StoredCredential) -> AppResult<StoredCredential> {
+    let sql = "INSERT INTO saml_credentials (id, private_key, certificate, created_at, not_after) \
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING";
+    on_db_write!(db, p => sqlx::query(sql).bind(CREDENTIAL_ID).bind(&c.private_key).bind(&c.certificate)
+        .bind(c.created_at).bind(c.not_after).execute(p).await?.rows_affected());
+    find_credential(db).await?.ok_or_else(|| AppError::internal("the SAML credential vanished after insert"))
+}
