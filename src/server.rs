@@ -49,6 +49,9 @@ async fn upkeep(state: AppState) {
                 if let Err(e) = crate::store::mfa_transactions::purge_expired(&state.db, now).await {
                     tracing::warn!(error = %e, "purging MFA transactions failed");
                 }
+                if let Err(e) = crate::store::saml::purge_expired(&state.db, now).await {
+                    tracing::warn!(error = %e, "purging SAML replay records and deliveries failed");
+                }
                 if let Err(e) = crate::store::passkeys::purge_challenges(&state.db, now).await {
                     tracing::warn!(error = %e, "purging WebAuthn challenges failed");
                 }

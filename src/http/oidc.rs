@@ -65,17 +65,26 @@ pub async fn authorize(
     let params = request_params(&method, query, &headers, &body)
         .map_err(|e| PageError(AppError::BadRequest(e.public_message())))?;
     Ok(match login::authorize(&state, params, &client).await {
-        Ok(AuthorizeNext::Redirect(url)) => Redirect::to(&url).into_response(),
-        Ok(AuthorizeNext::Login { request_id }) => {
-            Redirect::to(&format!("/login?request={request_id}")).into_response()
-        }
-        Ok(AuthorizeNext::Mfa(p)) => {
-            (cookies::set_mfa(&state, jar, p.token), Redirect::to("/login/mfa")).into_response()
-        }
+        Ok(next) => next_response(&state, jar, next),
         Err(AuthorizeError::Redirect(e)) => Redirect::to(&e.to_url(state.issuer())).into_response(),
         Err(AuthorizeError::Page(msg)) => message_page(StatusCode::BAD_REQUEST, "Cannot sign you in", &msg, None),
         Err(AuthorizeError::Internal(e)) => return Err(PageError(e)),
     })
+}
+
+/// Where the browser goes after a request of either protocol was taken in.
+pub(super) fn next_response(state: &AppState, jar: CookieJar, next: AuthorizeNext) -> Response {
+    match next {
+        AuthorizeNext::Redirect(url) => Redirect::to(&url).into_response(),
+        AuthorizeNext::Login { request_id } => Redirect::to(&format!("/login?request={request_id}")).into_response(),
+        AuthorizeNext::Mfa(p) => (cookies::set_mfa(state, jar, p.token), Redirect::to("/login/mfa")).into_response(),
+        AuthorizeNext::Expired => message_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in request expired",
+            "The sign-in request expired or was already used. Go back to the application and try again.",
+            None,
+        ),
+    }
 }
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Response> {

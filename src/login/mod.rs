@@ -99,41 +99,70 @@ pub enum AuthorizeNext {
     Login { request_id: String },
     /// The session's user must pass the MFA step first.
     Mfa(MfaPending),
+    /// The stored request expired or was used meanwhile.
+    Expired,
 }
 
 /// The authorization endpoint's flow after parameter parsing.
 pub async fn authorize(state: &AppState, params: Params, client: &Client) -> Result<AuthorizeNext, AuthorizeError> {
     let (req, _client) = authorize::validate(state, params).await?;
+    Ok(begin(state, req, false, client).await?)
+}
+
+/// A validated request of either protocol (`stored` when it is already in the database): the
+/// SSO session answers it when it can, otherwise the user signs in first. With `prompt=none`
+/// (SAML `IsPassive`) and no usable session, the client is told so.
+pub async fn begin(state: &AppState, req: AuthRequest, stored: bool, client: &Client) -> AppResult<AuthorizeNext> {
     let now = state.now();
     let prompt_none = req.prompt.as_deref().is_some_and(|p| has_word(p, "none"));
-    let error = |req: AuthRequest, code, description: &str| {
-        AuthorizeError::Redirect(ErrorRedirect {
-            redirect_uri: req.redirect_uri,
-            state: req.state,
-            code,
-            description: description.into(),
-        })
-    };
     if let Some((session, user)) = current_session(state, client.session_token.as_deref()).await?
         && authorize::session_is_fresh_enough(&req, session.auth_time, now)
         && login_hint_matches(&req, &user)
     {
         let subject = Subject::Session { session: &session, user: &user };
-        return match proceed(state, subject, Some(Waiting { req: &req, stored: false }), client, !prompt_none).await? {
+        return match proceed(state, subject, Some(Waiting { req: &req, stored }), client, !prompt_none).await? {
             Next::Done { redirect: Some(url), .. } | Next::Denied { redirect: Some(url), .. } => {
                 Ok(AuthorizeNext::Redirect(url))
             }
             Next::Mfa(p) => Ok(AuthorizeNext::Mfa(p)),
-            Next::Done { redirect: None, .. } | Next::Denied { redirect: None, .. } | Next::RequestExpired => {
-                Err(AppError::internal("a validated request lost its redirect").into())
+            Next::RequestExpired => Ok(AuthorizeNext::Expired),
+            Next::Done { redirect: None, .. } | Next::Denied { redirect: None, .. } => {
+                Err(AppError::internal("a validated request lost its redirect"))
             }
         };
     }
     if prompt_none {
-        return Err(error(req, OAuthErrorCode::LoginRequired, "the user must sign in"));
+        if stored && store::sessions::take_auth_request(&state.db, &req.id, now).await?.is_none() {
+            return Ok(AuthorizeNext::Expired);
+        }
+        let url = refusal_url(state, &req, OAuthErrorCode::LoginRequired, "the user must sign in").await?;
+        return Ok(AuthorizeNext::Redirect(url));
     }
-    store::sessions::create_auth_request(&state.db, &req).await?;
+    if !stored {
+        store::sessions::create_auth_request(&state.db, &req).await?;
+    }
     Ok(AuthorizeNext::Login { request_id: req.id })
+}
+
+/// Where a refused request's answer goes: the OIDC error redirect, or the SAML status
+/// response's hand-over page (`login_required` and `interaction_required` are `NoPassive`,
+/// anything else `RequestDenied`).
+async fn refusal_url(state: &AppState, req: &AuthRequest, code: OAuthErrorCode, reason: &str) -> AppResult<String> {
+    if req.is_saml() {
+        use crate::saml::response::{Status, status};
+        let second = match code {
+            OAuthErrorCode::LoginRequired | OAuthErrorCode::InteractionRequired => status::NO_PASSIVE,
+            _ => status::REQUEST_DENIED,
+        };
+        return crate::saml::sso::refuse(state, req, Status::responder(Some(second), reason)).await;
+    }
+    let e = ErrorRedirect {
+        redirect_uri: req.redirect_uri.clone(),
+        state: req.state.clone(),
+        code,
+        description: reason.to_owned(),
+    };
+    Ok(e.to_url(state.issuer()))
 }
 
 /// A `login_hint` naming someone else than the session's user asks for a new sign-in.
@@ -269,10 +298,7 @@ async fn proceed_inner(
     plugin: PluginRun<'_>,
 ) -> AppResult<Next> {
     let user = subject.user();
-    let app_id = match waiting {
-        Some(w) => store::apps::find_client(&state.db, &w.req.client_id).await?.map(|c| c.app_id),
-        None => None,
-    };
+    let app_id = waiting.map(|w| w.req.app_id.clone());
     let req = waiting.map(|w| w.req);
     let session = match subject {
         Subject::Session { session, .. } => Some(session),
@@ -331,7 +357,7 @@ async fn proceed_inner(
         }
     };
     let redirect = match waiting {
-        Some(w) => match issue(state, w, &session, factor).await? {
+        Some(w) => match issue(state, w, &session, user, factor).await? {
             Some(url) => Some(url),
             None => return Ok(Next::RequestExpired),
         },
@@ -340,16 +366,20 @@ async fn proceed_inner(
     Ok(Next::Done { session, user: Box::new(user.clone()), new_session_token: new_token, redirect })
 }
 
-/// Issues the code for a satisfied login: the one place a session becomes a code. A stored
-/// request is consumed here, once.
+/// Issues the code (OIDC) or the assertion (SAML) for a satisfied login: the one place a
+/// session becomes either. A stored request is consumed here, once.
 async fn issue(
     state: &AppState,
     w: Waiting<'_>,
     session: &Session,
+    user: &User,
     factor: Option<Factor>,
 ) -> AppResult<Option<String>> {
     if w.stored && store::sessions::take_auth_request(&state.db, &w.req.id, state.now()).await?.is_none() {
         return Ok(None);
+    }
+    if w.req.is_saml() {
+        return crate::saml::sso::respond(state, w.req, session, user, factor).await.map(Some);
     }
     let amr = amr_for(factor).join(" ");
     let auth = Authentication {
@@ -377,13 +407,7 @@ async fn deny(
             if w.stored && store::sessions::take_auth_request(&state.db, &w.req.id, state.now()).await?.is_none() {
                 return Ok(Next::RequestExpired);
             }
-            let e = ErrorRedirect {
-                redirect_uri: w.req.redirect_uri.clone(),
-                state: w.req.state.clone(),
-                code,
-                description: reason.to_owned(),
-            };
-            Some(e.to_url(state.issuer()))
+            Some(refusal_url(state, w.req, code, reason).await?)
         }
         None => None,
     };
@@ -504,7 +528,7 @@ pub async fn pending_request(state: &AppState, request_id: &str) -> AppResult<Op
     let Some(req) = store::sessions::find_auth_request(&state.db, request_id, state.now()).await? else {
         return Ok(None);
     };
-    let name = store::apps::find_client(&state.db, &req.client_id).await?.map(|c| c.name).ok_or(AppError::NotFound)?;
+    let name = store::apps::find(&state.db, &req.app_id).await?.map(|a| a.name).ok_or(AppError::NotFound)?;
     Ok(Some((req, name)))
 }
 

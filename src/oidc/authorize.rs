@@ -167,6 +167,8 @@ pub async fn validate(state: &AppState, mut p: Params) -> Result<(AuthRequest, O
     let now = state.now();
     let req = AuthRequest {
         id: crypto::random_token(),
+        app_id: client.app_id.clone(),
+        protocol: "oidc".into(),
         client_id: client.client_id.clone(),
         redirect_uri,
         scope,
@@ -177,6 +179,7 @@ pub async fn validate(state: &AppState, mut p: Params) -> Result<(AuthRequest, O
         max_age,
         login_hint,
         acr_values,
+        saml_request_id: None,
         created_at: now,
         expires_at: now + state.config.tokens.auth_request_ttl_seconds,
     };
@@ -276,6 +279,8 @@ mod tests {
     fn freshness() {
         let mut req = AuthRequest {
             id: "r".into(),
+            app_id: "a".into(),
+            protocol: "oidc".into(),
             client_id: "c".into(),
             redirect_uri: "https://rp/cb".into(),
             scope: "openid".into(),
@@ -286,6 +291,7 @@ mod tests {
             max_age: None,
             login_hint: None,
             acr_values: None,
+            saml_request_id: None,
             created_at: 1000,
             expires_at: 2000,
         };

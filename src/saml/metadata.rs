@@ -46,7 +46,11 @@ pub fn idp_metadata(e: &IdpEndpoints, certificate_base64: &str) -> AppResult<Str
         organization: None,
         contact_people: vec![],
         artifact_resolution_service: vec![],
-        single_logout_services: endpoints(&e.slo_url),
+        single_logout_services: vec![Endpoint {
+            binding: binding::HTTP_REDIRECT.to_owned(),
+            location: e.slo_url.clone(),
+            response_location: None,
+        }],
         manage_name_id_services: vec![],
         name_id_formats: [name_id::PERSISTENT, name_id::EMAIL, name_id::UNSPECIFIED]
             .iter()
@@ -107,10 +111,11 @@ pub fn parse_sp_metadata(xml: &str) -> AppResult<SpMetadata> {
     if acs.is_empty() {
         return Err(bad("no AssertionConsumerService with the HTTP-POST binding"));
     }
-    let slo = sp.single_logout_services.iter().flatten().find_map(|s| {
-        let supported = s.binding == binding::HTTP_REDIRECT || s.binding == binding::HTTP_POST;
-        supported.then(|| (s.location.clone(), s.binding.clone()))
-    });
+    // Logout responses go out with HTTP-Redirect where the SP takes it, else HTTP-POST.
+    let slo_with = |b: &str| sp.single_logout_services.iter().flatten().find(|s| s.binding == b);
+    let slo = slo_with(binding::HTTP_REDIRECT)
+        .or_else(|| slo_with(binding::HTTP_POST))
+        .map(|s| (s.response_location.clone().unwrap_or_else(|| s.location.clone()), s.binding.clone()));
     let certificate = sp
         .key_descriptors
         .iter()

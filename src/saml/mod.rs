@@ -4,6 +4,10 @@
 
 pub mod credential;
 pub mod metadata;
+pub mod request;
+pub mod response;
+pub mod slo;
+pub mod sso;
 pub mod xml;
 
 use std::sync::Arc;
@@ -48,6 +52,36 @@ pub mod name_id {
             UNSPECIFIED => Some("unspecified"),
             _ => None,
         }
+    }
+}
+
+/// A SAML login request for the spine (`AuthRequest`), before the checks that fill in
+/// `prompt` and `acr_values`: the answer goes to `destination` with `relay_state`.
+pub fn login_request(
+    sp: &crate::store::saml::ServiceProvider,
+    destination: &str,
+    relay_state: Option<String>,
+    saml_request_id: Option<String>,
+    now: i64,
+    expires_at: i64,
+) -> crate::store::sessions::AuthRequest {
+    crate::store::sessions::AuthRequest {
+        id: crate::crypto::random_token(),
+        app_id: sp.app_id.clone(),
+        protocol: "saml".into(),
+        client_id: sp.entity_id.clone(),
+        redirect_uri: destination.to_owned(),
+        scope: String::new(),
+        state: relay_state,
+        nonce: None,
+        code_challenge: None,
+        prompt: None,
+        max_age: None,
+        login_hint: None,
+        acr_values: None,
+        saml_request_id,
+        created_at: now,
+        expires_at,
     }
 }
 

@@ -155,3 +155,66 @@ pub async fn insert_credential(db: &Db, c: &StoredCredential) -> AppResult<Store
         .bind(c.created_at).bind(c.not_after).execute(p).await?.rows_affected());
     find_credential(db).await?.ok_or_else(|| AppError::internal("the SAML credential vanished after insert"))
 }
+
+/// Records an AuthnRequest ID for its SP; `false` when it was seen before (a replay).
+pub async fn remember_request_id(db: &Db, entity_id: &str, request_id: &str, expires_at: i64) -> AppResult<bool> {
+    let sql = "INSERT INTO saml_request_ids (entity_id, request_id, expires_at) VALUES ($1, $2, $3) \
+               ON CONFLICT (entity_id, request_id) DO NOTHING";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(entity_id).bind(request_id).bind(expires_at).execute(p).await?
+        .rows_affected());
+    Ok(n == 1)
+}
+
+/// A response waiting for the browser to post it to the SP.
+#[derive(Debug, Clone, FromRow)]
+pub struct Delivery {
+    pub session_id: Option<String>,
+    pub acs_url: String,
+    pub response: String,
+    pub relay_state: Option<String>,
+}
+
+pub async fn create_delivery(db: &Db, token_hash: &str, d: &Delivery, expires_at: i64) -> AppResult<()> {
+    let sql = "INSERT INTO saml_deliveries (token_hash, session_id, acs_url, response, relay_state, expires_at) \
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    on_db_write!(db, p => sqlx::query(sql).bind(token_hash).bind(&d.session_id).bind(&d.acs_url).bind(&d.response)
+        .bind(&d.relay_state).bind(expires_at).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Consumes a delivery: exactly one caller gets it.
+pub async fn take_delivery(db: &Db, token_hash: &str, now: i64) -> AppResult<Option<Delivery>> {
+    let sql = "DELETE FROM saml_deliveries WHERE token_hash = $1 AND expires_at > $2 \
+               RETURNING session_id, acs_url, response, relay_state";
+    Ok(on_db_write!(db, p => sqlx::query_as::<_, Delivery>(sql).bind(token_hash).bind(now).fetch_optional(p).await?))
+}
+
+/// Notes that an SP got an assertion in a session (for single logout).
+pub async fn add_participant(
+    db: &Db,
+    session_id: &str,
+    app_id: &str,
+    name_id: &str,
+    session_index: &str,
+) -> AppResult<()> {
+    let sql = "INSERT INTO saml_session_participants (session_id, app_id, name_id, session_index) \
+               VALUES ($1, $2, $3, $4) ON CONFLICT (session_id, app_id) DO UPDATE SET name_id = $3, session_index = $4";
+    on_db_write!(db, p => sqlx::query(sql).bind(session_id).bind(app_id).bind(name_id).bind(session_index)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Drops replay records and deliveries that can no longer be used.
+pub async fn purge_expired(db: &Db, now: i64) -> AppResult<()> {
+    on_db_write!(db, p => {
+        sqlx::query("DELETE FROM saml_request_ids WHERE expires_at <= $1").bind(now).execute(p).await?;
+        sqlx::query("DELETE FROM saml_deliveries WHERE expires_at <= $1").bind(now).execute(p).await?;
+    });
+    Ok(())
+}
+
+/// The NameID an SP got in a session, if it took part in it.
+pub async fn find_participant(db: &Db, session_id: &str, app_id: &str) -> AppResult<Option<String>> {
+    let sql = "SELECT name_id FROM saml_session_participants WHERE session_id = $1 AND app_id = $2";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(session_id).bind(app_id).fetch_optional(p).await?))
+}

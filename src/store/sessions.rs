@@ -106,10 +106,16 @@ pub async fn purge_expired(db: &Db, now: i64, idle_seconds: i64) -> AppResult<()
     Ok(())
 }
 
-/// An OIDC authorization request waiting for the user to sign in.
+/// A request waiting for the user to sign in: an OIDC authorization request, or a SAML
+/// AuthnRequest (then `client_id` is the SP's entity ID, `redirect_uri` the ACS URL, `state`
+/// the RelayState, `prompt` carries ForceAuthn (`login`) or IsPassive (`none`) and
+/// `acr_values` the requested authentication context).
 #[derive(Debug, Clone, FromRow)]
 pub struct AuthRequest {
     pub id: String,
+    pub app_id: String,
+    /// `oidc` or `saml`.
+    pub protocol: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub scope: String,
@@ -120,13 +126,22 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub acr_values: Option<String>,
+    /// The AuthnRequest's ID (`InResponseTo`); `None` for IdP-initiated SAML and for OIDC.
+    pub saml_request_id: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
 
+impl AuthRequest {
+    pub fn is_saml(&self) -> bool {
+        self.protocol == "saml"
+    }
+}
+
 macro_rules! req_columns {
     () => {
-        "id, client_id, redirect_uri, scope, state, nonce, code_challenge, prompt, max_age, login_hint, acr_values, created_at, expires_at"
+        "id, app_id, protocol, client_id, redirect_uri, scope, state, nonce, code_challenge, prompt, max_age, login_hint, \
+         acr_values, saml_request_id, created_at, expires_at"
     };
 }
 
@@ -134,12 +149,12 @@ pub async fn create_auth_request(db: &Db, r: &AuthRequest) -> AppResult<()> {
     let sql = concat!(
         "INSERT INTO auth_requests (",
         req_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     on_db_write!(db, p => sqlx::query(sql)
-        .bind(&r.id).bind(&r.client_id).bind(&r.redirect_uri).bind(&r.scope).bind(&r.state).bind(&r.nonce)
+        .bind(&r.id).bind(&r.app_id).bind(&r.protocol).bind(&r.client_id).bind(&r.redirect_uri).bind(&r.scope).bind(&r.state).bind(&r.nonce)
         .bind(&r.code_challenge).bind(&r.prompt).bind(r.max_age).bind(&r.login_hint).bind(&r.acr_values)
-        .bind(r.created_at).bind(r.expires_at)
+        .bind(&r.saml_request_id).bind(r.created_at).bind(r.expires_at)
         .execute(p).await?.rows_affected());
     Ok(())
 }

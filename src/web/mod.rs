@@ -26,6 +26,15 @@ pub struct MessagePage<'a> {
     pub link: Option<(&'a str, &'a str)>,
 }
 
+/// The SAML hand-over: posts the response to the service provider's ACS.
+#[derive(Template)]
+#[template(path = "saml_post.html")]
+pub struct SamlPostPage<'a> {
+    pub acs_url: &'a str,
+    pub response: &'a str,
+    pub relay_state: Option<&'a str>,
+}
+
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {

@@ -36,4 +36,5 @@ mod profile_pages;
 mod prompt_and_max_age;
 mod redirect_uri;
 mod saml_registration;
+mod saml_sso;
 mod token_errors;

@@ -116,6 +116,11 @@
     });
   });
 
+  // <form data-autosubmit>: the SAML hand-over posts itself; its button is the fallback.
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (f) {
+    f.submit();
+  });
+
   document.querySelectorAll("button[data-copy]").forEach(function (b) {
     if (!navigator.clipboard) return;
     b.hidden = false;
