@@ -1,14 +1,16 @@
 //! A real browser: headless Chromium (Debian's package, driven by playwright-core from
 //! `tests/browser/`) with a DevTools virtual authenticator signs in with a password, adds a
 //! passkey on the profile page, signs out, and signs in to the built-in demo relying party
-//! (an OIDC code flow with PKCE) with the passkey as second factor. `scripts/test` installs
+//! (an OIDC code flow with PKCE) with the passkey as second factor. A second run signs in to
+//! a SAML service provider, whose ACS (a listener in the test) receives the response that the
+//! hand-over page posts by itself. `scripts/test` installs
 //! Chromium and the npm package; under `CI=true` their absence fails the test.
 
 use crate::both_databases;
 use crate::common::*;
 use std::path::Path;
 
-both_databases!(passkey_in_a_real_browser);
+both_databases!(passkey_in_a_real_browser, saml_handover_in_a_real_browser);
 
 /// Where the browser tooling is, or why it is missing.
 fn tooling() -> Result<(), String> {
@@ -23,12 +25,22 @@ fn tooling() -> Result<(), String> {
     Ok(())
 }
 
-async fn passkey_in_a_real_browser(b: Backend) {
-    if let Err(why) = tooling() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("CI=true but the browser test cannot run: {why}");
+/// Whether the browser test can run here (under `CI=true` it must).
+fn can_run() -> bool {
+    match tooling() {
+        Ok(()) => true,
+        Err(why) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but the browser test cannot run: {why}")
         }
-        eprintln!("skipping the browser test: {why}");
+        Err(why) => {
+            eprintln!("skipping the browser test: {why}");
+            false
+        }
+    }
+}
+
+async fn passkey_in_a_real_browser(b: Backend) {
+    if !can_run() {
         return;
     }
     let opts = Options { localhost_issuer: true, demo: true, ..Default::default() };
@@ -62,5 +74,61 @@ async fn passkey_in_a_real_browser(b: Backend) {
     let passed =
         portcullis::store::audit::list(&srv.state.db, Some(&user.id), Some("mfa.passed"), None, 10).await.unwrap();
     assert_eq!(passed.len(), 1);
+    srv.stop().await;
+}
+
+async fn saml_handover_in_a_real_browser(b: Backend) {
+    use std::sync::{Arc, Mutex};
+    if !can_run() {
+        return;
+    }
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    // The SP's ACS: records what the browser posts.
+    /// What the ACS got: SAMLResponse and RelayState.
+    type Posted = Option<(String, Option<String>)>;
+    let received: Arc<Mutex<Posted>> = Arc::default();
+    let seen = received.clone();
+    let acs_app = axum::Router::new().route(
+        "/acs",
+        axum::routing::post(move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+            let seen = seen.clone();
+            async move {
+                *seen.lock().unwrap() = Some((f["SAMLResponse"].clone(), f.get("RelayState").cloned()));
+                "response received"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let acs = format!("http://127.0.0.1:{}/acs", listener.local_addr().unwrap().port());
+    let server = tokio::spawn(async move { axum::serve(listener, acs_app).await.unwrap() });
+    let spec = serde_json::json!({"name": "Browser SP", "entity_id": "https://browser-sp.example", "acs_urls": [acs]});
+    portcullis::admin::add_saml_app(&srv.state, serde_json::from_value(spec).unwrap()).await.unwrap();
+    let metadata = reqwest::get(srv.url("/saml/metadata")).await.unwrap().text().await.unwrap();
+    let sp = samael::service_provider::ServiceProviderBuilder::default()
+        .entity_id("https://browser-sp.example".to_string())
+        .acs_url(acs.clone())
+        .idp_metadata(<samael::metadata::EntityDescriptor as std::str::FromStr>::from_str(&metadata).unwrap())
+        .build()
+        .unwrap();
+    let req = sp.make_authentication_request(&srv.url("/saml/sso")).unwrap();
+    let start = req.redirect("from-browser").unwrap().unwrap().to_string();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/saml.mjs");
+    let acs_arg = acs.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node").arg(&script).args([&start, &acs_arg, "alice", PASSWORD]).output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "browser run failed\nstdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("response received"), "{stdout}");
+    let (response, relay) = received.lock().unwrap().clone().expect("the ACS got a POST");
+    assert_eq!(relay.as_deref(), Some("from-browser"));
+    let assertion = sp.parse_base64_response(&response, Some(&[req.id.as_str()])).unwrap();
+    assert_eq!(assertion.subject.unwrap().name_id.unwrap().value, alice.id);
+    server.abort();
     srv.stop().await;
 }

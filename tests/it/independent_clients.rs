@@ -1,7 +1,9 @@
 //! Relying parties written by others, in other languages, against a real server: Python's
 //! Authlib runs the code flow with PKCE through the login form, validates the ID token with
 //! its own rules, and exercises userinfo, refresh rotation and reuse, introspection and
-//! revocation (`tests/clients/authlib_rp.py`). The README's test command installs it into
+//! revocation (`tests/clients/authlib_rp.py`); Python's pysaml2 service provider signs in
+//! over SAML and validates the signed response with its own rules, then gets NoPassive for a
+//! passive step-up (`tests/clients/pysaml2_sp.py`). The README's test command installs them into
 //! `tests/clients/.venv`; without it the test is skipped locally and fails under `CI=true`.
 
 use std::path::PathBuf;
@@ -9,7 +11,7 @@ use std::path::PathBuf;
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(authlib_code_flow);
+both_databases!(authlib_code_flow, pysaml2_single_sign_on);
 
 fn python() -> Option<PathBuf> {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/.venv/bin/python");
@@ -42,5 +44,33 @@ async fn authlib_code_flow(b: Backend) {
     assert!(stdout.contains("authlib: all checks passed"), "{stdout}");
     let user = portcullis::store::users::find_by_username(&srv.state.db, "alice").await.unwrap().unwrap();
     assert!(stdout.contains(&format!("\"sub\": \"{}\"", user.id)), "{stdout}");
+    srv.stop().await;
+}
+
+async fn pysaml2_single_sign_on(b: Backend) {
+    let Some(python) = python() else { return };
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    let spec = serde_json::json!({
+        "name": "pysaml2",
+        "entity_id": "https://pysaml2.example/sp",
+        "acs_urls": ["https://pysaml2.example/acs"],
+    });
+    portcullis::admin::add_saml_app(&srv.state, serde_json::from_value(spec).unwrap()).await.unwrap();
+    srv.set_settings(serde_json::json!({"mfa_policy": "disabled"})).await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pysaml2_sp.py");
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script)
+        .env("BASE", srv.url("/"))
+        .env("SP_ENTITY", "https://pysaml2.example/sp")
+        .env("ACS", "https://pysaml2.example/acs")
+        .env("USERNAME", "alice")
+        .env("PASSWORD", PASSWORD);
+    let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "pysaml2 service provider failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("pysaml2: all checks passed"), "{stdout}");
+    assert!(stdout.contains(&format!("\"name_id\": \"{}\"", alice.id)), "{stdout}");
     srv.stop().await;
 }

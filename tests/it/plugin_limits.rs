@@ -33,7 +33,9 @@ fn a_well_behaved_selector_decides() {
 #[test]
 fn infinite_loop_runs_out_of_fuel() {
     let h = host();
-    let e = run(&h, &fx::infinite_loop(), h.default_limits());
+    // A deadline far away, so that the fuel runs out first even on a loaded machine.
+    let limits = Limits { timeout_ms: 10_000, ..h.default_limits() };
+    let e = run(&h, &fx::infinite_loop(), limits);
     assert_eq!(failure(&e).0, FailureKind::Fuel, "{e:?}");
     assert_eq!(e.fuel_used, h.default_limits().fuel);
 }

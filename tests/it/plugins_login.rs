@@ -210,9 +210,13 @@ async fn failures_follow_on_error(b: Backend) {
         admin.get(srv.url("/api/v1/admin/audit?event=plugin.failed")).send().await.unwrap().json().await.unwrap();
     let details: Vec<&str> =
         audit["entries"].as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
-    for kind in ["traps@1 trap", "loops@1 fuel", "bombs@1 memory"] {
-        assert_eq!(details.iter().filter(|d| d.starts_with(kind)).count(), 2, "{kind}: {details:?}");
-    }
+    // An endless loop runs out of fuel, or (on a loaded machine) into the wall-clock deadline
+    // first; either way it is a failure under the plugin's on_error. The exact limits have
+    // their own tests (plugin_limits).
+    let count = |prefixes: &[&str]| details.iter().filter(|d| prefixes.iter().any(|p| d.starts_with(p))).count();
+    assert_eq!(count(&["traps@1 trap"]), 2, "{details:?}");
+    assert_eq!(count(&["loops@1 fuel", "loops@1 timeout"]), 2, "{details:?}");
+    assert_eq!(count(&["bombs@1 memory"]), 2, "{details:?}");
     srv.stop().await;
 }
 
