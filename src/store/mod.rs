@@ -93,6 +93,10 @@ impl Db {
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(cfg.database.max_connections)
+                // An embedded database's connection cannot go stale; a ping before every
+                // acquire would cost a round trip to the connection's worker thread (two
+                // context switches) on every query.
+                .test_before_acquire(false)
                 .acquire_timeout(acquire)
                 .connect_with(opts)
                 .await

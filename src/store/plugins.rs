@@ -45,15 +45,22 @@ pub struct NewPlugin<'a> {
 pub async fn create(db: &Db, n: &NewPlugin<'_>, now: i64) -> AppResult<Plugin> {
     let id = uuid::Uuid::new_v4().to_string();
     let sql = concat!(
-        "INSERT INTO plugins (id, name, version, description, sha256, world_version, size, wasm, fuel, memory_bytes, \
+        "INSERT INTO plugins (id, name, version, description, sha256, world_version, size, fuel, memory_bytes, \
          timeout_ms, created_at, created_by) \
-         SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM plugins \
+         SELECT $1, $2, COALESCE(MAX(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM plugins \
          WHERE name = $2 RETURNING ",
         columns!()
     );
-    let res = on_db_write!(db, p => sqlx::query_as::<_, Plugin>(sql).bind(&id).bind(n.name).bind(n.description)
-        .bind(n.sha256).bind(n.world_version).bind(n.wasm.len() as i64).bind(n.wasm).bind(n.fuel).bind(n.memory_bytes)
-        .bind(n.timeout_ms).bind(now).bind(n.created_by).fetch_one(p).await);
+    let store_wasm = "INSERT INTO plugin_wasm (plugin_id, wasm) VALUES ($1, $2)";
+    let res = on_db_write!(db, p => async {
+        let mut tx = p.begin().await?;
+        let plugin = sqlx::query_as::<_, Plugin>(sql).bind(&id).bind(n.name).bind(n.description)
+            .bind(n.sha256).bind(n.world_version).bind(n.wasm.len() as i64).bind(n.fuel).bind(n.memory_bytes)
+            .bind(n.timeout_ms).bind(now).bind(n.created_by).fetch_one(&mut *tx).await?;
+        sqlx::query(store_wasm).bind(&id).bind(n.wasm).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(plugin)
+    }.await);
     res.map_err(|e| {
         let e = AppError::from(e);
         if e.is_unique_violation() {
@@ -85,7 +92,7 @@ pub async fn find_by_name(db: &Db, name: &str, version: Option<i64>) -> AppResul
 }
 
 pub async fn wasm(db: &Db, id: &str) -> AppResult<Option<Vec<u8>>> {
-    let sql = "SELECT wasm FROM plugins WHERE id = $1";
+    let sql = "SELECT wasm FROM plugin_wasm WHERE plugin_id = $1";
     Ok(on_db!(db, p => sqlx::query_scalar::<_, Vec<u8>>(sql).bind(id).fetch_optional(p).await?))
 }
 

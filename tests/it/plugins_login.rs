@@ -306,6 +306,10 @@ async fn admin_api_lifecycle(b: Backend) {
     assert_eq!((v1["version"].as_i64(), v2["version"].as_i64()), (Some(1), Some(2)));
     assert_eq!(v1["world_version"], "1.0.0");
     assert_eq!(v1["sha256"].as_str().unwrap().len(), 64);
+    // The component is stored apart from the metadata row, byte for byte.
+    let v1_id = v1["id"].as_str().unwrap().to_owned();
+    let stored = portcullis::store::plugins::wasm(&srv.state.db, &v1_id).await.unwrap();
+    assert_eq!(stored.as_deref(), Some(&fx::fixed(Policy::Any)[..]));
 
     // Only admins.
     let user = reqwest::Client::builder().cookie_store(true).build().unwrap();
@@ -362,6 +366,7 @@ async fn admin_api_lifecycle(b: Backend) {
     assert_eq!(resp.status(), 204);
     assert_eq!(admin.delete(srv.url("/api/v1/admin/plugins/p@1")).send().await.unwrap().status(), 204);
     assert_eq!(admin.get(srv.url("/api/v1/admin/plugins/p@1")).send().await.unwrap().status(), 404);
+    assert_eq!(portcullis::store::plugins::wasm(&srv.state.db, &v1_id).await.unwrap(), None, "its bytes go with it");
 
     let audit: Value = admin.get(srv.url("/api/v1/admin/audit?limit=100")).send().await.unwrap().json().await.unwrap();
     let events: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
