@@ -5,10 +5,10 @@ use serde_json::{Map, Value, json};
 use super::has_word;
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::store::{self, users::User};
+use crate::store::{self, users::Profile};
 
 /// The scope-dependent user claims for the ID token and userinfo.
-pub async fn user_claims(state: &AppState, user: &User, scope: &str) -> AppResult<Map<String, Value>> {
+pub async fn user_claims(state: &AppState, user: &Profile, scope: &str) -> AppResult<Map<String, Value>> {
     let mut m = Map::new();
     m.insert("sub".into(), json!(user.id));
     if has_word(scope, "profile") {

@@ -11,7 +11,8 @@ use super::{Params, has_word};
 use crate::crypto;
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::state::AppState;
-use crate::store::{self, apps::OidcClient, grants::CodeRedemption, grants::Grant, grants::Rotation};
+use crate::store::grants::{CodeRedemption, Grant, GrantWithProfile, Rotation};
+use crate::store::{self, apps::OidcClient, users::Profile};
 
 use OAuthErrorCode::*;
 
@@ -117,8 +118,9 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
         }
         CodeRedemption::Unknown => return Err(bad("unknown authorization code")),
     };
-    let grant =
-        store::grants::find(&state.db, &redeemed.grant_id).await?.ok_or_else(|| bad("unknown authorization code"))?;
+    let GrantWithProfile { grant, user } = store::grants::find_with_profile(&state.db, &redeemed.grant_id)
+        .await?
+        .ok_or_else(|| bad("unknown authorization code"))?;
     if grant.client_id != client.client_id {
         store::grants::revoke(&state.db, &grant.id, now).await?;
         return Err(bad("authorization code was issued to another client"));
@@ -148,7 +150,7 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
         (None, Some(_)) => return Err(bad("code_verifier sent but the authorization request had no code_challenge")),
         (None, None) => {}
     }
-    issue_tokens(state, client, &grant, &grant.scope, now).await
+    issue_tokens(state, client, &grant, &user, &grant.scope, now).await
 }
 
 /// RFC 7636 §4.1: 43..128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
@@ -170,7 +172,7 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
         now + state.config.tokens.refresh_token_ttl_seconds,
     )
     .await?;
-    let grant = match rotation {
+    let GrantWithProfile { grant, user } = match rotation {
         Rotation::Rotated(g) => *g,
         Rotation::Reused { grant_id } => {
             tracing::warn!(%grant_id, client_id = %client.client_id, "refresh token reused; token family revoked");
@@ -188,7 +190,7 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
         }
         None => grant.scope.clone(),
     };
-    let mut resp = issue_tokens_without_refresh(state, client, &grant, &scope, now).await?;
+    let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &scope, now).await?;
     resp.refresh_token = Some(new_token);
     Ok(resp)
 }
@@ -197,10 +199,11 @@ async fn issue_tokens(
     state: &AppState,
     client: &OidcClient,
     grant: &Grant,
+    user: &Profile,
     scope: &str,
     now: i64,
 ) -> AppResult<TokenResponse> {
-    let mut resp = issue_tokens_without_refresh(state, client, grant, scope, now).await?;
+    let mut resp = issue_tokens_without_refresh(state, client, grant, user, scope, now).await?;
     let rt = crypto::random_token();
     store::grants::create_refresh_token(
         &state.db,
@@ -218,13 +221,13 @@ async fn issue_tokens_without_refresh(
     state: &AppState,
     client: &OidcClient,
     grant: &Grant,
+    user: &Profile,
     scope: &str,
     now: i64,
 ) -> AppResult<TokenResponse> {
-    let user = store::users::find_by_id(&state.db, &grant.user_id)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| AppError::oauth(InvalidGrant, "the user is no longer active"))?;
+    if user.disabled {
+        return Err(AppError::oauth(InvalidGrant, "the user is no longer active"));
+    }
     let keys = state.keys();
     let key = keys.active();
     let cfg = &state.config.tokens;
@@ -246,7 +249,7 @@ async fn issue_tokens_without_refresh(
     });
     let access_token = key.sign_jwt("at+jwt", &access_claims);
     let id_token = if has_word(scope, "openid") {
-        let mut claims = user_claims(state, &user, scope).await?;
+        let mut claims = user_claims(state, user, scope).await?;
         let mut put = |k: &str, v: Value| {
             claims.insert(k.to_owned(), v);
         };
@@ -316,7 +319,8 @@ pub async fn userinfo(state: &AppState, authorization: Option<&str>) -> AppResul
     if !has_word(&scope, "openid") {
         return Err(AppError::Forbidden("insufficient_scope: userinfo needs the openid scope".into()));
     }
-    let user = store::users::find_by_id(&state.db, at.str("sub")).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
+    let user =
+        store::users::find_profile(&state.db, at.str("sub")).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
     Ok(Value::Object(user_claims(state, &user, &scope).await?))
 }
 
@@ -372,7 +376,7 @@ pub async fn introspect(state: &AppState, mut p: Params, authorization: Option<&
     let inactive = json!({"active": false});
     Ok(match find_token(state, &token, p.get("token_type_hint")).await? {
         Some(FoundToken::Access(at)) if at.str("client_id") == client.client_id => {
-            let user = store::users::find_by_id(&state.db, at.str("sub")).await?;
+            let user = store::users::find_profile(&state.db, at.str("sub")).await?;
             let mut v = json!({
                 "active": true,
                 "token_type": "Bearer",

@@ -1,6 +1,6 @@
 //! The audit log and the database-backed failure counters behind rate limits.
 
-use super::Db;
+use super::{Db, returned_one};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
@@ -63,8 +63,8 @@ pub async fn count_failure(db: &Db, key: &str, window: i64, max: i64, lockout: i
                 RETURNING failures";
     let lock = "UPDATE rate_limits SET locked_until = $2, failures = 0, window_start = $3 \
                 WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $3)";
-    let failures = on_db_write!(db, p => sqlx::query_scalar::<_, i64>(bump).bind(key).bind(now).bind(now - window)
-        .fetch_one(p).await?);
+    let failures = on_db_write!(db, p => returned_one(sqlx::query_scalar::<_, i64>(bump).bind(key).bind(now).bind(now - window)
+        .fetch_all(p).await?)?);
     if failures < max {
         return Ok(false);
     }

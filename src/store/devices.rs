@@ -1,6 +1,6 @@
 //! Trusted devices: a 256-bit token in the `idp_device` cookie, stored here only as a hash.
 
-use super::Db;
+use super::{Db, returned_one};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
@@ -35,8 +35,10 @@ pub async fn create(
          VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING ",
         columns!()
     );
-    Ok(on_db_write!(db, p => sqlx::query_as::<_, Device>(sql).bind(&id).bind(user_id).bind(token_hash).bind(name)
-        .bind(now).bind(expires_at).fetch_one(p).await?))
+    Ok(
+        on_db_write!(db, p => returned_one(sqlx::query_as::<_, Device>(sql).bind(&id).bind(user_id).bind(token_hash).bind(name)
+        .bind(now).bind(expires_at).fetch_all(p).await?)?),
+    )
 }
 
 /// The user's live device for a cookie token; anyone else's token finds nothing.

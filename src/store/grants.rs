@@ -5,9 +5,10 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::users::Profile;
+use super::{Db, returned};
 use crate::error::AppResult;
-use crate::{on_db, on_db_write};
+use crate::{on_db, on_db_write, profile_columns};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Grant {
@@ -28,6 +29,22 @@ macro_rules! grant_columns {
     () => {
         "id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, revoked_at"
     };
+}
+
+/// The grant's columns of `grants g` beside `profile_columns!()`, which supplies `user_id`.
+macro_rules! grant_columns_beside_profile {
+    () => {
+        "g.id, g.client_id, g.session_id, g.scope, g.nonce, g.auth_time, g.amr, g.acr, g.created_at, g.revoked_at"
+    };
+}
+
+/// A grant and the profile of its user, read together (tokens need both).
+#[derive(Debug, Clone, FromRow)]
+pub struct GrantWithProfile {
+    #[sqlx(flatten)]
+    pub grant: Grant,
+    #[sqlx(flatten)]
+    pub user: Profile,
 }
 
 pub struct NewCode<'a> {
@@ -82,7 +99,7 @@ pub async fn redeem_code(db: &Db, code_hash: &str, now: i64) -> AppResult<CodeRe
     let sql = "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
                RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
                (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked";
-    let fresh = on_db_write!(db, p => sqlx::query_as::<_, RedeemedCode>(sql).bind(code_hash).bind(now).fetch_optional(p).await?);
+    let fresh = on_db_write!(db, p => returned(sqlx::query_as::<_, RedeemedCode>(sql).bind(code_hash).bind(now).fetch_all(p).await?));
     if let Some(c) = fresh {
         return Ok(CodeRedemption::Fresh(c));
     }
@@ -94,9 +111,15 @@ pub async fn redeem_code(db: &Db, code_hash: &str, now: i64) -> AppResult<CodeRe
     })
 }
 
-pub async fn find(db: &Db, id: &str) -> AppResult<Option<Grant>> {
-    let sql = concat!("SELECT ", grant_columns!(), " FROM grants WHERE id = $1");
-    Ok(on_db!(db, p => sqlx::query_as::<_, Grant>(sql).bind(id).fetch_optional(p).await?))
+pub async fn find_with_profile(db: &Db, id: &str) -> AppResult<Option<GrantWithProfile>> {
+    let sql = concat!(
+        "SELECT ",
+        grant_columns_beside_profile!(),
+        ", ",
+        profile_columns!(),
+        " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = $1"
+    );
+    Ok(on_db!(db, p => sqlx::query_as::<_, GrantWithProfile>(sql).bind(id).fetch_optional(p).await?))
 }
 
 /// Is the grant still in force? (Used on every userinfo and introspection call.)
@@ -139,7 +162,7 @@ pub async fn create_refresh_token(
 
 pub enum Rotation {
     /// The old token is consumed and the new one stored, atomically.
-    Rotated(Box<Grant>),
+    Rotated(Box<GrantWithProfile>),
     /// The token was already used: reuse of a rotated token (RFC 9700 §4.14.2). The family
     /// has been revoked.
     Reused { grant_id: String },
@@ -147,27 +170,79 @@ pub enum Rotation {
     Invalid,
 }
 
-/// Consumes the token only if it is unused, unexpired, and its grant is this client's and in
-/// force; a token presented by another client stays untouched for its owner. One text for
+/// A token may be consumed only if it is unused, unexpired, and its grant is this client's and
+/// in force; a token presented by another client stays untouched for its owner. One text for
 /// both backends, so the rule cannot differ between them.
-macro_rules! consume_refresh {
+macro_rules! consumable_refresh {
     () => {
-        "UPDATE refresh_tokens SET used_at = $2 \
-         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
-         AND grant_id IN (SELECT id FROM grants WHERE client_id = $3 AND revoked_at IS NULL) RETURNING grant_id"
+        " WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+         AND grant_id IN (SELECT id FROM grants WHERE client_id = $3 AND revoked_at IS NULL) "
     };
 }
 
-/// PostgreSQL consumes, stores the successor and reads the grant in one statement (one round
-/// trip, one atomic unit) with data-modifying CTEs.
+/// `, (SELECT col FROM grants WHERE id = refresh_tokens.grant_id) AS col` for a RETURNING list.
+macro_rules! grant_column_of_token {
+    ($col:ident) => {
+        concat!(
+            ", (SELECT ",
+            stringify!($col),
+            " FROM grants WHERE id = refresh_tokens.grant_id) AS ",
+            stringify!($col)
+        )
+    };
+}
+
+/// The same for a column of the grant's user.
+macro_rules! user_column_of_token {
+    ($col:ident) => {
+        concat!(
+            ", (SELECT ",
+            stringify!($col),
+            " FROM users WHERE id = (SELECT user_id FROM grants WHERE id = refresh_tokens.grant_id)) AS ",
+            stringify!($col)
+        )
+    };
+}
+
+/// PostgreSQL consumes, stores the successor and reads the grant with its user's profile in
+/// one statement (one round trip, one atomic unit) with data-modifying CTEs.
 const PG_ROTATE_REFRESH: &str = concat!(
-    "WITH consumed AS (",
-    consume_refresh!(),
-    "), stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+    "WITH consumed AS (UPDATE refresh_tokens SET used_at = $2",
+    consumable_refresh!(),
+    "RETURNING grant_id), stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
        SELECT $4, grant_id, $2, $5, NULL FROM consumed RETURNING grant_id) \
      SELECT ",
-    grant_columns!(),
-    " FROM grants WHERE id = (SELECT grant_id FROM stored)"
+    grant_columns_beside_profile!(),
+    ", ",
+    profile_columns!(),
+    " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = (SELECT grant_id FROM stored)"
+);
+
+/// SQLite has no data-modifying CTEs, but one statement with a trigger does the same: the
+/// token's row becomes its successor and the trigger `refresh_tokens_keep_predecessor`
+/// (migration 0008) re-inserts the presented hash as used. Grant and profile come back through
+/// RETURNING, primary-key lookups all. One statement is one atomic unit and one trip to the
+/// database thread, where a transaction and the reads after it took seven.
+const SQLITE_ROTATE_REFRESH: &str = concat!(
+    "UPDATE refresh_tokens SET token_hash = $4, created_at = $2, expires_at = $5",
+    consumable_refresh!(),
+    "RETURNING grant_id AS id",
+    grant_column_of_token!(client_id),
+    grant_column_of_token!(user_id),
+    grant_column_of_token!(session_id),
+    grant_column_of_token!(scope),
+    grant_column_of_token!(nonce),
+    grant_column_of_token!(auth_time),
+    grant_column_of_token!(amr),
+    grant_column_of_token!(acr),
+    grant_column_of_token!(created_at),
+    grant_column_of_token!(revoked_at),
+    user_column_of_token!(username),
+    user_column_of_token!(email),
+    user_column_of_token!(email_verified),
+    user_column_of_token!(display_name),
+    user_column_of_token!(updated_at),
+    user_column_of_token!(disabled),
 );
 
 /// Consumes `old_hash` and stores `new_hash` atomically; a reused token revokes its whole
@@ -182,46 +257,27 @@ pub async fn rotate_refresh_token(
 ) -> AppResult<Rotation> {
     let rotated = match db {
         Db::Postgres(p) => {
-            sqlx::query_as::<_, Grant>(PG_ROTATE_REFRESH)
+            let rows = sqlx::query_as::<_, GrantWithProfile>(PG_ROTATE_REFRESH)
                 .bind(old_hash)
                 .bind(now)
                 .bind(client_id)
                 .bind(new_hash)
                 .bind(new_expires_at)
-                .fetch_optional(p)
-                .await?
+                .fetch_all(p)
+                .await?;
+            returned(rows)
         }
         Db::Sqlite(s) => {
             let _gate = s.write_gate.lock().await;
-            let mut tx = s.pool.begin().await?;
-            let consumed = sqlx::query_scalar::<_, String>(consume_refresh!())
+            let rows = sqlx::query_as::<_, GrantWithProfile>(SQLITE_ROTATE_REFRESH)
                 .bind(old_hash)
                 .bind(now)
                 .bind(client_id)
-                .fetch_optional(&mut *tx)
+                .bind(new_hash)
+                .bind(new_expires_at)
+                .fetch_all(&s.pool)
                 .await?;
-            match consumed {
-                Some(grant_id) => {
-                    sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
-                        .bind(new_hash)
-                        .bind(&grant_id)
-                        .bind(now)
-                        .bind(new_expires_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    let grant =
-                        sqlx::query_as::<_, Grant>(concat!("SELECT ", grant_columns!(), " FROM grants WHERE id = $1"))
-                            .bind(&grant_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    tx.commit().await?;
-                    Some(grant)
-                }
-                None => {
-                    tx.rollback().await?;
-                    None
-                }
-            }
+            returned(rows)
         }
     };
     if let Some(grant) = rotated {

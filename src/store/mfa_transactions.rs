@@ -1,7 +1,7 @@
 //! Logins between the first factor and a full session: the MFA challenge or enrolment. The
 //! token (`mfa_token` / `enrollment_token`) is 256-bit random and stored only as a hash.
 
-use super::Db;
+use super::{Db, returned};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
@@ -88,7 +88,9 @@ pub async fn set_trust_token(db: &Db, token_hash: &str, trust_hash: &str) -> App
 /// Consumes a trust token: the user it belongs to, once.
 pub async fn take_trust_token(db: &Db, trust_hash: &str, now: i64) -> AppResult<Option<String>> {
     let sql = "DELETE FROM mfa_transactions WHERE trust_token_hash = $1 AND stage = 'done' AND expires_at > $2 RETURNING user_id";
-    Ok(on_db_write!(db, p => sqlx::query_scalar::<_, String>(sql).bind(trust_hash).bind(now).fetch_optional(p).await?))
+    Ok(
+        on_db_write!(db, p => returned(sqlx::query_scalar::<_, String>(sql).bind(trust_hash).bind(now).fetch_all(p).await?)),
+    )
 }
 
 pub async fn purge_expired(db: &Db, now: i64) -> AppResult<()> {

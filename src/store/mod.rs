@@ -71,6 +71,24 @@ macro_rules! on_db_write {
     };
 }
 
+/// The row of a single-row write statement with `RETURNING`. Such statements are read with
+/// `fetch_all` and this, never with `fetch_optional` or `fetch_one`: SQLite commits an
+/// autocommit statement, and runs the WAL hook behind its automatic checkpoint, only when the
+/// statement is stepped to its end. Stopping at the first row leaves the commit to the
+/// statement's reset, which skips the checkpoint, and the WAL then grows without bound
+/// (`tests/it/sqlite_wal.rs`).
+pub(crate) fn returned<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}
+
+/// `returned` for a statement that always yields its row.
+pub(crate) fn returned_one<T>(rows: Vec<T>) -> Result<T, sqlx::Error> {
+    returned(rows).ok_or(sqlx::Error::RowNotFound)
+}
+
+/// A pooled PostgreSQL connection idle this long is checked before it is handed out.
+const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(15);
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -111,6 +129,18 @@ impl Db {
     pub async fn connect_postgres(opts: PgConnectOptions, cfg: &Config) -> anyhow::Result<Db> {
         let pool = PgPoolOptions::new()
             .max_connections(cfg.database.max_connections)
+            // A connection in steady use is not pinged before each query (a round trip per
+            // query); one that sat idle a while is, since a restart or a firewall may have cut
+            // it in the meantime.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PG_PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(cfg.database.acquire_timeout_seconds))
             .connect_with(opts)
             .await

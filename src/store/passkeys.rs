@@ -1,7 +1,7 @@
 //! Passkeys (webauthn-rs credentials as JSON) and WebAuthn ceremony state. A ceremony's
 //! state is taken out of the table when it is used, so each challenge answers once.
 
-use super::Db;
+use super::{Db, returned, returned_one};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
@@ -43,8 +43,8 @@ pub async fn insert(
     let id = crate::crypto::b64url(&crate::crypto::random_bytes::<12>());
     let sql = "INSERT INTO passkeys (id, user_id, name, credential_id, credential, created_at, last_used_at) \
                VALUES ($1, $2, $3, $4, $5, $6, NULL) RETURNING id, name, created_at, last_used_at";
-    Ok(on_db_write!(db, p => sqlx::query_as::<_, PasskeyInfo>(sql).bind(&id).bind(user_id).bind(name)
-        .bind(credential_id).bind(credential).bind(now).fetch_one(p).await?))
+    Ok(on_db_write!(db, p => returned_one(sqlx::query_as::<_, PasskeyInfo>(sql).bind(&id).bind(user_id).bind(name)
+        .bind(credential_id).bind(credential).bind(now).fetch_all(p).await?)?))
 }
 
 /// Records a use: the updated credential (signature counter, backup state) and the time.
@@ -57,8 +57,8 @@ pub async fn record_use(db: &Db, id: &str, credential: Option<&str>, now: i64) -
 pub async fn rename(db: &Db, user_id: &str, id: &str, name: &str) -> AppResult<Option<PasskeyInfo>> {
     let sql = "UPDATE passkeys SET name = $3 WHERE id = $1 AND user_id = $2 \
                RETURNING id, name, created_at, last_used_at";
-    Ok(on_db_write!(db, p => sqlx::query_as::<_, PasskeyInfo>(sql).bind(id).bind(user_id).bind(name)
-        .fetch_optional(p).await?))
+    Ok(on_db_write!(db, p => returned(sqlx::query_as::<_, PasskeyInfo>(sql).bind(id).bind(user_id).bind(name)
+        .fetch_all(p).await?)))
 }
 
 pub async fn delete(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
@@ -89,8 +89,8 @@ pub async fn put_challenge(
 pub async fn take_challenge(db: &Db, id: &str, user_id: &str, purpose: &str, now: i64) -> AppResult<Option<String>> {
     let sql = "DELETE FROM webauthn_challenges WHERE id = $1 AND user_id = $2 AND purpose = $3 \
                RETURNING state, expires_at";
-    let row = on_db_write!(db, p => sqlx::query_as::<_, (String, i64)>(sql).bind(id).bind(user_id).bind(purpose)
-        .fetch_optional(p).await?);
+    let row = on_db_write!(db, p => returned(sqlx::query_as::<_, (String, i64)>(sql).bind(id).bind(user_id).bind(purpose)
+        .fetch_all(p).await?));
     Ok(row.filter(|(_, expires_at)| *expires_at > now).map(|(s, _)| s))
 }
 

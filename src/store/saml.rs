@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::Db;
 use super::apps::App;
+use super::{Db, returned};
 use crate::error::{AppError, AppResult};
 use crate::{on_db, on_db_write};
 
@@ -186,7 +186,9 @@ pub async fn create_delivery(db: &Db, token_hash: &str, d: &Delivery, expires_at
 pub async fn take_delivery(db: &Db, token_hash: &str, now: i64) -> AppResult<Option<Delivery>> {
     let sql = "DELETE FROM saml_deliveries WHERE token_hash = $1 AND expires_at > $2 \
                RETURNING session_id, acs_url, response, relay_state";
-    Ok(on_db_write!(db, p => sqlx::query_as::<_, Delivery>(sql).bind(token_hash).bind(now).fetch_optional(p).await?))
+    Ok(
+        on_db_write!(db, p => returned(sqlx::query_as::<_, Delivery>(sql).bind(token_hash).bind(now).fetch_all(p).await?)),
+    )
 }
 
 /// Notes that an SP got an assertion in a session (for single logout).

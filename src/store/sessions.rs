@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{Db, returned, returned_one};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
@@ -45,9 +45,9 @@ pub async fn create(db: &Db, s: &NewSession<'_>, now: i64) -> AppResult<Session>
          VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, CASE WHEN $9 IS NULL THEN NULL ELSE $4 END, $9) RETURNING ",
         columns!()
     );
-    Ok(on_db_write!(db, p => sqlx::query_as::<_, Session>(sql)
+    Ok(on_db_write!(db, p => returned_one(sqlx::query_as::<_, Session>(sql)
         .bind(&id).bind(s.token_hash).bind(s.user_id).bind(now).bind(s.expires_at).bind(s.auth_time).bind(s.amr).bind(s.acr).bind(s.mfa_factor)
-        .fetch_one(p).await?))
+        .fetch_all(p).await?)?))
 }
 
 /// The live session for a cookie's token hash: not past its absolute expiry and not idle
@@ -81,7 +81,7 @@ pub async fn record_mfa(db: &Db, id: &str, factor: &str, now: i64) -> AppResult<
         columns!()
     );
     Ok(
-        on_db_write!(db, p => sqlx::query_as::<_, Session>(sql).bind(id).bind(factor).bind(now).fetch_optional(p).await?),
+        on_db_write!(db, p => returned(sqlx::query_as::<_, Session>(sql).bind(id).bind(factor).bind(now).fetch_all(p).await?)),
     )
 }
 
@@ -167,7 +167,7 @@ pub async fn find_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<
 /// Consumes the request: exactly one caller gets it back.
 pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<AuthRequest>> {
     let sql = concat!("DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING ", req_columns!());
-    Ok(on_db_write!(db, p => sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_optional(p).await?))
+    Ok(on_db_write!(db, p => returned(sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_all(p).await?)))
 }
 
 /// Keeps the plugin verdict of the login this request waits for (JSON of `Option<Verdict>`).

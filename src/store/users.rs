@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Db;
+use super::{Db, returned_one};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
@@ -31,6 +31,28 @@ impl std::fmt::Debug for User {
     }
 }
 
+/// What tokens and userinfo say about a user, and whether the account is in force; never the
+/// password hash. Read as its own row or beside a grant (whose `user_id` column it shares).
+#[derive(Debug, Clone, FromRow)]
+pub struct Profile {
+    #[sqlx(rename = "user_id")]
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub display_name: Option<String>,
+    pub updated_at: i64,
+    pub disabled: bool,
+}
+
+/// The profile columns of `users u`, as `Profile` reads them.
+#[macro_export]
+macro_rules! profile_columns {
+    () => {
+        "u.id AS user_id, u.username, u.email, u.email_verified, u.display_name, u.updated_at, u.disabled"
+    };
+}
+
 pub struct NewUser<'a> {
     pub username: &'a str,
     pub email: Option<&'a str>,
@@ -55,10 +77,10 @@ pub async fn create(db: &Db, u: &NewUser<'_>, now: i64) -> AppResult<User> {
         columns!()
     );
     let changed = u.password_hash.map(|_| now);
-    let user = on_db_write!(db, p => sqlx::query_as::<_, User>(sql)
+    let user = on_db_write!(db, p => returned_one(sqlx::query_as::<_, User>(sql)
         .bind(&id).bind(u.username).bind(u.email).bind(u.email_verified).bind(u.display_name)
         .bind(u.password_hash).bind(u.is_admin).bind(now).bind(changed)
-        .fetch_one(p).await?);
+        .fetch_all(p).await?)?);
     Ok(user)
 }
 
@@ -70,6 +92,11 @@ pub async fn find_by_username(db: &Db, username: &str) -> AppResult<Option<User>
 pub async fn find_by_id(db: &Db, id: &str) -> AppResult<Option<User>> {
     let sql = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
     Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(id).fetch_optional(p).await?))
+}
+
+pub async fn find_profile(db: &Db, id: &str) -> AppResult<Option<Profile>> {
+    let sql = concat!("SELECT ", profile_columns!(), " FROM users u WHERE u.id = $1");
+    Ok(on_db!(db, p => sqlx::query_as::<_, Profile>(sql).bind(id).fetch_optional(p).await?))
 }
 
 pub async fn list(db: &Db) -> AppResult<Vec<User>> {
@@ -104,7 +131,9 @@ pub async fn update_disabled(db: &Db, id: &str, disabled: bool, now: i64) -> App
 /// Starts the enrolment grace period unless it has started before; returns the deadline.
 pub async fn start_enroll_grace(db: &Db, id: &str, deadline: i64) -> AppResult<i64> {
     let sql = "UPDATE users SET mfa_enroll_deadline = COALESCE(mfa_enroll_deadline, $2) WHERE id = $1 RETURNING mfa_enroll_deadline";
-    Ok(on_db_write!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(id).bind(deadline).fetch_one(p).await?))
+    Ok(
+        on_db_write!(db, p => returned_one(sqlx::query_scalar::<_, i64>(sql).bind(id).bind(deadline).fetch_all(p).await?)?),
+    )
 }
 
 /// Names of the user's groups, sorted.

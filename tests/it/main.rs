@@ -35,6 +35,8 @@ mod plugins_login;
 mod profile_pages;
 mod prompt_and_max_age;
 mod redirect_uri;
+mod refresh_rotation;
 mod saml_registration;
 mod saml_sso;
+mod sqlite_wal;
 mod token_errors;

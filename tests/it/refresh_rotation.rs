@@ -1,0 +1,89 @@
+//! Refresh-token rotation (RFC 6749 §6, RFC 9700 §4.14.2): every use stores a successor and
+//! keeps the presented token as used, so any earlier token of the chain, replayed, revokes the
+//! family; refreshed ID tokens carry the user's current claims; expired tokens and disabled
+//! users get nothing.
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(rotation_chain, refresh_token_expiry, refresh_refused_for_disabled_user);
+
+async fn refresh(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp, token: &str) -> (u16, serde_json::Value) {
+    let resp = token_request(srv, app, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await;
+    (resp.status().as_u16(), json(resp).await)
+}
+
+async fn first_tokens(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp) -> serde_json::Value {
+    let (code, verifier) = get_code(srv, &browser(), &app.client_id, "alice").await;
+    json(exchange_code(srv, app, &code, &verifier).await).await
+}
+
+async fn rotation_chain(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let tokens = first_tokens(&srv, &app).await;
+    let first = jwt_claims(tokens["id_token"].as_str().unwrap());
+
+    let mut chain = vec![tokens["refresh_token"].as_str().unwrap().to_owned()];
+    for _ in 0..3 {
+        let (status, body) = refresh(&srv, &app, chain.last().unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        let claims = jwt_claims(body["id_token"].as_str().unwrap());
+        assert_eq!(claims["sub"], alice.id.as_str());
+        assert_eq!(claims["preferred_username"], "alice");
+        assert_eq!(claims["email"], "alice@example.test");
+        assert_eq!(claims["groups"], serde_json::json!(["staff"]));
+        assert_eq!(claims["auth_time"], first["auth_time"]);
+        assert_eq!(claims["sid"], first["sid"]);
+        let access = jwt_claims(body["access_token"].as_str().unwrap());
+        assert_eq!(access["gid"], jwt_claims(tokens["access_token"].as_str().unwrap())["gid"], "same grant");
+        let next = body["refresh_token"].as_str().unwrap().to_owned();
+        assert!(!chain.contains(&next), "a fresh token each time");
+        chain.push(next);
+    }
+    // A used token is refused however far back in the chain it is, and its use revokes the
+    // family: the newest token, unused until now, dies with it.
+    let (status, body) = refresh(&srv, &app, &chain[1]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let (status, body) = refresh(&srv, &app, chain.last().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+}
+
+async fn refresh_token_expiry(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let ttl = srv.state.config.tokens.refresh_token_ttl_seconds;
+    let tokens = first_tokens(&srv, &app).await;
+    srv.advance(ttl - 10);
+    let (status, body) = refresh(&srv, &app, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "still valid ten seconds before it expires: {body}");
+    // The successor lives a full lifetime from its own issue.
+    srv.advance(ttl - 10);
+    let (status, body) = refresh(&srv, &app, body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "the successor's lifetime starts at the rotation: {body}");
+    let last = body["refresh_token"].as_str().unwrap().to_owned();
+    srv.advance(ttl);
+    let (status, body) = refresh(&srv, &app, &last).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "expired: {body}");
+}
+
+async fn refresh_refused_for_disabled_user(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    // Even with its grant still in force (the account flag changed by itself), a disabled
+    // account gets no tokens.
+    let tokens = first_tokens(&srv, &app).await;
+    portcullis::store::users::update_disabled(&srv.state.db, &alice.id, true, srv.state.now()).await.unwrap();
+    let (status, body) = refresh(&srv, &app, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("no longer active"), "{body}");
+    // Disabling through the admin path revokes the grants as well.
+    portcullis::store::users::update_disabled(&srv.state.db, &alice.id, false, srv.state.now()).await.unwrap();
+    let tokens = first_tokens(&srv, &app).await;
+    portcullis::admin::set_disabled(&srv.state, "alice", true).await.unwrap();
+    let (status, body) = refresh(&srv, &app, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+}
