@@ -275,7 +275,7 @@ pub async fn rotate_refresh_token(
                 .bind(client_id)
                 .bind(new_hash)
                 .bind(new_expires_at)
-                .fetch_all(&s.pool)
+                .fetch_all(&s.writer)
                 .await?;
             returned(rows)
         }

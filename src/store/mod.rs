@@ -33,11 +33,18 @@ pub enum Db {
 
 /// SQLite admits one writer at a time; colliding writers fall into SQLite's busy handler,
 /// which sleeps in steps of milliseconds. Writes therefore queue on an async mutex in this
-/// process instead (readers stay concurrent under WAL). `busy_timeout` still covers other
-/// processes, such as the CLI, writing to the same file.
+/// process instead and go through one connection of their own, while readers stay concurrent
+/// under WAL. `busy_timeout` still covers other processes, such as the CLI, writing to the
+/// same file.
+///
+/// The single writer also keeps its page cache: SQLite drops a connection's cache whenever
+/// another connection has written since its last transaction, so writes spread over a pool
+/// re-read every page they touch from the file. Readers are `query_only`, so a write that
+/// skipped the gate fails loudly instead of colliding.
 #[derive(Clone, Debug)]
 pub struct SqliteDb {
     pub pool: SqlitePool,
+    pub writer: SqlitePool,
     pub write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -63,7 +70,7 @@ macro_rules! on_db_write {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
                 let _gate = sqlite.write_gate.lock().await;
-                let $pool = &sqlite.pool;
+                let $pool = &sqlite.writer;
                 $body
             }
             $crate::store::Db::Postgres($pool) => $body,
@@ -109,17 +116,21 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(cfg.database.max_connections)
-                // An embedded database's connection cannot go stale; a ping before every
-                // acquire would cost a round trip to the connection's worker thread (two
-                // context switches) on every query.
-                .test_before_acquire(false)
-                .acquire_timeout(acquire)
-                .connect_with(opts)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot open SQLite database {url}: {e}"))?;
-            Ok(Db::Sqlite(SqliteDb { pool, write_gate: Default::default() }))
+            let open = |opts: SqliteConnectOptions, max: u32| {
+                SqlitePoolOptions::new()
+                    .max_connections(max)
+                    // An embedded database's connection cannot go stale; a ping before every
+                    // acquire would cost a round trip to the connection's worker thread (two
+                    // context switches) on every query.
+                    .test_before_acquire(false)
+                    .acquire_timeout(acquire)
+                    .connect_with(opts)
+            };
+            let fail = |e: sqlx::Error| anyhow::anyhow!("cannot open SQLite database {url}: {e}");
+            // The writer first: it creates the file and switches it to WAL.
+            let writer = open(opts.clone(), 1).await.map_err(fail)?;
+            let pool = open(opts.pragma("query_only", "ON"), cfg.database.max_connections).await.map_err(fail)?;
+            Ok(Db::Sqlite(SqliteDb { pool, writer, write_gate: Default::default() }))
         } else {
             let opts = PgConnectOptions::from_str(&url)?;
             Self::connect_postgres(opts, cfg).await
@@ -152,7 +163,7 @@ impl Db {
         match self {
             Db::Sqlite(s) => {
                 let _gate = s.write_gate.lock().await;
-                SQLITE_MIGRATOR.run(&s.pool).await?
+                SQLITE_MIGRATOR.run(&s.writer).await?
             }
             Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
@@ -172,6 +183,13 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_db!(self, p => p.close().await)
+        match self {
+            Db::Sqlite(s) => {
+                // The writer last: the last connection to close checkpoints the WAL away.
+                s.pool.close().await;
+                s.writer.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
     }
 }

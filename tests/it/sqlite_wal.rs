@@ -1,3 +1,5 @@
+//! SQLite storage: one writer connection, and a WAL that is checkpointed as it goes.
+//!
 //! SQLite in WAL mode checkpoints as it goes. Its automatic checkpoint runs only when a
 //! statement on the committing connection is stepped to its end; a write with `RETURNING` read
 //! with `fetch_optional` stops at its row and commits on reset, so under a stream of refreshes
@@ -36,4 +38,16 @@ async fn rotate(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp, mut t
         assert_eq!(resp.status(), 200);
         token = json(resp).await["refresh_token"].as_str().unwrap().to_owned();
     }
+}
+
+/// Writes go through the one writer connection behind the write gate; the reader pool refuses
+/// them, so a write that skipped the gate fails instead of colliding with the writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_refuse_writes() {
+    let srv = TestServer::start(Backend::Sqlite).await.unwrap();
+    let portcullis::store::Db::Sqlite(s) = &srv.state.db else { unreachable!() };
+    let write = "UPDATE settings SET value = value";
+    let err = sqlx::query(write).execute(&s.pool).await.expect_err("a reader wrote");
+    assert!(err.to_string().contains("readonly"), "{err}");
+    sqlx::query(write).execute(&s.writer).await.unwrap();
 }
