@@ -229,8 +229,7 @@ async fn issue_tokens_without_refresh(
     if user.disabled {
         return Err(AppError::oauth(InvalidGrant, "the user is no longer active"));
     }
-    let keys = state.keys();
-    let key = keys.active();
+    let key = state.keys().active().clone();
     let key_alg = key.alg;
     let cfg = &state.config.tokens;
     // RFC 9068 §2.2 JWT access token.
@@ -272,7 +271,6 @@ async fn issue_tokens_without_refresh(
     } else {
         None
     };
-    let key = key.clone();
     let sign = move || {
         let access_token = key.sign_jwt("at+jwt", &access_claims);
         let id_token = id_claims.map(|mut claims| {
