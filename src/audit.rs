@@ -22,6 +22,8 @@ pub mod event {
     pub const BACKUP_CODE_USED: &str = "mfa.backup_code_used";
     pub const DEVICE_TRUSTED: &str = "device.trusted";
     pub const DEVICE_REVOKED: &str = "device.revoked";
+    /// A security event ended sessions, grants or device trusts (`admin::security`).
+    pub const SECURITY_EVENT: &str = "security.event";
     pub const SETTINGS_CHANGED: &str = "settings.changed";
     pub const APP_CREATED: &str = "app.created";
     pub const PLUGIN_FAILED: &str = "plugin.failed";
@@ -35,6 +37,13 @@ pub mod event {
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
     pub ip: Option<String>,
+}
+
+impl Origin {
+    /// An action taken with the `portcullis` command on the server's host.
+    pub fn cli() -> Origin {
+        Origin { ip: Some("cli".into()) }
+    }
 }
 
 pub async fn record(

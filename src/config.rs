@@ -310,20 +310,8 @@ impl Config {
         if self.issuer.ends_with('/') {
             return Err("key `issuer`: must not end with a slash".into());
         }
-        match issuer.scheme() {
-            "https" => {}
-            "http" if self.dev_mode => {
-                let host = issuer.host_str().unwrap_or("");
-                if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
-                    return Err("key `issuer`: dev_mode allows http only on localhost, 127.0.0.1 or [::1]".into());
-                }
-            }
-            "http" => {
-                return Err(
-                    "key `issuer`: must be https (set dev_mode = true for http://localhost during development)".into(),
-                );
-            }
-            _ => return Err("key `issuer`: must be an https URL".into()),
+        if !matches!(issuer.scheme(), "https" | "http") {
+            return Err("key `issuer`: must be an https URL".into());
         }
         self.listen
             .parse::<SocketAddr>()
@@ -387,6 +375,28 @@ impl Config {
     }
 
     /// The `[plugins]` section alone (all that `portcullis plugin test` needs).
+    /// `validate`, plus what only matters to a server facing browsers: the issuer must be
+    /// https, except http on a loopback host in `dev_mode`. Admin subcommands that never
+    /// serve HTTP skip this, so `portcullis user add` works in an empty directory.
+    pub fn validate_for_serving(&self) -> Result<(), String> {
+        self.validate()?;
+        let issuer = Url::parse(&self.issuer).map_err(|e| format!("key `issuer`: not a URL ({e})"))?;
+        match issuer.scheme() {
+            "https" => Ok(()),
+            "http" if self.dev_mode => {
+                let host = issuer.host_str().unwrap_or("");
+                if matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+                    Ok(())
+                } else {
+                    Err("key `issuer`: dev_mode allows http only on localhost, 127.0.0.1 or [::1]".into())
+                }
+            }
+            _ => {
+                Err("key `issuer`: must be https (set dev_mode = true for http://localhost during development)".into())
+            }
+        }
+    }
+
     pub fn validate_plugins(&self) -> Result<(), String> {
         let pl = &self.plugins;
         for (key, v, min, max) in [
@@ -422,6 +432,11 @@ impl Config {
 
     pub fn is_https(&self) -> bool {
         self.issuer.starts_with("https://")
+    }
+
+    /// The issuer's origin (RFC 6454 §6.2), as browsers send it in `Origin`.
+    pub fn issuer_origin(&self) -> String {
+        url::Url::parse(&self.issuer).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
     }
 
     /// SQLite under the data dir unless a URL is configured.
@@ -466,10 +481,14 @@ mod tests {
     #[test]
     fn http_issuer_needs_dev_mode() {
         let cfg = Config::default();
-        assert!(cfg.validate().unwrap_err().contains("`issuer`"));
-        let cfg = Config { dev_mode: true, ..Config::default() };
+        assert!(cfg.validate_for_serving().unwrap_err().contains("`issuer`"));
+        // Admin subcommands never serve HTTP: the scheme is not theirs to refuse.
         cfg.validate().unwrap();
+        let cfg = Config { dev_mode: true, ..Config::default() };
+        cfg.validate_for_serving().unwrap();
         let cfg = Config { dev_mode: true, issuer: "http://example.com".into(), ..Config::default() };
+        assert!(cfg.validate_for_serving().unwrap_err().contains("`issuer`"));
+        let cfg = Config { issuer: "ftp://example.com".into(), ..Config::default() };
         assert!(cfg.validate().unwrap_err().contains("`issuer`"));
     }
 

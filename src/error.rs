@@ -102,6 +102,9 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The body is not in the media type the endpoint takes (RFC 9110 §15.5.16).
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// The MFA transaction (`mfa_token`, `enrollment_token`) is unknown, expired or finished.
     #[error("MFA step expired")]
     MfaStepExpired,
@@ -144,6 +147,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
+            AppError::UnsupportedMediaType(_) => 415,
             AppError::Overloaded { .. } => 503,
             AppError::Database(sqlx::Error::PoolTimedOut) => 503,
             AppError::Database(_) | AppError::Internal(_) => 500,
@@ -154,7 +158,10 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             AppError::OAuth { description, .. } => description.clone(),
-            AppError::BadRequest(m) | AppError::Forbidden(m) | AppError::Conflict(m) => m.clone(),
+            AppError::BadRequest(m)
+            | AppError::Forbidden(m)
+            | AppError::Conflict(m)
+            | AppError::UnsupportedMediaType(m) => m.clone(),
             AppError::Unauthorized => "Authentication required.".into(),
             AppError::InvalidCredentials => "Incorrect username or password.".into(),
             AppError::InvalidFactor => "That code or key was not accepted.".into(),
@@ -176,7 +183,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::OAuth { code, .. } => code.as_str(),
-            AppError::BadRequest(_) => "invalid_request",
+            AppError::BadRequest(_) | AppError::UnsupportedMediaType(_) => "invalid_request",
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::InvalidFactor => "invalid_factor",

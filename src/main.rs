@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod plugin_cli;
+mod settings_cli;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use portcullis::admin::{self, OidcAppSpec, UserSpec};
+use portcullis::audit::Origin;
 use portcullis::config::{Config, LogFormat, SigningAlg};
 use portcullis::crypto::keystore;
 use portcullis::error::AppError;
@@ -55,6 +57,10 @@ enum Command {
     /// Manage selector plugins (WebAssembly components), or test one offline.
     #[command(subcommand)]
     Plugin(plugin_cli::PluginCmd),
+    /// Read or change sign-in policy (global settings, group minimums, app policies) in the
+    /// database: a break-glass that works with the server stopped or running, audited.
+    #[command(subcommand)]
+    Settings(settings_cli::SettingsCmd),
 }
 
 #[derive(Args)]
@@ -163,7 +169,7 @@ enum AppCmd {
         /// Refuse AuthnRequests not signed with the SP's certificate.
         #[arg(long)]
         want_signed_requests: bool,
-        #[arg(long, value_parser = ["persistent", "emailAddress", "unspecified"])]
+        #[arg(long, value_parser = ["persistent", "transient", "emailAddress", "unspecified"])]
         name_id_format: Option<String>,
         /// A SAML attribute and the user field it carries, NAME=SOURCE (repeatable); SOURCE is
         /// id, username, email, name, groups or static:VALUE.
@@ -233,7 +239,13 @@ fn main() -> ExitCode {
     }
     // `plugin test` runs a component offline: only the plugin limits matter to it.
     let offline = matches!(&cli.command, Command::Plugin(cmd) if plugin_cli::is_offline(cmd));
-    let valid = if offline { config.validate_plugins() } else { config.validate() };
+    let valid = if offline {
+        config.validate_plugins()
+    } else if serving {
+        config.validate_for_serving()
+    } else {
+        config.validate()
+    };
     if let Err(e) = valid {
         eprintln!("portcullis: {e}");
         return ExitCode::from(2);
@@ -300,6 +312,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
         }
         Command::Plugin(cmd) => plugin_cli::run(AppState::init(config).await?, cmd).await,
+        Command::Settings(cmd) => settings_cli::run(AppState::init(config).await?, cmd).await,
     }
 }
 
@@ -388,7 +401,7 @@ async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
         UserCmd::SetPassword { username, password_stdin, out } => {
             let (password, generated) =
                 if password_stdin { (read_password_line()?, false) } else { (admin::generate_password(), true) };
-            admin::set_password(&state, &username, &password).await.map_err(user_error)?;
+            admin::set_password(&state, &username, &password, &Origin::cli()).await.map_err(user_error)?;
             let shown = generated.then_some(password);
             print(out.json, json!({"username": username, "password": shown}), || match &shown {
                 Some(p) => format!("password for {username} set\npassword: {p}"),
@@ -396,17 +409,17 @@ async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
             });
         }
         UserCmd::Disable { username, out } => {
-            admin::set_disabled(&state, &username, true).await.map_err(user_error)?;
+            admin::set_disabled(&state, &username, true, &Origin::cli()).await.map_err(user_error)?;
             print(out.json, json!({"username": username, "disabled": true}), || format!("{username} disabled"));
         }
         UserCmd::ResetMfa { username, out } => {
-            admin::reset_mfa(&state, &username, None, &Default::default()).await.map_err(user_error)?;
+            admin::reset_mfa(&state, &username, None, &Origin::cli()).await.map_err(user_error)?;
             print(out.json, json!({"username": username, "mfa_reset": true}), || {
                 format!("{username}: second factors and trusted devices removed")
             });
         }
         UserCmd::Enable { username, out } => {
-            admin::set_disabled(&state, &username, false).await.map_err(user_error)?;
+            admin::set_disabled(&state, &username, false, &Origin::cli()).await.map_err(user_error)?;
             print(out.json, json!({"username": username, "disabled": false}), || format!("{username} enabled"));
         }
     }
@@ -421,7 +434,10 @@ pub(crate) fn user_error(e: AppError) -> anyhow::Error {
     }
 }
 
-async fn find_app(state: &AppState, id: &str) -> anyhow::Result<(store::apps::App, Option<store::apps::OidcClient>)> {
+pub(crate) async fn find_app(
+    state: &AppState,
+    id: &str,
+) -> anyhow::Result<(store::apps::App, Option<store::apps::OidcClient>)> {
     if let Some(a) = store::apps::find(&state.db, id).await? {
         let c = store::apps::find_client_by_app(&state.db, &a.id).await?;
         return Ok((a, c));

@@ -119,7 +119,7 @@ impl Scope {
 }
 
 fn origin() -> Origin {
-    Origin { ip: Some("cli".into()) }
+    Origin::cli()
 }
 
 pub fn is_offline(cmd: &PluginCmd) -> bool {

@@ -30,17 +30,16 @@ impl MasterKey {
     /// Returns the key and whether it was created.
     pub fn load_or_create(path: &Path) -> anyhow::Result<(Self, bool)> {
         if path.exists() {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read master key {}: {e}", path.display()))?;
-            let bytes = STANDARD
-                .decode(text.trim())
-                .map_err(|_| anyhow::anyhow!("master key {} is not base64", path.display()))?;
-            return Ok((Self::from_bytes(&bytes)?, false));
+            return Ok((Self::read(path)?, false));
         }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        // Several nodes may start at once on one data directory: each writes a whole key to a
+        // file of its own, then links it into place. The link is atomic and never replaces,
+        // so exactly one key wins, and no node ever reads a half-written file.
         let bytes = super::random_bytes::<32>();
+        let tmp = path.with_extension(format!("new-{}", hex::encode(super::random_bytes::<8>())));
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -48,10 +47,31 @@ impl MasterKey {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(path).map_err(|e| anyhow::anyhow!("cannot create master key {}: {e}", path.display()))?;
-        writeln!(f, "{}", STANDARD.encode(bytes))?;
-        f.sync_all()?;
-        Ok((Self::from_bytes(&bytes)?, true))
+        let written = (|| -> std::io::Result<()> {
+            let mut f = opts.open(&tmp)?;
+            writeln!(f, "{}", STANDARD.encode(bytes))?;
+            f.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::bail!("cannot create master key {}: {e}", path.display());
+        }
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok((Self::from_bytes(&bytes)?, true)),
+            // Another process won: use its key.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok((Self::read(path)?, false)),
+            Err(e) => anyhow::bail!("cannot create master key {}: {e}", path.display()),
+        }
+    }
+
+    fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read master key {}: {e}", path.display()))?;
+        let bytes =
+            STANDARD.decode(text.trim()).map_err(|_| anyhow::anyhow!("master key {} is not base64", path.display()))?;
+        Self::from_bytes(&bytes)
     }
 
     /// nonce ‖ ciphertext ‖ tag. `context` is bound as associated data so a ciphertext
@@ -102,5 +122,30 @@ mod tests {
         let (k2, created) = MasterKey::load_or_create(&path).unwrap();
         assert!(!created);
         assert_eq!(k2.decrypt("a", &ct).unwrap(), b"secret");
+    }
+
+    #[test]
+    fn nodes_starting_together_share_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let (k, created) = MasterKey::load_or_create(&path).unwrap();
+                    (k.encrypt("x", b"same key?"), created)
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1, "one key is made");
+        let (k, _) = MasterKey::load_or_create(&path).unwrap();
+        for (ct, _) in &results {
+            assert_eq!(k.decrypt("x", ct).unwrap(), b"same key?", "every node uses the winner's key");
+        }
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary files are left");
     }
 }

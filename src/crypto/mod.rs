@@ -14,6 +14,37 @@ pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use signing::{KeyRing, SigningKey};
 
+/// Shows in `Debug` that a secret is there, never the secret (DESIGN §7).
+pub struct Redacted<'a, T: ?Sized>(pub &'a T);
+
+impl std::fmt::Debug for Redacted<'_, String> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+impl std::fmt::Debug for Redacted<'_, Option<String>> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(<redacted>)" } else { "None" })
+    }
+}
+
+/// `impl Debug` for a struct that holds tokens, codes or secrets: the `shown` fields as they
+/// are, the `secret` ones (a `String` or `Option<String>`) as `<redacted>`.
+#[macro_export]
+macro_rules! debug_redacted {
+    ($ty:ty { shown: [$($shown:ident),* $(,)?], secret: [$($secret:ident),* $(,)?] $(,)? }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($shown), &self.$shown))*
+                    $(.field(stringify!($secret), &$crate::crypto::Redacted(&self.$secret)))*
+                    .finish()
+            }
+        }
+    };
+}
+
 /// `n` random bytes from the system CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];

@@ -199,7 +199,24 @@ async fn save(
         return Ok(page(&state, jar, None, Some(msg), StatusCode::FORBIDDEN).await?);
     }
     match apply(&state, &user, &client, &f, target).await {
-        Ok(key) => Ok(Redirect::to(&format!("/admin/settings?done={key}")).into_response()),
+        Ok(key) => {
+            // The change may put this admin's own account below the new policy: it was saved
+            // all the same, and the answer says so instead of a 403 from the next page.
+            let warnings = crate::admin::own_account_warnings(&state, &user).await?;
+            let still_admin = admin(&state, &client).await?.is_ok();
+            if warnings.is_empty() && still_admin {
+                return Ok(Redirect::to(&format!("/admin/settings?done={key}")).into_response());
+            }
+            let mut text = notice(key).unwrap_or("Saved.").to_owned();
+            for w in &warnings {
+                text.push(' ');
+                text.push_str(w);
+            }
+            if !still_admin && warnings.is_empty() {
+                text.push_str(" Your session no longer meets the new policy: verify your second step on your account page before changing settings again.");
+            }
+            Ok(message_page(StatusCode::OK, "Saved", &text, Some(("/profile", "Your account"))))
+        }
         Err(e) if e.http_status() < 500 => {
             let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
             Ok(page(&state, jar, None, Some(&e.public_message()), status).await?)

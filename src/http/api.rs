@@ -501,7 +501,9 @@ pub async fn admin_settings_patch(
     let (_, admin) = require_admin(&state, &client).await?;
     let patch: Value = forms::json(&headers, &body)?;
     let s = crate::admin::update_settings(&state, &patch, Some(&admin.id), &client.origin).await?;
-    Ok(no_store(CookieJar::new(), StatusCode::OK, json!(s)))
+    let mut body = json!(s);
+    body["warnings"] = json!(crate::admin::own_account_warnings(&state, &admin).await?);
+    Ok(no_store(CookieJar::new(), StatusCode::OK, body))
 }
 
 #[derive(Deserialize)]

@@ -54,6 +54,10 @@ async fn stage_page(
         Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response()),
         Err(e) => return Err(e),
     };
+    if !matches!(txn.stage.as_str(), "challenge" | "enroll") {
+        // Finished (it lingers only to hand out its trust-device token): nothing to answer.
+        return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response());
+    }
     let pending = flow::pending(token, &txn);
     let app = app_name(state, txn.app_id.as_deref()).await?;
     let (jar, csrf) = cookies::csrf_token(state, jar);

@@ -14,6 +14,7 @@ pub mod pages;
 pub mod plugin_pages;
 pub mod plugins_api;
 pub mod profile;
+pub mod same_origin;
 pub mod saml;
 
 use std::time::Duration;
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/portcullis.css", get(stylesheet))
         .route("/static/portcullis.js", get(script))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), same_origin::guard))
         .with_state(state.clone());
     if demo {
         app = app.merge(demo::router(state));
@@ -172,7 +174,10 @@ async fn script() -> Response {
         .into_response()
 }
 
-async fn not_found() -> Response {
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::error::AppError::NotFound.into_response();
+    }
     error::message_page(
         StatusCode::NOT_FOUND,
         "Not found",

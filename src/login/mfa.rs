@@ -18,7 +18,6 @@ use webauthn_rs::prelude::{
 };
 
 /// A login whose MFA step is complete.
-#[derive(Debug)]
 pub struct Completed {
     pub session: Session,
     pub user: User,
@@ -105,17 +104,16 @@ pub async fn begin_passkey(state: &AppState, token: &str) -> AppResult<RequestCh
 pub async fn verify(state: &AppState, token: &str, proof: Proof<'_>, client: &Client) -> AppResult<Progress> {
     let factor = proof.factor();
     let (txn, user) = challenge(state, token, factor).await?;
-    let key = limits::mfa_key(&user.id);
-    limits::check(state, &[&key]).await?;
+    let attempt = limits::reserve_mfa(state, &user.id).await?;
     let ok = match proof {
         Proof::Totp(code) => totp::verify(state, &user, code, false).await?,
         Proof::BackupCode(code) => backup::verify(state, &user.id, code).await?,
         Proof::Passkey(credential) => passkey::verify(state, &user, token, credential).await?,
     };
     if !ok {
-        return failed(state, &user, &txn, &key, factor, client).await;
+        return failed(state, &user, &txn, attempt, factor, client).await;
     }
-    limits::succeed(state, &key).await?;
+    attempt.succeeded(state).await?;
     audit::record(
         state,
         event::MFA_PASSED,
@@ -144,7 +142,7 @@ async fn failed(
     state: &AppState,
     user: &User,
     txn: &MfaTransaction,
-    key: &str,
+    attempt: limits::Attempt,
     factor: Factor,
     client: &Client,
 ) -> AppResult<Progress> {
@@ -157,7 +155,7 @@ async fn failed(
         Some(factor.as_str()),
     )
     .await?;
-    limits::fail(state, key, state.config.limits.mfa_failures_per_account, Some(&user.id), &client.origin).await?;
+    attempt.failed(state, Some(&user.id), &client.origin).await?;
     Err(AppError::InvalidFactor)
 }
 
@@ -176,6 +174,8 @@ async fn enrolment(state: &AppState, token: &str, factor: Factor) -> AppResult<(
     if !parse_factors(&txn.enroll).contains(&factor) {
         return Err(AppError::Forbidden(format!("{} cannot be set up in this step", factor.label())));
     }
+    // The settings may have changed since the step was decided.
+    crate::mfa::manage::require_allowed(state, factor).await?;
     Ok((txn, user))
 }
 
@@ -188,12 +188,11 @@ pub async fn begin_totp_enrolment(state: &AppState, token: &str) -> AppResult<(t
 /// Confirms TOTP enrolment with a first code; that code is also this login's second factor.
 pub async fn confirm_totp_enrolment(state: &AppState, token: &str, code: &str, client: &Client) -> AppResult<Progress> {
     let (txn, user) = enrolment(state, token, Factor::Totp).await?;
-    let key = limits::mfa_key(&user.id);
-    limits::check(state, &[&key]).await?;
+    let attempt = limits::reserve_mfa(state, &user.id).await?;
     if !totp::verify(state, &user, code, true).await? {
-        return failed(state, &user, &txn, &key, Factor::Totp, client).await;
+        return failed(state, &user, &txn, attempt, Factor::Totp, client).await;
     }
-    limits::succeed(state, &key).await?;
+    attempt.succeeded(state).await?;
     enrolled(state, token, txn, user, Factor::Totp, client).await
 }
 
@@ -362,3 +361,8 @@ pub async fn trust_device(
     audit::record(state, event::DEVICE_TRUSTED, Some(user_id), None, &client.origin, Some(&device.name)).await?;
     Ok((token, device))
 }
+
+crate::debug_redacted!(Completed {
+    shown: [session, user, request_id, postponed, plugin_verdict],
+    secret: [new_session_token, trust_token],
+});

@@ -25,7 +25,7 @@ const TOUCH_INTERVAL_SECONDS: i64 = 60;
 const MFA_TRANSACTION_SECONDS: i64 = 600;
 
 /// What the browser or API client brought along.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Client {
     pub origin: Origin,
     /// The `idp_device` cookie.
@@ -68,7 +68,7 @@ pub enum Next {
     RequestExpired,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MfaPending {
     pub token: String,
     pub stage: Stage,
@@ -184,19 +184,30 @@ pub async fn password_login(
     request_id: Option<&str>,
     client: &Client,
 ) -> AppResult<Option<Next>> {
-    let account_key = limits::password_account_key(username);
-    let ip_key = client.origin.ip.as_deref().map(limits::password_ip_key);
-    let mut keys = vec![account_key.as_str()];
-    keys.extend(ip_key.as_deref());
-    limits::check(state, &keys).await?;
-    let user = match verify_password(state, username, password).await? {
-        Ok(user) => user,
-        Err(known) => {
-            fail_password(state, &account_key, ip_key.as_deref(), known.as_deref(), client).await?;
+    let l = &state.config.limits;
+    let mut budgets =
+        vec![limits::Budget::account(limits::password_account_key(username), l.password_failures_per_account)];
+    if let Some(ip) = client.origin.ip.as_deref() {
+        budgets.push(limits::Budget::shared(limits::password_ip_key(ip), l.password_failures_per_ip));
+    }
+    let attempt = limits::reserve(state, budgets).await?;
+    let user = match verify_password(state, username, password).await {
+        Ok(Ok(user)) => user,
+        Ok(Err(known)) => {
+            audit::record(state, event::LOGIN_FAILURE, known.as_deref(), None, &client.origin, Some("password"))
+                .await?;
+            attempt.failed(state, known.as_deref(), &client.origin).await?;
             return Ok(None);
         }
+        // Shed before the password was checked (hashing pool full): the attempt is given
+        // back. Any other error leaves it counted.
+        Err(e @ AppError::Overloaded { .. }) => {
+            attempt.not_evaluated(state).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
     };
-    limits::succeed(state, &account_key).await?;
+    attempt.succeeded(state).await?;
     let req = match request_id {
         Some(id) => match store::sessions::find_auth_request(&state.db, id, state.now()).await? {
             Some(r) => Some(r),
@@ -207,23 +218,6 @@ pub async fn password_login(
     let subject = Subject::FirstFactor { user: &user, auth_time: state.now() };
     let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
     Ok(Some(proceed(state, subject, waiting, client, true).await?))
-}
-
-/// Audits a wrong password and counts it against the account name and the client address.
-async fn fail_password(
-    state: &AppState,
-    account_key: &str,
-    ip_key: Option<&str>,
-    known: Option<&str>,
-    client: &Client,
-) -> AppResult<()> {
-    let l = &state.config.limits;
-    audit::record(state, event::LOGIN_FAILURE, known, None, &client.origin, Some("password")).await?;
-    limits::fail(state, account_key, l.password_failures_per_account, known, &client.origin).await?;
-    if let Some(k) = ip_key {
-        limits::fail(state, k, l.password_failures_per_ip, None, &client.origin).await?;
-    }
-    Ok(())
 }
 
 /// The user for a right password; otherwise the id of the named user, if one exists (for the
@@ -387,7 +381,7 @@ async fn issue(
         session_id: &session.id,
         auth_time: session.auth_time,
         amr: &amr,
-        acr: acr_for(factor),
+        acr: policy::acr_answer(factor, w.req.acr_values.as_deref()),
     };
     Ok(Some(authorize::issue_code(state, w.req, &auth).await?))
 }
@@ -599,3 +593,6 @@ pub async fn step_up_session(
     let plan = Plan { requirement, grace_days: 0, carried: None };
     start_mfa(state, Subject::Session { session, user }, None, None, plan, client).await
 }
+
+crate::debug_redacted!(Client { shown: [origin, user_agent], secret: [device_token, session_token] });
+crate::debug_redacted!(MfaPending { shown: [stage, challenge, enroll, can_postpone], secret: [token] });

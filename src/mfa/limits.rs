@@ -1,24 +1,130 @@
 //! Failed-attempt limits (ASVS 2.2.1): counted in the database per account (and per client
 //! address for passwords), so parallel sessions and several nodes share one budget.
+//!
+//! An attempt is reserved *before* the guess is checked (DESIGN §5): the reservation is one
+//! statement that counts the attempt and refuses once the budget is spent or the key is
+//! locked, so a burst of simultaneous guesses gets at most the limit evaluated, wherever they
+//! land. A reservation counts as a failure unless the guess proves right.
 
 use crate::audit::{self, Origin};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store;
 
+/// Keys longer than this are stored as their hash: a rate-limit key is an index entry.
+const MAX_KEY_LEN: usize = 160;
+
+fn bounded(key: String) -> String {
+    if key.len() <= MAX_KEY_LEN {
+        return key;
+    }
+    let (kind, _) = key.split_at(key.find(':').map_or(0, |i| i + 1));
+    format!("{kind}sha256:{}", crate::crypto::token_hash(&key))
+}
+
 pub fn mfa_key(user_id: &str) -> String {
-    format!("mfa:user:{user_id}")
+    bounded(format!("mfa:user:{user_id}"))
 }
 
 pub fn password_account_key(username: &str) -> String {
-    format!("pwd:user:{}", username.to_lowercase())
+    bounded(format!("pwd:user:{}", username.to_lowercase()))
 }
 
 pub fn password_ip_key(ip: &str) -> String {
-    format!("pwd:ip:{ip}")
+    bounded(format!("pwd:ip:{ip}"))
 }
 
-/// Fails with `LockedOut` while any of `keys` is locked.
+/// One budget an attempt is charged to.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub key: String,
+    /// Failed attempts in a window before the key locks.
+    pub max: i64,
+    /// A right guess forgets this key's earlier failures (the account's own counters); when
+    /// false it only gives its own attempt back (a client address shared by many people).
+    pub clear_on_success: bool,
+}
+
+impl Budget {
+    pub fn account(key: String, max: i64) -> Budget {
+        Budget { key, max, clear_on_success: true }
+    }
+
+    pub fn shared(key: String, max: i64) -> Budget {
+        Budget { key, max, clear_on_success: false }
+    }
+}
+
+/// Attempts reserved on every budget of one guess. Settle it with `succeeded` or `failed`; if
+/// it is dropped unsettled (the request died), the attempts stay counted as failures.
+#[must_use = "settle the attempt with succeeded() or failed()"]
+#[derive(Debug)]
+pub struct Attempt {
+    budgets: Vec<Budget>,
+}
+
+/// Reserves an attempt on each budget, or fails with `LockedOut` (giving back what it
+/// reserved) when any of them is locked or spent.
+pub async fn reserve(state: &AppState, budgets: Vec<Budget>) -> AppResult<Attempt> {
+    let l = &state.config.limits;
+    let now = state.now();
+    for (i, b) in budgets.iter().enumerate() {
+        if store::audit::reserve_attempt(&state.db, &b.key, l.window_seconds, b.max, now).await?.is_none() {
+            for earlier in &budgets[..i] {
+                store::audit::release_attempt(&state.db, &earlier.key).await?;
+            }
+            let left = store::audit::retry_after(&state.db, &b.key, now).await?;
+            return Err(AppError::LockedOut { retry_after_seconds: left as u64 });
+        }
+    }
+    Ok(Attempt { budgets })
+}
+
+impl Attempt {
+    /// The guess was right: the account's failures are forgotten (an active lockout stays),
+    /// shared budgets get this attempt back.
+    pub async fn succeeded(self, state: &AppState) -> AppResult<()> {
+        for b in &self.budgets {
+            if b.clear_on_success {
+                store::audit::clear_failures(&state.db, &b.key, state.now()).await?;
+            } else {
+                store::audit::release_attempt(&state.db, &b.key).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The guess was never checked (the request was shed before the work): every budget
+    /// gets its attempt back.
+    pub async fn not_evaluated(self, state: &AppState) -> AppResult<()> {
+        for b in &self.budgets {
+            store::audit::release_attempt(&state.db, &b.key).await?;
+        }
+        Ok(())
+    }
+
+    /// The guess was wrong: it stays counted, and a budget it spent is locked. The lockout
+    /// is audited once, by whichever request started it.
+    pub async fn failed(self, state: &AppState, user_id: Option<&str>, origin: &Origin) -> AppResult<()> {
+        let l = &state.config.limits;
+        for b in &self.budgets {
+            if store::audit::lock_if_spent(&state.db, &b.key, b.max, l.lockout_seconds, state.now()).await? {
+                let who = if b.clear_on_success { user_id } else { None };
+                audit::record(state, audit::event::LOCKOUT, who, None, origin, Some(&b.key)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reserves one second-factor attempt for `user_id` (per account, across every session,
+/// transaction and node).
+pub async fn reserve_mfa(state: &AppState, user_id: &str) -> AppResult<Attempt> {
+    reserve(state, vec![Budget::account(mfa_key(user_id), state.config.limits.mfa_failures_per_account)]).await
+}
+
+/// Fails with `LockedOut` while any of `keys` is locked (a cheap read before work that is
+/// not itself a guess, such as starting a passkey ceremony).
 pub async fn check(state: &AppState, keys: &[&str]) -> AppResult<()> {
     for key in keys {
         if let Some(left) = store::audit::locked_for(&state.db, key, state.now()).await? {
@@ -26,17 +132,4 @@ pub async fn check(state: &AppState, keys: &[&str]) -> AppResult<()> {
         }
     }
     Ok(())
-}
-
-/// Counts a failure on `key` with limit `max`; a lockout it starts is audited.
-pub async fn fail(state: &AppState, key: &str, max: i64, user_id: Option<&str>, origin: &Origin) -> AppResult<()> {
-    let l = &state.config.limits;
-    if store::audit::count_failure(&state.db, key, l.window_seconds, max, l.lockout_seconds, state.now()).await? {
-        audit::record(state, audit::event::LOCKOUT, user_id, None, origin, Some(key)).await?;
-    }
-    Ok(())
-}
-
-pub async fn succeed(state: &AppState, key: &str) -> AppResult<()> {
-    store::audit::clear_failures(&state.db, key, state.now()).await
 }

@@ -39,7 +39,29 @@ fn is_fresh(session: &Session, has_factor: bool, now: i64) -> bool {
     }
 }
 
+/// The factors users may set up now: the admin's `mfa_allowed_factors`, less passkeys on an
+/// issuer where WebAuthn cannot work.
+pub async fn allowed_factors(state: &AppState) -> AppResult<Vec<Factor>> {
+    let mut allowed = store::settings::load(&state.db).await?.mfa_allowed_factors;
+    if !state.passkeys.available() {
+        allowed.retain(|f| *f != Factor::Passkey);
+    }
+    Ok(allowed)
+}
+
+/// Refuses to set up a factor the admin does not allow (DESIGN §2), whichever door is used.
+pub async fn require_allowed(state: &AppState, factor: Factor) -> AppResult<()> {
+    if allowed_factors(state).await?.contains(&factor) {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(format!(
+        "factor_not_allowed: {} cannot be set up here (mfa_allowed_factors)",
+        factor.label()
+    )))
+}
+
 pub async fn begin_totp(state: &AppState, session: &Session, user: &User) -> AppResult<totp::Enrolment> {
+    require_allowed(state, Factor::Totp).await?;
     require_fresh(state, session, user).await?;
     totp::begin_enrolment(state, user).await
 }
@@ -51,15 +73,15 @@ pub async fn confirm_totp(
     code: &str,
     origin: &Origin,
 ) -> AppResult<()> {
+    require_allowed(state, Factor::Totp).await?;
     require_fresh(state, session, user).await?;
-    let key = super::limits::mfa_key(&user.id);
-    super::limits::check(state, &[&key]).await?;
+    let attempt = super::limits::reserve_mfa(state, &user.id).await?;
     if !totp::verify(state, user, code, true).await? {
         audit::record(state, event::MFA_FAILED, Some(&user.id), None, origin, Some("totp enrolment")).await?;
-        super::limits::fail(state, &key, state.config.limits.mfa_failures_per_account, Some(&user.id), origin).await?;
+        attempt.failed(state, Some(&user.id), origin).await?;
         return Err(AppError::InvalidFactor);
     }
-    super::limits::succeed(state, &key).await?;
+    attempt.succeeded(state).await?;
     // Confirming is a verification of the new factor.
     store::sessions::record_mfa(&state.db, &session.id, Factor::Totp.as_str(), state.now()).await?;
     audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("totp")).await
@@ -71,7 +93,7 @@ pub async fn remove_totp(state: &AppState, session: &Session, user: &User, origi
         return Err(AppError::NotFound);
     }
     audit::record(state, event::FACTOR_REMOVED, Some(&user.id), None, origin, Some("totp")).await?;
-    after_factor_removed(state, user, origin).await
+    after_factor_removed(state, session, user, origin).await
 }
 
 /// Starts adding a passkey: the ceremony id and the options for the browser.
@@ -80,6 +102,7 @@ pub async fn begin_passkey(
     session: &Session,
     user: &User,
 ) -> AppResult<(String, webauthn_rs::prelude::CreationChallengeResponse)> {
+    require_allowed(state, Factor::Passkey).await?;
     require_fresh(state, session, user).await?;
     passkey::begin_registration(state, user).await
 }
@@ -93,6 +116,7 @@ pub async fn finish_passkey(
     name: &str,
     origin: &Origin,
 ) -> AppResult<store::passkeys::PasskeyInfo> {
+    require_allowed(state, Factor::Passkey).await?;
     require_fresh(state, session, user).await?;
     let info = passkey::finish_registration(state, user, ceremony, credential, name).await?;
     audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("passkey")).await?;
@@ -120,17 +144,15 @@ pub async fn remove_passkey(
         return Err(AppError::NotFound);
     }
     audit::record(state, event::FACTOR_REMOVED, Some(&user.id), None, origin, Some("passkey")).await?;
-    after_factor_removed(state, user, origin).await
+    after_factor_removed(state, session, user, origin).await
 }
 
-/// Without any factor left, device trust earned with one no longer stands.
-async fn after_factor_removed(state: &AppState, user: &User, origin: &Origin) -> AppResult<()> {
+/// Without any factor left, what was earned with one no longer stands: the security event
+/// ends device trust and the user's other sessions.
+async fn after_factor_removed(state: &AppState, session: &Session, user: &User, origin: &Origin) -> AppResult<()> {
     if !store::factors::enrolled(&state.db, &user.id).await?.any() {
-        let n = store::devices::delete_all(&state.db, &user.id).await?;
-        if n > 0 {
-            audit::record(state, event::DEVICE_REVOKED, Some(&user.id), None, origin, Some("last factor removed"))
-                .await?;
-        }
+        let e = crate::admin::security::SecurityEvent::LastFactorRemoved { current: &session.id };
+        crate::admin::security::apply(state, &user.id, e, origin).await?;
     }
     Ok(())
 }
@@ -191,10 +213,7 @@ pub async fn overview(
         None => None,
     };
     let settings = store::settings::load(&state.db).await?;
-    let mut allowed = settings.mfa_allowed_factors;
-    if !state.passkeys.available() {
-        allowed.retain(|f| *f != Factor::Passkey);
-    }
+    let allowed = allowed_factors(state).await?;
     Ok(Overview {
         totp_enabled: enrolled.totp,
         passkeys: store::passkeys::list(&state.db, &user.id).await?,

@@ -138,10 +138,26 @@ impl Settings {
             return Err("mfa_allowed_factors lists enrollable factors (totp, passkey); backup codes are set by backup_codes_count".into());
         }
         if self.mfa_allowed_factors.is_empty() && (self.mfa_policy >= Policy::Any || self.mfa_enforce_enrollment) {
-            return Err("mfa_allowed_factors must not be empty while MFA is required".into());
+            return Err(
+                "mfa_allowed_factors must not be empty while mfa_policy or mfa_enforce_enrollment requires a factor"
+                    .into(),
+            );
         }
         Ok(())
     }
+}
+
+/// Whether a user could ever meet `policy` when only `allowed` factors may be set up: a
+/// policy nothing allowed can satisfy turns every login it governs into `access_denied`.
+/// Backup codes do not count here: they are the way back in, not a factor of their own.
+pub fn satisfiable(policy: Policy, allowed: &[Factor]) -> bool {
+    policy <= Policy::Optional
+        || allowed.iter().any(|f| *f != Factor::BackupCode && qualifies(*f, policy, StepUp::None))
+}
+
+/// The first factor that would meet `policy` (for messages): a passkey meets everything.
+pub fn weakest_factor_for(policy: Policy) -> Factor {
+    if policy == Policy::Passkey { Factor::Passkey } else { Factor::Totp }
 }
 
 /// An app's own settings.
@@ -410,6 +426,32 @@ pub fn acr_for(factor: Option<Factor>) -> &'static str {
         Some(Factor::Passkey) => acr::PHISHING_RESISTANT,
         Some(Factor::Totp | Factor::BackupCode) => acr::MFA,
     }
+}
+
+/// How strong an `acr` value is: 0 password, 1 a second factor, 2 phishing-resistant.
+fn acr_level(acr: &str) -> Option<u8> {
+    use crate::oidc::acr;
+    match acr {
+        acr::PASSWORD => Some(0),
+        acr::MFA | acr::REFEDS_MFA => Some(1),
+        acr::PHISHING_RESISTANT => Some(2),
+        _ => None,
+    }
+}
+
+/// The `acr` to put in the ID token: when the client asked with `acr_values` and the login
+/// met one of them, that value, the first met in the client's order of preference (OpenID
+/// Connect Core §3.1.2.1, §5.5.1.1: a relying party checks the value it asked for, e.g.
+/// REFEDS MFA); otherwise what the login achieved, in our own terms. `amr` stays the honest
+/// list of methods either way.
+pub fn acr_answer(factor: Option<Factor>, acr_values: Option<&str>) -> &str {
+    let achieved = acr_for(factor);
+    let level = acr_level(achieved).unwrap_or(0);
+    acr_values
+        .unwrap_or("")
+        .split_ascii_whitespace()
+        .find(|v| acr_level(v).is_some_and(|l| l <= level))
+        .unwrap_or(achieved)
 }
 
 /// `amr` for a password login finished with `factor` (RFC 8176 §2: `mfa` when more than one
@@ -693,6 +735,24 @@ mod tests {
         let with_pwd = format!("{} {}", acr::MFA, acr::PASSWORD);
         assert_eq!(step_up_from_acr_values(Some(&with_pwd)), StepUp::None);
         assert_eq!(step_up_from_acr_values(Some("urn:other")), StepUp::None);
+    }
+
+    #[test]
+    fn acr_echoes_the_first_requested_value_the_login_met() {
+        use crate::oidc::acr;
+        let refeds = acr::REFEDS_MFA;
+        assert_eq!(acr_answer(Some(Totp), Some(refeds)), refeds);
+        assert_eq!(acr_answer(Some(Passkey), Some(refeds)), refeds);
+        // Not met: our own value, never the one asked for.
+        assert_eq!(acr_answer(None, Some(refeds)), acr::PASSWORD);
+        assert_eq!(acr_answer(Some(Totp), Some(acr::PHISHING_RESISTANT)), acr::MFA);
+        // Preference order: the first value met wins.
+        let both = format!("{} {refeds}", acr::PHISHING_RESISTANT);
+        assert_eq!(acr_answer(Some(Totp), Some(&both)), refeds);
+        assert_eq!(acr_answer(Some(Passkey), Some(&both)), acr::PHISHING_RESISTANT);
+        // Unknown values are never echoed.
+        assert_eq!(acr_answer(Some(Passkey), Some("urn:other")), acr::PHISHING_RESISTANT);
+        assert_eq!(acr_answer(Some(Totp), None), acr::MFA);
     }
 
     #[test]

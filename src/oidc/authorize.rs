@@ -180,6 +180,7 @@ pub async fn validate(state: &AppState, mut p: Params) -> Result<(AuthRequest, O
         login_hint,
         acr_values,
         saml_request_id: None,
+        saml_name_id_format: None,
         created_at: now,
         expires_at: now + state.config.tokens.auth_request_ttl_seconds,
     };
@@ -292,6 +293,7 @@ mod tests {
             login_hint: None,
             acr_values: None,
             saml_request_id: None,
+            saml_name_id_format: None,
             created_at: 1000,
             expires_at: 2000,
         };

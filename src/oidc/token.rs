@@ -17,7 +17,7 @@ use crate::store::{self, apps::OidcClient, users::Profile};
 
 use OAuthErrorCode::*;
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -405,6 +405,10 @@ pub async fn introspect(state: &AppState, mut p: Params, authorization: Option<&
                 "exp": at.claims.get("exp"),
                 "iat": at.claims.get("iat"),
                 "jti": at.str("jti"),
+                // How the user authenticated, for resource servers deciding on step-up.
+                "auth_time": at.claims.get("auth_time"),
+                "acr": at.claims.get("acr"),
+                "amr": at.claims.get("amr"),
             });
             if let Some(u) = user {
                 v["username"] = json!(u.username);
@@ -422,6 +426,9 @@ pub async fn introspect(state: &AppState, mut p: Params, authorization: Option<&
                 "sub": grant.user_id,
                 "iss": state.issuer(),
                 "exp": expires_at,
+                "auth_time": grant.auth_time,
+                "acr": grant.acr,
+                "amr": amr_array(&grant.amr),
             })
         }
         _ => inactive,
@@ -447,3 +454,8 @@ mod tests {
         assert!(!is_valid_verifier(&format!("{}+", "a".repeat(43))));
     }
 }
+
+crate::debug_redacted!(TokenResponse {
+    shown: [token_type, expires_in, scope],
+    secret: [access_token, refresh_token, id_token],
+});

@@ -52,7 +52,7 @@ pub fn idp_metadata(e: &IdpEndpoints, certificate_base64: &str) -> AppResult<Str
             response_location: None,
         }],
         manage_name_id_services: vec![],
-        name_id_formats: [name_id::PERSISTENT, name_id::EMAIL, name_id::UNSPECIFIED]
+        name_id_formats: [name_id::PERSISTENT, name_id::TRANSIENT, name_id::EMAIL, name_id::UNSPECIFIED]
             .iter()
             .map(|f| (*f).to_owned())
             .collect(),

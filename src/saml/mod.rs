@@ -34,13 +34,16 @@ pub mod name_id {
     pub const PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
     pub const EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
     pub const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
-    pub const SHORT_NAMES: &[&str] = &["persistent", "emailAddress", "unspecified"];
+    /// SAML Core §8.3.8: an opaque value made for one assertion only.
+    pub const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+    pub const SHORT_NAMES: &[&str] = &["persistent", "emailAddress", "unspecified", "transient"];
 
     pub fn urn(short: &str) -> Option<&'static str> {
         match short {
             "persistent" => Some(PERSISTENT),
             "emailAddress" => Some(EMAIL),
             "unspecified" => Some(UNSPECIFIED),
+            "transient" => Some(TRANSIENT),
             _ => None,
         }
     }
@@ -50,8 +53,15 @@ pub mod name_id {
             PERSISTENT => Some("persistent"),
             EMAIL => Some("emailAddress"),
             UNSPECIFIED => Some("unspecified"),
+            TRANSIENT => Some("transient"),
             _ => None,
         }
+    }
+
+    /// The format of the NameID for one assertion: the one the request asked for, when it
+    /// asked for one (already checked against the registration), else the registered one.
+    pub fn for_assertion<'a>(requested: Option<&'a str>, registered: &'a str) -> &'a str {
+        requested.unwrap_or(registered)
     }
 }
 
@@ -80,6 +90,7 @@ pub fn login_request(
         login_hint: None,
         acr_values: None,
         saml_request_id,
+        saml_name_id_format: None,
         created_at: now,
         expires_at,
     }
@@ -157,6 +168,7 @@ mod tests {
         for s in name_id::SHORT_NAMES {
             assert_eq!(name_id::short_name(name_id::urn(s).unwrap()), Some(*s));
         }
-        assert_eq!(name_id::urn("transient"), None);
+        assert_eq!(name_id::urn("transient"), Some(name_id::TRANSIENT));
+        assert_eq!(name_id::urn("x509SubjectName"), None);
     }
 }

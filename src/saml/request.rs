@@ -291,18 +291,7 @@ pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<AuthRequest, Re
         tracing::warn!(sp = %sp.entity_id, id = %parsed.id, "replayed SAML AuthnRequest refused");
         return Err(refuse(&req, Status::requester(Some(status::REQUEST_DENIED), "the request was already used")));
     }
-    if let Some(format) = parsed.name_id_policy.as_ref().and_then(|p| p.format.as_deref()) {
-        let registered = name_id::urn(&sp.name_id_format);
-        if format != name_id::UNSPECIFIED && Some(format) != registered {
-            return Err(refuse(
-                &req,
-                Status::requester(
-                    Some(status::INVALID_NAME_ID_POLICY),
-                    format!("this SP is registered for NameID format {}", registered.unwrap_or("?")),
-                ),
-            ));
-        }
-    }
+    req.saml_name_id_format = requested_name_id_format(&parsed, &sp.name_id_format).map_err(|s| refuse(&req, s))?;
     req.acr_values = requested_context(&parsed).map_err(|s| refuse(&req, s))?;
     req.prompt = if parsed.is_passive == Some(true) {
         Some("none".into())
@@ -312,6 +301,30 @@ pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<AuthRequest, Re
         None
     };
     Ok(req)
+}
+
+/// The NameID format a request's `NameIDPolicy` asks for (SAML Core §3.4.1.1), as a short
+/// name, or `None` for the SP's registered one. A transient identifier reveals nothing about
+/// the user, so any SP may ask for one; persistent and email identifiers only as registered.
+/// `AllowCreate` needs nothing: every user already has the identifiers the IdP issues.
+fn requested_name_id_format(parsed: &SamlAuthnRequest, registered: &str) -> Result<Option<String>, Status> {
+    let Some(format) = parsed.name_id_policy.as_ref().and_then(|p| p.format.as_deref()).map(str::trim) else {
+        return Ok(None);
+    };
+    if format == name_id::UNSPECIFIED {
+        return Ok(None);
+    }
+    match name_id::short_name(format) {
+        Some("transient") => Ok(Some("transient".into())),
+        Some(short) if short == registered => Ok(None),
+        _ => Err(Status::requester(
+            Some(status::INVALID_NAME_ID_POLICY),
+            format!(
+                "this SP is registered for NameID format {} (transient is always available)",
+                name_id::urn(registered).unwrap_or("?")
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

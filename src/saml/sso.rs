@@ -69,9 +69,13 @@ pub async fn respond(
         in_response_to: req.saml_request_id.as_deref(),
         now: state.now(),
     };
-    let name_id = match sp.name_id_format.as_str() {
+    let format = name_id::for_assertion(req.saml_name_id_format.as_deref(), &sp.name_id_format);
+    let name_id = match format {
         "emailAddress" => user.email.clone(),
         "unspecified" => Some(user.username.clone()),
+        // SAML Core §8.3.8: opaque, for this assertion only (kept with the session's SPs so
+        // a logout request naming it is recognised).
+        "transient" => Some(format!("_{}", hex::encode(crypto::random_bytes::<16>()))),
         _ => Some(user.id.clone()),
     };
     let Some(name_id) = name_id else {
@@ -88,7 +92,7 @@ pub async fn respond(
     }
     let statement = Statement {
         name_id: &name_id,
-        name_id_format: name_id::urn(&sp.name_id_format).unwrap_or(name_id::PERSISTENT),
+        name_id_format: name_id::urn(format).unwrap_or(name_id::PERSISTENT),
         audience: &sp.entity_id,
         session_index: &session.id,
         authn_instant: session.auth_time,

@@ -1,6 +1,6 @@
 //! The audit log and the database-backed failure counters behind rate limits.
 
-use super::{Db, returned_one};
+use super::Db;
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
@@ -52,24 +52,48 @@ pub async fn locked_for(db: &Db, key: &str, now: i64) -> AppResult<Option<i64>> 
     Ok(until.filter(|u| *u > now).map(|u| u - now))
 }
 
-/// Counts one failure on `key` in a fixed window and locks the key when the count reaches
-/// `max`. One statement per step, so failures on several nodes at once are all counted.
-/// Returns true when this failure started a lockout.
-pub async fn count_failure(db: &Db, key: &str, window: i64, max: i64, lockout: i64, now: i64) -> AppResult<bool> {
-    let bump = "INSERT INTO rate_limits (key, window_start, failures, locked_until) VALUES ($1, $2, 1, NULL) \
-                ON CONFLICT (key) DO UPDATE SET \
-                  failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
-                  window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-                RETURNING failures";
-    let lock = "UPDATE rate_limits SET locked_until = $2, failures = 0, window_start = $3 \
-                WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $3)";
-    let failures = on_db_write!(db, p => returned_one(sqlx::query_scalar::<_, i64>(bump).bind(key).bind(now).bind(now - window)
-        .fetch_all(p).await?)?);
-    if failures < max {
-        return Ok(false);
-    }
-    let n = on_db_write!(db, p => sqlx::query(lock).bind(key).bind(now + lockout).bind(now).execute(p).await?.rows_affected());
+/// Reserves one attempt on `key` before the guess is checked (DESIGN §5): one statement that
+/// counts it and refuses when the key is locked or `max` attempts of the current window are
+/// already counted, so N simultaneous guesses on any number of nodes never get more than
+/// `max` evaluations. A reserved attempt counts as a failure until `release_attempt` or
+/// `clear_failures` gives it back (a request that dies mid-check is a failure: fail secure).
+/// Returns the attempts now counted, or `None` when refused.
+pub async fn reserve_attempt(db: &Db, key: &str, window: i64, max: i64, now: i64) -> AppResult<Option<i64>> {
+    let sql = "INSERT INTO rate_limits (key, window_start, failures, locked_until) VALUES ($1, $2, 1, NULL) \
+               ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
+                 window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+               WHERE (rate_limits.locked_until IS NULL OR rate_limits.locked_until <= $2) \
+                 AND (rate_limits.window_start <= $3 OR rate_limits.failures < $4) \
+               RETURNING failures";
+    let counted = on_db_write!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(key).bind(now).bind(now - window).bind(max)
+        .fetch_all(p).await?);
+    Ok(counted.first().copied())
+}
+
+/// Gives back one reserved attempt that turned out right, without forgetting earlier
+/// failures (the per-address counter: one good account does not reset an address).
+pub async fn release_attempt(db: &Db, key: &str) -> AppResult<()> {
+    on_db_write!(db, p => sqlx::query("UPDATE rate_limits SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+        .bind(key).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Locks `key` once its window holds `max` failed attempts. Returns true for the one call
+/// that started the lockout (several nodes may try at once).
+pub async fn lock_if_spent(db: &Db, key: &str, max: i64, lockout: i64, now: i64) -> AppResult<bool> {
+    let sql = "UPDATE rate_limits SET locked_until = $2, failures = 0, window_start = $3 \
+               WHERE key = $1 AND failures >= $4 AND (locked_until IS NULL OR locked_until <= $3)";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(key).bind(now + lockout).bind(now).bind(max)
+        .execute(p).await?.rows_affected());
     Ok(n == 1)
+}
+
+/// The seconds a refused attempt on `key` should wait: what is left of a lockout. Without one,
+/// the budget is held by guesses still being checked: either they fail and lock the key (the
+/// next try learns the lockout's length) or they succeed and free it, so a second will do.
+pub async fn retry_after(db: &Db, key: &str, now: i64) -> AppResult<i64> {
+    Ok(locked_for(db, key, now).await?.unwrap_or(1).max(1))
 }
 
 /// Forgets the failures on `key` after a success; an active lockout stays.

@@ -78,6 +78,12 @@ pub async fn delete(db: &Db, token_hash: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// Ends every transaction of a user (a security event: none may finish into a session).
+pub async fn delete_for_user(db: &Db, user_id: &str) -> AppResult<u64> {
+    Ok(on_db_write!(db, p => sqlx::query("DELETE FROM mfa_transactions WHERE user_id = $1").bind(user_id)
+        .execute(p).await?.rows_affected()))
+}
+
 /// Remembers the one-time "trust this device" token of a finished transaction.
 pub async fn set_trust_token(db: &Db, token_hash: &str, trust_hash: &str) -> AppResult<()> {
     on_db_write!(db, p => sqlx::query("UPDATE mfa_transactions SET trust_token_hash = $2 WHERE token_hash = $1")

@@ -96,6 +96,13 @@ pub async fn delete_for_user(db: &Db, user_id: &str) -> AppResult<u64> {
     )
 }
 
+pub async fn delete_for_user_except(db: &Db, user_id: &str, keep: &str) -> AppResult<u64> {
+    Ok(
+        on_db_write!(db, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2").bind(user_id).bind(keep)
+        .execute(p).await?.rows_affected()),
+    )
+}
+
 /// Removes expired sessions and authorization requests (housekeeping, any node).
 pub async fn purge_expired(db: &Db, now: i64, idle_seconds: i64) -> AppResult<()> {
     on_db_write!(db, p => {
@@ -128,6 +135,9 @@ pub struct AuthRequest {
     pub acr_values: Option<String>,
     /// The AuthnRequest's ID (`InResponseTo`); `None` for IdP-initiated SAML and for OIDC.
     pub saml_request_id: Option<String>,
+    /// The NameID format a SAML request asked for (short name), when it asked for one the SP
+    /// may have; `None`: the SP's registered format.
+    pub saml_name_id_format: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -141,7 +151,7 @@ impl AuthRequest {
 macro_rules! req_columns {
     () => {
         "id, app_id, protocol, client_id, redirect_uri, scope, state, nonce, code_challenge, prompt, max_age, login_hint, \
-         acr_values, saml_request_id, created_at, expires_at"
+         acr_values, saml_request_id, saml_name_id_format, created_at, expires_at"
     };
 }
 
@@ -149,12 +159,12 @@ pub async fn create_auth_request(db: &Db, r: &AuthRequest) -> AppResult<()> {
     let sql = concat!(
         "INSERT INTO auth_requests (",
         req_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     );
     on_db_write!(db, p => sqlx::query(sql)
         .bind(&r.id).bind(&r.app_id).bind(&r.protocol).bind(&r.client_id).bind(&r.redirect_uri).bind(&r.scope).bind(&r.state).bind(&r.nonce)
         .bind(&r.code_challenge).bind(&r.prompt).bind(r.max_age).bind(&r.login_hint).bind(&r.acr_values)
-        .bind(&r.saml_request_id).bind(r.created_at).bind(r.expires_at)
+        .bind(&r.saml_request_id).bind(&r.saml_name_id_format).bind(r.created_at).bind(r.expires_at)
         .execute(p).await?.rows_affected());
     Ok(())
 }

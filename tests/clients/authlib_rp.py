@@ -2,19 +2,25 @@
 Portcullis: discovery, authorization code with PKCE (S256) through the real login form, ID
 token validation (signature against the JWKS, iss, aud, exp, nonce, at_hash) with Authlib's own
 claim rules, userinfo, refresh with rotation, reuse of a rotated refresh token, introspection,
-revocation. Each step that fails exits non-zero with the reason.
+revocation. Then the step-up a stock mod_auth_openidc does (`acr_values` with the REFEDS MFA
+profile, and `Require claim acr:...`): the same SSO session is sent through the second factor
+(TOTP, computed here from RFC 6238), and the ID token must say the `acr` that was asked for,
+with an honest `amr`. Each step that fails exits non-zero with the reason.
 
 Run by the Rust test suite (tests/it/independent_clients.rs) with:
-ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD.
+ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD, TOTP_SECRET (base32).
 """
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import re
 import secrets
+import struct
 import sys
+import time
 import warnings
 
 import requests
@@ -30,6 +36,8 @@ CLIENT_SECRET = os.environ["CLIENT_SECRET"]
 REDIRECT_URI = os.environ["REDIRECT_URI"]
 USERNAME = os.environ["USERNAME"]
 PASSWORD = os.environ["PASSWORD"]
+TOTP_SECRET = os.environ["TOTP_SECRET"]
+REFEDS_MFA = "https://refeds.org/profile/mfa"
 
 
 def check(cond, what):
@@ -42,6 +50,14 @@ def check(cond, what):
 def hidden(html, name):
     m = re.search(r'name="%s" value="([^"]*)"' % re.escape(name), html)
     return m.group(1).replace("&amp;", "&").replace("&#38;", "&") if m else None
+
+
+def totp(secret_b32, unix):
+    """RFC 6238 with HMAC-SHA-1, 6 digits, 30-second steps."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", unix // 30), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1_000_000)
 
 
 def introspect(meta, token):
@@ -154,8 +170,42 @@ def main():
         timeout=10,
     )
     check(bad.status_code == 401 and bad.json()["error"] == "invalid_client", "a wrong client secret: 401 invalid_client")
+    check(claims["acr"] != REFEDS_MFA and "mfa" not in claims["amr"], "the password-only login says so")
+
+    # Step-up, as mod_auth_openidc asks for it: the SSO session passes the second factor.
+    verifier = secrets.token_urlsafe(48)
+    nonce = secrets.token_urlsafe(16)
+    url, state = client.create_authorization_url(
+        meta["authorization_endpoint"], nonce=nonce, code_verifier=verifier, acr_values=REFEDS_MFA
+    )
+    r = browser.get(url, allow_redirects=False, timeout=10)
+    check(r.status_code == 303 and r.headers["location"].startswith("/login/mfa"), f"step-up asks for the second factor ({r.headers.get('location')})")
+    page = browser.get(ISSUER + "/login/mfa", timeout=10)
+    # The enrolment used the current time step; the next one is inside the ±1 step window.
+    code = totp(TOTP_SECRET, int(time.time()) + 30)
+    r = browser.post(f"{ISSUER}/login/mfa/totp", data={"csrf": hidden(page.text, "csrf"), "code": code}, allow_redirects=False, timeout=10)
+    if r.status_code == 200 and hidden(r.text, "trust_token"):
+        form = {k: hidden(r.text, k) for k in ("csrf", "trust_token", "request")}
+        form["trust"] = "no"
+        r = browser.post(f"{ISSUER}/login/trust", data=form, allow_redirects=False, timeout=10)
+    callback = r.headers.get("location", "")
+    check(r.status_code == 303 and callback.startswith(REDIRECT_URI), f"second factor passed, back to the client ({r.status_code} {callback})")
+    token = client.fetch_token(meta["token_endpoint"], authorization_response=callback, code_verifier=verifier)
+    stepped = jwt.decode(
+        token["id_token"],
+        jwks,
+        claims_cls=CodeIDToken,
+        claims_options={"iss": {"essential": True, "value": ISSUER}, "acr": {"essential": True, "value": REFEDS_MFA}},
+        claims_params={"nonce": nonce, "client_id": CLIENT_ID, "access_token": token["access_token"]},
+    )
+    stepped.validate()
+    check(stepped["acr"] == REFEDS_MFA, "Require claim acr: the ID token says the acr that was asked for")
+    check(stepped["amr"] == ["pwd", "otp", "mfa"], f"amr tells the methods used: {stepped['amr']}")
+    intro = introspect(meta, token["access_token"])
+    check(intro["acr"] == REFEDS_MFA and intro["amr"] == ["pwd", "otp", "mfa"] and intro["auth_time"], f"introspection says how the user signed in: {intro}")
+
     print("authlib: all checks passed")
-    print(json.dumps({"sub": claims["sub"], "amr": claims.get("amr")}))
+    print(json.dumps({"sub": claims["sub"], "amr": claims.get("amr"), "stepped_up_amr": stepped["amr"]}))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ binding, signs in through the login form like a browser, takes the response from
 hand-over page and lets pysaml2 validate it with its own rules (signature through the
 xmlsec1 binary, audience, recipient, InResponseTo, validity window). It then sends a request
 asking for the REFEDS MFA context with IsPassive set and expects a NoPassive status, since a
-second factor would need a page. Prints "pysaml2: all checks passed" at the end.
+second factor would need a page. Last, it asks the way mod_auth_mellon's stock AuthnRequest
+does, for a transient NameID with AllowCreate, twice in the same SSO session, and expects two
+different opaque identifiers. Prints "pysaml2: all checks passed" at the end.
 
 Environment: BASE (Portcullis base URL), SP_ENTITY, ACS, USERNAME, PASSWORD.
 """
@@ -23,7 +25,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.response import StatusNoPassive
-from saml2.saml import NAMEID_FORMAT_PERSISTENT
+from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT
 from saml2.samlp import RequestedAuthnContext
 from saml2.saml import AuthnContextClassRef
 
@@ -119,7 +121,26 @@ def main():
     except StatusNoPassive:
         pass
 
-    print(json.dumps({"name_id": subject.text, "attributes": ava}))
+    # 3. Transient NameID with AllowCreate (SAML Core §8.3.8), as mod_auth_mellon asks: the SSO
+    #    session answers at once, each time with a fresh opaque value.
+    transient = []
+    for n in range(2):
+        req_id, info = sp.prepare_for_authenticate(
+            relay_state=f"rs-t{n}", binding=BINDING_HTTP_REDIRECT,
+            nameid_format=NAMEID_FORMAT_TRANSIENT, allow_create="true",
+        )
+        r = browser.get(redirect_location(info), allow_redirects=False, timeout=10)
+        check(r.status_code == 303, f"transient request answered {r.status_code}")
+        saml_response, _ = hand_over(browser, r.headers["Location"])
+        resp = sp.parse_authn_request_response(saml_response, BINDING_HTTP_POST, outstanding={req_id: "/"})
+        check(resp is not None, "pysaml2 accepted the transient response")
+        t = resp.get_subject()
+        check(t.format == NAMEID_FORMAT_TRANSIENT and t.text, f"transient NameID {t}")
+        check(t.text != subject.text, "a transient NameID is not the persistent one")
+        transient.append(t.text)
+    check(transient[0] != transient[1], f"each assertion gets its own transient NameID: {transient}")
+
+    print(json.dumps({"name_id": subject.text, "transient": transient, "attributes": ava}))
     print("pysaml2: all checks passed")
 
 

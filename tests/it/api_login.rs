@@ -36,15 +36,17 @@ async fn json_login(b: Backend) {
     assert!(wrong.headers().get("set-cookie").is_none());
     assert_eq!(json(wrong).await, json(unknown).await, "no user enumeration through the answer");
 
-    for (ct, body) in
-        [("application/json", "{not json"), ("text/plain", "{}"), ("application/json", "{\"username\": 1}")]
-    {
+    for (ct, body, status) in [
+        ("application/json", "{not json", 400),
+        ("text/plain", "{}", 415),
+        ("application/json", "{\"username\": 1}", 400),
+    ] {
         let resp = http.post(&url).header("content-type", ct).body(body).send().await.unwrap();
-        assert_eq!(resp.status(), 400, "{ct} {body}");
+        assert_eq!(resp.status(), status, "{ct} {body}");
         assert_eq!(json(resp).await["error"], "invalid_request");
     }
     // Disabled users cannot sign in.
-    portcullis::admin::set_disabled(&srv.state, "alice", true).await.unwrap();
+    portcullis::admin::set_disabled(&srv.state, "alice", true, &Default::default()).await.unwrap();
     let resp =
         http.post(&url).json(&serde_json::json!({"username": "alice", "password": PASSWORD})).send().await.unwrap();
     assert_eq!(resp.status(), 401);

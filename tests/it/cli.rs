@@ -86,9 +86,9 @@ impl Env {
 #[test]
 fn configuration_errors_name_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |envs: &[(&str, &str)], config: Option<&str>| {
+    let run_cmd = |cmd: &str, envs: &[(&str, &str)], config: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-        c.arg("migrate").current_dir(dir.path()).env_clear().env("PORTCULLIS_DATA_DIR", dir.path());
+        c.arg(cmd).current_dir(dir.path()).env_clear().env("PORTCULLIS_DATA_DIR", dir.path());
         if let Some(text) = config {
             let p = dir.path().join("bad.toml");
             std::fs::write(&p, text).unwrap();
@@ -100,9 +100,13 @@ fn configuration_errors_name_the_key() {
         let out = c.output().unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
-    let (code, err) = run(&[("PORTCULLIS_ISSUER", "http://idp.example.com")], None);
+    let run = |envs: &[(&str, &str)], config: Option<&str>| run_cmd("migrate", envs, config);
+    let (code, err) = run_cmd("serve", &[("PORTCULLIS_ISSUER", "http://idp.example.com")], None);
     assert_eq!(code, Some(2));
     assert!(err.contains("`issuer`"), "{err}");
+    // Subcommands that serve nothing run with the default (http) issuer in an empty directory.
+    let (code, err) = run(&[("PATH", &std::env::var("PATH").unwrap_or_default())], None);
+    assert_eq!(code, Some(0), "{err}");
     let (code, err) = run(&[], Some("isuer = \"https://x\"\n"));
     assert_eq!(code, Some(2));
     assert!(err.contains("isuer"), "unknown keys are named: {err}");

@@ -513,3 +513,132 @@ pub async fn api_post(http: &reqwest::Client, url: &str, body: serde_json::Value
     let text = resp.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
+
+/// Several `portcullis serve` processes ("nodes") on one database, as behind a load
+/// balancer: one issuer, one data directory (so one master key), one PostgreSQL schema (or
+/// one SQLite file). Nothing is shared between them but the database.
+pub struct Nodes {
+    pub bases: Vec<String>,
+    children: Vec<std::process::Child>,
+    dir: tempfile::TempDir,
+    db_url: String,
+    pg_schema: Option<(String, String)>,
+}
+
+impl Nodes {
+    /// Starts `n` nodes; `None` only for PostgreSQL outside CI when no database is configured.
+    pub async fn start(backend: Backend, n: usize) -> Option<Nodes> {
+        let dir = tempfile::tempdir().unwrap();
+        let (db_url, pg_schema) = match backend {
+            Backend::Sqlite => (String::new(), None),
+            Backend::Postgres => {
+                let url = postgres_url()?;
+                let schema = format!("n_{}", uuid::Uuid::new_v4().simple());
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&pool).await.unwrap();
+                pool.close().await;
+                let sep = if url.contains('?') { '&' } else { '?' };
+                (format!("{url}{sep}options=-c%20search_path%3D{schema}"), Some((url, schema)))
+            }
+        };
+        let ports: Vec<u16> =
+            (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
+        let mut nodes = Nodes {
+            bases: ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect(),
+            children: Vec::new(),
+            dir,
+            db_url,
+            pg_schema,
+        };
+        // The schema is migrated once, so the nodes do not race each other's migrations.
+        let out = nodes.cli(&["migrate"]).output().unwrap();
+        assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+        for port in &ports {
+            let child = nodes
+                .cli(&["serve"])
+                .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            nodes.children.push(child);
+        }
+        for base in nodes.bases.clone() {
+            let mut up = false;
+            for _ in 0..200 {
+                if reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() == 200).unwrap_or(false) {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert!(up, "node {base} did not become ready");
+        }
+        Some(nodes)
+    }
+
+    /// The `portcullis` command with the nodes' configuration (for set-up and admin work).
+    pub fn cli(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORTCULLIS_DATA_DIR", self.dir.path())
+            .env("PORTCULLIS_DATABASE_URL", &self.db_url)
+            .env("PORTCULLIS_ISSUER", &self.bases[0])
+            .env("PORTCULLIS_DEV_MODE", "true")
+            .env("PORTCULLIS_PASSWORD__INSECURE_TEST_PARAMS", "true")
+            .env("PORTCULLIS_PASSWORD__MEMORY_KIB", "64")
+            .env("PORTCULLIS_PASSWORD__ITERATIONS", "1")
+            .env("PORTCULLIS_LOG_LEVEL", "warn");
+        c
+    }
+
+    /// Adds a user with `PASSWORD` through the CLI.
+    pub fn add_user(&self, username: &str) {
+        self.add(&["user", "add", username, "--password-stdin"]);
+    }
+
+    /// Adds an administrator with `PASSWORD` through the CLI.
+    pub fn add_admin(&self, username: &str) {
+        self.add(&["user", "add", username, "--admin", "--password-stdin"]);
+    }
+
+    fn add(&self, args: &[&str]) {
+        use std::io::Write;
+        let mut child = self
+            .cli(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some((url, schema)) = self.pg_schema.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                            .execute(&pool)
+                            .await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}

@@ -26,8 +26,13 @@ fn python() -> Option<PathBuf> {
 async fn authlib_code_flow(b: Backend) {
     let Some(python) = python() else { return };
     let Some(srv) = TestServer::start(b).await else { return };
-    srv.add_user("alice").await;
+    let alice = srv.add_user("alice").await;
     let client = srv.add_client(false).await;
+    // Password only until the client steps up (`acr_values`), as with mod_auth_openidc.
+    srv.set_settings(serde_json::json!({"mfa_policy": "disabled"})).await;
+    let e = portcullis::mfa::totp::begin_enrolment(&srv.state, &alice).await.unwrap();
+    let code = totp_code(&e.secret, srv.now());
+    assert!(portcullis::mfa::totp::verify(&srv.state, &alice, &code, true).await.unwrap());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/authlib_rp.py");
     let mut cmd = std::process::Command::new(python);
     cmd.arg(script)
@@ -36,7 +41,8 @@ async fn authlib_code_flow(b: Backend) {
         .env("CLIENT_SECRET", client.client_secret.as_deref().unwrap())
         .env("REDIRECT_URI", REDIRECT)
         .env("USERNAME", "alice")
-        .env("PASSWORD", PASSWORD);
+        .env("PASSWORD", PASSWORD)
+        .env("TOTP_SECRET", &e.secret);
     let out = tokio::task::spawn_blocking(move || cmd.output()).await.unwrap().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

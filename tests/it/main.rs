@@ -3,12 +3,15 @@
 
 mod common;
 
+mod allowed_factors;
 mod api_login;
+mod attempt_limits;
 mod browser_passkey;
 mod cli;
 mod client_auth;
 mod code_single_use;
 mod cookies_and_headers;
+mod cross_site_api;
 mod csrf;
 mod independent_clients;
 mod keys;
@@ -24,6 +27,7 @@ mod mfa_passkeys;
 mod mfa_step_up;
 mod mfa_totp_login;
 mod mfa_totp_replay;
+mod mfa_used_transaction;
 mod oidc_flow;
 mod ops;
 mod password_work;
@@ -38,5 +42,8 @@ mod redirect_uri;
 mod refresh_rotation;
 mod saml_registration;
 mod saml_sso;
+mod secrets_redacted;
+mod security_events;
+mod settings_safety;
 mod sqlite_wal;
 mod token_errors;

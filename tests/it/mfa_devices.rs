@@ -57,7 +57,7 @@ async fn device_tokens_are_bound_and_revocable(b: Backend) {
     srv.advance(30);
     let http = trusted_client(&srv, "alice", &a_secret).await;
     assert_eq!(api_login(&srv, &http, "alice").await.1["authenticated"], true);
-    portcullis::admin::set_password(&srv.state, "alice", "a brand new passphrase").await.unwrap();
+    portcullis::admin::set_password(&srv.state, "alice", "a brand new passphrase", &Default::default()).await.unwrap();
     let (_, body) = api_post(
         &http,
         &srv.url("/api/v1/auth/login"),

@@ -52,7 +52,8 @@ async fn step_up_and_reauth_interval(b: Backend) {
     let resp = browser.post(srv.url("/login/trust")).form(&form).send().await.unwrap();
     let code = query_param(&location(&resp), "code").unwrap();
     let id = jwt_claims(json(exchange_code(&srv, &app, &code, &verifier).await).await["id_token"].as_str().unwrap());
-    assert_eq!(id["acr"], "urn:portcullis:acr:mfa");
+    // The value the app asked for comes back (OIDC Core §5.5.1.1); `amr` tells the method.
+    assert_eq!(id["acr"], "https://refeds.org/profile/mfa");
     assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
 
     // Within the interval the step-up is remembered...

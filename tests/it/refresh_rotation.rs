@@ -83,7 +83,7 @@ async fn refresh_refused_for_disabled_user(b: Backend) {
     // Disabling through the admin path revokes the grants as well.
     portcullis::store::users::update_disabled(&srv.state.db, &alice.id, false, srv.state.now()).await.unwrap();
     let tokens = first_tokens(&srv, &app).await;
-    portcullis::admin::set_disabled(&srv.state, "alice", true).await.unwrap();
+    portcullis::admin::set_disabled(&srv.state, "alice", true, &Default::default()).await.unwrap();
     let (status, body) = refresh(&srv, &app, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 }

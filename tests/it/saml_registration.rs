@@ -127,7 +127,7 @@ async fn admin_api_registers_service_providers(b: Backend) {
             "X.509",
         ),
         (
-            json!({"name": "X", "entity_id": "https://x.example", "acs_urls": ["https://x.example/acs"], "name_id_format": "transient"}),
+            json!({"name": "X", "entity_id": "https://x.example", "acs_urls": ["https://x.example/acs"], "name_id_format": "x509SubjectName"}),
             "NameID format",
         ),
         (

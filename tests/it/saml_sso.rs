@@ -20,7 +20,8 @@ both_databases!(
     refusals_go_to_the_sp_or_to_a_page,
     signed_requests,
     oidc_then_saml_single_sign_on,
-    idp_initiated_and_single_logout
+    idp_initiated_and_single_logout,
+    transient_name_id
 );
 
 const ACS: &str = "https://sp.example/saml/acs";
@@ -537,5 +538,78 @@ async fn idp_initiated_and_single_logout(b: Backend) {
     let req = sp.make_authentication_request(&sso(&srv)).unwrap();
     let resp = send_redirect(&browser, &srv, &req, "").await;
     assert!(location(&resp).starts_with("/login?request="), "signed out everywhere");
+    srv.stop().await;
+}
+
+/// SAML Core §8.3.8: an SP (registered for persistent identifiers) asks for a transient one
+/// with AllowCreate, as mod_auth_mellon's stock request does, and gets a fresh opaque value
+/// per assertion; a format it is not registered for is refused with InvalidNameIDPolicy; an SP
+/// registered for transient identifiers gets one without asking; single logout recognises
+/// the transient value.
+async fn transient_name_id(b: Backend) {
+    use samael::schema::NameIdPolicy;
+    const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    let sp = setup(&srv, serde_json::json!({"slo_url": "https://sp.example/saml/slo"})).await;
+    let metadata = reqwest::get(srv.url("/saml/metadata")).await.unwrap().text().await.unwrap();
+    assert!(metadata.contains(TRANSIENT), "the IdP metadata offers transient NameIDs");
+    let browser = browser();
+    let ask = |format: &str, allow_create: Option<bool>| {
+        let mut req = sp.make_authentication_request(&sso(&srv)).unwrap();
+        req.name_id_policy =
+            Some(NameIdPolicy { format: Some(format.to_owned()), sp_name_qualifier: None, allow_create });
+        req
+    };
+    let name_id_of = |xml: &str, req: &AuthnRequest| {
+        let a = sp.parse_xml_response(xml, Some(&[req.id.as_str()])).unwrap_or_else(|e| panic!("{e}: {xml}"));
+        let n = a.subject.unwrap().name_id.unwrap();
+        (n.format.unwrap_or_default(), n.value)
+    };
+    let req = ask(TRANSIENT, Some(true));
+    let resp = send_redirect(&browser, &srv, &req, "").await;
+    let delivery = login_at(&srv, &browser, resp, "alice").await;
+    let (_, xml, _) = handover(&browser, &delivery).await;
+    let (format, first) = name_id_of(&xml, &req);
+    assert_eq!(format, TRANSIENT);
+    assert_ne!(first, alice.id, "opaque, not the persistent id");
+    assert!(first.len() >= 32 && !first.contains(&alice.username));
+    // The SSO session answers again, with another value.
+    let req = ask(TRANSIENT, None);
+    let resp = send_redirect(&browser, &srv, &req, "").await;
+    let (_, xml, _) = handover(&browser, &location(&resp)).await;
+    let (format, second) = name_id_of(&xml, &req);
+    assert_eq!(format, TRANSIENT);
+    assert_ne!(first, second, "a transient NameID is good for one assertion");
+    // Persistent (as registered) and unspecified still give the stable id.
+    let req = ask("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent", Some(false));
+    let resp = send_redirect(&browser, &srv, &req, "").await;
+    let (_, xml, _) = handover(&browser, &location(&resp)).await;
+    assert_eq!(name_id_of(&xml, &req).1, alice.id);
+    // A format the SP is not registered for: InvalidNameIDPolicy, to the SP.
+    let req = ask("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress", Some(true));
+    let resp = send_redirect(&browser, &srv, &req, "").await;
+    let (_, xml, _) = handover(&browser, &location(&resp)).await;
+    assert_eq!(status_of(&xml), ["Requester", "InvalidNameIDPolicy"]);
+
+    // Single logout naming the last transient value ends the session.
+    let req = ask(TRANSIENT, Some(true));
+    let resp = send_redirect(&browser, &srv, &req, "").await;
+    let (_, xml, _) = handover(&browser, &location(&resp)).await;
+    let (_, last) = name_id_of(&xml, &req);
+    let (url, _) = logout_request(&srv, &last, None);
+    let back = location(&browser.get(url).send().await.unwrap());
+    assert!(back.starts_with("https://sp.example/saml/slo?SAMLResponse="), "{back}");
+    let req = sp.make_authentication_request(&sso(&srv)).unwrap();
+    let resp = send_redirect(&browser, &srv, &req, "").await;
+    assert!(location(&resp).starts_with("/login?request="), "signed out");
+
+    // An SP registered for transient identifiers gets them without asking.
+    let other = serde_json::json!({
+        "name": "Mellon", "entity_id": "https://mellon.example/sp", "acs_urls": ["https://mellon.example/acs"],
+        "name_id_format": "transient",
+    });
+    let sp2 = portcullis::admin::add_saml_app(&srv.state, serde_json::from_value(other).unwrap()).await.unwrap();
+    assert_eq!(sp2.name_id_format, "transient");
     srv.stop().await;
 }

@@ -1,10 +1,16 @@
-//! Administrative operations shared by the CLI, the tests and (later) the admin API.
+//! Administrative operations shared by the CLI, the JSON API, the pages and the tests.
+
+pub mod security;
+
+use security::SecurityEvent;
 
 use serde::Serialize;
 use url::Url;
 
+use crate::audit::Origin;
 use crate::crypto;
 use crate::error::{AppError, AppResult};
+use crate::mfa::policy::{Factor, Policy, Settings};
 use crate::oidc::SCOPES_SUPPORTED;
 use crate::oidc::token::client_secret_hash;
 use crate::saml;
@@ -78,28 +84,21 @@ async fn find_user(state: &AppState, username: &str) -> AppResult<User> {
         .ok_or_else(|| AppError::BadRequest(format!("no user `{username}`")))
 }
 
-/// Sets a new password and ends the user's sessions and grants.
-pub async fn set_password(state: &AppState, username: &str, password: &str) -> AppResult<()> {
+/// Sets a new password; the security event ends the user's sessions, grants and devices.
+pub async fn set_password(state: &AppState, username: &str, password: &str, origin: &Origin) -> AppResult<()> {
     validate_password(password)?;
     let user = find_user(state, username).await?;
     let hash = state.hasher.hash(password).await?;
-    let now = state.now();
-    store::users::update_password(&state.db, &user.id, &hash, now).await?;
-    store::sessions::delete_for_user(&state.db, &user.id).await?;
-    // DESIGN §5: trusted devices are revoked on a password change.
-    store::devices::delete_all(&state.db, &user.id).await?;
-    store::grants::revoke_for_user(&state.db, &user.id, now).await?;
-    Ok(())
+    store::users::update_password(&state.db, &user.id, &hash, state.now()).await?;
+    security::apply(state, &user.id, SecurityEvent::PasswordChanged, origin).await
 }
 
-/// Disables (or re-enables) a user; disabling ends their sessions and grants.
-pub async fn set_disabled(state: &AppState, username: &str, disabled: bool) -> AppResult<()> {
+/// Disables (or re-enables) a user; disabling ends their sessions, grants and devices.
+pub async fn set_disabled(state: &AppState, username: &str, disabled: bool, origin: &Origin) -> AppResult<()> {
     let user = find_user(state, username).await?;
-    let now = state.now();
-    store::users::update_disabled(&state.db, &user.id, disabled, now).await?;
+    store::users::update_disabled(&state.db, &user.id, disabled, state.now()).await?;
     if disabled {
-        store::sessions::delete_for_user(&state.db, &user.id).await?;
-        store::grants::revoke_for_user(&state.db, &user.id, now).await?;
+        security::apply(state, &user.id, SecurityEvent::UserDisabled, origin).await?;
     }
     Ok(())
 }
@@ -116,7 +115,7 @@ pub struct OidcAppSpec<'a> {
     pub extra_scopes: &'a [String],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct CreatedOidcApp {
     pub app_id: String,
     pub name: String,
@@ -223,7 +222,7 @@ pub struct SamlAppSpec {
     pub certificate: Option<String>,
     #[serde(default)]
     pub want_requests_signed: Option<bool>,
-    /// `persistent` (default), `emailAddress` or `unspecified`.
+    /// `persistent` (default), `transient`, `emailAddress` or `unspecified`.
     #[serde(default)]
     pub name_id_format: Option<String>,
     /// SAML attribute name → user field (`id`, `username`, `email`, `name`, `groups`) or a
@@ -438,7 +437,7 @@ pub async fn ensure_demo(state: &AppState) -> AppResult<String> {
     }
     let password = generate_password();
     if store::users::find_by_username(&state.db, "demo").await?.is_some() {
-        set_password(state, "demo", &password).await?;
+        set_password(state, "demo", &password, &Origin::default()).await?;
     } else {
         add_user(
             state,
@@ -493,7 +492,7 @@ pub async fn update_settings(
     patch: &serde_json::Value,
     actor: Option<&str>,
     origin: &crate::audit::Origin,
-) -> AppResult<crate::mfa::policy::Settings> {
+) -> AppResult<Settings> {
     let serde_json::Value::Object(changes) = patch else {
         return Err(AppError::BadRequest("settings must be a JSON object".into()));
     };
@@ -514,11 +513,119 @@ pub async fn update_settings(
     let new: crate::mfa::policy::Settings =
         serde_json::from_value(merged).map_err(|e| AppError::BadRequest(format!("invalid setting: {e}")))?;
     new.validate().map_err(AppError::BadRequest)?;
+    check_policies(state, &new, None).await?;
     store::settings::save(&state.db, &new, state.now()).await?;
     let keys: Vec<&str> = changes.keys().map(String::as_str).collect();
     let detail = serde_json::json!({"changed": keys}).to_string();
     crate::audit::record(state, crate::audit::event::SETTINGS_CHANGED, actor, None, origin, Some(&detail)).await?;
     Ok(new)
+}
+
+/// A policy that is about to change: a group's or an app's (by id).
+enum Proposed<'a> {
+    Group(&'a str, Option<Policy>),
+    App(&'a str, Option<Policy>),
+}
+
+/// The factors users can set up under `s` on this issuer.
+fn usable_factors(state: &AppState, s: &Settings) -> Vec<Factor> {
+    let mut f = s.mfa_allowed_factors.clone();
+    if !state.passkeys.available() {
+        f.retain(|x| *x != Factor::Passkey);
+    }
+    f
+}
+
+/// Why `policy` (named `what`) could never be met under `s`, if it could not.
+fn policy_problem(state: &AppState, what: &str, policy: Policy, s: &Settings) -> Option<String> {
+    let usable = usable_factors(state, s);
+    if crate::mfa::policy::satisfiable(policy, &usable) {
+        return None;
+    }
+    let need = crate::mfa::policy::weakest_factor_for(policy);
+    if s.mfa_allowed_factors.contains(&need) {
+        return Some(format!(
+            "{what} `{}` cannot be met on this issuer: passkeys need a domain name ({}), so no one could sign in",
+            policy.as_str(),
+            state.issuer()
+        ));
+    }
+    let allowed: Vec<&str> = s.mfa_allowed_factors.iter().map(|f| f.as_str()).collect();
+    Some(format!(
+        "{what} `{}` needs `{}` in mfa_allowed_factors (now [{}]), or no one it applies to could sign in",
+        policy.as_str(),
+        need.as_str(),
+        allowed.join(", ")
+    ))
+}
+
+/// Refuses settings under which some policy in force could never be met (DESIGN §5: no
+/// settings change can lock every administrator out): the global one, every group's minimum
+/// and every app's own, with `proposed` standing in for the one about to change.
+async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Proposed<'_>>) -> AppResult<()> {
+    if let Some(m) = policy_problem(state, "mfa_policy", s.mfa_policy, s) {
+        return Err(AppError::BadRequest(m));
+    }
+    if s.mfa_enforce_enrollment && usable_factors(state, s).is_empty() {
+        return Err(AppError::BadRequest(
+            "mfa_enforce_enrollment needs a factor in mfa_allowed_factors that works on this issuer".into(),
+        ));
+    }
+    for g in store::settings::list_groups(&state.db).await? {
+        let policy = match proposed {
+            Some(Proposed::Group(name, p)) if *name == g.name => *p,
+            _ => g.mfa_policy.as_deref().and_then(Policy::parse),
+        };
+        if let Some(p) = policy
+            && let Some(m) = policy_problem(state, &format!("group `{}`: mfa_policy", g.name), p, s)
+        {
+            return Err(AppError::BadRequest(m));
+        }
+    }
+    if let Some(Proposed::Group(name, Some(p))) = proposed
+        && let Some(m) = policy_problem(state, &format!("group `{name}`: mfa_policy"), *p, s)
+    {
+        return Err(AppError::BadRequest(m));
+    }
+    for app in store::apps::list(&state.db).await? {
+        let policy = match proposed {
+            Some(Proposed::App(id, p)) if *id == app.id => *p,
+            _ => store::settings::find_app_policy(&state.db, &app.id).await?.and_then(|a| a.mfa_policy),
+        };
+        if let Some(p) = policy
+            && let Some(m) = policy_problem(state, &format!("app `{}`: mfa_policy", app.name), p, s)
+        {
+            return Err(AppError::BadRequest(m));
+        }
+    }
+    Ok(())
+}
+
+/// What an administrator should know after changing policies: where their own account
+/// falls short of what the global policy (raised by their groups) now asks. They are not
+/// locked out (enrolment is always offered for an allowed factor), but their next sign-in,
+/// and their next admin action, will ask for the second step.
+pub async fn own_account_warnings(state: &AppState, user: &User) -> AppResult<Vec<String>> {
+    let s = store::settings::load(&state.db).await?;
+    let groups = store::settings::user_groups(&state.db, &user.id).await?;
+    let policy = groups.iter().filter_map(|(_, p)| *p).fold(s.mfa_policy, Policy::max);
+    if policy <= Policy::Optional {
+        return Ok(Vec::new());
+    }
+    let enrolled = store::factors::enrolled(&state.db, &user.id).await?;
+    let has = enrolled
+        .list()
+        .into_iter()
+        .any(|f| f != Factor::BackupCode && crate::mfa::policy::qualifies(f, policy, crate::mfa::policy::StepUp::None));
+    if has {
+        return Ok(Vec::new());
+    }
+    let need = crate::mfa::policy::weakest_factor_for(policy);
+    Ok(vec![format!(
+        "Your own account has no {} yet, which the policy `{}` now asks of you: set one up on your account page before you sign in again or change settings.",
+        need.label(),
+        policy.as_str()
+    )])
 }
 
 /// Sets an app's MFA policy, re-auth interval and trusted-device setting.
@@ -532,6 +639,8 @@ pub async fn set_app_policy(
     if !(0..=60 * 24 * 365).contains(&policy.reauth_interval_minutes) {
         return Err(AppError::BadRequest("reauth_interval_minutes must be between 0 and 525600".into()));
     }
+    let settings = store::settings::load(&state.db).await?;
+    check_policies(state, &settings, Some(&Proposed::App(app_id, policy.mfa_policy))).await?;
     if !store::settings::update_app_policy(&state.db, app_id, policy).await? {
         return Err(AppError::NotFound);
     }
@@ -543,7 +652,7 @@ pub async fn set_app_policy(
 pub async fn set_group_policy(
     state: &AppState,
     group: &str,
-    policy: Option<crate::mfa::policy::Policy>,
+    policy: Option<Policy>,
     actor: Option<&str>,
     origin: &crate::audit::Origin,
 ) -> AppResult<()> {
@@ -551,24 +660,27 @@ pub async fn set_group_policy(
     if group.is_empty() || group.len() > 128 {
         return Err(AppError::BadRequest("group names are 1-128 characters".into()));
     }
+    let settings = store::settings::load(&state.db).await?;
+    check_policies(state, &settings, Some(&Proposed::Group(group, policy))).await?;
     store::settings::set_group_policy(&state.db, group, policy).await?;
     let detail = serde_json::json!({"group": group, "mfa_policy": policy}).to_string();
     crate::audit::record(state, crate::audit::event::SETTINGS_CHANGED, actor, None, origin, Some(&detail)).await
 }
 
 /// Removes every second factor and trusted device of a user (lost device): the next login
-/// leads to enrolment wherever MFA is required.
-pub async fn reset_mfa(
-    state: &AppState,
-    username: &str,
-    actor: Option<&str>,
-    origin: &crate::audit::Origin,
-) -> AppResult<()> {
+/// leads to enrolment wherever MFA is required, and no existing sign-in survives it.
+pub async fn reset_mfa(state: &AppState, username: &str, actor: Option<&str>, origin: &Origin) -> AppResult<()> {
     let user = find_user(state, username).await?;
     store::factors::delete_totp(&state.db, &user.id).await?;
     store::factors::delete_backup_codes(&state.db, &user.id).await?;
     store::factors::delete_passkeys(&state.db, &user.id).await?;
-    store::devices::delete_all(&state.db, &user.id).await?;
     let detail = format!("reset by {}", actor.unwrap_or("cli"));
-    crate::audit::record(state, crate::audit::event::FACTOR_REMOVED, Some(&user.id), None, origin, Some(&detail)).await
+    crate::audit::record(state, crate::audit::event::FACTOR_REMOVED, Some(&user.id), None, origin, Some(&detail))
+        .await?;
+    security::apply(state, &user.id, SecurityEvent::MfaResetByAdmin, origin).await
 }
+
+crate::debug_redacted!(CreatedOidcApp {
+    shown: [app_id, name, client_id, redirect_uris, post_logout_redirect_uris],
+    secret: [client_secret],
+});

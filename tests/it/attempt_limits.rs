@@ -1,0 +1,177 @@
+//! Attempt limits hold under concurrency (DESIGN §5; ZITADEL CVE-2024-32868 class): an attempt
+//! is reserved atomically before the guess is checked, so a burst of simultaneous wrong
+//! guesses is evaluated exactly `limit` times, whatever the number of sessions, MFA
+//! transactions or server processes, and a right guess arriving once the budget is spent is
+//! refused. Evaluated guesses are counted by their answer (401) and by the audit log.
+
+use serde_json::{Value, json};
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(totp_burst_is_cut_at_the_limit, password_burst_is_cut_at_the_limit, bursts_across_two_processes);
+
+/// Sends every `(url, body)` at once (all tasks wait on one barrier first).
+async fn burst(requests: Vec<(String, Value)>) -> Vec<(u16, String)> {
+    let http = reqwest::Client::new();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let mut set = tokio::task::JoinSet::new();
+    for (url, body) in requests {
+        let (http, barrier) = (http.clone(), barrier.clone());
+        set.spawn(async move {
+            barrier.wait().await;
+            let resp = http.post(url).json(&body).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, body["error"].as_str().unwrap_or("").to_owned())
+        });
+    }
+    set.join_all().await
+}
+
+/// (evaluated, refused before evaluation); anything else fails the test.
+fn tally(results: &[(u16, String)], evaluated_error: &str) -> (usize, usize) {
+    let evaluated = results.iter().filter(|(s, e)| *s == 401 && e == evaluated_error).count();
+    let refused = results.iter().filter(|(s, e)| *s == 429 && e == "too_many_attempts").count();
+    assert_eq!(evaluated + refused, results.len(), "only 401 and 429 are expected: {results:?}");
+    (evaluated, refused)
+}
+
+fn lots_of_hashing(c: &mut portcullis::config::Config) {
+    // Guessing, not shedding, is under test: every request gets a hashing slot.
+    c.password.max_queue = 1000;
+}
+
+async fn count_events(srv: &TestServer, user_id: Option<&str>, event: &str) -> usize {
+    portcullis::store::audit::list(&srv.state.db, user_id, Some(event), None, 1000).await.unwrap().len()
+}
+
+async fn totp_burst_is_cut_at_the_limit(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let alice = srv.add_user("alice").await;
+    let secret = srv.enrol_totp(&alice).await;
+    let http = reqwest::Client::new();
+    let right = srv.code(&secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    // Three MFA transactions (three sessions of the attacker) share the account's budget.
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        tokens.push(api_login(&srv, &http, "alice").await.1["mfa_token"].as_str().unwrap().to_owned());
+    }
+    let url = srv.url("/api/v1/auth/mfa/totp");
+    let guesses =
+        (0..100).map(|i| (url.clone(), json!({"mfa_token": tokens[i % 3], "code": wrong}))).collect::<Vec<_>>();
+    let results = burst(guesses).await;
+    let limit = srv.state.config.limits.mfa_failures_per_account as usize;
+    let (evaluated, refused) = tally(&results, "invalid_factor");
+    assert_eq!(evaluated, limit, "exactly the budget is evaluated: {results:?}");
+    assert_eq!(refused, 100 - limit);
+    assert_eq!(count_events(&srv, Some(&alice.id), "mfa.failed").await, limit);
+    assert_eq!(count_events(&srv, Some(&alice.id), "login.lockout").await, 1, "one lockout, audited once");
+
+    // The right code after the budget is spent: refused, in any transaction.
+    let (status, body) = api_post(&http, &url, json!({"mfa_token": tokens[0], "code": right})).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+    srv.stop().await;
+}
+
+async fn password_burst_is_cut_at_the_limit(b: Backend) {
+    let opts = Options { tweak: Box::new(lots_of_hashing), ..manual_clock() };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let bob = srv.add_user("bob").await;
+    let url = srv.url("/api/v1/auth/login");
+    let guesses = (0..100)
+        .map(|i| (url.clone(), json!({"username": "bob", "password": format!("wrong password {i}")})))
+        .collect::<Vec<_>>();
+    let results = burst(guesses).await;
+    let limit = srv.state.config.limits.password_failures_per_account as usize;
+    let (evaluated, _) = tally(&results, "invalid_credentials");
+    assert_eq!(evaluated, limit, "exactly the budget is evaluated: {results:?}");
+    assert_eq!(count_events(&srv, Some(&bob.id), "login.failure").await, limit);
+
+    let (status, body) =
+        api_post(&reqwest::Client::new(), &url, json!({"username": "bob", "password": PASSWORD})).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+
+    // A right password inside its budget clears the account's counter; the shared address
+    // budget only gets its own attempt back.
+    srv.advance(srv.state.config.limits.lockout_seconds + 1);
+    let (status, _) = api_post(&reqwest::Client::new(), &url, json!({"username": "bob", "password": PASSWORD})).await;
+    assert_eq!(status, 200);
+    srv.stop().await;
+}
+
+/// Two `portcullis serve` processes on one database: the budget is the account's, not the
+/// node's.
+async fn bursts_across_two_processes(b: Backend) {
+    let Some(nodes) = Nodes::start(b, 2).await else { return };
+    nodes.add_user("carol");
+    // Carol enrols TOTP through node 0 (fresh password, no factor yet).
+    let me = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (status, _) = api_post(
+        &me,
+        &format!("{}/api/v1/auth/login", nodes.bases[0]),
+        json!({"username": "carol", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, e) = api_post(&me, &format!("{}/api/v1/mfa/totp/enroll", nodes.bases[0]), json!({})).await;
+    assert_eq!(status, 200, "{e}");
+    let secret = e["secret"].as_str().unwrap().to_owned();
+    let now = chrono::Utc::now().timestamp();
+    let (status, body) =
+        api_post(&me, &format!("{}/api/v1/mfa/totp/confirm", nodes.bases[0]), json!({"code": totp_code(&secret, now)}))
+            .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Second factor: a burst spread over both nodes and four transactions.
+    let http = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for i in 0..4 {
+        let (status, body) = api_post(
+            &http,
+            &format!("{}/api/v1/auth/login", nodes.bases[i % 2]),
+            json!({"username": "carol", "password": PASSWORD}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        tokens.push(body["mfa_token"].as_str().unwrap().to_owned());
+    }
+    let right = totp_code(&secret, chrono::Utc::now().timestamp());
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let guesses = (0..100)
+        .map(|i| {
+            (format!("{}/api/v1/auth/mfa/totp", nodes.bases[i % 2]), json!({"mfa_token": tokens[i % 4], "code": wrong}))
+        })
+        .collect::<Vec<_>>();
+    let results = burst(guesses).await;
+    let (evaluated, _) = tally(&results, "invalid_factor");
+    assert_eq!(evaluated, 5, "the default budget of 5, across both nodes: {results:?}");
+    for base in &nodes.bases {
+        let (status, body) =
+            api_post(&http, &format!("{base}/api/v1/auth/mfa/totp"), json!({"mfa_token": tokens[0], "code": right}))
+                .await;
+        assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{base}: {body}");
+    }
+
+    // Passwords: another account, the same rule.
+    nodes.add_user("dave");
+    let guesses = (0..60)
+        .map(|i| {
+            (
+                format!("{}/api/v1/auth/login", nodes.bases[i % 2]),
+                json!({"username": "dave", "password": format!("wrong password {i}")}),
+            )
+        })
+        .collect::<Vec<_>>();
+    let results = burst(guesses).await;
+    let (evaluated, _) = tally(&results, "invalid_credentials");
+    assert_eq!(evaluated, 10, "the default budget of 10, across both nodes: {results:?}");
+    let (status, body) = api_post(
+        &http,
+        &format!("{}/api/v1/auth/login", nodes.bases[1]),
+        json!({"username": "dave", "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+}
