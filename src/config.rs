@@ -37,6 +37,37 @@ pub struct Config {
     pub password: PasswordConfig,
     pub limits: LimitsConfig,
     pub plugins: PluginsConfig,
+    pub server: ServerConfig,
+}
+
+/// How the HTTP server treats slow and idle clients, and how long it drains on shutdown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Seconds a client has to send a request's headers, counted from the connection's start
+    /// or from the end of the previous response (so also the idle keep-alive timeout).
+    pub header_read_timeout_seconds: u64,
+    /// Seconds allowed between two pieces of a request body.
+    pub body_read_timeout_seconds: u64,
+    /// Seconds a request may take in all before it is answered 503.
+    pub request_timeout_seconds: u64,
+    /// Open connections at most; further clients wait in the kernel's accept queue. Lowered
+    /// at start to fit the process's file-descriptor limit.
+    pub max_connections: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM before the process exits.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            max_connections: 4096,
+            shutdown_grace_seconds: 10,
+        }
+    }
 }
 
 /// Selector plugins (DESIGN §3): defaults for new plugins and the caps no plugin may exceed.
@@ -188,6 +219,7 @@ impl Default for Config {
             password: PasswordConfig::default(),
             limits: LimitsConfig::default(),
             plugins: PluginsConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -323,6 +355,18 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return Err("key `database.max_connections`: must be at least 1".into());
+        }
+        let sv = &self.server;
+        for (key, v, min, max) in [
+            ("server.header_read_timeout_seconds", sv.header_read_timeout_seconds, 1, 3600),
+            ("server.body_read_timeout_seconds", sv.body_read_timeout_seconds, 1, 3600),
+            ("server.request_timeout_seconds", sv.request_timeout_seconds, 1, 3600),
+            ("server.max_connections", sv.max_connections as u64, 1, 1_000_000),
+            ("server.shutdown_grace_seconds", sv.shutdown_grace_seconds, 0, 3600),
+        ] {
+            if v < min || v > max {
+                return Err(format!("key `{key}`: {v} is outside {min}..={max}"));
+            }
         }
         let t = &self.tokens;
         for (key, v, min, max) in [

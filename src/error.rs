@@ -105,6 +105,15 @@ pub enum AppError {
     /// The body is not in the media type the endpoint takes (RFC 9110 §15.5.16).
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// The body is over the endpoint's limit (RFC 9110 §15.5.14).
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
+    /// The route exists, but not for this method (RFC 9110 §15.5.6).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request (its body) did not arrive in time (RFC 9110 §15.5.9).
+    #[error("request timed out")]
+    SlowRequest,
     /// The MFA transaction (`mfa_token`, `enrollment_token`) is unknown, expired or finished.
     #[error("MFA step expired")]
     MfaStepExpired,
@@ -118,12 +127,26 @@ pub enum AppError {
     #[error("overloaded")]
     Overloaded { retry_after_seconds: u64 },
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL refuses text it cannot store (a NUL character: SQLSTATE 22021, or one
+        // its encoding lacks: 22P05). That is bad input, not a fault of ours; the edge refuses
+        // NUL before it gets here, this keeps any other path from answering 500.
+        if let sqlx::Error::Database(d) = &e
+            && matches!(d.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return AppError::BadRequest("text contains a character that cannot be stored".into());
+        }
+        AppError::Database(e)
+    }
+}
 
 impl AppError {
     pub fn oauth(code: OAuthErrorCode, description: impl Into<String>) -> Self {
@@ -148,6 +171,9 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::UnsupportedMediaType(_) => 415,
+            AppError::PayloadTooLarge(_) => 413,
+            AppError::MethodNotAllowed => 405,
+            AppError::SlowRequest => 408,
             AppError::Overloaded { .. } => 503,
             AppError::Database(sqlx::Error::PoolTimedOut) => 503,
             AppError::Database(_) | AppError::Internal(_) => 500,
@@ -161,7 +187,10 @@ impl AppError {
             AppError::BadRequest(m)
             | AppError::Forbidden(m)
             | AppError::Conflict(m)
-            | AppError::UnsupportedMediaType(m) => m.clone(),
+            | AppError::UnsupportedMediaType(m)
+            | AppError::PayloadTooLarge(m) => m.clone(),
+            AppError::MethodNotAllowed => "This address does not take that method.".into(),
+            AppError::SlowRequest => "The request did not arrive in time.".into(),
             AppError::Unauthorized => "Authentication required.".into(),
             AppError::InvalidCredentials => "Incorrect username or password.".into(),
             AppError::InvalidFactor => "That code or key was not accepted.".into(),
@@ -183,7 +212,11 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::OAuth { code, .. } => code.as_str(),
-            AppError::BadRequest(_) | AppError::UnsupportedMediaType(_) => "invalid_request",
+            AppError::BadRequest(_) | AppError::UnsupportedMediaType(_) | AppError::PayloadTooLarge(_) => {
+                "invalid_request"
+            }
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::SlowRequest => "invalid_request",
             AppError::Unauthorized => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::InvalidFactor => "invalid_factor",
@@ -199,7 +232,10 @@ impl AppError {
 
     /// Server-side faults are logged with their detail; client faults at debug level.
     pub fn log(&self) {
-        if self.http_status() >= 500 {
+        if let AppError::Overloaded { .. } = self {
+            // Expected shedding under load: whoever sheds counts it and warns, rate-limited.
+            tracing::debug!(error = %self, "request shed");
+        } else if self.http_status() >= 500 {
             tracing::error!(error = %self, "request failed");
         } else {
             tracing::debug!(error = %self, "request rejected");

@@ -579,35 +579,39 @@ async fn keys(state: AppState, cmd: KeysCmd) -> anyhow::Result<()> {
                 Some(a) => SigningAlg::parse(&a).ok_or_else(|| anyhow::anyhow!("--alg must be RS256 or ES256"))?,
                 None => state.config.tokens.signing_alg,
             };
+            // Published now, signing after two reload intervals: every node has it in its
+            // JWKS before any node signs with it.
+            let delay = 2 * state.config.tokens.key_reload_seconds as i64;
             let kid = keystore::rotate(
                 &state.db,
                 &state.master_key,
                 alg,
                 state.now(),
+                delay,
                 state.config.tokens.retired_key_publish_seconds,
             )
             .await?;
-            print(out.json, json!({"kid": kid, "alg": alg.as_str()}), || {
-                format!(
-                    "new active key {kid} ({}); running servers pick it up within {} s",
-                    alg.as_str(),
-                    state.config.tokens.key_reload_seconds
-                )
+            let activates_at = state.now() + delay;
+            print(out.json, json!({"kid": kid, "alg": alg.as_str(), "activates_at": activates_at}), || {
+                format!("new key {kid} ({}) is published now and signs from {delay} s on", alg.as_str())
             });
         }
         KeysCmd::List { out } => {
             let rows = store::keys::find_published(&state.db, state.now()).await?;
             let list: Vec<_> = rows
                 .iter()
-                .map(|k| json!({"kid": k.kid, "alg": k.alg, "created_at": k.created_at, "retired_at": k.retired_at, "expires_at": k.expires_at}))
+                .map(|k| json!({"kid": k.kid, "alg": k.alg, "created_at": k.created_at, "activates_at": k.activates_at.unwrap_or(k.created_at), "retired_at": k.retired_at, "expires_at": k.expires_at}))
                 .collect();
             print(out.json, json!(list), || {
                 let mut s = format!("{:<18}  {:<6}  {}", "KID", "ALG", "STATUS");
+                let now = state.now();
                 for k in &rows {
-                    let status = if k.retired_at.is_none() {
-                        "active".to_owned()
-                    } else {
-                        format!("retired, published until {}", k.expires_at.unwrap_or(0))
+                    let from = k.activates_at.unwrap_or(k.created_at);
+                    let status = match k.retired_at {
+                        _ if from > now => format!("published, signs from {from}"),
+                        Some(r) if r <= now => format!("retired, published until {}", k.expires_at.unwrap_or(0)),
+                        Some(r) => format!("active until {r}"),
+                        None => "active".to_owned(),
                     };
                     s.push_str(&format!("\n{:<18}  {:<6}  {}", k.kid, k.alg, status));
                 }

@@ -1,13 +1,27 @@
-//! Running the server: background upkeep and graceful shutdown.
+//! Running the server: the connection loop (timeouts for slow and idle clients, a cap on open
+//! connections, a bounded graceful shutdown), background upkeep.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::state::AppState;
 
-/// Serves `state` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `state` on `listener` until `shutdown` resolves, then lets in-flight requests finish
+/// for `server.shutdown_grace_seconds` at most.
+///
+/// HTTP/1.1 through hyper directly (axum's `serve` has no header timeout and no connection
+/// cap): a client must send its headers within `header_read_timeout_seconds` of connecting
+/// or of its previous response, which also ends idle keep-alive connections; at most
+/// `max_connections` are open at once, the rest wait in the kernel's accept queue.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -15,13 +29,81 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let upkeep = tokio::spawn(upkeep(state.clone()));
     let app = crate::app(state.clone());
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let sv = state.config.server.clone();
+    let max_connections = fitting_connection_cap(sv.max_connections);
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(sv.header_read_timeout_seconds));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first: at the cap, connections wait in the kernel's queue, not in ours.
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s.expect("the connection semaphore is never closed"),
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of descriptors or a reset before accept: back off briefly, go on.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = app.clone().map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req.map(axum::body::Body::new)
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let grace = Duration::from_secs(sv.shutdown_grace_seconds);
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!(
+            grace_seconds = sv.shutdown_grace_seconds,
+            "requests still open after the grace period were cut off"
+        );
+    }
     upkeep.abort();
     state.decisions.close().await;
     state.db.close().await;
-    result.map_err(Into::into)
+    Ok(())
+}
+
+/// The connection cap, lowered to leave descriptors for the database, files and the accept
+/// itself under the process's `RLIMIT_NOFILE` (a flood of idle connections must not starve
+/// the rest of the server of descriptors).
+fn fitting_connection_cap(configured: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes into the struct we pass and reads nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 && lim.rlim_cur != libc::RLIM_INFINITY {
+            let room = (lim.rlim_cur as usize).saturating_sub(256).max(16);
+            if room < configured {
+                tracing::warn!(
+                    configured,
+                    used = room,
+                    fd_limit = lim.rlim_cur,
+                    "server.max_connections lowered to fit the file-descriptor limit"
+                );
+                return room;
+            }
+        }
+    }
+    configured
 }
 
 /// Periodic work every node does: pick up rotated keys, purge expired rows.

@@ -23,6 +23,8 @@ pub struct AppState {
     /// The SAML signing credential, read (or made) on first use.
     pub saml_credential: Arc<tokio::sync::OnceCell<Arc<crate::saml::credential::Credential>>>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
+    /// When keys were last re-read because a token named an unknown key (at most once a second).
+    last_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     /// Client id of the built-in demo relying party, when `serve --demo` runs.
     pub demo_client_id: Option<String>,
 }
@@ -54,14 +56,7 @@ impl AppState {
         if config.password.insecure_test_params {
             tracing::warn!("password.insecure_test_params is set: passwords are hashed with test-only parameters");
         }
-        let ring = keystore::load_or_init(
-            &db,
-            &master_key,
-            config.tokens.signing_alg,
-            clock.now(),
-            config.tokens.retired_key_publish_seconds,
-        )
-        .await?;
+        let ring = keystore::load_or_init(&db, &master_key, config.tokens.signing_alg, clock.now()).await?;
         let passkeys = crate::mfa::passkey::RelyingParty::for_issuer(&config.issuer);
         if !passkeys.available() {
             tracing::warn!(issuer = %config.issuer, "passkeys are unavailable: the issuer host is not a domain name");
@@ -78,6 +73,7 @@ impl AppState {
             hasher,
             clock,
             keys: Arc::new(RwLock::new(Arc::new(ring))),
+            last_kid_reload: Arc::default(),
             demo_client_id: None,
         })
     }
@@ -96,6 +92,21 @@ impl AppState {
             *self.keys.write().expect("key ring lock") = Arc::new(ring);
         }
         Ok(())
+    }
+
+    /// Re-reads keys because a token named a key this node does not know yet (another node
+    /// may have picked up a rotation first). At most once a second, so made-up key ids cannot
+    /// turn into a database load. Returns whether it reloaded.
+    pub async fn reload_keys_for_unknown_kid(&self) -> crate::error::AppResult<bool> {
+        {
+            let mut last = self.last_kid_reload.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+                return Ok(false);
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        self.reload_keys().await?;
+        Ok(true)
     }
 
     pub fn issuer(&self) -> &str {

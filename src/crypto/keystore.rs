@@ -12,54 +12,64 @@ fn aad(kid: &str) -> String {
     format!("signing-key:{kid}")
 }
 
-/// Reads the published keys; `None` when there is no active key yet.
+/// Reads the published keys with the windows in which they sign; `None` when there is none.
 pub async fn load(db: &Db, mk: &MasterKey, now: i64) -> AppResult<Option<KeyRing>> {
     let rows = store::keys::find_published(db, now).await?;
-    let mut active = None;
-    let mut published = Vec::with_capacity(rows.len());
+    let mut keys = Vec::with_capacity(rows.len());
     for row in rows {
         let alg =
             SigningAlg::parse(&row.alg).ok_or_else(|| AppError::internal(format!("unknown key alg {}", row.alg)))?;
         let pkcs8 = mk.decrypt(&aad(&row.kid), &row.private_key).map_err(AppError::Internal)?;
         let key = Arc::new(SigningKey::from_pkcs8(row.kid.clone(), alg, &pkcs8).map_err(AppError::Internal)?);
-        if row.retired_at.is_none() && active.is_none() {
-            active = Some(key.clone());
-        }
-        published.push(key);
+        keys.push((key, row.activates_at.unwrap_or(row.created_at), row.retired_at));
     }
-    Ok(active.map(|a| KeyRing::new(a, published)))
+    Ok(KeyRing::with_windows(keys))
 }
 
-/// Generates a key of `alg`, makes it the active one and retires the previous one, which
-/// stays published for `retired_publish_seconds` so tokens it signed still verify.
-pub async fn rotate(
-    db: &Db,
-    mk: &MasterKey,
-    alg: SigningAlg,
-    now: i64,
-    retired_publish_seconds: i64,
-) -> AppResult<String> {
+async fn generate(mk: &MasterKey, alg: SigningAlg) -> AppResult<(String, Vec<u8>)> {
     let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
         .await
         .map_err(|e| AppError::internal(format!("key generation task: {e}")))?
         .map_err(AppError::Internal)?;
     let encrypted = mk.encrypt(&aad(&key.kid), &pkcs8);
-    store::keys::insert_active(db, &key.kid, alg.as_str(), &encrypted, now, now + retired_publish_seconds).await?;
-    Ok(key.kid.clone())
+    Ok((key.kid.clone(), encrypted))
 }
 
-/// Loads the key ring, generating the first key on first start.
-pub async fn load_or_init(
+/// Generates a key of `alg` that starts signing `activation_delay` seconds from now, when the
+/// key it replaces stops; that one stays published for `retired_publish_seconds` more so the
+/// tokens it signed still verify. Nodes re-read keys every `tokens.key_reload_seconds`, so a
+/// delay of at least that puts the new key in every node's JWKS before any node signs with it.
+pub async fn rotate(
     db: &Db,
     mk: &MasterKey,
     alg: SigningAlg,
     now: i64,
+    activation_delay: i64,
     retired_publish_seconds: i64,
-) -> AppResult<KeyRing> {
+) -> AppResult<String> {
+    let (kid, encrypted) = generate(mk, alg).await?;
+    store::keys::insert_rotated(
+        db,
+        &kid,
+        alg.as_str(),
+        &encrypted,
+        now,
+        now + activation_delay,
+        retired_publish_seconds,
+    )
+    .await?;
+    Ok(kid)
+}
+
+/// Loads the key ring, generating the first key on first start. Nodes starting together on
+/// an empty database agree on one key: whichever claims the first-key row makes it.
+pub async fn load_or_init(db: &Db, mk: &MasterKey, alg: SigningAlg, now: i64) -> AppResult<KeyRing> {
     if let Some(ring) = load(db, mk, now).await? {
         return Ok(ring);
     }
-    let kid = rotate(db, mk, alg, now, retired_publish_seconds).await?;
-    tracing::info!(%kid, alg = alg.as_str(), "generated the first signing key");
-    load(db, mk, now).await?.ok_or_else(|| AppError::internal("signing key vanished after creation"))
+    let (kid, encrypted) = generate(mk, alg).await?;
+    if store::keys::insert_first(db, &kid, alg.as_str(), &encrypted, now).await? {
+        tracing::info!(%kid, alg = alg.as_str(), "generated the first signing key");
+    }
+    load(db, mk, now).await?.ok_or_else(|| AppError::internal("no signing key after first start"))
 }

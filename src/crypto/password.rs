@@ -2,6 +2,10 @@
 //! bounded pool. Each hash holds `memory_kib` of RAM, so the number computed at once is capped
 //! and so is the queue in front of it: a login flood gets 503 with Retry-After instead of
 //! exhausting memory (ASVS 2.4.1; DESIGN §4).
+//!
+//! Both bounds hold against clients that hang up: a place in the queue is a guard given back
+//! when the waiting request is dropped, and a slot travels into the blocking task, so it is
+//! freed when the hash ends, not when the request that asked for it goes away.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,9 +23,15 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_queue: usize,
+    /// Hashes being computed now, and the most ever computed at once.
+    running: AtomicUsize,
+    most_running: AtomicUsize,
+    /// Requests shed because the queue was full, and when shedding was last logged.
+    shed: std::sync::atomic::AtomicU64,
+    shed_logged_at: std::sync::Mutex<Option<std::time::Instant>>,
     /// Argon2 verifications run so far (also the unknown-user ones): proof that every
     /// sign-in attempt pays the same work, and a metric.
     verifications: std::sync::atomic::AtomicU64,
@@ -49,9 +59,13 @@ impl PasswordHasher {
         Ok(PasswordHasher {
             inner: Arc::new(Inner {
                 params,
-                slots: Semaphore::new(slots),
+                slots: Arc::new(Semaphore::new(slots)),
                 waiting: AtomicUsize::new(0),
                 max_queue: cfg.max_queue,
+                running: AtomicUsize::new(0),
+                most_running: AtomicUsize::new(0),
+                shed: std::sync::atomic::AtomicU64::new(0),
+                shed_logged_at: std::sync::Mutex::new(None),
                 verifications: std::sync::atomic::AtomicU64::new(0),
                 dummy_hash,
             }),
@@ -96,18 +110,78 @@ impl PasswordHasher {
         !stored.starts_with(&expected)
     }
 
+    /// The most hashes ever computed at once (never more than the pool's slots).
+    pub fn most_running(&self) -> usize {
+        self.inner.most_running.load(Ordering::Relaxed)
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.inner.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused because the queue was full, since start.
+    pub fn shed(&self) -> u64 {
+        self.inner.shed.load(Ordering::Relaxed)
+    }
+
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
         let inner = &self.inner;
-        // Count ourselves as waiting; refuse when the queue is full.
-        let before = inner.waiting.fetch_add(1, Ordering::AcqRel);
-        if inner.slots.available_permits() == 0 && before >= inner.max_queue {
-            inner.waiting.fetch_sub(1, Ordering::AcqRel);
+        // A place in the queue, given back however this future ends (a client that hangs up
+        // drops it while it waits).
+        let place = Waiting::join(inner);
+        if inner.slots.available_permits() == 0 && place.ahead >= inner.max_queue {
+            drop(place);
+            self.shedding();
             return Err(AppError::Overloaded { retry_after_seconds: 1 });
         }
-        let permit = inner.slots.acquire().await;
-        inner.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|_| AppError::internal("hashing pool closed"))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| AppError::internal(format!("hashing task failed: {e}")))?
+        let permit =
+            inner.slots.clone().acquire_owned().await.map_err(|_| AppError::internal("hashing pool closed"))?;
+        drop(place);
+        let counters = self.inner.clone();
+        // The slot goes with the work: if this request is dropped now, the hash still runs to
+        // its end on the blocking pool, and only then is the slot (and its memory) free.
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let now = counters.running.fetch_add(1, Ordering::AcqRel) + 1;
+            counters.most_running.fetch_max(now, Ordering::AcqRel);
+            let out = work();
+            counters.running.fetch_sub(1, Ordering::AcqRel);
+            out
+        });
+        task.await.map_err(|e| AppError::internal(format!("hashing task failed: {e}")))?
+    }
+
+    /// Shedding is expected under a flood: counted, and logged as one warning a minute at most.
+    fn shedding(&self) {
+        let n = self.inner.shed.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.inner.shed_logged_at.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60));
+        if due {
+            *last = Some(std::time::Instant::now());
+            drop(last);
+            tracing::warn!(shed_total = n, "password hashing is at capacity: sign-ins are refused with 503");
+        }
+    }
+}
+
+/// A place in the hashing queue; dropping it leaves the queue.
+struct Waiting<'a> {
+    inner: &'a Inner,
+    /// How many were waiting before this one.
+    ahead: usize,
+}
+
+impl<'a> Waiting<'a> {
+    fn join(inner: &'a Inner) -> Self {
+        let ahead = inner.waiting.fetch_add(1, Ordering::AcqRel);
+        Waiting { inner, ahead }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.inner.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -147,5 +221,63 @@ mod tests {
         assert!(matches!(err, AppError::Overloaded { .. }));
         drop(permit);
         assert!(h.verify(Some(&stored), "pw").await.unwrap());
+        assert_eq!(h.shed(), 1);
+    }
+
+    /// Waiting requests that are dropped (clients hanging up) give their place back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_waiters_leave_the_queue() {
+        let cfg = PasswordConfig { max_concurrent: 1, max_queue: 4, ..cheap() };
+        let h = PasswordHasher::new(&cfg).unwrap();
+        let stored = h.hash("pw").await.unwrap();
+        let permit = h.inner.slots.acquire().await.unwrap();
+        for _ in 0..20 {
+            let h = h.clone();
+            let stored = stored.clone();
+            let waiter = tokio::spawn(async move { h.verify(Some(&stored), "pw").await });
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            waiter.abort();
+            let _ = waiter.await;
+        }
+        assert_eq!(h.waiting(), 0, "every abandoned place was given back");
+        // The whole queue is still there: four more wait for the busy slot, none is shed.
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let (h, stored) = (h.clone(), stored.clone());
+                tokio::spawn(async move { h.verify(Some(&stored), "pw").await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!((h.waiting(), h.shed()), (4, 0));
+        drop(permit);
+        for w in waiters {
+            assert!(w.await.unwrap().unwrap());
+        }
+    }
+
+    /// A request dropped while its hash runs does not free the slot early: the number of
+    /// hashes computed at once never exceeds the pool.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slots_are_held_until_the_hash_ends() {
+        let slow = PasswordConfig {
+            memory_kib: 8 * 1024,
+            iterations: 4,
+            max_concurrent: 1,
+            max_queue: 100,
+            insecure_test_params: true,
+            ..PasswordConfig::default()
+        };
+        let h = PasswordHasher::new(&slow).unwrap();
+        let stored = h.hash("pw").await.unwrap();
+        for _ in 0..10 {
+            let (h2, stored) = (h.clone(), stored.clone());
+            let t = tokio::spawn(async move { h2.verify(Some(&stored), "pw").await });
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            t.abort();
+        }
+        while h.inner.slots.available_permits() == 0 || h.inner.running.load(Ordering::Acquire) > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(h.most_running(), 1, "never more hashes at once than slots");
     }
 }

@@ -127,17 +127,49 @@ impl SigningKey {
 /// The keys a node knows: which one signs, and which are published.
 #[derive(Debug, Clone)]
 pub struct KeyRing {
-    active: Arc<SigningKey>,
+    /// Every published key with the window in which it signs: `[from, until)`.
+    keys: Vec<(Arc<SigningKey>, i64, Option<i64>)>,
     published: Vec<Arc<SigningKey>>,
 }
 
 impl KeyRing {
+    /// A ring of one key that signs from the beginning of time (tests, benches).
     pub fn new(active: Arc<SigningKey>, published: Vec<Arc<SigningKey>>) -> Self {
-        KeyRing { active, published }
+        let mut keys = vec![(active.clone(), i64::MIN, None)];
+        keys.extend(published.iter().filter(|k| k.kid != active.kid).map(|k| (k.clone(), i64::MIN, Some(i64::MIN))));
+        KeyRing { keys, published }
     }
 
-    pub fn active(&self) -> &Arc<SigningKey> {
-        &self.active
+    /// A ring from stored keys: each signs from `from` until `until` (exclusive); keys whose
+    /// window has not begun are published already, so every node's JWKS has them before
+    /// anyone signs with them.
+    pub fn with_windows(keys: Vec<(Arc<SigningKey>, i64, Option<i64>)>) -> Option<Self> {
+        if keys.is_empty() {
+            return None;
+        }
+        let published = keys.iter().map(|(k, _, _)| k.clone()).collect();
+        Some(KeyRing { keys, published })
+    }
+
+    /// The key that signs at `now`: the latest-starting key whose window holds `now`. If
+    /// none does (clocks or a retired set), the latest one that has started.
+    pub fn active_at(&self, now: i64) -> &Arc<SigningKey> {
+        let started = self.keys.iter().filter(|(_, from, _)| *from <= now);
+        let in_window = started.clone().filter(|(_, _, until)| until.is_none_or(|u| now < u));
+        in_window
+            .max_by_key(|(_, from, _)| *from)
+            .or_else(|| started.max_by_key(|(_, from, _)| *from))
+            .or_else(|| self.keys.iter().min_by_key(|(_, from, _)| *from))
+            .map(|(k, _, _)| k)
+            .expect("a key ring is never empty")
+    }
+
+    /// Whether a JWT names a key this ring does not have (another node may have a newer
+    /// ring: worth a reload before refusing it).
+    pub fn lacks_kid_of(&self, token: &str) -> bool {
+        let Some(h) = token.split('.').next().and_then(b64url_decode) else { return false };
+        let Ok(header) = serde_json::from_slice::<Value>(&h) else { return false };
+        header.get("kid").and_then(Value::as_str).is_some_and(|kid| !self.published.iter().any(|k| k.kid == kid))
     }
 
     pub fn jwks(&self) -> Value {
@@ -199,6 +231,19 @@ mod tests {
             assert!(ring.verify_jwt(&bad.into_iter().collect::<String>()).is_none());
             assert_eq!(ring.jwks()["keys"][0]["kid"], key.kid);
         }
+    }
+
+    #[test]
+    fn the_signing_key_follows_the_windows() {
+        let old = Arc::new(SigningKey::generate(SigningAlg::ES256).unwrap().0);
+        let new = Arc::new(SigningKey::generate(SigningAlg::ES256).unwrap().0);
+        let ring = KeyRing::with_windows(vec![(new.clone(), 100, None), (old.clone(), 0, Some(100))]).unwrap();
+        assert_eq!(ring.active_at(99).kid, old.kid, "the new key is published but does not sign yet");
+        assert_eq!(ring.active_at(100).kid, new.kid);
+        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
+        let jwt = new.sign_jwt("JWT", &json!({"sub": "x"}));
+        let only_old = KeyRing::with_windows(vec![(old.clone(), 0, None)]).unwrap();
+        assert!(only_old.lacks_kid_of(&jwt) && !ring.lacks_kid_of(&jwt));
     }
 
     #[test]

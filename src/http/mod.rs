@@ -5,6 +5,7 @@ pub mod api;
 pub mod client;
 pub mod cookies;
 pub mod demo;
+pub mod edge;
 pub mod error;
 pub mod forms;
 pub mod mfa_pages;
@@ -25,8 +26,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::state::AppState;
 
@@ -41,6 +42,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; s
 
 pub fn router(state: AppState) -> Router {
     let https = state.config.is_https();
+    let sv = state.config.server.clone();
     let demo = state.demo_client_id.is_some();
     let mut app = Router::new()
         .route("/", get(pages::home))
@@ -154,8 +156,18 @@ pub fn router(state: AppState) -> Router {
     if https {
         app = app.layer(set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
     }
-    app.layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
-        .layer(TraceLayer::new_for_http())
+    // Outermost last: the body timeout wraps the body before anything reads it; the edge
+    // (NUL screening, error formats) sees the request timeout's answer and reformats it.
+    let body_timeout = Duration::from_secs(sv.body_read_timeout_seconds);
+    app.layer(TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Duration::from_secs(sv.request_timeout_seconds),
+    ))
+    .layer(axum::middleware::from_fn_with_state(sv, edge::guard))
+    .layer(RequestBodyTimeoutLayer::new(body_timeout))
+    // 5xx responses that are faults are logged by `AppError::log` with their cause; the
+    // rest (shedding, time-outs) are expected under load and stay out of the error log.
+    .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
 }
 
 async fn stylesheet() -> Response {

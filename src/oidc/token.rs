@@ -162,11 +162,23 @@ fn is_valid_verifier(v: &str) -> bool {
 
 async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
     let token = p.take("refresh_token").ok_or_else(|| AppError::oauth(InvalidRequest, "refresh_token is required"))?;
+    let token_hash = crypto::token_hash(&token);
+    let requested_scope = p.take("scope");
+    // RFC 6749 §6: a narrower scope may be asked for, never a wider one. The request is
+    // checked in full before the token is consumed, so a refused refresh leaves the grant as
+    // it was (the scope of a grant never changes, so checking first is not a race).
+    if let Some(s) = &requested_scope
+        && let Some((grant, _, _)) = store::grants::find_by_refresh_token(&state.db, &token_hash).await?
+        && grant.client_id == client.client_id
+        && let Some(extra) = s.split_ascii_whitespace().find(|w| !has_word(&grant.scope, w))
+    {
+        return Err(AppError::oauth(InvalidScope, format!("scope `{extra}` was not granted")));
+    }
     let now = state.now();
     let new_token = crypto::random_token();
     let rotation = store::grants::rotate_refresh_token(
         &state.db,
-        &crypto::token_hash(&token),
+        &token_hash,
         &crypto::token_hash(&new_token),
         &client.client_id,
         now,
@@ -181,14 +193,9 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
         }
         Rotation::Invalid => return Err(AppError::oauth(InvalidGrant, "invalid refresh token")),
     };
-    // A narrower scope may be asked for, never a wider one (RFC 6749 §6).
-    let scope = match p.take("scope") {
-        Some(s) => {
-            if let Some(extra) = s.split_ascii_whitespace().find(|w| !has_word(&grant.scope, w)) {
-                return Err(AppError::oauth(InvalidScope, format!("scope `{extra}` was not granted")));
-            }
-            s
-        }
+    let scope = match requested_scope {
+        Some(s) if s.split_ascii_whitespace().all(|w| has_word(&grant.scope, w)) => s,
+        Some(_) => return Err(AppError::internal("a refresh grant's scope changed while it was refreshed")),
         None => grant.scope.clone(),
     };
     let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &scope, now).await?;
@@ -229,7 +236,7 @@ async fn issue_tokens_without_refresh(
     if user.disabled {
         return Err(AppError::oauth(InvalidGrant, "the user is no longer active"));
     }
-    let key = state.keys().active().clone();
+    let key = state.keys().active_at(now).clone();
     let key_alg = key.alg;
     let cfg = &state.config.tokens;
     // RFC 9068 §2.2 JWT access token.
@@ -311,7 +318,14 @@ impl AccessToken {
 }
 
 pub async fn verify_access_token(state: &AppState, token: &str) -> AppResult<Option<AccessToken>> {
-    let Some((typ, claims)) = state.keys().verify_jwt(token) else { return Ok(None) };
+    let ring = state.keys();
+    let verified = match ring.verify_jwt(token) {
+        None if ring.lacks_kid_of(token) && state.reload_keys_for_unknown_kid().await? => {
+            state.keys().verify_jwt(token)
+        }
+        v => v,
+    };
+    let Some((typ, claims)) = verified else { return Ok(None) };
     let at = AccessToken { claims };
     let exp = at.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if typ != "at+jwt" || at.str("iss") != state.issuer() || exp <= state.now() {

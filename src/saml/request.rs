@@ -205,6 +205,12 @@ pub fn parse_untrusted(binding: Binding, encoded: &str) -> Result<Untrusted, Str
     if request.id != shape.id {
         return Err("The request is not a valid AuthnRequest.".into());
     }
+    // An xs:ID is a short name; it is stored (replay detection) under an index, so it is
+    // bounded like every identifier that reaches the database. SAML Core §8.3.6 bounds
+    // entity identifiers at 1024 characters.
+    if request.id.len() > 256 || issuer.len() > 1024 {
+        return Err("The request's ID or Issuer is too long.".into());
+    }
     Ok(Untrusted { xml, shape, issuer, request })
 }
 

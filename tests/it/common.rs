@@ -528,6 +528,11 @@ pub struct Nodes {
 impl Nodes {
     /// Starts `n` nodes; `None` only for PostgreSQL outside CI when no database is configured.
     pub async fn start(backend: Backend, n: usize) -> Option<Nodes> {
+        Self::start_with_env(backend, n, &[]).await
+    }
+
+    /// `start`, with extra environment for the `serve` processes (configuration keys).
+    pub async fn start_with_env(backend: Backend, n: usize, env: &[(&str, &str)]) -> Option<Nodes> {
         let dir = tempfile::tempdir().unwrap();
         let (db_url, pg_schema) = match backend {
             Backend::Sqlite => (String::new(), None),
@@ -556,6 +561,7 @@ impl Nodes {
         for port in &ports {
             let child = nodes
                 .cli(&["serve"])
+                .envs(env.iter().copied())
                 .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
@@ -575,6 +581,15 @@ impl Nodes {
             assert!(up, "node {base} did not become ready");
         }
         Some(nodes)
+    }
+
+    /// Sends SIGTERM to node `i` and waits for it to exit; returns how long that took.
+    pub fn terminate(&mut self, i: usize) -> (std::time::Duration, std::process::ExitStatus) {
+        let started = std::time::Instant::now();
+        let pid = self.children[i].id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = self.children[i].wait().unwrap();
+        (started.elapsed(), status)
     }
 
     /// The `portcullis` command with the nodes' configuration (for set-up and admin work).

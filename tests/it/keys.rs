@@ -25,7 +25,7 @@ async fn rotation_keeps_old_tokens_valid(b: Backend) {
     let old_kid = kid_of(before["id_token"].as_str().unwrap());
 
     let st = &srv.state;
-    let new_kid = keystore::rotate(&st.db, &st.master_key, SigningAlg::ES256, st.now(), 3600).await.unwrap();
+    let new_kid = keystore::rotate(&st.db, &st.master_key, SigningAlg::ES256, st.now(), 0, 3600).await.unwrap();
     st.reload_keys().await.unwrap();
     let jwks = json(reqwest::get(srv.url("/oauth2/jwks")).await.unwrap()).await;
     let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();

@@ -1,11 +1,13 @@
 //! Every sign-in attempt costs one Argon2 verification, whether the user exists or not
 //! (DESIGN §5: no user enumeration by timing), and a flood beyond the hashing pool gets 503
-//! with Retry-After instead of queueing without bound.
+//! with Retry-After instead of queueing without bound. Clients that hang up mid-login neither
+//! shrink the queue for those who come after (their place is given back) nor let more hashes
+//! run at once than the pool has slots (a slot is freed when its hash ends).
 
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(unknown_user_costs_the_same, flood_gets_503_with_retry_after);
+both_databases!(unknown_user_costs_the_same, flood_gets_503_with_retry_after, abandoned_logins_leave_the_pool_whole);
 
 async fn unknown_user_costs_the_same(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
@@ -66,4 +68,55 @@ async fn flood_gets_503_with_retry_after(b: Backend) {
     assert!(!busy.is_empty(), "some of 16 concurrent sign-ins must be refused: {results:?}");
     assert!(busy.iter().all(|(_, r)| r.as_deref() == Some("1")), "503s carry Retry-After");
     assert!(results.iter().all(|(e, _)| e == "temporarily_unavailable" || e == "invalid_credentials"));
+}
+
+async fn abandoned_logins_leave_the_pool_whole(b: Backend) {
+    let opts = Options {
+        tweak: Box::new(|c| {
+            // Hashes slow enough (a few ms) that clients can hang up while they wait or run.
+            c.password = portcullis::config::PasswordConfig {
+                memory_kib: 8 * 1024,
+                iterations: 3,
+                max_concurrent: 1,
+                max_queue: 8,
+                insecure_test_params: true,
+                ..Default::default()
+            };
+            c.limits.password_failures_per_account = 10_000;
+            c.limits.password_failures_per_ip = 10_000;
+        }),
+        ..Options::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    srv.add_user("alice").await;
+    let url = srv.url("/api/v1/auth/login");
+    let body = serde_json::json!({"username": "alice", "password": PASSWORD});
+    // 300 clients give up after a few milliseconds, in waves.
+    let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(4)).build().unwrap();
+    for _ in 0..10 {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..30 {
+            let (http, url, body) = (impatient.clone(), url.clone(), body.clone());
+            set.spawn(async move { http.post(url).json(&body).send().await.map(|r| r.status().as_u16()) });
+        }
+        set.join_all().await;
+    }
+    // Once the pool is idle again, a burst the size of the queue is served in full.
+    for _ in 0..200 {
+        if srv.state.hasher.waiting() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(srv.state.hasher.waiting(), 0, "every abandoned place in the queue was given back");
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (url, body) = (url.clone(), body.clone());
+        set.spawn(async move { reqwest::Client::new().post(url).json(&body).send().await.unwrap().status().as_u16() });
+    }
+    let statuses = set.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 200), "no 503 after the flood: {statuses:?}");
+    assert_eq!(srv.state.hasher.most_running(), 1, "never more hashes at once than the pool's one slot");
+    srv.stop().await;
 }

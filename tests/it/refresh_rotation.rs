@@ -6,7 +6,12 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(rotation_chain, refresh_token_expiry, refresh_refused_for_disabled_user);
+both_databases!(
+    rotation_chain,
+    refresh_token_expiry,
+    refresh_refused_for_disabled_user,
+    refused_refresh_keeps_the_grant
+);
 
 async fn refresh(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp, token: &str) -> (u16, serde_json::Value) {
     let resp = token_request(srv, app, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await;
@@ -86,4 +91,33 @@ async fn refresh_refused_for_disabled_user(b: Backend) {
     portcullis::admin::set_disabled(&srv.state, "alice", true, &Default::default()).await.unwrap();
     let (status, body) = refresh(&srv, &app, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+}
+
+/// RFC 6749 §6: a refresh asking for a wider scope is refused *before* the token is consumed,
+/// so the grant survives it; a narrower scope is granted.
+async fn refused_refresh_keeps_the_grant(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let tokens = first_tokens(&srv, &app).await;
+    let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let resp = token_request(
+        &srv,
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("scope", "openid profile api:admin")],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let body = json(resp).await;
+    assert_eq!(body["error"], "invalid_scope", "{body}");
+    // The same token still works, and a narrower scope is fine.
+    let resp =
+        token_request(&srv, &app, &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("scope", "openid")])
+            .await;
+    assert_eq!(resp.status(), 200);
+    let body = json(resp).await;
+    assert_eq!(body["scope"], "openid");
+    let (status, body) = refresh(&srv, &app, body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "the family lives on: {body}");
+    srv.stop().await;
 }

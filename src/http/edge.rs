@@ -1,0 +1,192 @@
+//! The edge of the HTTP surface: what every request passes before a handler sees it, and
+//! what every answer the framework makes on its own (a body over the limit, an extractor that
+//! could not read the request, a method the route does not have) looks like when it leaves.
+//!
+//! - Text with a NUL character is refused here, the same on both databases (PostgreSQL cannot
+//!   store it, SQLite could): in the path, the query, and form or JSON bodies.
+//! - Framework answers in plain text, or with no body, are rewritten into the endpoint's own
+//!   format: OAuth error JSON for `/oauth2/*` and `/.well-known/*`, the JSON API's error for
+//!   `/api/*`, the HTML error page for people.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::config::ServerConfig;
+use crate::error::{AppError, OAuthErrorCode};
+
+/// Bodies read here to look for NUL characters; larger ones are left to the route's own limit.
+const SCANNED_BODY_LIMIT: usize = 64 * 1024;
+
+/// How errors look on a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// RFC 6749 §5.2 error JSON.
+    OAuth,
+    /// The JSON API's `{"error", "error_description"}`.
+    Api,
+    /// The HTML error page.
+    Page,
+}
+
+pub fn format_for(path: &str) -> Format {
+    // Authorization and logout requests come with the person's browser: until the client and
+    // its redirect are known good, errors are a page (RFC 6749 §4.1.2.1).
+    if matches!(path, "/oauth2/authorize" | "/oauth2/logout") {
+        Format::Page
+    } else if path.starts_with("/oauth2/") || path.starts_with("/.well-known/") {
+        Format::OAuth
+    } else if path.starts_with("/api/") {
+        Format::Api
+    } else {
+        Format::Page
+    }
+}
+
+/// An error answer in the format of `path`.
+pub fn error_response(path: &str, e: AppError) -> Response {
+    match format_for(path) {
+        Format::OAuth | Format::Api => e.into_response(),
+        Format::Page => super::error::PageError(e).into_response(),
+    }
+}
+
+fn has_nul_escape(text: &[u8]) -> bool {
+    text.windows(3).any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+}
+
+fn nul_refused(path: &str) -> Response {
+    let message = "text must not contain NUL characters";
+    let e = match format_for(path) {
+        Format::OAuth => AppError::oauth(OAuthErrorCode::InvalidRequest, message),
+        _ => AppError::BadRequest(message.into()),
+    };
+    error_response(path, e)
+}
+
+pub async fn guard(State(sv): State<ServerConfig>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let uri_text = req.uri().path_and_query().map(|p| p.as_str().as_bytes().to_vec()).unwrap_or_default();
+    if has_nul_escape(&uri_text) {
+        return nul_refused(&path);
+    }
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let scanned = ct.starts_with("application/x-www-form-urlencoded") || ct.starts_with("application/json");
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n <= SCANNED_BODY_LIMIT);
+    let req = if scanned && small {
+        let (parts, body) = req.into_parts();
+        // The body timeout (between pieces) is outside this layer; the whole read is bounded
+        // too, so a client trickling a byte at a time cannot hold the request.
+        let whole = std::time::Duration::from_secs(sv.request_timeout_seconds);
+        let bytes = match tokio::time::timeout(whole, to_bytes(body, SCANNED_BODY_LIMIT)).await {
+            Ok(Ok(b)) => b,
+            // The declared length was within the limit: the body stalled or broke off.
+            _ => return error_response(&path, AppError::SlowRequest),
+        };
+        // A raw NUL byte is not JSON at all (the parser refuses it); in JSON only the escape
+        // carries one into a string.
+        let nul = if ct.starts_with("application/json") {
+            json_has_nul(&bytes)
+        } else {
+            bytes.contains(&0) || has_nul_escape(&bytes)
+        };
+        if nul {
+            return nul_refused(&path);
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        req
+    };
+    let resp = next.run(req).await;
+    reformat(&path, resp)
+}
+
+/// `\u0000` in a JSON text (not preceded by another backslash that escapes it).
+fn json_has_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i + 5 < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1] == b'u' && &bytes[i + 2..i + 6] == b"0000" {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// 413 everywhere; its JSON code is `invalid_request`, so OAuth clients read it as RFC 6749's.
+fn too_large() -> AppError {
+    AppError::PayloadTooLarge("the request body is too large".into())
+}
+
+/// Rewrites the framework's own error answers (plain text or empty) into the path's format.
+fn reformat(path: &str, resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ours = ct.starts_with("application/json") || ct.starts_with("text/html");
+    if ours {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let retry = resp.headers().get(header::RETRY_AFTER).cloned();
+    let oauth = format_for(path) == Format::OAuth;
+    let e = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType("unsupported content type".into()),
+        StatusCode::SERVICE_UNAVAILABLE => AppError::Overloaded { retry_after_seconds: 1 },
+        StatusCode::REQUEST_TIMEOUT => AppError::SlowRequest,
+        s if s.is_client_error() && oauth => {
+            AppError::oauth(OAuthErrorCode::InvalidRequest, "the request could not be read")
+        }
+        s if s.is_client_error() => AppError::BadRequest("the request could not be read".into()),
+        _ => AppError::internal(format!("framework answered {status} on {path}")),
+    };
+    let mut out = error_response(path, e);
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    if let Some(r) = retry {
+        out.headers_mut().insert(header::RETRY_AFTER, r);
+    } else if status == StatusCode::SERVICE_UNAVAILABLE {
+        out.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_escapes() {
+        assert!(has_nul_escape(b"client_id=a%00b"));
+        assert!(!has_nul_escape(b"client_id=a%0Ab"));
+        assert!(json_has_nul(br#"{"username":"a\u0000b"}"#));
+        assert!(!json_has_nul(br#"{"username":"a\\u0000b"}"#), "an escaped backslash, then text");
+        assert!(!json_has_nul(br#"{"username":"a\u0001b"}"#));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_for("/oauth2/token"), Format::OAuth);
+        assert_eq!(format_for("/oauth2/authorize"), Format::Page);
+        assert_eq!(format_for("/api/v1/auth/login"), Format::Api);
+        assert_eq!(format_for("/saml/post"), Format::Page);
+        assert_eq!(format_for("/login"), Format::Page);
+    }
+}
