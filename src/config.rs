@@ -226,7 +226,7 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { max_connections: 16, acquire_timeout_seconds: 10 }
+        DatabaseConfig { max_connections: 16, acquire_timeout_seconds: 3 }
     }
 }
 

@@ -128,6 +128,10 @@ pub enum AppError {
     Overloaded { retry_after_seconds: u64 },
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The database cannot be reached right now (down, restarting, pool exhausted): 503 with
+    /// `Retry-After`, OAuth's `temporarily_unavailable` (RFC 6749 §4.1.2.1).
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(sqlx::Error),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -143,6 +147,9 @@ impl From<sqlx::Error> for AppError {
             && matches!(d.code().as_deref(), Some("22021" | "22P05"))
         {
             return AppError::BadRequest("text contains a character that cannot be stored".into());
+        }
+        if crate::store::is_unavailable(&e) {
+            return AppError::DatabaseUnavailable(e);
         }
         AppError::Database(e)
     }
@@ -175,7 +182,7 @@ impl AppError {
             AppError::MethodNotAllowed => 405,
             AppError::SlowRequest => 408,
             AppError::Overloaded { .. } => 503,
-            AppError::Database(sqlx::Error::PoolTimedOut) => 503,
+            AppError::Database(sqlx::Error::PoolTimedOut) | AppError::DatabaseUnavailable(_) => 503,
             AppError::Database(_) | AppError::Internal(_) => 500,
         }
     }
@@ -202,6 +209,7 @@ impl AppError {
             }
             AppError::NotFound => "Not found.".into(),
             AppError::Overloaded { .. } => "The server is busy. Please try again shortly.".into(),
+            AppError::DatabaseUnavailable(_) => "The service is briefly unavailable. Please try again shortly.".into(),
             AppError::Database(_) | AppError::Internal(_) => {
                 "Something went wrong on our side. Please try again.".into()
             }
@@ -225,7 +233,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
-            AppError::Overloaded { .. } => "temporarily_unavailable",
+            AppError::Overloaded { .. } | AppError::DatabaseUnavailable(_) => "temporarily_unavailable",
             AppError::Database(_) | AppError::Internal(_) => "server_error",
         }
     }
@@ -235,6 +243,8 @@ impl AppError {
         if let AppError::Overloaded { .. } = self {
             // Expected shedding under load: whoever sheds counts it and warns, rate-limited.
             tracing::debug!(error = %self, "request shed");
+        } else if let AppError::DatabaseUnavailable(_) = self {
+            tracing::warn!(error = %self, "request failed: the database is unavailable");
         } else if self.http_status() >= 500 {
             tracing::error!(error = %self, "request failed");
         } else {

@@ -29,6 +29,9 @@ impl IntoResponse for AppError {
             AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
+            AppError::DatabaseUnavailable(_) | AppError::Database(sqlx::Error::PoolTimedOut) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            }
             _ => {}
         }
         resp
@@ -60,6 +63,8 @@ impl IntoResponse for PageError {
         let mut resp = message_page(status, title, &self.0.public_message(), Some(("/", "Go to the start page")));
         if let AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } = self.0 {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         resp
     }

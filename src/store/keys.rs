@@ -56,7 +56,7 @@ pub async fn insert_first(db: &Db, kid: &str, alg: &str, encrypted: &[u8], now: 
         let claimed = sqlx::query("INSERT INTO signing_key_init (id) VALUES (1)").execute(&mut *tx).await;
         match claimed {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => false,
-            Err(e) => return Err(e.into()),
+            Err(e) => Err::<bool, sqlx::Error>(e)?,
             Ok(_) => {
                 sqlx::query("INSERT INTO signing_keys (kid, alg, private_key, created_at, retired_at, expires_at, activates_at) \
                              VALUES ($1, $2, $3, $4, NULL, NULL, $4)")

@@ -49,7 +49,9 @@ pub struct SqliteDb {
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of either backend. The body is
-/// expanded once per backend, so it type-checks against each driver separately.
+/// expanded once per backend, so it type-checks against each driver separately. On
+/// PostgreSQL a read that meets a broken pooled connection (the server restarted since it was
+/// opened) is run again on another one: see `retry_pg`.
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
@@ -58,12 +60,14 @@ macro_rules! on_db {
                 let $pool = &sqlite.pool;
                 $body
             }
-            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Postgres(pg) => $crate::retry_pg!(pg, $pool, $body, $crate::store::Statement::Read),
         }
     };
 }
 
-/// `on_db!` for statements that write: on SQLite they pass the write gate first.
+/// `on_db!` for statements that write: on SQLite they pass the write gate first; on
+/// PostgreSQL they are run again only when the server's own notice proves the first try never
+/// ran (see `Statement::Write`).
 #[macro_export]
 macro_rules! on_db_write {
     ($db:expr, $pool:ident => $body:expr) => {
@@ -73,9 +77,63 @@ macro_rules! on_db_write {
                 let $pool = &sqlite.writer;
                 $body
             }
-            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Postgres(pg) => $crate::retry_pg!(pg, $pool, $body, $crate::store::Statement::Write),
         }
     };
+}
+
+/// Runs `$body` on the PostgreSQL pool; while it fails on a broken pooled connection that is
+/// safe to try again, it tries again (sqlx drops the broken connection, so each try takes
+/// another), at most once per pooled connection plus one fresh.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! retry_pg {
+    ($pg:expr, $pool:ident, $body:expr, $kind:expr) => {{
+        let $pool = $pg;
+        let mut tries = 0u32;
+        loop {
+            match async { Ok::<_, sqlx::Error>($body) }.await {
+                Ok(v) => break v,
+                Err(e) if tries <= $pool.options().get_max_connections() && $crate::store::is_retryable(&e, $kind) => {
+                    tries += 1;
+                    tracing::warn!(error = %e, tries, "a pooled PostgreSQL connection was broken; trying another");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }};
+}
+
+/// What a statement does, for deciding whether it may run again after a connection fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statement {
+    Read,
+    Write,
+}
+
+/// Whether `e` came from a pooled connection that was already dead, so the statement can be
+/// run again on another. A read is safe to repeat after any connection fault. A write only
+/// when PostgreSQL's termination notice (57P01 admin shutdown, 57P02 crash shutdown, 57P03
+/// cannot connect now: the backend was gone, so nothing of the statement ran and no commit
+/// happened) or a broken pipe (the statement was never sent) says so; after any other fault
+/// the write may have committed, and trying again could do it twice.
+pub fn is_retryable(e: &sqlx::Error, kind: Statement) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03")),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => true,
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => kind == Statement::Read,
+        _ => false,
+    }
+}
+
+/// Whether `e` means the database cannot be reached right now (answered 503 with
+/// `Retry-After`, OAuth's `temporarily_unavailable`), rather than a fault of ours.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// The row of a single-row write statement with `RETURNING`. Such statements are read with
@@ -170,9 +228,15 @@ impl Db {
         Ok(())
     }
 
-    /// Cheap round-trip for readiness checks.
+    /// Cheap round-trip for readiness checks: answers within a second either way.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
+        let ping = async {
+            match self {
+                Db::Sqlite(s) => sqlx::query("SELECT 1").execute(&s.pool).await.map(|_| ()),
+                Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(1), ping).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
     }
 
     pub fn kind(&self) -> &'static str {

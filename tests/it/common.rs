@@ -56,6 +56,8 @@ pub struct Options {
     pub demo: bool,
     pub manual_clock: bool,
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
+    /// A PostgreSQL server of the test's own instead of `PORTCULLIS_TEST_POSTGRES_URL`.
+    pub postgres_url: Option<String>,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             demo: false,
             manual_clock: false,
             tweak: Box::new(|_| {}),
+            postgres_url: None,
         }
     }
 }
@@ -90,6 +93,7 @@ impl TestServer {
 
     pub async fn start_with(backend: Backend, opts: Options) -> Option<TestServer> {
         let pg_url = match backend {
+            Backend::Postgres if opts.postgres_url.is_some() => opts.postgres_url.clone(),
             Backend::Postgres => match postgres_url() {
                 Some(u) => Some(u),
                 None => {
