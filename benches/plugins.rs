@@ -142,7 +142,7 @@ fn main() {
         let limits = host.default_limits();
         let n = if ex.label == "Rust" { alone } else { (alone / 10).max(100) };
         let first = host.evaluate_blocking(&prepared, &limits, &context);
-        let fuel = first.fuel_used;
+        let fuel = first.fuel_used.unwrap_or(0);
         assert!(first.outcome.is_ok(), "{:?}", first.outcome);
         for _ in 0..n / 10 {
             host.evaluate_blocking(&prepared, &limits, &context);

@@ -90,7 +90,9 @@ pub struct PluginsConfig {
     pub max_log_bytes: usize,
     /// Bytes of text (`deny` and `reason`) a decision may carry.
     pub max_output_bytes: usize,
-    /// Evaluations running at once (the instance pool's size).
+    /// Active evaluations running at once; 0: two per core (at least 4). One scope (the
+    /// global assignment or one app) gets at most half, one user two; shadow runs have half
+    /// as many slots again of their own.
     pub max_concurrent: usize,
     /// Decision log retention: at most this many rows, none older than this many days.
     pub decision_log_max_rows: i64,
@@ -112,7 +114,7 @@ impl Default for PluginsConfig {
             max_log_lines: 32,
             max_log_bytes: 4_096,
             max_output_bytes: 4_096,
-            max_concurrent: 32,
+            max_concurrent: 0,
             decision_log_max_rows: 10_000,
             decision_log_days: 30,
             cache_dir: String::new(),
@@ -454,7 +456,7 @@ impl Config {
             ("plugins.max_log_lines", pl.max_log_lines as u64, 0, 10_000),
             ("plugins.max_log_bytes", pl.max_log_bytes as u64, 0, 1024 * 1024),
             ("plugins.max_output_bytes", pl.max_output_bytes as u64, 64, 1024 * 1024),
-            ("plugins.max_concurrent", pl.max_concurrent as u64, 1, 10_000),
+            ("plugins.max_concurrent", pl.max_concurrent as u64, 0, 10_000),
             ("plugins.decision_log_max_rows", pl.decision_log_max_rows.max(0) as u64, 0, 100_000_000),
             ("plugins.decision_log_days", pl.decision_log_days.max(0) as u64, 1, 3_650),
         ] {

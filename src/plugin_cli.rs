@@ -150,14 +150,21 @@ pub fn test_offline(config: &Config, cmd: PluginCmd) -> anyhow::Result<bool> {
     Ok(eval.outcome.is_ok())
 }
 
+/// A plugin's text for a terminal: control characters (a newline forging another line, an
+/// escape sequence reaching the terminal) are shown escaped, the rest as it is.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 fn describe(e: &Evaluation) -> String {
     let mut s = match &e.outcome {
         Ok(d) => format!("decision: {}", serde_json::to_string(d).expect("JSON serialises")),
-        Err(f) => format!("failed ({}): {}", f.kind.as_str(), f.message),
+        Err(f) => format!("failed ({}): {}", f.kind.as_str(), printable(&f.message)),
     };
-    s.push_str(&format!("\nfuel used: {}\ntime: {} µs", e.fuel_used, e.duration_us));
+    let fuel = e.fuel_used.map_or("unknown (stopped by the deadline)".to_owned(), |f| f.to_string());
+    s.push_str(&format!("\nfuel used: {fuel}\ntime: {} µs", e.duration_us));
     for line in &e.logs {
-        s.push_str(&format!("\nlog: {line}"));
+        s.push_str(&format!("\nlog: {}", printable(line)));
     }
     if e.logs_dropped > 0 {
         s.push_str(&format!("\n({} log lines dropped or cut)", e.logs_dropped));
@@ -255,5 +262,15 @@ fn not_found(reference: &str) -> impl FnOnce(portcullis::error::AppError) -> any
     move |e| match e {
         portcullis::error::AppError::NotFound => anyhow::anyhow!("no plugin `{reference}`"),
         other => user_error(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plugin_text_cannot_forge_lines_or_reach_the_terminal() {
+        let shown = super::printable("ok\nlog: forged\u{1b}[2Jé");
+        assert!(!shown.contains('\n') && !shown.contains('\u{1b}'), "{shown}");
+        assert!(shown.contains("\\n") && shown.contains("\\u{1b}") && shown.ends_with('é'));
     }
 }

@@ -520,7 +520,7 @@ fn test_view(e: &Evaluation) -> TestView {
         failure,
         logs: e.logs.clone(),
         logs_dropped: e.logs_dropped,
-        fuel_used: e.fuel_used,
+        fuel_used: e.fuel_used.map_or("unknown".to_owned(), |f| f.to_string()),
         duration_us: e.duration_us,
     }
 }

@@ -162,7 +162,8 @@ fn row(r: &Run) -> AppResult<store::plugins::NewDecision> {
         evaluation: json(&r.evaluation)?,
         applied: json(&r.applied)?,
         error_kind: r.evaluation.outcome.as_ref().err().map(|f| f.kind.as_str().to_owned()),
-        fuel_used: r.evaluation.fuel_used as i64,
+        // -1: not known (a timeout), left out of the plugin's fuel figures.
+        fuel_used: r.evaluation.fuel_used.map_or(-1, |f| f as i64),
         duration_us: r.evaluation.duration_us as i64,
     })
 }

@@ -59,6 +59,11 @@ pub fn verdict(e: &Evaluation, on_error: OnError) -> Verdict {
             allow_trusted_device: d.allow_trusted_device,
             deny: d.deny.clone(),
         },
+        // A capacity failure is the server's, not the plugin's: a flood must never be a way
+        // around what the plugin would have asked, so it fails secure whatever `on_error` says.
+        Err(f) if f.kind == crate::plugin_host::FailureKind::Busy => {
+            Verdict { policy: Some(Policy::Any), ..Verdict::default() }
+        }
         Err(_) => match on_error {
             OnError::FailSecure => Verdict { policy: Some(Policy::Any), ..Verdict::default() },
             OnError::FailOpen => Verdict::default(),
@@ -165,8 +170,13 @@ async fn evaluate_and_record(
     context: Arc<LoginContext>,
     login_id: String,
 ) -> AppResult<(Evaluation, Verdict)> {
+    let lane = if r.mode == "shadow" {
+        crate::plugin_host::Lane::Shadow
+    } else {
+        crate::plugin_host::Lane::Active { scope: r.scope.clone(), user_id: context.user.id.clone() }
+    };
     let evaluation = match prepared(state, &r.plugin_id, &r.sha256, &r.world_version).await {
-        Ok(p) => state.plugins.evaluate(p, limits_of(r), context.clone()).await,
+        Ok(p) => state.plugins.evaluate(p, limits_of(r), context.clone(), lane).await,
         Err(e) => e,
     };
     let on_error = OnError::parse(&r.on_error).unwrap_or(OnError::FailSecure);

@@ -38,13 +38,24 @@ pub struct ErrorRedirect {
 impl ErrorRedirect {
     /// The error response (RFC 6749 §4.1.2.1), with `iss` (RFC 9207).
     pub fn to_url(&self, issuer: &str) -> String {
-        let mut pairs = vec![("error", self.code.as_str()), ("error_description", self.description.as_str())];
+        let description = error_description(&self.description);
+        let mut pairs = vec![("error", self.code.as_str()), ("error_description", description.as_str())];
         if let Some(s) = &self.state {
             pairs.push(("state", s));
         }
         pairs.push(("iss", issuer));
         append_query(&self.redirect_uri, &pairs)
     }
+}
+
+/// RFC 6749 §4.1.2.1: `error_description` holds only %x20-21 / %x23-5B / %x5D-7E. Text from
+/// elsewhere (a selector plugin's deny reason, say) is reduced to that: other characters
+/// become `?`, and it is cut at 500 characters.
+pub fn error_description(text: &str) -> String {
+    text.chars()
+        .take(500)
+        .map(|c| if matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e') { c } else { '?' })
+        .collect()
 }
 
 /// Adds query parameters to a URI that may already have a query (RFC 6749 §3.1.2).
@@ -262,6 +273,13 @@ pub fn session_is_fresh_enough(req: &AuthRequest, auth_time: i64, now: i64) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_description_keeps_to_rfc_6749_characters() {
+        assert_eq!(error_description("Access denied: try again."), "Access denied: try again.");
+        assert_eq!(error_description("a\"b\\c\nd\u{1b}é"), "a?b?c?d??");
+        assert_eq!(error_description(&"x".repeat(600)).len(), 500);
+    }
 
     #[test]
     fn s256_shape() {

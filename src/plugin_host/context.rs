@@ -120,6 +120,28 @@ pub struct LoginContext {
     pub static_policy: Policy,
 }
 
+impl LoginContext {
+    /// Bytes of text the context carries (what grows with the data: groups, attributes,
+    /// factor names), held against `MAX_CONTEXT_BYTES`.
+    pub fn text_bytes(&self) -> usize {
+        let attrs = |a: &[Attribute]| a.iter().map(|x| x.name.len() + x.value.len()).sum::<usize>();
+        let strs = |v: &[String]| v.iter().map(String::len).sum::<usize>();
+        self.user.id.len()
+            + self.user.username.len()
+            + self.user.email.as_ref().map_or(0, String::len)
+            + strs(&self.user.groups)
+            + attrs(&self.user.attributes)
+            + self.factors.iter().map(|f| f.name.len() + 16).sum::<usize>()
+            + self.app.as_ref().map_or(0, |a| a.id.len() + a.name.len() + a.protocol.len() + attrs(&a.metadata))
+            + self.request.ip.as_ref().map_or(0, String::len)
+            + self.request.user_agent.as_ref().map_or(0, String::len)
+            + strs(&self.request.acr_values)
+            + strs(&self.request.scopes)
+            + strs(&self.request.prompt)
+            + self.session.as_ref().map_or(0, |s| strs(&s.amr))
+    }
+}
+
 /// A selector's verdict (WIT `decision`), as returned, before the floor rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

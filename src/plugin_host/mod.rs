@@ -182,7 +182,10 @@ pub struct Evaluation {
     pub logs: Vec<String>,
     /// Log lines dropped (or cut) because of the caps.
     pub logs_dropped: u32,
-    pub fuel_used: u64,
+    /// Instructions used; `None` when not known: wasmtime does not flush its fuel counter
+    /// when the epoch deadline interrupts a running loop, so after a timeout it is not read.
+    #[serde(default)]
+    pub fuel_used: Option<u64>,
     /// Instantiation and call, in microseconds.
     pub duration_us: u64,
 }
@@ -220,7 +223,7 @@ impl Evaluation {
             outcome: Err(Failure { kind, message: message.into() }),
             logs: vec![],
             logs_dropped: 0,
-            fuel_used: 0,
+            fuel_used: Some(0),
             duration_us: 0,
         }
     }
@@ -244,7 +247,35 @@ pub struct PluginHost {
     cache_dir: Option<PathBuf>,
     engine_key: String,
     prepared: Mutex<HashMap<String, Arc<Prepared>>>,
+    /// Evaluation slots for active plugins, shared by every scope...
     slots: Arc<tokio::sync::Semaphore>,
+    /// ...of which one scope (the global assignment, or one app) may hold at most this many,
+    /// and one user at most `PER_USER` at a time (bulkheads: a flood on one app, or by one
+    /// user, cannot take every slot).
+    per_scope: usize,
+    scopes: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    users: Mutex<HashMap<String, usize>>,
+    /// Shadow runs have slots of their own, taken only when free: a full shadow budget drops
+    /// the run (counted) and never delays or fails an active evaluation.
+    shadow_slots: Arc<tokio::sync::Semaphore>,
+    shadow_dropped: std::sync::atomic::AtomicU64,
+}
+
+/// Which budget an evaluation runs on.
+#[derive(Clone, Debug)]
+pub enum Lane {
+    /// An active plugin deciding a login: `scope` is the assignment's (`global` or an app id).
+    Active { scope: String, user_id: String },
+    /// A shadow run (recorded, not enforced), or an admin's test or replay.
+    Shadow,
+}
+
+/// Active evaluations one user may have running at once.
+const PER_USER: usize = 2;
+
+/// Slots for active evaluations when `plugins.max_concurrent` is 0: two per core, at least 4.
+pub fn auto_slots() -> usize {
+    (std::thread::available_parallelism().map_or(2, |n| n.get()) * 2).max(4)
 }
 
 impl fmt::Debug for PluginHost {
@@ -253,6 +284,12 @@ impl fmt::Debug for PluginHost {
     }
 }
 
+/// Most entries a decision's `allowed-factors` may list (there are three kinds of factor).
+pub const MAX_ALLOWED_FACTORS: usize = 8;
+
+/// Most bytes of text a login context may carry into a plugin (names, groups, attributes).
+pub const MAX_CONTEXT_BYTES: usize = 64 * 1024;
+
 /// Bytes of each linear memory kept resident between instantiations.
 const KEEP_RESIDENT: usize = 2 * 1024 * 1024;
 
@@ -260,7 +297,9 @@ impl PluginHost {
     /// The engine with the configured caps. `cache_dir` holds compiled artefacts (`None`:
     /// compile in memory only, for `plugin test`).
     pub fn new(caps: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
-        let slots = caps.max_concurrent.max(1) as u32;
+        let active = if caps.max_concurrent == 0 { auto_slots() } else { caps.max_concurrent };
+        let shadow = active.div_ceil(2).max(1);
+        let slots = (active + shadow) as u32;
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(slots)
             .total_core_instances(slots * 16)
@@ -299,7 +338,12 @@ impl PluginHost {
             cache_dir,
             engine_key,
             prepared: Mutex::new(HashMap::new()),
-            slots: Arc::new(tokio::sync::Semaphore::new(slots as usize)),
+            slots: Arc::new(tokio::sync::Semaphore::new(active)),
+            per_scope: active.div_ceil(2).max(1),
+            scopes: Mutex::new(HashMap::new()),
+            users: Mutex::new(HashMap::new()),
+            shadow_slots: Arc::new(tokio::sync::Semaphore::new(shadow)),
+            shadow_dropped: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -369,6 +413,7 @@ impl PluginHost {
     /// artefact. The error is meant for the person who uploaded it.
     pub fn compile(&self, sha256: &str, bytes: &[u8]) -> Result<Arc<Prepared>, String> {
         let version = inspect(bytes)?;
+        check_size(bytes, self.caps.max_memory_mib)?;
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| format!("not a valid WebAssembly component: {}", first_line(&e)))?;
         let prepared = Arc::new(self.link(version, &component)?);
@@ -401,6 +446,16 @@ impl PluginHost {
 
     /// Runs `evaluate` once in a fresh store, on this thread.
     pub fn evaluate_blocking(&self, plugin: &Prepared, limits: &Limits, input: &LoginContext) -> Evaluation {
+        let context_bytes = input.text_bytes();
+        if context_bytes > MAX_CONTEXT_BYTES {
+            // Bounded going in too: what the login hands a plugin stays small and copyable.
+            return Evaluation::failed(
+                FailureKind::Unavailable,
+                format!(
+                    "the login context holds {context_bytes} bytes of text; at most {MAX_CONTEXT_BYTES} are passed"
+                ),
+            );
+        }
         let memory_bytes = limits.memory_bytes.min(self.caps.max_memory_mib * 1024 * 1024) as usize;
         let state = HostState {
             limiter: MemoryCap { bytes: memory_bytes, exceeded: false },
@@ -427,7 +482,8 @@ impl PluginHost {
             Pre::V1(pre) => v1::evaluate(pre, &mut store, input),
         };
         let duration_us = started.elapsed().as_micros() as u64;
-        let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+        let interrupted = matches!(&result, Err(e) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)));
+        let fuel_used = (!interrupted).then(|| fuel - store.get_fuel().unwrap_or(0));
         let outcome = match result {
             Ok(Ok(decision)) => self.check(decision),
             Ok(Err(message)) => {
@@ -439,7 +495,27 @@ impl PluginHost {
         Evaluation { outcome, logs, logs_dropped: store.data().logs.dropped, fuel_used, duration_us }
     }
 
-    fn check(&self, d: Decision) -> Result<Decision, Failure> {
+    fn check(&self, mut d: Decision) -> Result<Decision, Failure> {
+        // Bounded as a whole before anything is stored: a list longer than the factor kinds
+        // there are can only be an attack on the decision log and the login's storage.
+        if let Some(fs) = &mut d.allowed_factors {
+            if fs.len() > MAX_ALLOWED_FACTORS {
+                return Err(Failure {
+                    kind: FailureKind::Output,
+                    message: format!(
+                        "`allowed-factors` lists {} entries; at most {MAX_ALLOWED_FACTORS} are accepted",
+                        fs.len()
+                    ),
+                });
+            }
+            let mut seen = Vec::with_capacity(fs.len());
+            fs.retain(|f| {
+                !seen.contains(f) && {
+                    seen.push(*f);
+                    true
+                }
+            });
+        }
         if d.text_bytes() > self.caps.max_output_bytes {
             return Err(Failure {
                 kind: FailureKind::Output,
@@ -454,26 +530,108 @@ impl PluginHost {
         Ok(d)
     }
 
-    /// Runs an evaluation on the blocking pool, once a slot is free, so that a slow selector
-    /// never holds up the async workers serving other logins.
+    /// Shadow runs dropped because the shadow budget was full, since start.
+    pub fn shadow_dropped(&self) -> u64 {
+        self.shadow_dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Runs an evaluation on the blocking pool once its lane has room, so that a slow selector
+    /// never holds up the async workers serving other logins. An active evaluation waits for
+    /// its scope's share, its user's share and a slot for at most its own deadline, then
+    /// fails `busy` (which the selector treats as `fail_secure`, whatever `on_error` says); a
+    /// shadow run takes a shadow slot only when one is free, and is dropped otherwise.
     pub async fn evaluate(
         self: &Arc<Self>,
         plugin: Arc<Prepared>,
         limits: Limits,
         input: Arc<LoginContext>,
+        lane: Lane,
     ) -> Evaluation {
-        let wait = Duration::from_millis(limits.timeout_ms.max(50) * 2);
-        let permit = match tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            _ => return Evaluation::failed(FailureKind::Busy, "every plugin evaluation slot is busy"),
+        let held = match &lane {
+            Lane::Shadow => match self.shadow_slots.clone().try_acquire_owned() {
+                Ok(p) => Held { _slot: p, _scope: None, _user: None },
+                Err(_) => {
+                    self.shadow_dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Evaluation::failed(FailureKind::Busy, "the shadow budget is full: this run was dropped");
+                }
+            },
+            Lane::Active { scope, user_id } => {
+                let wait = Duration::from_millis(limits.timeout_ms.max(50));
+                match tokio::time::timeout(wait, self.admit(scope, user_id)).await {
+                    Ok(Some(h)) => h,
+                    _ => {
+                        return Evaluation::failed(
+                            FailureKind::Busy,
+                            "no evaluation slot came free within the plugin's deadline (this scope's or user's share is in use)",
+                        );
+                    }
+                }
+            }
         };
         let host = self.clone();
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _held = held;
             host.evaluate_blocking(&plugin, &limits, &input)
         })
         .await
         .unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
+    }
+
+    /// The user's share, the scope's share and a slot, in that order; `None` if closed.
+    async fn admit(self: &Arc<Self>, scope: &str, user_id: &str) -> Option<Held> {
+        let user = UserShare::wait(self, user_id).await;
+        let scope_sem = {
+            let mut scopes = self.scopes.lock().expect("plugin scopes lock");
+            scopes
+                .entry(scope.to_owned())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_scope)))
+                .clone()
+        };
+        let scope_permit = scope_sem.acquire_owned().await.ok()?;
+        let slot = self.slots.clone().acquire_owned().await.ok()?;
+        Some(Held { _slot: slot, _scope: Some(scope_permit), _user: Some(user) })
+    }
+}
+
+/// What an admitted evaluation holds until it ends (on the blocking pool, so a login that
+/// gives up does not free a slot whose evaluation still runs).
+struct Held {
+    _slot: tokio::sync::OwnedSemaphorePermit,
+    _scope: Option<tokio::sync::OwnedSemaphorePermit>,
+    _user: Option<UserShare>,
+}
+
+/// One of a user's `PER_USER` places; given back on drop.
+struct UserShare {
+    host: Arc<PluginHost>,
+    user_id: String,
+}
+
+impl UserShare {
+    async fn wait(host: &Arc<PluginHost>, user_id: &str) -> UserShare {
+        loop {
+            {
+                let mut users = host.users.lock().expect("plugin users lock");
+                let n = users.entry(user_id.to_owned()).or_insert(0);
+                if *n < PER_USER {
+                    *n += 1;
+                    return UserShare { host: host.clone(), user_id: user_id.to_owned() };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for UserShare {
+    fn drop(&mut self) {
+        let mut users = self.host.users.lock().expect("plugin users lock");
+        if let Some(n) = users.get_mut(&self.user_id) {
+            *n -= 1;
+            if *n == 0 {
+                users.remove(&self.user_id);
+            }
+        }
     }
 }
 
@@ -619,6 +777,51 @@ pub fn inspect(bytes: &[u8]) -> Result<WorldVersion, String> {
         return Err(unsupported(version));
     }
     Ok(version)
+}
+
+/// Most functions, over all core modules of a component: compilation time and memory grow
+/// with them (a selector needs hundreds; the JavaScript engine a few thousand).
+pub const MAX_FUNCTIONS: u32 = 100_000;
+
+/// Most bytes of code, over all core modules of a component.
+pub const MAX_CODE_BYTES: u64 = 24 * 1024 * 1024;
+
+/// Limits read from the parsed modules before anything is compiled, each named when hit: the
+/// number of functions, the size of their code, and memories that start above the cap.
+pub fn check_size(bytes: &[u8], max_memory_mib: u64) -> Result<(), String> {
+    use wasmparser::{Parser, Payload};
+    let malformed = |e: wasmparser::BinaryReaderError| format!("malformed component: {e}");
+    let (mut functions, mut code) = (0u32, 0u64);
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(malformed)? {
+            Payload::FunctionSection(reader) => functions = functions.saturating_add(reader.count()),
+            Payload::CodeSectionStart { size, .. } => code += u64::from(size),
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    let m = memory.map_err(malformed)?;
+                    let initial_mib = m.initial.saturating_mul(65536) / (1024 * 1024);
+                    if initial_mib > max_memory_mib {
+                        return Err(format!(
+                            "a memory of the component starts at {initial_mib} MiB, above the plugin memory cap of \
+                             {max_memory_mib} MiB (plugins.max_memory_mib)"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if functions > MAX_FUNCTIONS {
+        return Err(format!("the component has {functions} functions; at most {MAX_FUNCTIONS} are accepted"));
+    }
+    if code > MAX_CODE_BYTES {
+        return Err(format!(
+            "the component has {} MiB of code; at most {} MiB are accepted",
+            code / (1024 * 1024),
+            MAX_CODE_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(())
 }
 
 /// `Some(version)` for a name in the `portcullis:mfa` package (`Some(None)` when unversioned).

@@ -204,7 +204,7 @@ pub async fn stats(state: &AppState, plugin: &Plugin) -> AppResult<Stats> {
     let rows = store::plugins::samples(&state.db, &plugin.id).await?;
     let mut stats = Stats { evaluations: rows.len() as u64, ..Stats::default() };
     let mut latency: Vec<u64> = rows.iter().map(|r| r.2.max(0) as u64).collect();
-    let mut fuel: Vec<u64> = rows.iter().map(|r| r.1.max(0) as u64).collect();
+    let mut fuel: Vec<u64> = rows.iter().filter(|r| r.1 >= 0).map(|r| r.1 as u64).collect();
     latency.sort_unstable();
     fuel.sort_unstable();
     for kind in super::FailureKind::ALL {
@@ -231,7 +231,8 @@ pub async fn test(state: &AppState, plugin: &Plugin, context: LoginContext) -> E
         memory_bytes: plugin.memory_bytes as u64,
         timeout_ms: plugin.timeout_ms as u64,
     };
-    state.plugins.evaluate(prepared, limits, Arc::new(context)).await
+    // An admin's test runs on the shadow budget: it never takes a login's slot.
+    state.plugins.evaluate(prepared, limits, Arc::new(context), super::Lane::Shadow).await
 }
 
 /// What the MFA step makes of a verdict for a context: the parts that change the login.

@@ -257,7 +257,8 @@ pub struct TestView {
     pub failure: Option<String>,
     pub logs: Vec<String>,
     pub logs_dropped: u32,
-    pub fuel_used: u64,
+    /// The fuel figure, or "unknown" after a timeout.
+    pub fuel_used: String,
     pub duration_us: u64,
 }
 

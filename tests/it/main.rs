@@ -35,6 +35,7 @@ mod ops;
 mod parser_properties;
 mod password_work;
 mod pkce;
+mod plugin_bulkheads;
 mod plugin_fixtures;
 mod plugin_limits;
 mod plugin_pages;

@@ -41,10 +41,16 @@ pub fn component(evaluate_body: &str) -> Vec<u8> {
 }
 
 pub fn component_for(version: &str, evaluate_body: &str) -> Vec<u8> {
+    component_with(version, 2, "", evaluate_body)
+}
+
+/// A fixture with `memory_pages` of initial memory and `extra` module fields.
+pub fn component_with(version: &str, memory_pages: u32, extra: &str, evaluate_body: &str) -> Vec<u8> {
     let wat = format!(
         r#"(module
   (import "portcullis:mfa/host@{version}" "log" (func $log (param i32 i32)))
-  (memory (export "memory") 2)
+  (memory (export "memory") {memory_pages})
+  {extra}
   (global $heap (mut i32) (i32.const 4096))
   (data (i32.const 512) "hello from wat")
   (func $realloc (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
@@ -125,6 +131,20 @@ pub fn long_reason(len: u32) -> Vec<u8> {
         tag = RET + at::REASON,
         ptr = RET + at::REASON + 4,
         len_at = RET + at::REASON + 8,
+    ))
+}
+
+/// `ok(decision { policy: any, allowed-factors: some([totp; n]) })`: a list of `n` entries.
+pub fn many_factors(n: u32) -> Vec<u8> {
+    let pages = (8192 + n) / 65536 + 1;
+    component(&format!(
+        "(i32.store8 (i32.const {pol}) (i32.const 2)) (i32.store8 (i32.const {tag}) (i32.const 1)) \
+         (i32.store (i32.const {ptr}) (i32.const 8192)) (i32.store (i32.const {len_at}) (i32.const {n})) \
+         (drop (memory.grow (i32.const {pages}))) (i32.const {RET})",
+        pol = RET + at::POLICY,
+        tag = RET + 8,
+        ptr = RET + 12,
+        len_at = RET + 16,
     ))
 }
 

@@ -21,7 +21,7 @@ both_databases!(
 );
 
 /// An admin without factors (the default `optional` policy lets them in with a password).
-async fn admin_client(srv: &TestServer) -> reqwest::Client {
+pub(crate) async fn admin_client(srv: &TestServer) -> reqwest::Client {
     srv.add_admin("root").await;
     let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let (status, body) = api_login(srv, &admin, "root").await;
@@ -29,7 +29,7 @@ async fn admin_client(srv: &TestServer) -> reqwest::Client {
     admin
 }
 
-async fn upload(srv: &TestServer, admin: &reqwest::Client, name: &str, bytes: Vec<u8>) -> Value {
+pub(crate) async fn upload(srv: &TestServer, admin: &reqwest::Client, name: &str, bytes: Vec<u8>) -> Value {
     let resp = admin
         .post(srv.url(&format!("/api/v1/admin/plugins?name={name}")))
         .header("content-type", "application/wasm")
@@ -43,7 +43,14 @@ async fn upload(srv: &TestServer, admin: &reqwest::Client, name: &str, bytes: Ve
     body
 }
 
-async fn assign(srv: &TestServer, admin: &reqwest::Client, plugin: &str, scope: &str, mode: &str, on_error: &str) {
+pub(crate) async fn assign(
+    srv: &TestServer,
+    admin: &reqwest::Client,
+    plugin: &str,
+    scope: &str,
+    mode: &str,
+    on_error: &str,
+) {
     let resp = admin
         .put(srv.url(&format!("/api/v1/admin/plugins/{plugin}/assignments/{scope}")))
         .json(&json!({"mode": mode, "on_error": on_error}))

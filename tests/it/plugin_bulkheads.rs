@@ -1,0 +1,93 @@
+//! One app's plugin cannot starve another's (DESIGN §3): while users flood app F, whose plugin
+//! burns its whole deadline, and a slow plugin runs in shadow on every login, app C's plugin
+//! still gets its slot on every login and its demand holds, even under `fail_open`; shadow
+//! runs beyond their own budget are dropped and counted, never taken from an active one.
+
+use serde_json::json;
+
+use crate::both_databases;
+use crate::common::*;
+use crate::plugin_fixtures as fx;
+use crate::plugins_login::{admin_client, assign, upload};
+use portcullis::mfa::policy::Policy;
+
+both_databases!(a_flood_on_one_app_leaves_the_others_alone);
+
+async fn a_flood_on_one_app_leaves_the_others_alone(b: Backend) {
+    let opts = Options { tweak: Box::new(|c| c.plugins.max_concurrent = 4), ..Options::default() };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let admin = admin_client(&srv).await;
+    let f = srv.add_client(false).await;
+    let c = srv.add_client(false).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    let bob = srv.add_user("bob").await;
+    srv.enrol_totp_now(&bob).await;
+
+    // F: a plugin that loops until its 300 ms deadline, fail_open. C: a plugin asking for a
+    // code, fail_open (so a capacity failure would let the login through without one).
+    let slow = admin
+        .post(srv.url("/api/v1/admin/plugins?name=slow&timeout_ms=300&fuel=1000000000"))
+        .header("content-type", "application/wasm")
+        .body(fx::infinite_loop())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 201, "{}", slow.text().await.unwrap());
+    assign(&srv, &admin, "slow", &f.app_id, "active", "fail_open").await;
+    upload(&srv, &admin, "wants-otp", fx::fixed(Policy::Otp)).await;
+    assign(&srv, &admin, "wants-otp", &c.app_id, "active", "fail_open").await;
+    upload(&srv, &admin, "slow-shadow", fx::infinite_loop()).await;
+    assign(&srv, &admin, "slow-shadow", "global", "shadow", "fail_open").await;
+
+    // Four users flood F's authorize endpoint, three requests at a time each.
+    let mut flood = tokio::task::JoinSet::new();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    for i in 0..4 {
+        let name = format!("flood{i}");
+        srv.add_user(&name).await;
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        assert_eq!(api_login(&srv, &http, &name).await.0, 200);
+        for _ in 0..3 {
+            let (http, url) = (
+                http.clone(),
+                authorize_url(
+                    &srv,
+                    &f.client_id,
+                    &[("code_challenge", "x".repeat(43).as_str()), ("code_challenge_method", "S256")],
+                ),
+            );
+            flood.spawn(async move {
+                let mut n = 0;
+                while std::time::Instant::now() < until {
+                    let _ = http.get(&url).send().await;
+                    n += 1;
+                }
+                n
+            });
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // Meanwhile bob signs in to C again and again: every time C's plugin decides, and asks
+    // for the code.
+    for _ in 0..6 {
+        let browser = browser();
+        let (_, challenge) = pkce();
+        let url =
+            authorize_url(&srv, &c.client_id, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+        let next = sign_in(&srv, &browser, &url, "bob", PASSWORD).await;
+        assert_eq!(next, "/login/mfa", "C's plugin was enforced during the flood");
+    }
+    let floods: i32 = flood.join_all().await.into_iter().sum();
+    assert!(floods >= 12, "the flood ran: {floods}");
+
+    let body: serde_json::Value =
+        admin.get(srv.url("/api/v1/admin/plugin-decisions?limit=500")).send().await.unwrap().json().await.unwrap();
+    let entries = body["entries"].as_array().unwrap();
+    let c_runs: Vec<_> = entries.iter().filter(|e| e["app_id"] == c.app_id.as_str() && e["mode"] == "active").collect();
+    assert!(c_runs.len() >= 6, "{}", c_runs.len());
+    assert!(c_runs.iter().all(|e| e["error_kind"].is_null()), "C's plugin never failed busy: {c_runs:?}");
+    assert!(srv.state.plugins.shadow_dropped() > 0, "shadow runs beyond their budget are dropped");
+    srv.stop().await;
+}
