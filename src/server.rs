@@ -112,11 +112,18 @@ async fn upkeep(state: AppState) {
     let mut keys = tokio::time::interval(reload_every);
     let mut purge = tokio::time::interval(Duration::from_secs(300));
     keys.tick().await;
+    // Assigned plugins are compiled in the background at start, never on a login's path.
+    if let Err(e) = crate::mfa::selector::warm_assigned(&state).await {
+        tracing::warn!(error = %e, "listing plugins to compile at start failed");
+    }
     loop {
         tokio::select! {
             _ = keys.tick() => {
                 if let Err(e) = state.reload_keys().await {
                     tracing::warn!(error = %e, "reloading signing keys failed");
+                }
+                if let Err(e) = crate::mfa::selector::warm_assigned(&state).await {
+                    tracing::warn!(error = %e, "listing plugins to compile failed");
                 }
             }
             _ = purge.tick() => {

@@ -75,7 +75,55 @@ pub fn limits_of(r: &Running) -> Limits {
     Limits { fuel: r.fuel as u64, memory_bytes: r.memory_bytes as u64, timeout_ms: r.timeout_ms as u64 }
 }
 
-/// The compiled plugin, from memory, the disk cache, or compiled from its stored bytes.
+/// The compiled plugin for a login: from memory, or from this node's disk cache (a read, not a
+/// compile). Otherwise a login never waits: the plugin is compiled in the background (once,
+/// however many logins ask) and this login goes by the plugin's `on_error`, audited as
+/// `unavailable`.
+pub async fn prepared_for_login(state: &AppState, r: &Running) -> Result<Arc<Prepared>, Evaluation> {
+    if let Some(p) = state.plugins.loaded(&r.sha256) {
+        return Ok(p);
+    }
+    let unavailable = |m: String| Evaluation::failed(FailureKind::Unavailable, m);
+    let version = WorldVersion::parse(&r.world_version)
+        .ok_or_else(|| unavailable(format!("unknown world version {}", r.world_version)))?;
+    let host = state.plugins.clone();
+    let sha = r.sha256.clone();
+    if let Some(p) = tokio::task::spawn_blocking(move || host.cached(&sha, version)).await.ok().flatten() {
+        return Ok(p);
+    }
+    warm(state, &r.plugin_id, &r.sha256, &r.world_version);
+    Err(unavailable("the plugin is being compiled on this node; it runs from the next logins on".into()))
+}
+
+/// Compiles a plugin in the background unless it is ready or already being compiled.
+pub fn warm(state: &AppState, plugin_id: &str, sha256: &str, world: &str) {
+    if state.plugins.loaded(sha256).is_some() || !state.plugins.start_warming(sha256) {
+        return;
+    }
+    let (state, id, sha, world) = (state.clone(), plugin_id.to_owned(), sha256.to_owned(), world.to_owned());
+    tokio::spawn(async move {
+        if let Err(e) = prepared(&state, &id, &sha, &world).await
+            && let Err(f) = e.outcome
+        {
+            tracing::warn!(plugin_id = %id, error = %f.message, "compiling a plugin in the background failed");
+        }
+        state.plugins.done_warming(&sha);
+    });
+}
+
+/// Compiles, in the background, every assigned plugin this node does not have ready (at
+/// start, and periodically, so assignments made on another node are picked up).
+pub async fn warm_assigned(state: &AppState) -> AppResult<()> {
+    for a in store::plugins::assignments(&state.db, None).await? {
+        if let Some(p) = store::plugins::find(&state.db, &a.plugin_id).await? {
+            warm(state, &p.id, &p.sha256, &p.world_version);
+        }
+    }
+    Ok(())
+}
+
+/// The compiled plugin, from memory, the disk cache, or compiled from its stored bytes (for
+/// admin actions, which may wait).
 pub async fn prepared(
     state: &AppState,
     plugin_id: &str,
@@ -175,7 +223,7 @@ async fn evaluate_and_record(
     } else {
         crate::plugin_host::Lane::Active { scope: r.scope.clone(), user_id: context.user.id.clone() }
     };
-    let evaluation = match prepared(state, &r.plugin_id, &r.sha256, &r.world_version).await {
+    let evaluation = match prepared_for_login(state, r).await {
         Ok(p) => state.plugins.evaluate(p, limits_of(r), context.clone(), lane).await,
         Err(e) => e,
     };

@@ -259,6 +259,10 @@ pub struct PluginHost {
     /// the run (counted) and never delays or fails an active evaluation.
     shadow_slots: Arc<tokio::sync::Semaphore>,
     shadow_dropped: std::sync::atomic::AtomicU64,
+    /// Components being compiled in the background, by sha256 (single flight).
+    warming: Mutex<std::collections::HashSet<String>>,
+    /// Components compiled since start (each artefact once, whatever the number of logins).
+    compiles: std::sync::atomic::AtomicU64,
 }
 
 /// Which budget an evaluation runs on.
@@ -344,6 +348,8 @@ impl PluginHost {
             users: Mutex::new(HashMap::new()),
             shadow_slots: Arc::new(tokio::sync::Semaphore::new(shadow)),
             shadow_dropped: std::sync::atomic::AtomicU64::new(0),
+            warming: Mutex::new(std::collections::HashSet::new()),
+            compiles: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -414,6 +420,7 @@ impl PluginHost {
     pub fn compile(&self, sha256: &str, bytes: &[u8]) -> Result<Arc<Prepared>, String> {
         let version = inspect(bytes)?;
         check_size(bytes, self.caps.max_memory_mib)?;
+        self.compiles.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| format!("not a valid WebAssembly component: {}", first_line(&e)))?;
         let prepared = Arc::new(self.link(version, &component)?);
@@ -528,6 +535,20 @@ impl PluginHost {
         }
         d.validate().map_err(|m| Failure { kind: FailureKind::Invalid, message: m })?;
         Ok(d)
+    }
+
+    /// Components compiled since start.
+    pub fn compiles(&self) -> u64 {
+        self.compiles.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Marks `sha256` as being prepared; false when it already is (single flight).
+    pub fn start_warming(&self, sha256: &str) -> bool {
+        self.warming.lock().expect("plugin warming lock").insert(sha256.to_owned())
+    }
+
+    pub fn done_warming(&self, sha256: &str) {
+        self.warming.lock().expect("plugin warming lock").remove(sha256);
     }
 
     /// Shadow runs dropped because the shadow budget was full, since start.
@@ -681,17 +702,23 @@ fn write_atomically(path: &Path, bytes: Result<Vec<u8>, String>) -> Result<(), S
     std::fs::rename(&tmp, path).map_err(|e| e.to_string())
 }
 
-/// Advances the engine's epoch until the engine is gone.
+/// Advances the engine's epoch until the engine is gone: one tick per `TICK` of wall-clock time,
+/// counted from the start, so a ticker thread that wakes late under load catches up at once
+/// instead of stretching every deadline by its own delays.
 fn spawn_ticker(engine: &Engine) {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("plugin-epoch".into())
         .spawn(move || {
+            let started = Instant::now();
+            let mut ticks: u128 = 0;
             loop {
                 std::thread::sleep(TICK);
-                match weak.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
+                let Some(engine) = weak.upgrade() else { break };
+                let due = started.elapsed().as_millis() / TICK.as_millis();
+                while ticks < due {
+                    engine.increment_epoch();
+                    ticks += 1;
                 }
             }
         })

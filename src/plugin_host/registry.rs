@@ -154,6 +154,9 @@ pub async fn assign(
         updated_at: state.now(),
     };
     store::plugins::assign(&state.db, &a).await?;
+    // Ready before the first login that needs it, on this node; the others pick the
+    // assignment up within a key-reload interval.
+    selector::warm(state, &plugin.id, &plugin.sha256, &plugin.world_version);
     let detail = format!("{}@{} scope={scope} mode={mode} on_error={on_error}", plugin.name, plugin.version);
     let app = (scope != GLOBAL).then_some(scope);
     audit::record(state, event::PLUGIN_ASSIGNED, actor.user_id, app, actor.origin, Some(&detail)).await?;
@@ -174,7 +177,10 @@ pub async fn delete(state: &AppState, plugin: &Plugin, actor: &Actor<'_>) -> App
     if !store::plugins::delete(&state.db, &plugin.id).await? {
         return Err(AppError::NotFound);
     }
-    state.plugins.forget(&plugin.sha256);
+    // Identical bytes share one compiled artefact: it goes only with the last version using it.
+    if !store::plugins::is_sha256_used(&state.db, &plugin.sha256).await? {
+        state.plugins.forget(&plugin.sha256);
+    }
     let detail = format!("{}@{} sha256={}", plugin.name, plugin.version, plugin.sha256);
     audit::record(state, event::PLUGIN_DELETED, actor.user_id, None, actor.origin, Some(&detail)).await?;
     Ok(())

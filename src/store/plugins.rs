@@ -316,3 +316,9 @@ pub async fn record_sighting(db: &Db, user_id: &str, kind: &str, value_hash: &st
         .rows_affected());
     Ok(())
 }
+
+/// Whether any stored plugin version has these bytes (compiled artefacts are shared by hash).
+pub async fn is_sha256_used(db: &Db, sha256: &str) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) FROM plugins WHERE sha256 = $1";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(sha256).fetch_one(p).await?) > 0)
+}

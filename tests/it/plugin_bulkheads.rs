@@ -11,7 +11,7 @@ use crate::plugin_fixtures as fx;
 use crate::plugins_login::{admin_client, assign, upload};
 use portcullis::mfa::policy::Policy;
 
-both_databases!(a_flood_on_one_app_leaves_the_others_alone);
+both_databases!(a_flood_on_one_app_leaves_the_others_alone, cold_node_compiles_once_in_the_background);
 
 async fn a_flood_on_one_app_leaves_the_others_alone(b: Backend) {
     let opts = Options { tweak: Box::new(|c| c.plugins.max_concurrent = 4), ..Options::default() };
@@ -89,5 +89,79 @@ async fn a_flood_on_one_app_leaves_the_others_alone(b: Backend) {
     assert!(c_runs.len() >= 6, "{}", c_runs.len());
     assert!(c_runs.iter().all(|e| e["error_kind"].is_null()), "C's plugin never failed busy: {c_runs:?}");
     assert!(srv.state.plugins.shadow_dropped() > 0, "shadow runs beyond their budget are dropped");
+    srv.stop().await;
+}
+
+/// Compilation never happens on a login's path: on a node where a plugin is not ready (a new
+/// node, a cleared cache), logins go by its `on_error`, audited as `unavailable`, while one
+/// background compile (however many logins ask at once) makes it ready for the next ones. Two
+/// versions with identical bytes share one artefact: deleting one keeps it for the other.
+async fn cold_node_compiles_once_in_the_background(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let admin = admin_client(&srv).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    srv.add_user("carol").await;
+    let bytes = fx::fixed(Policy::Otp);
+    let sha = hex::encode(portcullis::crypto::sha256(&bytes));
+    upload(&srv, &admin, "twin-a", bytes.clone()).await;
+    upload(&srv, &admin, "twin-b", bytes).await;
+    assign(&srv, &admin, "twin-b", "global", "active", "fail_open").await;
+
+    // As on a node that has never compiled it: nothing in memory, nothing on disk.
+    srv.state.plugins.forget(&sha);
+    let compiles = srv.state.plugins.compiles();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let url = srv.url("/api/v1/auth/login");
+        set.spawn(async move {
+            let body = json!({"username": "carol", "password": PASSWORD});
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        });
+    }
+    let mut not_ready = 0;
+    for body in set.join_all().await {
+        // Not ready: fail_open leaves the static `disabled` (signed in); ready (a later login,
+        // once the background compile is done): the plugin's `otp` (enrolment).
+        if body["authenticated"] == true {
+            not_ready += 1;
+        } else {
+            assert_eq!(body["mfa_enrollment_required"], true, "{body}");
+        }
+    }
+    assert!(not_ready >= 1, "the first login found the plugin not ready and did not wait");
+    let failures = portcullis::store::audit::list(&srv.state.db, None, Some("plugin.failed"), None, 50).await.unwrap();
+    assert!(!failures.is_empty() && failures.iter().all(|f| f.detail.as_deref().unwrap().contains("unavailable")));
+    for _ in 0..200 {
+        if srv.state.plugins.loaded(&sha).is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(srv.state.plugins.loaded(&sha).is_some(), "compiled in the background");
+    assert_eq!(srv.state.plugins.compiles() - compiles, 1, "one compile for eight logins");
+    let (_, body) = api_login(&srv, &reqwest::Client::new(), "carol").await;
+    assert_eq!(body["mfa_enrollment_required"], true, "ready now: the plugin's `otp` applies: {body}");
+
+    // Deleting twin-a keeps the artefact twin-b still uses.
+    let list: serde_json::Value =
+        admin.get(srv.url("/api/v1/admin/plugins")).send().await.unwrap().json().await.unwrap();
+    let a = list["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plugin"]["name"] == "twin-a")
+        .map(|p| p["plugin"]["id"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("{list}"));
+    let resp = admin.delete(srv.url(&format!("/api/v1/admin/plugins/{a}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 204, "{}", resp.text().await.unwrap());
+    assert!(srv.state.plugins.loaded(&sha).is_some(), "the shared artefact stays");
     srv.stop().await;
 }
