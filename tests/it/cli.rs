@@ -256,15 +256,7 @@ async fn serve_and_sigterm(b: Backend) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() == 200).unwrap_or(false) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "server did not become ready");
+    assert!(wait_ready(&base).await, "server did not become ready");
     let demo = reqwest::get(format!("{base}/demo")).await.unwrap();
     assert_eq!(demo.status(), 200);
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();

@@ -233,21 +233,36 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
         if let Some((url, schema)) = self.pg_schema.take() {
-            // Drop the test's schema from a separate thread: Drop cannot await.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async {
-                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                            .execute(&pool)
-                            .await;
-                        pool.close().await;
-                    }
-                });
-            })
-            .join();
+            drop_schema(url, schema);
         }
     }
+}
+
+/// Waits up to 10 s for `/readyz` at `base` to answer 200.
+pub async fn wait_ready(base: &str) -> bool {
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() == 200).unwrap_or(false) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// Drops a test's PostgreSQL schema, from a separate thread: `Drop` cannot await.
+fn drop_schema(url: String, schema: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+        });
+    })
+    .join();
 }
 
 /// A browser-like client: cookie jar, no automatic redirects (tests follow them by hand).
@@ -582,15 +597,7 @@ impl Nodes {
             nodes.children.push(child);
         }
         for base in nodes.bases.clone() {
-            let mut up = false;
-            for _ in 0..200 {
-                if reqwest::get(format!("{base}/readyz")).await.map(|r| r.status() == 200).unwrap_or(false) {
-                    up = true;
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            assert!(up, "node {base} did not become ready");
+            assert!(wait_ready(&base).await, "node {base} did not become ready");
         }
         Some(nodes)
     }
@@ -654,18 +661,7 @@ impl Drop for Nodes {
             let _ = c.wait();
         }
         if let Some((url, schema)) = self.pg_schema.take() {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-                rt.block_on(async {
-                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                            .execute(&pool)
-                            .await;
-                        pool.close().await;
-                    }
-                });
-            })
-            .join();
+            drop_schema(url, schema);
         }
     }
 }
