@@ -664,7 +664,12 @@ fn classify(e: &wasmtime::Error, memory_exceeded: bool, memory_bytes: usize, fue
             Some(Trap::OutOfFuel) => (FailureKind::Fuel, format!("ran out of fuel ({fuel} instructions)")),
             Some(Trap::Interrupt) => (FailureKind::Timeout, format!("ran past the {timeout_ms} ms deadline")),
             Some(t) => (FailureKind::Trap, format!("trapped: {t}")),
-            // Not a trap: the values it returned do not lift into a decision.
+            // Not a trap, with wasm frames on the stack: it failed inside a call the selector
+            // made, and its only import is `log` (a bad pointer, length or UTF-8 string).
+            None if e.downcast_ref::<wasmtime::WasmBacktrace>().is_some() => {
+                (FailureKind::Invalid, format!("called `log` with an invalid string: {}", first_line(&e.root_cause())))
+            }
+            // Not a trap, after the call: the values it returned do not lift into a decision.
             None => (FailureKind::Invalid, format!("returned an invalid decision: {}", first_line(e))),
         }
     };

@@ -273,3 +273,27 @@ fn oversized_components_are_refused_before_compiling() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused without compiling");
     assert!(h.loaded("many-functions").is_none());
 }
+
+/// A `log` call with a bad pointer, length or invalid UTF-8 is named for what it is, not as an
+/// invalid decision; a bad return value still is.
+#[test]
+fn a_bad_log_call_is_named() {
+    let h = host();
+    for (what, body) in [
+        ("out of bounds", format!("(call $log (i32.const 999999999) (i32.const 10)) {}", fx::returns(Policy::Any))),
+        (
+            "invalid UTF-8",
+            format!(
+                "(i32.store8 (i32.const 600) (i32.const 255)) (call $log (i32.const 600) (i32.const 1)) {}",
+                fx::returns(Policy::Any)
+            ),
+        ),
+    ] {
+        let (kind, message) = failure(&run(&h, &fx::component(&body), h.default_limits()));
+        assert_eq!(kind, FailureKind::Invalid, "{what}");
+        assert!(message.starts_with("called `log` with an invalid string: "), "{what}: {message}");
+        assert!(!message.ends_with(": "), "{what}: the cause is named: {message}");
+    }
+    let (_, message) = failure(&run(&h, &fx::component("(i32.const 999999999)"), h.default_limits()));
+    assert!(message.starts_with("returned an invalid decision"), "{message}");
+}
