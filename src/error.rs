@@ -182,7 +182,7 @@ impl AppError {
             AppError::MethodNotAllowed => 405,
             AppError::SlowRequest => 408,
             AppError::Overloaded { .. } => 503,
-            AppError::Database(sqlx::Error::PoolTimedOut) | AppError::DatabaseUnavailable(_) => 503,
+            AppError::DatabaseUnavailable(_) => 503,
             AppError::Database(_) | AppError::Internal(_) => 500,
         }
     }

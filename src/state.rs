@@ -10,6 +10,8 @@ use crate::store::Db;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The issuer's origin, as browsers send it in `Origin` (derived once from the issuer).
+    pub issuer_origin: Arc<str>,
     pub db: Db,
     pub master_key: Arc<MasterKey>,
     pub hasher: PasswordHasher,
@@ -66,6 +68,7 @@ impl AppState {
             decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),
             saml_credential: Arc::default(),
             passkeys: Arc::new(passkeys),
+            issuer_origin: config.issuer_origin().into(),
             plugins: Arc::new(plugins),
             config: Arc::new(config),
             db,

@@ -527,18 +527,9 @@ enum Proposed<'a> {
     App(&'a str, Option<Policy>),
 }
 
-/// The factors users can set up under `s` on this issuer.
-fn usable_factors(state: &AppState, s: &Settings) -> Vec<Factor> {
-    let mut f = s.mfa_allowed_factors.clone();
-    if !state.passkeys.available() {
-        f.retain(|x| *x != Factor::Passkey);
-    }
-    f
-}
-
 /// Why `policy` (named `what`) could never be met under `s`, if it could not.
 fn policy_problem(state: &AppState, what: &str, policy: Policy, s: &Settings) -> Option<String> {
-    let usable = usable_factors(state, s);
+    let usable = crate::mfa::manage::usable_factors(state, s);
     if crate::mfa::policy::satisfiable(policy, &usable) {
         return None;
     }
@@ -566,26 +557,26 @@ async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Propos
     if let Some(m) = policy_problem(state, "mfa_policy", s.mfa_policy, s) {
         return Err(AppError::BadRequest(m));
     }
-    if s.mfa_enforce_enrollment && usable_factors(state, s).is_empty() {
+    if s.mfa_enforce_enrollment && crate::mfa::manage::usable_factors(state, s).is_empty() {
         return Err(AppError::BadRequest(
             "mfa_enforce_enrollment needs a factor in mfa_allowed_factors that works on this issuer".into(),
         ));
     }
-    for g in store::settings::list_groups(&state.db).await? {
-        let policy = match proposed {
-            Some(Proposed::Group(name, p)) if *name == g.name => *p,
-            _ => g.mfa_policy.as_deref().and_then(Policy::parse),
-        };
-        if let Some(p) = policy
-            && let Some(m) = policy_problem(state, &format!("group `{}`: mfa_policy", g.name), p, s)
-        {
-            return Err(AppError::BadRequest(m));
-        }
-    }
+    // The policy about to be set (for a group that may not exist yet), then every other one.
     if let Some(Proposed::Group(name, Some(p))) = proposed
         && let Some(m) = policy_problem(state, &format!("group `{name}`: mfa_policy"), *p, s)
     {
         return Err(AppError::BadRequest(m));
+    }
+    for g in store::settings::list_groups(&state.db).await? {
+        if matches!(proposed, Some(Proposed::Group(name, _)) if *name == g.name) {
+            continue;
+        }
+        if let Some(p) = g.mfa_policy.as_deref().and_then(Policy::parse)
+            && let Some(m) = policy_problem(state, &format!("group `{}`: mfa_policy", g.name), p, s)
+        {
+            return Err(AppError::BadRequest(m));
+        }
     }
     for app in store::apps::list(&state.db).await? {
         let policy = match proposed {

@@ -29,7 +29,7 @@ impl IntoResponse for AppError {
             AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
-            AppError::DatabaseUnavailable(_) | AppError::Database(sqlx::Error::PoolTimedOut) => {
+            AppError::DatabaseUnavailable(_) => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             _ => {}

@@ -33,7 +33,7 @@ fn check(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), AppErr
     let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
     match (text("origin"), text("sec-fetch-site")) {
         (Some(origin), _) => {
-            if !origin.eq_ignore_ascii_case(&state.config.issuer_origin()) {
+            if !origin.eq_ignore_ascii_case(&state.issuer_origin) {
                 return Err(cross_site());
             }
         }

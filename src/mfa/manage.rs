@@ -39,14 +39,19 @@ fn is_fresh(session: &Session, has_factor: bool, now: i64) -> bool {
     }
 }
 
-/// The factors users may set up now: the admin's `mfa_allowed_factors`, less passkeys on an
-/// issuer where WebAuthn cannot work.
-pub async fn allowed_factors(state: &AppState) -> AppResult<Vec<Factor>> {
-    let mut allowed = store::settings::load(&state.db).await?.mfa_allowed_factors;
+/// The factors users can set up under `settings`: its `mfa_allowed_factors`, less passkeys
+/// on an issuer where WebAuthn cannot work.
+pub fn usable_factors(state: &AppState, settings: &super::policy::Settings) -> Vec<Factor> {
+    let mut allowed = settings.mfa_allowed_factors.clone();
     if !state.passkeys.available() {
         allowed.retain(|f| *f != Factor::Passkey);
     }
-    Ok(allowed)
+    allowed
+}
+
+/// The factors users may set up now, under the stored settings.
+pub async fn allowed_factors(state: &AppState) -> AppResult<Vec<Factor>> {
+    Ok(usable_factors(state, &store::settings::load(&state.db).await?))
 }
 
 /// Refuses to set up a factor the admin does not allow (DESIGN §2), whichever door is used.

@@ -114,10 +114,10 @@ pub fn warm(state: &AppState, plugin_id: &str, sha256: &str, world: &str) {
 /// Compiles, in the background, every assigned plugin this node does not have ready (at
 /// start, and periodically, so assignments made on another node are picked up).
 pub async fn warm_assigned(state: &AppState) -> AppResult<()> {
-    for a in store::plugins::assignments(&state.db, None).await? {
-        if let Some(p) = store::plugins::find(&state.db, &a.plugin_id).await? {
-            warm(state, &p.id, &p.sha256, &p.world_version);
-        }
+    let assigned: std::collections::HashSet<String> =
+        store::plugins::assignments(&state.db, None).await?.into_iter().map(|a| a.plugin_id).collect();
+    for p in store::plugins::list(&state.db).await?.into_iter().filter(|p| assigned.contains(&p.id)) {
+        warm(state, &p.id, &p.sha256, &p.world_version);
     }
     Ok(())
 }
