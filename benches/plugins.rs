@@ -10,18 +10,25 @@
 //!    with production Argon2id parameters, with no plugin and with each example: what a user
 //!    waits for.
 //!
-//! The process pins itself to one CPU (it re-runs itself under `taskset -c 0` when it can) so
-//! the figures are per core. The examples must be built first: `plugins/examples/js/build.sh`
+//! 4. **Noisy neighbour**: sign-ins to an app with no plugin and to an app with a fast plugin,
+//!    quiet and while users flood a third app whose plugin burns its whole deadline: p50/p99
+//!    side by side, the bystanders' logins weakened by the flood (the goal is 0, and p99 within
+//!    2× of quiet), and how far the flooded plugin's runs went past their deadline.
+//! 5. **Deadline overshoot** by one uninterruptible bulk instruction over the plugin's memory.
+//!
+//! Sections 1 to 3 run pinned to one CPU (the bench re-runs itself under `taskset -c 0` when
+//! it can) so the figures are per core; 4 and 5 run on every CPU, as deployed. The examples must be built first: `plugins/examples/js/build.sh`
 //! and `plugins/examples/rust/build.sh` (the README's test command builds both).
 //!
 //! Run: `cargo bench --bench plugins` (env: BENCH_ALONE=20000 iterations for Rust (a tenth
 //! of it for JavaScript), BENCH_STEPS=2000, BENCH_LOGINS=100, each 0 to skip that part;
-//! BENCH_ONLY=rust or js for one example).
+//! BENCH_ONLY=rust or js for one example; BENCH_NOISY=200 sign-ins per row and
+//! BENCH_OVERSHOOT=20 runs per row for sections 4 and 5).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use portcullis::admin::{self, UserSpec};
+use portcullis::admin::{self, OidcAppSpec, UserSpec};
 use portcullis::audit::Origin;
 use portcullis::clock::ManualClock;
 use portcullis::config::{Config, PluginsConfig};
@@ -36,6 +43,11 @@ use portcullis::store::Db;
 const PASSWORD: &str = "benchmark password 123";
 const CONTEXT: &str = include_str!("../plugins/examples/js/context.json");
 const AGENT: &str = "Mozilla/5.0 (portcullis plugin bench)";
+
+/// The default caps, with the `portcullis` executable compiling plugins (this bench is not one).
+fn caps() -> PluginsConfig {
+    PluginsConfig { compiler_program: env!("CARGO_BIN_EXE_portcullis").into(), ..Default::default() }
+}
 
 fn env_num(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -64,11 +76,9 @@ fn examples() -> Vec<Example> {
     found
 }
 
-/// Re-runs this benchmark under `taskset -c 0` (once), so that everything shares one core.
-fn pin_to_one_core() {
-    if std::env::var_os("BENCH_PINNED").is_some() {
-        return;
-    }
+/// Runs sections 1 to 3 again in a child under `taskset -c 0`, so that everything there shares
+/// one core. False when `taskset` is not available (they then run unpinned, here).
+fn ran_pinned() -> bool {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let status = std::process::Command::new("taskset")
         .arg("-c")
@@ -78,8 +88,12 @@ fn pin_to_one_core() {
         .env("BENCH_PINNED", "1")
         .status();
     match status {
+        Ok(s) if s.success() => true,
         Ok(s) => std::process::exit(s.code().unwrap_or(1)),
-        Err(e) => println!("(taskset unavailable: {e}; running unpinned)"),
+        Err(e) => {
+            println!("(taskset unavailable: {e}; running unpinned)");
+            false
+        }
     }
 }
 
@@ -121,7 +135,17 @@ fn header(title: &str, unit: &str) {
 
 fn main() {
     portcullis::server::tune_allocator();
-    pin_to_one_core();
+    let pinned = std::env::var_os("BENCH_PINNED").is_some();
+    if pinned || !ran_pinned() {
+        per_core();
+    }
+    if !pinned {
+        // Sections 4 and 5 measure interference between threads: on every CPU, as deployed.
+        under_load();
+    }
+}
+
+fn per_core() {
     let alone = env_num("BENCH_ALONE", 20_000);
     let steps = env_num("BENCH_STEPS", 2_000);
     let logins = env_num("BENCH_LOGINS", 100);
@@ -133,7 +157,7 @@ fn main() {
 
     // 1. Alone.
     header("1. instantiate + evaluate, alone (fresh store per call)", "evals/s");
-    let host = PluginHost::new(&PluginsConfig::default(), None).unwrap();
+    let host = PluginHost::new(&caps(), None).unwrap();
     for ex in &examples {
         let sha = hex::encode(portcullis::crypto::sha256(&ex.bytes));
         let started = Instant::now();
@@ -157,7 +181,7 @@ fn main() {
         }
         let s = summarise(samples, all.elapsed());
         let extra = format!(
-            "{n} calls, {} KiB, {fuel} fuel a call, compiled once in {} ms",
+            "{n} calls, {} KiB, {fuel} fuel a call, compiled once in {} ms (in a child process)",
             ex.bytes.len() / 1024,
             compile.as_millis()
         );
@@ -177,6 +201,7 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let mut cfg = Config::for_tests(&base, dir.path(), "");
     cfg.password = Default::default();
+    cfg.plugins = caps();
     let db = Db::connect(&cfg).await.unwrap();
     // A clock that moves only when told: the user's password was set two days "ago", so that
     // every variant sees an ordinary sign-in (known device and address, no recent change)
@@ -275,4 +300,251 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
     }
     let _ = stop_tx.send(());
     let _ = server.await;
+}
+
+#[allow(dead_code)]
+#[path = "../tests/it/plugin_fixtures.rs"]
+mod fx;
+
+fn under_load() {
+    let n = env_num("BENCH_NOISY", 200);
+    if n == 0 {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(noisy_neighbour(n));
+    deadline_overshoot(env_num("BENCH_OVERSHOOT", 20));
+}
+
+const FLOOD_USERS: usize = 8;
+const FLOOD_LOOPS: usize = 2;
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+
+async fn noisy_neighbour(n: usize) {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    header(
+        &format!(
+            "4. Noisy neighbour on {cpus} CPUs: sign-ins (GET /oauth2/authorize with a session) one at a time to\n   \
+             app N (no plugin) and app C (a fast plugin asking for a code, fail_open), quiet, then while\n   \
+             {FLOOD_USERS} users flood app F ({} requests at a time) whose plugin loops until its 100 ms deadline (fail_open)",
+            FLOOD_USERS * FLOOD_LOOPS
+        ),
+        "logins/s",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let mut cfg = Config::for_tests(&base, dir.path(), "");
+    cfg.password = Default::default();
+    cfg.plugins = caps();
+    let db = Db::connect(&cfg).await.unwrap();
+    let state = AppState::with_db(cfg, db, std::sync::Arc::new(portcullis::clock::SystemClock)).await.unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(portcullis::server::serve(listener, state.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let mut names = vec!["bystander".to_string()];
+    names.extend((0..FLOOD_USERS).map(|i| format!("flood{i}")));
+    for name in &names {
+        let spec = UserSpec {
+            username: name,
+            password: PASSWORD,
+            email: None,
+            display_name: None,
+            is_admin: false,
+            groups: &[],
+        };
+        admin::add_user(&state, &spec).await.unwrap();
+    }
+    let app = |name: &'static str| {
+        let state = state.clone();
+        async move {
+            let spec = OidcAppSpec {
+                name,
+                client_id: None,
+                redirect_uris: &[REDIRECT.to_string()],
+                post_logout_redirect_uris: &[],
+                public: true,
+                extra_scopes: &[],
+            };
+            admin::add_oidc_app(&state, &spec).await.unwrap()
+        }
+    };
+    let (f, c, none) = (app("flooded").await, app("with-plugin").await, app("no-plugin").await);
+    let origin = Origin { ip: None };
+    let actor = Actor { user_id: None, origin: &origin };
+    let loops = fx::infinite_loop();
+    let slow = Upload {
+        name: "burns-its-deadline",
+        description: "",
+        bytes: &loops,
+        fuel: Some(1_000_000_000),
+        memory_mib: None,
+        timeout_ms: Some(100),
+    };
+    let slow = registry::upload(&state, &slow, &actor).await.unwrap();
+    registry::assign(&state, &slow, &f.app_id, "active", Some("fail_open"), &actor).await.unwrap();
+    let otp = fx::fixed(portcullis::mfa::policy::Policy::Otp);
+    let fast = Upload {
+        name: "asks-for-a-code",
+        description: "",
+        bytes: &otp,
+        fuel: None,
+        memory_mib: None,
+        timeout_ms: None,
+    };
+    let fast = registry::upload(&state, &fast, &actor).await.unwrap();
+    registry::assign(&state, &fast, &c.app_id, "active", Some("fail_open"), &actor).await.unwrap();
+    // Both are compiled (at upload) before anything is measured.
+
+    let session = |name: String| {
+        let url = format!("{base}/api/v1/auth/login");
+        async move {
+            let http = reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(AGENT)
+                .build()
+                .unwrap();
+            let r = http.post(url).json(&serde_json::json!({"username": name, "password": PASSWORD})).send().await;
+            assert_eq!(r.unwrap().status(), 200);
+            http
+        }
+    };
+    let bystander = session("bystander".into()).await;
+    let authorize = |client_id: &str| {
+        let mut u = url::Url::parse(&format!("{base}/oauth2/authorize")).unwrap();
+        u.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", "openid")
+            .append_pair("state", "s")
+            .append_pair("code_challenge", &"x".repeat(43))
+            .append_pair("code_challenge_method", "S256");
+        u.to_string()
+    };
+    // One sign-in: the answer's Location (a code for the app, or the MFA step).
+    let sign_in = |http: reqwest::Client, url: String| async move {
+        let r = http.get(&url).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 303, "{url}");
+        r.headers()["location"].to_str().unwrap().to_owned()
+    };
+    let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut quiet_p99 = [0.0f64; 2];
+    for phase in ["quiet", "flooded"] {
+        let mut flood = tokio::task::JoinSet::new();
+        if phase == "flooded" {
+            flooding.store(true, std::sync::atomic::Ordering::SeqCst);
+            for i in 0..FLOOD_USERS {
+                let http = session(format!("flood{i}")).await;
+                for _ in 0..FLOOD_LOOPS {
+                    let (http, url, on) = (http.clone(), authorize(&f.client_id), flooding.clone());
+                    flood.spawn(async move {
+                        let mut n = 0u64;
+                        while on.load(std::sync::atomic::Ordering::SeqCst) {
+                            let _ = http.get(&url).send().await.and_then(|r| r.error_for_status());
+                            n += 1;
+                        }
+                        n
+                    });
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        for (k, (label, app)) in [("app N, no plugin", &none), ("app C, fast plugin", &c)].into_iter().enumerate() {
+            let url = authorize(&app.client_id);
+            for _ in 0..(n / 10).max(2) {
+                sign_in(bystander.clone(), url.clone()).await;
+            }
+            let (mut samples, mut weakened) = (Vec::with_capacity(n), 0);
+            let all = Instant::now();
+            for _ in 0..n {
+                let t = Instant::now();
+                let to = sign_in(bystander.clone(), url.clone()).await;
+                samples.push(t.elapsed());
+                // C's plugin asks for a code: a redirect straight back to C would be a login
+                // weakened by the flood.
+                if k == 1 && to.starts_with(REDIRECT) {
+                    weakened += 1;
+                }
+            }
+            let s = summarise(samples, all.elapsed());
+            let mut extra = format!("{n} sign-ins");
+            if k == 1 {
+                extra.push_str(&format!(", {weakened} weakened"));
+            }
+            if phase == "quiet" {
+                quiet_p99[k] = s.p99_us;
+            } else {
+                extra.push_str(&format!(", p99 {:.2}× quiet", s.p99_us / quiet_p99[k]));
+            }
+            row(&format!("{label}, {phase}"), &s, &extra);
+        }
+        flooding.store(false, std::sync::atomic::Ordering::SeqCst);
+        let sent: u64 = flood.join_all().await.into_iter().sum();
+        if phase == "flooded" {
+            println!("{:<34} {sent} requests to app F during the flood", "");
+        }
+    }
+    // How far past its deadline F's plugin ran under the flood, from the decision log.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rows = portcullis::store::plugins::decisions(&state.db, Some(&slow.id), 100_000).await.unwrap();
+    let over: Vec<Duration> = rows
+        .iter()
+        .filter(|r| r.error_kind.as_deref() == Some("timeout"))
+        .map(|r| Duration::from_micros(r.duration_us.max(0) as u64).saturating_sub(Duration::from_millis(100)))
+        .collect();
+    let busy = rows.iter().filter(|r| r.error_kind.as_deref() == Some("busy")).count();
+    if !over.is_empty() {
+        let count = over.len();
+        let s = summarise(over, Duration::from_secs(1));
+        println!(
+            "{:<34} {:>11} {:>10.1} {:>10.1} {:>10.1} {:>10.1}  {count} timed-out runs of F's plugin: time past the \
+             100 ms deadline; {busy} found no slot (busy)",
+            "F's deadline overshoot", "", s.p50_us, s.p90_us, s.p99_us, s.max_us
+        );
+    }
+    let _ = stop_tx.send(());
+    let _ = server.await;
+}
+
+/// Section 5, the deadline against one uninterruptible instruction: a plugin filling its whole memory
+/// with `memory.fill` in a loop, at 32 and 256 MiB, with the most fuel allowed and a 100 ms
+/// deadline, alone. wasmtime charges a bulk instruction one unit of fuel per byte and checks
+/// fuel and deadline before it, so a run ends by one or the other; what matters is how far past
+/// the deadline it can get.
+fn deadline_overshoot(n: usize) {
+    if n == 0 {
+        return;
+    }
+    header(
+        "5. Deadline overshoot by one bulk instruction (memory.fill over all of the plugin's memory, 100 ms deadline)",
+        "runs/s",
+    );
+    let host = PluginHost::new(&caps(), None).unwrap();
+    let context: LoginContext = serde_json::from_str(CONTEXT).unwrap();
+    for mib in [32u32, 256] {
+        let bytes = fx::bulk_fill(mib);
+        let p = host.compile(&hex::encode(portcullis::crypto::sha256(&bytes)), &bytes).unwrap();
+        let limits = portcullis::plugin_host::Limits {
+            fuel: host.caps().max_fuel,
+            memory_bytes: u64::from(mib) * 1024 * 1024,
+            timeout_ms: 100,
+        };
+        let (mut samples, mut kinds) = (Vec::with_capacity(n), std::collections::BTreeMap::new());
+        let all = Instant::now();
+        for _ in 0..n {
+            let e = host.evaluate_blocking(&p, &limits, &context);
+            let kind = e.outcome.as_ref().err().map_or("decided", |f| f.kind.as_str());
+            *kinds.entry(kind).or_insert(0) += 1;
+            samples.push(Duration::from_micros(e.duration_us).saturating_sub(Duration::from_millis(100)));
+        }
+        let ended: Vec<String> = kinds.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        row(
+            &format!("{mib} MiB: time past the deadline"),
+            &summarise(samples, all.elapsed()),
+            &format!("{n} runs, ended by: {}", ended.join(", ")),
+        );
+    }
 }

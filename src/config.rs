@@ -99,6 +99,14 @@ pub struct PluginsConfig {
     pub decision_log_days: i64,
     /// Compiled plugins are cached here. Empty: `<data_dir>/plugin-cache`.
     pub cache_dir: String,
+    /// The budget of one compilation, which runs in a child process that the kernel stops
+    /// at these limits: CPU seconds (the wall clock gets twice as long, then the child is
+    /// killed) and MiB of memory.
+    pub compile_seconds: u64,
+    pub compile_memory_mib: u64,
+    /// The program run as that child (`<program> __compile-plugin`). Empty: this executable.
+    /// Only for embedding Portcullis in another program (its tests, say).
+    pub compiler_program: String,
 }
 
 impl Default for PluginsConfig {
@@ -118,6 +126,9 @@ impl Default for PluginsConfig {
             decision_log_max_rows: 10_000,
             decision_log_days: 30,
             cache_dir: String::new(),
+            compile_seconds: 20,
+            compile_memory_mib: 1024,
+            compiler_program: String::new(),
         }
     }
 }
@@ -459,6 +470,8 @@ impl Config {
             ("plugins.max_concurrent", pl.max_concurrent as u64, 0, 10_000),
             ("plugins.decision_log_max_rows", pl.decision_log_max_rows.max(0) as u64, 0, 100_000_000),
             ("plugins.decision_log_days", pl.decision_log_days.max(0) as u64, 1, 3_650),
+            ("plugins.compile_seconds", pl.compile_seconds, 1, 600),
+            ("plugins.compile_memory_mib", pl.compile_memory_mib, 64, 65_536),
         ] {
             if v < min || v > max {
                 return Err(format!("key `{key}`: {v} is outside {min}..={max}"));

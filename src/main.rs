@@ -224,6 +224,11 @@ enum KeysCmd {
 }
 
 fn main() -> ExitCode {
+    // A plugin compiler child (see `plugin_host::compiler`): nothing else of the program runs.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == portcullis::plugin_host::compiler::WORKER_ARG) {
+        return portcullis::plugin_host::compiler::worker_main(&args[2..]);
+    }
     portcullis::server::tune_allocator();
     let cli = Cli::parse();
     let mut config = match Config::load(cli.config.as_deref()) {

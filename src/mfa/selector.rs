@@ -111,14 +111,22 @@ pub fn warm(state: &AppState, plugin_id: &str, sha256: &str, world: &str) {
     });
 }
 
+/// How old an unused cache file must be before it is removed: longer than any upload takes.
+const CACHE_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Compiles, in the background, every assigned plugin this node does not have ready (at
-/// start, and periodically, so assignments made on another node are picked up).
+/// start, and periodically, so assignments made on another node are picked up), and clears
+/// the disk cache of artefacts no stored plugin uses.
 pub async fn warm_assigned(state: &AppState) -> AppResult<()> {
     let assigned: std::collections::HashSet<String> =
         store::plugins::assignments(&state.db, None).await?.into_iter().map(|a| a.plugin_id).collect();
-    for p in store::plugins::list(&state.db).await?.into_iter().filter(|p| assigned.contains(&p.id)) {
+    let plugins = store::plugins::list(&state.db).await?;
+    for p in plugins.iter().filter(|p| assigned.contains(&p.id)) {
         warm(state, &p.id, &p.sha256, &p.world_version);
     }
+    let used = plugins.into_iter().map(|p| p.sha256).collect();
+    let host = state.plugins.clone();
+    tokio::task::spawn_blocking(move || host.sweep_cache(&used, CACHE_GRACE));
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! The world version is read from the component's import names before anything is compiled;
 //! each supported version has its own bindings module (`v1`), so a v2 can sit beside v1.
 
+pub mod compiler;
 pub mod context;
 pub mod registry;
 mod v1;
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 use crate::config::PluginsConfig;
 use context::{Decision, LoginContext};
@@ -261,9 +262,20 @@ pub struct PluginHost {
     shadow_dropped: std::sync::atomic::AtomicU64,
     /// Components being compiled in the background, by sha256 (single flight).
     warming: Mutex<std::collections::HashSet<String>>,
+    /// Compilations by sha256: a caller finding one in progress waits for its result instead
+    /// of compiling the same bytes again; a failure is answered again for `FAILURE_KEPT`.
+    inflight: Mutex<HashMap<String, Arc<CompileGate>>>,
     /// Components compiled since start (each artefact once, whatever the number of logins).
     compiles: std::sync::atomic::AtomicU64,
 }
+
+type Compiled = Result<Arc<Prepared>, String>;
+
+/// One component's compilation: its result once there is one, and when it came.
+type CompileGate = Mutex<Option<(Instant, Compiled)>>;
+
+/// How long a failed compilation's answer is given again for the same bytes.
+const FAILURE_KEPT: Duration = Duration::from_secs(60);
 
 /// Which budget an evaluation runs on.
 #[derive(Clone, Debug)]
@@ -319,12 +331,8 @@ impl PluginHost {
             .linear_memory_keep_resident(KEEP_RESIDENT)
             .table_keep_resident(64 * 1024)
             .pagemap_scan(wasmtime::Enabled::Auto);
-        let mut config = Config::new();
-        config
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .wasm_component_model(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let mut config = compiler::code_config();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("plugin engine: {e}"))?;
         let linker_v1 = v1::linker(&engine).map_err(|e| anyhow::anyhow!("plugin linker: {e}"))?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -349,6 +357,7 @@ impl PluginHost {
             shadow_slots: Arc::new(tokio::sync::Semaphore::new(shadow)),
             shadow_dropped: std::sync::atomic::AtomicU64::new(0),
             warming: Mutex::new(std::collections::HashSet::new()),
+            inflight: Mutex::new(HashMap::new()),
             compiles: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -415,17 +424,51 @@ impl PluginHost {
         Some(prepared)
     }
 
-    /// Compiles and links a component (checking its world version first) and caches the
-    /// artefact. The error is meant for the person who uploaded it.
+    /// Compiles and links a component (checking its world version and size first) and caches
+    /// the artefact. The compilation runs in a child process within the compile budget
+    /// (`compiler`), once per component however many callers ask at the same time. The error
+    /// is meant for the person who uploaded it.
     pub fn compile(&self, sha256: &str, bytes: &[u8]) -> Result<Arc<Prepared>, String> {
         let version = inspect(bytes)?;
         check_size(bytes, self.caps.max_memory_mib)?;
+        let gate = self.inflight.lock().expect("plugin compile lock").entry(sha256.to_owned()).or_default().clone();
+        let mut slot = gate.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((_, Ok(p))) => return Ok(p.clone()),
+            Some((at, Err(e))) if at.elapsed() < FAILURE_KEPT => return Err(e.clone()),
+            _ => {}
+        }
+        let done = match self.loaded(sha256) {
+            Some(p) => Ok(p),
+            None => self.compile_now(sha256, version, bytes),
+        };
+        *slot = Some((Instant::now(), done.clone()));
+        drop(slot);
+        let mut inflight = self.inflight.lock().expect("plugin compile lock");
+        if done.is_ok() {
+            inflight.remove(sha256);
+        }
+        // A failure is kept a while (the same bytes fail the same way under the same budget),
+        // then forgotten, so a transient one (a busy machine's wall clock) can be retried.
+        inflight.retain(|_, g| {
+            g.try_lock().map_or(true, |s| !matches!(&*s, Some((at, Err(_))) if at.elapsed() >= FAILURE_KEPT))
+        });
+        done
+    }
+
+    fn compile_now(&self, sha256: &str, version: WorldVersion, bytes: &[u8]) -> Result<Arc<Prepared>, String> {
         self.compiles.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| format!("not a valid WebAssembly component: {}", first_line(&e)))?;
+        let program = compiler::program(&self.caps)?;
+        let artefact = compiler::compile_in_child(&program, &self.caps, bytes)?;
+        // SAFETY: the artefact was just made by our compiler child from these bytes;
+        // wasmtime checks its header and that the engine that made it is compatible with
+        // this one (same version and compilation settings) before using it.
+        let component = unsafe { Component::deserialize(&self.engine, &artefact) }.map_err(|e| {
+            format!("the plugin compiler ({}) did not produce a usable artefact: {}", program.display(), first_line(&e))
+        })?;
         let prepared = Arc::new(self.link(version, &component)?);
         if let Some(path) = self.cache_path(sha256)
-            && let Err(e) = write_atomically(&path, component.serialize().map_err(|e| e.to_string()))
+            && let Err(e) = write_atomically(&path, &artefact)
         {
             tracing::warn!(path = %path.display(), error = %e, "could not cache a compiled plugin");
         }
@@ -449,6 +492,27 @@ impl PluginHost {
         if let Some(path) = self.cache_path(sha256) {
             let _ = std::fs::remove_file(path);
         }
+    }
+
+    /// Removes cache files no stored plugin uses: artefacts of components that were never
+    /// stored (an upload that failed after compiling) or whose last version was deleted on
+    /// another node, artefacts of an older engine, and temporary files. Only files older than
+    /// `grace`, so a compilation finishing for an upload in progress keeps its artefact.
+    /// Returns how many were removed.
+    pub fn sweep_cache(&self, used: &std::collections::HashSet<String>, grace: Duration) -> usize {
+        let Some(dir) = &self.cache_dir else { return 0 };
+        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        let current = format!("-{}.cwasm", self.engine_key);
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let keep = name.strip_suffix(&current).is_some_and(|sha| used.contains(sha));
+            let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a >= grace));
+            if !keep && old && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
     }
 
     /// Runs `evaluate` once in a fresh store, on this thread.
@@ -700,8 +764,7 @@ fn unsupported(v: WorldVersion) -> String {
     )
 }
 
-fn write_atomically(path: &Path, bytes: Result<Vec<u8>, String>) -> Result<(), String> {
-    let bytes = bytes?;
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, path).map_err(|e| e.to_string())

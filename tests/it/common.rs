@@ -115,6 +115,7 @@ impl TestServer {
             base.clone()
         };
         let mut cfg = Config::for_tests(&issuer, dir.path(), "");
+        cfg.plugins = plugin_caps();
         (opts.tweak)(&mut cfg);
         cfg.validate().unwrap();
         let manual = opts.manual_clock.then(ManualClock::starting_now);
@@ -663,5 +664,14 @@ impl Drop for Nodes {
         if let Some((url, schema)) = self.pg_schema.take() {
             drop_schema(url, schema);
         }
+    }
+}
+
+/// The default plugin caps, with the `portcullis` executable as the plugin compiler (the
+/// test binary running a server in-process is not one).
+pub fn plugin_caps() -> portcullis::config::PluginsConfig {
+    portcullis::config::PluginsConfig {
+        compiler_program: env!("CARGO_BIN_EXE_portcullis").into(),
+        ..Default::default()
     }
 }

@@ -99,6 +99,32 @@ pub fn infinite_loop() -> Vec<u8> {
     component("(loop $l (br $l)) (i32.const 0)")
 }
 
+/// Small, valid and within every limit read before compiling, yet expensive to compile: one
+/// function keeps `live` values on the stack at once (register allocation over all of them).
+pub fn slow_to_compile(live: usize) -> Vec<u8> {
+    let mut f = String::with_capacity(live * 20);
+    f.push_str("(func $heavy (param i32) (result i32)\n");
+    for _ in 0..live {
+        f.push_str("local.get 0\n");
+    }
+    for _ in 1..live {
+        f.push_str("i32.add\n");
+    }
+    f.push(')');
+    component_with("1.0.0", 2, &f, &returns(Policy::Any))
+}
+
+/// Grows its memory to `mib` MiB, then fills all of it with one `memory.fill`, again and again.
+/// A single bulk instruction runs to its end: it is what a deadline can be overshot by.
+pub fn bulk_fill(mib: u32) -> Vec<u8> {
+    let pages = mib * 16 - 2;
+    component(&format!(
+        "(drop (memory.grow (i32.const {pages}))) \
+         (loop $l (memory.fill (i32.const 0) (i32.const 1) (i32.mul (memory.size) (i32.const 65536))) (br $l)) \
+         (i32.const 0)"
+    ))
+}
+
 pub fn memory_bomb() -> Vec<u8> {
     component("(loop $l (drop (memory.grow (i32.const 16))) (br $l)) (i32.const 0)")
 }

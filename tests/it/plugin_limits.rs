@@ -1,14 +1,14 @@
 //! Hostile and broken selectors against the wasmtime host: each limit fixture ends in an
 //! exact, named outcome, and the host keeps working afterwards.
 
-use portcullis::config::PluginsConfig;
 use portcullis::mfa::policy::Policy;
 use portcullis::plugin_host::{Evaluation, FailureKind, Limits, PluginHost, inspect};
 
+use crate::common::plugin_caps;
 use crate::plugin_fixtures as fx;
 
 fn host() -> PluginHost {
-    PluginHost::new(&PluginsConfig::default(), None).unwrap()
+    PluginHost::new(&plugin_caps(), None).unwrap()
 }
 
 fn run(host: &PluginHost, bytes: &[u8], limits: Limits) -> Evaluation {
@@ -75,7 +75,7 @@ fn log_spam_is_capped_and_counted() {
     let h = host();
     let e = run(&h, &fx::log_spam(), h.default_limits());
     assert_eq!(e.outcome.as_ref().unwrap().policy, Policy::Any);
-    let caps = PluginsConfig::default();
+    let caps = plugin_caps();
     assert_eq!(e.logs.len(), caps.max_log_lines);
     assert!(e.logs.iter().all(|l| l == "hello from wat"));
     assert_eq!(e.logs_dropped as usize, 1000 - caps.max_log_lines);
@@ -203,7 +203,7 @@ fn rust_example_decides_like_the_js_one() {
 #[test]
 fn compiled_artefacts_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let caps = PluginsConfig::default();
+    let caps = plugin_caps();
     let bytes = fx::fixed(Policy::Otp);
     let sha = hex::encode(portcullis::crypto::sha256(&bytes));
     let v1 = portcullis::plugin_host::WorldVersion { major: 1, minor: 0, patch: 0 };
@@ -296,4 +296,18 @@ fn a_bad_log_call_is_named() {
     }
     let (_, message) = failure(&run(&h, &fx::component("(i32.const 999999999)"), h.default_limits()));
     assert!(message.starts_with("returned an invalid decision"), "{message}");
+}
+
+/// Bulk instructions are charged a unit of fuel per byte, before they run: a plugin filling
+/// its whole memory again and again stops when the next fill would exceed its fuel (and a
+/// single instruction can never run on beyond its budget).
+#[test]
+fn bulk_instructions_are_charged_per_byte() {
+    let h = host();
+    let fill = 32 * 1024 * 1024;
+    let limits = Limits { memory_bytes: fill, timeout_ms: 2_000, fuel: 3 * fill };
+    let e = run(&h, &fx::bulk_fill(32), limits);
+    let (kind, message) = failure(&e);
+    assert_eq!(kind, FailureKind::Fuel, "{message}");
+    assert!(e.fuel_used.unwrap() <= 3 * fill, "{:?}", e.fuel_used);
 }
