@@ -262,6 +262,8 @@ pub struct PluginHost {
     shadow_dropped: std::sync::atomic::AtomicU64,
     /// Components being compiled in the background, by sha256 (single flight).
     warming: Mutex<std::collections::HashSet<String>>,
+    /// The threads evaluations run on, one per slot (active and shadow).
+    evaluators: Evaluators,
     /// Compilations by sha256: a caller finding one in progress waits for its result instead
     /// of compiling the same bytes again; a failure is answered again for `FAILURE_KEPT`.
     inflight: Mutex<HashMap<String, Arc<CompileGate>>>,
@@ -358,6 +360,7 @@ impl PluginHost {
             shadow_dropped: std::sync::atomic::AtomicU64::new(0),
             warming: Mutex::new(std::collections::HashSet::new()),
             inflight: Mutex::new(HashMap::new()),
+            evaluators: Evaluators::start(active + shadow)?,
             compiles: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -549,12 +552,37 @@ impl PluginHost {
         store.epoch_deadline_trap();
 
         let started = Instant::now();
+        let cpu_started = thread_cpu_time();
         let result = match &plugin.pre {
             Pre::V1(pre) => v1::evaluate(pre, &mut store, input),
         };
         let duration_us = started.elapsed().as_micros() as u64;
         let interrupted = matches!(&result, Err(e) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)));
         let fuel_used = (!interrupted).then(|| fuel - store.get_fuel().unwrap_or(0));
+        if interrupted {
+            // A selector cannot wait for anything (its only import is `log`): when it reaches
+            // its deadline having had the CPU for less than half of it, the machine was too
+            // busy to run it, which is a capacity failure (fail secure), not the plugin's.
+            let cpu = thread_cpu_time().saturating_sub(cpu_started);
+            let deadline = Duration::from_millis(limits.timeout_ms);
+            if cpu < deadline / 2 {
+                let logs = std::mem::take(&mut store.data_mut().logs.lines);
+                return Evaluation {
+                    outcome: Err(Failure {
+                        kind: FailureKind::Busy,
+                        message: format!(
+                            "the plugin had the CPU for {} ms of its {} ms deadline: the server is overloaded",
+                            cpu.as_millis(),
+                            limits.timeout_ms
+                        ),
+                    }),
+                    logs,
+                    logs_dropped: store.data().logs.dropped,
+                    fuel_used: None,
+                    duration_us,
+                };
+            }
+        }
         let outcome = match result {
             Ok(Ok(decision)) => self.check(decision),
             Ok(Err(message)) => {
@@ -620,8 +648,8 @@ impl PluginHost {
         self.shadow_dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Runs an evaluation on the blocking pool once its lane has room, so that a slow selector
-    /// never holds up the async workers serving other logins. An active evaluation waits for
+    /// Runs an evaluation on an evaluator thread once its lane has room, so that a slow
+    /// selector never holds up the async workers serving other logins. An active evaluation waits for
     /// its scope's share, its user's share and a slot for at most its own deadline, then
     /// fails `busy` (which the selector treats as `fail_secure`, whatever `on_error` says); a
     /// shadow run takes a shadow slot only when one is free, and is dropped otherwise.
@@ -654,12 +682,12 @@ impl PluginHost {
             }
         };
         let host = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.evaluators.run(Box::new(move || {
             let _held = held;
-            host.evaluate_blocking(&plugin, &limits, &input)
-        })
-        .await
-        .unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
+            let _ = tx.send(host.evaluate_blocking(&plugin, &limits, &input));
+        }));
+        rx.await.unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
     }
 
     /// The user's share, the scope's share and a slot, in that order; `None` if closed.
@@ -675,6 +703,54 @@ impl PluginHost {
         let scope_permit = scope_sem.acquire_owned().await.ok()?;
         let slot = self.slots.clone().acquire_owned().await.ok()?;
         Some(Held { _slot: slot, _scope: Some(scope_permit), _user: Some(user) })
+    }
+}
+
+/// Niceness of the evaluator threads: below the threads serving requests, so that plugins
+/// burning their deadlines (a flood on one app) take CPU from nothing but each other.
+/// A selector starved by it reaches its deadline with little CPU used, which is a capacity
+/// failure and fails secure (see `evaluate_blocking`).
+const EVALUATOR_NICE: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads running evaluations. Admission (the slots) bounds how many run at
+/// once to the number of threads, so a job never waits here for a thread.
+struct Evaluators {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl Evaluators {
+    fn start(threads: usize) -> anyhow::Result<Evaluators> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("plugin-eval-{i}"))
+                .spawn(move || {
+                    // On Linux the niceness set for thread id 0 is this thread's alone. Failing
+                    // to lower it leaves the thread at the server's priority, as before.
+                    // SAFETY: a system call on this thread's own scheduling priority.
+                    unsafe {
+                        libc::setpriority(libc::PRIO_PROCESS, 0, EVALUATOR_NICE);
+                    }
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            // A panic ends the job (its answer is dropped: `aborted`), not the thread.
+                            Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))),
+                            Err(_) => break,
+                        }
+                    }
+                })
+                .map_err(|e| anyhow::anyhow!("plugin evaluator thread: {e}"))?;
+        }
+        Ok(Evaluators { jobs: Mutex::new(tx) })
+    }
+
+    fn run(&self, job: Job) {
+        let _ = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job);
     }
 }
 
@@ -718,6 +794,17 @@ impl Drop for UserShare {
             }
         }
     }
+}
+
+/// CPU time this thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID exists on
+    // every Linux.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn classify(e: &wasmtime::Error, memory_exceeded: bool, memory_bytes: usize, fuel: u64, timeout_ms: u64) -> Failure {
