@@ -547,7 +547,8 @@ impl PluginHost {
         if let Err(e) = store.set_fuel(fuel) {
             return Evaluation::failed(FailureKind::Unavailable, first_line(&e));
         }
-        let ticks = limits.timeout_ms.min(self.caps.max_timeout_ms).div_ceil(TICK.as_millis() as u64) + 1;
+        let timeout_ms = limits.timeout_ms.min(self.caps.max_timeout_ms);
+        let ticks = timeout_ms.div_ceil(TICK.as_millis() as u64) + 1;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
 
@@ -559,36 +560,24 @@ impl PluginHost {
         let duration_us = started.elapsed().as_micros() as u64;
         let interrupted = matches!(&result, Err(e) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)));
         let fuel_used = (!interrupted).then(|| fuel - store.get_fuel().unwrap_or(0));
-        if interrupted {
-            // A selector cannot wait for anything (its only import is `log`): when it reaches
-            // its deadline having had the CPU for less than half of it, the machine was too
-            // busy to run it, which is a capacity failure (fail secure), not the plugin's.
-            let cpu = thread_cpu_time().saturating_sub(cpu_started);
-            let deadline = Duration::from_millis(limits.timeout_ms);
-            if cpu < deadline / 2 {
-                let logs = std::mem::take(&mut store.data_mut().logs.lines);
-                return Evaluation {
-                    outcome: Err(Failure {
-                        kind: FailureKind::Busy,
-                        message: format!(
-                            "the plugin had the CPU for {} ms of its {} ms deadline: the server is overloaded",
-                            cpu.as_millis(),
-                            limits.timeout_ms
-                        ),
-                    }),
-                    logs,
-                    logs_dropped: store.data().logs.dropped,
-                    fuel_used: None,
-                    duration_us,
-                };
-            }
-        }
+        // A selector cannot wait for anything (its only import is `log`): when it reaches its
+        // deadline having had the CPU for less than half of it, the machine was too busy to run
+        // it, which is a capacity failure (fail secure), not the plugin's.
+        let cpu = thread_cpu_time().saturating_sub(cpu_started);
+        let starved = interrupted && cpu < Duration::from_millis(timeout_ms) / 2;
         let outcome = match result {
+            _ if starved => Err(Failure {
+                kind: FailureKind::Busy,
+                message: format!(
+                    "the plugin had the CPU for {} ms of its {timeout_ms} ms deadline: the server is overloaded",
+                    cpu.as_millis()
+                ),
+            }),
             Ok(Ok(decision)) => self.check(decision),
             Ok(Err(message)) => {
                 Err(Failure { kind: FailureKind::Error, message: truncate(message, self.caps.max_output_bytes) })
             }
-            Err(e) => Err(classify(&e, store.data().limiter.exceeded, memory_bytes, fuel, limits.timeout_ms)),
+            Err(e) => Err(classify(&e, store.data().limiter.exceeded, memory_bytes, fuel, timeout_ms)),
         };
         let logs = std::mem::take(&mut store.data_mut().logs.lines);
         Evaluation { outcome, logs, logs_dropped: store.data().logs.dropped, fuel_used, duration_us }
