@@ -32,7 +32,7 @@ use portcullis::admin::{self, OidcAppSpec, UserSpec};
 use portcullis::audit::Origin;
 use portcullis::clock::ManualClock;
 use portcullis::config::{Config, PluginsConfig};
-use portcullis::mfa::policy::StepUp;
+use portcullis::mfa::assurance::Assurance;
 use portcullis::mfa::step::{LoginCtx, PluginRun};
 use portcullis::plugin_host::PluginHost;
 use portcullis::plugin_host::context::LoginContext;
@@ -244,7 +244,7 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
         let ctx = LoginCtx {
             user: &user,
             app_id: None,
-            step_up: StepUp::None,
+            step_up: Assurance::Password,
             freshness_demanded: false,
             session: None,
             device_token: None,
@@ -343,7 +343,11 @@ async fn noisy_neighbour(n: usize) {
     let server = tokio::spawn(portcullis::server::serve(listener, state.clone(), async {
         let _ = stop_rx.await;
     }));
-    let mut names = vec!["bystander".to_string()];
+    // Bystanders take turns, each within its per-user evaluation rate (a real app has many users;
+    // one user signing in hundreds of times a minute would be a flood of its own).
+    let per_user = (caps().user_evaluations_per_minute as usize / 2).max(1);
+    let bystanders = (2 * ((n / 10).max(2) + n)).div_ceil(per_user).max(1);
+    let mut names: Vec<String> = (0..bystanders).map(|i| format!("bystander{i}")).collect();
     names.extend((0..FLOOD_USERS).map(|i| format!("flood{i}")));
     for name in &names {
         let spec = UserSpec {
@@ -411,7 +415,15 @@ async fn noisy_neighbour(n: usize) {
             http
         }
     };
-    let bystander = session("bystander".into()).await;
+    let mut bystander = Vec::with_capacity(bystanders);
+    for i in 0..bystanders {
+        bystander.push(session(format!("bystander{i}")).await);
+    }
+    let mut turn = 0usize;
+    let mut next = move || {
+        turn += 1;
+        bystander[turn % bystanders].clone()
+    };
     let authorize = |client_id: &str| {
         let mut u = url::Url::parse(&format!("{base}/oauth2/authorize")).unwrap();
         u.query_pairs_mut()
@@ -455,13 +467,13 @@ async fn noisy_neighbour(n: usize) {
         for (k, (label, app)) in [("app N, no plugin", &none), ("app C, fast plugin", &c)].into_iter().enumerate() {
             let url = authorize(&app.client_id);
             for _ in 0..(n / 10).max(2) {
-                sign_in(bystander.clone(), url.clone()).await;
+                sign_in(next(), url.clone()).await;
             }
             let (mut samples, mut weakened) = (Vec::with_capacity(n), 0);
             let all = Instant::now();
             for _ in 0..n {
                 let t = Instant::now();
-                let to = sign_in(bystander.clone(), url.clone()).await;
+                let to = sign_in(next(), url.clone()).await;
                 samples.push(t.elapsed());
                 // C's plugin asks for a code: a redirect straight back to C would be a login
                 // weakened by the flood.

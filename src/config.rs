@@ -94,6 +94,10 @@ pub struct PluginsConfig {
     /// global assignment or one app) gets at most half, one user two; shadow runs have half
     /// as many slots again of their own.
     pub max_concurrent: usize,
+    /// Active evaluations one user may start per minute on this node (a burst of that many,
+    /// refilled evenly); beyond it a login waits up to one token's worth of time for the next
+    /// one, else fails `busy` (secure) without running the plugin. 0: no limit.
+    pub user_evaluations_per_minute: u64,
     /// Decision log retention: at most this many rows, none older than this many days.
     pub decision_log_max_rows: i64,
     pub decision_log_days: i64,
@@ -123,6 +127,7 @@ impl Default for PluginsConfig {
             max_log_bytes: 4_096,
             max_output_bytes: 4_096,
             max_concurrent: 0,
+            user_evaluations_per_minute: 30,
             decision_log_max_rows: 10_000,
             decision_log_days: 30,
             cache_dir: String::new(),
@@ -468,6 +473,7 @@ impl Config {
             ("plugins.max_log_bytes", pl.max_log_bytes as u64, 0, 1024 * 1024),
             ("plugins.max_output_bytes", pl.max_output_bytes as u64, 64, 1024 * 1024),
             ("plugins.max_concurrent", pl.max_concurrent as u64, 0, 10_000),
+            ("plugins.user_evaluations_per_minute", pl.user_evaluations_per_minute, 0, 1_000_000),
             ("plugins.decision_log_max_rows", pl.decision_log_max_rows.max(0) as u64, 0, 100_000_000),
             ("plugins.decision_log_days", pl.decision_log_days.max(0) as u64, 1, 3_650),
             ("plugins.compile_seconds", pl.compile_seconds, 1, 600),

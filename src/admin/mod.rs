@@ -463,14 +463,15 @@ pub async fn authorize(
     user: &store::users::User,
     device_token: Option<&str>,
 ) -> AppResult<()> {
-    use crate::mfa::policy::{Decision, StepUp};
+    use crate::mfa::assurance::Assurance;
+    use crate::mfa::policy::Decision;
     if !user.is_admin {
         return Err(AppError::Forbidden("administrators only".into()));
     }
     let ctx = crate::mfa::step::LoginCtx {
         user,
         app_id: None,
-        step_up: StepUp::None,
+        step_up: Assurance::Password,
         freshness_demanded: false,
         session: Some(session),
         device_token,
@@ -604,10 +605,9 @@ pub async fn own_account_warnings(state: &AppState, user: &User) -> AppResult<Ve
         return Ok(Vec::new());
     }
     let enrolled = store::factors::enrolled(&state.db, &user.id).await?;
-    let has = enrolled
-        .list()
-        .into_iter()
-        .any(|f| f != Factor::BackupCode && crate::mfa::policy::qualifies(f, policy, crate::mfa::policy::StepUp::None));
+    let has = enrolled.list().into_iter().any(|f| {
+        f != Factor::BackupCode && crate::mfa::policy::qualifies(f, policy, crate::mfa::assurance::Assurance::Password)
+    });
     if has {
         return Ok(Vec::new());
     }

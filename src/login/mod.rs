@@ -9,9 +9,11 @@ pub mod mfa;
 use crate::audit::{self, Origin, event};
 use crate::crypto;
 use crate::error::{AppError, AppResult, OAuthErrorCode};
+use crate::mfa::assurance::Assurance;
 use crate::mfa::limits;
-use crate::mfa::policy::{self, Decision, Factor, StepUp, Verdict, acr_for, amr_for, join_factors};
+use crate::mfa::policy::{self, Decision, Factor, Verdict, join_factors};
 use crate::mfa::step::{self, LoginCtx, PluginRun};
+use crate::oidc::acr;
 use crate::oidc::authorize::{self, Authentication, AuthorizeError, ErrorRedirect};
 use crate::oidc::{Params, has_word};
 use crate::state::AppState;
@@ -301,7 +303,7 @@ async fn proceed_inner(
     let ctx = LoginCtx {
         user,
         app_id: app_id.as_deref(),
-        step_up: policy::step_up_from_acr_values(req.and_then(|r| r.acr_values.as_deref())),
+        step_up: acr::wanted(req.and_then(|r| r.acr_values.as_deref())),
         freshness_demanded: req
             .is_some_and(|r| r.max_age.is_some() || r.prompt.as_deref().is_some_and(|p| has_word(p, "login"))),
         session,
@@ -375,13 +377,13 @@ async fn issue(
     if w.req.is_saml() {
         return crate::saml::sso::respond(state, w.req, session, user, factor).await.map(Some);
     }
-    let amr = amr_for(factor).join(" ");
+    let amr = acr::amr(factor).join(" ");
     let auth = Authentication {
         user_id: &session.user_id,
         session_id: &session.id,
         auth_time: session.auth_time,
         amr: &amr,
-        acr: policy::acr_answer(factor, w.req.acr_values.as_deref()),
+        acr: acr::answer(Assurance::achieved(factor), w.req.acr_values.as_deref()),
     };
     Ok(Some(authorize::issue_code(state, w.req, &auth).await?))
 }
@@ -424,7 +426,7 @@ pub(crate) async fn new_session(
     }
     let now = state.now();
     let token = crypto::random_token();
-    let amr = amr_for(mfa_factor).join(" ");
+    let amr = acr::amr(mfa_factor).join(" ");
     let session = store::sessions::create(
         &state.db,
         &store::sessions::NewSession {
@@ -433,7 +435,7 @@ pub(crate) async fn new_session(
             expires_at: now + state.config.session.absolute_timeout_minutes * 60,
             auth_time,
             amr: &amr,
-            acr: acr_for(mfa_factor),
+            acr: acr::of(Assurance::achieved(mfa_factor)),
             mfa_factor: mfa_factor.map(Factor::as_str),
         },
         now,
@@ -573,7 +575,7 @@ pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
 
 /// Whether a step-up was asked for, for pages that explain why a second factor is needed.
 pub fn is_step_up(req: &AuthRequest) -> bool {
-    policy::step_up_from_acr_values(req.acr_values.as_deref()) != StepUp::None
+    acr::wanted(req.acr_values.as_deref()) != Assurance::Password
 }
 
 /// Starts a fresh second-factor verification for an existing session ("sudo mode" before

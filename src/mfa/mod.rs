@@ -2,6 +2,7 @@
 //! factor, which factors qualify and how fresh a verification must be; and the factors
 //! themselves. No axum here.
 
+pub mod assurance;
 pub mod backup;
 pub mod decision_log;
 pub mod devices;

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::assurance::Assurance;
+
 /// MFA policy values, weakest first; `Ord` follows strength, so "the stronger of two" is `max`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,16 +66,6 @@ impl Factor {
             Factor::Totp => "an authenticator app",
             Factor::Passkey => "a passkey",
             Factor::BackupCode => "backup codes",
-        }
-    }
-
-    /// RFC 8176 `amr` value of the factor. A backup code is a one-time password (`otp`); a
-    /// passkey is proof of possession of a key held by an authenticator (`hwk`) with user
-    /// verification (`user`).
-    pub fn amr(self) -> &'static [&'static str] {
-        match self {
-            Factor::Totp | Factor::BackupCode => &["otp"],
-            Factor::Passkey => &["hwk", "user"],
         }
     }
 }
@@ -152,7 +144,7 @@ impl Settings {
 /// Backup codes do not count here: they are the way back in, not a factor of their own.
 pub fn satisfiable(policy: Policy, allowed: &[Factor]) -> bool {
     policy <= Policy::Optional
-        || allowed.iter().any(|f| *f != Factor::BackupCode && qualifies(*f, policy, StepUp::None))
+        || allowed.iter().any(|f| *f != Factor::BackupCode && qualifies(*f, policy, Assurance::Password))
 }
 
 /// The first factor that would meet `policy` (for messages): a passkey meets everything.
@@ -174,15 +166,6 @@ impl Default for AppPolicy {
     fn default() -> Self {
         AppPolicy { mfa_policy: None, reauth_interval_minutes: 0, allow_trusted_devices: true }
     }
-}
-
-/// What the request asks for beyond the static policy (OIDC `acr_values`, SAML
-/// `RequestedAuthnContext`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StepUp {
-    None,
-    Mfa,
-    PhishingResistant,
 }
 
 /// The user's enrolled factors.
@@ -244,7 +227,7 @@ pub struct Inputs<'a> {
     pub app: &'a AppPolicy,
     /// The strongest minimum among the user's groups.
     pub group_minimum: Option<Policy>,
-    pub step_up: StepUp,
+    pub step_up: Assurance,
     /// `max_age`, `prompt=login` or `ForceAuthn` asked for a fresh sign-in.
     pub freshness_demanded: bool,
     pub enrolled: Enrolled,
@@ -278,7 +261,7 @@ pub struct Requirement {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     /// The login may finish. `factor` is the session's second factor when it still counts
-    /// (fresh and within the interval) and so may appear in `amr`/`acr`.
+    /// (fresh and within the interval) and so counts in the login's `Assurance`.
     Satisfied {
         factor: Option<Factor>,
         by_device: bool,
@@ -296,7 +279,7 @@ pub enum Decision {
 pub struct Effective {
     pub policy: Policy,
     /// Explicit step-up from the request.
-    pub step_up: StepUp,
+    pub step_up: Assurance,
     /// Seconds a verification stays good; 0 = the whole SSO session.
     pub interval_seconds: i64,
 }
@@ -311,9 +294,9 @@ pub fn effective(i: &Inputs<'_>) -> Effective {
     // Floor rule: a plugin can only make the policy stronger.
     let static_policy = static_policy(i).max(i.plugin.and_then(|v| v.policy).unwrap_or(Policy::Disabled));
     let policy = match i.step_up {
-        StepUp::None => static_policy,
-        StepUp::Mfa => static_policy.max(Policy::Any),
-        StepUp::PhishingResistant => static_policy.max(Policy::Passkey),
+        Assurance::Password => static_policy,
+        Assurance::SecondFactor => static_policy.max(Policy::Any),
+        Assurance::PhishingResistant => static_policy.max(Policy::Passkey),
     };
     let plugin_interval = i.plugin.and_then(|v| v.reauth_interval_minutes).map_or(0, i64::from);
     let interval_minutes = [i.settings.mfa_reauth_interval_minutes, i.app.reauth_interval_minutes, plugin_interval]
@@ -327,11 +310,11 @@ pub fn effective(i: &Inputs<'_>) -> Effective {
 /// Whether `factor` satisfies `policy`. A stronger factor satisfies a weaker policy; backup
 /// codes satisfy every policy (they are the way back in), except an explicit request for
 /// phishing-resistant authentication.
-pub fn qualifies(factor: Factor, policy: Policy, step_up: StepUp) -> bool {
+pub fn qualifies(factor: Factor, policy: Policy, step_up: Assurance) -> bool {
     match policy {
         Policy::Disabled | Policy::Optional | Policy::Any | Policy::Otp => true,
         Policy::Passkey => {
-            factor == Factor::Passkey || (factor == Factor::BackupCode && step_up != StepUp::PhishingResistant)
+            factor == Factor::Passkey || (factor == Factor::BackupCode && step_up != Assurance::PhishingResistant)
         }
     }
 }
@@ -387,7 +370,7 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
         return Decision::Satisfied { factor: Some(f), by_device: false };
     }
     // Device trust skips the challenge for the static policy only (DESIGN §2 step 4).
-    if i.device_trusted && allow_trust && eff.step_up == StepUp::None && !i.freshness_demanded {
+    if i.device_trusted && allow_trust && eff.step_up == Assurance::Password && !i.freshness_demanded {
         return Decision::Satisfied { factor: None, by_device: true };
     }
     // Backup codes are offered beside a qualifying factor, not instead of one: a user with
@@ -412,75 +395,10 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
     Decision::Required(Requirement {
         challenge: i.enrolled.list(),
         enroll,
-        can_postpone: grace_open(eff.step_up != StepUp::None),
+        can_postpone: grace_open(eff.step_up != Assurance::Password),
         allow_trust,
         counted,
     })
-}
-
-/// `acr` for a login finished with `factor` (see `oidc::acr`).
-pub fn acr_for(factor: Option<Factor>) -> &'static str {
-    use crate::oidc::acr;
-    match factor {
-        None => acr::PASSWORD,
-        Some(Factor::Passkey) => acr::PHISHING_RESISTANT,
-        Some(Factor::Totp | Factor::BackupCode) => acr::MFA,
-    }
-}
-
-/// How strong an `acr` value is: 0 password, 1 a second factor, 2 phishing-resistant.
-fn acr_level(acr: &str) -> Option<u8> {
-    use crate::oidc::acr;
-    match acr {
-        acr::PASSWORD => Some(0),
-        acr::MFA | acr::REFEDS_MFA => Some(1),
-        acr::PHISHING_RESISTANT => Some(2),
-        _ => None,
-    }
-}
-
-/// The `acr` to put in the ID token: when the client asked with `acr_values` and the login
-/// met one of them, that value, the first met in the client's order of preference (OpenID
-/// Connect Core §3.1.2.1, §5.5.1.1: a relying party checks the value it asked for, e.g.
-/// REFEDS MFA); otherwise what the login achieved, in our own terms. `amr` stays the honest
-/// list of methods either way.
-pub fn acr_answer(factor: Option<Factor>, acr_values: Option<&str>) -> &str {
-    let achieved = acr_for(factor);
-    let level = acr_level(achieved).unwrap_or(0);
-    acr_values
-        .unwrap_or("")
-        .split_ascii_whitespace()
-        .find(|v| acr_level(v).is_some_and(|l| l <= level))
-        .unwrap_or(achieved)
-}
-
-/// `amr` for a password login finished with `factor` (RFC 8176 §2: `mfa` when more than one
-/// factor was used).
-pub fn amr_for(factor: Option<Factor>) -> Vec<&'static str> {
-    let mut amr = vec!["pwd"];
-    if let Some(f) = factor {
-        amr.extend_from_slice(f.amr());
-        amr.push("mfa");
-    }
-    amr
-}
-
-/// The step-up an OIDC `acr_values` list asks for. The values are alternatives the client
-/// accepts (OpenID Connect Core §3.1.2.1), so the weakest one we know decides; unknown
-/// values are ignored.
-pub fn step_up_from_acr_values(acr_values: Option<&str>) -> StepUp {
-    use crate::oidc::acr;
-    acr_values
-        .into_iter()
-        .flat_map(str::split_whitespace)
-        .filter_map(|v| match v {
-            acr::PASSWORD => Some(StepUp::None),
-            acr::MFA | acr::REFEDS_MFA => Some(StepUp::Mfa),
-            acr::PHISHING_RESISTANT => Some(StepUp::PhishingResistant),
-            _ => None,
-        })
-        .min()
-        .unwrap_or(StepUp::None)
 }
 
 #[cfg(test)]
@@ -524,33 +442,33 @@ mod tests {
     fn policy_matrix() {
         use Policy as P;
         #[rustfmt::skip]
-        let rows: Vec<(P, Option<P>, Option<P>, &[Factor], StepUp, Decision)> = vec![
+        let rows: Vec<(P, Option<P>, Option<P>, &[Factor], Assurance, Decision)> = vec![
             // global, app, group, user's factors, step-up, outcome
-            (P::Disabled, None, None, &[Totp], StepUp::None, PASS),
-            (P::Optional, None, None, &[], StepUp::None, PASS),
-            (P::Optional, None, None, &[Totp], StepUp::None, challenge(&[Totp])),
-            (P::Optional, None, None, &[Totp, BackupCode], StepUp::None, challenge(&[Totp, BackupCode])),
-            (P::Any, None, None, &[], StepUp::None, enrol(&[], &[Passkey, Totp])),
-            (P::Any, None, None, &[Passkey, Totp], StepUp::None, challenge(&[Passkey, Totp])),
-            (P::Any, Some(P::Disabled), None, &[Totp], StepUp::None, PASS),
-            (P::Disabled, Some(P::Any), None, &[Totp], StepUp::None, challenge(&[Totp])),
-            (P::Disabled, Some(P::Disabled), Some(P::Any), &[Totp], StepUp::None, challenge(&[Totp])),
-            (P::Disabled, None, Some(P::Otp), &[], StepUp::None, enrol(&[], &[Passkey, Totp])),
-            (P::Otp, None, None, &[Totp], StepUp::None, challenge(&[Totp])),
-            (P::Otp, None, None, &[Passkey], StepUp::None, challenge(&[Passkey])),
-            (P::Passkey, None, None, &[Totp], StepUp::None, enrol(&[Totp], &[Passkey])),
-            (P::Passkey, None, None, &[Totp, BackupCode], StepUp::None, enrol(&[Totp, BackupCode], &[Passkey])),
-            (P::Passkey, None, None, &[Passkey, BackupCode], StepUp::None, challenge(&[Passkey, BackupCode])),
+            (P::Disabled, None, None, &[Totp], Assurance::Password, PASS),
+            (P::Optional, None, None, &[], Assurance::Password, PASS),
+            (P::Optional, None, None, &[Totp], Assurance::Password, challenge(&[Totp])),
+            (P::Optional, None, None, &[Totp, BackupCode], Assurance::Password, challenge(&[Totp, BackupCode])),
+            (P::Any, None, None, &[], Assurance::Password, enrol(&[], &[Passkey, Totp])),
+            (P::Any, None, None, &[Passkey, Totp], Assurance::Password, challenge(&[Passkey, Totp])),
+            (P::Any, Some(P::Disabled), None, &[Totp], Assurance::Password, PASS),
+            (P::Disabled, Some(P::Any), None, &[Totp], Assurance::Password, challenge(&[Totp])),
+            (P::Disabled, Some(P::Disabled), Some(P::Any), &[Totp], Assurance::Password, challenge(&[Totp])),
+            (P::Disabled, None, Some(P::Otp), &[], Assurance::Password, enrol(&[], &[Passkey, Totp])),
+            (P::Otp, None, None, &[Totp], Assurance::Password, challenge(&[Totp])),
+            (P::Otp, None, None, &[Passkey], Assurance::Password, challenge(&[Passkey])),
+            (P::Passkey, None, None, &[Totp], Assurance::Password, enrol(&[Totp], &[Passkey])),
+            (P::Passkey, None, None, &[Totp, BackupCode], Assurance::Password, enrol(&[Totp, BackupCode], &[Passkey])),
+            (P::Passkey, None, None, &[Passkey, BackupCode], Assurance::Password, challenge(&[Passkey, BackupCode])),
             // Backup codes alone: no free pass, and no challenge under `optional`.
-            (P::Any, None, None, &[BackupCode], StepUp::None, enrol(&[BackupCode], &[Passkey, Totp])),
-            (P::Optional, None, None, &[BackupCode], StepUp::None, PASS),
-            (P::Any, Some(P::Passkey), None, &[Passkey, Totp], StepUp::None, challenge(&[Passkey])),
-            (P::Disabled, None, None, &[], StepUp::Mfa, enrol(&[], &[Passkey, Totp])),
-            (P::Disabled, None, None, &[Totp], StepUp::Mfa, challenge(&[Totp])),
-            (P::Optional, None, None, &[Totp, BackupCode], StepUp::PhishingResistant, enrol(&[Totp, BackupCode], &[Passkey])),
-            (P::Optional, None, None, &[Passkey, BackupCode], StepUp::PhishingResistant, challenge(&[Passkey])),
+            (P::Any, None, None, &[BackupCode], Assurance::Password, enrol(&[BackupCode], &[Passkey, Totp])),
+            (P::Optional, None, None, &[BackupCode], Assurance::Password, PASS),
+            (P::Any, Some(P::Passkey), None, &[Passkey, Totp], Assurance::Password, challenge(&[Passkey])),
+            (P::Disabled, None, None, &[], Assurance::SecondFactor, enrol(&[], &[Passkey, Totp])),
+            (P::Disabled, None, None, &[Totp], Assurance::SecondFactor, challenge(&[Totp])),
+            (P::Optional, None, None, &[Totp, BackupCode], Assurance::PhishingResistant, enrol(&[Totp, BackupCode], &[Passkey])),
+            (P::Optional, None, None, &[Passkey, BackupCode], Assurance::PhishingResistant, challenge(&[Passkey])),
             // Group minimum cannot be lowered by the app.
-            (P::Any, Some(P::Optional), Some(P::Passkey), &[Passkey], StepUp::None, challenge(&[Passkey])),
+            (P::Any, Some(P::Optional), Some(P::Passkey), &[Passkey], Assurance::Password, challenge(&[Passkey])),
         ];
         let settings = Settings::default();
         for (n, (global, app, group, factors, step_up, want)) in rows.into_iter().enumerate() {
@@ -578,7 +496,7 @@ mod tests {
             settings: s,
             app: a,
             group_minimum: None,
-            step_up: StepUp::None,
+            step_up: Assurance::Password,
             freshness_demanded: false,
             enrolled: enrolled(&[Totp]),
             session_mfa: None,
@@ -622,7 +540,7 @@ mod tests {
         assert_eq!((r.challenge, r.counted), (vec![Passkey, BackupCode], Some(Totp)));
         i.session_mfa = Some((BackupCode, i.now));
         assert_eq!(decide(&i), Decision::Satisfied { factor: Some(BackupCode), by_device: false });
-        i.step_up = StepUp::PhishingResistant;
+        i.step_up = Assurance::PhishingResistant;
         let Decision::Required(r) = decide(&i) else { panic!() };
         assert_eq!(r.challenge, vec![Passkey]);
     }
@@ -634,9 +552,9 @@ mod tests {
         let mut i = base(&s, &a);
         i.device_trusted = true;
         assert_eq!(decide(&i), Decision::Satisfied { factor: None, by_device: true });
-        i.step_up = StepUp::Mfa;
+        i.step_up = Assurance::SecondFactor;
         assert_eq!(decide(&i), challenge(&[Totp]));
-        i.step_up = StepUp::None;
+        i.step_up = Assurance::Password;
         i.freshness_demanded = true;
         assert_eq!(decide(&i), challenge(&[Totp]));
         i.freshness_demanded = false;
@@ -664,7 +582,7 @@ mod tests {
         let Decision::Required(r) = decide(&i) else { panic!() };
         assert!(!r.can_postpone, "grace is over");
         i.enroll_deadline = Some(i.now + 10);
-        i.step_up = StepUp::Mfa;
+        i.step_up = Assurance::SecondFactor;
         let Decision::Required(r) = decide(&i) else { panic!() };
         assert!(!r.can_postpone, "an explicit step-up is never postponed");
     }
@@ -722,44 +640,5 @@ mod tests {
     fn challenge_req(fs: &[Factor]) -> Requirement {
         let Decision::Required(r) = challenge(fs) else { unreachable!() };
         r
-    }
-
-    #[test]
-    fn acr_values_alternatives() {
-        use crate::oidc::acr;
-        assert_eq!(step_up_from_acr_values(None), StepUp::None);
-        assert_eq!(step_up_from_acr_values(Some(acr::REFEDS_MFA)), StepUp::Mfa);
-        assert_eq!(step_up_from_acr_values(Some(acr::PHISHING_RESISTANT)), StepUp::PhishingResistant);
-        let both = format!("{} {}", acr::PHISHING_RESISTANT, acr::MFA);
-        assert_eq!(step_up_from_acr_values(Some(&both)), StepUp::Mfa);
-        let with_pwd = format!("{} {}", acr::MFA, acr::PASSWORD);
-        assert_eq!(step_up_from_acr_values(Some(&with_pwd)), StepUp::None);
-        assert_eq!(step_up_from_acr_values(Some("urn:other")), StepUp::None);
-    }
-
-    #[test]
-    fn acr_echoes_the_first_requested_value_the_login_met() {
-        use crate::oidc::acr;
-        let refeds = acr::REFEDS_MFA;
-        assert_eq!(acr_answer(Some(Totp), Some(refeds)), refeds);
-        assert_eq!(acr_answer(Some(Passkey), Some(refeds)), refeds);
-        // Not met: our own value, never the one asked for.
-        assert_eq!(acr_answer(None, Some(refeds)), acr::PASSWORD);
-        assert_eq!(acr_answer(Some(Totp), Some(acr::PHISHING_RESISTANT)), acr::MFA);
-        // Preference order: the first value met wins.
-        let both = format!("{} {refeds}", acr::PHISHING_RESISTANT);
-        assert_eq!(acr_answer(Some(Totp), Some(&both)), refeds);
-        assert_eq!(acr_answer(Some(Passkey), Some(&both)), acr::PHISHING_RESISTANT);
-        // Unknown values are never echoed.
-        assert_eq!(acr_answer(Some(Passkey), Some("urn:other")), acr::PHISHING_RESISTANT);
-        assert_eq!(acr_answer(Some(Totp), None), acr::MFA);
-    }
-
-    #[test]
-    fn amr_and_acr() {
-        assert_eq!(amr_for(None), vec!["pwd"]);
-        assert_eq!(amr_for(Some(Totp)), vec!["pwd", "otp", "mfa"]);
-        assert_eq!(amr_for(Some(Passkey)), vec!["pwd", "hwk", "user", "mfa"]);
-        assert_eq!(acr_for(Some(BackupCode)), crate::oidc::acr::MFA);
     }
 }

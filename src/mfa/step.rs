@@ -1,7 +1,8 @@
 //! Gathers what one login's decision depends on and resolves it (`policy::decide`). Every
 //! protocol front (OIDC, the JSON API, SAML) asks here; nothing else decides.
 
-use super::policy::{self, Decision, Factor, Inputs, Settings, StepUp, Verdict};
+use super::assurance::Assurance;
+use super::policy::{self, Decision, Factor, Inputs, Settings, Verdict};
 use crate::audit::Origin;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -24,7 +25,7 @@ pub enum PluginRun<'a> {
 pub struct LoginCtx<'a> {
     pub user: &'a User,
     pub app_id: Option<&'a str>,
-    pub step_up: StepUp,
+    pub step_up: Assurance,
     /// `max_age`, `prompt=login` or `ForceAuthn`: never satisfied by device trust alone.
     pub freshness_demanded: bool,
     /// The SSO session, when the login continues one.

@@ -2,6 +2,7 @@
 //! discovery, userinfo, revocation, introspection and RP-initiated logout. No axum here:
 //! handlers pass parsed parameters in and map the results to HTTP.
 
+pub mod acr;
 pub mod authorize;
 pub mod claims;
 pub mod discovery;
@@ -14,20 +15,6 @@ use crate::error::{AppError, OAuthErrorCode};
 
 /// Scopes this provider understands (OpenID Connect Core §5.4 plus `groups`).
 pub const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
-
-/// `acr` values (OpenID Connect Core §2), weakest first. Documented in the README and listed
-/// in discovery as `acr_values_supported`.
-pub mod acr {
-    /// Password only.
-    pub const PASSWORD: &str = "urn:portcullis:acr:pwd";
-    /// A second factor was verified.
-    pub const MFA: &str = "urn:portcullis:acr:mfa";
-    /// A phishing-resistant factor (passkey) was verified.
-    pub const PHISHING_RESISTANT: &str = "urn:portcullis:acr:phr";
-    /// REFEDS MFA profile, accepted in `acr_values` as a synonym of `MFA`.
-    pub const REFEDS_MFA: &str = "https://refeds.org/profile/mfa";
-    pub const SUPPORTED: &[&str] = &[PASSWORD, MFA, PHISHING_RESISTANT, REFEDS_MFA];
-}
 
 /// Form or query parameters with duplicates refused: RFC 6749 §3.1 says request and response
 /// parameters MUST NOT be included more than once. Empty values count as absent (§3.1).

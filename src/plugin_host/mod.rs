@@ -10,6 +10,7 @@
 pub mod compiler;
 pub mod context;
 pub mod registry;
+mod users;
 mod v1;
 
 use std::collections::HashMap;
@@ -251,11 +252,11 @@ pub struct PluginHost {
     /// Evaluation slots for active plugins, shared by every scope...
     slots: Arc<tokio::sync::Semaphore>,
     /// ...of which one scope (the global assignment, or one app) may hold at most this many,
-    /// and one user at most `PER_USER` at a time (bulkheads: a flood on one app, or by one
-    /// user, cannot take every slot).
+    /// and one user at most `users::PER_USER` at a time and `user_evaluations_per_minute`
+    /// (bulkheads: a flood on one app, or by one user, cannot take every slot).
     per_scope: usize,
     scopes: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
-    users: Mutex<HashMap<String, usize>>,
+    users: users::Users,
     /// Shadow runs have slots of their own, taken only when free: a full shadow budget drops
     /// the run (counted) and never delays or fails an active evaluation.
     shadow_slots: Arc<tokio::sync::Semaphore>,
@@ -287,9 +288,6 @@ pub enum Lane {
     /// A shadow run (recorded, not enforced), or an admin's test or replay.
     Shadow,
 }
-
-/// Active evaluations one user may have running at once.
-const PER_USER: usize = 2;
 
 /// Slots for active evaluations when `plugins.max_concurrent` is 0: two per core, at least 4.
 pub fn auto_slots() -> usize {
@@ -355,7 +353,7 @@ impl PluginHost {
             slots: Arc::new(tokio::sync::Semaphore::new(active)),
             per_scope: active.div_ceil(2).max(1),
             scopes: Mutex::new(HashMap::new()),
-            users: Mutex::new(HashMap::new()),
+            users: users::Users::new(caps.user_evaluations_per_minute),
             shadow_slots: Arc::new(tokio::sync::Semaphore::new(shadow)),
             shadow_dropped: std::sync::atomic::AtomicU64::new(0),
             warming: Mutex::new(std::collections::HashSet::new()),
@@ -638,8 +636,10 @@ impl PluginHost {
     }
 
     /// Runs an evaluation on an evaluator thread once its lane has room, so that a slow
-    /// selector never holds up the async workers serving other logins. An active evaluation waits for
-    /// its scope's share, its user's share and a slot for at most its own deadline, then
+    /// selector never holds up the async workers serving other logins. An active evaluation past
+    /// its user's rate waits for the next token up to one token's worth of time (or its
+    /// deadline, if longer); then it waits for its user's share, its scope's share and a slot
+    /// for at most its own deadline. Either wait running out
     /// fails `busy` (which the selector treats as `fail_secure`, whatever `on_error` says); a
     /// shadow run takes a shadow slot only when one is free, and is dropped otherwise.
     pub async fn evaluate(
@@ -658,8 +658,18 @@ impl PluginHost {
                 }
             },
             Lane::Active { scope, user_id } => {
-                let wait = Duration::from_millis(limits.timeout_ms.max(50));
-                match tokio::time::timeout(wait, self.admit(scope, user_id)).await {
+                let deadline = Duration::from_millis(limits.timeout_ms.max(50));
+                if !self.paced(user_id, deadline.max(self.users.pace())).await {
+                    return Evaluation::failed(
+                        FailureKind::Busy,
+                        format!(
+                            "not run: this user started more than {} evaluations in the last minute \
+                             (plugins.user_evaluations_per_minute)",
+                            self.users.per_minute()
+                        ),
+                    );
+                }
+                match tokio::time::timeout(deadline, self.admit(scope, user_id)).await {
                     Ok(Some(h)) => h,
                     _ => {
                         return Evaluation::failed(
@@ -679,6 +689,20 @@ impl PluginHost {
         rx.await.unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
     }
 
+    /// Spends one of the user's tokens, waiting up to `patience` for the next one when the
+    /// user is past the rate; `false` if none came (another of their logins took it).
+    async fn paced(&self, user_id: &str, patience: Duration) -> bool {
+        let give_up = Instant::now() + patience;
+        loop {
+            let now = Instant::now();
+            match self.users.take_token(user_id, now) {
+                Ok(()) => return true,
+                Err(_) if now >= give_up => return false,
+                Err(next) => tokio::time::sleep(next.max(Duration::from_millis(5)).min(give_up - now)).await,
+            }
+        }
+    }
+
     /// The user's share, the scope's share and a slot, in that order; `None` if closed.
     async fn admit(self: &Arc<Self>, scope: &str, user_id: &str) -> Option<Held> {
         let user = UserShare::wait(self, user_id).await;
@@ -695,11 +719,27 @@ impl PluginHost {
     }
 }
 
-/// Niceness of the evaluator threads: below the threads serving requests, so that plugins
-/// burning their deadlines (a flood on one app) take CPU from nothing but each other.
-/// A selector starved by it reaches its deadline with little CPU used, which is a capacity
-/// failure and fails secure (see `evaluate_blocking`).
+/// Niceness of the evaluator threads where the idle scheduling class is refused: below the
+/// threads serving requests either way. A selector starved by it reaches its deadline with
+/// little CPU used, which is a capacity failure and fails secure (see `evaluate_blocking`).
 const EVALUATOR_NICE: i32 = 10;
+
+/// Puts the calling thread in the kernel's idle scheduling class (`SCHED_IDLE`): it runs on
+/// CPU time no request-serving thread wants, and a request-serving thread that wakes takes
+/// the CPU from it at once rather than after a time slice (niceness alone only shrinks its
+/// share: on a loaded machine a woken sign-in could still wait out an evaluator's slice).
+/// Plugins burning their deadlines (a flood on one app) then take CPU from nothing but each
+/// other. Where the class is refused, a niceness of `EVALUATOR_NICE`.
+fn lower_this_threads_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: system calls on this thread's own scheduling (pid 0 is the calling thread on
+    // Linux), with a parameter we own.
+    unsafe {
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            libc::setpriority(libc::PRIO_PROCESS, 0, EVALUATOR_NICE);
+        }
+    }
+}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -718,12 +758,7 @@ impl Evaluators {
             std::thread::Builder::new()
                 .name(format!("plugin-eval-{i}"))
                 .spawn(move || {
-                    // On Linux the niceness set for thread id 0 is this thread's alone. Failing
-                    // to lower it leaves the thread at the server's priority, as before.
-                    // SAFETY: a system call on this thread's own scheduling priority.
-                    unsafe {
-                        libc::setpriority(libc::PRIO_PROCESS, 0, EVALUATOR_NICE);
-                    }
+                    lower_this_threads_priority();
                     loop {
                         let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         match job {
@@ -751,37 +786,25 @@ struct Held {
     _user: Option<UserShare>,
 }
 
-/// One of a user's `PER_USER` places; given back on drop.
+/// One of a user's places (`users::PER_USER`); given back on drop.
 struct UserShare {
     host: Arc<PluginHost>,
     user_id: String,
 }
 
 impl UserShare {
+    /// Waits for one of the user's two places.
     async fn wait(host: &Arc<PluginHost>, user_id: &str) -> UserShare {
-        loop {
-            {
-                let mut users = host.users.lock().expect("plugin users lock");
-                let n = users.entry(user_id.to_owned()).or_insert(0);
-                if *n < PER_USER {
-                    *n += 1;
-                    return UserShare { host: host.clone(), user_id: user_id.to_owned() };
-                }
-            }
+        while !host.users.enter(user_id, Instant::now()) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        UserShare { host: host.clone(), user_id: user_id.to_owned() }
     }
 }
 
 impl Drop for UserShare {
     fn drop(&mut self) {
-        let mut users = self.host.users.lock().expect("plugin users lock");
-        if let Some(n) = users.get_mut(&self.user_id) {
-            *n -= 1;
-            if *n == 0 {
-                users.remove(&self.user_id);
-            }
-        }
+        self.host.users.leave(&self.user_id, Instant::now());
     }
 }
 

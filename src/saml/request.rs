@@ -12,6 +12,7 @@ use samael::schema::{AuthnContextComparison, AuthnRequest as SamlAuthnRequest};
 use super::response::{Status, class, status};
 use super::{MAX_DOCUMENT_BYTES, binding, name_id, screen_xml, xml};
 use crate::error::AppError;
+use crate::mfa::assurance::Assurance;
 use crate::oidc::acr;
 use crate::state::AppState;
 use crate::store::{self, saml::ServiceProvider, sessions::AuthRequest};
@@ -86,7 +87,9 @@ fn resolve_acs<'a>(sp: &'a ServiceProvider, url: Option<&str>, index: Option<usi
     }
 }
 
-/// The requested authentication context as `acr_values` the MFA step understands.
+/// The requested authentication context: the levels the SP accepts, in its order (`better`
+/// than a password class asks for a second factor). Stored, until the request is typed
+/// end to end, as the `acr` values the MFA step reads.
 fn requested_context(r: &SamlAuthnRequest) -> Result<Option<String>, Status> {
     let Some(ctx) = &r.requested_authn_context else { return Ok(None) };
     let classes: Vec<&str> =
@@ -95,23 +98,18 @@ fn requested_context(r: &SamlAuthnRequest) -> Result<Option<String>, Status> {
         return Ok(None);
     }
     let better = matches!(ctx.comparison, Some(AuthnContextComparison::Better));
-    let mapped: Vec<&str> = classes
+    let levels: Vec<Assurance> = classes
         .iter()
-        .filter_map(|c| match *c {
-            class::PASSWORD_PROTECTED_TRANSPORT | class::PASSWORD if better => Some(acr::MFA),
-            class::PASSWORD_PROTECTED_TRANSPORT | class::PASSWORD => Some(acr::PASSWORD),
-            class::REFEDS_MFA | acr::MFA => Some(acr::MFA),
-            acr::PHISHING_RESISTANT => Some(acr::PHISHING_RESISTANT),
-            _ => None,
-        })
+        .filter_map(|c| class::level(c))
+        .map(|l| if better && l == Assurance::Password { Assurance::SecondFactor } else { l })
         .collect();
-    if mapped.is_empty() {
+    if levels.is_empty() {
         return Err(Status::requester(
             Some(status::NO_AUTHN_CONTEXT),
             format!("none of the requested authentication contexts is supported: {}", classes.join(" ")),
         ));
     }
-    Ok(Some(mapped.join(" ")))
+    Ok(Some(levels.into_iter().map(acr::of).collect::<Vec<_>>().join(" ")))
 }
 
 /// The signed octets of an HTTP-Redirect message (Bindings §3.4.4.1): the parameters as they

@@ -27,12 +27,44 @@ pub mod status {
     pub const UNKNOWN_PRINCIPAL: &str = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal";
 }
 
-/// Authentication context classes.
+/// Authentication context classes: the SAML words for a login's `Assurance`.
 pub mod class {
+    use crate::mfa::assurance::Assurance;
+
     pub const PASSWORD_PROTECTED_TRANSPORT: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
     pub const PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:Password";
     /// REFEDS MFA profile: the user passed a second factor.
     pub const REFEDS_MFA: &str = "https://refeds.org/profile/mfa";
+    /// Our own names, the OIDC `acr` values, accepted as classes too: a second factor, and a
+    /// phishing-resistant one (a passkey), for which SAML has no standard class.
+    pub const MFA: &str = crate::oidc::acr::MFA;
+    pub const PHISHING_RESISTANT: &str = crate::oidc::acr::PHISHING_RESISTANT;
+
+    /// The class a login of this strength reports.
+    pub fn of(a: Assurance) -> &'static str {
+        match a {
+            Assurance::Password => PASSWORD_PROTECTED_TRANSPORT,
+            Assurance::SecondFactor => REFEDS_MFA,
+            Assurance::PhishingResistant => PHISHING_RESISTANT,
+        }
+    }
+
+    /// The strength a class names, if it is one we know.
+    pub fn level(class: &str) -> Option<Assurance> {
+        match class {
+            PASSWORD_PROTECTED_TRANSPORT | PASSWORD => Some(Assurance::Password),
+            REFEDS_MFA | MFA => Some(Assurance::SecondFactor),
+            PHISHING_RESISTANT => Some(Assurance::PhishingResistant),
+            _ => None,
+        }
+    }
+
+    /// The class to report: the first requested one the login met, in the SP's order (so an
+    /// SP comparing `exact` finds what it asked for); otherwise what the login achieved.
+    pub fn answer(achieved: Assurance, requested: &[Assurance]) -> &'static str {
+        let asked = requested.iter().map(|l| (of(*l), Some(*l)));
+        achieved.first_met(asked).unwrap_or(of(achieved))
+    }
 }
 
 /// A top-level status, an optional second-level one, and a message for the SP's logs.

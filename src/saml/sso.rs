@@ -8,7 +8,9 @@ use super::name_id;
 use super::response::{self, Envelope, Signing, Statement, Status, class};
 use crate::crypto;
 use crate::error::{AppError, AppResult};
+use crate::mfa::assurance::Assurance;
 use crate::mfa::policy::Factor;
+use crate::oidc::acr;
 use crate::state::AppState;
 use crate::store::saml::{Delivery, ServiceProvider};
 use crate::store::{self, sessions::AuthRequest, sessions::Session, users::User};
@@ -96,7 +98,15 @@ pub async fn respond(
         audience: &sp.entity_id,
         session_index: &session.id,
         authn_instant: session.auth_time,
-        authn_context: if factor.is_some() { class::REFEDS_MFA } else { class::PASSWORD_PROTECTED_TRANSPORT },
+        authn_context: class::answer(
+            Assurance::achieved(factor),
+            &req.acr_values
+                .as_deref()
+                .unwrap_or("")
+                .split_ascii_whitespace()
+                .filter_map(acr::level)
+                .collect::<Vec<_>>(),
+        ),
         attributes,
     };
     let xml = response::build(&envelope, &Status::success(), Some(&statement), Signing::parse(&sp.sign), &cred)?;

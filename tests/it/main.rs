@@ -5,6 +5,7 @@ mod common;
 
 mod allowed_factors;
 mod api_login;
+mod assurance_parity;
 mod attempt_limits;
 mod browser_passkey;
 mod cli;

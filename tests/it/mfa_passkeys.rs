@@ -13,32 +13,37 @@ use webauthn_authenticator_rs::{AuthenticatorBackend, WebauthnAuthenticator};
 
 both_databases!(passkey_over_json, passkey_in_oidc_browser_flow, passkey_assertions_that_must_fail);
 
-fn cookie_client() -> reqwest::Client {
+pub(crate) fn cookie_client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-fn localhost() -> Options {
+pub(crate) fn localhost() -> Options {
     Options { localhost_issuer: true, manual_clock: true, ..Default::default() }
 }
 
-fn origin(srv: &TestServer) -> Url {
+pub(crate) fn origin(srv: &TestServer) -> Url {
     Url::parse(srv.issuer()).unwrap()
 }
 
 /// Creates a credential for server options (`{"publicKey": ...}`).
-fn register(key: &mut SoftPasskey, origin: &Url, options: &Value) -> Value {
+pub(crate) fn register(key: &mut SoftPasskey, origin: &Url, options: &Value) -> Value {
     let options: CreationChallengeResponse = serde_json::from_value(options.clone()).expect("creation options");
     json!(key.do_registration(origin.clone(), options).expect("soft authenticator registers"))
 }
 
 /// Signs an assertion for server options (`{"publicKey": ...}`).
-fn assert_with(key: &mut SoftPasskey, origin: &Url, options: &Value) -> Value {
+pub(crate) fn assert_with(key: &mut SoftPasskey, origin: &Url, options: &Value) -> Value {
     let options: RequestChallengeResponse = serde_json::from_value(options.clone()).expect("request options");
     json!(key.do_authentication(origin.clone(), options).expect("soft authenticator signs"))
 }
 
 /// Signs in over JSON and enrols a passkey inside the login (policy `any`, no factor yet).
-async fn enrol_in_login(srv: &TestServer, http: &reqwest::Client, user: &str, key: &mut SoftPasskey) -> Value {
+pub(crate) async fn enrol_in_login(
+    srv: &TestServer,
+    http: &reqwest::Client,
+    user: &str,
+    key: &mut SoftPasskey,
+) -> Value {
     let (status, body) = api_login(srv, http, user).await;
     assert_eq!(status, 200);
     assert_eq!(body["mfa_enrollment_required"], true, "{body}");
@@ -66,7 +71,12 @@ async fn enrol_in_login(srv: &TestServer, http: &reqwest::Client, user: &str, ke
 }
 
 /// Password, then a passkey assertion over JSON; returns the final body.
-async fn passkey_login(srv: &TestServer, http: &reqwest::Client, user: &str, key: &mut SoftPasskey) -> Value {
+pub(crate) async fn passkey_login(
+    srv: &TestServer,
+    http: &reqwest::Client,
+    user: &str,
+    key: &mut SoftPasskey,
+) -> Value {
     let (_, body) = api_login(srv, http, user).await;
     assert_eq!(body["mfa_required"], true, "{body}");
     assert!(body["factors"].as_array().unwrap().contains(&json!("passkey")), "{body}");

@@ -11,10 +11,22 @@ use crate::plugin_fixtures as fx;
 use crate::plugins_login::{admin_client, assign, upload};
 use portcullis::mfa::policy::Policy;
 
-both_databases!(a_flood_on_one_app_leaves_the_others_alone, cold_node_compiles_once_in_the_background);
+both_databases!(
+    a_flood_on_one_app_leaves_the_others_alone,
+    one_user_past_the_rate_fails_secure_and_leaves_the_plugin_to_others,
+    cold_node_compiles_once_in_the_background
+);
 
 async fn a_flood_on_one_app_leaves_the_others_alone(b: Backend) {
-    let opts = Options { tweak: Box::new(|c| c.plugins.max_concurrent = 4), ..Options::default() };
+    // Without the per-user rate: each flood request runs or waits for F's plugin, as when many
+    // accounts flood an app (the scope's share is the bulkhead then).
+    let opts = Options {
+        tweak: Box::new(|c| {
+            c.plugins.max_concurrent = 4;
+            c.plugins.user_evaluations_per_minute = 0;
+        }),
+        ..Options::default()
+    };
     let Some(srv) = TestServer::start_with(b, opts).await else { return };
     let admin = admin_client(&srv).await;
     let f = srv.add_client(false).await;
@@ -25,14 +37,7 @@ async fn a_flood_on_one_app_leaves_the_others_alone(b: Backend) {
 
     // F: a plugin that loops until its 300 ms deadline, fail_open. C: a plugin asking for a
     // code, fail_open (so a capacity failure would let the login through without one).
-    let slow = admin
-        .post(srv.url("/api/v1/admin/plugins?name=slow&timeout_ms=300&fuel=1000000000"))
-        .header("content-type", "application/wasm")
-        .body(fx::infinite_loop())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(slow.status(), 201, "{}", slow.text().await.unwrap());
+    upload(&srv, &admin, "slow&timeout_ms=300&fuel=1000000000", fx::infinite_loop()).await;
     assign(&srv, &admin, "slow", &f.app_id, "active", "fail_open").await;
     upload(&srv, &admin, "wants-otp", fx::fixed(Policy::Otp)).await;
     assign(&srv, &admin, "wants-otp", &c.app_id, "active", "fail_open").await;
@@ -82,13 +87,88 @@ async fn a_flood_on_one_app_leaves_the_others_alone(b: Backend) {
     let floods: i32 = flood.join_all().await.into_iter().sum();
     assert!(floods >= 12, "the flood ran: {floods}");
 
-    let body: serde_json::Value =
-        admin.get(srv.url("/api/v1/admin/plugin-decisions?limit=500")).send().await.unwrap().json().await.unwrap();
+    let body = decisions(&srv, &admin, "plugin=wants-otp&limit=500").await;
     let entries = body["entries"].as_array().unwrap();
     let c_runs: Vec<_> = entries.iter().filter(|e| e["app_id"] == c.app_id.as_str() && e["mode"] == "active").collect();
     assert!(c_runs.len() >= 6, "{}", c_runs.len());
     assert!(c_runs.iter().all(|e| e["error_kind"].is_null()), "C's plugin never failed busy: {c_runs:?}");
     assert!(srv.state.plugins.shadow_dropped() > 0, "shadow runs beyond their budget are dropped");
+    srv.stop().await;
+}
+
+/// The decision log as the admin API shows it.
+async fn decisions(srv: &TestServer, admin: &reqwest::Client, query: &str) -> serde_json::Value {
+    let url = srv.url(&format!("/api/v1/admin/plugin-decisions?{query}"));
+    admin.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// One account looping on an app's sign-in (many requests at once) gets a minute's worth of
+/// evaluations (`plugins.user_evaluations_per_minute`, the default 30) and is then paced: the
+/// logins past it wait up to one token's worth of time (2 s) for the next token, and those that
+/// do not get it fail `busy`, which is secure whatever `on_error` says (a code is never issued
+/// without the plugin's decision). The plugin keeps deciding for everyone else.
+async fn one_user_past_the_rate_fails_secure_and_leaves_the_plugin_to_others(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let rate = srv.state.config.plugins.user_evaluations_per_minute as usize;
+    assert_eq!(rate, 30, "the default");
+    let admin = admin_client(&srv).await;
+    let f = srv.add_client(false).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    // The plugin waves every login through, fail_open: only its decision may do that. A long
+    // deadline, so that no login gives up waiting for the user's two places.
+    upload(&srv, &admin, "lets-in&timeout_ms=2000", fx::fixed(Policy::Disabled)).await;
+    assign(&srv, &admin, "lets-in", &f.app_id, "active", "fail_open").await;
+    for name in ["mallory", "bob"] {
+        let user = srv.add_user(name).await;
+        srv.enrol_totp_now(&user).await;
+    }
+    let signed_in = |name: &'static str| {
+        let srv = &srv;
+        async move {
+            let http = browser();
+            assert_eq!(api_login(srv, &http, name).await.0, 200);
+            http
+        }
+    };
+    let url = authorize_url(
+        &srv,
+        &f.client_id,
+        &[("code_challenge", "x".repeat(43).as_str()), ("code_challenge_method", "S256")],
+    );
+    let mallory = signed_in("mallory").await;
+    let started = std::time::Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..2 * rate {
+        let (http, url) = (mallory.clone(), url.clone());
+        set.spawn(async move {
+            let resp = http.get(&url).send().await.unwrap();
+            assert_eq!(resp.status(), 303);
+            resp.headers()["location"].to_str().unwrap().to_owned()
+        });
+    }
+    let answers = set.join_all().await;
+    let took = started.elapsed();
+    let codes = answers.iter().filter(|l| l.starts_with(REDIRECT)).count();
+    let stepped = answers.iter().filter(|l| l.as_str() == "/login/mfa").count();
+    assert_eq!(codes + stepped, 2 * rate, "{answers:?}");
+    // The burst, plus at most one token per 2 s the requests spent waiting.
+    let earned = rate + (took.as_secs_f64() / 2.0) as usize;
+    assert!(codes >= rate && codes <= earned, "{codes} codes in {took:?}");
+
+    let body = decisions(&srv, &admin, "limit=500").await;
+    let entries = body["entries"].as_array().unwrap();
+    let decided = entries.iter().filter(|e| e["error_kind"].is_null()).count();
+    let limited = entries
+        .iter()
+        .filter(|e| e["error_kind"] == "busy")
+        .filter(|e| e["evaluation"].to_string().contains("plugins.user_evaluations_per_minute"))
+        .count();
+    assert_eq!((decided, limited), (codes, stepped), "{entries:?}");
+
+    // Everyone else still gets the plugin's decision, at once.
+    let bob = signed_in("bob").await;
+    let resp = bob.get(&url).send().await.unwrap();
+    assert!(resp.headers()["location"].to_str().unwrap().starts_with(REDIRECT), "{resp:?}");
     srv.stop().await;
 }
 

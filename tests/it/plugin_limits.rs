@@ -112,6 +112,36 @@ fn a_selector_starved_of_cpu_fails_busy() {
     assert!(message.contains("of its 200 ms deadline: the server is overloaded"), "{message}");
 }
 
+/// Evaluations run in the kernel's idle scheduling class: a request-serving thread that
+/// wakes takes the CPU from a selector at once (a flood of plugins burning their deadlines
+/// cannot hold up a sign-in for a time slice).
+#[test]
+fn evaluator_threads_yield_to_every_request_serving_thread() {
+    let _h = host();
+    let evaluators = || -> Vec<(i32, i32)> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| {
+                let tid: i32 = t.ok()?.file_name().to_str()?.parse().ok()?;
+                let name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).ok()?;
+                // SAFETY: reads the scheduling policy of a thread of this process.
+                name.starts_with("plugin-eval-").then(|| (tid, unsafe { libc::sched_getscheduler(tid) }))
+            })
+            .collect()
+    };
+    // Each thread lowers itself as it starts.
+    let mut seen = evaluators();
+    for _ in 0..200 {
+        if !seen.is_empty() && seen.iter().all(|(_, policy)| *policy == libc::SCHED_IDLE) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        seen = evaluators();
+    }
+    assert!(!seen.is_empty(), "the host runs evaluator threads");
+    assert!(seen.iter().all(|(_, policy)| *policy == libc::SCHED_IDLE), "{seen:?}");
+}
+
 #[test]
 fn memory_bomb_stops_at_the_cap() {
     let h = host();

@@ -29,6 +29,7 @@ pub(crate) async fn admin_client(srv: &TestServer) -> reqwest::Client {
     admin
 }
 
+/// Uploads a component as `name`, which may carry further query parameters (`slow&timeout_ms=300`).
 pub(crate) async fn upload(srv: &TestServer, admin: &reqwest::Client, name: &str, bytes: Vec<u8>) -> Value {
     let resp = admin
         .post(srv.url(&format!("/api/v1/admin/plugins?name={name}")))

@@ -24,12 +24,12 @@ both_databases!(
     transient_name_id
 );
 
-const ACS: &str = "https://sp.example/saml/acs";
-const ENTITY: &str = "https://sp.example/saml";
+pub(crate) const ACS: &str = "https://sp.example/saml/acs";
+pub(crate) const ENTITY: &str = "https://sp.example/saml";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Registers the SP and builds samael's SP side from the IdP's published metadata.
-async fn setup(srv: &TestServer, spec: serde_json::Value) -> ServiceProvider {
+pub(crate) async fn setup(srv: &TestServer, spec: serde_json::Value) -> ServiceProvider {
     let mut body = serde_json::json!({"name": "Intranet", "entity_id": ENTITY, "acs_urls": [ACS]});
     body.as_object_mut().unwrap().extend(spec.as_object().unwrap().clone());
     let spec: portcullis::admin::SamlAppSpec = serde_json::from_value(body).unwrap();
@@ -43,12 +43,12 @@ async fn setup(srv: &TestServer, spec: serde_json::Value) -> ServiceProvider {
         .unwrap()
 }
 
-fn sso(srv: &TestServer) -> String {
+pub(crate) fn sso(srv: &TestServer) -> String {
     srv.url("/saml/sso")
 }
 
 /// The hand-over page's form: (action, SAMLResponse XML, RelayState).
-async fn handover(browser: &reqwest::Client, url: &str) -> (String, String, Option<String>) {
+pub(crate) async fn handover(browser: &reqwest::Client, url: &str) -> (String, String, Option<String>) {
     let resp = browser.get(url).send().await.unwrap();
     assert_eq!(resp.status(), 200, "{url}");
     let html = resp.text().await.unwrap();
@@ -88,7 +88,7 @@ async fn idp_pem(srv: &TestServer) -> String {
 }
 
 /// Sends an AuthnRequest with the Redirect binding; returns the first response.
-async fn send_redirect(
+pub(crate) async fn send_redirect(
     browser: &reqwest::Client,
     srv: &TestServer,
     req: &AuthnRequest,

@@ -1,0 +1,80 @@
+//! How strongly a login proved who the user is, in one currency for every protocol: a
+//! request asks for a minimum (OIDC `acr_values`, SAML `RequestedAuthnContext`), a finished
+//! login achieved one, and the protocol modules alone turn it into their words (OIDC `acr`,
+//! SAML `AuthnContextClassRef`), so both report the same strength for the same login.
+
+use super::policy::Factor;
+
+/// Weakest first: the derived order is the order of strength.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Assurance {
+    /// A password alone (as a request's minimum: no step-up).
+    #[default]
+    Password,
+    /// A second factor was verified.
+    SecondFactor,
+    /// A phishing-resistant factor (a passkey) was verified.
+    PhishingResistant,
+}
+
+impl Assurance {
+    /// What a password login finished with `factor` (the second factor that counts) achieved.
+    pub fn achieved(factor: Option<Factor>) -> Assurance {
+        match factor {
+            None => Assurance::Password,
+            Some(Factor::Passkey) => Assurance::PhishingResistant,
+            Some(Factor::Totp | Factor::BackupCode) => Assurance::SecondFactor,
+        }
+    }
+
+    /// The minimum a request asks for, given the levels it accepts: they are alternatives
+    /// (OIDC `acr_values`, the classes of a SAML `RequestedAuthnContext`), so the weakest one
+    /// decides; none known, no step-up.
+    pub fn weakest_of(accepted: impl IntoIterator<Item = Assurance>) -> Assurance {
+        accepted.into_iter().min().unwrap_or_default()
+    }
+
+    /// The answer to a request that listed `requested` values (in the client's order of
+    /// preference), each naming a level or unknown (`None`): the first one this login met,
+    /// so that a relying party finds the value it asked for (OpenID Connect Core §5.5.1.1;
+    /// SAML with `exact` comparison); `None` when none was met or none was asked.
+    pub fn first_met<'a, T: ?Sized>(
+        self,
+        requested: impl IntoIterator<Item = (&'a T, Option<Assurance>)>,
+    ) -> Option<&'a T> {
+        requested.into_iter().find(|(_, level)| level.is_some_and(|l| l <= self)).map(|(v, _)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strength_by_factor() {
+        assert_eq!(Assurance::achieved(None), Assurance::Password);
+        assert_eq!(Assurance::achieved(Some(Factor::Totp)), Assurance::SecondFactor);
+        assert_eq!(Assurance::achieved(Some(Factor::BackupCode)), Assurance::SecondFactor);
+        assert_eq!(Assurance::achieved(Some(Factor::Passkey)), Assurance::PhishingResistant);
+        assert!(
+            Assurance::Password < Assurance::SecondFactor && Assurance::SecondFactor < Assurance::PhishingResistant
+        );
+    }
+
+    #[test]
+    fn the_weakest_accepted_level_decides() {
+        use Assurance::*;
+        assert_eq!(Assurance::weakest_of([]), Password);
+        assert_eq!(Assurance::weakest_of([PhishingResistant, SecondFactor]), SecondFactor);
+        assert_eq!(Assurance::weakest_of([SecondFactor, Password]), Password);
+    }
+
+    #[test]
+    fn the_first_requested_value_met_answers() {
+        use Assurance::*;
+        let asked = [("phr", Some(PhishingResistant)), ("other", None), ("mfa", Some(SecondFactor))];
+        assert_eq!(SecondFactor.first_met(asked), Some("mfa"));
+        assert_eq!(PhishingResistant.first_met(asked), Some("phr"));
+        assert_eq!(Password.first_met(asked), None);
+    }
+}
