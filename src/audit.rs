@@ -54,11 +54,44 @@ pub async fn record(
     origin: &Origin,
     detail: Option<&str>,
 ) -> AppResult<()> {
-    tracing::info!(event, user_id, app_id, ip = origin.ip.as_deref(), detail, "audit");
-    store::audit::record(
-        &state.db,
-        &store::audit::Event { event, user_id, app_id, ip: origin.ip.as_deref(), detail },
-        state.now(),
-    )
-    .await
+    let r = Record::new(event, user_id, app_id, origin, detail);
+    r.log();
+    store::audit::record(&state.db, &r.row(), state.now()).await
+}
+
+/// One audit record, for a store function that writes it in the same transaction as the
+/// action it records (`row`); `log` traces it once written.
+pub struct Record<'a> {
+    event: &'a str,
+    user_id: Option<&'a str>,
+    app_id: Option<&'a str>,
+    origin: &'a Origin,
+    detail: Option<&'a str>,
+}
+
+impl<'a> Record<'a> {
+    pub fn new(
+        event: &'a str,
+        user_id: Option<&'a str>,
+        app_id: Option<&'a str>,
+        origin: &'a Origin,
+        detail: Option<&'a str>,
+    ) -> Record<'a> {
+        Record { event, user_id, app_id, origin, detail }
+    }
+
+    pub fn row(&self) -> store::audit::Event<'a> {
+        store::audit::Event {
+            event: self.event,
+            user_id: self.user_id,
+            app_id: self.app_id,
+            ip: self.origin.ip.as_deref(),
+            detail: self.detail,
+        }
+    }
+
+    pub fn log(&self) {
+        let (event, user_id, app_id, detail) = (self.event, self.user_id, self.app_id, self.detail);
+        tracing::info!(event, user_id, app_id, ip = self.origin.ip.as_deref(), detail, "audit");
+    }
 }

@@ -484,15 +484,6 @@ async fn start_mfa(
         Subject::Session { session, .. } => (Some(session.id.clone()), session.auth_time),
         Subject::FirstFactor { auth_time, .. } => (None, auth_time),
     };
-    if let Some(req) = req {
-        // A request that has not waited yet (SSO session at /authorize) is stored now.
-        if store::sessions::find_auth_request(&state.db, &req.id, now).await?.is_none() {
-            store::sessions::create_auth_request(&state.db, req).await?;
-        }
-        if let Some(v) = &verdict_json {
-            store::sessions::set_plugin_verdict(&state.db, &req.id, v).await?;
-        }
-    }
     let stage = if r.challenge.is_empty() { Stage::Enroll } else { Stage::Challenge };
     let token = crypto::random_token();
     let txn = MfaTransaction {
@@ -512,10 +503,14 @@ async fn start_mfa(
         created_at: now,
         expires_at: now + MFA_TRANSACTION_SECONDS,
     };
-    store::mfa_transactions::create(&state.db, &txn).await?;
+    // The request (stored now if it has not waited yet: an SSO session at /authorize), the
+    // verdict it carries, the transaction and the audit record: one commit.
     let detail = format!("challenge={} enroll={}", txn.challenge, txn.enroll);
-    audit::record(state, event::MFA_CHALLENGE, Some(&user.id), app_id.as_deref(), &client.origin, Some(&detail))
-        .await?;
+    let record =
+        audit::Record::new(event::MFA_CHALLENGE, Some(&user.id), app_id.as_deref(), &client.origin, Some(&detail));
+    let start = store::mfa_transactions::Start { txn: &txn, request: req, audit: &record.row(), now };
+    store::mfa_transactions::start(&state.db, &start).await?;
+    record.log();
     Ok(MfaPending { token, stage, challenge: r.challenge, enroll: r.enroll, can_postpone: r.can_postpone })
 }
 

@@ -630,6 +630,11 @@ impl PluginHost {
         self.warming.lock().expect("plugin warming lock").remove(sha256);
     }
 
+    /// The kernel thread ids of the evaluator threads (for diagnostics: `/proc/self/task/<id>`).
+    pub fn evaluator_threads(&self) -> Vec<i32> {
+        self.evaluators.tids.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Shadow runs dropped because the shadow budget was full, since start.
     pub fn shadow_dropped(&self) -> u64 {
         self.shadow_dropped.load(std::sync::atomic::Ordering::Relaxed)
@@ -719,27 +724,14 @@ impl PluginHost {
     }
 }
 
-/// Niceness of the evaluator threads where the idle scheduling class is refused: below the
-/// threads serving requests either way. A selector starved by it reaches its deadline with
-/// little CPU used, which is a capacity failure and fails secure (see `evaluate_blocking`).
+/// Niceness of the evaluator threads: below the threads serving requests, so that plugins
+/// burning their deadlines (a flood on one app) take CPU mostly from each other. Not the idle
+/// scheduling class (`SCHED_IDLE`): under a load of ordinary work it starves a selector
+/// outright (a share of about 0.3%), turning every plugin's login on a busy machine into a
+/// capacity failure; at nice 10 a fast selector still gets its microseconds. A selector
+/// starved even so reaches its deadline with little CPU used, which is a capacity failure and
+/// fails secure (see `evaluate_blocking`).
 const EVALUATOR_NICE: i32 = 10;
-
-/// Puts the calling thread in the kernel's idle scheduling class (`SCHED_IDLE`): it runs on
-/// CPU time no request-serving thread wants, and a request-serving thread that wakes takes
-/// the CPU from it at once rather than after a time slice (niceness alone only shrinks its
-/// share: on a loaded machine a woken sign-in could still wait out an evaluator's slice).
-/// Plugins burning their deadlines (a flood on one app) then take CPU from nothing but each
-/// other. Where the class is refused, a niceness of `EVALUATOR_NICE`.
-fn lower_this_threads_priority() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: system calls on this thread's own scheduling (pid 0 is the calling thread on
-    // Linux), with a parameter we own.
-    unsafe {
-        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
-            libc::setpriority(libc::PRIO_PROCESS, 0, EVALUATOR_NICE);
-        }
-    }
-}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -747,18 +739,28 @@ type Job = Box<dyn FnOnce() + Send>;
 /// once to the number of threads, so a job never waits here for a thread.
 struct Evaluators {
     jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    /// The kernel thread ids of the threads, by place (0 until a thread has started).
+    tids: Arc<Mutex<Vec<i32>>>,
 }
 
 impl Evaluators {
     fn start(threads: usize) -> anyhow::Result<Evaluators> {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let tids = Arc::new(Mutex::new(vec![0; threads]));
         for i in 0..threads {
-            let rx = rx.clone();
+            let (rx, tids) = (rx.clone(), tids.clone());
             std::thread::Builder::new()
                 .name(format!("plugin-eval-{i}"))
                 .spawn(move || {
-                    lower_this_threads_priority();
+                    // On Linux the niceness set for thread id 0 is this thread's alone. Failing
+                    // to lower it leaves the thread at the server's priority.
+                    // SAFETY: system calls on this thread's own id and scheduling priority.
+                    let tid = unsafe {
+                        libc::setpriority(libc::PRIO_PROCESS, 0, EVALUATOR_NICE);
+                        libc::gettid()
+                    };
+                    tids.lock().unwrap_or_else(|e| e.into_inner())[i] = tid;
                     loop {
                         let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         match job {
@@ -770,7 +772,7 @@ impl Evaluators {
                 })
                 .map_err(|e| anyhow::anyhow!("plugin evaluator thread: {e}"))?;
         }
-        Ok(Evaluators { jobs: Mutex::new(tx) })
+        Ok(Evaluators { jobs: Mutex::new(tx), tids })
     }
 
     fn run(&self, job: Job) {

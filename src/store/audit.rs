@@ -13,10 +13,19 @@ pub struct Event<'a> {
 }
 
 pub async fn record(db: &Db, e: &Event<'_>, now: i64) -> AppResult<()> {
-    let sql = "INSERT INTO audit_log (at, event, user_id, app_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)";
-    on_db_write!(db, p => sqlx::query(sql).bind(now).bind(e.event).bind(e.user_id).bind(e.app_id).bind(e.ip).bind(e.detail)
-        .execute(p).await?.rows_affected());
+    on_db_write!(db, p => insert(e, now).execute(p).await?.rows_affected());
     Ok(())
+}
+
+/// The statement recording `e`, for either database, to run alone or in a transaction.
+pub(crate) fn insert<'q, DB: sqlx::Database>(e: &Event<'q>, now: i64) -> sqlx::query::Query<'static, DB, DB::Arguments>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let sql = "INSERT INTO audit_log (at, event, user_id, app_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+    sqlx::query(sql).bind(now).bind(e.event).bind(e.user_id).bind(e.app_id).bind(e.ip).bind(e.detail)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]

@@ -1,6 +1,8 @@
 //! Logins between the first factor and a full session: the MFA challenge or enrolment. The
 //! token (`mfa_token` / `enrollment_token`) is 256-bit random and stored only as a hash.
 
+use super::audit::Event;
+use super::sessions::AuthRequest;
 use super::{Db, returned};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
@@ -35,17 +37,42 @@ macro_rules! columns {
     };
 }
 
-pub async fn create(db: &Db, t: &MfaTransaction) -> AppResult<()> {
-    let sql = concat!(
+/// What starting an MFA step writes: the transaction, the request the login answers (stored
+/// now if it has not waited yet) with the plugin verdict it carries, and the audit record.
+pub struct Start<'a> {
+    pub txn: &'a MfaTransaction,
+    pub request: Option<&'a AuthRequest>,
+    pub audit: &'a Event<'a>,
+    pub now: i64,
+}
+
+/// Writes a `Start` in one transaction: one commit, however many rows (a login that reaches
+/// the MFA step costs the single writer one turn, not four).
+pub async fn start(db: &Db, s: &Start<'_>) -> AppResult<()> {
+    let t = s.txn;
+    let insert_txn = concat!(
         "INSERT INTO mfa_transactions (",
         columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
-    on_db_write!(db, p => sqlx::query(sql)
-        .bind(&t.token_hash).bind(&t.user_id).bind(&t.session_id).bind(t.auth_time).bind(&t.request_id).bind(&t.app_id)
-        .bind(&t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone).bind(t.allow_trust)
-        .bind(&t.verified_factor).bind(&t.plugin_verdict).bind(t.created_at).bind(t.expires_at)
-        .execute(p).await?.rows_affected());
+    on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        if let Some(r) = s.request {
+            super::sessions::insert_auth_request(r, true).execute(&mut *tx).await?;
+            if let Some(v) = &t.plugin_verdict {
+                sqlx::query("UPDATE auth_requests SET plugin_verdict = $2 WHERE id = $1")
+                    .bind(&r.id).bind(v).execute(&mut *tx).await?;
+            }
+        }
+        sqlx::query(insert_txn)
+            .bind(&t.token_hash).bind(&t.user_id).bind(&t.session_id).bind(t.auth_time).bind(&t.request_id)
+            .bind(&t.app_id).bind(&t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone)
+            .bind(t.allow_trust).bind(&t.verified_factor).bind(&t.plugin_verdict).bind(t.created_at)
+            .bind(t.expires_at)
+            .execute(&mut *tx).await?;
+        super::audit::insert(s.audit, s.now).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
     Ok(())
 }
 

@@ -156,17 +156,50 @@ macro_rules! req_columns {
 }
 
 pub async fn create_auth_request(db: &Db, r: &AuthRequest) -> AppResult<()> {
-    let sql = concat!(
+    on_db_write!(db, p => insert_auth_request(r, false).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// The statement storing `r`, for either database; `if_new` leaves a request already stored
+/// (same id) as it is.
+pub(crate) fn insert_auth_request<'q, DB: sqlx::Database>(
+    r: &'q AuthRequest,
+    if_new: bool,
+) -> sqlx::query::Query<'static, DB, DB::Arguments>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    const SQL: &str = concat!(
         "INSERT INTO auth_requests (",
         req_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     );
-    on_db_write!(db, p => sqlx::query(sql)
-        .bind(&r.id).bind(&r.app_id).bind(&r.protocol).bind(&r.client_id).bind(&r.redirect_uri).bind(&r.scope).bind(&r.state).bind(&r.nonce)
-        .bind(&r.code_challenge).bind(&r.prompt).bind(r.max_age).bind(&r.login_hint).bind(&r.acr_values)
-        .bind(&r.saml_request_id).bind(&r.saml_name_id_format).bind(r.created_at).bind(r.expires_at)
-        .execute(p).await?.rows_affected());
-    Ok(())
+    const IF_NEW: &str = concat!(
+        "INSERT INTO auth_requests (",
+        req_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING"
+    );
+    sqlx::query(if if_new { IF_NEW } else { SQL })
+        .bind(&r.id)
+        .bind(&r.app_id)
+        .bind(&r.protocol)
+        .bind(&r.client_id)
+        .bind(&r.redirect_uri)
+        .bind(&r.scope)
+        .bind(&r.state)
+        .bind(&r.nonce)
+        .bind(&r.code_challenge)
+        .bind(&r.prompt)
+        .bind(r.max_age)
+        .bind(&r.login_hint)
+        .bind(&r.acr_values)
+        .bind(&r.saml_request_id)
+        .bind(&r.saml_name_id_format)
+        .bind(r.created_at)
+        .bind(r.expires_at)
 }
 
 pub async fn find_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<AuthRequest>> {
@@ -178,13 +211,6 @@ pub async fn find_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<
 pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<AuthRequest>> {
     let sql = concat!("DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING ", req_columns!());
     Ok(on_db_write!(db, p => returned(sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_all(p).await?)))
-}
-
-/// Keeps the plugin verdict of the login this request waits for (JSON of `Option<Verdict>`).
-pub async fn set_plugin_verdict(db: &Db, request_id: &str, verdict: &str) -> AppResult<()> {
-    on_db_write!(db, p => sqlx::query("UPDATE auth_requests SET plugin_verdict = $2 WHERE id = $1").bind(request_id)
-        .bind(verdict).execute(p).await?.rows_affected());
-    Ok(())
 }
 
 pub async fn plugin_verdict(db: &Db, request_id: &str) -> AppResult<Option<String>> {
