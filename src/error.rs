@@ -98,6 +98,13 @@ pub enum AppError {
     InvalidCredentials,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The caller is signed in but has not verified a second factor recently enough for what
+    /// it asks (changing factors, administration); the message says how to.
+    #[error("second factor required: {0}")]
+    MfaRequired(String),
+    /// A bearer token without the scope the resource needs (RFC 6750 §3.1).
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(String),
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
@@ -174,7 +181,7 @@ impl AppError {
             AppError::BadRequest(_) | AppError::MfaStepExpired => 400,
             AppError::Unauthorized | AppError::InvalidCredentials | AppError::InvalidFactor => 401,
             AppError::LockedOut { .. } => 429,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::MfaRequired(_) | AppError::InsufficientScope(_) => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
             AppError::UnsupportedMediaType(_) => 415,
@@ -193,6 +200,8 @@ impl AppError {
             AppError::OAuth { description, .. } => description.clone(),
             AppError::BadRequest(m)
             | AppError::Forbidden(m)
+            | AppError::MfaRequired(m)
+            | AppError::InsufficientScope(m)
             | AppError::Conflict(m)
             | AppError::UnsupportedMediaType(m)
             | AppError::PayloadTooLarge(m) => m.clone(),
@@ -231,6 +240,8 @@ impl AppError {
             AppError::MfaStepExpired => "expired_token",
             AppError::LockedOut { .. } => "too_many_attempts",
             AppError::Forbidden(_) => "forbidden",
+            AppError::MfaRequired(_) => "mfa_required",
+            AppError::InsufficientScope(_) => "insufficient_scope",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::Overloaded { .. } | AppError::DatabaseUnavailable(_) => "temporarily_unavailable",

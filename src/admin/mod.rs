@@ -482,7 +482,7 @@ pub async fn authorize(
     };
     match crate::mfa::step::decide(state, &ctx).await?.decision {
         Decision::Satisfied { .. } => Ok(()),
-        _ => Err(AppError::Forbidden("mfa_required: verify a second factor first (POST /api/v1/auth/step-up)".into())),
+        _ => Err(AppError::MfaRequired("verify a second factor first (POST /api/v1/auth/step-up)".into())),
     }
 }
 

@@ -49,7 +49,7 @@ pub(super) async fn admin(state: &AppState, client: &Client) -> AppResult<Result
     };
     match crate::admin::authorize(state, &session, &user, client.device_token.as_deref()).await {
         Ok(()) => Ok(Ok(user)),
-        Err(AppError::Forbidden(m)) if m.starts_with("mfa_required") => Ok(Err(message_page(
+        Err(AppError::MfaRequired(_)) => Ok(Err(message_page(
             StatusCode::FORBIDDEN,
             "Verify it's you",
             "Changing sign-in settings needs the second step your policy requires. Set it up or verify it on your account page, then come back.",

@@ -23,7 +23,7 @@ impl IntoResponse for AppError {
             AppError::OAuth { code: OAuthErrorCode::InvalidToken, .. } => {
                 h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
             }
-            AppError::Forbidden(m) if m.starts_with("insufficient_scope") => {
+            AppError::InsufficientScope(_) => {
                 h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
             }
             AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } => {

@@ -348,7 +348,7 @@ pub async fn userinfo(state: &AppState, authorization: Option<&str>) -> AppResul
     let at = verify_access_token(state, token).await?.ok_or_else(invalid)?;
     let scope = at.str("scope").to_owned();
     if !has_word(&scope, "openid") {
-        return Err(AppError::Forbidden("insufficient_scope: userinfo needs the openid scope".into()));
+        return Err(AppError::InsufficientScope("userinfo needs the openid scope".into()));
     }
     let user =
         store::users::find_profile(&state.db, at.str("sub")).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;

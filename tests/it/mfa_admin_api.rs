@@ -81,7 +81,11 @@ async fn settings_apps_groups_and_audit(b: Backend) {
     // The admin's own session must satisfy the global policy: once its verification is
     // older than the re-auth interval (15 minutes), admin calls are refused until a step-up.
     srv.advance(16 * 60);
-    assert_eq!(admin.get(&url).send().await.unwrap().status(), 403);
+    let resp = admin.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "mfa_required", "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("/api/v1/auth/step-up"), "{body}");
     let (_, body) = api_post(&admin, &srv.url("/api/v1/auth/step-up"), json!({})).await;
     let token = body["mfa_token"].as_str().unwrap().to_owned();
     let (status, _) = api_post(

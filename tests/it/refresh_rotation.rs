@@ -119,5 +119,16 @@ async fn refused_refresh_keeps_the_grant(b: Backend) {
     assert_eq!(body["scope"], "openid");
     let (status, body) = refresh(&srv, &app, body["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "the family lives on: {body}");
+    // Narrowed below `openid`: the access token is no key to userinfo (RFC 6750 §3.1).
+    let rt = body["refresh_token"].as_str().unwrap();
+    let resp =
+        token_request(&srv, &app, &[("grant_type", "refresh_token"), ("refresh_token", rt), ("scope", "profile")])
+            .await;
+    assert_eq!(resp.status(), 200);
+    let at = json(resp).await["access_token"].as_str().unwrap().to_owned();
+    let resp = reqwest::Client::new().get(srv.url("/oauth2/userinfo")).bearer_auth(at).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer error=\"insufficient_scope\"");
+    assert_eq!(json(resp).await["error"], "insufficient_scope");
     srv.stop().await;
 }
