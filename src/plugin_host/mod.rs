@@ -285,9 +285,16 @@ const FAILURE_KEPT: Duration = Duration::from_secs(60);
 pub enum Lane {
     /// An active plugin deciding a login: `scope` is the assignment's (`global` or an app id).
     Active { scope: String, user_id: String },
-    /// A shadow run (recorded, not enforced), or an admin's test or replay.
+    /// A shadow run (recorded, not enforced): dropped when the shadow budget is full.
     Shadow,
+    /// An admin's test or replay: on the shadow budget too (never a login's slot), but it
+    /// waits for room (up to `ADMIN_WAIT`) rather than being dropped, so that a replay
+    /// compares every login it was asked to.
+    Admin,
 }
+
+/// How long an admin's test or replay run waits for room on the shadow budget.
+const ADMIN_WAIT: Duration = Duration::from_secs(10);
 
 /// Slots for active evaluations when `plugins.max_concurrent` is 0: two per core, at least 4.
 pub fn auto_slots() -> usize {
@@ -660,6 +667,15 @@ impl PluginHost {
                 Err(_) => {
                     self.shadow_dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     return Evaluation::failed(FailureKind::Busy, "the shadow budget is full: this run was dropped");
+                }
+            },
+            Lane::Admin => match tokio::time::timeout(ADMIN_WAIT, self.shadow_slots.clone().acquire_owned()).await {
+                Ok(Ok(p)) => Held { _slot: p, _scope: None, _user: None },
+                _ => {
+                    return Evaluation::failed(
+                        FailureKind::Busy,
+                        "the shadow budget stayed full: this test run could not start; try again",
+                    );
                 }
             },
             Lane::Active { scope, user_id } => {

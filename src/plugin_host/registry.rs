@@ -237,8 +237,9 @@ pub async fn test(state: &AppState, plugin: &Plugin, context: LoginContext) -> E
         memory_bytes: plugin.memory_bytes as u64,
         timeout_ms: plugin.timeout_ms as u64,
     };
-    // An admin's test runs on the shadow budget: it never takes a login's slot.
-    state.plugins.evaluate(prepared, limits, Arc::new(context), super::Lane::Shadow).await
+    // An admin's test runs on the shadow budget: it never takes a login's slot, and waits for
+    // room rather than being dropped.
+    state.plugins.evaluate(prepared, limits, Arc::new(context), super::Lane::Admin).await
 }
 
 /// What the MFA step makes of a verdict for a context: the parts that change the login.

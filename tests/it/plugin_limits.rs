@@ -138,6 +138,28 @@ fn evaluator_threads_run_below_the_request_serving_threads() {
     assert!(threads.iter().all(|(_, nice, policy)| (*nice, *policy) == (10, libc::SCHED_OTHER)), "{threads:?}");
 }
 
+/// With the shadow budget full, a shadow run is dropped but an admin's test (or a replay's run)
+/// waits for room and runs.
+#[test]
+fn admin_runs_wait_for_the_shadow_budget_shadow_runs_are_dropped() {
+    use portcullis::plugin_host::Lane;
+    let caps = portcullis::config::PluginsConfig { max_concurrent: 1, ..plugin_caps() };
+    let h = std::sync::Arc::new(PluginHost::new(&caps, None).unwrap());
+    let compile = |bytes: Vec<u8>| h.compile(&hex::encode(portcullis::crypto::sha256(&bytes)), &bytes).unwrap();
+    let (slow, fast) = (compile(fx::infinite_loop()), compile(fx::fixed(Policy::Otp)));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let input = std::sync::Arc::new(fx::context());
+    let long = Limits { fuel: 1_000_000_000, timeout_ms: 300, ..h.default_limits() };
+    let (h2, i2) = (h.clone(), input.clone());
+    let busy = rt.spawn(async move { h2.evaluate(slow, long, i2, Lane::Shadow).await });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let dropped = rt.block_on(h.evaluate(fast.clone(), h.default_limits(), input.clone(), Lane::Shadow));
+    assert_eq!(failure(&dropped).0, FailureKind::Busy, "{dropped:?}");
+    let admin = rt.block_on(h.evaluate(fast, h.default_limits(), input, Lane::Admin));
+    assert_eq!(admin.outcome.as_ref().map(|d| d.policy), Ok(Policy::Otp), "{admin:?}");
+    assert!(rt.block_on(busy).unwrap().outcome.is_err());
+}
+
 #[test]
 fn memory_bomb_stops_at_the_cap() {
     let h = host();
