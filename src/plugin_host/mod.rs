@@ -257,8 +257,8 @@ pub struct PluginHost {
     per_scope: usize,
     scopes: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     users: users::Users,
-    /// Shadow runs have slots of their own, taken only when free: a full shadow budget drops
-    /// the run (counted) and never delays or fails an active evaluation.
+    /// Shadow runs (and admins' tests) have slots of their own: a full shadow budget drops a
+    /// shadow run (counted) and never delays or fails an active evaluation.
     shadow_slots: Arc<tokio::sync::Semaphore>,
     shadow_dropped: std::sync::atomic::AtomicU64,
     /// Components being compiled in the background, by sha256 (single flight).
@@ -652,8 +652,9 @@ impl PluginHost {
     /// its user's rate waits for the next token up to one token's worth of time (or its
     /// deadline, if longer); then it waits for its user's share, its scope's share and a slot
     /// for at most its own deadline. Either wait running out
-    /// fails `busy` (which the selector treats as `fail_secure`, whatever `on_error` says); a
-    /// shadow run takes a shadow slot only when one is free, and is dropped otherwise.
+    /// fails `busy` (which the selector treats as `fail_secure`, whatever `on_error` says). A
+    /// shadow run takes a shadow slot only when one is free, and is dropped otherwise; an
+    /// admin's run waits for one up to `ADMIN_WAIT`.
     pub async fn evaluate(
         self: &Arc<Self>,
         plugin: Arc<Prepared>,
