@@ -61,7 +61,7 @@ impl Users {
         }
         let mut inner = self.lock(now);
         let cap = self.per_minute as f64;
-        let load = inner.loads.entry(user_id.to_owned()).or_insert(Load { running: 0, tokens: cap, at: now });
+        let load = inner.load(user_id, cap, now);
         load.refill(self.per_minute, now);
         if load.tokens < 1.0 {
             return Err(Duration::from_secs_f64((1.0 - load.tokens) * 60.0 / cap));
@@ -73,8 +73,7 @@ impl Users {
     /// Takes one of the user's `PER_USER` places; `false` when they are all in use.
     pub fn enter(&self, user_id: &str, now: Instant) -> bool {
         let mut inner = self.lock(now);
-        let cap = self.per_minute as f64;
-        let load = inner.loads.entry(user_id.to_owned()).or_insert(Load { running: 0, tokens: cap, at: now });
+        let load = inner.load(user_id, self.per_minute as f64, now);
         if load.running >= PER_USER {
             return false;
         }
@@ -108,6 +107,13 @@ impl Users {
     #[cfg(test)]
     fn tracked(&self) -> usize {
         self.inner.lock().unwrap().loads.len()
+    }
+}
+
+impl Inner {
+    /// The user's entry, new users starting with a full bucket of `cap` tokens.
+    fn load(&mut self, user_id: &str, cap: f64, now: Instant) -> &mut Load {
+        self.loads.entry(user_id.to_owned()).or_insert(Load { running: 0, tokens: cap, at: now })
     }
 }
 
