@@ -7,8 +7,15 @@ use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store::{self, users::Profile};
 
-/// The scope-dependent user claims for the ID token and userinfo.
-pub async fn user_claims(state: &AppState, user: &Profile, scope: &str) -> AppResult<Map<String, Value>> {
+/// The user's groups when the scope releases them (`groups`), else none: read once for a
+/// response, before anything it answers for is consumed.
+pub async fn released_groups(state: &AppState, user: &Profile, scope: &str) -> AppResult<Vec<String>> {
+    if has_word(scope, "groups") { store::users::find_groups(&state.db, &user.id).await } else { Ok(Vec::new()) }
+}
+
+/// The scope-dependent user claims for the ID token and userinfo; `groups` as read by
+/// `released_groups` (or with the refresh token's rotation).
+pub fn user_claims(user: &Profile, groups: &[String], scope: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("sub".into(), json!(user.id));
     if has_word(scope, "profile") {
@@ -23,9 +30,9 @@ pub async fn user_claims(state: &AppState, user: &Profile, scope: &str) -> AppRe
         m.insert("email_verified".into(), json!(user.email_verified));
     }
     if has_word(scope, "groups") {
-        m.insert("groups".into(), json!(store::users::find_groups(&state.db, &user.id).await?));
+        m.insert("groups".into(), json!(groups));
     }
-    Ok(m)
+    m
 }
 
 /// `at_hash` (OpenID Connect Core §3.1.3.6): left half of the SHA-256 of the access token,

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::claims::{amr_array, at_hash, user_claims};
+use super::claims::{amr_array, at_hash, released_groups, user_claims};
 use super::{Params, has_word};
 use crate::config::SigningAlg;
 use crate::crypto;
@@ -185,20 +185,24 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
         now + state.config.tokens.refresh_token_ttl_seconds,
     )
     .await?;
-    let GrantWithProfile { grant, user } = match rotation {
-        Rotation::Rotated(g) => *g,
+    let refreshed = match rotation {
+        Rotation::Rotated(r) => *r,
         Rotation::Reused { grant_id } => {
             tracing::warn!(%grant_id, client_id = %client.client_id, "refresh token reused; token family revoked");
             return Err(AppError::oauth(InvalidGrant, "refresh token already used; the authorization was revoked"));
         }
         Rotation::Invalid => return Err(AppError::oauth(InvalidGrant, "invalid refresh token")),
     };
+    let groups = refreshed.groups().map_err(|e| AppError::internal(format!("a user's groups as read: {e}")))?;
+    let (grant, user) = (refreshed.grant, refreshed.user);
     let scope = match requested_scope {
         Some(s) if s.split_ascii_whitespace().all(|w| has_word(&grant.scope, w)) => s,
         Some(_) => return Err(AppError::internal("a refresh grant's scope changed while it was refreshed")),
         None => grant.scope.clone(),
     };
-    let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &scope, now).await?;
+    // From here on nothing is read or written: the token is consumed, and the answer must not
+    // fail for a reason that a retry with that token would turn into a revoked family.
+    let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &groups, &scope, now).await?;
     resp.refresh_token = Some(new_token);
     Ok(resp)
 }
@@ -211,7 +215,8 @@ async fn issue_tokens(
     scope: &str,
     now: i64,
 ) -> AppResult<TokenResponse> {
-    let mut resp = issue_tokens_without_refresh(state, client, grant, user, scope, now).await?;
+    let groups = released_groups(state, user, scope).await?;
+    let mut resp = issue_tokens_without_refresh(state, client, grant, user, &groups, scope, now).await?;
     let rt = crypto::random_token();
     store::grants::create_refresh_token(
         &state.db,
@@ -230,6 +235,7 @@ async fn issue_tokens_without_refresh(
     client: &OidcClient,
     grant: &Grant,
     user: &Profile,
+    groups: &[String],
     scope: &str,
     now: i64,
 ) -> AppResult<TokenResponse> {
@@ -256,7 +262,7 @@ async fn issue_tokens_without_refresh(
         "gid": grant.id,
     });
     let id_claims = if has_word(scope, "openid") {
-        let mut claims = user_claims(state, user, scope).await?;
+        let mut claims = user_claims(user, groups, scope);
         let mut put = |k: &str, v: Value| {
             claims.insert(k.to_owned(), v);
         };
@@ -352,7 +358,8 @@ pub async fn userinfo(state: &AppState, authorization: Option<&str>) -> AppResul
     }
     let user =
         store::users::find_profile(&state.db, at.str("sub")).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
-    Ok(Value::Object(user_claims(state, &user, &scope).await?))
+    let groups = released_groups(state, &user, &scope).await?;
+    Ok(Value::Object(user_claims(&user, &groups, &scope)))
 }
 
 enum FoundToken {

@@ -160,9 +160,28 @@ pub async fn create_refresh_token(
     Ok(())
 }
 
+/// What a refresh response is built from, read by the statement that rotates the token: after
+/// that commit nothing is read, so a refresh can no longer fail once its token is consumed (a
+/// client that then retries with the consumed token would revoke its own family).
+#[derive(Debug, Clone, FromRow)]
+pub struct Refreshed {
+    #[sqlx(flatten)]
+    pub grant: Grant,
+    #[sqlx(flatten)]
+    pub user: Profile,
+    /// The user's group names, sorted, as a JSON array (both dialects aggregate to JSON text).
+    groups: String,
+}
+
+impl Refreshed {
+    pub fn groups(&self) -> Result<Vec<String>, serde_json::Error> {
+        serde_json::from_str(&self.groups)
+    }
+}
+
 pub enum Rotation {
     /// The old token is consumed and the new one stored, atomically.
-    Rotated(Box<GrantWithProfile>),
+    Rotated(Box<Refreshed>),
     /// The token was already used: reuse of a rotated token (RFC 9700 §4.14.2). The family
     /// has been revoked.
     Reused { grant_id: String },
@@ -204,7 +223,7 @@ macro_rules! user_column_of_token {
     };
 }
 
-/// PostgreSQL consumes, stores the successor and reads the grant with its user's profile in
+/// PostgreSQL consumes, stores the successor and reads the grant with its user's profile and groups in
 /// one statement (one round trip, one atomic unit) with data-modifying CTEs.
 const PG_ROTATE_REFRESH: &str = concat!(
     "WITH consumed AS (UPDATE refresh_tokens SET used_at = $2",
@@ -215,6 +234,8 @@ const PG_ROTATE_REFRESH: &str = concat!(
     grant_columns_beside_profile!(),
     ", ",
     profile_columns!(),
+    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]')::text FROM groups gr \
+       JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id) AS groups",
     " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = (SELECT grant_id FROM stored)"
 );
 
@@ -243,6 +264,8 @@ const SQLITE_ROTATE_REFRESH: &str = concat!(
     user_column_of_token!(display_name),
     user_column_of_token!(updated_at),
     user_column_of_token!(disabled),
+    ", (SELECT json_group_array(gr.name ORDER BY gr.name) FROM groups gr JOIN user_groups ug ON ug.group_id = gr.id \
+       WHERE ug.user_id = (SELECT user_id FROM grants WHERE id = refresh_tokens.grant_id)) AS groups",
 );
 
 /// Consumes `old_hash` and stores `new_hash` atomically; a reused token revokes its whole
@@ -255,31 +278,14 @@ pub async fn rotate_refresh_token(
     now: i64,
     new_expires_at: i64,
 ) -> AppResult<Rotation> {
-    let rotated = match db {
-        Db::Postgres(p) => {
-            let rows = sqlx::query_as::<_, GrantWithProfile>(PG_ROTATE_REFRESH)
-                .bind(old_hash)
-                .bind(now)
-                .bind(client_id)
-                .bind(new_hash)
-                .bind(new_expires_at)
-                .fetch_all(p)
-                .await?;
-            returned(rows)
-        }
-        Db::Sqlite(s) => {
-            let _gate = s.write_gate.lock().await;
-            let rows = sqlx::query_as::<_, GrantWithProfile>(SQLITE_ROTATE_REFRESH)
-                .bind(old_hash)
-                .bind(now)
-                .bind(client_id)
-                .bind(new_hash)
-                .bind(new_expires_at)
-                .fetch_all(&s.writer)
-                .await?;
-            returned(rows)
-        }
+    let sql = match db {
+        Db::Postgres(_) => PG_ROTATE_REFRESH,
+        Db::Sqlite(_) => SQLITE_ROTATE_REFRESH,
     };
+    let rows = on_db_write!(db, p => sqlx::query_as::<_, Refreshed>(sql)
+        .bind(old_hash).bind(now).bind(client_id).bind(new_hash).bind(new_expires_at)
+        .fetch_all(p).await?);
+    let rotated = returned(rows);
     if let Some(grant) = rotated {
         return Ok(Rotation::Rotated(Box::new(grant)));
     }

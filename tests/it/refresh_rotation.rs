@@ -1,7 +1,7 @@
 //! Refresh-token rotation (RFC 6749 §6, RFC 9700 §4.14.2): every use stores a successor and
 //! keeps the presented token as used, so any earlier token of the chain, replayed, revokes the
 //! family; refreshed ID tokens carry the user's current claims; expired tokens and disabled
-//! users get nothing.
+//! users get nothing; a refresh that fails leaves the presented token as it was.
 
 use crate::both_databases;
 use crate::common::*;
@@ -10,7 +10,8 @@ both_databases!(
     rotation_chain,
     refresh_token_expiry,
     refresh_refused_for_disabled_user,
-    refused_refresh_keeps_the_grant
+    refused_refresh_keeps_the_grant,
+    failed_refresh_keeps_the_token
 );
 
 async fn refresh(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp, token: &str) -> (u16, serde_json::Value) {
@@ -130,5 +131,42 @@ async fn refused_refresh_keeps_the_grant(b: Backend) {
     assert_eq!(resp.status(), 403);
     assert_eq!(resp.headers()["www-authenticate"], "Bearer error=\"insufficient_scope\"");
     assert_eq!(json(resp).await["error"], "insufficient_scope");
+    srv.stop().await;
+}
+
+/// Runs a schema change on the server's database (behind SQLite's write gate).
+async fn alter(srv: &TestServer, sql: &'static str) {
+    match &srv.state.db {
+        portcullis::store::Db::Sqlite(s) => {
+            let _gate = s.write_gate.lock().await;
+            sqlx::query(sql).execute(&s.writer).await.unwrap();
+        }
+        portcullis::store::Db::Postgres(p) => {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+    }
+}
+
+/// A refresh that fails for any reason — here the user's groups cannot be read, as when the
+/// database goes away mid-request — must fail before its token is consumed: the client's retry
+/// with the same token then succeeds instead of counting as reuse and revoking the family.
+async fn failed_refresh_keeps_the_token(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let tokens = first_tokens(&srv, &app).await;
+    let rt = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    alter(&srv, "ALTER TABLE user_groups RENAME TO user_groups_away").await;
+    let (status, body) = refresh(&srv, &app, &rt).await;
+    assert!(status >= 500, "the refresh fails while the groups cannot be read: {status} {body}");
+    assert!(body["error"].is_string(), "an OAuth error body: {body}");
+    alter(&srv, "ALTER TABLE user_groups_away RENAME TO user_groups").await;
+
+    let (status, body) = refresh(&srv, &app, &rt).await;
+    assert_eq!(status, 200, "the retry with the same token succeeds: {body}");
+    assert_eq!(jwt_claims(body["id_token"].as_str().unwrap())["groups"], serde_json::json!(["staff"]));
+    let (status, body) = refresh(&srv, &app, body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "and the family lives on: {body}");
     srv.stop().await;
 }
