@@ -64,8 +64,8 @@ pub async fn authorize(
     // Before the client and redirect URI are known to be good, errors are pages.
     let params = request_params(&method, query, &headers, &body)
         .map_err(|e| PageError(AppError::BadRequest(e.public_message())))?;
-    Ok(match login::authorize(&state, params, &client).await {
-        Ok(next) => next_response(&state, jar, next),
+    Ok(match oidc::authorize::validate(&state, params).await {
+        Ok((req, _)) => next_response(&state, jar, login::begin(&state, req, false, &client).await.map_err(PageError)?),
         Err(AuthorizeError::Redirect(e)) => Redirect::to(&e.to_url(state.issuer())).into_response(),
         Err(AuthorizeError::Page(msg)) => message_page(StatusCode::BAD_REQUEST, "Cannot sign you in", &msg, None),
         Err(AuthorizeError::Internal(e)) => return Err(PageError(e)),

@@ -29,7 +29,7 @@ pub async fn login_form(
     let (jar, csrf) = cookies::csrf_token(&state, jar);
     let (app_name, hint) = match &q.request {
         Some(id) => match login::pending_request(&state, id).await? {
-            Some((req, name)) => (Some(name), req.login_hint),
+            Some((req, name)) => (Some(name), req.wants.login_hint),
             None => return Ok(expired_request()),
         },
         None => (None, None),

@@ -34,8 +34,8 @@ fn bad_page(msg: &str) -> Response {
 async fn refusal_response(state: &AppState, r: Refusal) -> PageResult<Response> {
     match r {
         Refusal::Page(msg) => Ok(bad_page(&msg)),
-        Refusal::Status(req, status) => {
-            let url = crate::saml::sso::refuse(state, &req, status).await.map_err(PageError)?;
+        Refusal::Status { app_id, answer, status } => {
+            let url = crate::saml::sso::refuse(state, &app_id, &answer, status).await.map_err(PageError)?;
             Ok(Redirect::to(&url).into_response())
         }
         Refusal::Internal(e) => Err(PageError(e)),
@@ -119,7 +119,7 @@ pub async fn resume(
     ClientInfo(client): ClientInfo,
 ) -> PageResult<Response> {
     let req = crate::store::sessions::find_auth_request(&state.db, &q.request, state.now()).await.map_err(PageError)?;
-    let Some(req) = req.filter(|r| r.is_saml()) else {
+    let Some(req) = req.filter(|r| r.saml().is_some()) else {
         return Ok(super::oidc::next_response(&state, jar, login::AuthorizeNext::Expired));
     };
     Ok(super::oidc::next_response(&state, jar, login::begin(&state, req, true, &client).await.map_err(PageError)?))

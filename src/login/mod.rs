@@ -5,20 +5,21 @@
 //! first factor to a session when a second factor is needed.
 
 pub mod mfa;
+pub mod request;
 
 use crate::audit::{self, Origin, event};
 use crate::crypto;
-use crate::error::{AppError, AppResult, OAuthErrorCode};
+use crate::error::{AppError, AppResult};
 use crate::mfa::assurance::Assurance;
 use crate::mfa::limits;
 use crate::mfa::policy::{self, Decision, Factor, Verdict, join_factors};
 use crate::mfa::step::{self, LoginCtx, PluginRun};
 use crate::oidc::acr;
-use crate::oidc::authorize::{self, Authentication, AuthorizeError, ErrorRedirect};
-use crate::oidc::{Params, has_word};
+use crate::oidc::authorize;
 use crate::state::AppState;
 use crate::store::mfa_transactions::MfaTransaction;
-use crate::store::{self, sessions::AuthRequest, sessions::Session, users::User};
+use crate::store::{self, sessions::Session, users::User};
+use request::{Answer, LoginRequest, Refused};
 
 /// Only touch `last_seen_at` this often, so that reads do not turn into writes.
 const TOUCH_INTERVAL_SECONDS: i64 = 60;
@@ -105,24 +106,18 @@ pub enum AuthorizeNext {
     Expired,
 }
 
-/// The authorization endpoint's flow after parameter parsing.
-pub async fn authorize(state: &AppState, params: Params, client: &Client) -> Result<AuthorizeNext, AuthorizeError> {
-    let (req, _client) = authorize::validate(state, params).await?;
-    Ok(begin(state, req, false, client).await?)
-}
-
 /// A validated request of either protocol (`stored` when it is already in the database): the
 /// SSO session answers it when it can, otherwise the user signs in first. With `prompt=none`
 /// (SAML `IsPassive`) and no usable session, the client is told so.
-pub async fn begin(state: &AppState, req: AuthRequest, stored: bool, client: &Client) -> AppResult<AuthorizeNext> {
+pub async fn begin(state: &AppState, req: LoginRequest, stored: bool, client: &Client) -> AppResult<AuthorizeNext> {
     let now = state.now();
-    let prompt_none = req.prompt.as_deref().is_some_and(|p| has_word(p, "none"));
+    let passive = req.wants.passive;
     if let Some((session, user)) = current_session(state, client.session_token.as_deref()).await?
-        && authorize::session_is_fresh_enough(&req, session.auth_time, now)
-        && login_hint_matches(&req, &user)
+        && req.wants.session_is_fresh_enough(session.auth_time, now)
+        && req.wants.hint_matches(&user.username, user.email.as_deref())
     {
         let subject = Subject::Session { session: &session, user: &user };
-        return match proceed(state, subject, Some(Waiting { req: &req, stored }), client, !prompt_none).await? {
+        return match proceed(state, subject, Some(Waiting { req: &req, stored }), client, !passive).await? {
             Next::Done { redirect: Some(url), .. } | Next::Denied { redirect: Some(url), .. } => {
                 Ok(AuthorizeNext::Redirect(url))
             }
@@ -133,11 +128,11 @@ pub async fn begin(state: &AppState, req: AuthRequest, stored: bool, client: &Cl
             }
         };
     }
-    if prompt_none {
+    if passive {
         if stored && store::sessions::take_auth_request(&state.db, &req.id, now).await?.is_none() {
             return Ok(AuthorizeNext::Expired);
         }
-        let url = refusal_url(state, &req, OAuthErrorCode::LoginRequired, "the user must sign in").await?;
+        let url = refusal_url(state, &req, Refused::LoginRequired, "the user must sign in").await?;
         return Ok(AuthorizeNext::Redirect(url));
     }
     if !stored {
@@ -146,32 +141,12 @@ pub async fn begin(state: &AppState, req: AuthRequest, stored: bool, client: &Cl
     Ok(AuthorizeNext::Login { request_id: req.id })
 }
 
-/// Where a refused request's answer goes: the OIDC error redirect, or the SAML status
-/// response's hand-over page (`login_required` and `interaction_required` are `NoPassive`,
-/// anything else `RequestDenied`).
-async fn refusal_url(state: &AppState, req: &AuthRequest, code: OAuthErrorCode, reason: &str) -> AppResult<String> {
-    if req.is_saml() {
-        use crate::saml::response::{Status, status};
-        let second = match code {
-            OAuthErrorCode::LoginRequired | OAuthErrorCode::InteractionRequired => status::NO_PASSIVE,
-            _ => status::REQUEST_DENIED,
-        };
-        return crate::saml::sso::refuse(state, req, Status::responder(Some(second), reason)).await;
-    }
-    let e = ErrorRedirect {
-        redirect_uri: req.redirect_uri.clone(),
-        state: req.state.clone(),
-        code,
-        description: reason.to_owned(),
-    };
-    Ok(e.to_url(state.issuer()))
-}
-
-/// A `login_hint` naming someone else than the session's user asks for a new sign-in.
-fn login_hint_matches(req: &AuthRequest, user: &User) -> bool {
-    match &req.login_hint {
-        Some(h) => h == &user.username || user.email.as_deref() == Some(h.as_str()),
-        None => true,
+/// Where a refused request's answer goes: back through the protocol that asked (the OIDC
+/// error redirect, or the SAML status response's hand-over page).
+async fn refusal_url(state: &AppState, req: &LoginRequest, refused: Refused, reason: &str) -> AppResult<String> {
+    match &req.answer {
+        Answer::Oidc(a) => Ok(authorize::refusal_url(state.issuer(), a, refused, reason)),
+        Answer::Saml(a) => crate::saml::sso::refuse_login(state, &req.app_id, a, refused, reason).await,
     }
 }
 
@@ -268,7 +243,7 @@ impl Subject<'_> {
 /// (and so must be consumed there, once).
 #[derive(Clone, Copy)]
 pub struct Waiting<'a> {
-    pub req: &'a AuthRequest,
+    pub req: &'a LoginRequest,
     pub stored: bool,
 }
 
@@ -303,9 +278,8 @@ async fn proceed_inner(
     let ctx = LoginCtx {
         user,
         app_id: app_id.as_deref(),
-        step_up: acr::wanted(req.and_then(|r| r.acr_values.as_deref())),
-        freshness_demanded: req
-            .is_some_and(|r| r.max_age.is_some() || r.prompt.as_deref().is_some_and(|p| has_word(p, "login"))),
+        step_up: req.map(|r| r.wants.assurance).unwrap_or_default(),
+        freshness_demanded: req.is_some_and(|r| r.wants.fresh_first_factor()),
         session,
         device_token: client.device_token.as_deref(),
         request: req,
@@ -331,7 +305,7 @@ async fn proceed_inner(
                     user,
                     app_id.as_deref(),
                     client,
-                    OAuthErrorCode::InteractionRequired,
+                    Refused::InteractionRequired,
                     "a second factor is needed",
                 )
                 .await;
@@ -340,7 +314,7 @@ async fn proceed_inner(
             return start_mfa(state, subject, req, app_id, plan, client).await.map(Next::Mfa);
         }
         Decision::Denied { reason } => {
-            return deny(state, waiting, user, app_id.as_deref(), client, OAuthErrorCode::AccessDenied, &reason).await;
+            return deny(state, waiting, user, app_id.as_deref(), client, Refused::AccessDenied, &reason).await;
         }
     };
     // Satisfied: a session exists (or is created now) and the code is issued.
@@ -374,18 +348,11 @@ async fn issue(
     if w.stored && store::sessions::take_auth_request(&state.db, &w.req.id, state.now()).await?.is_none() {
         return Ok(None);
     }
-    if w.req.is_saml() {
-        return crate::saml::sso::respond(state, w.req, session, user, factor).await.map(Some);
-    }
-    let amr = acr::amr(factor).join(" ");
-    let auth = Authentication {
-        user_id: &session.user_id,
-        session_id: &session.id,
-        auth_time: session.auth_time,
-        amr: &amr,
-        acr: acr::answer(Assurance::achieved(factor), w.req.acr_values.as_deref()),
+    let answered = match &w.req.answer {
+        Answer::Oidc(a) => authorize::issue_code(state, a, session, factor).await?,
+        Answer::Saml(a) => crate::saml::sso::respond(state, &w.req.app_id, a, session, user, factor).await?,
     };
-    Ok(Some(authorize::issue_code(state, w.req, &auth).await?))
+    Ok(Some(answered))
 }
 
 async fn deny(
@@ -394,7 +361,7 @@ async fn deny(
     user: &User,
     app_id: Option<&str>,
     client: &Client,
-    code: OAuthErrorCode,
+    refused: Refused,
     reason: &str,
 ) -> AppResult<Next> {
     audit::record(state, event::MFA_DENIED, Some(&user.id), app_id, &client.origin, Some(reason)).await?;
@@ -403,7 +370,7 @@ async fn deny(
             if w.stored && store::sessions::take_auth_request(&state.db, &w.req.id, state.now()).await?.is_none() {
                 return Ok(Next::RequestExpired);
             }
-            Some(refusal_url(state, w.req, code, reason).await?)
+            Some(refusal_url(state, w.req, refused, reason).await?)
         }
         None => None,
     };
@@ -465,7 +432,7 @@ struct Plan {
 async fn start_mfa(
     state: &AppState,
     subject: Subject<'_>,
-    req: Option<&AuthRequest>,
+    req: Option<&LoginRequest>,
     app_id: Option<String>,
     plan: Plan,
     client: &Client,
@@ -515,7 +482,7 @@ async fn start_mfa(
 }
 
 /// The waiting request behind the login page, for showing which app asked.
-pub async fn pending_request(state: &AppState, request_id: &str) -> AppResult<Option<(AuthRequest, String)>> {
+pub async fn pending_request(state: &AppState, request_id: &str) -> AppResult<Option<(LoginRequest, String)>> {
     let Some(req) = store::sessions::find_auth_request(&state.db, request_id, state.now()).await? else {
         return Ok(None);
     };
@@ -569,8 +536,8 @@ pub async fn end_session(state: &AppState, session_id: &str) -> AppResult<()> {
 }
 
 /// Whether a step-up was asked for, for pages that explain why a second factor is needed.
-pub fn is_step_up(req: &AuthRequest) -> bool {
-    acr::wanted(req.acr_values.as_deref()) != Assurance::Password
+pub fn is_step_up(req: &LoginRequest) -> bool {
+    req.wants.assurance > Assurance::Password
 }
 
 /// Starts a fresh second-factor verification for an existing session ("sudo mode" before

@@ -18,6 +18,21 @@ pub enum Assurance {
 }
 
 impl Assurance {
+    /// The name it is stored under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assurance::Password => "password",
+            Assurance::SecondFactor => "second_factor",
+            Assurance::PhishingResistant => "phishing_resistant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Assurance> {
+        [Assurance::Password, Assurance::SecondFactor, Assurance::PhishingResistant]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+
     /// What a password login finished with `factor` (the second factor that counts) achieved.
     pub fn achieved(factor: Option<Factor>) -> Assurance {
         match factor {

@@ -296,18 +296,15 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: Known<'_
             metadata,
         }
     });
-    let words = |s: Option<&str>| -> Vec<String> {
-        s.map(|s| s.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
-    };
-    let req = ctx.request;
+    let sent = ctx.request.map(|r| r.sent());
     let request = pc::Request {
         ip: ctx.origin.ip.clone(),
         user_agent: ctx.user_agent.map(str::to_owned),
-        acr_values: words(req.and_then(|r| r.acr_values.as_deref())),
-        max_age: req.and_then(|r| r.max_age),
-        prompt: words(req.and_then(|r| r.prompt.as_deref())),
-        scopes: words(req.map(|r| r.scope.as_str())),
+        max_age: ctx.request.and_then(|r| r.wants.max_age),
         force_authn: ctx.freshness_demanded,
+        acr_values: sent.as_ref().map(|s| s.acr_values.clone()).unwrap_or_default(),
+        prompt: sent.as_ref().map(|s| s.prompt.clone()).unwrap_or_default(),
+        scopes: sent.map(|s| s.scopes).unwrap_or_default(),
     };
     let session = ctx.session.map(|s| pc::Session {
         auth_time: s.auth_time,

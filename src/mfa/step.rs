@@ -5,9 +5,10 @@ use super::assurance::Assurance;
 use super::policy::{self, Decision, Factor, Inputs, Settings, Verdict};
 use crate::audit::Origin;
 use crate::error::AppResult;
+use crate::login::request::LoginRequest;
 use crate::state::AppState;
 use crate::store;
-use crate::store::sessions::{AuthRequest, Session};
+use crate::store::sessions::Session;
 use crate::store::users::User;
 
 /// Whether this call runs the selector plugin. A login runs it once: a login that waits for
@@ -33,7 +34,7 @@ pub struct LoginCtx<'a> {
     /// The `idp_device` cookie, if the browser sent one.
     pub device_token: Option<&'a str>,
     /// The authorization request, when an app asked.
-    pub request: Option<&'a AuthRequest>,
+    pub request: Option<&'a LoginRequest>,
     pub origin: &'a Origin,
     pub user_agent: Option<&'a str>,
     pub plugin: PluginRun<'a>,

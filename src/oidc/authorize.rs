@@ -3,11 +3,15 @@
 
 use url::Url;
 
+use super::acr;
 use super::{Params, SCOPES_SUPPORTED, has_word};
 use crate::crypto;
 use crate::error::{AppError, AppResult, OAuthErrorCode};
+use crate::login::request::{Answer, LoginRequest, OidcAnswer, Refused, Wants};
+use crate::mfa::assurance::Assurance;
+use crate::mfa::policy::Factor;
 use crate::state::AppState;
-use crate::store::{self, apps::OidcClient, grants::Grant, sessions::AuthRequest};
+use crate::store::{self, apps::OidcClient, grants::Grant, sessions::Session};
 
 /// Why an authorization request failed, and where the answer may go.
 #[derive(Debug)]
@@ -72,9 +76,9 @@ pub fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 
 const MAX_PARAM_LEN: usize = 2048;
 
-/// Validates an authorization request. On success, returns the request to store (not yet
+/// Validates an authorization request. On success, returns the login request (not yet
 /// stored) and the client.
-pub async fn validate(state: &AppState, mut p: Params) -> Result<(AuthRequest, OidcClient), AuthorizeError> {
+pub async fn validate(state: &AppState, mut p: Params) -> Result<(LoginRequest, OidcClient), AuthorizeError> {
     let client_id = p.take("client_id").ok_or_else(|| AuthorizeError::Page("The request has no client_id.".into()))?;
     let client = store::apps::find_client(&state.db, &client_id)
         .await?
@@ -176,22 +180,27 @@ pub async fn validate(state: &AppState, mut p: Params) -> Result<(AuthRequest, O
         return Err(fail(InvalidRequest, "acr_values is too long"));
     }
     let now = state.now();
-    let req = AuthRequest {
+    let wants = Wants {
+        assurance: acr::wanted(acr_values.as_deref()),
+        max_age,
+        reauthenticate: prompt.as_deref().is_some_and(|p| has_word(p, "login")),
+        passive: prompt.as_deref().is_some_and(|p| has_word(p, "none")),
+        login_hint,
+    };
+    let req = LoginRequest {
         id: crypto::random_token(),
         app_id: client.app_id.clone(),
-        protocol: "oidc".into(),
-        client_id: client.client_id.clone(),
-        redirect_uri,
-        scope,
-        state: state_param,
-        nonce,
-        code_challenge,
-        prompt,
-        max_age,
-        login_hint,
-        acr_values,
-        saml_request_id: None,
-        saml_name_id_format: None,
+        wants,
+        answer: Answer::Oidc(OidcAnswer {
+            client_id: client.client_id.clone(),
+            redirect_uri,
+            state: state_param,
+            nonce,
+            code_challenge,
+            scope,
+            acr_values,
+            prompt,
+        }),
         created_at: now,
         expires_at: now + state.config.tokens.auth_request_ttl_seconds,
     };
@@ -214,60 +223,60 @@ fn is_s256_challenge(c: &str) -> bool {
     c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// What the finished sign-in contributes to the code: who, which session, and how.
-pub struct Authentication<'a> {
-    pub user_id: &'a str,
-    pub session_id: &'a str,
-    pub auth_time: i64,
-    pub amr: &'a str,
-    pub acr: &'a str,
+/// The refusal of a request, as its error redirect (RFC 6749 §4.1.2.1, with `iss`).
+pub fn refusal_url(issuer: &str, a: &OidcAnswer, refused: Refused, reason: &str) -> String {
+    let code = match refused {
+        Refused::LoginRequired => OAuthErrorCode::LoginRequired,
+        Refused::InteractionRequired => OAuthErrorCode::InteractionRequired,
+        Refused::AccessDenied => OAuthErrorCode::AccessDenied,
+    };
+    let e = ErrorRedirect {
+        redirect_uri: a.redirect_uri.clone(),
+        state: a.state.clone(),
+        code,
+        description: reason.to_owned(),
+    };
+    e.to_url(issuer)
 }
 
-/// Issues an authorization code for a validated request and returns the redirect URL
-/// (RFC 6749 §4.1.2, with `iss` per RFC 9207).
-pub async fn issue_code(state: &AppState, req: &AuthRequest, auth: &Authentication<'_>) -> AppResult<String> {
+/// Issues an authorization code for a satisfied login of `session`, finished with `factor`
+/// (the second factor that counts), and returns the redirect URL (RFC 6749 §4.1.2, with
+/// `iss` per RFC 9207). The grant's `acr` answers the request's `acr_values`.
+pub async fn issue_code(
+    state: &AppState,
+    a: &OidcAnswer,
+    session: &Session,
+    factor: Option<Factor>,
+) -> AppResult<String> {
     let now = state.now();
     let code = crypto::random_token();
     let code_hash = crypto::token_hash(&code);
     let grant = Grant {
         id: crypto::b64url(&crypto::random_bytes::<16>()),
-        client_id: req.client_id.clone(),
-        user_id: auth.user_id.to_owned(),
-        session_id: Some(auth.session_id.to_owned()),
-        scope: req.scope.clone(),
-        nonce: req.nonce.clone(),
-        auth_time: auth.auth_time,
-        amr: auth.amr.to_owned(),
-        acr: auth.acr.to_owned(),
+        client_id: a.client_id.clone(),
+        user_id: session.user_id.clone(),
+        session_id: Some(session.id.clone()),
+        scope: a.scope.clone(),
+        nonce: a.nonce.clone(),
+        auth_time: session.auth_time,
+        amr: acr::amr(factor).join(" "),
+        acr: acr::answer(Assurance::achieved(factor), a.acr_values.as_deref()).to_owned(),
         created_at: now,
         revoked_at: None,
     };
     let new_code = store::grants::NewCode {
         code_hash: &code_hash,
-        redirect_uri: &req.redirect_uri,
-        code_challenge: req.code_challenge.as_deref(),
+        redirect_uri: &a.redirect_uri,
+        code_challenge: a.code_challenge.as_deref(),
         expires_at: now + state.config.tokens.code_ttl_seconds,
     };
     store::grants::create_with_code(&state.db, &grant, &new_code).await?;
     let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = &req.state {
+    if let Some(s) = &a.state {
         pairs.push(("state", s));
     }
     pairs.push(("iss", state.issuer()));
-    Ok(append_query(&req.redirect_uri, &pairs))
-}
-
-/// Whether an existing SSO session may answer this request without a new sign-in:
-/// `prompt=login` and `max_age` demand a more recent first factor (OpenID Connect Core
-/// §3.1.2.1). The login page's own completion does not ask this: it has just authenticated.
-pub fn session_is_fresh_enough(req: &AuthRequest, auth_time: i64, now: i64) -> bool {
-    if req.prompt.as_deref().is_some_and(|p| has_word(p, "login")) {
-        return false;
-    }
-    match req.max_age {
-        Some(max_age) => auth_time + max_age >= now,
-        None => true,
-    }
+    Ok(append_query(&a.redirect_uri, &pairs))
 }
 
 #[cfg(test)]
@@ -292,37 +301,5 @@ mod tests {
     fn append_keeps_existing_query() {
         let u = append_query("https://rp.example/cb?x=1", &[("code", "a b")]);
         assert_eq!(u, "https://rp.example/cb?x=1&code=a+b");
-    }
-
-    #[test]
-    fn freshness() {
-        let mut req = AuthRequest {
-            id: "r".into(),
-            app_id: "a".into(),
-            protocol: "oidc".into(),
-            client_id: "c".into(),
-            redirect_uri: "https://rp/cb".into(),
-            scope: "openid".into(),
-            state: None,
-            nonce: None,
-            code_challenge: None,
-            prompt: None,
-            max_age: None,
-            login_hint: None,
-            acr_values: None,
-            saml_request_id: None,
-            saml_name_id_format: None,
-            created_at: 1000,
-            expires_at: 2000,
-        };
-        assert!(session_is_fresh_enough(&req, 10, 1000));
-        req.max_age = Some(60);
-        assert!(!session_is_fresh_enough(&req, 900, 1000));
-        assert!(session_is_fresh_enough(&req, 950, 1000));
-        req.max_age = Some(0);
-        assert!(!session_is_fresh_enough(&req, 999, 1000));
-        req.max_age = None;
-        req.prompt = Some("login".into());
-        assert!(!session_is_fresh_enough(&req, 1000, 1000));
     }
 }

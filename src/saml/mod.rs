@@ -13,6 +13,7 @@ pub mod xml;
 use std::sync::Arc;
 
 use crate::error::AppResult;
+use crate::login::request::{Answer, LoginRequest, SamlAnswer, Wants};
 use crate::state::AppState;
 use credential::Credential;
 
@@ -65,34 +66,39 @@ pub mod name_id {
     }
 }
 
-/// A SAML login request for the spine (`AuthRequest`), before the checks that fill in
-/// `prompt` and `acr_values`: the answer goes to `destination` with `relay_state`.
-pub fn login_request(
+/// How a login for `sp` is answered: a Response to `acs` with `relay_state`, before the
+/// request's NameID policy and requested contexts are filled in.
+pub fn answer_to(
     sp: &crate::store::saml::ServiceProvider,
-    destination: &str,
+    acs: &str,
     relay_state: Option<String>,
-    saml_request_id: Option<String>,
-    now: i64,
-    expires_at: i64,
-) -> crate::store::sessions::AuthRequest {
-    crate::store::sessions::AuthRequest {
+    in_response_to: Option<String>,
+) -> SamlAnswer {
+    SamlAnswer {
+        sp_entity_id: sp.entity_id.clone(),
+        acs: acs.to_owned(),
+        relay_state,
+        in_response_to,
+        name_id_format: None,
+        requested: vec![],
+    }
+}
+
+/// The login request the spine gets for `sp`, waiting at most `auth_request_ttl_seconds`.
+pub fn login_request(
+    state: &AppState,
+    sp: &crate::store::saml::ServiceProvider,
+    wants: Wants,
+    answer: SamlAnswer,
+) -> LoginRequest {
+    let now = state.now();
+    LoginRequest {
         id: crate::crypto::random_token(),
         app_id: sp.app_id.clone(),
-        protocol: "saml".into(),
-        client_id: sp.entity_id.clone(),
-        redirect_uri: destination.to_owned(),
-        scope: String::new(),
-        state: relay_state,
-        nonce: None,
-        code_challenge: None,
-        prompt: None,
-        max_age: None,
-        login_hint: None,
-        acr_values: None,
-        saml_request_id,
-        saml_name_id_format: None,
+        wants,
+        answer: Answer::Saml(answer),
         created_at: now,
-        expires_at,
+        expires_at: now + state.config.tokens.auth_request_ttl_seconds,
     }
 }
 

@@ -12,10 +12,10 @@ use samael::schema::{AuthnContextComparison, AuthnRequest as SamlAuthnRequest};
 use super::response::{Status, class, status};
 use super::{MAX_DOCUMENT_BYTES, binding, name_id, screen_xml, xml};
 use crate::error::AppError;
+use crate::login::request::{LoginRequest, SamlAnswer, Wants};
 use crate::mfa::assurance::Assurance;
-use crate::oidc::acr;
 use crate::state::AppState;
-use crate::store::{self, saml::ServiceProvider, sessions::AuthRequest};
+use crate::store::{self, saml::ServiceProvider};
 
 /// How old an AuthnRequest may be, and how far a clock may be ahead.
 pub const MAX_AGE_SECONDS: i64 = 300;
@@ -43,7 +43,11 @@ pub enum Refusal {
     /// nothing is sent anywhere.
     Page(String),
     /// A registered SP and ACS: a status response goes back (the request is not stored).
-    Status(Box<AuthRequest>, Status),
+    Status {
+        app_id: String,
+        answer: Box<SamlAnswer>,
+        status: Status,
+    },
     Internal(AppError),
 }
 
@@ -88,14 +92,13 @@ fn resolve_acs<'a>(sp: &'a ServiceProvider, url: Option<&str>, index: Option<usi
 }
 
 /// The requested authentication context: the levels the SP accepts, in its order (`better`
-/// than a password class asks for a second factor). Stored, until the request is typed
-/// end to end, as the `acr` values the MFA step reads.
-fn requested_context(r: &SamlAuthnRequest) -> Result<Option<String>, Status> {
-    let Some(ctx) = &r.requested_authn_context else { return Ok(None) };
+/// than a password class asks for a second factor); none when it asks for none.
+fn requested_context(r: &SamlAuthnRequest) -> Result<Vec<Assurance>, Status> {
+    let Some(ctx) = &r.requested_authn_context else { return Ok(vec![]) };
     let classes: Vec<&str> =
         ctx.authn_context_class_refs.iter().flatten().filter_map(|c| c.value.as_deref()).map(str::trim).collect();
     if classes.is_empty() {
-        return Ok(None);
+        return Ok(vec![]);
     }
     let better = matches!(ctx.comparison, Some(AuthnContextComparison::Better));
     let levels: Vec<Assurance> = classes
@@ -109,7 +112,7 @@ fn requested_context(r: &SamlAuthnRequest) -> Result<Option<String>, Status> {
             format!("none of the requested authentication contexts is supported: {}", classes.join(" ")),
         ));
     }
-    Ok(Some(levels.into_iter().map(acr::of).collect::<Vec<_>>().join(" ")))
+    Ok(levels)
 }
 
 /// The signed octets of an HTTP-Redirect message (Bindings §3.4.4.1): the parameters as they
@@ -213,7 +216,7 @@ pub fn parse_untrusted(binding: Binding, encoded: &str) -> Result<Untrusted, Str
 }
 
 /// Checks an incoming AuthnRequest and turns it into the login request to store.
-pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<AuthRequest, Refusal> {
+pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<LoginRequest, Refusal> {
     let page = |m: String| Refusal::Page(m);
     let Untrusted { xml, shape, issuer, request: parsed } = parse_untrusted(m.binding, m.saml_request).map_err(page)?;
     let sp = store::saml::find_by_entity_id(&state.db, &issuer)
@@ -226,23 +229,25 @@ pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<AuthRequest, Re
             })?
             .to_owned();
     let now = state.now();
-    let relay_state = m.relay_state.filter(|r| !r.is_empty()).map(str::to_owned);
-    let ttl = state.config.tokens.auth_request_ttl_seconds;
-    let relay = relay_state.filter(|r| r.len() <= 80);
-    let mut req = super::login_request(&sp, &acs, relay, Some(parsed.id.clone()), now, now + ttl);
-    let refuse = |req: &AuthRequest, s: Status| Refusal::Status(Box::new(req.clone()), s);
+    let relay = m.relay_state.filter(|r| !r.is_empty() && r.len() <= 80).map(str::to_owned);
+    let mut answer = super::answer_to(&sp, &acs, relay, Some(parsed.id.clone()));
+    let refuse = |answer: &SamlAnswer, status: Status| Refusal::Status {
+        app_id: sp.app_id.clone(),
+        answer: Box::new(answer.clone()),
+        status,
+    };
     if m.relay_state.is_some_and(|r| r.len() > 80) {
-        return Err(refuse(&req, Status::requester(None, "RelayState is longer than 80 bytes")));
+        return Err(refuse(&answer, Status::requester(None, "RelayState is longer than 80 bytes")));
     }
     if parsed.version != "2.0" {
         return Err(refuse(
-            &req,
+            &answer,
             Status { code: status::VERSION_MISMATCH, second: None, message: Some("only SAML 2.0".into()) },
         ));
     }
     if parsed.protocol_binding.as_deref().is_some_and(|b| b != binding::HTTP_POST) {
         return Err(refuse(
-            &req,
+            &answer,
             Status::requester(Some(status::UNSUPPORTED_BINDING), "responses are sent with HTTP-POST only"),
         ));
     }
@@ -253,10 +258,10 @@ pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<AuthRequest, Re
     let sso_url = super::endpoints(state).sso_url;
     match parsed.destination.as_deref() {
         Some(d) if d != sso_url => {
-            return Err(refuse(&req, Status::requester(None, "the request's Destination is not this endpoint")));
+            return Err(refuse(&answer, Status::requester(None, "the request's Destination is not this endpoint")));
         }
         None if signed => {
-            return Err(refuse(&req, Status::requester(None, "a signed request must name its Destination")));
+            return Err(refuse(&answer, Status::requester(None, "a signed request must name its Destination")));
         }
         _ => {}
     }
@@ -264,12 +269,12 @@ pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<AuthRequest, Re
         let cert = sp.certificate.as_deref().and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok());
         let Some(cert) = cert else {
             return Err(refuse(
-                &req,
+                &answer,
                 Status::requester(Some(status::REQUEST_DENIED), "no certificate is registered for this SP"),
             ));
         };
         if !signed {
-            return Err(refuse(&req, Status::requester(Some(status::REQUEST_DENIED), "requests must be signed")));
+            return Err(refuse(&answer, Status::requester(Some(status::REQUEST_DENIED), "requests must be signed")));
         }
         let verified = match m.binding {
             Binding::Redirect => verify_redirect(m.raw_query.unwrap_or(""), &cert),
@@ -277,34 +282,34 @@ pub async fn accept(state: &AppState, m: Incoming<'_>) -> Result<AuthRequest, Re
         };
         if let Err(e) = verified {
             tracing::warn!(sp = %sp.entity_id, error = %e, "SAML request signature refused");
-            return Err(refuse(&req, Status::requester(Some(status::REQUEST_DENIED), e)));
+            return Err(refuse(&answer, Status::requester(Some(status::REQUEST_DENIED), e)));
         }
     }
     let issued = parsed.issue_instant.timestamp();
     if issued > now + CLOCK_SKEW_SECONDS {
         return Err(refuse(
-            &req,
+            &answer,
             Status::requester(Some(status::REQUEST_DENIED), "the request is issued in the future"),
         ));
     }
     if issued < now - MAX_AGE_SECONDS - CLOCK_SKEW_SECONDS {
-        return Err(refuse(&req, Status::requester(Some(status::REQUEST_DENIED), "the request has expired")));
+        return Err(refuse(&answer, Status::requester(Some(status::REQUEST_DENIED), "the request has expired")));
     }
     let fresh_until = issued + MAX_AGE_SECONDS + 2 * CLOCK_SKEW_SECONDS;
     if !store::saml::remember_request_id(&state.db, &sp.entity_id, &parsed.id, fresh_until).await? {
         tracing::warn!(sp = %sp.entity_id, id = %parsed.id, "replayed SAML AuthnRequest refused");
-        return Err(refuse(&req, Status::requester(Some(status::REQUEST_DENIED), "the request was already used")));
+        return Err(refuse(&answer, Status::requester(Some(status::REQUEST_DENIED), "the request was already used")));
     }
-    req.saml_name_id_format = requested_name_id_format(&parsed, &sp.name_id_format).map_err(|s| refuse(&req, s))?;
-    req.acr_values = requested_context(&parsed).map_err(|s| refuse(&req, s))?;
-    req.prompt = if parsed.is_passive == Some(true) {
-        Some("none".into())
-    } else if parsed.force_authn == Some(true) {
-        Some("login".into())
-    } else {
-        None
+    answer.name_id_format = requested_name_id_format(&parsed, &sp.name_id_format).map_err(|s| refuse(&answer, s))?;
+    answer.requested = requested_context(&parsed).map_err(|s| refuse(&answer, s))?;
+    let wants = Wants {
+        assurance: Assurance::weakest_of(answer.requested.iter().copied()),
+        // IsPassive wins: a passive request is answered from the session or refused.
+        reauthenticate: parsed.force_authn == Some(true) && parsed.is_passive != Some(true),
+        passive: parsed.is_passive == Some(true),
+        ..Wants::default()
     };
-    Ok(req)
+    Ok(super::login_request(state, &sp, wants, answer))
 }
 
 /// The NameID format a request's `NameIDPolicy` asks for (SAML Core §3.4.1.1), as a short

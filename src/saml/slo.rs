@@ -49,8 +49,8 @@ pub async fn logout(
     let (id, xml) = response::logout_response(&envelope, &verdict);
     if sp.slo_binding.as_deref() == Some(super::binding::HTTP_POST) {
         let signed = response::sign_enveloped(&xml, &id, &cred)?;
-        let req = super::login_request(&sp, &slo_url, relay_state.map(str::to_owned), None, now, now);
-        return Ok(Outcome::Redirect { url: super::sso::hand_over(state, &req, &signed, None).await?, ended });
+        let to = super::answer_to(&sp, &slo_url, relay_state.map(str::to_owned), None);
+        return Ok(Outcome::Redirect { url: super::sso::hand_over(state, &to, &signed, None).await?, ended });
     }
     Ok(Outcome::Redirect { url: response::redirect_url(&slo_url, &xml, relay_state, &cred)?, ended })
 }

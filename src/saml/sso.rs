@@ -8,12 +8,12 @@ use super::name_id;
 use super::response::{self, Envelope, Signing, Statement, Status, class};
 use crate::crypto;
 use crate::error::{AppError, AppResult};
+use crate::login::request::{LoginRequest, Refused, SamlAnswer, Wants};
 use crate::mfa::assurance::Assurance;
 use crate::mfa::policy::Factor;
-use crate::oidc::acr;
 use crate::state::AppState;
 use crate::store::saml::{Delivery, ServiceProvider};
-use crate::store::{self, sessions::AuthRequest, sessions::Session, users::User};
+use crate::store::{self, sessions::Session, users::User};
 
 /// How long the browser has to pick a response up.
 const DELIVERY_SECONDS: i64 = 120;
@@ -33,20 +33,25 @@ async fn attribute_values(state: &AppState, user: &User, source: &str) -> AppRes
     })
 }
 
-async fn find_sp(state: &AppState, req: &AuthRequest) -> AppResult<ServiceProvider> {
-    store::saml::find_by_app(&state.db, &req.app_id).await?.ok_or(AppError::NotFound)
+async fn find_sp(state: &AppState, app_id: &str) -> AppResult<ServiceProvider> {
+    store::saml::find_by_app(&state.db, app_id).await?.ok_or(AppError::NotFound)
 }
 
-/// Keeps a signed message for the hand-over page, which posts it to `req.redirect_uri` with
-/// `req.state` as RelayState; returns the page's URL.
-pub async fn hand_over(state: &AppState, req: &AuthRequest, xml: &str, session_id: Option<&str>) -> AppResult<String> {
+/// Keeps a signed message for the hand-over page, which posts it to the ACS with the
+/// RelayState; returns the page's URL.
+pub(super) async fn hand_over(
+    state: &AppState,
+    a: &SamlAnswer,
+    xml: &str,
+    session_id: Option<&str>,
+) -> AppResult<String> {
     use base64::Engine;
     let token = crypto::random_token();
     let delivery = Delivery {
         session_id: session_id.map(str::to_owned),
-        acs_url: req.redirect_uri.clone(),
+        acs_url: a.acs.clone(),
         response: base64::engine::general_purpose::STANDARD.encode(xml),
-        relay_state: req.state.clone(),
+        relay_state: a.relay_state.clone(),
     };
     store::saml::create_delivery(&state.db, &crypto::token_hash(&token), &delivery, state.now() + DELIVERY_SECONDS)
         .await?;
@@ -57,21 +62,22 @@ pub async fn hand_over(state: &AppState, req: &AuthRequest, xml: &str, session_i
 /// hand-over page.
 pub async fn respond(
     state: &AppState,
-    req: &AuthRequest,
+    app_id: &str,
+    a: &SamlAnswer,
     session: &Session,
     user: &User,
     factor: Option<Factor>,
 ) -> AppResult<String> {
-    let sp = find_sp(state, req).await?;
+    let sp = find_sp(state, app_id).await?;
     let idp = super::endpoints(state);
     let cred = super::credential(state).await?;
     let envelope = Envelope {
         issuer: &idp.entity_id,
-        destination: &req.redirect_uri,
-        in_response_to: req.saml_request_id.as_deref(),
+        destination: &a.acs,
+        in_response_to: a.in_response_to.as_deref(),
         now: state.now(),
     };
-    let format = name_id::for_assertion(req.saml_name_id_format.as_deref(), &sp.name_id_format);
+    let format = name_id::for_assertion(a.name_id_format.as_deref(), &sp.name_id_format);
     let name_id = match format {
         "emailAddress" => user.email.clone(),
         "unspecified" => Some(user.username.clone()),
@@ -86,7 +92,7 @@ pub async fn respond(
             "the user has no email address for an emailAddress NameID",
         );
         let xml = response::build(&envelope, &status, None, Signing::parse(&sp.sign), &cred)?;
-        return hand_over(state, req, &xml, None).await;
+        return hand_over(state, a, &xml, None).await;
     };
     let mut attributes = Vec::with_capacity(sp.attributes.len());
     for a in &sp.attributes {
@@ -98,38 +104,46 @@ pub async fn respond(
         audience: &sp.entity_id,
         session_index: &session.id,
         authn_instant: session.auth_time,
-        authn_context: class::answer(
-            Assurance::achieved(factor),
-            &req.acr_values
-                .as_deref()
-                .unwrap_or("")
-                .split_ascii_whitespace()
-                .filter_map(acr::level)
-                .collect::<Vec<_>>(),
-        ),
+        authn_context: class::answer(Assurance::achieved(factor), &a.requested),
         attributes,
     };
     let xml = response::build(&envelope, &Status::success(), Some(&statement), Signing::parse(&sp.sign), &cred)?;
     store::saml::add_participant(&state.db, &session.id, &sp.app_id, &name_id, &session.id).await?;
     tracing::info!(sp = %sp.entity_id, user_id = %user.id, session = %session.id, "SAML assertion issued");
-    hand_over(state, req, &xml, Some(&session.id)).await
+    hand_over(state, a, &xml, Some(&session.id)).await
 }
 
 /// A status response (no assertion) for a request that is refused: returns the URL of the
 /// hand-over page.
-pub async fn refuse(state: &AppState, req: &AuthRequest, status: Status) -> AppResult<String> {
-    let sp = find_sp(state, req).await?;
+pub async fn refuse(state: &AppState, app_id: &str, a: &SamlAnswer, status: Status) -> AppResult<String> {
+    let sp = find_sp(state, app_id).await?;
     let idp = super::endpoints(state);
     let cred = super::credential(state).await?;
     let envelope = Envelope {
         issuer: &idp.entity_id,
-        destination: &req.redirect_uri,
-        in_response_to: req.saml_request_id.as_deref(),
+        destination: &a.acs,
+        in_response_to: a.in_response_to.as_deref(),
         now: state.now(),
     };
     let xml = response::build(&envelope, &status, None, Signing::parse(&sp.sign), &cred)?;
     tracing::info!(sp = %sp.entity_id, status = status.second.unwrap_or(status.code), "SAML request refused");
-    hand_over(state, req, &xml, None).await
+    hand_over(state, a, &xml, None).await
+}
+
+/// The spine's refusal as a status response: a passive request that cannot be answered
+/// without pages is `NoPassive`, anything else `RequestDenied`.
+pub async fn refuse_login(
+    state: &AppState,
+    app_id: &str,
+    a: &SamlAnswer,
+    refused: Refused,
+    reason: &str,
+) -> AppResult<String> {
+    let second = match refused {
+        Refused::LoginRequired | Refused::InteractionRequired => response::status::NO_PASSIVE,
+        Refused::AccessDenied => response::status::REQUEST_DENIED,
+    };
+    refuse(state, app_id, a, Status::responder(Some(second), reason)).await
 }
 
 /// The hand-over: consumes the token and returns what the page posts, if the browser may
@@ -154,7 +168,7 @@ pub async fn idp_initiated(
     state: &AppState,
     app: &str,
     relay_state: Option<&str>,
-) -> AppResult<Result<AuthRequest, String>> {
+) -> AppResult<Result<LoginRequest, String>> {
     let sp = match store::saml::find_by_app(&state.db, app).await? {
         Some(sp) => Some(sp),
         None => store::saml::find_by_entity_id(&state.db, app).await?,
@@ -168,7 +182,6 @@ pub async fn idp_initiated(
         return Ok(Err("RelayState is longer than 80 bytes.".into()));
     }
     let Some(acs) = sp.default_acs() else { return Ok(Err("This application has no response address.".into())) };
-    let now = state.now();
-    let expires_at = now + state.config.tokens.auth_request_ttl_seconds;
-    Ok(Ok(super::login_request(&sp, &acs.url, relay_state, None, now, expires_at)))
+    let answer = super::answer_to(&sp, &acs.url, relay_state, None);
+    Ok(Ok(super::login_request(state, &sp, Wants::default(), answer)))
 }

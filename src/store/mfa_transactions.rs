@@ -2,9 +2,9 @@
 //! token (`mfa_token` / `enrollment_token`) is 256-bit random and stored only as a hash.
 
 use super::audit::Event;
-use super::sessions::AuthRequest;
 use super::{Db, returned};
 use crate::error::AppResult;
+use crate::login::request::LoginRequest;
 use crate::{on_db, on_db_write};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -41,7 +41,7 @@ macro_rules! columns {
 /// now if it has not waited yet) with the plugin verdict it carries, and the audit record.
 pub struct Start<'a> {
     pub txn: &'a MfaTransaction,
-    pub request: Option<&'a AuthRequest>,
+    pub request: Option<&'a LoginRequest>,
     pub audit: &'a Event<'a>,
     pub now: i64,
 }
@@ -55,9 +55,10 @@ pub async fn start(db: &Db, s: &Start<'_>) -> AppResult<()> {
         columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
+    let request = s.request.map(super::sessions::RequestRow::of);
     on_db_write!(db, p => {
         let mut tx = p.begin().await?;
-        if let Some(r) = s.request {
+        if let Some(r) = &request {
             super::sessions::insert_auth_request(r, true).execute(&mut *tx).await?;
             if let Some(v) = &t.plugin_verdict {
                 sqlx::query("UPDATE auth_requests SET plugin_verdict = $2 WHERE id = $1")

@@ -4,7 +4,9 @@
 use sqlx::FromRow;
 
 use super::{Db, returned, returned_one};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::login::request::{Answer, LoginRequest, OidcAnswer, SamlAnswer, Wants};
+use crate::mfa::assurance::Assurance;
 use crate::{on_db, on_db_write};
 
 #[derive(Debug, Clone, FromRow)]
@@ -113,61 +115,157 @@ pub async fn purge_expired(db: &Db, now: i64, idle_seconds: i64) -> AppResult<()
     Ok(())
 }
 
-/// A request waiting for the user to sign in: an OIDC authorization request, or a SAML
-/// AuthnRequest (then `client_id` is the SP's entity ID, `redirect_uri` the ACS URL, `state`
-/// the RelayState, `prompt` carries ForceAuthn (`login`) or IsPassive (`none`) and
-/// `acr_values` the requested authentication context).
+/// A waiting login request's row: the typed wants in columns of their own, the answer in the
+/// protocol's columns (an SP's entity ID in `client_id`, the ACS in `redirect_uri`, the
+/// RelayState in `state`). Mapped to and from `LoginRequest` here and nowhere else.
 #[derive(Debug, Clone, FromRow)]
-pub struct AuthRequest {
-    pub id: String,
-    pub app_id: String,
-    /// `oidc` or `saml`.
-    pub protocol: String,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub prompt: Option<String>,
-    pub max_age: Option<i64>,
-    pub login_hint: Option<String>,
-    pub acr_values: Option<String>,
-    /// The AuthnRequest's ID (`InResponseTo`); `None` for IdP-initiated SAML and for OIDC.
-    pub saml_request_id: Option<String>,
-    /// The NameID format a SAML request asked for (short name), when it asked for one the SP
-    /// may have; `None`: the SP's registered format.
-    pub saml_name_id_format: Option<String>,
-    pub created_at: i64,
-    pub expires_at: i64,
+pub(crate) struct RequestRow {
+    pub(crate) id: String,
+    app_id: String,
+    protocol: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt: Option<String>,
+    max_age: Option<i64>,
+    login_hint: Option<String>,
+    acr_values: Option<String>,
+    saml_request_id: Option<String>,
+    saml_name_id_format: Option<String>,
+    saml_requested: Option<String>,
+    assurance: String,
+    reauthenticate: bool,
+    passive: bool,
+    created_at: i64,
+    expires_at: i64,
 }
 
-impl AuthRequest {
-    pub fn is_saml(&self) -> bool {
-        self.protocol == "saml"
+impl RequestRow {
+    pub(crate) fn of(r: &LoginRequest) -> RequestRow {
+        let w = &r.wants;
+        let mut row = RequestRow {
+            id: r.id.clone(),
+            app_id: r.app_id.clone(),
+            protocol: String::new(),
+            client_id: String::new(),
+            redirect_uri: String::new(),
+            scope: String::new(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: None,
+            max_age: w.max_age,
+            login_hint: w.login_hint.clone(),
+            acr_values: None,
+            saml_request_id: None,
+            saml_name_id_format: None,
+            saml_requested: None,
+            assurance: w.assurance.as_str().to_owned(),
+            reauthenticate: w.reauthenticate,
+            passive: w.passive,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        };
+        match &r.answer {
+            Answer::Oidc(a) => {
+                row.protocol = OIDC.into();
+                row.client_id = a.client_id.clone();
+                row.redirect_uri = a.redirect_uri.clone();
+                row.scope = a.scope.clone();
+                row.state = a.state.clone();
+                row.nonce = a.nonce.clone();
+                row.code_challenge = a.code_challenge.clone();
+                row.prompt = a.prompt.clone();
+                row.acr_values = a.acr_values.clone();
+            }
+            Answer::Saml(a) => {
+                row.protocol = SAML.into();
+                row.client_id = a.sp_entity_id.clone();
+                row.redirect_uri = a.acs.clone();
+                row.state = a.relay_state.clone();
+                row.saml_request_id = a.in_response_to.clone();
+                row.saml_name_id_format = a.name_id_format.clone();
+                row.saml_requested = Some(a.requested.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(" "))
+                    .filter(|s| !s.is_empty());
+            }
+        }
+        row
+    }
+
+    fn into_request(self) -> AppResult<LoginRequest> {
+        let bad = |what: &str| AppError::internal(format!("auth request {}: {what}", self.id));
+        let assurance = Assurance::parse(&self.assurance).ok_or_else(|| bad("unknown assurance"))?;
+        let answer = match self.protocol.as_str() {
+            OIDC => Answer::Oidc(OidcAnswer {
+                client_id: self.client_id,
+                redirect_uri: self.redirect_uri,
+                state: self.state,
+                nonce: self.nonce,
+                code_challenge: self.code_challenge,
+                scope: self.scope,
+                acr_values: self.acr_values,
+                prompt: self.prompt,
+            }),
+            SAML => {
+                let requested =
+                    self.saml_requested.as_deref().unwrap_or("").split_ascii_whitespace().map(Assurance::parse);
+                Answer::Saml(SamlAnswer {
+                    sp_entity_id: self.client_id,
+                    acs: self.redirect_uri,
+                    relay_state: self.state,
+                    in_response_to: self.saml_request_id,
+                    name_id_format: self.saml_name_id_format,
+                    requested: requested.collect::<Option<_>>().ok_or_else(|| bad("unknown requested level"))?,
+                })
+            }
+            _ => return Err(bad("unknown protocol")),
+        };
+        Ok(LoginRequest {
+            id: self.id,
+            app_id: self.app_id,
+            wants: Wants {
+                assurance,
+                max_age: self.max_age,
+                reauthenticate: self.reauthenticate,
+                passive: self.passive,
+                login_hint: self.login_hint,
+            },
+            answer,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
     }
 }
+
+const OIDC: &str = "oidc";
+const SAML: &str = "saml";
 
 macro_rules! req_columns {
     () => {
         "id, app_id, protocol, client_id, redirect_uri, scope, state, nonce, code_challenge, prompt, max_age, login_hint, \
-         acr_values, saml_request_id, saml_name_id_format, created_at, expires_at"
+         acr_values, saml_request_id, saml_name_id_format, saml_requested, assurance, reauthenticate, passive, created_at, \
+         expires_at"
     };
 }
 
-pub async fn create_auth_request(db: &Db, r: &AuthRequest) -> AppResult<()> {
-    on_db_write!(db, p => insert_auth_request(r, false).execute(p).await?.rows_affected());
+pub async fn create_auth_request(db: &Db, r: &LoginRequest) -> AppResult<()> {
+    let row = RequestRow::of(r);
+    on_db_write!(db, p => insert_auth_request(&row, false).execute(p).await?.rows_affected());
     Ok(())
 }
 
-/// The statement storing `r`, for either database; `if_new` leaves a request already stored
-/// (same id) as it is.
+/// The statement storing a request's row, for either database (inside a caller's
+/// transaction too); `if_new` leaves a request already stored (same id) as it is.
 pub(crate) fn insert_auth_request<'q, DB: sqlx::Database>(
-    r: &'q AuthRequest,
+    r: &'q RequestRow,
     if_new: bool,
 ) -> sqlx::query::Query<'static, DB, DB::Arguments>
 where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -175,12 +273,13 @@ where
     const SQL: &str = concat!(
         "INSERT INTO auth_requests (",
         req_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     );
     const IF_NEW: &str = concat!(
         "INSERT INTO auth_requests (",
         req_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+         ON CONFLICT (id) DO NOTHING"
     );
     sqlx::query(if if_new { IF_NEW } else { SQL })
         .bind(&r.id)
@@ -198,19 +297,26 @@ where
         .bind(&r.acr_values)
         .bind(&r.saml_request_id)
         .bind(&r.saml_name_id_format)
+        .bind(&r.saml_requested)
+        .bind(&r.assurance)
+        .bind(r.reauthenticate)
+        .bind(r.passive)
         .bind(r.created_at)
         .bind(r.expires_at)
 }
 
-pub async fn find_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<AuthRequest>> {
+pub async fn find_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<LoginRequest>> {
     let sql = concat!("SELECT ", req_columns!(), " FROM auth_requests WHERE id = $1 AND expires_at > $2");
-    Ok(on_db!(db, p => sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_optional(p).await?))
+    let row = on_db!(db, p => sqlx::query_as::<_, RequestRow>(sql).bind(id).bind(now).fetch_optional(p).await?);
+    row.map(RequestRow::into_request).transpose()
 }
 
 /// Consumes the request: exactly one caller gets it back.
-pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<AuthRequest>> {
+pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<LoginRequest>> {
     let sql = concat!("DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING ", req_columns!());
-    Ok(on_db_write!(db, p => returned(sqlx::query_as::<_, AuthRequest>(sql).bind(id).bind(now).fetch_all(p).await?)))
+    let row =
+        on_db_write!(db, p => returned(sqlx::query_as::<_, RequestRow>(sql).bind(id).bind(now).fetch_all(p).await?));
+    row.map(RequestRow::into_request).transpose()
 }
 
 pub async fn plugin_verdict(db: &Db, request_id: &str) -> AppResult<Option<String>> {
