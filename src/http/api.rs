@@ -454,7 +454,7 @@ pub async fn devices_create(
 ) -> AppResult<Response> {
     let b: TrustBody = forms::json(&headers, &body)?;
     let (_, user) = require_session(&state, &client).await?;
-    let (token, device) = flow::trust_device(&state, &user.id, &b.trust_device_token, &b.name, &client).await?;
+    let (token, device, _) = flow::trust_device(&state, &user.id, &b.trust_device_token, &b.name, &client).await?;
     let jar = cookies::set_device(&state, jar, token, device.expires_at);
     Ok(no_store(jar, StatusCode::CREATED, json!(device)))
 }

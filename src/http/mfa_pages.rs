@@ -309,12 +309,16 @@ pub async fn trust(
     };
     let mut jar = jar;
     let mut client = client;
-    if f.trust.as_deref() == Some("yes") {
-        let token = f.trust_token.as_deref().unwrap_or_default();
-        let (device_token, device) = flow::trust_device(&state, &user.id, token, &f.name, &client).await?;
+    let token = f.trust_token.as_deref().unwrap_or_default();
+    let carried = if f.trust.as_deref() == Some("yes") {
+        let (device_token, device, carried) = flow::trust_device(&state, &user.id, token, &f.name, &client).await?;
         jar = cookies::set_device(&state, jar, device_token.clone(), device.expires_at);
         client.device_token = Some(device_token);
-    }
-    let next = login::continue_request(&state, &session, &user, f.request.as_deref(), &client, false, None).await?;
+        carried
+    } else {
+        flow::decline_trust(&state, &user.id, token).await?
+    };
+    let next = login::continue_request(&state, &session, &user, f.request.as_deref(), &client, false, carried.as_ref())
+        .await?;
     Ok(pages::respond(&state, jar, next))
 }

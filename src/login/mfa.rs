@@ -6,7 +6,7 @@ use super::{Client, MfaPending, Stage};
 use crate::audit::{self, event};
 use crate::crypto;
 use crate::error::{AppError, AppResult};
-use crate::mfa::policy::{Factor, parse_factors};
+use crate::mfa::policy::{Factor, Verdict, parse_factors};
 use crate::mfa::{backup, limits, passkey, totp};
 use crate::state::AppState;
 use crate::store;
@@ -28,8 +28,9 @@ pub struct Completed {
     pub request_id: Option<String>,
     /// The user chose "set up later" for a required enrolment.
     pub postponed: bool,
-    /// The plugin verdict of this login (JSON), reused when the login continues.
-    pub plugin_verdict: Option<String>,
+    /// The plugin verdict of this login, reused when the login continues (`None`: none was
+    /// evaluated).
+    pub plugin_verdict: Option<Option<Verdict>>,
 }
 
 #[derive(Debug)]
@@ -320,7 +321,7 @@ async fn advance(
         trust_token,
         request_id: txn.request_id,
         postponed,
-        plugin_verdict: txn.plugin_verdict,
+        plugin_verdict: txn.plugin.carried()?,
     })))
 }
 
@@ -335,31 +336,43 @@ pub async fn continue_login(state: &AppState, done: &Completed, client: &Client)
         done.request_id.as_deref(),
         &client,
         done.postponed,
-        done.plugin_verdict.as_deref(),
+        done.plugin_verdict.as_ref(),
     )
     .await
 }
 
 /// Trusts the device with a one-time trust token from a completed MFA step. The user must be
-/// the one signed in.
+/// the one signed in. Returns the device's cookie value and row, and the plugin verdict of the
+/// login the token came from (for the login to continue with).
 pub async fn trust_device(
     state: &AppState,
     user_id: &str,
     trust_token: &str,
     name: &str,
     client: &Client,
-) -> AppResult<(String, store::devices::Device)> {
+) -> AppResult<(String, store::devices::Device, Option<Option<Verdict>>)> {
     let settings = store::settings::load(&state.db).await?;
-    let owner = store::mfa_transactions::take_trust_token(&state.db, &crypto::token_hash(trust_token), state.now())
+    let txn = store::mfa_transactions::take_trust_token(&state.db, &crypto::token_hash(trust_token), state.now())
         .await?
         .ok_or_else(|| AppError::BadRequest("the trust-device token is invalid, expired or used".into()))?;
-    if owner != user_id {
+    if txn.user_id != user_id {
         return Err(AppError::Forbidden("the trust-device token belongs to another user".into()));
     }
     let (token, device) =
         crate::mfa::devices::trust(state, user_id, name, settings.trusted_device_duration_days).await?;
     audit::record(state, event::DEVICE_TRUSTED, Some(user_id), None, &client.origin, Some(&device.name)).await?;
-    Ok((token, device))
+    Ok((token, device, txn.plugin.carried()?))
+}
+
+/// The user declined to trust this device: the trust token is used up, and the plugin verdict
+/// of its login (when the token is this user's) is what the login continues with.
+pub async fn decline_trust(state: &AppState, user_id: &str, trust_token: &str) -> AppResult<Option<Option<Verdict>>> {
+    let txn =
+        store::mfa_transactions::take_trust_token(&state.db, &crypto::token_hash(trust_token), state.now()).await?;
+    match txn {
+        Some(t) if t.user_id == user_id => t.plugin.carried(),
+        _ => Ok(None),
+    }
 }
 
 crate::debug_redacted!(Completed {

@@ -414,14 +414,6 @@ pub(crate) async fn new_session(
     Ok((session, token))
 }
 
-/// A login's plugin verdict as kept while the login waits, bound to its user: another user
-/// continuing the same request gets their own evaluation.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Carried {
-    user_id: String,
-    verdict: Option<Verdict>,
-}
-
 /// What the MFA step asked for, and the plugin verdict behind it.
 struct Plan {
     requirement: policy::Requirement,
@@ -439,10 +431,6 @@ async fn start_mfa(
 ) -> AppResult<MfaPending> {
     let Plan { requirement: r, grace_days, carried } = plan;
     let user = subject.user();
-    let verdict_json = carried
-        .map(|verdict| serde_json::to_string(&Carried { user_id: user.id.clone(), verdict }))
-        .transpose()
-        .map_err(AppError::internal)?;
     let now = state.now();
     if r.can_postpone && user.mfa_enroll_deadline.is_none() {
         store::users::start_enroll_grace(&state.db, &user.id, now + grace_days * 86_400).await?;
@@ -466,7 +454,7 @@ async fn start_mfa(
         can_postpone: r.can_postpone,
         allow_trust: r.allow_trust,
         verified_factor: None,
-        plugin_verdict: verdict_json,
+        plugin: store::mfa_transactions::VerdictColumns::of(carried.as_ref()),
         created_at: now,
         expires_at: now + MFA_TRANSACTION_SECONDS,
     };
@@ -493,8 +481,9 @@ pub async fn pending_request(state: &AppState, request_id: &str) -> AppResult<Op
 /// Continues a waiting request with an existing session (after the MFA step or the
 /// trust-device prompt). The MFA step decides again: nothing is carried over but the session,
 /// `postponed` (the user's "set up later" inside the enrolment grace period) and the plugin
-/// verdict this login already got (`carried`, from its MFA transaction, else from the stored
-/// request), so that a login runs its plugin once.
+/// verdict this login already got in its MFA transaction (`carried`: `None` when none was
+/// evaluated, then the plugins run now), so that a login runs its plugins once. The caller
+/// vouches that `carried` is this user's (it comes from their own MFA transaction).
 pub async fn continue_request(
     state: &AppState,
     session: &Session,
@@ -502,7 +491,7 @@ pub async fn continue_request(
     request_id: Option<&str>,
     client: &Client,
     postponed: bool,
-    carried: Option<&str>,
+    carried: Option<&Option<Verdict>>,
 ) -> AppResult<Next> {
     let req = match request_id {
         Some(id) => match store::sessions::find_auth_request(&state.db, id, state.now()).await? {
@@ -511,15 +500,9 @@ pub async fn continue_request(
         },
         None => None,
     };
-    let carried = match (carried, &req) {
-        (Some(v), _) => Some(v.to_owned()),
-        (None, Some(r)) => store::sessions::plugin_verdict(&state.db, &r.id).await?,
-        (None, None) => None,
-    };
-    let carried: Option<Carried> = carried.map(|v| serde_json::from_str(&v)).transpose().map_err(AppError::internal)?;
-    let plugin = match &carried {
-        Some(c) if c.user_id == user.id => PluginRun::Reuse(c.verdict.as_ref()),
-        _ => PluginRun::Evaluate,
+    let plugin = match carried {
+        Some(v) => PluginRun::Reuse(v.as_ref()),
+        None => PluginRun::Evaluate,
     };
     let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
     proceed_inner(state, Subject::Session { session, user }, waiting, client, true, postponed, plugin).await

@@ -174,6 +174,32 @@ mod tests {
     }
 
     #[test]
+    fn plugins_see_a_saml_request_in_oidc_words() {
+        let saml = LoginRequest {
+            id: "r".into(),
+            app_id: "a".into(),
+            wants: Wants { assurance: Assurance::SecondFactor, passive: true, ..Wants::default() },
+            answer: Answer::Saml(SamlAnswer {
+                sp_entity_id: "https://sp".into(),
+                acs: "https://sp/acs".into(),
+                relay_state: None,
+                in_response_to: Some("_1".into()),
+                name_id_format: None,
+                requested: vec![Assurance::PhishingResistant, Assurance::SecondFactor],
+            }),
+            created_at: 0,
+            expires_at: 1,
+        };
+        let sent = saml.sent();
+        assert_eq!(sent.prompt, ["none"]);
+        assert_eq!(
+            sent.acr_values,
+            [crate::saml::response::class::PHISHING_RESISTANT, crate::saml::response::class::REFEDS_MFA]
+        );
+        assert!(sent.scopes.is_empty());
+    }
+
+    #[test]
     fn login_hint() {
         let mut w = Wants::default();
         assert!(w.hint_matches("alice", None));

@@ -3,8 +3,9 @@
 
 use super::audit::Event;
 use super::{Db, returned};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::login::request::LoginRequest;
+use crate::mfa::policy::{Factor, Policy, Verdict, join_factors};
 use crate::{on_db, on_db_write};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,9 +24,9 @@ pub struct MfaTransaction {
     pub can_postpone: bool,
     pub allow_trust: bool,
     pub verified_factor: Option<String>,
-    /// The selector plugin's verdict for this login (JSON of `Option<Verdict>`); NULL when no
-    /// plugin was evaluated.
-    pub plugin_verdict: Option<String>,
+    /// The selector plugins' verdict for this login.
+    #[sqlx(flatten)]
+    pub plugin: VerdictColumns,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -33,12 +34,82 @@ pub struct MfaTransaction {
 macro_rules! columns {
     () => {
         "token_hash, user_id, session_id, auth_time, request_id, app_id, stage, challenge, enroll, can_postpone, \
-         allow_trust, verified_factor, plugin_verdict, created_at, expires_at"
+         allow_trust, verified_factor, plugin_outcome, plugin_policy, plugin_factors, plugin_reauth_minutes, \
+         plugin_trust, plugin_deny, created_at, expires_at"
     };
 }
 
-/// What starting an MFA step writes: the transaction, the request the login answers (stored
-/// now if it has not waited yet) with the plugin verdict it carries, and the audit record.
+/// A login's plugin verdict as its MFA transaction keeps it, each part in a typed column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct VerdictColumns {
+    /// NULL: not evaluated; `none`: evaluated, nothing enforced; `verdict`: the columns below.
+    plugin_outcome: Option<String>,
+    plugin_policy: Option<String>,
+    /// Space-separated factors; NULL: no restriction ('' allows none).
+    plugin_factors: Option<String>,
+    plugin_reauth_minutes: Option<i64>,
+    plugin_trust: Option<bool>,
+    plugin_deny: Option<String>,
+}
+
+impl VerdictColumns {
+    /// `carried`: `None` when no plugin was evaluated, `Some(None)` when plugins ran and none
+    /// enforced a verdict.
+    pub fn of(carried: Option<&Option<Verdict>>) -> VerdictColumns {
+        match carried {
+            None => VerdictColumns::default(),
+            Some(None) => VerdictColumns { plugin_outcome: Some("none".into()), ..Default::default() },
+            Some(Some(v)) => VerdictColumns {
+                plugin_outcome: Some("verdict".into()),
+                plugin_policy: v.policy.map(|p| p.as_str().to_owned()),
+                plugin_factors: v.allowed_factors.as_deref().map(join_factors),
+                plugin_reauth_minutes: v.reauth_interval_minutes.map(i64::from),
+                plugin_trust: v.allow_trusted_device,
+                plugin_deny: v.deny.clone(),
+            },
+        }
+    }
+
+    /// The verdict as `of` took it.
+    pub fn carried(&self) -> AppResult<Option<Option<Verdict>>> {
+        let bad = |what: &str| AppError::internal(format!("stored plugin verdict: {what}"));
+        match self.plugin_outcome.as_deref() {
+            None => Ok(None),
+            Some("none") => Ok(Some(None)),
+            Some("verdict") => {
+                let policy = match &self.plugin_policy {
+                    Some(p) => Some(Policy::parse(p).ok_or_else(|| bad("unknown policy"))?),
+                    None => None,
+                };
+                let allowed_factors = match &self.plugin_factors {
+                    Some(f) => Some(
+                        f.split_ascii_whitespace()
+                            .map(Factor::parse)
+                            .collect::<Option<Vec<_>>>()
+                            .ok_or_else(|| bad("unknown factor"))?,
+                    ),
+                    None => None,
+                };
+                let reauth_interval_minutes = match self.plugin_reauth_minutes {
+                    Some(m) => Some(u32::try_from(m).map_err(|_| bad("reauthentication interval"))?),
+                    None => None,
+                };
+                Ok(Some(Some(Verdict {
+                    policy,
+                    allowed_factors,
+                    reauth_interval_minutes,
+                    allow_trusted_device: self.plugin_trust,
+                    deny: self.plugin_deny.clone(),
+                })))
+            }
+            Some(_) => Err(bad("unknown outcome")),
+        }
+    }
+}
+
+/// What starting an MFA step writes: the transaction (with the plugin verdict the login
+/// carries), the request the login answers (stored now if it has not waited yet), and the
+/// audit record.
 pub struct Start<'a> {
     pub txn: &'a MfaTransaction,
     pub request: Option<&'a LoginRequest>,
@@ -53,23 +124,21 @@ pub async fn start(db: &Db, s: &Start<'_>) -> AppResult<()> {
     let insert_txn = concat!(
         "INSERT INTO mfa_transactions (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     );
     let request = s.request.map(super::sessions::RequestRow::of);
     on_db_write!(db, p => {
         let mut tx = p.begin().await?;
         if let Some(r) = &request {
             super::sessions::insert_auth_request(r, true).execute(&mut *tx).await?;
-            if let Some(v) = &t.plugin_verdict {
-                sqlx::query("UPDATE auth_requests SET plugin_verdict = $2 WHERE id = $1")
-                    .bind(&r.id).bind(v).execute(&mut *tx).await?;
-            }
         }
+        let v = &t.plugin;
         sqlx::query(insert_txn)
             .bind(&t.token_hash).bind(&t.user_id).bind(&t.session_id).bind(t.auth_time).bind(&t.request_id)
             .bind(&t.app_id).bind(&t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone)
-            .bind(t.allow_trust).bind(&t.verified_factor).bind(&t.plugin_verdict).bind(t.created_at)
-            .bind(t.expires_at)
+            .bind(t.allow_trust).bind(&t.verified_factor).bind(&v.plugin_outcome).bind(&v.plugin_policy)
+            .bind(&v.plugin_factors).bind(v.plugin_reauth_minutes).bind(v.plugin_trust).bind(&v.plugin_deny)
+            .bind(t.created_at).bind(t.expires_at)
             .execute(&mut *tx).await?;
         super::audit::insert(s.audit, s.now).execute(&mut *tx).await?;
         tx.commit().await?;
@@ -119,12 +188,14 @@ pub async fn set_trust_token(db: &Db, token_hash: &str, trust_hash: &str) -> App
     Ok(())
 }
 
-/// Consumes a trust token: the user it belongs to, once.
-pub async fn take_trust_token(db: &Db, trust_hash: &str, now: i64) -> AppResult<Option<String>> {
-    let sql = "DELETE FROM mfa_transactions WHERE trust_token_hash = $1 AND stage = 'done' AND expires_at > $2 RETURNING user_id";
-    Ok(
-        on_db_write!(db, p => returned(sqlx::query_scalar::<_, String>(sql).bind(trust_hash).bind(now).fetch_all(p).await?)),
-    )
+/// Consumes a trust token: the finished transaction it belongs to, once.
+pub async fn take_trust_token(db: &Db, trust_hash: &str, now: i64) -> AppResult<Option<MfaTransaction>> {
+    let sql = concat!(
+        "DELETE FROM mfa_transactions WHERE trust_token_hash = $1 AND stage = 'done' AND expires_at > $2 RETURNING ",
+        columns!()
+    );
+    Ok(on_db_write!(db, p => returned(sqlx::query_as::<_, MfaTransaction>(sql).bind(trust_hash).bind(now)
+        .fetch_all(p).await?)))
 }
 
 pub async fn purge_expired(db: &Db, now: i64) -> AppResult<()> {
@@ -133,4 +204,27 @@ pub async fn purge_expired(db: &Db, now: i64) -> AppResult<()> {
         sqlx::query("DELETE FROM webauthn_challenges WHERE expires_at <= $1").bind(now).execute(p).await?;
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_columns_keep_every_verdict() {
+        let full = Verdict {
+            policy: Some(Policy::Passkey),
+            allowed_factors: Some(vec![Factor::Passkey, Factor::BackupCode]),
+            reauth_interval_minutes: Some(15),
+            allow_trusted_device: Some(false),
+            deny: Some("not from there".into()),
+        };
+        let none_allowed = Verdict { allowed_factors: Some(vec![]), ..Verdict::default() };
+        for carried in [None, Some(None), Some(Some(Verdict::default())), Some(Some(full)), Some(Some(none_allowed))] {
+            let columns = VerdictColumns::of(carried.as_ref());
+            assert_eq!(columns.carried().unwrap(), carried);
+        }
+        let bad = VerdictColumns { plugin_outcome: Some("maybe".into()), ..Default::default() };
+        assert!(bad.carried().is_err());
+    }
 }

@@ -318,9 +318,3 @@ pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<
         on_db_write!(db, p => returned(sqlx::query_as::<_, RequestRow>(sql).bind(id).bind(now).fetch_all(p).await?));
     row.map(RequestRow::into_request).transpose()
 }
-
-pub async fn plugin_verdict(db: &Db, request_id: &str) -> AppResult<Option<String>> {
-    let sql = "SELECT plugin_verdict FROM auth_requests WHERE id = $1";
-    Ok(on_db!(db, p => sqlx::query_scalar::<_, Option<String>>(sql).bind(request_id).fetch_optional(p).await?)
-        .flatten())
-}

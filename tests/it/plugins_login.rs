@@ -13,6 +13,7 @@ use crate::plugin_fixtures as fx;
 both_databases!(
     verdict_drives_the_oidc_login,
     carried_verdict_is_bound_to_its_user,
+    trust_prompt_keeps_the_verdict,
     failures_follow_on_error,
     shadow_and_replay,
     admin_api_lifecycle,
@@ -177,7 +178,7 @@ async fn carried_verdict_is_bound_to_its_user(b: Backend) {
 
     upload(&srv, &admin, "wants-otp", fx::fixed(Policy::Otp)).await;
     assign(&srv, &admin, "wants-otp", "global", "active", "fail_secure").await;
-    // Alice's login waits at her second step, with her verdict stored on the request.
+    // Alice's login waits at her second step, her verdict kept in her MFA transaction.
     let alice_browser = browser();
     let resp = alice_browser.get(authorize_url(&srv, &client.client_id, &[])).send().await.unwrap();
     let login = location(&resp);
@@ -197,6 +198,43 @@ async fn carried_verdict_is_bound_to_its_user(b: Backend) {
     assert_eq!((evaluations(&log, &alice.id), evaluations(&log, &bob.id)), (1, 1), "{log:?}");
     let newest = &log[0];
     assert_eq!((&newest["user_id"], &newest["context"]["user"]["username"]), (&json!(bob.id), &json!("bob")));
+    srv.stop().await;
+}
+
+/// A login that passes its second factor and answers the trust-device prompt (either way)
+/// continues with the verdict kept in its MFA transaction: the plugin runs once per login,
+/// and its verdict (`otp`) still shapes the answer.
+async fn trust_prompt_keeps_the_verdict(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let admin = admin_client(&srv).await;
+    let alice = srv.add_user("alice").await;
+    let secret = srv.enrol_totp(&alice).await;
+    let client = srv.add_client(false).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    upload(&srv, &admin, "wants-otp", fx::fixed(Policy::Otp)).await;
+    assign(&srv, &admin, "wants-otp", "global", "active", "fail_secure").await;
+    let evaluations =
+        |log: &[Value]| log.iter().filter(|d| d["mode"] == "active" && d["user_id"] == json!(alice.id)).count();
+    for (round, answer) in [(1, "no"), (2, "yes")] {
+        srv.advance(30);
+        let browser = browser();
+        let url = authorize_url(&srv, &client.client_id, &[]);
+        assert_eq!(sign_in(&srv, &browser, &url, "alice", PASSWORD).await, "/login/mfa");
+        let resp = post_mfa_form(&srv, &browser, "/login/mfa/totp", &[("code", &srv.code(&secret))]).await;
+        assert_eq!(resp.status(), 200, "trust-device prompt");
+        let html = resp.text().await.unwrap();
+        let form = [
+            ("csrf", hidden_input(&html, "csrf").unwrap()),
+            ("trust_token", hidden_input(&html, "trust_token").unwrap()),
+            ("request", hidden_input(&html, "request").unwrap()),
+            ("name", "laptop".to_owned()),
+            ("trust", answer.to_owned()),
+        ];
+        let resp = browser.post(srv.url("/login/trust")).form(&form).send().await.unwrap();
+        assert_eq!(resp.status(), 303);
+        assert!(query_param(&location(&resp), "code").is_some(), "a code: {}", location(&resp));
+        assert_eq!(evaluations(&decisions(&srv, &admin).await), round, "one evaluation per login ({answer})");
+    }
     srv.stop().await;
 }
 
