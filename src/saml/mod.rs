@@ -4,6 +4,7 @@
 
 pub mod credential;
 pub mod metadata;
+pub mod registration;
 pub mod request;
 pub mod response;
 pub mod slo;

@@ -1,0 +1,188 @@
+//! Registering a service provider: an SP's metadata and the admin's fields checked against
+//! SAML (entity ID, ACS, SLO, certificate, NameID format, attributes, signing) into the
+//! `ServiceProvider` the IdP answers. Storing it and auditing it is the admin's (`admin/`).
+
+use crate::error::{AppError, AppResult};
+use crate::store::saml::{Acs, AttributeMapping, ServiceProvider};
+
+/// A SAML service provider to register. Every field but `name` may come from the SP's
+/// metadata (`metadata`); fields given here win over the metadata's.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlAppSpec {
+    pub name: String,
+    /// The SP's EntityDescriptor (XML), to import.
+    #[serde(default)]
+    pub metadata: Option<String>,
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    /// ACS URLs (HTTP-POST): the first is the default, indexes follow the order.
+    #[serde(default)]
+    pub acs_urls: Vec<String>,
+    #[serde(default)]
+    pub slo_url: Option<String>,
+    /// The SP's signing certificate, PEM or base64 DER.
+    #[serde(default)]
+    pub certificate: Option<String>,
+    #[serde(default)]
+    pub want_requests_signed: Option<bool>,
+    /// `persistent` (default), `transient`, `emailAddress` or `unspecified`.
+    #[serde(default)]
+    pub name_id_format: Option<String>,
+    /// SAML attribute name → user field (`id`, `username`, `email`, `name`, `groups`) or a
+    /// fixed value (`static:VALUE`). Defaults to email, name, username and groups.
+    #[serde(default)]
+    pub attributes: Option<Vec<AttributeMapping>>,
+    /// What to sign: `assertion`, `response` or `both` (default).
+    #[serde(default)]
+    pub sign: Option<String>,
+    #[serde(default)]
+    pub allow_idp_initiated: bool,
+    #[serde(default)]
+    pub default_relay_state: Option<String>,
+}
+
+/// The user fields a SAML attribute can carry.
+pub const SAML_ATTRIBUTE_SOURCES: &[&str] = &["id", "username", "email", "name", "groups"];
+
+fn default_saml_attributes() -> Vec<AttributeMapping> {
+    ["email", "name", "username", "groups"]
+        .iter()
+        .map(|s| AttributeMapping { name: (*s).to_owned(), source: (*s).to_owned() })
+        .collect()
+}
+
+/// Reads a certificate given as PEM or bare base64 DER, and returns it as one-line base64.
+fn normalise_certificate(text: &str) -> AppResult<String> {
+    use base64::Engine;
+    let b64: String =
+        text.lines().filter(|l| !l.trim_start().starts_with("-----")).flat_map(|l| l.split_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(&b64)
+        .map_err(|_| AppError::BadRequest("the SP certificate is neither PEM nor base64 DER".into()))?;
+    openssl::x509::X509::from_der(&der)
+        .map_err(|_| AppError::BadRequest("the SP certificate is not an X.509 certificate".into()))?;
+    Ok(b64)
+}
+
+/// The service provider a registration describes, checked: the SAML side here, each URL by
+/// `check_url(what, url)` (the admin's rules for every app's URLs). `app_id` is the new app's.
+pub fn service_provider(
+    spec: SamlAppSpec,
+    app_id: String,
+    check_url: &dyn Fn(&str, &str) -> AppResult<()>,
+) -> AppResult<ServiceProvider> {
+    let bad = |m: String| AppError::BadRequest(m);
+    if spec.name.trim().is_empty() {
+        return Err(bad("the app needs a name".into()));
+    }
+    let meta = match &spec.metadata {
+        Some(xml) => Some(super::metadata::parse_sp_metadata(xml)?),
+        None => None,
+    };
+    let entity_id = spec
+        .entity_id
+        .or_else(|| meta.as_ref().map(|m| m.entity_id.clone()))
+        .ok_or_else(|| bad("an entity ID is required (or SP metadata that has one)".into()))?;
+    // SAML Core §8.3.6: entity identifiers are URIs of at most 1024 characters.
+    if entity_id.trim() != entity_id || entity_id.is_empty() || entity_id.len() > 1024 {
+        return Err(bad("the entity ID must be a URI of 1 to 1024 characters without surrounding spaces".into()));
+    }
+    let acs: Vec<Acs> = if spec.acs_urls.is_empty() {
+        meta.as_ref().map(|m| m.acs.clone()).unwrap_or_default()
+    } else {
+        spec.acs_urls
+            .iter()
+            .enumerate()
+            .map(|(i, url)| Acs {
+                url: url.clone(),
+                index: i as u32,
+                binding: super::binding::HTTP_POST.into(),
+                is_default: i == 0,
+            })
+            .collect()
+    };
+    if acs.is_empty() {
+        return Err(bad("at least one assertion consumer service URL is required".into()));
+    }
+    for a in &acs {
+        check_url("ACS URL", &a.url)?;
+    }
+    let mut indexes: Vec<u32> = acs.iter().map(|a| a.index).collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    if indexes.len() != acs.len() {
+        return Err(bad("ACS indexes must be unique".into()));
+    }
+    if acs.iter().filter(|a| a.is_default).count() > 1 {
+        return Err(bad("only one ACS can be the default".into()));
+    }
+    let (slo_url, slo_binding) = match (spec.slo_url, meta.as_ref().and_then(|m| m.slo.clone())) {
+        (Some(url), _) => (Some(url), Some(super::binding::HTTP_REDIRECT.to_owned())),
+        (None, Some((url, binding))) => (Some(url), Some(binding)),
+        (None, None) => (None, None),
+    };
+    if let Some(u) = &slo_url {
+        check_url("SLO URL", u)?;
+    }
+    let certificate = match spec.certificate.or_else(|| meta.as_ref().and_then(|m| m.certificate.clone())) {
+        Some(c) => Some(normalise_certificate(&c)?),
+        None => None,
+    };
+    let want_requests_signed =
+        spec.want_requests_signed.or_else(|| meta.as_ref().and_then(|m| m.authn_requests_signed)).unwrap_or(false);
+    if want_requests_signed && certificate.is_none() {
+        return Err(bad("signed requests need the SP's signing certificate".into()));
+    }
+    let name_id_format = spec
+        .name_id_format
+        .or_else(|| meta.as_ref().and_then(|m| m.name_id_format.clone()))
+        .unwrap_or_else(|| "persistent".into());
+    if super::name_id::urn(&name_id_format).is_none() {
+        return Err(bad(format!(
+            "unknown NameID format `{name_id_format}` (one of {})",
+            super::name_id::SHORT_NAMES.join(", ")
+        )));
+    }
+    let attributes = spec.attributes.unwrap_or_else(default_saml_attributes);
+    for (i, a) in attributes.iter().enumerate() {
+        if a.name.trim().is_empty() || a.name.len() > 256 {
+            return Err(bad("attribute names are 1 to 256 characters".into()));
+        }
+        if attributes[..i].iter().any(|b| b.name == a.name) {
+            return Err(bad(format!("attribute `{}` is mapped twice", a.name)));
+        }
+        if !SAML_ATTRIBUTE_SOURCES.contains(&a.source.as_str()) && !a.source.starts_with("static:") {
+            return Err(bad(format!(
+                "attribute `{}`: unknown source `{}` (one of {}, or static:VALUE)",
+                a.name,
+                a.source,
+                SAML_ATTRIBUTE_SOURCES.join(", ")
+            )));
+        }
+    }
+    let sign = spec.sign.unwrap_or_else(|| "both".into());
+    if !matches!(sign.as_str(), "assertion" | "response" | "both") {
+        return Err(bad(format!("sign must be assertion, response or both, not `{sign}`")));
+    }
+    // SAML Bindings §3.4.3: RelayState is at most 80 bytes.
+    if spec.default_relay_state.as_ref().is_some_and(|r| r.len() > 80) {
+        return Err(bad("the default RelayState is at most 80 bytes".into()));
+    }
+    let sp = ServiceProvider {
+        app_id,
+        name: spec.name.trim().to_owned(),
+        entity_id,
+        acs,
+        slo_url,
+        slo_binding,
+        certificate,
+        want_requests_signed,
+        name_id_format,
+        attributes,
+        sign,
+        allow_idp_initiated: spec.allow_idp_initiated,
+        default_relay_state: spec.default_relay_state,
+    };
+    Ok(sp)
+}
