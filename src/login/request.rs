@@ -104,13 +104,6 @@ pub enum Refused {
 }
 
 impl LoginRequest {
-    pub fn oidc(&self) -> Option<&OidcAnswer> {
-        match &self.answer {
-            Answer::Oidc(a) => Some(a),
-            Answer::Saml(_) => None,
-        }
-    }
-
     pub fn saml(&self) -> Option<&SamlAnswer> {
         match &self.answer {
             Answer::Saml(a) => Some(a),
