@@ -28,7 +28,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use portcullis::admin::{self, OidcAppSpec, UserSpec};
+use portcullis::admin::Admin;
+use portcullis::admin::apps::{self, OidcAppSpec};
+use portcullis::admin::plugins::{self as registry, Upload};
+use portcullis::admin::users::{self, UserSpec};
 use portcullis::audit::Origin;
 use portcullis::clock::ManualClock;
 use portcullis::config::{Config, PluginsConfig};
@@ -36,7 +39,6 @@ use portcullis::mfa::assurance::Assurance;
 use portcullis::mfa::step::{LoginCtx, PluginRun};
 use portcullis::plugin_host::PluginHost;
 use portcullis::plugin_host::context::LoginContext;
-use portcullis::plugin_host::registry::{self, Actor, Upload};
 use portcullis::state::AppState;
 use portcullis::store::Db;
 
@@ -216,21 +218,22 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
         is_admin: false,
         groups: &["staff".to_string()],
     };
-    let user = admin::add_user(&state, &spec).await.unwrap();
+    let user = users::add(&state, &Admin::operator(), &spec).await.unwrap();
     clock.advance(2 * 86_400);
     let origin = Origin { ip: Some("127.0.0.1".into()) };
     portcullis::mfa::selector::record_sightings(&state, &user.id, origin.ip.as_deref(), Some(AGENT)).await.unwrap();
-    let actor = Actor { user_id: None, origin: &origin };
+    let actor = Admin::operator();
     let mut plugins = vec![];
     for ex in examples {
         let up =
             Upload { name: ex.name, description: "", bytes: &ex.bytes, fuel: None, memory_mib: None, timeout_ms: None };
-        plugins.push((ex.label, registry::upload(&state, &up, &actor).await.unwrap()));
+        plugins.push((ex.label, registry::upload(&state, &actor, &up).await.unwrap()));
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(portcullis::server::serve(listener, state.clone(), async {
-        let _ = stop_rx.await;
-    }));
+    let server =
+        tokio::spawn(portcullis::server::serve(listener, state.clone(), portcullis::app(state.clone()), async {
+            let _ = stop_rx.await;
+        }));
 
     // Each variant: no plugin, then each example active for everyone.
     let mut variants: Vec<(String, Option<&portcullis::store::plugins::Plugin>)> = vec![("no plugin".into(), None)];
@@ -239,7 +242,7 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
     header("2. MFA step (mfa::step::decide: policy, context, evaluation, decision log)", "steps/s");
     for (label, plugin) in variants.iter().filter(|_| steps > 0) {
         if let Some(p) = plugin {
-            registry::assign(&state, p, "global", "active", None, &actor).await.unwrap();
+            registry::assign(&state, &actor, p, "global", "active", None).await.unwrap();
         }
         let ctx = LoginCtx {
             user: &user,
@@ -266,7 +269,7 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
         }
         row(label, &summarise(samples, all.elapsed()), &format!("{steps} steps"));
         if let Some(p) = plugin {
-            registry::unassign(&state, p, "global", &actor).await.unwrap();
+            registry::unassign(&state, &actor, p, "global").await.unwrap();
         }
     }
 
@@ -276,7 +279,7 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
     let body = serde_json::json!({"username": "bench-user", "password": PASSWORD});
     for (label, plugin) in variants.iter().filter(|_| logins > 0) {
         if let Some(p) = plugin {
-            registry::assign(&state, p, "global", "active", None, &actor).await.unwrap();
+            registry::assign(&state, &actor, p, "global", "active", None).await.unwrap();
         }
         let login = || async {
             let r = http.post(&url).json(&body).send().await.unwrap();
@@ -295,7 +298,7 @@ async fn in_the_login(examples: &[Example], steps: usize, logins: usize) {
         }
         row(label, &summarise(samples, all.elapsed()), &format!("{logins} sign-ins, one at a time"));
         if let Some(p) = plugin {
-            registry::unassign(&state, p, "global", &actor).await.unwrap();
+            registry::unassign(&state, &actor, p, "global").await.unwrap();
         }
     }
     let _ = stop_tx.send(());
@@ -340,9 +343,10 @@ async fn noisy_neighbour(n: usize) {
     let db = Db::connect(&cfg).await.unwrap();
     let state = AppState::with_db(cfg, db, std::sync::Arc::new(portcullis::clock::SystemClock)).await.unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(portcullis::server::serve(listener, state.clone(), async {
-        let _ = stop_rx.await;
-    }));
+    let server =
+        tokio::spawn(portcullis::server::serve(listener, state.clone(), portcullis::app(state.clone()), async {
+            let _ = stop_rx.await;
+        }));
     // Bystanders take turns, each within its per-user evaluation rate (a real app has many users;
     // one user signing in hundreds of times a minute would be a flood of its own).
     let per_user = (caps().user_evaluations_per_minute as usize / 2).max(1);
@@ -358,7 +362,7 @@ async fn noisy_neighbour(n: usize) {
             is_admin: false,
             groups: &[],
         };
-        admin::add_user(&state, &spec).await.unwrap();
+        users::add(&state, &Admin::operator(), &spec).await.unwrap();
     }
     let app = |name: &'static str| {
         let state = state.clone();
@@ -371,12 +375,11 @@ async fn noisy_neighbour(n: usize) {
                 public: true,
                 extra_scopes: &[],
             };
-            admin::add_oidc_app(&state, &spec).await.unwrap()
+            apps::add_oidc(&state, &Admin::operator(), &spec).await.unwrap()
         }
     };
     let (f, c, none) = (app("flooded").await, app("with-plugin").await, app("no-plugin").await);
-    let origin = Origin { ip: None };
-    let actor = Actor { user_id: None, origin: &origin };
+    let actor = Admin::operator();
     let loops = fx::infinite_loop();
     let slow = Upload {
         name: "burns-its-deadline",
@@ -386,8 +389,8 @@ async fn noisy_neighbour(n: usize) {
         memory_mib: None,
         timeout_ms: Some(100),
     };
-    let slow = registry::upload(&state, &slow, &actor).await.unwrap();
-    registry::assign(&state, &slow, &f.app_id, "active", Some("fail_open"), &actor).await.unwrap();
+    let slow = registry::upload(&state, &actor, &slow).await.unwrap();
+    registry::assign(&state, &actor, &slow, &f.app_id, "active", Some("fail_open")).await.unwrap();
     let otp = fx::fixed(portcullis::mfa::policy::Policy::Otp);
     let fast = Upload {
         name: "asks-for-a-code",
@@ -397,8 +400,8 @@ async fn noisy_neighbour(n: usize) {
         memory_mib: None,
         timeout_ms: None,
     };
-    let fast = registry::upload(&state, &fast, &actor).await.unwrap();
-    registry::assign(&state, &fast, &c.app_id, "active", Some("fail_open"), &actor).await.unwrap();
+    let fast = registry::upload(&state, &actor, &fast).await.unwrap();
+    registry::assign(&state, &actor, &fast, &c.app_id, "active", Some("fail_open")).await.unwrap();
     // Both are compiled (at upload) before anything is measured.
 
     let session = |name: String| {

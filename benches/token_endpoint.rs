@@ -18,7 +18,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portcullis::admin::{self, OidcAppSpec, UserSpec};
+use portcullis::admin::Admin;
+use portcullis::admin::apps::{self, OidcAppSpec};
+use portcullis::admin::users::{self, UserSpec};
 use portcullis::clock::SystemClock;
 use portcullis::config::{Config, SigningAlg};
 use portcullis::state::AppState;
@@ -148,8 +150,9 @@ fn server_main() {
             }
         };
         let state = AppState::with_db(cfg, db, Arc::new(SystemClock)).await.unwrap();
-        admin::add_user(
+        users::add(
             &state,
+            &Admin::operator(),
             &UserSpec {
                 username: "bench-user",
                 password: PASSWORD,
@@ -161,8 +164,9 @@ fn server_main() {
         )
         .await
         .unwrap();
-        let app = admin::add_oidc_app(
+        let app = apps::add_oidc(
             &state,
+            &Admin::operator(),
             &OidcAppSpec {
                 name: "bench",
                 client_id: Some("bench-client"),
@@ -184,7 +188,7 @@ fn server_main() {
             .ok();
         };
         let db = state.db.clone();
-        portcullis::server::serve(listener, state, stop).await.unwrap();
+        portcullis::server::serve(listener, state.clone(), portcullis::app(state), stop).await.unwrap();
         if let (Some(url), Some(schema)) = (pg_url, schema) {
             drop(db);
             let pool = sqlx::PgPool::connect(&url).await.unwrap();

@@ -26,6 +26,13 @@ pub mod event {
     pub const SECURITY_EVENT: &str = "security.event";
     pub const SETTINGS_CHANGED: &str = "settings.changed";
     pub const APP_CREATED: &str = "app.created";
+    pub const APP_REMOVED: &str = "app.removed";
+    pub const USER_CREATED: &str = "user.created";
+    pub const USER_PASSWORD_SET: &str = "user.password_set";
+    pub const USER_DISABLED: &str = "user.disabled";
+    pub const USER_ENABLED: &str = "user.enabled";
+    pub const GROUP_MEMBER_ADDED: &str = "group.member_added";
+    pub const GROUP_MEMBER_REMOVED: &str = "group.member_removed";
     pub const PLUGIN_FAILED: &str = "plugin.failed";
     pub const PLUGIN_UPLOADED: &str = "plugin.uploaded";
     pub const PLUGIN_ASSIGNED: &str = "plugin.assigned";
@@ -54,9 +61,7 @@ pub async fn record(
     origin: &Origin,
     detail: Option<&str>,
 ) -> AppResult<()> {
-    let r = Record::new(event, user_id, app_id, origin, detail);
-    r.log();
-    store::audit::record(&state.db, &r.row(), state.now()).await
+    Record::new(event, user_id, app_id, origin, detail).write(state).await
 }
 
 /// One audit record, for a store function that writes it in the same transaction as the
@@ -64,6 +69,7 @@ pub async fn record(
 pub struct Record<'a> {
     event: &'a str,
     user_id: Option<&'a str>,
+    actor_id: Option<&'a str>,
     app_id: Option<&'a str>,
     origin: &'a Origin,
     detail: Option<&'a str>,
@@ -77,13 +83,26 @@ impl<'a> Record<'a> {
         origin: &'a Origin,
         detail: Option<&'a str>,
     ) -> Record<'a> {
-        Record { event, user_id, app_id, origin, detail }
+        Record { event, user_id, actor_id: None, app_id, origin, detail }
+    }
+
+    /// The administrator who acted on the user's behalf (see `admin::Admin`).
+    pub fn by(mut self, actor_id: Option<&'a str>) -> Record<'a> {
+        self.actor_id = actor_id;
+        self
+    }
+
+    /// Writes the record on its own (not in the transaction of the action).
+    pub async fn write(&self, state: &AppState) -> AppResult<()> {
+        self.log();
+        store::audit::record(&state.db, &self.row(), state.now()).await
     }
 
     pub fn row(&self) -> store::audit::Event<'a> {
         store::audit::Event {
             event: self.event,
             user_id: self.user_id,
+            actor_id: self.actor_id,
             app_id: self.app_id,
             ip: self.origin.ip.as_deref(),
             detail: self.detail,
@@ -91,7 +110,8 @@ impl<'a> Record<'a> {
     }
 
     pub fn log(&self) {
-        let (event, user_id, app_id, detail) = (self.event, self.user_id, self.app_id, self.detail);
-        tracing::info!(event, user_id, app_id, ip = self.origin.ip.as_deref(), detail, "audit");
+        let (event, user_id, actor_id, app_id, detail) =
+            (self.event, self.user_id, self.actor_id, self.app_id, self.detail);
+        tracing::info!(event, user_id, actor_id, app_id, ip = self.origin.ip.as_deref(), detail, "audit");
     }
 }

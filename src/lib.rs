@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod login;
@@ -22,5 +23,10 @@ pub use state::AppState;
 
 /// The whole HTTP application for a state.
 pub fn app(state: AppState) -> axum::Router {
-    http::router(state)
+    http::router(state, axum::Router::new())
+}
+
+/// The application with the demo relying party (`serve --demo`) beside it.
+pub fn app_with_demo(state: AppState) -> axum::Router {
+    http::router(state.clone(), demo::router(state))
 }

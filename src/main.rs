@@ -9,8 +9,9 @@ mod settings_cli;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use portcullis::admin::{self, OidcAppSpec, UserSpec};
-use portcullis::audit::Origin;
+use portcullis::admin::Admin;
+use portcullis::admin::apps::{self, OidcAppSpec, SamlAppSpec};
+use portcullis::admin::users::{self, UserSpec};
 use portcullis::config::{Config, LogFormat, SigningAlg};
 use portcullis::crypto::keystore;
 use portcullis::error::AppError;
@@ -61,6 +62,19 @@ enum Command {
     /// database: a break-glass that works with the server stopped or running, audited.
     #[command(subcommand)]
     Settings(settings_cli::SettingsCmd),
+    /// Read the audit log, newest first.
+    Audit {
+        /// Only entries concerning this user (an id, or a username).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this event (e.g. `user.created`, `settings.changed`).
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        out: JsonOut,
+    },
 }
 
 #[derive(Args)]
@@ -106,6 +120,20 @@ enum UserCmd {
     /// Disable a user (ends their sessions and revokes their tokens).
     Disable {
         username: String,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// Put a user in a group (created if new).
+    GroupAdd {
+        username: String,
+        group: String,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// Take a user out of a group.
+    GroupRemove {
+        username: String,
+        group: String,
         #[command(flatten)]
         out: JsonOut,
     },
@@ -318,20 +346,50 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Plugin(cmd) => plugin_cli::run(AppState::init(config).await?, cmd).await,
         Command::Settings(cmd) => settings_cli::run(AppState::init(config).await?, cmd).await,
+        Command::Audit { user, event, limit, out } => {
+            audit(AppState::init(config).await?, user, event, limit, out).await
+        }
     }
+}
+
+async fn audit(
+    state: AppState,
+    user: Option<String>,
+    event: Option<String>,
+    limit: i64,
+    out: JsonOut,
+) -> anyhow::Result<()> {
+    let user_id = match user {
+        Some(u) => match store::users::find_by_username(&state.db, &u).await? {
+            Some(found) => Some(found.id),
+            None => Some(u),
+        },
+        None => None,
+    };
+    let filter = store::audit::Filter { user_id: user_id.as_deref(), event: event.as_deref(), ..Default::default() };
+    let entries = store::audit::list(&state.db, &filter, limit.clamp(1, 10_000)).await?;
+    print(out.json, json!(entries), || {
+        let mut s = format!("{:<10}  {:<26}  {:<36}  {}", "AT", "EVENT", "USER", "DETAIL");
+        for e in &entries {
+            s.push_str(&format!(
+                "\n{:<10}  {:<26}  {:<36}  {}",
+                e.at,
+                e.event,
+                e.user_id.as_deref().unwrap_or("-"),
+                plugin_cli::printable(e.detail.as_deref().unwrap_or(""))
+            ));
+        }
+        s
+    });
+    Ok(())
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let listen = config.listen.clone();
-    let mut state = AppState::init(config).await?;
-    let admin_password = admin::ensure_initial_admin(&state).await?;
-    let demo_password = if demo {
-        state.demo_client_id = Some(portcullis::http::demo::CLIENT_ID.to_owned());
-        Some(admin::ensure_demo(&state).await?)
-    } else {
-        None
-    };
+    let state = AppState::init(config).await?;
+    let admin_password = users::ensure_initial_admin(&state).await?;
+    let demo_password = if demo { Some(portcullis::demo::register(&state).await?) } else { None };
     let listener =
         tokio::net::TcpListener::bind(&listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tracing::info!(
@@ -350,16 +408,19 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         println!("\nDemo: open {}/demo and sign in with", state.issuer());
         println!("  username: demo\n  password: {pw}");
     }
-    portcullis::server::serve(listener, state, portcullis::server::shutdown_signal()).await
+    let app = if demo { portcullis::app_with_demo(state.clone()) } else { portcullis::app(state.clone()) };
+    portcullis::server::serve(listener, state, app, portcullis::server::shutdown_signal()).await
 }
 
 async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
+    let admin = Admin::operator();
     match cmd {
         UserCmd::Add { username, email, name, password_stdin, admin: is_admin, groups, out } => {
             let (password, generated) =
-                if password_stdin { (read_password_line()?, false) } else { (admin::generate_password(), true) };
-            let u = admin::add_user(
+                if password_stdin { (read_password_line()?, false) } else { (users::generate_password(), true) };
+            let u = users::add(
                 &state,
+                &admin,
                 &UserSpec {
                     username: &username,
                     password: &password,
@@ -405,8 +466,8 @@ async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
         }
         UserCmd::SetPassword { username, password_stdin, out } => {
             let (password, generated) =
-                if password_stdin { (read_password_line()?, false) } else { (admin::generate_password(), true) };
-            admin::set_password(&state, &username, &password, &Origin::cli()).await.map_err(user_error)?;
+                if password_stdin { (read_password_line()?, false) } else { (users::generate_password(), true) };
+            users::set_password(&state, &admin, &username, &password).await.map_err(user_error)?;
             let shown = generated.then_some(password);
             print(out.json, json!({"username": username, "password": shown}), || match &shown {
                 Some(p) => format!("password for {username} set\npassword: {p}"),
@@ -414,21 +475,50 @@ async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
             });
         }
         UserCmd::Disable { username, out } => {
-            admin::set_disabled(&state, &username, true, &Origin::cli()).await.map_err(user_error)?;
+            users::set_disabled(&state, &admin, &username, true).await.map_err(user_error)?;
             print(out.json, json!({"username": username, "disabled": true}), || format!("{username} disabled"));
         }
+        UserCmd::GroupAdd { username, group, out } => {
+            let added = users::add_to_group(&state, &admin, &username, &group).await.map_err(not_a_user(&username))?;
+            print(out.json, json!({"username": username, "group": group, "changed": added}), || {
+                if added {
+                    format!("{username} added to {group}")
+                } else {
+                    format!("{username} was already in {group}")
+                }
+            });
+        }
+        UserCmd::GroupRemove { username, group, out } => {
+            let removed =
+                users::remove_from_group(&state, &admin, &username, &group).await.map_err(not_a_user(&username))?;
+            print(out.json, json!({"username": username, "group": group, "changed": removed}), || {
+                if removed {
+                    format!("{username} removed from {group}")
+                } else {
+                    format!("{username} was not in {group}")
+                }
+            });
+        }
         UserCmd::ResetMfa { username, out } => {
-            admin::reset_mfa(&state, &username, None, &Origin::cli()).await.map_err(user_error)?;
+            users::reset_mfa(&state, &admin, &username).await.map_err(user_error)?;
             print(out.json, json!({"username": username, "mfa_reset": true}), || {
                 format!("{username}: second factors and trusted devices removed")
             });
         }
         UserCmd::Enable { username, out } => {
-            admin::set_disabled(&state, &username, false, &Origin::cli()).await.map_err(user_error)?;
+            users::set_disabled(&state, &admin, &username, false).await.map_err(user_error)?;
             print(out.json, json!({"username": username, "disabled": false}), || format!("{username} enabled"));
         }
     }
     Ok(())
+}
+
+/// `NotFound` from a user lookup, said as the CLI says it.
+fn not_a_user(username: &str) -> impl FnOnce(AppError) -> anyhow::Error + '_ {
+    move |e| match e {
+        AppError::NotFound => anyhow::anyhow!("no user `{username}`"),
+        other => user_error(other),
+    }
 }
 
 /// Domain errors as the CLI says them.
@@ -439,32 +529,21 @@ pub(crate) fn user_error(e: AppError) -> anyhow::Error {
     }
 }
 
-pub(crate) async fn find_app(
-    state: &AppState,
-    id: &str,
-) -> anyhow::Result<(store::apps::App, Option<store::apps::OidcClient>)> {
-    if let Some(a) = store::apps::find(&state.db, id).await? {
-        let c = store::apps::find_client_by_app(&state.db, &a.id).await?;
-        return Ok((a, c));
+/// An app by id, client id or SAML entity ID, or the error the CLI prints.
+pub(crate) async fn find_app(state: &AppState, reference: &str) -> anyhow::Result<store::apps::App> {
+    match apps::find(state, reference).await {
+        Err(AppError::NotFound) => anyhow::bail!("no app with id, client id or SAML entity ID `{reference}`"),
+        r => Ok(r?),
     }
-    if let Some(c) = store::apps::find_client(&state.db, id).await?
-        && let Some(a) = store::apps::find(&state.db, &c.app_id).await?
-    {
-        return Ok((a, Some(c)));
-    }
-    if let Some(sp) = store::saml::find_by_entity_id(&state.db, id).await?
-        && let Some(a) = store::apps::find(&state.db, &sp.app_id).await?
-    {
-        return Ok((a, None));
-    }
-    anyhow::bail!("no app with id, client id or SAML entity ID `{id}`")
 }
 
 async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
+    let admin = Admin::operator();
     match cmd {
         AppCmd::AddOidc { name, redirect_uris, post_logout_redirect_uris, client_id, public, scopes, out } => {
-            let created = admin::add_oidc_app(
+            let created = apps::add_oidc(
                 &state,
+                &admin,
                 &OidcAppSpec {
                     name: &name,
                     client_id: client_id.as_deref(),
@@ -516,7 +595,7 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 Some(parsed)
             };
-            let spec = admin::SamlAppSpec {
+            let spec = SamlAppSpec {
                 name,
                 metadata: metadata.as_ref().map(read).transpose()?,
                 entity_id,
@@ -530,7 +609,7 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                 allow_idp_initiated,
                 default_relay_state,
             };
-            let sp = admin::add_saml_app(&state, spec).await.map_err(user_error)?;
+            let sp = apps::add_saml(&state, &admin, spec).await.map_err(user_error)?;
             let idp = portcullis::saml::endpoints(&state);
             print(out.json, json!(sp), || {
                 format!(
@@ -554,7 +633,8 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
             });
         }
         AppCmd::Show { id, out } => {
-            let (a, c) = find_app(&state, &id).await?;
+            let a = find_app(&state, &id).await?;
+            let c = store::apps::find_client_by_app(&state.db, &a.id).await?;
             let client = c.as_ref().map(|c| {
                 json!({
                     "client_id": c.client_id,
@@ -569,8 +649,8 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
             print(out.json, v.clone(), || serde_json::to_string_pretty(&v).expect("JSON serialises"));
         }
         AppCmd::Remove { id, out } => {
-            let (a, _) = find_app(&state, &id).await?;
-            store::apps::delete(&state.db, &a.id).await?;
+            let a = find_app(&state, &id).await?;
+            apps::remove(&state, &admin, &a).await.map_err(user_error)?;
             print(out.json, json!({"removed": a.id}), || format!("removed {} ({})", a.name, a.id));
         }
     }

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
-use portcullis::audit::Origin;
+use portcullis::admin::Admin;
+use portcullis::admin::plugins::{self, Upload};
 use portcullis::config::Config;
 use portcullis::plugin_host::context::LoginContext;
-use portcullis::plugin_host::registry::{self, Actor, Upload};
 use portcullis::plugin_host::{Evaluation, Limits, PluginHost};
 use portcullis::state::AppState;
 use portcullis::store;
@@ -118,10 +118,6 @@ impl Scope {
     }
 }
 
-fn origin() -> Origin {
-    Origin::cli()
-}
-
 pub fn is_offline(cmd: &PluginCmd) -> bool {
     matches!(cmd, PluginCmd::Test { .. })
 }
@@ -152,7 +148,7 @@ pub fn test_offline(config: &Config, cmd: PluginCmd) -> anyhow::Result<bool> {
 
 /// A plugin's text for a terminal: control characters (a newline forging another line, an
 /// escape sequence reaching the terminal) are shown escaped, the rest as it is.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
@@ -173,19 +169,18 @@ fn describe(e: &Evaluation) -> String {
 }
 
 pub async fn run(state: AppState, cmd: PluginCmd) -> anyhow::Result<()> {
-    let origin = origin();
-    let actor = Actor { user_id: None, origin: &origin };
+    let admin = Admin::operator();
     match cmd {
         PluginCmd::Upload { file, name, description, fuel, memory_mib, timeout_ms, out } => {
             let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let up = Upload { name: &name, description: &description, bytes: &bytes, fuel, memory_mib, timeout_ms };
-            let p = registry::upload(&state, &up, &actor).await.map_err(user_error)?;
+            let p = plugins::upload(&state, &admin, &up).await.map_err(user_error)?;
             print(out.json, json!(p), || {
                 format!("uploaded {}@{} (world {}, sha256 {})", p.name, p.version, p.world_version, p.sha256)
             });
         }
         PluginCmd::List { out } => {
-            let rows = registry::list(&state).await?;
+            let rows = plugins::list(&state, &admin).await?;
             print(out.json, json!(rows), || {
                 let mut s = format!("{:<30}  {:<7}  {:>9}  {}", "PLUGIN", "WORLD", "BYTES", "ASSIGNED");
                 for r in &rows {
@@ -204,21 +199,21 @@ pub async fn run(state: AppState, cmd: PluginCmd) -> anyhow::Result<()> {
             });
         }
         PluginCmd::Show { plugin, out } => {
-            let p = registry::resolve(&state, &plugin).await.map_err(not_found(&plugin))?;
+            let p = plugins::resolve(&state, &admin, &plugin).await.map_err(not_found(&plugin))?;
             let assignments = store::plugins::assignments(&state.db, Some(&p.id)).await?;
-            let stats = registry::stats(&state, &p).await?;
+            let stats = plugins::stats(&state, &admin, &p).await?;
             let v = json!({"plugin": p, "assignments": assignments, "stats": stats});
             print(out.json, v.clone(), || serde_json::to_string_pretty(&v).expect("JSON serialises"));
         }
         PluginCmd::Assign { plugin, scope, mode, on_error, remove, out } => {
-            let p = registry::resolve(&state, &plugin).await.map_err(not_found(&plugin))?;
+            let p = plugins::resolve(&state, &admin, &plugin).await.map_err(not_found(&plugin))?;
             if remove {
-                registry::unassign(&state, &p, scope.as_str(), &actor).await.map_err(not_found(&plugin))?;
+                plugins::unassign(&state, &admin, &p, scope.as_str()).await.map_err(not_found(&plugin))?;
                 print(out.json, json!({"removed": scope.as_str()}), || {
                     format!("{}@{} no longer assigned to {}", p.name, p.version, scope.as_str())
                 });
             } else {
-                let a = registry::assign(&state, &p, scope.as_str(), &mode, on_error.as_deref(), &actor)
+                let a = plugins::assign(&state, &admin, &p, scope.as_str(), &mode, on_error.as_deref())
                     .await
                     .map_err(user_error)?;
                 print(out.json, json!(a), || {
@@ -227,18 +222,18 @@ pub async fn run(state: AppState, cmd: PluginCmd) -> anyhow::Result<()> {
             }
         }
         PluginCmd::Mode { plugin, mode, scope, out } => {
-            let p = registry::resolve(&state, &plugin).await.map_err(not_found(&plugin))?;
-            let a = registry::assign(&state, &p, scope.as_str(), &mode, None, &actor).await.map_err(user_error)?;
+            let p = plugins::resolve(&state, &admin, &plugin).await.map_err(not_found(&plugin))?;
+            let a = plugins::assign(&state, &admin, &p, scope.as_str(), &mode, None).await.map_err(user_error)?;
             print(out.json, json!(a), || format!("{}@{}: {} in {}", p.name, p.version, a.mode, a.scope));
         }
         PluginCmd::Delete { plugin, out } => {
-            let p = registry::resolve(&state, &plugin).await.map_err(not_found(&plugin))?;
-            registry::delete(&state, &p, &actor).await.map_err(user_error)?;
+            let p = plugins::resolve(&state, &admin, &plugin).await.map_err(not_found(&plugin))?;
+            plugins::delete(&state, &admin, &p).await.map_err(user_error)?;
             print(out.json, json!({"deleted": p.id}), || format!("deleted {}@{}", p.name, p.version));
         }
         PluginCmd::Replay { plugin, last, out } => {
-            let p = registry::resolve(&state, &plugin).await.map_err(not_found(&plugin))?;
-            let r = registry::replay(&state, &p, last).await?;
+            let p = plugins::resolve(&state, &admin, &plugin).await.map_err(not_found(&plugin))?;
+            let r = plugins::replay(&state, &admin, &p, last).await?;
             print(out.json, json!(r), || {
                 let mut s = format!("{} logins replayed, {} differ, {} failed", r.logins, r.differences, r.failures);
                 for d in r.results.iter().filter(|d| d.differs) {

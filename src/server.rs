@@ -15,8 +15,9 @@ use tower::ServiceExt;
 
 use crate::state::AppState;
 
-/// Serves `state` on `listener` until `shutdown` resolves, then lets in-flight requests finish
-/// for `server.shutdown_grace_seconds` at most.
+/// Serves `app` (`crate::app(state)`, or with the demo) on `listener` until `shutdown`
+/// resolves, then lets in-flight requests finish for `server.shutdown_grace_seconds` at most;
+/// `state`'s upkeep runs meanwhile.
 ///
 /// HTTP/1.1 through hyper directly (axum's `serve` has no header timeout and no connection
 /// cap): a client must send its headers within `header_read_timeout_seconds` of connecting
@@ -25,10 +26,10 @@ use crate::state::AppState;
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let upkeep = tokio::spawn(upkeep(state.clone()));
-    let app = crate::app(state.clone());
     let sv = state.config.server.clone();
     let max_connections = fitting_connection_cap(sv.max_connections);
     let slots = Arc::new(Semaphore::new(max_connections));

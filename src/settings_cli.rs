@@ -4,7 +4,7 @@
 //! the CLI.
 
 use clap::Subcommand;
-use portcullis::audit::Origin;
+use portcullis::admin::{Admin, settings};
 use portcullis::mfa::policy::{AppPolicy, Policy};
 use portcullis::state::AppState;
 use portcullis::store;
@@ -73,7 +73,7 @@ fn policy_arg(v: &str, empty_word: &str) -> anyhow::Result<Option<Policy>> {
 }
 
 pub(crate) async fn run(state: AppState, cmd: SettingsCmd) -> anyhow::Result<()> {
-    let origin = Origin::cli();
+    let admin = Admin::operator();
     match cmd {
         SettingsCmd::Get { key, out } => {
             let all = json!(store::settings::load(&state.db).await?);
@@ -88,20 +88,19 @@ pub(crate) async fn run(state: AppState, cmd: SettingsCmd) -> anyhow::Result<()>
         }
         SettingsCmd::Set { key, value, out } => {
             let patch = json!({ key.clone(): parse_value(&key, &value) });
-            let s =
-                portcullis::admin::update_settings(&state, &patch, None, &origin).await.map_err(crate::user_error)?;
+            let s = settings::update(&state, &admin, &patch).await.map_err(crate::user_error)?;
             let v = json!(s)[&key].clone();
             print(out.json, json!({ "key": key, "value": v }), || format!("{key} = {v}"));
         }
         SettingsCmd::Group { name, policy, out } => {
             let p = policy_arg(&policy, "none")?;
-            portcullis::admin::set_group_policy(&state, &name, p, None, &origin).await.map_err(crate::user_error)?;
+            settings::set_group_policy(&state, &admin, &name, p).await.map_err(crate::user_error)?;
             print(out.json, json!({"group": name, "mfa_policy": p}), || {
                 format!("group {name}: mfa_policy = {}", p.map_or("none", Policy::as_str))
             });
         }
         SettingsCmd::App { id, policy, reauth_interval_minutes, allow_trusted_devices, out } => {
-            let (app, _) = crate::find_app(&state, &id).await?;
+            let app = crate::find_app(&state, &id).await?;
             let mut p: AppPolicy = store::settings::find_app_policy(&state.db, &app.id).await?.unwrap_or_default();
             p.mfa_policy = policy_arg(&policy, "inherit")?;
             if let Some(m) = reauth_interval_minutes {
@@ -110,7 +109,7 @@ pub(crate) async fn run(state: AppState, cmd: SettingsCmd) -> anyhow::Result<()>
             if let Some(t) = allow_trusted_devices {
                 p.allow_trusted_devices = t;
             }
-            portcullis::admin::set_app_policy(&state, &app.id, &p, None, &origin).await.map_err(crate::user_error)?;
+            settings::set_app_policy(&state, &admin, &app.id, &p).await.map_err(crate::user_error)?;
             print(out.json, json!({"app_id": app.id, "name": app.name, "policy": p}), || {
                 format!("app {}: mfa_policy = {}", app.name, p.mfa_policy.map_or("inherit", Policy::as_str))
             });

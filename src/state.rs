@@ -27,8 +27,6 @@ pub struct AppState {
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// When keys were last re-read because a token named an unknown key (at most once a second).
     last_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
-    /// Client id of the built-in demo relying party, when `serve --demo` runs.
-    pub demo_client_id: Option<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -77,7 +75,6 @@ impl AppState {
             clock,
             keys: Arc::new(RwLock::new(Arc::new(ring))),
             last_kid_reload: Arc::default(),
-            demo_client_id: None,
         })
     }
 

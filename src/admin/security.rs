@@ -71,8 +71,15 @@ impl<'a> SecurityEvent<'a> {
     }
 }
 
-/// Ends what `event` says for `user_id`, and audits what was ended.
-pub async fn apply(state: &AppState, user_id: &str, e: SecurityEvent<'_>, origin: &Origin) -> AppResult<()> {
+/// Ends what `event` says for `user_id`, and audits what was ended; `actor_id` is the
+/// administrator who set it off, if it was not the user.
+pub async fn apply(
+    state: &AppState,
+    user_id: &str,
+    e: SecurityEvent<'_>,
+    actor_id: Option<&str>,
+    origin: &Origin,
+) -> AppResult<()> {
     let ends = e.ends();
     let now = state.now();
     let sessions = match ends.sessions {
@@ -93,7 +100,10 @@ pub async fn apply(state: &AppState, user_id: &str, e: SecurityEvent<'_>, origin
         "devices_revoked": devices,
     })
     .to_string();
-    audit::record(state, event::SECURITY_EVENT, Some(user_id), None, origin, Some(&detail)).await
+    audit::Record::new(event::SECURITY_EVENT, Some(user_id), None, origin, Some(&detail))
+        .by(actor_id)
+        .write(state)
+        .await
 }
 
 #[cfg(test)]

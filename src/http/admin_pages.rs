@@ -1,7 +1,6 @@
 //! The admin settings page (`/admin/settings`): global MFA settings, group minimums and
 //! per-app policies, the same operations as the admin JSON API, as CSRF-protected forms.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -9,15 +8,14 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::ClientInfo;
+use super::cookies;
 use super::error::{PageResult, message_page, render};
-use super::{cookies, forms};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, SignedIn};
+use crate::admin::{Admin, settings};
 use crate::error::{AppError, AppResult};
-use crate::login::{self, Client};
 use crate::mfa::policy::{Factor, Policy};
 use crate::state::AppState;
 use crate::store;
-use crate::store::users::User;
 use crate::web::{AdminSettingsPage, AppRow, GlobalSettingsView, GroupRow};
 
 const POLICIES: [(&str, &str); 5] = [
@@ -42,38 +40,12 @@ fn notice(key: &str) -> Option<&'static str> {
     })
 }
 
-/// The signed-in administrator, or the page to show instead.
-pub(super) async fn admin(state: &AppState, client: &Client) -> AppResult<Result<User, Response>> {
-    let Some((session, user)) = login::current_session(state, client.session_token.as_deref()).await? else {
-        return Ok(Err(Redirect::to("/login").into_response()));
-    };
-    match crate::admin::authorize(state, &session, &user, client.device_token.as_deref()).await {
-        Ok(()) => Ok(Ok(user)),
-        Err(AppError::MfaRequired(_)) => Ok(Err(message_page(
-            StatusCode::FORBIDDEN,
-            "Verify it's you",
-            "Changing sign-in settings needs the second step your policy requires. Set it up or verify it on your account page, then come back.",
-            Some(("/profile", "Your account")),
-        ))),
-        Err(AppError::Forbidden(_)) => Ok(Err(message_page(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Only administrators can change sign-in settings.",
-            Some(("/profile", "Your account")),
-        ))),
-        Err(e) => Err(e),
-    }
-}
-
 pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
-    ClientInfo(client): ClientInfo,
+    _: AdminPage,
     Query(q): Query<DoneQuery>,
 ) -> PageResult<Response> {
-    if let Err(page) = admin(&state, &client).await? {
-        return Ok(page);
-    }
     let notice = q.done.as_deref().and_then(notice);
     Ok(page(&state, jar, notice, None, StatusCode::OK).await?)
 }
@@ -97,7 +69,7 @@ async fn page(
         apps.push(AppRow {
             id: a.id,
             name: a.name,
-            protocol: a.protocol,
+            protocol: a.protocol.as_str(),
             policy: p.mfa_policy.map_or("inherit", Policy::as_str),
             reauth: p.reauth_interval_minutes,
             trusted: p.allow_trusted_devices,
@@ -118,9 +90,10 @@ async fn page(
     Ok((jar, render(status, &p)).into_response())
 }
 
+type AdminFormResult = Result<CsrfForm<AdminForm>, CsrfRejection<AdminForm>>;
+
 #[derive(Deserialize)]
 pub struct AdminForm {
-    csrf: Option<String>,
     #[serde(default)]
     mfa_policy: String,
     factor_totp: Option<String>,
@@ -145,29 +118,32 @@ enum Target {
 pub async fn save_settings(
     state: State<AppState>,
     jar: CookieJar,
-    client: ClientInfo,
-    body: Bytes,
+    admin: AdminPage,
+    signed_in: SignedIn,
+    form: AdminFormResult,
 ) -> PageResult<Response> {
-    save(state, jar, client, body, Target::Global).await
+    save(state, jar, admin, signed_in, form, Target::Global).await
 }
 
 pub async fn save_group(
     state: State<AppState>,
     jar: CookieJar,
-    client: ClientInfo,
-    body: Bytes,
+    admin: AdminPage,
+    signed_in: SignedIn,
+    form: AdminFormResult,
 ) -> PageResult<Response> {
-    save(state, jar, client, body, Target::Group).await
+    save(state, jar, admin, signed_in, form, Target::Group).await
 }
 
 pub async fn save_app(
     state: State<AppState>,
     jar: CookieJar,
-    client: ClientInfo,
     Path(id): Path<String>,
-    body: Bytes,
+    admin: AdminPage,
+    signed_in: SignedIn,
+    form: AdminFormResult,
 ) -> PageResult<Response> {
-    save(state, jar, client, body, Target::App(id)).await
+    save(state, jar, admin, signed_in, form, Target::App(id)).await
 }
 
 fn number(key: &str, v: &Option<String>) -> AppResult<i64> {
@@ -185,25 +161,31 @@ fn policy(v: &str) -> AppResult<Policy> {
 async fn save(
     State(state): State<AppState>,
     jar: CookieJar,
-    ClientInfo(client): ClientInfo,
-    body: Bytes,
+    AdminPage(admin): AdminPage,
+    signed_in: SignedIn,
+    form: AdminFormResult,
     target: Target,
 ) -> PageResult<Response> {
-    let f: AdminForm = forms::form(&body)?;
-    let user = match admin(&state, &client).await? {
-        Ok(u) => u,
-        Err(page) => return Ok(page),
+    let f = match form {
+        Ok(CsrfForm(f)) => f,
+        Err(r) => {
+            r.expired_form()?;
+            let msg = "The form expired. Please try again.";
+            return Ok(page(&state, jar, None, Some(msg), StatusCode::FORBIDDEN).await?);
+        }
     };
-    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        let msg = "The form expired. Please try again.";
-        return Ok(page(&state, jar, None, Some(msg), StatusCode::FORBIDDEN).await?);
-    }
-    match apply(&state, &user, &client, &f, target).await {
+    match apply(&state, &admin, &f, target).await {
         Ok(key) => {
             // The change may put this admin's own account below the new policy: it was saved
             // all the same, and the answer says so instead of a 403 from the next page.
-            let warnings = crate::admin::own_account_warnings(&state, &user).await?;
-            let still_admin = admin(&state, &client).await?.is_ok();
+            let warnings = settings::own_account_warnings(&state, &admin).await?;
+            let SignedIn { session, user, client } = signed_in;
+            let still_admin =
+                match Admin::verify(&state, &session, user, client.device_token.as_deref(), client.origin).await {
+                    Ok(_) => true,
+                    Err(AppError::MfaRequired(_) | AppError::Forbidden(_)) => false,
+                    Err(e) => return Err(e.into()),
+                };
             if warnings.is_empty() && still_admin {
                 return Ok(Redirect::to(&format!("/admin/settings?done={key}")).into_response());
             }
@@ -225,14 +207,7 @@ async fn save(
     }
 }
 
-async fn apply(
-    state: &AppState,
-    user: &User,
-    client: &Client,
-    f: &AdminForm,
-    target: Target,
-) -> AppResult<&'static str> {
-    let origin = &client.origin;
+async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target) -> AppResult<&'static str> {
     match target {
         Target::Global => {
             let mut factors = Vec::new();
@@ -251,12 +226,12 @@ async fn apply(
                 "trusted_device_duration_days": number("trusted_device_duration_days", &f.trusted_device_duration_days)?,
                 "backup_codes_count": number("backup_codes_count", &f.backup_codes_count)?,
             });
-            crate::admin::update_settings(state, &patch, Some(&user.id), origin).await?;
+            settings::update(state, admin, &patch).await?;
             Ok("settings")
         }
         Target::Group => {
             let p = if f.mfa_policy.is_empty() { None } else { Some(policy(&f.mfa_policy)?) };
-            crate::admin::set_group_policy(state, &f.name, p, Some(&user.id), origin).await?;
+            settings::set_group_policy(state, admin, &f.name, p).await?;
             Ok("group")
         }
         Target::App(id) => {
@@ -265,7 +240,7 @@ async fn apply(
                 reauth_interval_minutes: number("reauth_interval_minutes", &f.reauth_interval_minutes)?,
                 allow_trusted_devices: f.allow_trusted_devices.is_some(),
             };
-            crate::admin::set_app_policy(state, &id, &p, Some(&user.id), origin).await?;
+            settings::set_app_policy(state, admin, &id, &p).await?;
             Ok("app")
         }
     }

@@ -20,6 +20,12 @@ pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, 
     serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
+/// A WebAuthn credential from the browser (its `toJSON()` form) as read from a page's hidden
+/// field (`serde_json::from_str`) or a JSON body (`from_value`): one answer when it is not one.
+pub fn credential<T>(parsed: Result<T, serde_json::Error>) -> Result<T, AppError> {
+    parsed.map_err(|e| AppError::BadRequest(format!("The browser did not return a usable passkey response ({e}).")))
+}
+
 /// OAuth endpoints take `application/x-www-form-urlencoded` (RFC 6749 §3.2).
 pub fn require_form_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");

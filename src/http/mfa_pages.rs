@@ -1,9 +1,8 @@
 //! The browser side of the MFA step: the challenge page, enrolment, and the "trust this
 //! device?" prompt. The MFA transaction travels in a short-lived cookie, never in a URL.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
@@ -11,13 +10,15 @@ use serde::Deserialize;
 
 use super::client::ClientInfo;
 use super::error::{PageResult, message_page, render};
+use super::guards::{CsrfForm, CsrfRejection, PageScriptCall};
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
-use crate::login::mfa::{self as flow, Progress, Proof};
+use crate::login::mfa::{self as flow, Progress, Proof, TrustAnswer};
 use crate::login::{self, Stage};
 use crate::mfa::policy::Factor;
 use crate::state::AppState;
 use crate::store;
+use crate::store::mfa_transactions::TxnStage;
 use crate::web::{MfaChallengePage, MfaEnrollPage, TotpSetup, TrustDevicePage};
 
 fn no_transaction() -> Response {
@@ -54,7 +55,7 @@ async fn stage_page(
         Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response()),
         Err(e) => return Err(e),
     };
-    if !matches!(txn.stage.as_str(), "challenge" | "enroll") {
+    if txn.stage == TxnStage::Done {
         // Finished (it lingers only to hand out its trust-device token): nothing to answer.
         return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response());
     }
@@ -104,7 +105,6 @@ async fn stage_page(
 
 #[derive(Deserialize)]
 pub struct StepForm {
-    csrf: Option<String>,
     #[serde(default)]
     code: String,
     /// A WebAuthn credential as JSON, filled in by the page script.
@@ -118,86 +118,84 @@ pub struct StepForm {
     name: String,
 }
 
-#[derive(Deserialize)]
-pub struct BeginBody {
-    pub csrf: Option<String>,
-}
+type StepFormResult = Result<CsrfForm<StepForm>, CsrfRejection<StepForm>>;
 
 /// Script endpoints of the pages (`/login/mfa/passkey/begin`, `/login/mfa/enroll/passkey/begin`):
 /// JSON in and out, the transaction from its cookie, the CSRF token in the body.
-async fn begin_checked(state: &AppState, jar: &CookieJar, headers: &HeaderMap, body: &Bytes) -> AppResult<String> {
-    let b: BeginBody = forms::json(headers, body)?;
-    if !cookies::verify_csrf(state, jar, b.csrf.as_deref()) {
-        return Err(AppError::Forbidden("the page expired; reload it and try again".into()));
-    }
+fn transaction(state: &AppState, jar: &CookieJar) -> AppResult<String> {
     cookies::mfa_token(state, jar).ok_or(AppError::MfaStepExpired)
 }
 
-pub async fn passkey_begin(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<Response> {
-    let token = begin_checked(&state, &jar, &headers, &body).await?;
+pub async fn passkey_begin(State(state): State<AppState>, jar: CookieJar, _: PageScriptCall) -> AppResult<Response> {
+    let token = transaction(&state, &jar)?;
     let options = flow::begin_passkey(&state, &token).await?;
-    Ok(json_no_store(serde_json::json!(options)))
+    Ok(super::no_store(axum::Json(options)))
 }
 
 pub async fn enroll_passkey_begin(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
+    _: PageScriptCall,
 ) -> AppResult<Response> {
-    let token = begin_checked(&state, &jar, &headers, &body).await?;
+    let token = transaction(&state, &jar)?;
     let (ceremony, options) = flow::begin_passkey_enrolment(&state, &token).await?;
     let mut body = serde_json::json!(options);
     body["session"] = serde_json::json!(ceremony);
-    Ok(json_no_store(body))
+    Ok(super::no_store(axum::Json(body)))
 }
 
-pub fn json_no_store(body: serde_json::Value) -> Response {
-    ([(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
-}
-
-pub async fn passkey(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
-    submit(state, jar, client, body, Action::Passkey).await
+pub async fn passkey(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    form: StepFormResult,
+) -> PageResult<Response> {
+    submit(state, jar, client, form, Action::Passkey).await
 }
 
 pub async fn enroll_passkey(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: StepFormResult,
 ) -> PageResult<Response> {
-    submit(state, jar, client, body, Action::EnrollPasskey).await
+    submit(state, jar, client, form, Action::EnrollPasskey).await
 }
 
-pub async fn totp(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
-    submit(state, jar, client, body, Action::Code(Factor::Totp)).await
+pub async fn totp(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    form: StepFormResult,
+) -> PageResult<Response> {
+    submit(state, jar, client, form, Action::Code(Factor::Totp)).await
 }
 
 pub async fn backup_code(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: StepFormResult,
 ) -> PageResult<Response> {
-    submit(state, jar, client, body, Action::Code(Factor::BackupCode)).await
+    submit(state, jar, client, form, Action::Code(Factor::BackupCode)).await
 }
 
 pub async fn enroll_totp(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: StepFormResult,
 ) -> PageResult<Response> {
-    submit(state, jar, client, body, Action::EnrollTotp).await
+    submit(state, jar, client, form, Action::EnrollTotp).await
 }
 
-pub async fn postpone(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
-    submit(state, jar, client, body, Action::Postpone).await
+pub async fn postpone(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    form: StepFormResult,
+) -> PageResult<Response> {
+    submit(state, jar, client, form, Action::Postpone).await
 }
 
 enum Action {
@@ -208,33 +206,31 @@ enum Action {
     Postpone,
 }
 
-fn credential<T: serde::de::DeserializeOwned>(json: &str) -> AppResult<T> {
-    serde_json::from_str(json)
-        .map_err(|_| AppError::BadRequest("The browser did not return a usable passkey response. Try again.".into()))
-}
-
 async fn submit(
     State(state): State<AppState>,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
-    body: Bytes,
+    form: StepFormResult,
     action: Action,
 ) -> PageResult<Response> {
-    let f: StepForm = forms::form(&body)?;
     let Some(token) = cookies::mfa_token(&state, &jar) else { return Ok(no_transaction()) };
-    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        let msg = "The form expired. Please try again.";
-        return Ok(stage_page(&state, jar, &token, Some(msg), StatusCode::FORBIDDEN).await?);
-    }
+    let f = match form {
+        Ok(CsrfForm(f)) => f,
+        Err(r) => {
+            r.expired_form()?;
+            let msg = "The form expired. Please try again.";
+            return Ok(stage_page(&state, jar, &token, Some(msg), StatusCode::FORBIDDEN).await?);
+        }
+    };
     let result = match action {
         Action::Code(Factor::Totp) => flow::verify(&state, &token, Proof::Totp(&f.code), &client).await,
         Action::Code(_) => flow::verify(&state, &token, Proof::BackupCode(&f.code), &client).await,
-        Action::Passkey => match credential(&f.credential) {
+        Action::Passkey => match forms::credential(serde_json::from_str(&f.credential)) {
             Ok(c) => flow::verify(&state, &token, Proof::Passkey(&c), &client).await,
             Err(e) => Err(e),
         },
         Action::EnrollTotp => flow::confirm_totp_enrolment(&state, &token, &f.code, &client).await,
-        Action::EnrollPasskey => match credential(&f.credential) {
+        Action::EnrollPasskey => match forms::credential(serde_json::from_str(&f.credential)) {
             Ok(c) => flow::finish_passkey_enrolment(&state, &token, &f.ceremony, &c, &f.name, &client).await,
             Err(e) => Err(e),
         },
@@ -281,7 +277,6 @@ async fn submit(
 
 #[derive(Deserialize)]
 pub struct TrustForm {
-    csrf: Option<String>,
     trust_token: Option<String>,
     request: Option<String>,
     #[serde(default)]
@@ -293,32 +288,30 @@ pub async fn trust(
     State(state): State<AppState>,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
-    body: Bytes,
+    form: Result<CsrfForm<TrustForm>, CsrfRejection<TrustForm>>,
 ) -> PageResult<Response> {
-    let f: TrustForm = forms::form(&body)?;
-    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        return Ok(message_page(
-            StatusCode::FORBIDDEN,
-            "Form expired",
-            "The form expired. Go back to the application and sign in again.",
-            None,
-        ));
-    }
+    let f = match form {
+        Ok(CsrfForm(f)) => f,
+        Err(r) => {
+            r.expired_form()?;
+            return Ok(message_page(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "The form expired. Go back to the application and sign in again.",
+                None,
+            ));
+        }
+    };
     let Some((session, user)) = login::current_session(&state, client.session_token.as_deref()).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let mut jar = jar;
-    let mut client = client;
     let token = f.trust_token.as_deref().unwrap_or_default();
-    let carried = if f.trust.as_deref() == Some("yes") {
-        let (device_token, device, carried) = flow::trust_device(&state, &user.id, token, &f.name, &client).await?;
-        jar = cookies::set_device(&state, jar, device_token.clone(), device.expires_at);
-        client.device_token = Some(device_token);
-        carried
-    } else {
-        flow::decline_trust(&state, &user.id, token).await?
+    let answer = if f.trust.as_deref() == Some("yes") { TrustAnswer::Yes { name: &f.name } } else { TrustAnswer::No };
+    let (trusted, next) =
+        flow::answer_trust(&state, &session, &user, token, answer, f.request.as_deref(), &client).await?;
+    let jar = match trusted {
+        Some((device_token, device)) => cookies::set_device(&state, jar, device_token, device.expires_at),
+        None => jar,
     };
-    let next = login::continue_request(&state, &session, &user, f.request.as_deref(), &client, false, carried.as_ref())
-        .await?;
     Ok(pages::respond(&state, jar, next))
 }

@@ -4,16 +4,15 @@ pub mod admin_pages;
 pub mod api;
 pub mod client;
 pub mod cookies;
-pub mod demo;
 pub mod edge;
 pub mod error;
 pub mod forms;
+pub mod guards;
 pub mod mfa_pages;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
 pub mod plugin_pages;
-pub mod plugins_api;
 pub mod profile;
 pub mod same_origin;
 pub mod saml;
@@ -24,7 +23,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
@@ -40,11 +39,11 @@ const BODY_LIMIT: usize = 64 * 1024;
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
-pub fn router(state: AppState) -> Router {
+/// The provider's routes and `extra` (the demo app, or nothing) behind the same layers.
+pub fn router(state: AppState, extra: Router) -> Router {
     let https = state.config.is_https();
     let sv = state.config.server.clone();
-    let demo = state.demo_client_id.is_some();
-    let mut app = Router::new()
+    let app = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/logout", post(pages::logout))
@@ -94,55 +93,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/plugins/{id}", get(plugin_pages::show))
         .route("/admin/plugins/{id}/{action}", post(plugin_pages::act))
-        .route("/api/v1/auth/login", post(api::login))
-        .route("/api/v1/auth/mfa/totp", post(api::mfa_totp))
-        .route("/api/v1/auth/mfa/backup-code", post(api::mfa_backup_code))
-        .route("/api/v1/auth/mfa/passkey/begin", post(api::mfa_passkey_begin))
-        .route("/api/v1/auth/mfa/passkey/finish", post(api::mfa_passkey_finish))
-        .route("/api/v1/auth/mfa/enrollment/postpone", post(api::postpone_enrollment))
-        .route("/api/v1/auth/step-up", post(api::step_up))
-        .route("/api/v1/mfa/totp", delete(api::totp_delete))
-        .route("/api/v1/mfa/totp/enroll", post(api::totp_enroll))
-        .route("/api/v1/mfa/totp/confirm", post(api::totp_confirm))
-        .route("/api/v1/mfa/passkey/register/begin", post(api::passkey_register_begin))
-        .route("/api/v1/mfa/passkey/register/finish", post(api::passkey_register_finish))
-        .route("/api/v1/mfa/passkeys", get(api::passkeys_list))
-        .route("/api/v1/mfa/passkeys/{id}", get(api::passkey_get).patch(api::passkey_patch).delete(api::passkey_delete))
-        .route("/api/v1/mfa/backup-codes", get(api::backup_codes_status).post(api::backup_codes_generate))
-        .route("/api/v1/me/devices", get(api::devices_list).post(api::devices_create))
-        .route("/api/v1/me/devices/{id}", delete(api::devices_delete))
-        .route("/api/v1/admin/settings", get(api::admin_settings_get).patch(api::admin_settings_patch))
-        .route("/api/v1/admin/apps/saml", post(api::admin_saml_app_create))
-        .route("/api/v1/admin/apps/{id}", get(api::admin_app_get).patch(api::admin_app_patch))
-        .route("/api/v1/admin/groups", get(api::admin_groups_list))
-        .route("/api/v1/admin/groups/{name}", put(api::admin_group_put))
-        .route("/api/v1/admin/groups/{name}/members/{username}", put(api::admin_group_member_put))
-        .route("/api/v1/admin/users/{username}/reset-mfa", post(api::admin_user_reset_mfa))
-        .route("/api/v1/admin/audit", get(api::admin_audit))
-        .route(
-            "/api/v1/admin/plugins",
-            get(plugins_api::list)
-                .post(plugins_api::upload)
-                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 1024)),
-        )
-        .route("/api/v1/admin/plugins/{plugin}", get(plugins_api::show).delete(plugins_api::delete))
-        .route(
-            "/api/v1/admin/plugins/{plugin}/assignments/{scope}",
-            put(plugins_api::assign).delete(plugins_api::unassign),
-        )
-        .route("/api/v1/admin/plugins/{plugin}/test", post(plugins_api::test))
-        .route("/api/v1/admin/plugins/{plugin}/replay", post(plugins_api::replay))
-        .route("/api/v1/admin/plugin-decisions", get(plugins_api::decisions))
+        .nest("/api/v1", api::router(&state))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/portcullis.css", get(stylesheet))
         .route("/static/portcullis.js", get(script))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), same_origin::guard))
-        .with_state(state.clone());
-    if demo {
-        app = app.merge(demo::router(state));
-    }
+        .with_state(state.clone())
+        .merge(extra);
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
@@ -170,6 +129,15 @@ pub fn router(state: AppState) -> Router {
     .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
 }
 
+/// A response no cache may keep (tokens, codes, anything about a user).
+pub fn no_store<T: IntoResponse>(body: T) -> Response {
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
 async fn stylesheet() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
@@ -186,7 +154,7 @@ async fn script() -> Response {
         .into_response()
 }
 
-async fn not_found(uri: axum::http::Uri) -> Response {
+async fn not_found(axum::extract::OriginalUri(uri): axum::extract::OriginalUri) -> Response {
     if uri.path().starts_with("/api/") {
         return crate::error::AppError::NotFound.into_response();
     }

@@ -9,6 +9,7 @@ use axum_extra::extract::CookieJar;
 
 use super::client::ClientInfo;
 use super::error::{PageError, PageResult, message_page, render};
+use super::no_store;
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
 use crate::login::{self, AuthorizeNext};
@@ -16,14 +17,6 @@ use crate::oidc::authorize::AuthorizeError;
 use crate::oidc::{self, Params};
 use crate::state::AppState;
 use crate::web::LogoutPage;
-
-fn no_store<T: IntoResponse>(body: T) -> Response {
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    resp
-}
 
 pub async fn discovery(State(state): State<AppState>) -> Response {
     let mut resp = Json(oidc::discovery::metadata(&state)).into_response();

@@ -1,6 +1,5 @@
 //! Pages for people: sign-in, the start page and sign-out.
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use super::client::ClientInfo;
 use super::cookies;
 use super::error::{PageResult, message_page, render};
-use super::forms;
+use super::guards::{CsrfForm, CsrfRejection, NoFields};
 use crate::error::AppError;
 use crate::login::{self, Next};
 use crate::state::AppState;
@@ -55,7 +54,6 @@ pub fn expired_request() -> Response {
 
 #[derive(Deserialize)]
 pub struct LoginForm {
-    csrf: Option<String>,
     request: Option<String>,
     #[serde(default)]
     username: String,
@@ -67,14 +65,16 @@ pub async fn login_submit(
     State(state): State<AppState>,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
-    body: Bytes,
+    form: Result<CsrfForm<LoginForm>, CsrfRejection<LoginForm>>,
 ) -> PageResult<Response> {
-    let f: LoginForm = forms::form(&body)?;
-    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        return Ok(
-            login_again(&state, jar, &f, StatusCode::FORBIDDEN, "The form expired. Please sign in again.").await?
-        );
-    }
+    let f = match form {
+        Ok(CsrfForm(f)) => f,
+        Err(r) => {
+            let f = r.expired_form()?;
+            let msg = "The form expired. Please sign in again.";
+            return Ok(login_again(&state, jar, &f, StatusCode::FORBIDDEN, msg).await?);
+        }
+    };
     match login::password_login(&state, f.username.trim(), &f.password, f.request.as_deref(), &client).await {
         Ok(Some(next)) => Ok(respond(&state, jar, next)),
         Ok(None) => {
@@ -146,14 +146,13 @@ pub async fn home(State(state): State<AppState>, jar: CookieJar) -> PageResult<R
     })
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
-pub async fn logout(State(state): State<AppState>, jar: CookieJar, body: Bytes) -> PageResult<Response> {
-    let f: CsrfForm = forms::form(&body)?;
-    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
+pub async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    form: Result<CsrfForm<NoFields>, CsrfRejection<NoFields>>,
+) -> PageResult<Response> {
+    if let Err(r) = form {
+        r.expired_form()?;
         return Ok(message_page(
             StatusCode::FORBIDDEN,
             "Not signed out",

@@ -11,19 +11,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::admin_pages::{DoneQuery, admin};
-use super::client::ClientInfo;
+use super::admin_pages::DoneQuery;
+use super::cookies;
 use super::error::{PageResult, render};
-use super::{cookies, forms};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection};
+use crate::admin::Admin;
+use crate::admin::plugins::{self, Effect, Upload};
 use crate::error::{AppError, AppResult};
-use crate::login::Client;
+use crate::mfa::selector::PluginMode;
 use crate::plugin_host::context::LoginContext;
-use crate::plugin_host::registry::{self, Actor, Effect, Upload};
 use crate::plugin_host::{Evaluation, Failure};
 use crate::state::AppState;
 use crate::store;
 use crate::store::plugins::{GLOBAL, Plugin};
-use crate::store::users::User;
 use crate::web::{
     AdminPluginPage, AdminPluginsPage, AssignmentRow, Choice, PluginListRow, PluginView, ReplayRow, ReplayView,
     StatsView, TestView, when,
@@ -55,25 +55,23 @@ const EXPIRED: &str = "The form expired. Please try again.";
 pub async fn list(
     State(state): State<AppState>,
     jar: CookieJar,
-    ClientInfo(client): ClientInfo,
+    AdminPage(admin): AdminPage,
     Query(q): Query<DoneQuery>,
 ) -> PageResult<Response> {
-    if let Err(page) = admin(&state, &client).await? {
-        return Ok(page);
-    }
     let notice = q.done.as_deref().and_then(notice);
-    Ok(list_page(&state, jar, notice, None, StatusCode::OK).await?)
+    Ok(list_page(&state, &admin, jar, notice, None, StatusCode::OK).await?)
 }
 
 async fn list_page(
     state: &AppState,
+    admin: &Admin,
     jar: CookieJar,
     notice: Option<&str>,
     error: Option<&str>,
     status: StatusCode,
 ) -> AppResult<Response> {
     let apps = app_names(state).await?;
-    let plugins = registry::list(state)
+    let plugins = plugins::list(state, admin)
         .await?
         .into_iter()
         .map(|l| PluginListRow {
@@ -83,7 +81,7 @@ async fn list_page(
                 .map(|a| format!("{} ({})", a.mode, scope_label(&apps, &a.scope)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            active: l.assignments.iter().any(|a| a.mode == "active"),
+            active: l.assignments.iter().any(|a| a.mode == PluginMode::Active),
             row: plugin_view(&l.plugin),
         })
         .collect();
@@ -164,19 +162,15 @@ async fn read_upload(state: &AppState, mp: Result<Multipart, MultipartRejection>
 pub async fn upload(
     State(state): State<AppState>,
     jar: CookieJar,
-    ClientInfo(client): ClientInfo,
+    AdminPage(admin): AdminPage,
     mp: Result<Multipart, MultipartRejection>,
 ) -> PageResult<Response> {
-    let user = match admin(&state, &client).await? {
-        Ok(u) => u,
-        Err(page) => return Ok(page),
-    };
     let f = match read_upload(&state, mp).await {
         Ok(f) => f,
-        Err(e) => return Ok(list_page(&state, jar, None, Some(&e.public_message()), status_of(&e)).await?),
+        Err(e) => return Ok(list_page(&state, &admin, jar, None, Some(&e.public_message()), status_of(&e)).await?),
     };
     if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        return Ok(list_page(&state, jar, None, Some(EXPIRED), StatusCode::FORBIDDEN).await?);
+        return Ok(list_page(&state, &admin, jar, None, Some(EXPIRED), StatusCode::FORBIDDEN).await?);
     }
     let result = match f.file.as_deref() {
         None | Some([]) => Err(AppError::BadRequest("Choose a component file (.wasm) to upload.".into())),
@@ -189,13 +183,13 @@ pub async fn upload(
                 memory_mib: f.memory_mib,
                 timeout_ms: f.timeout_ms,
             };
-            registry::upload(&state, &up, &Actor { user_id: Some(&user.id), origin: &client.origin }).await
+            plugins::upload(&state, &admin, &up).await
         }
     };
     match result {
         Ok(p) => Ok(Redirect::to(&format!("/admin/plugins/{}?done=uploaded", p.id)).into_response()),
         Err(e) if e.http_status() < 500 => {
-            Ok(list_page(&state, jar, None, Some(&e.public_message()), status_of(&e)).await?)
+            Ok(list_page(&state, &admin, jar, None, Some(&e.public_message()), status_of(&e)).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -206,17 +200,14 @@ pub async fn upload(
 pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
-    ClientInfo(client): ClientInfo,
     Path(id): Path<String>,
+    AdminPage(admin): AdminPage,
     Query(q): Query<DoneQuery>,
 ) -> PageResult<Response> {
-    if let Err(page) = admin(&state, &client).await? {
-        return Ok(page);
-    }
     let plugin = find(&state, &id).await?;
     let notice = q.done.as_deref().and_then(notice);
     let view = View { notice, ..View::default() };
-    Ok(plugin_page(&state, jar, &plugin, view, StatusCode::OK).await?)
+    Ok(plugin_page(&state, &admin, jar, &plugin, view, StatusCode::OK).await?)
 }
 
 /// What a page shows besides the plugin itself.
@@ -232,6 +223,7 @@ struct View<'a> {
 
 async fn plugin_page(
     state: &AppState,
+    admin: &Admin,
     jar: CookieJar,
     plugin: &Plugin,
     view: View<'_>,
@@ -244,12 +236,12 @@ async fn plugin_page(
         .map(|a| AssignmentRow {
             scope_label: scope_label(&apps, &a.scope),
             scope: a.scope,
-            mode: a.mode,
-            on_error: a.on_error,
+            mode: a.mode.as_str(),
+            on_error: a.on_error.as_str(),
             updated: when(a.updated_at),
         })
         .collect();
-    let s = registry::stats(state, plugin).await?;
+    let s = plugins::stats(state, admin, plugin).await?;
     let stats = StatsView {
         evaluations: s.evaluations,
         errors: s.errors.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", "),
@@ -290,7 +282,6 @@ async fn plugin_page(
 
 #[derive(Deserialize)]
 pub struct ActionForm {
-    csrf: Option<String>,
     #[serde(default)]
     scope: String,
     #[serde(default)]
@@ -326,58 +317,49 @@ impl Action {
 pub async fn act(
     State(state): State<AppState>,
     jar: CookieJar,
-    ClientInfo(client): ClientInfo,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    AdminPage(admin): AdminPage,
+    form: Result<CsrfForm<ActionForm>, CsrfRejection<ActionForm>>,
 ) -> PageResult<Response> {
     let action = Action::parse(&action).ok_or(AppError::NotFound)?;
-    let f: ActionForm = forms::form(&body)?;
-    let user = match admin(&state, &client).await? {
-        Ok(u) => u,
-        Err(page) => return Ok(page),
-    };
     let plugin = find(&state, &id).await?;
-    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        let view = View { error: Some(EXPIRED.into()), ..View::default() };
-        return Ok(plugin_page(&state, jar, &plugin, view, StatusCode::FORBIDDEN).await?);
-    }
+    let f = match form {
+        Ok(CsrfForm(f)) => f,
+        Err(r) => {
+            r.expired_form()?;
+            let view = View { error: Some(EXPIRED.into()), ..View::default() };
+            return Ok(plugin_page(&state, &admin, jar, &plugin, view, StatusCode::FORBIDDEN).await?);
+        }
+    };
     let done = match action {
-        Action::Test => return Ok(run_test(&state, jar, &plugin, f).await?),
-        Action::Replay => return Ok(run_replay(&state, jar, &plugin, f).await?),
-        Action::Assign | Action::Unassign | Action::Delete => change(&state, &user, &client, &plugin, &f, action).await,
+        Action::Test => return Ok(run_test(&state, &admin, jar, &plugin, f).await?),
+        Action::Replay => return Ok(run_replay(&state, &admin, jar, &plugin, f).await?),
+        Action::Assign | Action::Unassign | Action::Delete => change(&state, &admin, &plugin, &f, action).await,
     };
     match done {
         Ok(to) => Ok(Redirect::to(&to).into_response()),
         Err(e) if e.http_status() < 500 => {
             let view = View { error: Some(e.public_message()), ..View::default() };
-            Ok(plugin_page(&state, jar, &plugin, view, status_of(&e)).await?)
+            Ok(plugin_page(&state, &admin, jar, &plugin, view, status_of(&e)).await?)
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// An audited change; where to go next.
-async fn change(
-    state: &AppState,
-    user: &User,
-    client: &Client,
-    plugin: &Plugin,
-    f: &ActionForm,
-    action: Action,
-) -> AppResult<String> {
-    let actor = Actor { user_id: Some(&user.id), origin: &client.origin };
+async fn change(state: &AppState, admin: &Admin, plugin: &Plugin, f: &ActionForm, action: Action) -> AppResult<String> {
     let here = format!("/admin/plugins/{}", plugin.id);
     match action {
         Action::Assign => {
-            registry::assign(state, plugin, &f.scope, &f.mode, f.on_error.as_deref(), &actor).await?;
+            plugins::assign(state, admin, plugin, &f.scope, &f.mode, f.on_error.as_deref()).await?;
             Ok(format!("{here}?done=assigned"))
         }
         Action::Unassign => {
-            registry::unassign(state, plugin, &f.scope, &actor).await?;
+            plugins::unassign(state, admin, plugin, &f.scope).await?;
             Ok(format!("{here}?done=unassigned"))
         }
         Action::Delete => {
-            registry::delete(state, plugin, &actor).await?;
+            plugins::delete(state, admin, plugin).await?;
             Ok("/admin/plugins?done=deleted".into())
         }
         Action::Test | Action::Replay => unreachable!("handled by `act`"),
@@ -386,7 +368,13 @@ async fn change(
 
 /// Runs the plugin on the context in the form, or on a recorded login's; nothing is
 /// recorded or enforced.
-async fn run_test(state: &AppState, jar: CookieJar, plugin: &Plugin, f: ActionForm) -> AppResult<Response> {
+async fn run_test(
+    state: &AppState,
+    admin: &Admin,
+    jar: CookieJar,
+    plugin: &Plugin,
+    f: ActionForm,
+) -> AppResult<Response> {
     let decision_id = f.decision_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (context, text) = match decision_id {
         Some(id) => {
@@ -396,7 +384,7 @@ async fn run_test(state: &AppState, jar: CookieJar, plugin: &Plugin, f: ActionFo
             };
             let Some(row) = row else {
                 let view = View { error: Some("That recorded login is no longer kept.".into()), ..View::default() };
-                return plugin_page(state, jar, plugin, view, StatusCode::NOT_FOUND).await;
+                return plugin_page(state, admin, jar, plugin, view, StatusCode::NOT_FOUND).await;
             };
             let context: LoginContext = serde_json::from_str(&row.context).map_err(AppError::internal)?;
             (context, pretty(&row.context))
@@ -411,25 +399,31 @@ async fn run_test(state: &AppState, jar: CookieJar, plugin: &Plugin, f: ActionFo
                         context: Some(text),
                         ..View::default()
                     };
-                    return plugin_page(state, jar, plugin, view, StatusCode::BAD_REQUEST).await;
+                    return plugin_page(state, admin, jar, plugin, view, StatusCode::BAD_REQUEST).await;
                 }
             }
         }
     };
-    let evaluation = registry::test(state, plugin, context).await;
+    let evaluation = plugins::test(state, admin, plugin, context).await;
     let view = View { test: Some(test_view(&evaluation)), context: Some(text), ..View::default() };
-    plugin_page(state, jar, plugin, view, StatusCode::OK).await
+    plugin_page(state, admin, jar, plugin, view, StatusCode::OK).await
 }
 
-async fn run_replay(state: &AppState, jar: CookieJar, plugin: &Plugin, f: ActionForm) -> AppResult<Response> {
+async fn run_replay(
+    state: &AppState,
+    admin: &Admin,
+    jar: CookieJar,
+    plugin: &Plugin,
+    f: ActionForm,
+) -> AppResult<Response> {
     let last = match f.last.as_deref().map(str::trim).unwrap_or("").parse::<i64>() {
         Ok(n) if (1..=1000).contains(&n) => n,
         _ => {
             let view = View { error: Some("last: enter a number from 1 to 1000".into()), ..View::default() };
-            return plugin_page(state, jar, plugin, view, StatusCode::BAD_REQUEST).await;
+            return plugin_page(state, admin, jar, plugin, view, StatusCode::BAD_REQUEST).await;
         }
     };
-    let r = registry::replay(state, plugin, last).await?;
+    let r = plugins::replay(state, admin, plugin, last).await?;
     let rows = r
         .results
         .iter()
@@ -445,7 +439,7 @@ async fn run_replay(state: &AppState, jar: CookieJar, plugin: &Plugin, f: Action
         .collect();
     let replay = ReplayView { logins: r.logins, differences: r.differences, failures: r.failures, rows };
     let view = View { replay: Some(replay), last: Some(last), ..View::default() };
-    plugin_page(state, jar, plugin, view, StatusCode::OK).await
+    plugin_page(state, admin, jar, plugin, view, StatusCode::OK).await
 }
 
 // ---- helpers ----

@@ -3,9 +3,8 @@
 //! redirect (or, for a set-up step or new backup codes, the page itself); the passkey
 //! ceremony is the one part that needs the page script.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
@@ -13,10 +12,11 @@ use serde::Deserialize;
 
 use super::client::ClientInfo;
 use super::error::{PageResult, render};
-use super::{cookies, forms, mfa_pages, pages};
+use super::guards::{CsrfForm, CsrfRejection, FreshlyVerified, PageScriptCall};
+use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
 use crate::login::{self, Client, Next};
-use crate::mfa::manage;
+use crate::mfa::manage::{self, Fresh};
 use crate::mfa::policy::Factor;
 use crate::state::AppState;
 use crate::store::sessions::Session;
@@ -124,9 +124,10 @@ async fn page(
     Ok((jar, render(status, &p)).into_response())
 }
 
+type ProfileFormResult = Result<CsrfForm<ProfileForm>, CsrfRejection<ProfileForm>>;
+
 #[derive(Deserialize)]
 pub struct ProfileForm {
-    csrf: Option<String>,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -159,44 +160,49 @@ enum Outcome {
     Respond(Response),
 }
 
-pub async fn verify(state: State<AppState>, jar: CookieJar, client: ClientInfo, body: Bytes) -> PageResult<Response> {
-    act(state, jar, client, body, Action::Verify).await
+pub async fn verify(
+    state: State<AppState>,
+    jar: CookieJar,
+    client: ClientInfo,
+    form: ProfileFormResult,
+) -> PageResult<Response> {
+    act(state, jar, client, form, Action::Verify).await
 }
 
 pub async fn totp_setup(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::TotpSetup).await
+    act(state, jar, client, form, Action::TotpSetup).await
 }
 
 pub async fn totp_confirm(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::TotpConfirm).await
+    act(state, jar, client, form, Action::TotpConfirm).await
 }
 
 pub async fn totp_remove(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::TotpRemove).await
+    act(state, jar, client, form, Action::TotpRemove).await
 }
 
 pub async fn passkey_add(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::PasskeyAdd).await
+    act(state, jar, client, form, Action::PasskeyAdd).await
 }
 
 pub async fn passkey_rename(
@@ -204,9 +210,9 @@ pub async fn passkey_rename(
     jar: CookieJar,
     client: ClientInfo,
     Path(id): Path<String>,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::PasskeyRename(id)).await
+    act(state, jar, client, form, Action::PasskeyRename(id)).await
 }
 
 pub async fn passkey_remove(
@@ -214,18 +220,18 @@ pub async fn passkey_remove(
     jar: CookieJar,
     client: ClientInfo,
     Path(id): Path<String>,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::PasskeyRemove(id)).await
+    act(state, jar, client, form, Action::PasskeyRemove(id)).await
 }
 
 pub async fn backup_codes(
     state: State<AppState>,
     jar: CookieJar,
     client: ClientInfo,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::BackupCodes).await
+    act(state, jar, client, form, Action::BackupCodes).await
 }
 
 pub async fn device_revoke(
@@ -233,26 +239,29 @@ pub async fn device_revoke(
     jar: CookieJar,
     client: ClientInfo,
     Path(id): Path<String>,
-    body: Bytes,
+    form: ProfileFormResult,
 ) -> PageResult<Response> {
-    act(state, jar, client, body, Action::DeviceRevoke(id)).await
+    act(state, jar, client, form, Action::DeviceRevoke(id)).await
 }
 
 async fn act(
     State(state): State<AppState>,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
-    body: Bytes,
+    form: ProfileFormResult,
     action: Action,
 ) -> PageResult<Response> {
-    let f: ProfileForm = forms::form(&body)?;
     let Some((session, user)) = signed_in(&state, &client).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        let view = View { error: Some("The form expired. Please try again.".into()), ..Default::default() };
-        return Ok(page(&state, jar, &client, &session, &user, view, StatusCode::FORBIDDEN).await?);
-    }
+    let f = match form {
+        Ok(CsrfForm(f)) => f,
+        Err(r) => {
+            r.expired_form()?;
+            let view = View { error: Some("The form expired. Please try again.".into()), ..Default::default() };
+            return Ok(page(&state, jar, &client, &session, &user, view, StatusCode::FORBIDDEN).await?);
+        }
+    };
     let result = run(&state, &jar, &client, &session, &user, &f, action).await;
     match result {
         Ok(Outcome::Done(key)) => Ok(Redirect::to(&format!("/profile?done={key}")).into_response()),
@@ -263,7 +272,9 @@ async fn act(
             let mut view = View { error: Some(e.public_message()), ..Default::default() };
             if matches!(e, AppError::InvalidFactor) {
                 // A wrong first code: keep the set-up on screen (the same pending secret).
-                view.totp_setup = manage::begin_totp(&state, &session, &user).await.ok().map(setup);
+                if let Ok(fresh) = Fresh::check(&state, session.clone(), user.clone()).await {
+                    view.totp_setup = manage::begin_totp(&state, &fresh).await.ok().map(setup);
+                }
             }
             Ok(page(&state, jar, &client, &session, &user, view, status).await?)
         }
@@ -276,11 +287,6 @@ fn setup(e: crate::mfa::totp::Enrolment) -> TotpSetup {
     TotpSetup { secret: e.secret, qr_base64 }
 }
 
-fn credential<T: serde::de::DeserializeOwned>(json: &str) -> AppResult<T> {
-    serde_json::from_str(json)
-        .map_err(|_| AppError::BadRequest("The browser did not return a usable passkey response. Try again.".into()))
-}
-
 async fn run(
     state: &AppState,
     jar: &CookieJar,
@@ -291,23 +297,24 @@ async fn run(
     action: Action,
 ) -> AppResult<Outcome> {
     let origin = &client.origin;
+    let fresh = || Fresh::check(state, session.clone(), user.clone());
     Ok(match action {
         Action::Verify => return verify_again(state, jar, client, session, user, f).await,
         Action::TotpSetup => Outcome::Show(View {
-            totp_setup: Some(setup(manage::begin_totp(state, session, user).await?)),
+            totp_setup: Some(setup(manage::begin_totp(state, &fresh().await?).await?)),
             ..Default::default()
         }),
         Action::TotpConfirm => {
-            manage::confirm_totp(state, session, user, &f.code, origin).await?;
+            manage::confirm_totp(state, &fresh().await?, &f.code, origin).await?;
             Outcome::Done("totp-added")
         }
         Action::TotpRemove => {
-            manage::remove_totp(state, session, user, origin).await?;
+            manage::remove_totp(state, &fresh().await?, origin).await?;
             Outcome::Done("totp-removed")
         }
         Action::PasskeyAdd => {
-            let c = credential(&f.credential)?;
-            manage::finish_passkey(state, session, user, &f.ceremony, &c, &f.name, origin).await?;
+            let c = forms::credential(serde_json::from_str(&f.credential))?;
+            manage::finish_passkey(state, &fresh().await?, &f.ceremony, &c, &f.name, origin).await?;
             Outcome::Done("passkey-added")
         }
         Action::PasskeyRename(id) => {
@@ -315,11 +322,11 @@ async fn run(
             Outcome::Done("passkey-renamed")
         }
         Action::PasskeyRemove(id) => {
-            manage::remove_passkey(state, session, user, &id, origin).await?;
+            manage::remove_passkey(state, &fresh().await?, &id, origin).await?;
             Outcome::Done("passkey-removed")
         }
         Action::BackupCodes => Outcome::Show(View {
-            new_codes: Some(manage::generate_backup_codes(state, session, user, origin).await?),
+            new_codes: Some(manage::generate_backup_codes(state, &fresh().await?, origin).await?),
             ..Default::default()
         }),
         Action::DeviceRevoke(id) => {
@@ -360,18 +367,11 @@ async fn verify_again(
 /// Options for adding a passkey (page script; JSON with the CSRF token).
 pub async fn passkey_begin(
     State(state): State<AppState>,
-    jar: CookieJar,
-    ClientInfo(client): ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    FreshlyVerified { fresh, .. }: FreshlyVerified,
+    _: PageScriptCall,
 ) -> AppResult<Response> {
-    let b: mfa_pages::BeginBody = forms::json(&headers, &body)?;
-    if !cookies::verify_csrf(&state, &jar, b.csrf.as_deref()) {
-        return Err(AppError::Forbidden("the page expired; reload it and try again".into()));
-    }
-    let (session, user) = signed_in(&state, &client).await?.ok_or(AppError::Unauthorized)?;
-    let (ceremony, options) = manage::begin_passkey(&state, &session, &user).await?;
+    let (ceremony, options) = manage::begin_passkey(&state, &fresh).await?;
     let mut body = serde_json::json!(options);
     body["session"] = serde_json::json!(ceremony);
-    Ok(mfa_pages::json_no_store(body))
+    Ok(super::no_store(axum::Json(body)))
 }

@@ -22,14 +22,16 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let path = req.uri().path();
     if path.starts_with("/api/v1/")
         && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
-        && let Err(e) = check(&state, req.headers(), path)
+        && let Err(e) = require(&state, req.headers(), path)
     {
         return e.into_response();
     }
     next.run(req).await
 }
 
-fn check(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), AppError> {
+/// The request comes from the issuer's own origin (or from no browser), and a body it sends
+/// is JSON (a plugin upload: wasm).
+pub fn require(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), AppError> {
     let text = |name: &str| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
     match (text("origin"), text("sec-fetch-site")) {
         (Some(origin), _) => {

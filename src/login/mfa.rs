@@ -10,7 +10,7 @@ use crate::mfa::policy::{Factor, Verdict, parse_factors};
 use crate::mfa::{backup, limits, passkey, totp};
 use crate::state::AppState;
 use crate::store;
-use crate::store::mfa_transactions::MfaTransaction;
+use crate::store::mfa_transactions::{MfaTransaction, TxnStage};
 use crate::store::sessions::Session;
 use crate::store::users::User;
 use webauthn_rs::prelude::{
@@ -56,7 +56,7 @@ pub async fn find(state: &AppState, token: &str) -> AppResult<(MfaTransaction, U
 pub fn pending(token: &str, txn: &MfaTransaction) -> MfaPending {
     MfaPending {
         token: token.to_owned(),
-        stage: if txn.stage == "enroll" { Stage::Enroll } else { Stage::Challenge },
+        stage: if txn.stage == TxnStage::Enroll { Stage::Enroll } else { Stage::Challenge },
         challenge: parse_factors(&txn.challenge),
         enroll: parse_factors(&txn.enroll),
         can_postpone: txn.can_postpone,
@@ -84,7 +84,7 @@ impl Proof<'_> {
 /// The live transaction in its challenge stage, offering `factor`.
 async fn challenge(state: &AppState, token: &str, factor: Factor) -> AppResult<(MfaTransaction, User)> {
     let (txn, user) = find(state, token).await?;
-    if txn.stage != "challenge" {
+    if txn.stage != TxnStage::Challenge {
         return Err(expired());
     }
     if !parse_factors(&txn.challenge).contains(&factor) {
@@ -136,7 +136,8 @@ pub async fn verify(state: &AppState, token: &str, proof: Proof<'_>, client: &Cl
         )
         .await?;
     }
-    advance(state, token, txn, user, Move { from: "challenge", factor: Some(factor), postponed: false }, client).await
+    advance(state, token, txn, user, Move { from: TxnStage::Challenge, factor: Some(factor), postponed: false }, client)
+        .await
 }
 
 async fn failed(
@@ -163,14 +164,14 @@ async fn failed(
 /// The live transaction in its enrolment stage, offering `factor`.
 async fn enrolment(state: &AppState, token: &str, factor: Factor) -> AppResult<(MfaTransaction, User)> {
     let (txn, user) = find(state, token).await?;
-    match txn.stage.as_str() {
-        "enroll" => {}
-        "challenge" => {
+    match txn.stage {
+        TxnStage::Enroll => {}
+        TxnStage::Challenge => {
             return Err(AppError::Forbidden(
                 "a factor cannot be added before this sign-in's second step is complete".into(),
             ));
         }
-        _ => return Err(expired()),
+        TxnStage::Done => return Err(expired()),
     }
     if !parse_factors(&txn.enroll).contains(&factor) {
         return Err(AppError::Forbidden(format!("{} cannot be set up in this step", factor.label())));
@@ -235,24 +236,26 @@ async fn enrolled(
         Some(factor.as_str()),
     )
     .await?;
-    advance(state, token, txn, user, Move { from: "enroll", factor: Some(factor), postponed: false }, client).await
+    advance(state, token, txn, user, Move { from: TxnStage::Enroll, factor: Some(factor), postponed: false }, client)
+        .await
 }
 
 /// "Set up later", inside the grace period.
 pub async fn postpone(state: &AppState, token: &str, client: &Client) -> AppResult<Progress> {
     let (txn, user) = find(state, token).await?;
-    if txn.stage != "enroll" || !txn.can_postpone || user.mfa_enroll_deadline.is_some_and(|d| d <= state.now()) {
+    if txn.stage != TxnStage::Enroll || !txn.can_postpone || user.mfa_enroll_deadline.is_some_and(|d| d <= state.now())
+    {
         return Err(AppError::Forbidden("setting up a second factor cannot be postponed".into()));
     }
     audit::record(state, event::MFA_ENROLLMENT_POSTPONED, Some(&user.id), txn.app_id.as_deref(), &client.origin, None)
         .await?;
-    advance(state, token, txn, user, Move { from: "enroll", factor: None, postponed: true }, client).await
+    advance(state, token, txn, user, Move { from: TxnStage::Enroll, factor: None, postponed: true }, client).await
 }
 
 /// One step of a transaction: from which stage, with which verified factor (if any), and
 /// whether the user postponed enrolment.
-struct Move<'a> {
-    from: &'a str,
+struct Move {
+    from: TxnStage,
     factor: Option<Factor>,
     postponed: bool,
 }
@@ -264,17 +267,17 @@ async fn advance(
     token: &str,
     txn: MfaTransaction,
     user: User,
-    m: Move<'_>,
+    m: Move,
     client: &Client,
 ) -> AppResult<Progress> {
     let Move { from, factor, postponed } = m;
-    let to = if from == "challenge" && !txn.enroll.is_empty() { "enroll" } else { "done" };
+    let to = if from == TxnStage::Challenge && !txn.enroll.is_empty() { TxnStage::Enroll } else { TxnStage::Done };
     let now = state.now();
     let token_hash = crypto::token_hash(token);
     if !store::mfa_transactions::advance(&state.db, &token_hash, from, to, factor.map(Factor::as_str), now).await? {
         return Err(expired());
     }
-    if to == "enroll" {
+    if to == TxnStage::Enroll {
         let mut p = pending(token, &txn);
         p.stage = Stage::Enroll;
         return Ok(Progress::Enroll(p));
@@ -373,6 +376,40 @@ pub async fn decline_trust(state: &AppState, user_id: &str, trust_token: &str) -
         Some(t) if t.user_id == user_id => t.plugin.carried(),
         _ => Ok(None),
     }
+}
+
+/// What the user answered to "trust this browser?" after the MFA step.
+pub enum TrustAnswer<'a> {
+    /// Trust it, under this name.
+    Yes {
+        name: &'a str,
+    },
+    No,
+}
+
+/// After the trust prompt: trusts the device or not (the trust token is used up either way),
+/// then continues the login it interrupted with that login's plugin verdict. The device's
+/// cookie value and row when it was trusted, and where the login goes next.
+pub async fn answer_trust(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    trust_token: &str,
+    answer: TrustAnswer<'_>,
+    request_id: Option<&str>,
+    client: &Client,
+) -> AppResult<(Option<(String, store::devices::Device)>, super::Next)> {
+    let mut client = client.clone();
+    let (trusted, carried) = match answer {
+        TrustAnswer::Yes { name } => {
+            let (device_token, device, carried) = trust_device(state, &user.id, trust_token, name, &client).await?;
+            client.device_token = Some(device_token.clone());
+            (Some((device_token, device)), carried)
+        }
+        TrustAnswer::No => (None, decline_trust(state, &user.id, trust_token).await?),
+    };
+    let next = super::continue_request(state, session, user, request_id, &client, false, carried.as_ref()).await?;
+    Ok((trusted, next))
 }
 
 crate::debug_redacted!(Completed {

@@ -17,7 +17,7 @@ use crate::mfa::step::{self, LoginCtx, PluginRun};
 use crate::oidc::acr;
 use crate::oidc::authorize;
 use crate::state::AppState;
-use crate::store::mfa_transactions::MfaTransaction;
+use crate::store::mfa_transactions::{MfaTransaction, TxnStage};
 use crate::store::{self, sessions::Session, users::User};
 use request::{Answer, LoginRequest, Refused};
 
@@ -84,15 +84,6 @@ pub struct MfaPending {
 pub enum Stage {
     Challenge,
     Enroll,
-}
-
-impl Stage {
-    fn as_str(self) -> &'static str {
-        match self {
-            Stage::Challenge => "challenge",
-            Stage::Enroll => "enroll",
-        }
-    }
 }
 
 pub enum AuthorizeNext {
@@ -448,7 +439,10 @@ async fn start_mfa(
         auth_time,
         request_id: req.map(|r| r.id.clone()),
         app_id: app_id.clone(),
-        stage: stage.as_str().into(),
+        stage: match stage {
+            Stage::Challenge => TxnStage::Challenge,
+            Stage::Enroll => TxnStage::Enroll,
+        },
         challenge: join_factors(&r.challenge),
         enroll: join_factors(&r.enroll),
         can_postpone: r.can_postpone,

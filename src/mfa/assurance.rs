@@ -61,6 +61,8 @@ impl Assurance {
     }
 }
 
+crate::text_enum!(Assurance);
+
 #[cfg(test)]
 mod tests {
     use super::*;

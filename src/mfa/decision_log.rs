@@ -32,7 +32,7 @@ const ATTEMPTS: u32 = 5;
 pub struct Run {
     pub login_id: String,
     pub plugin_id: String,
-    pub mode: String,
+    pub mode: super::selector::PluginMode,
     pub context: Arc<LoginContext>,
     pub evaluation: Evaluation,
     pub applied: Verdict,
@@ -155,7 +155,7 @@ fn row(r: &Run) -> AppResult<store::plugins::NewDecision> {
         at: r.context.now,
         login_id: r.login_id.clone(),
         plugin_id: r.plugin_id.clone(),
-        mode: r.mode.clone(),
+        mode: r.mode,
         user_id: Some(r.context.user.id.clone()),
         app_id: r.context.app.as_ref().map(|a| a.id.clone()),
         context: json(&*r.context)?,

@@ -14,9 +14,33 @@ use crate::store::users::User;
 /// How recent a verification must be for changes to factors.
 pub const FRESH_SECONDS: i64 = 600;
 
+/// Proof that a session may change its user's factors now: it verified a second factor (or,
+/// for a user with none, the password) within the last `FRESH_SECONDS`. Only `Fresh::check`
+/// makes one, and every function here that adds or removes a factor takes one.
+#[derive(Debug)]
+pub struct Fresh {
+    session: Session,
+    user: User,
+}
+
+impl Fresh {
+    pub async fn check(state: &AppState, session: Session, user: User) -> AppResult<Fresh> {
+        require_fresh(state, &session, &user).await?;
+        Ok(Fresh { session, user })
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+}
+
 /// Refuses unless the session verified a second factor (or, for a user with none, the
 /// password) within the last `FRESH_SECONDS`.
-pub async fn require_fresh(state: &AppState, session: &Session, user: &User) -> AppResult<Enrolled> {
+async fn require_fresh(state: &AppState, session: &Session, user: &User) -> AppResult<Enrolled> {
     let enrolled = store::factors::enrolled(&state.db, &user.id).await?;
     let has_factor = enrolled.any() || enrolled.backup_codes > 0;
     if !is_fresh(session, has_factor, state.now()) {
@@ -65,21 +89,14 @@ pub async fn require_allowed(state: &AppState, factor: Factor) -> AppResult<()> 
     )))
 }
 
-pub async fn begin_totp(state: &AppState, session: &Session, user: &User) -> AppResult<totp::Enrolment> {
+pub async fn begin_totp(state: &AppState, fresh: &Fresh) -> AppResult<totp::Enrolment> {
     require_allowed(state, Factor::Totp).await?;
-    require_fresh(state, session, user).await?;
-    totp::begin_enrolment(state, user).await
+    totp::begin_enrolment(state, fresh.user()).await
 }
 
-pub async fn confirm_totp(
-    state: &AppState,
-    session: &Session,
-    user: &User,
-    code: &str,
-    origin: &Origin,
-) -> AppResult<()> {
+pub async fn confirm_totp(state: &AppState, fresh: &Fresh, code: &str, origin: &Origin) -> AppResult<()> {
+    let (session, user) = (fresh.session(), fresh.user());
     require_allowed(state, Factor::Totp).await?;
-    require_fresh(state, session, user).await?;
     let attempt = super::limits::reserve_mfa(state, &user.id).await?;
     if !totp::verify(state, user, code, true).await? {
         audit::record(state, event::MFA_FAILED, Some(&user.id), None, origin, Some("totp enrolment")).await?;
@@ -92,8 +109,8 @@ pub async fn confirm_totp(
     audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("totp")).await
 }
 
-pub async fn remove_totp(state: &AppState, session: &Session, user: &User, origin: &Origin) -> AppResult<()> {
-    require_fresh(state, session, user).await?;
+pub async fn remove_totp(state: &AppState, fresh: &Fresh, origin: &Origin) -> AppResult<()> {
+    let (session, user) = (fresh.session(), fresh.user());
     if !store::factors::delete_totp(&state.db, &user.id).await? {
         return Err(AppError::NotFound);
     }
@@ -104,25 +121,22 @@ pub async fn remove_totp(state: &AppState, session: &Session, user: &User, origi
 /// Starts adding a passkey: the ceremony id and the options for the browser.
 pub async fn begin_passkey(
     state: &AppState,
-    session: &Session,
-    user: &User,
+    fresh: &Fresh,
 ) -> AppResult<(String, webauthn_rs::prelude::CreationChallengeResponse)> {
     require_allowed(state, Factor::Passkey).await?;
-    require_fresh(state, session, user).await?;
-    passkey::begin_registration(state, user).await
+    passkey::begin_registration(state, fresh.user()).await
 }
 
 pub async fn finish_passkey(
     state: &AppState,
-    session: &Session,
-    user: &User,
+    fresh: &Fresh,
     ceremony: &str,
     credential: &webauthn_rs::prelude::RegisterPublicKeyCredential,
     name: &str,
     origin: &Origin,
 ) -> AppResult<store::passkeys::PasskeyInfo> {
+    let user = fresh.user();
     require_allowed(state, Factor::Passkey).await?;
-    require_fresh(state, session, user).await?;
     let info = passkey::finish_registration(state, user, ceremony, credential, name).await?;
     audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("passkey")).await?;
     Ok(info)
@@ -137,14 +151,8 @@ pub async fn rename_passkey(
     store::passkeys::rename(&state.db, &user.id, id, &passkey::clean_name(name)).await?.ok_or(AppError::NotFound)
 }
 
-pub async fn remove_passkey(
-    state: &AppState,
-    session: &Session,
-    user: &User,
-    id: &str,
-    origin: &Origin,
-) -> AppResult<()> {
-    require_fresh(state, session, user).await?;
+pub async fn remove_passkey(state: &AppState, fresh: &Fresh, id: &str, origin: &Origin) -> AppResult<()> {
+    let (session, user) = (fresh.session(), fresh.user());
     if !store::passkeys::delete(&state.db, &user.id, id).await? {
         return Err(AppError::NotFound);
     }
@@ -157,18 +165,13 @@ pub async fn remove_passkey(
 async fn after_factor_removed(state: &AppState, session: &Session, user: &User, origin: &Origin) -> AppResult<()> {
     if !store::factors::enrolled(&state.db, &user.id).await?.any() {
         let e = crate::admin::security::SecurityEvent::LastFactorRemoved { current: &session.id };
-        crate::admin::security::apply(state, &user.id, e, origin).await?;
+        crate::admin::security::apply(state, &user.id, e, None, origin).await?;
     }
     Ok(())
 }
 
-pub async fn generate_backup_codes(
-    state: &AppState,
-    session: &Session,
-    user: &User,
-    origin: &Origin,
-) -> AppResult<Vec<String>> {
-    require_fresh(state, session, user).await?;
+pub async fn generate_backup_codes(state: &AppState, fresh: &Fresh, origin: &Origin) -> AppResult<Vec<String>> {
+    let user = fresh.user();
     let count = store::settings::load(&state.db).await?.backup_codes_count;
     let codes = backup::generate(state, &user.id, count).await?;
     audit::record(state, event::BACKUP_CODES_GENERATED, Some(&user.id), None, origin, Some(&count.to_string())).await?;

@@ -22,8 +22,41 @@ const SIGHTING_MEMORY_SECONDS: i64 = 90 * 86_400;
 const RECENT_FAILURES_SECONDS: i64 = 3_600;
 const RECENT_PASSWORD_SECONDS: i64 = 86_400;
 
+/// Where an assigned plugin stands in its scope: its verdict enforced (one per scope),
+/// evaluated and recorded only (one per scope), or kept assigned without running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginMode {
+    Active,
+    Shadow,
+    Disabled,
+}
+
+impl PluginMode {
+    pub fn parse(s: &str) -> Option<PluginMode> {
+        match s {
+            "active" => Some(PluginMode::Active),
+            "shadow" => Some(PluginMode::Shadow),
+            "disabled" => Some(PluginMode::Disabled),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginMode::Active => "active",
+            PluginMode::Shadow => "shadow",
+            PluginMode::Disabled => "disabled",
+        }
+    }
+}
+
+crate::text_enum!(PluginMode);
+crate::text_enum!(OnError);
+
 /// What to do when a plugin fails (DESIGN §2 step 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OnError {
     /// At least `any`: the login needs a second factor.
     FailSecure,
@@ -189,15 +222,15 @@ pub async fn run(
     if running.is_empty() {
         return Ok(None);
     }
-    let in_scope = |r: &&Running, scope: &str, mode: &str| r.scope == scope && r.mode == mode;
+    let in_scope = |r: &&Running, scope: &str, mode: PluginMode| r.scope == scope && r.mode == mode;
     let active = ctx
         .app_id
-        .and_then(|app| running.iter().find(|r| in_scope(r, app, "active")))
-        .or_else(|| running.iter().find(|r| in_scope(r, store::plugins::GLOBAL, "active")));
+        .and_then(|app| running.iter().find(|r| in_scope(r, app, PluginMode::Active)))
+        .or_else(|| running.iter().find(|r| in_scope(r, store::plugins::GLOBAL, PluginMode::Active)));
     let context = Arc::new(build_context(state, ctx, known).await?);
     let login_id = uuid::Uuid::new_v4().to_string();
 
-    for shadow in running.iter().filter(|r| r.mode == "shadow").cloned() {
+    for shadow in running.iter().filter(|r| r.mode == PluginMode::Shadow).cloned() {
         let state = state.clone();
         let context = context.clone();
         let login_id = login_id.clone();
@@ -226,7 +259,7 @@ async fn evaluate_and_record(
     context: Arc<LoginContext>,
     login_id: String,
 ) -> AppResult<(Evaluation, Verdict)> {
-    let lane = if r.mode == "shadow" {
+    let lane = if r.mode == PluginMode::Shadow {
         crate::plugin_host::Lane::Shadow
     } else {
         crate::plugin_host::Lane::Active { scope: r.scope.clone(), user_id: context.user.id.clone() }
@@ -235,12 +268,12 @@ async fn evaluate_and_record(
         Ok(p) => state.plugins.evaluate(p, limits_of(r), context.clone(), lane).await,
         Err(e) => e,
     };
-    let on_error = OnError::parse(&r.on_error).unwrap_or(OnError::FailSecure);
+    let on_error = r.on_error;
     let verdict = verdict(&evaluation, on_error);
     let run = super::decision_log::Run {
         login_id,
         plugin_id: r.plugin_id.clone(),
-        mode: r.mode.clone(),
+        mode: r.mode,
         context,
         evaluation: evaluation.clone(),
         applied: verdict.clone(),
@@ -291,7 +324,7 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: Known<'_
         pc::App {
             id: a.id.clone(),
             name: a.name.clone(),
-            protocol: a.protocol.clone(),
+            protocol: a.protocol.as_str().to_owned(),
             policy: a.policy.mfa_policy,
             metadata,
         }

@@ -4,12 +4,14 @@
 //! an epoch deadline, a memory cap and caps on log lines and output. No WASI is linked: a
 //! selector's only import is `host.log`, so a decision is a pure function of its input.
 //!
-//! The world version is read from the component's import names before anything is compiled;
-//! each supported version has its own bindings module (`v1`), so a v2 can sit beside v1.
+//! The world version is read from the component's import names before anything is compiled.
+//! Each version of the contract has its own bindings module (`v1`), frozen with it, listed
+//! once in `WORLDS` with the minimum version it serves; `latest` names the newest. A
+//! component runs on the newest bindings of its major version whose minimum it reaches, so a
+//! 1.x built after this host (a later minor) still runs when it uses nothing the host lacks.
 
 pub mod compiler;
 pub mod context;
-pub mod registry;
 mod users;
 mod v1;
 
@@ -21,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 use crate::config::PluginsConfig;
@@ -52,8 +54,41 @@ impl WorldVersion {
     }
 }
 
-/// Versions this build can run.
-pub const SUPPORTED: [WorldVersion; 1] = [v1::VERSION];
+/// One version of the selector world as this build runs it (a bindings module).
+trait World: Send + Sync {
+    /// Links a compiled component against this version's imports and checks its exports.
+    fn prepare(&self, component: &Component) -> wasmtime::Result<Box<dyn Selector>>;
+}
+
+/// A component linked against its world: instantiated afresh for every evaluation.
+trait Selector: Send + Sync {
+    fn evaluate(
+        &self,
+        store: &mut Store<HostState>,
+        input: &LoginContext,
+    ) -> wasmtime::Result<Result<Decision, String>>;
+}
+
+type MakeWorld = fn(&Engine) -> wasmtime::Result<Box<dyn World>>;
+
+/// Every version of the contract this build runs, oldest first: the minimum version each
+/// bindings module serves (up to the next entry, within its major version) and how to make
+/// it. Adding a version is a bindings module and a line here.
+const WORLDS: &[(WorldVersion, MakeWorld)] = &[(v1::MIN_VERSION, v1::world)];
+
+/// The newest bindings: what new selectors should be built against.
+use v1 as latest;
+
+/// The versions this build runs (each with the later minors of its major version that fit).
+pub fn supported() -> Vec<WorldVersion> {
+    WORLDS.iter().map(|(v, _)| *v).collect()
+}
+
+/// Which entry of `WORLDS` runs a component built for `v`: the newest of the same major
+/// version whose minimum `v` reaches.
+fn world_for(v: WorldVersion) -> Option<usize> {
+    WORLDS.iter().rposition(|(min, _)| min.major == v.major && *min <= v)
+}
 
 /// Per-evaluation limits (a plugin's own values, within the configured caps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,18 +268,16 @@ impl Evaluation {
 
 /// A compiled, linked plugin version, ready to instantiate.
 pub struct Prepared {
+    /// The version the component was built for (its bindings may be an earlier minor's).
     pub version: WorldVersion,
-    pre: Pre,
-}
-
-enum Pre {
-    V1(v1::SelectorPre<HostState>),
+    selector: Box<dyn Selector>,
 }
 
 /// The engine and everything compiled with it. One per process, shared through `AppState`.
 pub struct PluginHost {
     engine: Engine,
-    linker_v1: Linker<HostState>,
+    /// The bindings of each entry of `WORLDS`, in its order.
+    worlds: Vec<Box<dyn World>>,
     caps: PluginsConfig,
     cache_dir: Option<PathBuf>,
     engine_key: String,
@@ -341,7 +374,10 @@ impl PluginHost {
         let mut config = compiler::code_config();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("plugin engine: {e}"))?;
-        let linker_v1 = v1::linker(&engine).map_err(|e| anyhow::anyhow!("plugin linker: {e}"))?;
+        let worlds = WORLDS
+            .iter()
+            .map(|(v, make)| make(&engine).map_err(|e| anyhow::anyhow!("plugin linker for {v}: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
         let engine_key = format!("{:016x}", h.finish());
@@ -352,7 +388,7 @@ impl PluginHost {
         spawn_ticker(&engine);
         Ok(PluginHost {
             engine,
-            linker_v1,
+            worlds,
             caps: caps.clone(),
             cache_dir,
             engine_key,
@@ -485,13 +521,13 @@ impl PluginHost {
     }
 
     fn link(&self, version: WorldVersion, component: &Component) -> Result<Prepared, String> {
-        let pre = match version {
-            v if v == v1::VERSION => Pre::V1(v1::prepare(&self.linker_v1, component).map_err(|e| {
-                format!("the component does not fit world portcullis:mfa/selector@{v}: {}", first_line(&e))
-            })?),
-            v => return Err(unsupported(v)),
-        };
-        Ok(Prepared { version, pre })
+        let i = world_for(version).ok_or_else(|| unsupported(version))?;
+        let selector = self.worlds[i].prepare(component).map_err(|e| {
+            let world = WORLDS[i].0;
+            let built = if version == world { String::new() } else { format!(" (it was built for {version})") };
+            format!("the component does not fit world portcullis:mfa/selector@{world}{built}: {}", first_line(&e))
+        })?;
+        Ok(Prepared { version, selector })
     }
 
     /// Forgets a deleted plugin's artefacts.
@@ -559,9 +595,7 @@ impl PluginHost {
 
         let started = Instant::now();
         let cpu_started = thread_cpu_time();
-        let result = match &plugin.pre {
-            Pre::V1(pre) => v1::evaluate(pre, &mut store, input),
-        };
+        let result = plugin.selector.evaluate(&mut store, input);
         let duration_us = started.elapsed().as_micros() as u64;
         let interrupted = matches!(&result, Err(e) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)));
         let fuel_used = (!interrupted).then(|| fuel - store.get_fuel().unwrap_or(0));
@@ -875,10 +909,12 @@ fn truncate(mut s: String, max: usize) -> String {
 }
 
 fn unsupported(v: WorldVersion) -> String {
-    let known: Vec<String> = SUPPORTED.iter().map(|v| v.to_string()).collect();
+    let known: Vec<String> = supported().iter().map(|w| format!("{w} and later {}.x", w.major)).collect();
     format!(
-        "the component targets portcullis:mfa@{v}, which this Portcullis does not run (supported: {})",
-        known.join(", ")
+        "the component targets portcullis:mfa@{v}, which this Portcullis does not run (supported: {}; build \
+         against plugins/wit/{})",
+        known.join(", "),
+        latest::MIN_VERSION
     )
 }
 
@@ -974,7 +1010,7 @@ pub fn inspect(bytes: &[u8]) -> Result<WorldVersion, String> {
     }
     let version = match versions.len() {
         // A selector that uses no named type of the package: it can only be the base version.
-        0 => v1::VERSION,
+        0 => WORLDS[0].0,
         1 => {
             let v = versions.into_iter().next().expect("one version");
             WorldVersion::parse(&v).ok_or_else(|| format!("unreadable world version `{v}`"))?
@@ -986,7 +1022,7 @@ pub fn inspect(bytes: &[u8]) -> Result<WorldVersion, String> {
             ));
         }
     };
-    if !SUPPORTED.contains(&version) {
+    if world_for(version).is_none() {
         return Err(unsupported(version));
     }
     Ok(version)

@@ -1,6 +1,7 @@
-//! Bindings for `portcullis:mfa/selector@1.0.0` (`plugins/wit/1.0.0`), frozen with it. A
-//! later version gets a module of its own beside this one; the host picks the module from
-//! the version a component imports.
+//! Bindings for `portcullis:mfa/selector@1.0.0` (`plugins/wit/1.0.0`), frozen with it. They
+//! serve every 1.x component that fits them (wasmtime links `@1.y` imports to `@1.0.0`
+//! definitions; a component needing more is refused at upload). A later contract gets a
+//! module of its own and a line in `WORLDS`.
 
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -16,10 +17,38 @@ mod bindings {
     });
 }
 
-pub use bindings::SelectorPre;
+use bindings::SelectorPre;
 use bindings::portcullis::mfa::types as t;
 
-pub const VERSION: WorldVersion = WorldVersion { major: 1, minor: 0, patch: 0 };
+/// The first version these bindings serve.
+pub const MIN_VERSION: WorldVersion = WorldVersion { major: 1, minor: 0, patch: 0 };
+
+struct World {
+    linker: Linker<HostState>,
+}
+
+struct Prepared(SelectorPre<HostState>);
+
+/// The bindings of 1.0, on `engine`.
+pub(super) fn world(engine: &wasmtime::Engine) -> wasmtime::Result<Box<dyn super::World>> {
+    Ok(Box::new(World { linker: linker(engine)? }))
+}
+
+impl super::World for World {
+    fn prepare(&self, component: &Component) -> wasmtime::Result<Box<dyn super::Selector>> {
+        Ok(Box::new(Prepared(prepare(&self.linker, component)?)))
+    }
+}
+
+impl super::Selector for Prepared {
+    fn evaluate(
+        &self,
+        store: &mut Store<HostState>,
+        input: &ctx::LoginContext,
+    ) -> wasmtime::Result<Result<ctx::Decision, String>> {
+        evaluate(&self.0, store, input)
+    }
+}
 
 impl bindings::portcullis::mfa::host::Host for HostState {
     fn log(&mut self, message: String) {
@@ -29,19 +58,19 @@ impl bindings::portcullis::mfa::host::Host for HostState {
 
 impl t::Host for HostState {}
 
-pub fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     bindings::Selector::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
     Ok(linker)
 }
 
-pub fn prepare(linker: &Linker<HostState>, component: &Component) -> wasmtime::Result<SelectorPre<HostState>> {
+fn prepare(linker: &Linker<HostState>, component: &Component) -> wasmtime::Result<SelectorPre<HostState>> {
     SelectorPre::new(linker.instantiate_pre(component)?)
 }
 
 /// Instantiates and calls `evaluate`. The outer error is a trap or a host-side failure; the
 /// inner one is the selector's own `err`.
-pub fn evaluate(
+fn evaluate(
     pre: &SelectorPre<HostState>,
     store: &mut Store<HostState>,
     input: &ctx::LoginContext,

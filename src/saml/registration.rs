@@ -3,7 +3,7 @@
 //! `ServiceProvider` the IdP answers. Storing it and auditing it is the admin's (`admin/`).
 
 use crate::error::{AppError, AppResult};
-use crate::store::saml::{Acs, AttributeMapping, ServiceProvider};
+use crate::store::saml::{Acs, AttributeMapping, ServiceProvider, SignedParts};
 
 /// A SAML service provider to register. Every field but `name` may come from the SP's
 /// metadata (`metadata`); fields given here win over the metadata's.
@@ -161,10 +161,12 @@ pub fn service_provider(
             )));
         }
     }
-    let sign = spec.sign.unwrap_or_else(|| "both".into());
-    if !matches!(sign.as_str(), "assertion" | "response" | "both") {
-        return Err(bad(format!("sign must be assertion, response or both, not `{sign}`")));
-    }
+    let sign = match spec.sign.as_deref() {
+        None => SignedParts::Both,
+        Some(s) => {
+            SignedParts::parse(s).ok_or_else(|| bad(format!("sign must be assertion, response or both, not `{s}`")))?
+        }
+    };
     // SAML Bindings §3.4.3: RelayState is at most 80 bytes.
     if spec.default_relay_state.as_ref().is_some_and(|r| r.len() > 80) {
         return Err(bad("the default RelayState is at most 80 bytes".into()));

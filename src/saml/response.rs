@@ -8,6 +8,7 @@ use samael::crypto::{Crypto, CryptoProvider};
 use super::credential::Credential;
 use crate::crypto;
 use crate::error::{AppError, AppResult};
+use crate::store::saml::SignedParts;
 
 /// How long an assertion may be presented (SubjectConfirmationData and Conditions).
 pub const ASSERTION_SECONDS: i64 = 300;
@@ -118,11 +119,11 @@ pub struct Signing {
 }
 
 impl Signing {
-    pub fn parse(s: &str) -> Signing {
-        match s {
-            "assertion" => Signing { assertion: true, response: false },
-            "response" => Signing { assertion: false, response: true },
-            _ => Signing { assertion: true, response: true },
+    pub fn of(parts: SignedParts) -> Signing {
+        match parts {
+            SignedParts::Assertion => Signing { assertion: true, response: false },
+            SignedParts::Response => Signing { assertion: false, response: true },
+            SignedParts::Both => Signing { assertion: true, response: true },
         }
     }
 }

@@ -91,7 +91,7 @@ pub async fn respond(
             Some(response::status::INVALID_NAME_ID_POLICY),
             "the user has no email address for an emailAddress NameID",
         );
-        let xml = response::build(&envelope, &status, None, Signing::parse(&sp.sign), &cred)?;
+        let xml = response::build(&envelope, &status, None, Signing::of(sp.sign), &cred)?;
         return hand_over(state, a, &xml, None).await;
     };
     let mut attributes = Vec::with_capacity(sp.attributes.len());
@@ -107,7 +107,7 @@ pub async fn respond(
         authn_context: class::answer(Assurance::achieved(factor), &a.requested),
         attributes,
     };
-    let xml = response::build(&envelope, &Status::success(), Some(&statement), Signing::parse(&sp.sign), &cred)?;
+    let xml = response::build(&envelope, &Status::success(), Some(&statement), Signing::of(sp.sign), &cred)?;
     store::saml::add_participant(&state.db, &session.id, &sp.app_id, &name_id, &session.id).await?;
     tracing::info!(sp = %sp.entity_id, user_id = %user.id, session = %session.id, "SAML assertion issued");
     hand_over(state, a, &xml, Some(&session.id)).await
@@ -125,7 +125,7 @@ pub async fn refuse(state: &AppState, app_id: &str, a: &SamlAnswer, status: Stat
         in_response_to: a.in_response_to.as_deref(),
         now: state.now(),
     };
-    let xml = response::build(&envelope, &status, None, Signing::parse(&sp.sign), &cred)?;
+    let xml = response::build(&envelope, &status, None, Signing::of(sp.sign), &cred)?;
     tracing::info!(sp = %sp.entity_id, status = status.second.unwrap_or(status.code), "SAML request refused");
     hand_over(state, a, &xml, None).await
 }

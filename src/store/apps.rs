@@ -6,11 +6,38 @@ use super::Db;
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
+/// How an app signs its users in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Oidc,
+    Saml,
+}
+
+impl Protocol {
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s {
+            "oidc" => Some(Protocol::Oidc),
+            "saml" => Some(Protocol::Saml),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Oidc => "oidc",
+            Protocol::Saml => "saml",
+        }
+    }
+}
+
+crate::text_enum!(Protocol);
+
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct App {
     pub id: String,
     pub name: String,
-    pub protocol: String,
+    pub protocol: Protocol,
     pub created_at: i64,
 }
 
@@ -78,8 +105,12 @@ pub struct NewOidcClient<'a> {
 
 /// Creates the app and its client in one transaction.
 pub async fn create_oidc(db: &Db, c: &NewOidcClient<'_>, now: i64) -> AppResult<App> {
-    let app =
-        App { id: uuid::Uuid::new_v4().to_string(), name: c.name.to_owned(), protocol: "oidc".into(), created_at: now };
+    let app = App {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: c.name.to_owned(),
+        protocol: Protocol::Oidc,
+        created_at: now,
+    };
     let redirects = serde_json::to_string(c.redirect_uris).expect("strings serialise");
     let logouts = serde_json::to_string(c.post_logout_redirect_uris).expect("strings serialise");
     let scopes = c.allowed_scopes.join(" ");

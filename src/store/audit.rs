@@ -6,7 +6,10 @@ use crate::{on_db, on_db_write};
 
 pub struct Event<'a> {
     pub event: &'a str,
+    /// Whom the event concerns.
     pub user_id: Option<&'a str>,
+    /// The administrator who acted, when it was not the user themselves.
+    pub actor_id: Option<&'a str>,
     pub app_id: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub detail: Option<&'a str>,
@@ -24,8 +27,9 @@ where
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    let sql = "INSERT INTO audit_log (at, event, user_id, app_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)";
-    sqlx::query(sql).bind(now).bind(e.event).bind(e.user_id).bind(e.app_id).bind(e.ip).bind(e.detail)
+    let sql =
+        "INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    sqlx::query(sql).bind(now).bind(e.event).bind(e.user_id).bind(e.actor_id).bind(e.app_id).bind(e.ip).bind(e.detail)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -34,24 +38,29 @@ pub struct Entry {
     pub at: i64,
     pub event: String,
     pub user_id: Option<String>,
+    pub actor_id: Option<String>,
     pub app_id: Option<String>,
     pub ip: Option<String>,
     pub detail: Option<String>,
 }
 
-/// Newest first; `before` pages backwards by id.
-pub async fn list(
-    db: &Db,
-    user_id: Option<&str>,
-    event: Option<&str>,
-    before: Option<i64>,
-    limit: i64,
-) -> AppResult<Vec<Entry>> {
-    let sql = "SELECT id, at, event, user_id, app_id, ip, detail FROM audit_log \
-               WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR event = $2) AND ($3 IS NULL OR id < $3) \
-               ORDER BY id DESC LIMIT $4";
-    Ok(on_db!(db, p => sqlx::query_as::<_, Entry>(sql).bind(user_id).bind(event).bind(before).bind(limit)
-        .fetch_all(p).await?))
+/// Which entries to list: each field given narrows the list.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub user_id: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+    pub event: Option<&'a str>,
+    /// Entries older than this id (paging backwards).
+    pub before: Option<i64>,
+}
+
+/// Newest first.
+pub async fn list(db: &Db, f: &Filter<'_>, limit: i64) -> AppResult<Vec<Entry>> {
+    let sql = "SELECT id, at, event, user_id, actor_id, app_id, ip, detail FROM audit_log \
+               WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR actor_id = $2) AND ($3 IS NULL OR event = $3) \
+               AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5";
+    Ok(on_db!(db, p => sqlx::query_as::<_, Entry>(sql).bind(f.user_id).bind(f.actor_id).bind(f.event).bind(f.before)
+        .bind(limit).fetch_all(p).await?))
 }
 
 /// Seconds left of a lockout on `key`, if one is in force.

@@ -8,6 +8,38 @@ use crate::login::request::LoginRequest;
 use crate::mfa::policy::{Factor, Policy, Verdict, join_factors};
 use crate::{on_db, on_db_write};
 
+/// Where a login's MFA step stands. It moves forward only, each move exactly once (`advance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnStage {
+    /// The user must pass a second factor.
+    Challenge,
+    /// The user must set one up (after the challenge, when both are asked).
+    Enroll,
+    /// Passed; the row lingers only to hand out its trust-device token.
+    Done,
+}
+
+impl TxnStage {
+    pub fn parse(s: &str) -> Option<TxnStage> {
+        match s {
+            "challenge" => Some(TxnStage::Challenge),
+            "enroll" => Some(TxnStage::Enroll),
+            "done" => Some(TxnStage::Done),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxnStage::Challenge => "challenge",
+            TxnStage::Enroll => "enroll",
+            TxnStage::Done => "done",
+        }
+    }
+}
+
+crate::text_enum!(TxnStage);
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MfaTransaction {
     pub token_hash: String,
@@ -17,8 +49,7 @@ pub struct MfaTransaction {
     pub auth_time: i64,
     pub request_id: Option<String>,
     pub app_id: Option<String>,
-    /// `challenge`, `enroll` or `done`.
-    pub stage: String,
+    pub stage: TxnStage,
     pub challenge: String,
     pub enroll: String,
     pub can_postpone: bool,
@@ -135,7 +166,7 @@ pub async fn start(db: &Db, s: &Start<'_>) -> AppResult<()> {
         let v = &t.plugin;
         sqlx::query(insert_txn)
             .bind(&t.token_hash).bind(&t.user_id).bind(&t.session_id).bind(t.auth_time).bind(&t.request_id)
-            .bind(&t.app_id).bind(&t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone)
+            .bind(&t.app_id).bind(t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone)
             .bind(t.allow_trust).bind(&t.verified_factor).bind(&v.plugin_outcome).bind(&v.plugin_policy)
             .bind(&v.plugin_factors).bind(v.plugin_reauth_minutes).bind(v.plugin_trust).bind(&v.plugin_deny)
             .bind(t.created_at).bind(t.expires_at)
@@ -156,8 +187,8 @@ pub async fn find_live(db: &Db, token_hash: &str, now: i64) -> AppResult<Option<
 pub async fn advance(
     db: &Db,
     token_hash: &str,
-    from: &str,
-    to: &str,
+    from: TxnStage,
+    to: TxnStage,
     factor: Option<&str>,
     now: i64,
 ) -> AppResult<bool> {

@@ -82,6 +82,53 @@ macro_rules! on_db_write {
     };
 }
 
+/// Stores an enum as the text of its `as_str` (and reads it back with its `parse`) on both
+/// databases, and displays it so: a column keeps its plain TEXT type, and Rust code never
+/// sees a string it would have to match. A value no variant names is a decoding error, not a
+/// silent default.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! text_enum {
+    ($t:ty) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $t
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $t
+        where
+            String: sqlx::Decode<'r, DB>,
+        {
+            fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let s = <String as sqlx::Decode<'r, DB>>::decode(value)?;
+                <$t>::parse(&s).ok_or_else(|| format!("`{s}` is not a {}", stringify!($t)).into())
+            }
+        }
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $t
+        where
+            &'static str: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&'static str as sqlx::Encode<'q, DB>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// Runs `$body` on the PostgreSQL pool; while it fails on a broken pooled connection that is
 /// safe to try again, it tries again (sqlx drops the broken connection, so each try takes
 /// another), at most once per pooled connection plus one fresh.

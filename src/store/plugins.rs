@@ -3,6 +3,7 @@
 
 use super::Db;
 use crate::error::{AppError, AppResult};
+use crate::mfa::selector::{OnError, PluginMode};
 use crate::{on_db, on_db_write};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
@@ -115,8 +116,8 @@ pub struct Assignment {
     /// `global` or an app id.
     pub scope: String,
     pub plugin_id: String,
-    pub mode: String,
-    pub on_error: String,
+    pub mode: PluginMode,
+    pub on_error: OnError,
     pub updated_at: i64,
 }
 
@@ -138,11 +139,11 @@ pub async fn assign(db: &Db, a: &Assignment) -> AppResult<()> {
                   DO UPDATE SET mode = excluded.mode, on_error = excluded.on_error, updated_at = excluded.updated_at";
     on_db_write!(db, p => {
         let mut tx = p.begin().await?;
-        if a.mode != "disabled" {
-            sqlx::query(demote).bind(&a.scope).bind(&a.mode).bind(a.updated_at).bind(&a.plugin_id)
+        if a.mode != PluginMode::Disabled {
+            sqlx::query(demote).bind(&a.scope).bind(a.mode).bind(a.updated_at).bind(&a.plugin_id)
                 .execute(&mut *tx).await?;
         }
-        sqlx::query(upsert).bind(&a.scope).bind(&a.plugin_id).bind(&a.mode).bind(&a.on_error).bind(a.updated_at)
+        sqlx::query(upsert).bind(&a.scope).bind(&a.plugin_id).bind(a.mode).bind(a.on_error).bind(a.updated_at)
             .execute(&mut *tx).await?;
         tx.commit().await?;
     });
@@ -166,8 +167,8 @@ pub struct Running {
     pub memory_bytes: i64,
     pub timeout_ms: i64,
     pub scope: String,
-    pub mode: String,
-    pub on_error: String,
+    pub mode: PluginMode,
+    pub on_error: OnError,
 }
 
 /// Active and shadow plugins for a login to `app_id` (or to Portcullis itself): the global
@@ -185,7 +186,7 @@ pub struct DecisionRow {
     pub at: i64,
     pub login_id: String,
     pub plugin_id: String,
-    pub mode: String,
+    pub mode: PluginMode,
     pub user_id: Option<String>,
     pub app_id: Option<String>,
     pub context: String,
@@ -200,7 +201,7 @@ pub struct NewDecision {
     pub at: i64,
     pub login_id: String,
     pub plugin_id: String,
-    pub mode: String,
+    pub mode: PluginMode,
     pub user_id: Option<String>,
     pub app_id: Option<String>,
     pub context: String,
@@ -221,7 +222,7 @@ pub async fn record_decisions(db: &Db, rows: &[NewDecision]) -> AppResult<()> {
     on_db_write!(db, p => {
         let mut tx = p.begin().await?;
         for d in rows {
-            sqlx::query(sql).bind(d.at).bind(&d.login_id).bind(&d.plugin_id).bind(&d.mode).bind(&d.user_id)
+            sqlx::query(sql).bind(d.at).bind(&d.login_id).bind(&d.plugin_id).bind(d.mode).bind(&d.user_id)
                 .bind(&d.app_id).bind(&d.context).bind(&d.evaluation).bind(&d.applied).bind(&d.error_kind)
                 .bind(d.fuel_used).bind(d.duration_us).execute(&mut *tx).await?;
         }

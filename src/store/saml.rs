@@ -9,6 +9,36 @@ use crate::error::{AppError, AppResult};
 use crate::{on_db, on_db_write};
 
 /// An assertion consumer service: where responses are posted (SAML Metadata §2.4.4).
+/// Which parts of a response the IdP signs for a service provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignedParts {
+    Assertion,
+    Response,
+    Both,
+}
+
+impl SignedParts {
+    pub fn parse(s: &str) -> Option<SignedParts> {
+        match s {
+            "assertion" => Some(SignedParts::Assertion),
+            "response" => Some(SignedParts::Response),
+            "both" => Some(SignedParts::Both),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignedParts::Assertion => "assertion",
+            SignedParts::Response => "response",
+            SignedParts::Both => "both",
+        }
+    }
+}
+
+crate::text_enum!(SignedParts);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acs {
     pub url: String,
@@ -38,7 +68,7 @@ pub struct ServiceProvider {
     pub want_requests_signed: bool,
     pub name_id_format: String,
     pub attributes: Vec<AttributeMapping>,
-    pub sign: String,
+    pub sign: SignedParts,
     pub allow_idp_initiated: bool,
     pub default_relay_state: Option<String>,
 }
@@ -63,7 +93,7 @@ struct Row {
     want_requests_signed: bool,
     name_id_format: String,
     attributes: String,
-    sign: String,
+    sign: SignedParts,
     allow_idp_initiated: bool,
     default_relay_state: Option<String>,
 }
@@ -100,7 +130,8 @@ macro_rules! sp_select {
 
 /// Creates the app and its service provider in one transaction.
 pub async fn create(db: &Db, sp: &ServiceProvider, now: i64) -> AppResult<App> {
-    let app = App { id: sp.app_id.clone(), name: sp.name.clone(), protocol: "saml".into(), created_at: now };
+    let app =
+        App { id: sp.app_id.clone(), name: sp.name.clone(), protocol: super::apps::Protocol::Saml, created_at: now };
     let acs = serde_json::to_string(&sp.acs).map_err(AppError::internal)?;
     let attributes = serde_json::to_string(&sp.attributes).map_err(AppError::internal)?;
     on_db_write!(db, p => {
@@ -112,7 +143,7 @@ pub async fn create(db: &Db, sp: &ServiceProvider, now: i64) -> AppResult<App> {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
             .bind(&app.id).bind(&sp.entity_id).bind(&acs).bind(&sp.slo_url).bind(&sp.slo_binding)
             .bind(&sp.certificate).bind(sp.want_requests_signed).bind(&sp.name_id_format).bind(&attributes)
-            .bind(&sp.sign).bind(sp.allow_idp_initiated).bind(&sp.default_relay_state)
+            .bind(sp.sign).bind(sp.allow_idp_initiated).bind(&sp.default_relay_state)
             .execute(&mut *tx).await?;
         tx.commit().await?;
     });

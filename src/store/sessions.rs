@@ -7,6 +7,7 @@ use super::{Db, returned, returned_one};
 use crate::error::{AppError, AppResult};
 use crate::login::request::{Answer, LoginRequest, OidcAnswer, SamlAnswer, Wants};
 use crate::mfa::assurance::Assurance;
+use crate::store::apps::Protocol;
 use crate::{on_db, on_db_write};
 
 #[derive(Debug, Clone, FromRow)]
@@ -122,7 +123,7 @@ pub async fn purge_expired(db: &Db, now: i64, idle_seconds: i64) -> AppResult<()
 pub(crate) struct RequestRow {
     pub(crate) id: String,
     app_id: String,
-    protocol: String,
+    protocol: Protocol,
     client_id: String,
     redirect_uri: String,
     scope: String,
@@ -136,7 +137,7 @@ pub(crate) struct RequestRow {
     saml_request_id: Option<String>,
     saml_name_id_format: Option<String>,
     saml_requested: Option<String>,
-    assurance: String,
+    assurance: Assurance,
     reauthenticate: bool,
     passive: bool,
     created_at: i64,
@@ -149,7 +150,10 @@ impl RequestRow {
         let mut row = RequestRow {
             id: r.id.clone(),
             app_id: r.app_id.clone(),
-            protocol: String::new(),
+            protocol: match r.answer {
+                Answer::Oidc(_) => Protocol::Oidc,
+                Answer::Saml(_) => Protocol::Saml,
+            },
             client_id: String::new(),
             redirect_uri: String::new(),
             scope: String::new(),
@@ -163,7 +167,7 @@ impl RequestRow {
             saml_request_id: None,
             saml_name_id_format: None,
             saml_requested: None,
-            assurance: w.assurance.as_str().to_owned(),
+            assurance: w.assurance,
             reauthenticate: w.reauthenticate,
             passive: w.passive,
             created_at: r.created_at,
@@ -171,7 +175,6 @@ impl RequestRow {
         };
         match &r.answer {
             Answer::Oidc(a) => {
-                row.protocol = OIDC.into();
                 row.client_id = a.client_id.clone();
                 row.redirect_uri = a.redirect_uri.clone();
                 row.scope = a.scope.clone();
@@ -182,7 +185,6 @@ impl RequestRow {
                 row.acr_values = a.acr_values.clone();
             }
             Answer::Saml(a) => {
-                row.protocol = SAML.into();
                 row.client_id = a.sp_entity_id.clone();
                 row.redirect_uri = a.acs.clone();
                 row.state = a.relay_state.clone();
@@ -197,9 +199,9 @@ impl RequestRow {
 
     fn into_request(self) -> AppResult<LoginRequest> {
         let bad = |what: &str| AppError::internal(format!("auth request {}: {what}", self.id));
-        let assurance = Assurance::parse(&self.assurance).ok_or_else(|| bad("unknown assurance"))?;
-        let answer = match self.protocol.as_str() {
-            OIDC => Answer::Oidc(OidcAnswer {
+        let assurance = self.assurance;
+        let answer = match self.protocol {
+            Protocol::Oidc => Answer::Oidc(OidcAnswer {
                 client_id: self.client_id,
                 redirect_uri: self.redirect_uri,
                 state: self.state,
@@ -209,7 +211,7 @@ impl RequestRow {
                 acr_values: self.acr_values,
                 prompt: self.prompt,
             }),
-            SAML => {
+            Protocol::Saml => {
                 let requested =
                     self.saml_requested.as_deref().unwrap_or("").split_ascii_whitespace().map(Assurance::parse);
                 Answer::Saml(SamlAnswer {
@@ -221,7 +223,6 @@ impl RequestRow {
                     requested: requested.collect::<Option<_>>().ok_or_else(|| bad("unknown requested level"))?,
                 })
             }
-            _ => return Err(bad("unknown protocol")),
         };
         Ok(LoginRequest {
             id: self.id,
@@ -239,9 +240,6 @@ impl RequestRow {
         })
     }
 }
-
-const OIDC: &str = "oidc";
-const SAML: &str = "saml";
 
 macro_rules! req_columns {
     () => {
@@ -269,6 +267,8 @@ where
     Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Protocol: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Assurance: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     const SQL: &str = concat!(
         "INSERT INTO auth_requests (",
@@ -284,7 +284,7 @@ where
     sqlx::query(if if_new { IF_NEW } else { SQL })
         .bind(&r.id)
         .bind(&r.app_id)
-        .bind(&r.protocol)
+        .bind(r.protocol)
         .bind(&r.client_id)
         .bind(&r.redirect_uri)
         .bind(&r.scope)
@@ -298,7 +298,7 @@ where
         .bind(&r.saml_request_id)
         .bind(&r.saml_name_id_format)
         .bind(&r.saml_requested)
-        .bind(&r.assurance)
+        .bind(r.assurance)
         .bind(r.reauthenticate)
         .bind(r.passive)
         .bind(r.created_at)

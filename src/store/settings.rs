@@ -64,7 +64,7 @@ impl From<AppPolicyRow> for AppPolicy {
 pub struct LoginApp {
     pub id: String,
     pub name: String,
-    pub protocol: String,
+    pub protocol: super::apps::Protocol,
     pub policy: AppPolicy,
     /// The OIDC client id and whether the client is public (no secret).
     pub client: Option<(String, bool)>,
@@ -74,7 +74,7 @@ pub struct LoginApp {
 struct LoginAppRow {
     id: String,
     name: String,
-    protocol: String,
+    protocol: super::apps::Protocol,
     #[sqlx(flatten)]
     policy: AppPolicyRow,
     client_id: Option<String>,

@@ -143,16 +143,24 @@ pub async fn find_groups(db: &Db, user_id: &str) -> AppResult<Vec<String>> {
     Ok(on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(user_id).fetch_all(p).await?))
 }
 
-/// Adds the user to a group, creating the group if needed.
-pub async fn add_to_group(db: &Db, user_id: &str, group: &str) -> AppResult<()> {
+/// Adds the user to a group, creating the group if needed. False when already a member.
+pub async fn add_to_group(db: &Db, user_id: &str, group: &str) -> AppResult<bool> {
     let gid = uuid::Uuid::new_v4().to_string();
-    on_db_write!(db, p => {
+    let added = on_db_write!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query("INSERT INTO groups (id, name) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(&gid).bind(group).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 ON CONFLICT DO NOTHING")
-            .bind(user_id).bind(group).execute(&mut *tx).await?;
+        let n = sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 ON CONFLICT DO NOTHING")
+            .bind(user_id).bind(group).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
+        n
     });
-    Ok(())
+    Ok(added == 1)
+}
+
+/// Takes the user out of a group (the group stays, with its policy). False when not a member.
+pub async fn remove_from_group(db: &Db, user_id: &str, group: &str) -> AppResult<bool> {
+    let sql = "DELETE FROM user_groups WHERE user_id = $1 AND group_id IN (SELECT id FROM groups WHERE name = $2)";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(user_id).bind(group).execute(p).await?.rows_affected());
+    Ok(n == 1)
 }

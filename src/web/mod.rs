@@ -171,7 +171,7 @@ pub struct GroupRow {
 pub struct AppRow {
     pub id: String,
     pub name: String,
-    pub protocol: String,
+    pub protocol: &'static str,
     /// `inherit` or a policy value.
     pub policy: &'static str,
     pub reauth: i64,
@@ -235,8 +235,8 @@ pub struct AdminPluginsPage<'a> {
 pub struct AssignmentRow {
     pub scope: String,
     pub scope_label: String,
-    pub mode: String,
-    pub on_error: String,
+    pub mode: &'static str,
+    pub on_error: &'static str,
     pub updated: String,
 }
 

@@ -46,7 +46,9 @@ async fn json_login(b: Backend) {
         assert_eq!(json(resp).await["error"], "invalid_request");
     }
     // Disabled users cannot sign in.
-    portcullis::admin::set_disabled(&srv.state, "alice", true, &Default::default()).await.unwrap();
+    portcullis::admin::users::set_disabled(&srv.state, &portcullis::admin::Admin::operator(), "alice", true)
+        .await
+        .unwrap();
     let resp =
         http.post(&url).json(&serde_json::json!({"username": "alice", "password": PASSWORD})).send().await.unwrap();
     assert_eq!(resp.status(), 401);

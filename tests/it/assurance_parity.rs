@@ -12,7 +12,7 @@ use crate::both_databases;
 use crate::common::*;
 use crate::mfa_passkeys::{cookie_client, enrol_in_login, localhost};
 use crate::saml_sso::{handover, setup};
-use portcullis::admin::CreatedOidcApp;
+use portcullis::admin::apps::CreatedOidcApp;
 use portcullis::mfa::assurance::Assurance;
 use portcullis::oidc::acr;
 use portcullis::saml::response::class;

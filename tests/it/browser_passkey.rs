@@ -71,8 +71,7 @@ async fn passkey_in_a_real_browser(b: Backend) {
     assert_eq!(passkeys.len(), 1);
     assert_eq!(passkeys[0].name, "Virtual authenticator");
     assert!(passkeys[0].last_used_at.is_some());
-    let passed =
-        portcullis::store::audit::list(&srv.state.db, Some(&user.id), Some("mfa.passed"), None, 10).await.unwrap();
+    let passed = srv.audit(Some(&user.id), "mfa.passed", 10).await;
     assert_eq!(passed.len(), 1);
     srv.stop().await;
 }
@@ -103,7 +102,13 @@ async fn saml_handover_in_a_real_browser(b: Backend) {
     let acs = format!("http://127.0.0.1:{}/acs", listener.local_addr().unwrap().port());
     let server = tokio::spawn(async move { axum::serve(listener, acs_app).await.unwrap() });
     let spec = serde_json::json!({"name": "Browser SP", "entity_id": "https://browser-sp.example", "acs_urls": [acs]});
-    portcullis::admin::add_saml_app(&srv.state, serde_json::from_value(spec).unwrap()).await.unwrap();
+    portcullis::admin::apps::add_saml(
+        &srv.state,
+        &portcullis::admin::Admin::operator(),
+        serde_json::from_value(spec).unwrap(),
+    )
+    .await
+    .unwrap();
     let metadata = reqwest::get(srv.url("/saml/metadata")).await.unwrap().text().await.unwrap();
     let sp = samael::service_provider::ServiceProviderBuilder::default()
         .entity_id("https://browser-sp.example".to_string())

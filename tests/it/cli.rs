@@ -137,6 +137,13 @@ async fn admin_commands_with_json(b: Backend) {
     let dup = e.cmd(&["user", "add", "bob", "--json"]).output().unwrap();
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let g = e.json(&["user", "group-add", "bob", "auditors", "--json"], None);
+    assert_eq!(g["changed"], true);
+    let g = e.json(&["user", "group-remove", "bob", "auditors", "--json"], None);
+    assert_eq!(g["changed"], true);
+    let missing = e.cmd(&["user", "group-add", "nobody", "auditors"]).output().unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no user `nobody`"));
     let users = e.json(&["user", "list", "--json"], None);
     assert_eq!(users.as_array().unwrap().len(), 2);
     assert!(users[0].get("password_hash").is_none(), "hashes never leave the database");
@@ -177,6 +184,27 @@ async fn admin_commands_with_json(b: Backend) {
     let removed = e.json(&["app", "remove", client_id, "--json"], None);
     assert_eq!(removed["removed"], app["app_id"]);
     assert!(e.json(&["app", "list", "--json"], None).as_array().unwrap().is_empty());
+    // Every change above is in the audit log, as the operator's (no administrator account).
+    let audit = e.json(&["audit", "--limit", "200", "--json"], None);
+    let entries = audit.as_array().unwrap();
+    let events: Vec<&str> = entries.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for want in [
+        "user.created",
+        "app.created",
+        "user.password_set",
+        "mfa.factor_removed",
+        "user.disabled",
+        "app.removed",
+        "security.event",
+        "group.member_added",
+        "group.member_removed",
+    ] {
+        assert!(events.contains(&want), "{want} missing from {events:?}");
+    }
+    assert!(entries.iter().all(|e| e["ip"] == "cli" && e["actor_id"].is_null()), "{audit}");
+    let bob = e.json(&["audit", "--user", "bob", "--event", "user.created", "--json"], None);
+    assert_eq!(bob.as_array().unwrap().len(), 1, "{bob}");
+    assert!(bob[0]["detail"].as_str().unwrap().contains("\"ops\""), "{bob}");
 
     // A SAML service provider from its metadata (as samael's SP side writes it) and a PEM
     // certificate given beside it.

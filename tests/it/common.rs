@@ -4,7 +4,9 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use portcullis::admin::{self, CreatedOidcApp, OidcAppSpec, UserSpec};
+use portcullis::admin::apps::{self, CreatedOidcApp, OidcAppSpec};
+use portcullis::admin::users::{self, UserSpec};
+use portcullis::admin::{Admin, settings};
 use portcullis::clock::{Clock, ManualClock, SystemClock};
 use portcullis::config::Config;
 use portcullis::state::AppState;
@@ -136,17 +138,13 @@ impl TestServer {
                 (Db::connect_postgres(opts, &cfg).await.unwrap(), Some((url.clone(), schema)))
             }
         };
-        let mut state = AppState::with_db(cfg, db, clock).await.unwrap();
-        let demo_password = if opts.demo {
-            state.demo_client_id = Some(portcullis::http::demo::CLIENT_ID.to_owned());
-            Some(admin::ensure_demo(&state).await.unwrap())
-        } else {
-            None
-        };
+        let state = AppState::with_db(cfg, db, clock).await.unwrap();
+        let demo_password = if opts.demo { Some(portcullis::demo::register(&state).await.unwrap()) } else { None };
+        let app = if opts.demo { portcullis::app_with_demo(state.clone()) } else { portcullis::app(state.clone()) };
         let (tx, rx) = oneshot::channel::<()>();
         let serve_state = state.clone();
         let handle = tokio::spawn(async move {
-            portcullis::server::serve(listener, serve_state, async {
+            portcullis::server::serve(listener, serve_state, app, async {
                 let _ = rx.await;
             })
             .await
@@ -177,8 +175,9 @@ impl TestServer {
     }
 
     pub async fn add_user(&self, username: &str) -> portcullis::store::users::User {
-        admin::add_user(
+        users::add(
             &self.state,
+            &Admin::operator(),
             &UserSpec {
                 username,
                 password: PASSWORD,
@@ -194,8 +193,9 @@ impl TestServer {
 
     /// An administrator in no group, with no factors.
     pub async fn add_admin(&self, username: &str) -> portcullis::store::users::User {
-        admin::add_user(
+        users::add(
             &self.state,
+            &Admin::operator(),
             &UserSpec { username, password: PASSWORD, email: None, display_name: None, is_admin: true, groups: &[] },
         )
         .await
@@ -203,8 +203,9 @@ impl TestServer {
     }
 
     pub async fn add_client(&self, public: bool) -> CreatedOidcApp {
-        admin::add_oidc_app(
+        apps::add_oidc(
             &self.state,
+            &Admin::operator(),
             &OidcAppSpec {
                 name: "Test RP",
                 client_id: None,
@@ -467,9 +468,15 @@ impl TestServer {
         self.state.now()
     }
 
+    /// The newest `limit` audit entries of `event`, about `user_id` when one is given.
+    pub async fn audit(&self, user_id: Option<&str>, event: &str, limit: i64) -> Vec<portcullis::store::audit::Entry> {
+        let filter = portcullis::store::audit::Filter { user_id, event: Some(event), ..Default::default() };
+        portcullis::store::audit::list(&self.state.db, &filter, limit).await.unwrap()
+    }
+
     /// Changes global MFA settings the way the admin API does.
     pub async fn set_settings(&self, patch: serde_json::Value) {
-        admin::update_settings(&self.state, &patch, None, &Default::default()).await.unwrap();
+        settings::update(&self.state, &Admin::operator(), &patch).await.unwrap();
     }
 
     /// Enrols TOTP for a user directly (test set-up) and returns the base32 secret. Uses

@@ -62,7 +62,13 @@ async fn pysaml2_single_sign_on(b: Backend) {
         "entity_id": "https://pysaml2.example/sp",
         "acs_urls": ["https://pysaml2.example/acs"],
     });
-    portcullis::admin::add_saml_app(&srv.state, serde_json::from_value(spec).unwrap()).await.unwrap();
+    portcullis::admin::apps::add_saml(
+        &srv.state,
+        &portcullis::admin::Admin::operator(),
+        serde_json::from_value(spec).unwrap(),
+    )
+    .await
+    .unwrap();
     srv.set_settings(serde_json::json!({"mfa_policy": "disabled"})).await;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pysaml2_sp.py");
     let mut cmd = std::process::Command::new(python);

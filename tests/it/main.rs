@@ -3,6 +3,7 @@
 
 mod common;
 
+mod admin_audit;
 mod allowed_factors;
 mod api_login;
 mod assurance_parity;
@@ -47,6 +48,7 @@ mod profile_pages;
 mod prompt_and_max_age;
 mod redirect_uri;
 mod refresh_rotation;
+mod router_oneshot;
 mod saml_registration;
 mod saml_sso;
 mod schema_parity;

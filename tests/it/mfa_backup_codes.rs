@@ -54,9 +54,7 @@ async fn backup_codes_are_single_use(b: Backend) {
     let status: serde_json::Value =
         http.get(srv.url("/api/v1/mfa/backup-codes")).send().await.unwrap().json().await.unwrap();
     assert_eq!((status["remaining"].as_i64(), status["low"].as_bool()), (Some(2), Some(true)), "{status}");
-    let used = portcullis::store::audit::list(&srv.state.db, Some(&alice.id), Some("mfa.backup_code_used"), None, 5)
-        .await
-        .unwrap();
+    let used = srv.audit(Some(&alice.id), "mfa.backup_code_used", 5).await;
     assert_eq!(used.len(), 2);
 
     // Without the authenticator (removed by an admin reset of TOTP only), backup codes let the

@@ -57,7 +57,14 @@ async fn device_tokens_are_bound_and_revocable(b: Backend) {
     srv.advance(30);
     let http = trusted_client(&srv, "alice", &a_secret).await;
     assert_eq!(api_login(&srv, &http, "alice").await.1["authenticated"], true);
-    portcullis::admin::set_password(&srv.state, "alice", "a brand new passphrase", &Default::default()).await.unwrap();
+    portcullis::admin::users::set_password(
+        &srv.state,
+        &portcullis::admin::Admin::operator(),
+        "alice",
+        "a brand new passphrase",
+    )
+    .await
+    .unwrap();
     let (_, body) = api_post(
         &http,
         &srv.url("/api/v1/auth/login"),
@@ -83,7 +90,7 @@ async fn device_tokens_are_bound_and_revocable(b: Backend) {
     // An admin's factor reset revokes the devices too: carol's trusted client gets no skip,
     // and with no factor left she is sent to enrolment.
     assert_eq!(api_login(&srv, &other, "carol").await.1["authenticated"], true);
-    portcullis::admin::reset_mfa(&srv.state, "carol", None, &Default::default()).await.unwrap();
+    portcullis::admin::users::reset_mfa(&srv.state, &portcullis::admin::Admin::operator(), "carol").await.unwrap();
     let (_, body) = api_login(&srv, &other, "carol").await;
     assert_eq!(body["mfa_enrollment_required"], true, "devices are revoked on factor reset: {body}");
     assert!(portcullis::store::devices::list(&srv.state.db, &carol.id, srv.now()).await.unwrap().is_empty());

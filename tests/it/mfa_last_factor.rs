@@ -40,9 +40,7 @@ async fn removed_last_factor_leads_to_enrolment(b: Backend) {
     assert_eq!(status, 200);
     assert_eq!(body["mfa_enrollment_required"], true, "{body}");
     assert!(body.get("session").is_none());
-    let removed = portcullis::store::audit::list(&srv.state.db, Some(&alice.id), Some("mfa.factor_removed"), None, 5)
-        .await
-        .unwrap();
+    let removed = srv.audit(Some(&alice.id), "mfa.factor_removed", 5).await;
     assert_eq!(removed.len(), 1);
     srv.stop().await;
 }

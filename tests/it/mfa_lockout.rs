@@ -28,8 +28,7 @@ async fn totp_guessing_across_sessions_is_locked_out(b: Backend) {
     let fresh = api_login(&srv, &http, "alice").await.1["mfa_token"].as_str().unwrap().to_owned();
     let (status, body) = api_post(&http, &url, json!({"mfa_token": fresh, "code": right})).await;
     assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
-    let audit =
-        portcullis::store::audit::list(&srv.state.db, Some(&alice.id), Some("login.lockout"), None, 10).await.unwrap();
+    let audit = srv.audit(Some(&alice.id), "login.lockout", 10).await;
     assert_eq!(audit.len(), 1, "one lockout, audited");
     // Temporary: after the lockout the right code works.
     srv.advance(srv.state.config.limits.lockout_seconds + 1);

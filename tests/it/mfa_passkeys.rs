@@ -168,8 +168,7 @@ async fn passkey_over_json(b: Backend) {
     let (_, body) = api_login(&srv, &cookie_client(), "alice").await;
     assert_eq!(body["mfa_enrollment_required"], true, "{body}");
 
-    let audit =
-        portcullis::store::audit::list(&srv.state.db, None, Some("mfa.factor_removed"), None, 10).await.unwrap();
+    let audit = srv.audit(None, "mfa.factor_removed", 10).await;
     assert_eq!(audit.len(), 2);
     srv.stop().await;
 }
@@ -285,7 +284,7 @@ async fn passkey_assertions_that_must_fail(b: Backend) {
     let (status, body) = api_post(&http, &finish, json!({"mfa_token": token, "credential": credential})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["authenticated"], true);
-    let failed = portcullis::store::audit::list(&srv.state.db, None, Some("mfa.failed"), None, 10).await.unwrap();
+    let failed = srv.audit(None, "mfa.failed", 10).await;
     assert_eq!(failed.len(), 3, "phished, replayed and foreign assertions are audited failures");
     srv.stop().await;
 }

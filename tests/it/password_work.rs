@@ -27,7 +27,9 @@ async fn unknown_user_costs_the_same(b: Backend) {
         assert_eq!(srv.state.hasher.verifications() - before, 1, "{user}: exactly one Argon2 verification");
     }
     // Disabled users too.
-    portcullis::admin::set_disabled(&srv.state, "alice", true, &Default::default()).await.unwrap();
+    portcullis::admin::users::set_disabled(&srv.state, &portcullis::admin::Admin::operator(), "alice", true)
+        .await
+        .unwrap();
     let before = srv.state.hasher.verifications();
     let resp =
         http.post(&url).json(&serde_json::json!({"username": "alice", "password": PASSWORD})).send().await.unwrap();

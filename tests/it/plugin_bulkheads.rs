@@ -217,7 +217,7 @@ async fn cold_node_compiles_once_in_the_background(b: Backend) {
         }
     }
     assert!(not_ready >= 1, "the first login found the plugin not ready and did not wait");
-    let failures = portcullis::store::audit::list(&srv.state.db, None, Some("plugin.failed"), None, 50).await.unwrap();
+    let failures = srv.audit(None, "plugin.failed", 50).await;
     assert!(!failures.is_empty() && failures.iter().all(|f| f.detail.as_deref().unwrap().contains("unavailable")));
     for _ in 0..200 {
         if srv.state.plugins.loaded(&sha).is_some() {

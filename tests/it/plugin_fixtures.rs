@@ -21,16 +21,20 @@ pub mod at {
     pub const REASON: u32 = 44;
 }
 
-fn wit_dir(version: &str) -> PathBuf {
+fn wit_dir(version: &str, host_extra: &str) -> PathBuf {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/wit/1.0.0");
-    if version == "1.0.0" {
+    if version == "1.0.0" && host_extra.is_empty() {
         return src;
     }
-    // A copy of the contract under another version number (an "unknown world").
-    let dir = std::env::temp_dir().join(format!("portcullis-wit-{version}-{}", std::process::id()));
+    // A copy of the contract under another version number (a later minor, an unknown major),
+    // its host interface perhaps offering more.
+    let tag = if host_extra.is_empty() { "same" } else { "more" };
+    let dir = std::env::temp_dir().join(format!("portcullis-wit-{version}-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let text = std::fs::read_to_string(src.join("selector.wit")).unwrap();
-    std::fs::write(dir.join("selector.wit"), text.replace("@1.0.0", &format!("@{version}"))).unwrap();
+    let text = text.replace("@1.0.0", &format!("@{version}"));
+    let text = text.replace("interface host {\n", &format!("interface host {{\n{host_extra}"));
+    std::fs::write(dir.join("selector.wit"), text).unwrap();
     dir
 }
 
@@ -46,9 +50,23 @@ pub fn component_for(version: &str, evaluate_body: &str) -> Vec<u8> {
 
 /// A fixture with `memory_pages` of initial memory and `extra` module fields.
 pub fn component_with(version: &str, memory_pages: u32, extra: &str, evaluate_body: &str) -> Vec<u8> {
+    build(version, "", "", memory_pages, extra, evaluate_body)
+}
+
+/// A selector built for `version` of a contract whose host also offers `now: func() -> u64`
+/// (what a later minor could add), which it calls: it fits only a host that has it.
+pub fn calls_a_newer_host_function(version: &str) -> Vec<u8> {
+    let import = format!(r#"(import "portcullis:mfa/host@{version}" "now" (func $now (result i64)))"#);
+    let body = format!("(drop (call $now)) {}", returns(Policy::Any));
+    build(version, "    now: func() -> u64;\n", &import, 2, "", &body)
+}
+
+fn build(version: &str, host_extra: &str, imports: &str, memory_pages: u32, extra: &str, body: &str) -> Vec<u8> {
+    let evaluate_body = body;
     let wat = format!(
         r#"(module
   (import "portcullis:mfa/host@{version}" "log" (func $log (param i32 i32)))
+  {imports}
   (memory (export "memory") {memory_pages})
   {extra}
   (global $heap (mut i32) (i32.const 4096))
@@ -72,7 +90,7 @@ pub fn component_with(version: &str, memory_pages: u32, extra: &str, evaluate_bo
     );
     let mut module = wat::parse_str(&wat).expect("fixture WAT parses");
     let mut resolve = wit_parser::Resolve::default();
-    let (pkg, _) = resolve.push_dir(wit_dir(version)).expect("WIT parses");
+    let (pkg, _) = resolve.push_dir(wit_dir(version, host_extra)).expect("WIT parses");
     let world = resolve.select_world(&[pkg], Some("selector")).expect("world selector");
     wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
         .expect("embed metadata");

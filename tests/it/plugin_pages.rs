@@ -177,7 +177,7 @@ async fn plugin_admin_pages(b: Backend) {
     // Every change is audited.
     for (event, n) in [("plugin.uploaded", 1), ("plugin.assigned", 2), ("plugin.unassigned", 2), ("plugin.deleted", 1)]
     {
-        let rows = portcullis::store::audit::list(&srv.state.db, None, Some(event), None, 10).await.unwrap();
+        let rows = srv.audit(None, event, 10).await;
         assert_eq!(rows.len(), n, "{event}");
     }
     srv.stop().await;

@@ -182,9 +182,7 @@ async fn admin_settings_page(b: Backend) {
     assert_eq!((p.reauth_interval_minutes, p.allow_trusted_devices), (5, false));
     let html = get_page(&admin, &srv, "/admin/settings").await;
     assert!(html.contains("<option value=\"otp\" selected>"), "the group minimum shows");
-    let audit = portcullis::store::audit::list(&srv.state.db, Some(&root.id), Some("settings.changed"), None, 10)
-        .await
-        .unwrap();
+    let audit = srv.audit(Some(&root.id), "settings.changed", 10).await;
     assert_eq!(audit.len(), 2);
 
     // The global settings, last: they tighten what the administrator must have passed.
@@ -197,9 +195,7 @@ async fn admin_settings_page(b: Backend) {
     assert_eq!(serde_json::to_value(&s).unwrap()["mfa_policy"], "any");
     assert_eq!((s.mfa_reauth_interval_minutes, s.trusted_device_duration_days, s.backup_codes_count), (60, 14, 8));
     assert!(!s.mfa_enforce_enrollment);
-    let audit = portcullis::store::audit::list(&srv.state.db, Some(&root.id), Some("settings.changed"), None, 10)
-        .await
-        .unwrap();
+    let audit = srv.audit(Some(&root.id), "settings.changed", 10).await;
     assert_eq!(audit.len(), 3);
     // Policy `any` now applies to the administrator too: the old session no longer satisfies
     // it, so the page sends them to verify first.

@@ -21,7 +21,7 @@ async fn prompt_none_without_session(b: Backend) {
     assert_eq!(query_param(&location(&resp), "error").as_deref(), Some("invalid_request"));
 }
 
-async fn auth_time_of(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp, redirect: &str) -> i64 {
+async fn auth_time_of(srv: &TestServer, app: &portcullis::admin::apps::CreatedOidcApp, redirect: &str) -> i64 {
     let code = query_param(redirect, "code").unwrap();
     let body = json(
         token_request(srv, app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)])

@@ -14,12 +14,16 @@ both_databases!(
     failed_refresh_keeps_the_token
 );
 
-async fn refresh(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp, token: &str) -> (u16, serde_json::Value) {
+async fn refresh(
+    srv: &TestServer,
+    app: &portcullis::admin::apps::CreatedOidcApp,
+    token: &str,
+) -> (u16, serde_json::Value) {
     let resp = token_request(srv, app, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await;
     (resp.status().as_u16(), json(resp).await)
 }
 
-async fn first_tokens(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp) -> serde_json::Value {
+async fn first_tokens(srv: &TestServer, app: &portcullis::admin::apps::CreatedOidcApp) -> serde_json::Value {
     let (code, verifier) = get_code(srv, &browser(), &app.client_id, "alice").await;
     json(exchange_code(srv, app, &code, &verifier).await).await
 }
@@ -89,7 +93,9 @@ async fn refresh_refused_for_disabled_user(b: Backend) {
     // Disabling through the admin path revokes the grants as well.
     portcullis::store::users::update_disabled(&srv.state.db, &alice.id, false, srv.state.now()).await.unwrap();
     let tokens = first_tokens(&srv, &app).await;
-    portcullis::admin::set_disabled(&srv.state, "alice", true, &Default::default()).await.unwrap();
+    portcullis::admin::users::set_disabled(&srv.state, &portcullis::admin::Admin::operator(), "alice", true)
+        .await
+        .unwrap();
     let (status, body) = refresh(&srv, &app, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 }

@@ -32,8 +32,8 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 pub(crate) async fn setup(srv: &TestServer, spec: serde_json::Value) -> ServiceProvider {
     let mut body = serde_json::json!({"name": "Intranet", "entity_id": ENTITY, "acs_urls": [ACS]});
     body.as_object_mut().unwrap().extend(spec.as_object().unwrap().clone());
-    let spec: portcullis::admin::SamlAppSpec = serde_json::from_value(body).unwrap();
-    portcullis::admin::add_saml_app(&srv.state, spec).await.unwrap();
+    let spec: portcullis::admin::apps::SamlAppSpec = serde_json::from_value(body).unwrap();
+    portcullis::admin::apps::add_saml(&srv.state, &portcullis::admin::Admin::operator(), spec).await.unwrap();
     let metadata = reqwest::get(srv.url("/saml/metadata")).await.unwrap().text().await.unwrap();
     ServiceProviderBuilder::default()
         .entity_id(ENTITY.to_string())
@@ -418,7 +418,14 @@ async fn oidc_then_saml_single_sign_on(b: Backend) {
     let app = portcullis::store::saml::find_by_entity_id(&srv.state.db, ENTITY).await.unwrap().unwrap();
     let mut policy = portcullis::store::settings::find_app_policy(&srv.state.db, &app.app_id).await.unwrap().unwrap();
     policy.mfa_policy = Some(portcullis::mfa::policy::Policy::Any);
-    portcullis::admin::set_app_policy(&srv.state, &app.app_id, &policy, None, &Default::default()).await.unwrap();
+    portcullis::admin::settings::set_app_policy(
+        &srv.state,
+        &portcullis::admin::Admin::operator(),
+        &app.app_id,
+        &policy,
+    )
+    .await
+    .unwrap();
     let req = sp.make_authentication_request(&sso(&srv)).unwrap();
     let resp = send_redirect(&browser, &srv, &req, "").await;
     assert_eq!(location(&resp), "/login/mfa");
@@ -503,7 +510,13 @@ async fn idp_initiated_and_single_logout(b: Backend) {
     sp.parse_xml_response(&xml, None).unwrap_or_else(|e| panic!("{e}: {xml}"));
     // An SP that does not allow it: a page.
     let other = serde_json::json!({"name": "Other", "entity_id": "https://other.example", "acs_urls": ["https://other.example/acs"]});
-    portcullis::admin::add_saml_app(&srv.state, serde_json::from_value(other).unwrap()).await.unwrap();
+    portcullis::admin::apps::add_saml(
+        &srv.state,
+        &portcullis::admin::Admin::operator(),
+        serde_json::from_value(other).unwrap(),
+    )
+    .await
+    .unwrap();
     let resp = browser.get(srv.url("/saml/idp-init?app=https%3A%2F%2Fother.example")).send().await.unwrap();
     assert_eq!(resp.status(), 400);
 
@@ -609,7 +622,13 @@ async fn transient_name_id(b: Backend) {
         "name": "Mellon", "entity_id": "https://mellon.example/sp", "acs_urls": ["https://mellon.example/acs"],
         "name_id_format": "transient",
     });
-    let sp2 = portcullis::admin::add_saml_app(&srv.state, serde_json::from_value(other).unwrap()).await.unwrap();
+    let sp2 = portcullis::admin::apps::add_saml(
+        &srv.state,
+        &portcullis::admin::Admin::operator(),
+        serde_json::from_value(other).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(sp2.name_id_format, "transient");
     srv.stop().await;
 }

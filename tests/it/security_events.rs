@@ -20,7 +20,7 @@ struct Alice {
     pending_mfa: String,
 }
 
-async fn sign_in_fully(srv: &TestServer, secret: &str, app: &portcullis::admin::CreatedOidcApp) -> Alice {
+async fn sign_in_fully(srv: &TestServer, secret: &str, app: &portcullis::admin::apps::CreatedOidcApp) -> Alice {
     let http =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let (_, body) = api_login(srv, &http, "alice").await;
@@ -49,7 +49,7 @@ async fn sign_in_fully(srv: &TestServer, secret: &str, app: &portcullis::admin::
 }
 
 /// Nothing of what alice had still works.
-async fn assert_all_ended(srv: &TestServer, a: &Alice, app: &portcullis::admin::CreatedOidcApp, what: &str) {
+async fn assert_all_ended(srv: &TestServer, a: &Alice, app: &portcullis::admin::apps::CreatedOidcApp, what: &str) {
     let resp = a.http.get(srv.url("/api/v1/me/devices")).send().await.unwrap();
     assert_eq!(resp.status(), 401, "{what}: the session is gone");
     let (_, challenge) = pkce();
@@ -75,8 +75,7 @@ async fn assert_all_ended(srv: &TestServer, a: &Alice, app: &portcullis::admin::
         portcullis::store::devices::list(&srv.state.db, &alice.id, srv.now()).await.unwrap().is_empty(),
         "{what}: device trust is revoked"
     );
-    let events =
-        portcullis::store::audit::list(&srv.state.db, Some(&alice.id), Some("security.event"), None, 1).await.unwrap();
+    let events = srv.audit(Some(&alice.id), "security.event", 1).await;
     let detail: serde_json::Value = serde_json::from_str(events[0].detail.as_deref().unwrap()).unwrap();
     assert_eq!(detail["event"], what, "{detail}");
     assert_eq!(detail["devices_revoked"], 1, "{detail}");
@@ -101,18 +100,22 @@ async fn admin_events_end_everything(b: Backend) {
     // The same from the CLI (which calls this very function).
     let secret = srv.enrol_totp(&alice).await;
     let a = sign_in_fully(&srv, &secret, &app).await;
-    portcullis::admin::reset_mfa(&srv.state, "alice", None, &portcullis::audit::Origin::cli()).await.unwrap();
+    portcullis::admin::users::reset_mfa(&srv.state, &portcullis::admin::Admin::operator(), "alice").await.unwrap();
     assert_all_ended(&srv, &a, &app, "mfa_reset_by_admin").await;
 
     // A new password.
     let secret = srv.enrol_totp(&alice).await;
     let a = sign_in_fully(&srv, &secret, &app).await;
-    portcullis::admin::set_password(&srv.state, "alice", PASSWORD, &Default::default()).await.unwrap();
+    portcullis::admin::users::set_password(&srv.state, &portcullis::admin::Admin::operator(), "alice", PASSWORD)
+        .await
+        .unwrap();
     assert_all_ended(&srv, &a, &app, "password_changed").await;
 
     // Disabled.
     let a = sign_in_fully(&srv, &secret, &app).await;
-    portcullis::admin::set_disabled(&srv.state, "alice", true, &Default::default()).await.unwrap();
+    portcullis::admin::users::set_disabled(&srv.state, &portcullis::admin::Admin::operator(), "alice", true)
+        .await
+        .unwrap();
     assert_all_ended(&srv, &a, &app, "user_disabled").await;
     srv.stop().await;
 }
@@ -134,8 +137,7 @@ async fn last_factor_removed_by_the_user(b: Backend) {
     );
     assert_eq!(other.http.get(srv.url("/api/v1/me/devices")).send().await.unwrap().status(), 401, "the others end");
     assert!(portcullis::store::devices::list(&srv.state.db, &alice.id, srv.now()).await.unwrap().is_empty());
-    let events =
-        portcullis::store::audit::list(&srv.state.db, Some(&alice.id), Some("security.event"), None, 1).await.unwrap();
+    let events = srv.audit(Some(&alice.id), "security.event", 1).await;
     assert!(events[0].detail.as_deref().unwrap().contains("last_factor_removed"));
     srv.stop().await;
 }

@@ -29,7 +29,7 @@ async fn wal_stays_bounded_under_refreshes() {
     assert!(size < 8 << 20, "WAL is {size} bytes after {} refreshes: checkpoints are not running", 4 * rounds);
 }
 
-async fn rotate(srv: &TestServer, app: &portcullis::admin::CreatedOidcApp, mut token: String, rounds: usize) {
+async fn rotate(srv: &TestServer, app: &portcullis::admin::apps::CreatedOidcApp, mut token: String, rounds: usize) {
     for _ in 0..rounds {
         // Scope `openid` alone, as most refreshes: no statement on the path reads a group list
         // to its end, which would run the WAL hook in passing.

@@ -72,7 +72,7 @@ async fn revocation_and_introspection(b: Backend) {
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
     let http = reqwest::Client::new();
-    let introspect = |c: &portcullis::admin::CreatedOidcApp, t: &str| {
+    let introspect = |c: &portcullis::admin::apps::CreatedOidcApp, t: &str| {
         http.post(srv.url("/oauth2/introspect"))
             .basic_auth(&c.client_id, c.client_secret.as_deref())
             .form(&[("token", t.to_owned())])

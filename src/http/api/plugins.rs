@@ -1,31 +1,27 @@
 //! Admin JSON API for selector plugins (`/api/v1/admin/plugins`). A plugin is addressed by
 //! id, `NAME` (its newest version) or `NAME@VERSION`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{no_store, require_admin};
-use super::client::ClientInfo;
-use super::forms;
+use super::admin::query;
+use crate::admin::Admin;
+use crate::admin::plugins::{self, Upload};
 use crate::error::{AppError, AppResult};
+use crate::http::guards::{SameOriginJson, SameOriginJsonOrEmpty};
 use crate::plugin_host::context::LoginContext;
-use crate::plugin_host::registry::{self, Actor, Upload};
 use crate::state::AppState;
 use crate::store;
 
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
-fn query<T>(q: QueryResult<T>) -> AppResult<T> {
-    q.map(|Query(v)| v).map_err(|e| AppError::BadRequest(format!("query: {}", e.body_text())))
-}
-
 fn ok(body: serde_json::Value) -> Response {
-    no_store(CookieJar::new(), StatusCode::OK, body)
+    Json(body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -42,12 +38,11 @@ pub struct UploadQuery {
 /// `POST /api/v1/admin/plugins?name=...` with the component as an `application/wasm` body.
 pub async fn upload(
     State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
+    admin: Admin,
     q: QueryResult<UploadQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<Response> {
-    let (_, admin) = require_admin(&state, &client).await?;
     let q = query(q)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("application/wasm") {
@@ -61,36 +56,24 @@ pub async fn upload(
         memory_mib: q.memory_mib,
         timeout_ms: q.timeout_ms,
     };
-    let actor = Actor { user_id: Some(&admin.id), origin: &client.origin };
-    let plugin = registry::upload(&state, &up, &actor).await?;
-    Ok(no_store(CookieJar::new(), StatusCode::CREATED, json!(plugin)))
+    let plugin = plugins::upload(&state, &admin, &up).await?;
+    Ok((StatusCode::CREATED, Json(json!(plugin))).into_response())
 }
 
-pub async fn list(State(state): State<AppState>, ClientInfo(client): ClientInfo) -> AppResult<Response> {
-    require_admin(&state, &client).await?;
-    Ok(ok(json!({"plugins": registry::list(&state).await?})))
+pub async fn list(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    Ok(ok(json!({"plugins": plugins::list(&state, &admin).await?})))
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
-    Path(reference): Path<String>,
-) -> AppResult<Response> {
-    require_admin(&state, &client).await?;
-    let p = registry::resolve(&state, &reference).await?;
+pub async fn show(State(state): State<AppState>, admin: Admin, Path(reference): Path<String>) -> AppResult<Response> {
+    let p = plugins::resolve(&state, &admin, &reference).await?;
     let assignments = store::plugins::assignments(&state.db, Some(&p.id)).await?;
-    let stats = registry::stats(&state, &p).await?;
+    let stats = plugins::stats(&state, &admin, &p).await?;
     Ok(ok(json!({"plugin": p, "assignments": assignments, "stats": stats})))
 }
 
-pub async fn delete(
-    State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
-    Path(reference): Path<String>,
-) -> AppResult<Response> {
-    let (_, admin) = require_admin(&state, &client).await?;
-    let p = registry::resolve(&state, &reference).await?;
-    registry::delete(&state, &p, &Actor { user_id: Some(&admin.id), origin: &client.origin }).await?;
+pub async fn delete(State(state): State<AppState>, admin: Admin, Path(reference): Path<String>) -> AppResult<Response> {
+    let p = plugins::resolve(&state, &admin, &reference).await?;
+    plugins::delete(&state, &admin, &p).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -104,27 +87,22 @@ pub struct AssignBody {
 /// `PUT /api/v1/admin/plugins/{plugin}/assignments/{scope}` — scope `global` or an app id.
 pub async fn assign(
     State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
+    admin: Admin,
     Path((reference, scope)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    SameOriginJson(b): SameOriginJson<AssignBody>,
 ) -> AppResult<Response> {
-    let (_, admin) = require_admin(&state, &client).await?;
-    let b: AssignBody = forms::json(&headers, &body)?;
-    let p = registry::resolve(&state, &reference).await?;
-    let actor = Actor { user_id: Some(&admin.id), origin: &client.origin };
-    let a = registry::assign(&state, &p, &scope, &b.mode, b.on_error.as_deref(), &actor).await?;
+    let p = plugins::resolve(&state, &admin, &reference).await?;
+    let a = plugins::assign(&state, &admin, &p, &scope, &b.mode, b.on_error.as_deref()).await?;
     Ok(ok(json!(a)))
 }
 
 pub async fn unassign(
     State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
+    admin: Admin,
     Path((reference, scope)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let (_, admin) = require_admin(&state, &client).await?;
-    let p = registry::resolve(&state, &reference).await?;
-    registry::unassign(&state, &p, &scope, &Actor { user_id: Some(&admin.id), origin: &client.origin }).await?;
+    let p = plugins::resolve(&state, &admin, &reference).await?;
+    plugins::unassign(&state, &admin, &p, &scope).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -140,14 +118,11 @@ pub struct TestBody {
 /// Runs the plugin on a supplied or recorded context: decision, logs, fuel and time.
 pub async fn test(
     State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
+    admin: Admin,
     Path(reference): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    SameOriginJson(b): SameOriginJson<TestBody>,
 ) -> AppResult<Response> {
-    require_admin(&state, &client).await?;
-    let b: TestBody = forms::json(&headers, &body)?;
-    let p = registry::resolve(&state, &reference).await?;
+    let p = plugins::resolve(&state, &admin, &reference).await?;
     let context = match (b.context, b.decision_id) {
         (Some(c), None) => c,
         (None, Some(id)) => {
@@ -156,33 +131,30 @@ pub async fn test(
         }
         _ => return Err(AppError::BadRequest("give either `context` or `decision_id`".into())),
     };
-    let evaluation = registry::test(&state, &p, context).await;
+    let evaluation = plugins::test(&state, &admin, &p, context).await;
     Ok(ok(json!(evaluation)))
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ReplayBody {
-    #[serde(default = "default_last")]
     last: i64,
 }
 
-fn default_last() -> i64 {
-    100
+impl Default for ReplayBody {
+    fn default() -> Self {
+        ReplayBody { last: 100 }
+    }
 }
 
 pub async fn replay(
     State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
+    admin: Admin,
     Path(reference): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    SameOriginJsonOrEmpty(b): SameOriginJsonOrEmpty<ReplayBody>,
 ) -> AppResult<Response> {
-    require_admin(&state, &client).await?;
-    let b: ReplayBody =
-        if body.is_empty() { ReplayBody { last: default_last() } } else { forms::json(&headers, &body)? };
-    let p = registry::resolve(&state, &reference).await?;
-    let r = registry::replay(&state, &p, b.last).await?;
+    let p = plugins::resolve(&state, &admin, &reference).await?;
+    let r = plugins::replay(&state, &admin, &p, b.last).await?;
     Ok(ok(json!(r)))
 }
 
@@ -196,13 +168,12 @@ pub struct DecisionsQuery {
 /// The decision log, newest first (contexts and evaluations as recorded).
 pub async fn decisions(
     State(state): State<AppState>,
-    ClientInfo(client): ClientInfo,
+    admin: Admin,
     q: QueryResult<DecisionsQuery>,
 ) -> AppResult<Response> {
-    require_admin(&state, &client).await?;
     let q = query(q)?;
     let plugin_id = match &q.plugin {
-        Some(r) => Some(registry::resolve(&state, r).await?.id),
+        Some(r) => Some(plugins::resolve(&state, &admin, r).await?.id),
         None => None,
     };
     state.decisions.flush().await;

@@ -2,6 +2,10 @@
 //! over HTTP, using the `openidconnect` crate exactly as an outside application would, then
 //! a page with the verified ID token claims. Its per-flow state (PKCE verifier, nonce, state)
 //! travels in a cookie encrypted under the master key, so the demo keeps no server state.
+//!
+//! It is not part of the identity provider: nothing in the server refers to it. The binary
+//! registers it as any app is registered (`register`) and serves its routes next to the
+//! provider's (`router`, given to `http::router`).
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -17,16 +21,60 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::error::{message_page, render};
+use crate::admin::Admin;
+use crate::admin::apps::{self, OidcAppSpec};
+use crate::admin::users::{self, UserSpec};
 use crate::crypto;
+use crate::error::AppResult;
+use crate::http::error::{message_page, render};
 use crate::state::AppState;
+use crate::store;
 use crate::web::{DemoClaims, DemoPage};
 
 pub const CLIENT_ID: &str = "portcullis-demo";
 const COOKIE: &str = "portcullis_demo_flow";
 
+/// Registers (or refreshes) the demo client and resets the `demo` user's password, which is
+/// returned so `serve --demo` can print it. Done by the operator, like `portcullis app add`.
+pub async fn register(state: &AppState) -> AppResult<String> {
+    let admin = Admin::operator();
+    let redirect = vec![state.url("/demo/callback")];
+    let logout = vec![state.url("/demo")];
+    match store::apps::find_client(&state.db, CLIENT_ID).await? {
+        Some(_) => {
+            store::apps::update_redirect_uris(&state.db, CLIENT_ID, &redirect).await?;
+        }
+        None => {
+            let spec = OidcAppSpec {
+                name: "Portcullis demo app",
+                client_id: Some(CLIENT_ID),
+                redirect_uris: &redirect,
+                post_logout_redirect_uris: &logout,
+                public: true,
+                extra_scopes: &[],
+            };
+            apps::add_oidc(state, &admin, &spec).await?;
+        }
+    }
+    let password = users::generate_password();
+    if store::users::find_by_username(&state.db, "demo").await?.is_some() {
+        users::set_password(state, &admin, "demo", &password).await?;
+    } else {
+        let spec = UserSpec {
+            username: "demo",
+            password: &password,
+            email: Some("demo@example.test"),
+            display_name: Some("Demo User"),
+            is_admin: false,
+            groups: &["demo".to_string()],
+        };
+        users::add(state, &admin, &spec).await?;
+    }
+    Ok(password)
+}
+
 #[derive(Clone)]
-pub struct DemoState {
+struct DemoState {
     app: AppState,
     http: openidconnect::reqwest::Client,
 }

@@ -1,27 +1,25 @@
 //! The plugin lifecycle behind the admin API, page and CLI: upload (validated against the
 //! world, stored with its sha256, immutable), assignment and mode, deletion, statistics,
-//! test runs and replay of recorded logins. Every change is audited.
+//! test runs and replay of recorded logins. Every change is audited. The wasm host itself
+//! (compiling, sandboxing, evaluating) is `plugin_host`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::context::LoginContext;
-use super::{Evaluation, Limits};
-use crate::audit::{self, Origin, event};
+use serde_json::json;
+
+use super::Admin;
+use crate::audit::event;
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{Factor, Policy, Verdict};
-use crate::mfa::selector::{self, OnError};
+use crate::mfa::selector::{self, OnError, PluginMode};
+use crate::plugin_host::context::LoginContext;
+use crate::plugin_host::{Evaluation, FailureKind, Lane, Limits};
 use crate::state::AppState;
 use crate::store;
 use crate::store::plugins::{Assignment, GLOBAL, Plugin};
-
-/// Who acts, for the audit log.
-pub struct Actor<'a> {
-    pub user_id: Option<&'a str>,
-    pub origin: &'a Origin,
-}
 
 pub struct Upload<'a> {
     pub name: &'a str,
@@ -39,7 +37,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Stores a new version of a plugin after compiling and linking it against its world.
-pub async fn upload(state: &AppState, up: &Upload<'_>, actor: &Actor<'_>) -> AppResult<Plugin> {
+pub async fn upload(state: &AppState, admin: &Admin, up: &Upload<'_>) -> AppResult<Plugin> {
     if !valid_name(up.name) {
         return Err(AppError::BadRequest(
             "the name must be 1 to 64 characters: lowercase letters, digits, '-' and '_'".into(),
@@ -77,13 +75,13 @@ pub async fn upload(state: &AppState, up: &Upload<'_>, actor: &Actor<'_>) -> App
             fuel: limits.fuel as i64,
             memory_bytes: limits.memory_bytes as i64,
             timeout_ms: limits.timeout_ms as i64,
-            created_by: actor.user_id,
+            created_by: admin.actor_id(),
         },
         state.now(),
     )
     .await?;
-    let detail = format!("{}@{} sha256={} world={}", plugin.name, plugin.version, plugin.sha256, plugin.world_version);
-    audit::record(state, event::PLUGIN_UPLOADED, actor.user_id, None, actor.origin, Some(&detail)).await?;
+    let detail = json!({"plugin": plugin.name, "version": plugin.version, "sha256": plugin.sha256, "world": plugin.world_version});
+    admin.audit(state, event::PLUGIN_UPLOADED, None, None, &detail).await?;
     Ok(plugin)
 }
 
@@ -95,7 +93,7 @@ pub struct Listed {
 }
 
 /// Every plugin version with its assignments, by name and version.
-pub async fn list(state: &AppState) -> AppResult<Vec<Listed>> {
+pub async fn list(state: &AppState, _: &Admin) -> AppResult<Vec<Listed>> {
     let plugins = store::plugins::list(&state.db).await?;
     let mut assignments = store::plugins::assignments(&state.db, None).await?;
     Ok(plugins
@@ -109,7 +107,7 @@ pub async fn list(state: &AppState) -> AppResult<Vec<Listed>> {
 }
 
 /// `NAME@VERSION`, `NAME` (its newest version) or an id.
-pub async fn resolve(state: &AppState, reference: &str) -> AppResult<Plugin> {
+pub async fn resolve(state: &AppState, _: &Admin, reference: &str) -> AppResult<Plugin> {
     let found = match reference.split_once('@') {
         Some((name, v)) => {
             let v: i64 = v.parse().map_err(|_| AppError::BadRequest(format!("bad version in `{reference}`")))?;
@@ -127,53 +125,53 @@ pub async fn resolve(state: &AppState, reference: &str) -> AppResult<Plugin> {
 /// id). Activating replaces the scope's active plugin; likewise for shadow.
 pub async fn assign(
     state: &AppState,
+    admin: &Admin,
     plugin: &Plugin,
     scope: &str,
     mode: &str,
     on_error: Option<&str>,
-    actor: &Actor<'_>,
 ) -> AppResult<Assignment> {
-    if !["active", "shadow", "disabled"].contains(&mode) {
-        return Err(AppError::BadRequest("mode must be active, shadow or disabled".into()));
-    }
+    let mode = PluginMode::parse(mode)
+        .ok_or_else(|| AppError::BadRequest("mode must be active, shadow or disabled".into()))?;
     if scope != GLOBAL && store::apps::find(&state.db, scope).await?.is_none() {
         return Err(AppError::BadRequest(format!("no app with id `{scope}` (use `global` for every app)")));
     }
     let current = store::plugins::assignments(&state.db, Some(&plugin.id)).await?;
     let on_error = match on_error {
-        Some(s) => OnError::parse(s)
-            .ok_or_else(|| AppError::BadRequest("on_error must be fail_secure or fail_open".into()))?
-            .as_str(),
-        None => current.iter().find(|a| a.scope == scope).map_or("fail_secure", |a| a.on_error.as_str()),
+        Some(s) => {
+            OnError::parse(s).ok_or_else(|| AppError::BadRequest("on_error must be fail_secure or fail_open".into()))?
+        }
+        None => current.iter().find(|a| a.scope == scope).map_or(OnError::FailSecure, |a| a.on_error),
     };
-    let a = Assignment {
-        scope: scope.to_owned(),
-        plugin_id: plugin.id.clone(),
-        mode: mode.to_owned(),
-        on_error: on_error.to_owned(),
-        updated_at: state.now(),
-    };
+    let a =
+        Assignment { scope: scope.to_owned(), plugin_id: plugin.id.clone(), mode, on_error, updated_at: state.now() };
     store::plugins::assign(&state.db, &a).await?;
     // Ready before the first login that needs it, on this node; the others pick the
     // assignment up within a key-reload interval.
     selector::warm(state, &plugin.id, &plugin.sha256, &plugin.world_version);
-    let detail = format!("{}@{} scope={scope} mode={mode} on_error={on_error}", plugin.name, plugin.version);
+    let detail = json!({
+        "plugin": plugin.name,
+        "version": plugin.version,
+        "scope": scope,
+        "mode": mode,
+        "on_error": on_error
+    });
     let app = (scope != GLOBAL).then_some(scope);
-    audit::record(state, event::PLUGIN_ASSIGNED, actor.user_id, app, actor.origin, Some(&detail)).await?;
+    admin.audit(state, event::PLUGIN_ASSIGNED, None, app, &detail).await?;
     Ok(a)
 }
 
-pub async fn unassign(state: &AppState, plugin: &Plugin, scope: &str, actor: &Actor<'_>) -> AppResult<()> {
+pub async fn unassign(state: &AppState, admin: &Admin, plugin: &Plugin, scope: &str) -> AppResult<()> {
     if !store::plugins::unassign(&state.db, scope, &plugin.id).await? {
         return Err(AppError::NotFound);
     }
-    let detail = format!("{}@{} scope={scope}", plugin.name, plugin.version);
+    let detail = json!({"plugin": plugin.name, "version": plugin.version, "scope": scope});
     let app = (scope != GLOBAL).then_some(scope);
-    audit::record(state, event::PLUGIN_UNASSIGNED, actor.user_id, app, actor.origin, Some(&detail)).await?;
+    admin.audit(state, event::PLUGIN_UNASSIGNED, None, app, &detail).await?;
     Ok(())
 }
 
-pub async fn delete(state: &AppState, plugin: &Plugin, actor: &Actor<'_>) -> AppResult<()> {
+pub async fn delete(state: &AppState, admin: &Admin, plugin: &Plugin) -> AppResult<()> {
     if !store::plugins::delete(&state.db, &plugin.id).await? {
         return Err(AppError::NotFound);
     }
@@ -181,8 +179,8 @@ pub async fn delete(state: &AppState, plugin: &Plugin, actor: &Actor<'_>) -> App
     if !store::plugins::is_sha256_used(&state.db, &plugin.sha256).await? {
         state.plugins.forget(&plugin.sha256);
     }
-    let detail = format!("{}@{} sha256={}", plugin.name, plugin.version, plugin.sha256);
-    audit::record(state, event::PLUGIN_DELETED, actor.user_id, None, actor.origin, Some(&detail)).await?;
+    let detail = json!({"plugin": plugin.name, "version": plugin.version, "sha256": plugin.sha256});
+    admin.audit(state, event::PLUGIN_DELETED, None, None, &detail).await?;
     Ok(())
 }
 
@@ -205,7 +203,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-pub async fn stats(state: &AppState, plugin: &Plugin) -> AppResult<Stats> {
+pub async fn stats(state: &AppState, _: &Admin, plugin: &Plugin) -> AppResult<Stats> {
     state.decisions.flush().await;
     let rows = store::plugins::samples(&state.db, &plugin.id).await?;
     let mut stats = Stats { evaluations: rows.len() as u64, ..Stats::default() };
@@ -213,7 +211,7 @@ pub async fn stats(state: &AppState, plugin: &Plugin) -> AppResult<Stats> {
     let mut fuel: Vec<u64> = rows.iter().filter(|r| r.1 >= 0).map(|r| r.1 as u64).collect();
     latency.sort_unstable();
     fuel.sort_unstable();
-    for kind in super::FailureKind::ALL {
+    for kind in FailureKind::ALL {
         let n = rows.iter().filter(|r| r.0.as_deref() == Some(kind.as_str())).count() as u64;
         if n > 0 {
             stats.errors.insert(kind.as_str(), n);
@@ -227,7 +225,7 @@ pub async fn stats(state: &AppState, plugin: &Plugin) -> AppResult<Stats> {
 }
 
 /// Runs a stored plugin on a context, as a login would (nothing is recorded or enforced).
-pub async fn test(state: &AppState, plugin: &Plugin, context: LoginContext) -> Evaluation {
+pub async fn test(state: &AppState, _: &Admin, plugin: &Plugin, context: LoginContext) -> Evaluation {
     let prepared = match selector::prepared(state, &plugin.id, &plugin.sha256, &plugin.world_version).await {
         Ok(p) => p,
         Err(e) => return e,
@@ -239,7 +237,7 @@ pub async fn test(state: &AppState, plugin: &Plugin, context: LoginContext) -> E
     };
     // An admin's test runs on the shadow budget: it never takes a login's slot, and waits for
     // room rather than being dropped.
-    state.plugins.evaluate(prepared, limits, Arc::new(context), super::Lane::Admin).await
+    state.plugins.evaluate(prepared, limits, Arc::new(context), Lane::Admin).await
 }
 
 /// What the MFA step makes of a verdict for a context: the parts that change the login.
@@ -290,13 +288,13 @@ pub struct Replay {
 
 /// Runs `plugin` on the recorded contexts of the last `last` logins and compares its effect
 /// with what was enforced then.
-pub async fn replay(state: &AppState, plugin: &Plugin, last: i64) -> AppResult<Replay> {
+pub async fn replay(state: &AppState, admin: &Admin, plugin: &Plugin, last: i64) -> AppResult<Replay> {
     state.decisions.flush().await;
     let rows = store::plugins::recent_logins(&state.db, last.clamp(1, 1000)).await?;
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
         let context: LoginContext = serde_json::from_str(&row.context).map_err(AppError::internal)?;
-        let recorded = if row.mode == "active" {
+        let recorded = if row.mode == PluginMode::Active {
             let v: Verdict = serde_json::from_str(&row.applied).map_err(AppError::internal)?;
             effect(context.static_policy, Some(&v))
         } else {
@@ -304,7 +302,7 @@ pub async fn replay(state: &AppState, plugin: &Plugin, last: i64) -> AppResult<R
         };
         let static_policy = context.static_policy;
         let username = context.user.username.clone();
-        let evaluation = test(state, plugin, context).await;
+        let evaluation = test(state, admin, plugin, context).await;
         let candidate = effect(static_policy, Some(&selector::verdict(&evaluation, OnError::FailSecure)));
         let differs = candidate != recorded;
         results.push(ReplayedLogin {

@@ -1,0 +1,170 @@
+//! Relying parties: OIDC clients and SAML service providers, registered and removed. The
+//! SAML side of a registration is checked by `saml::registration`; every app's URLs by the
+//! rules here.
+
+use serde::Serialize;
+use serde_json::json;
+use url::Url;
+
+use super::Admin;
+use crate::audit::event;
+use crate::crypto;
+use crate::error::{AppError, AppResult};
+use crate::oidc::SCOPES_SUPPORTED;
+use crate::oidc::token::client_secret_hash;
+use crate::saml;
+pub use crate::saml::registration::{SAML_ATTRIBUTE_SOURCES, SamlAppSpec};
+use crate::state::AppState;
+use crate::store;
+use crate::store::apps::{App, NewOidcClient};
+use crate::store::saml::ServiceProvider;
+
+pub struct OidcAppSpec<'a> {
+    pub name: &'a str,
+    /// Chosen client id; generated when `None`.
+    pub client_id: Option<&'a str>,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    /// Public clients (SPAs, native apps) get no secret and must use PKCE.
+    pub public: bool,
+    /// Extra scopes beyond the standard ones (e.g. `api:read`).
+    pub extra_scopes: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct CreatedOidcApp {
+    pub app_id: String,
+    pub name: String,
+    pub client_id: String,
+    /// Shown once; only its hash is stored.
+    pub client_secret: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+/// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2); plain http only for
+/// loopback (RFC 8252 §7.3) or in dev mode; private-use schemes with a dot for native apps
+/// (RFC 8252 §7.1).
+fn validate_redirect_uri(state: &AppState, uri: &str) -> AppResult<()> {
+    validate_url(state, "redirect URI", uri, true)
+}
+
+/// An absolute URL without fragment: https, or http for loopback hosts and in dev mode, or
+/// (when `private_schemes`) a reverse-domain private-use scheme.
+fn validate_url(state: &AppState, what: &str, uri: &str, private_schemes: bool) -> AppResult<()> {
+    let u = Url::parse(uri).map_err(|_| AppError::BadRequest(format!("{what} `{uri}` is not an absolute URL")))?;
+    if u.fragment().is_some() {
+        return Err(AppError::BadRequest(format!("{what} `{uri}` must not have a fragment")));
+    }
+    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || state.config.dev_mode => Ok(()),
+        "http" => Err(AppError::BadRequest(format!("{what} `{uri}`: http is only allowed for loopback hosts"))),
+        s if private_schemes && s.contains('.') => Ok(()),
+        _ => Err(AppError::BadRequest(format!("{what} `{uri}` must be https"))),
+    }
+}
+
+pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -> AppResult<CreatedOidcApp> {
+    if spec.name.trim().is_empty() {
+        return Err(AppError::BadRequest("the app needs a name".into()));
+    }
+    if spec.redirect_uris.is_empty() {
+        return Err(AppError::BadRequest("at least one redirect URI is required".into()));
+    }
+    for u in spec.redirect_uris.iter().chain(spec.post_logout_redirect_uris) {
+        validate_redirect_uri(state, u)?;
+    }
+    // Generated ids are hex: base64url could start with `-`, which a shell tool would read as a flag.
+    let client_id = spec.client_id.map(str::to_owned).unwrap_or_else(|| hex::encode(crypto::random_bytes::<16>()));
+    if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(AppError::BadRequest("client ids are 1-128 visible ASCII characters without `:`".into()));
+    }
+    let secret = (!spec.public).then(crypto::random_token);
+    let secret_hash = secret.as_deref().map(client_secret_hash);
+    let mut scopes: Vec<String> = SCOPES_SUPPORTED.iter().map(|s| s.to_string()).collect();
+    for s in spec.extra_scopes {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') && !scopes.contains(s) {
+            scopes.push(s.clone());
+        } else if !scopes.contains(s) {
+            return Err(AppError::BadRequest(format!("invalid scope `{s}`")));
+        }
+    }
+    let app = store::apps::create_oidc(
+        &state.db,
+        &NewOidcClient {
+            name: spec.name,
+            client_id: &client_id,
+            secret_hash: secret_hash.as_deref(),
+            redirect_uris: spec.redirect_uris,
+            post_logout_redirect_uris: spec.post_logout_redirect_uris,
+            allowed_scopes: &scopes,
+        },
+        state.now(),
+    )
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() { AppError::Conflict(format!("client id `{client_id}` is taken")) } else { e }
+    })?;
+    let detail = json!({"protocol": "oidc", "name": app.name, "client_id": client_id, "public": spec.public});
+    admin.audit(state, event::APP_CREATED, None, Some(&app.id), &detail).await?;
+    Ok(CreatedOidcApp {
+        app_id: app.id,
+        name: app.name,
+        client_id,
+        client_secret: secret,
+        redirect_uris: spec.redirect_uris.to_vec(),
+        post_logout_redirect_uris: spec.post_logout_redirect_uris.to_vec(),
+    })
+}
+
+/// Registers a SAML service provider (from the spec, its metadata, or both): the SAML side
+/// is checked by `saml::registration`, the URLs as every app's are.
+pub async fn add_saml(state: &AppState, admin: &Admin, spec: SamlAppSpec) -> AppResult<ServiceProvider> {
+    let check_url = |what: &str, url: &str| validate_url(state, what, url, false);
+    let sp = saml::registration::service_provider(spec, uuid::Uuid::new_v4().to_string(), &check_url)?;
+    store::saml::create(&state.db, &sp, state.now()).await.map_err(|e| {
+        if e.is_unique_violation() {
+            AppError::Conflict(format!("entity ID `{}` is already registered", sp.entity_id))
+        } else {
+            e
+        }
+    })?;
+    let detail = json!({"protocol": "saml", "name": sp.name, "entity_id": sp.entity_id});
+    admin.audit(state, event::APP_CREATED, None, Some(&sp.app_id), &detail).await?;
+    Ok(sp)
+}
+
+/// An app by its id, an OIDC client id or a SAML entity ID.
+pub async fn find(state: &AppState, reference: &str) -> AppResult<App> {
+    if let Some(a) = store::apps::find(&state.db, reference).await? {
+        return Ok(a);
+    }
+    if let Some(c) = store::apps::find_client(&state.db, reference).await?
+        && let Some(a) = store::apps::find(&state.db, &c.app_id).await?
+    {
+        return Ok(a);
+    }
+    if let Some(sp) = store::saml::find_by_entity_id(&state.db, reference).await?
+        && let Some(a) = store::apps::find(&state.db, &sp.app_id).await?
+    {
+        return Ok(a);
+    }
+    Err(AppError::NotFound)
+}
+
+/// Removes an app with its client or service provider, policy, plugin assignments and
+/// grants (refresh tokens and codes go with them).
+pub async fn remove(state: &AppState, admin: &Admin, app: &App) -> AppResult<()> {
+    if !store::apps::delete(&state.db, &app.id).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = json!({"protocol": app.protocol, "name": app.name});
+    admin.audit(state, event::APP_REMOVED, None, Some(&app.id), &detail).await
+}
+
+crate::debug_redacted!(CreatedOidcApp {
+    shown: [app_id, name, client_id, redirect_uris, post_logout_redirect_uris],
+    secret: [client_secret],
+});

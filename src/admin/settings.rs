@@ -1,0 +1,164 @@
+//! The global MFA settings and the policies of groups and apps. No change is accepted that
+//! would leave a policy in force that no one could meet (DESIGN §5).
+
+use serde_json::json;
+
+use super::Admin;
+use crate::audit::event;
+use crate::error::{AppError, AppResult};
+use crate::mfa::assurance::Assurance;
+use crate::mfa::policy::{AppPolicy, Factor, Policy, Settings};
+use crate::state::AppState;
+use crate::store;
+
+/// Applies a partial update (a JSON object of setting keys) to the global MFA settings.
+/// Unknown keys and invalid values are refused, naming the key; nothing is half-written.
+pub async fn update(state: &AppState, admin: &Admin, patch: &serde_json::Value) -> AppResult<Settings> {
+    let serde_json::Value::Object(changes) = patch else {
+        return Err(AppError::BadRequest("settings must be a JSON object".into()));
+    };
+    let current = store::settings::load(&state.db).await?;
+    let mut merged = serde_json::to_value(&current).expect("settings serialise");
+    for (k, v) in changes {
+        if merged.get(k).is_none() {
+            return Err(AppError::BadRequest(format!("unknown setting `{k}`")));
+        }
+        // Check each key on its own, so the error names it.
+        let mut single = serde_json::to_value(&current).expect("settings serialise");
+        single[k] = v.clone();
+        if let Err(e) = serde_json::from_value::<Settings>(single) {
+            return Err(AppError::BadRequest(format!("setting `{k}`: {e}")));
+        }
+        merged[k] = v.clone();
+    }
+    let new: Settings =
+        serde_json::from_value(merged).map_err(|e| AppError::BadRequest(format!("invalid setting: {e}")))?;
+    new.validate().map_err(AppError::BadRequest)?;
+    check_policies(state, &new, None).await?;
+    store::settings::save(&state.db, &new, state.now()).await?;
+    let keys: Vec<&str> = changes.keys().map(String::as_str).collect();
+    admin.audit(state, event::SETTINGS_CHANGED, None, None, &json!({"changed": keys})).await?;
+    Ok(new)
+}
+
+/// A policy that is about to change: a group's or an app's (by id).
+enum Proposed<'a> {
+    Group(&'a str, Option<Policy>),
+    App(&'a str, Option<Policy>),
+}
+
+/// Why `policy` (named `what`) could never be met under `s`, if it could not.
+fn policy_problem(state: &AppState, what: &str, policy: Policy, s: &Settings) -> Option<String> {
+    let usable = crate::mfa::manage::usable_factors(state, s);
+    if crate::mfa::policy::satisfiable(policy, &usable) {
+        return None;
+    }
+    let need = crate::mfa::policy::weakest_factor_for(policy);
+    if s.mfa_allowed_factors.contains(&need) {
+        return Some(format!(
+            "{what} `{}` cannot be met on this issuer: passkeys need a domain name ({}), so no one could sign in",
+            policy.as_str(),
+            state.issuer()
+        ));
+    }
+    let allowed: Vec<&str> = s.mfa_allowed_factors.iter().map(|f| f.as_str()).collect();
+    Some(format!(
+        "{what} `{}` needs `{}` in mfa_allowed_factors (now [{}]), or no one it applies to could sign in",
+        policy.as_str(),
+        need.as_str(),
+        allowed.join(", ")
+    ))
+}
+
+/// Refuses settings under which some policy in force could never be met (DESIGN §5: no
+/// settings change can lock every administrator out): the global one, every group's minimum
+/// and every app's own, with `proposed` standing in for the one about to change.
+async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Proposed<'_>>) -> AppResult<()> {
+    if let Some(m) = policy_problem(state, "mfa_policy", s.mfa_policy, s) {
+        return Err(AppError::BadRequest(m));
+    }
+    if s.mfa_enforce_enrollment && crate::mfa::manage::usable_factors(state, s).is_empty() {
+        return Err(AppError::BadRequest(
+            "mfa_enforce_enrollment needs a factor in mfa_allowed_factors that works on this issuer".into(),
+        ));
+    }
+    // The policy about to be set (for a group that may not exist yet), then every other one.
+    if let Some(Proposed::Group(name, Some(p))) = proposed
+        && let Some(m) = policy_problem(state, &format!("group `{name}`: mfa_policy"), *p, s)
+    {
+        return Err(AppError::BadRequest(m));
+    }
+    for g in store::settings::list_groups(&state.db).await? {
+        if matches!(proposed, Some(Proposed::Group(name, _)) if *name == g.name) {
+            continue;
+        }
+        if let Some(p) = g.mfa_policy.as_deref().and_then(Policy::parse)
+            && let Some(m) = policy_problem(state, &format!("group `{}`: mfa_policy", g.name), p, s)
+        {
+            return Err(AppError::BadRequest(m));
+        }
+    }
+    for app in store::apps::list(&state.db).await? {
+        let policy = match proposed {
+            Some(Proposed::App(id, p)) if *id == app.id => *p,
+            _ => store::settings::find_app_policy(&state.db, &app.id).await?.and_then(|a| a.mfa_policy),
+        };
+        if let Some(p) = policy
+            && let Some(m) = policy_problem(state, &format!("app `{}`: mfa_policy", app.name), p, s)
+        {
+            return Err(AppError::BadRequest(m));
+        }
+    }
+    Ok(())
+}
+
+/// What an administrator should know after changing policies: where their own account
+/// falls short of what the global policy (raised by their groups) now asks. They are not
+/// locked out (enrolment is always offered for an allowed factor), but their next sign-in,
+/// and their next admin action, will ask for the second step.
+pub async fn own_account_warnings(state: &AppState, admin: &Admin) -> AppResult<Vec<String>> {
+    let Some(user) = admin.user() else { return Ok(Vec::new()) };
+    let s = store::settings::load(&state.db).await?;
+    let groups = store::settings::user_groups(&state.db, &user.id).await?;
+    let policy = groups.iter().filter_map(|(_, p)| *p).fold(s.mfa_policy, Policy::max);
+    if policy <= Policy::Optional {
+        return Ok(Vec::new());
+    }
+    let enrolled = store::factors::enrolled(&state.db, &user.id).await?;
+    let has = enrolled
+        .list()
+        .into_iter()
+        .any(|f| f != Factor::BackupCode && crate::mfa::policy::qualifies(f, policy, Assurance::Password));
+    if has {
+        return Ok(Vec::new());
+    }
+    let need = crate::mfa::policy::weakest_factor_for(policy);
+    Ok(vec![format!(
+        "Your own account has no {} yet, which the policy `{}` now asks of you: set one up on your account page before you sign in again or change settings.",
+        need.label(),
+        policy.as_str()
+    )])
+}
+
+/// Sets an app's MFA policy, re-auth interval and trusted-device setting.
+pub async fn set_app_policy(state: &AppState, admin: &Admin, app_id: &str, policy: &AppPolicy) -> AppResult<()> {
+    if !(0..=60 * 24 * 365).contains(&policy.reauth_interval_minutes) {
+        return Err(AppError::BadRequest("reauth_interval_minutes must be between 0 and 525600".into()));
+    }
+    let settings = store::settings::load(&state.db).await?;
+    check_policies(state, &settings, Some(&Proposed::App(app_id, policy.mfa_policy))).await?;
+    if !store::settings::update_app_policy(&state.db, app_id, policy).await? {
+        return Err(AppError::NotFound);
+    }
+    admin.audit(state, event::SETTINGS_CHANGED, None, Some(app_id), &json!(policy)).await
+}
+
+/// Sets a group's minimum MFA policy (creating the group), `None` to clear it.
+pub async fn set_group_policy(state: &AppState, admin: &Admin, group: &str, policy: Option<Policy>) -> AppResult<()> {
+    let group = group.trim();
+    super::users::validate_group(group)?;
+    let settings = store::settings::load(&state.db).await?;
+    check_policies(state, &settings, Some(&Proposed::Group(group, policy))).await?;
+    store::settings::set_group_policy(&state.db, group, policy).await?;
+    admin.audit(state, event::SETTINGS_CHANGED, None, None, &json!({"group": group, "mfa_policy": policy})).await
+}

@@ -1,0 +1,172 @@
+//! Accounts: creation, passwords, disabling, group membership and the MFA reset for a lost
+//! device. Each change is audited with the administrator who made it; the ones that change
+//! how far existing sign-ins can be trusted also set off their security event.
+
+use serde_json::json;
+
+use super::Admin;
+use super::security::{self, SecurityEvent};
+use crate::audit::event;
+use crate::crypto;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{self, users::NewUser, users::User};
+
+/// A generated password: 20 characters from an unambiguous alphabet (~110 bits).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    crypto::random_bytes::<20>().iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+pub struct UserSpec<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub email: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    pub is_admin: bool,
+    pub groups: &'a [String],
+}
+
+pub async fn add(state: &AppState, admin: &Admin, spec: &UserSpec<'_>) -> AppResult<User> {
+    validate_username(spec.username)?;
+    validate_password(spec.password)?;
+    for g in spec.groups {
+        validate_group(g)?;
+    }
+    if store::users::find_by_username(&state.db, spec.username).await?.is_some() {
+        return Err(AppError::Conflict(format!("user `{}` already exists", spec.username)));
+    }
+    let hash = state.hasher.hash(spec.password).await?;
+    let user = store::users::create(
+        &state.db,
+        &NewUser {
+            username: spec.username,
+            email: spec.email,
+            email_verified: false,
+            display_name: spec.display_name,
+            password_hash: Some(&hash),
+            is_admin: spec.is_admin,
+        },
+        state.now(),
+    )
+    .await
+    .map_err(|e| {
+        if e.is_unique_violation() { AppError::Conflict(format!("user `{}` already exists", spec.username)) } else { e }
+    })?;
+    for g in spec.groups {
+        store::users::add_to_group(&state.db, &user.id, g).await?;
+    }
+    let detail = json!({"username": user.username, "is_admin": user.is_admin, "groups": spec.groups});
+    admin.audit(state, event::USER_CREATED, Some(&user.id), None, &detail).await?;
+    Ok(user)
+}
+
+fn validate_username(u: &str) -> AppResult<()> {
+    if u.is_empty() || u.len() > 64 || u.trim() != u || u.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("usernames are 1-64 characters, without surrounding spaces".into()));
+    }
+    Ok(())
+}
+
+/// ASVS 2.1.1/2.1.2: at least 12 characters, at most 128, anything allowed.
+fn validate_password(p: &str) -> AppResult<()> {
+    let n = p.chars().count();
+    if !(12..=128).contains(&n) {
+        return Err(AppError::BadRequest("passwords are 12 to 128 characters long".into()));
+    }
+    Ok(())
+}
+
+/// Group names as policies and tokens carry them: 1-128 characters, no control characters,
+/// no surrounding spaces.
+pub(super) fn validate_group(g: &str) -> AppResult<()> {
+    if g.is_empty() || g.len() > 128 || g.trim() != g || g.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("group names are 1-128 characters, without surrounding spaces".into()));
+    }
+    Ok(())
+}
+
+pub async fn find(state: &AppState, username: &str) -> AppResult<User> {
+    store::users::find_by_username(&state.db, username)
+        .await?
+        .ok_or_else(|| AppError::BadRequest(format!("no user `{username}`")))
+}
+
+/// Sets a new password; the security event ends the user's sessions, grants and devices.
+pub async fn set_password(state: &AppState, admin: &Admin, username: &str, password: &str) -> AppResult<()> {
+    validate_password(password)?;
+    let user = find(state, username).await?;
+    let hash = state.hasher.hash(password).await?;
+    store::users::update_password(&state.db, &user.id, &hash, state.now()).await?;
+    admin.audit(state, event::USER_PASSWORD_SET, Some(&user.id), None, &json!({"username": user.username})).await?;
+    security::apply(state, &user.id, SecurityEvent::PasswordChanged, admin.actor_id(), admin.origin()).await
+}
+
+/// Disables (or re-enables) a user; disabling ends their sessions, grants and devices.
+pub async fn set_disabled(state: &AppState, admin: &Admin, username: &str, disabled: bool) -> AppResult<()> {
+    let user = find(state, username).await?;
+    store::users::update_disabled(&state.db, &user.id, disabled, state.now()).await?;
+    let e = if disabled { event::USER_DISABLED } else { event::USER_ENABLED };
+    admin.audit(state, e, Some(&user.id), None, &json!({"username": user.username})).await?;
+    if disabled {
+        security::apply(state, &user.id, SecurityEvent::UserDisabled, admin.actor_id(), admin.origin()).await?;
+    }
+    Ok(())
+}
+
+/// Puts a user in a group (created if new). True when they were not a member before.
+pub async fn add_to_group(state: &AppState, admin: &Admin, username: &str, group: &str) -> AppResult<bool> {
+    validate_group(group)?;
+    let user = store::users::find_by_username(&state.db, username).await?.ok_or(AppError::NotFound)?;
+    let added = store::users::add_to_group(&state.db, &user.id, group).await?;
+    if added {
+        let detail = json!({"username": user.username, "group": group});
+        admin.audit(state, event::GROUP_MEMBER_ADDED, Some(&user.id), None, &detail).await?;
+    }
+    Ok(added)
+}
+
+/// Takes a user out of a group. False when they were not a member.
+pub async fn remove_from_group(state: &AppState, admin: &Admin, username: &str, group: &str) -> AppResult<bool> {
+    let user = store::users::find_by_username(&state.db, username).await?.ok_or(AppError::NotFound)?;
+    let removed = store::users::remove_from_group(&state.db, &user.id, group).await?;
+    if removed {
+        let detail = json!({"username": user.username, "group": group});
+        admin.audit(state, event::GROUP_MEMBER_REMOVED, Some(&user.id), None, &detail).await?;
+    }
+    Ok(removed)
+}
+
+/// Removes every second factor and trusted device of a user (lost device): the next login
+/// leads to enrolment wherever MFA is required, and no existing sign-in survives it.
+pub async fn reset_mfa(state: &AppState, admin: &Admin, username: &str) -> AppResult<()> {
+    let user = find(state, username).await?;
+    store::factors::delete_totp(&state.db, &user.id).await?;
+    store::factors::delete_backup_codes(&state.db, &user.id).await?;
+    store::factors::delete_passkeys(&state.db, &user.id).await?;
+    let detail = json!({"username": user.username, "reset": "all factors"});
+    admin.audit(state, event::FACTOR_REMOVED, Some(&user.id), None, &detail).await?;
+    security::apply(state, &user.id, SecurityEvent::MfaResetByAdmin, admin.actor_id(), admin.origin()).await
+}
+
+/// First start with no users: creates `admin` with a generated password, returned once.
+pub async fn ensure_initial_admin(state: &AppState) -> AppResult<Option<String>> {
+    if store::users::count(&state.db).await? > 0 {
+        return Ok(None);
+    }
+    let password = generate_password();
+    let spec = UserSpec {
+        username: "admin",
+        password: &password,
+        email: None,
+        display_name: Some("Administrator"),
+        is_admin: true,
+        groups: &[],
+    };
+    match add(state, &Admin::operator(), &spec).await {
+        Ok(_) => Ok(Some(password)),
+        // Another node won the race.
+        Err(AppError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

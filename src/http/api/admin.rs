@@ -1,0 +1,274 @@
+//! `/api/v1/admin`: settings, policies, apps, groups, users and the audit log. The router's
+//! layer checks the administrator once (`guards::admin_layer`); each handler takes the
+//! `Admin` it left and hands it to `crate::admin`, which does the work and audits it.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::admin::apps::{self, OidcAppSpec, SamlAppSpec};
+use crate::admin::{Admin, settings, users};
+use crate::error::{AppError, AppResult};
+use crate::http::guards::SameOriginJson;
+use crate::mfa::policy::{AppPolicy, Policy};
+use crate::state::AppState;
+use crate::store;
+
+type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+pub(super) fn query<T>(q: QueryResult<T>) -> AppResult<T> {
+    q.map(|Query(v)| v).map_err(|e| AppError::BadRequest(format!("query: {}", e.body_text())))
+}
+
+fn policy_value(key: &str, v: &str) -> AppResult<Policy> {
+    Policy::parse(v)
+        .ok_or_else(|| AppError::BadRequest(format!("{key}: `{v}` is not disabled, optional, any, otp or passkey")))
+}
+
+pub async fn settings_get(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
+    Ok(Json(store::settings::load(&state.db).await?).into_response())
+}
+
+pub async fn settings_patch(
+    State(state): State<AppState>,
+    admin: Admin,
+    SameOriginJson(patch): SameOriginJson<Value>,
+) -> AppResult<Response> {
+    let s = settings::update(&state, &admin, &patch).await?;
+    let mut body = json!(s);
+    body["warnings"] = json!(settings::own_account_warnings(&state, &admin).await?);
+    Ok(Json(body).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppPolicyBody {
+    /// `inherit` or a policy value.
+    mfa_policy: Option<String>,
+    reauth_interval_minutes: Option<i64>,
+    allow_trusted_devices: Option<bool>,
+}
+
+fn app_policy_json(app: &store::apps::App, p: &AppPolicy) -> Value {
+    json!({
+        "id": app.id,
+        "name": app.name,
+        "protocol": app.protocol,
+        "mfa_policy": p.mfa_policy.map_or("inherit", Policy::as_str),
+        "reauth_interval_minutes": p.reauth_interval_minutes,
+        "allow_trusted_devices": p.allow_trusted_devices,
+    })
+}
+
+pub async fn apps_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
+    Ok(Json(json!({"apps": store::apps::list(&state.db).await?})).into_response())
+}
+
+pub async fn app_get(State(state): State<AppState>, _: Admin, Path(id): Path<String>) -> AppResult<Response> {
+    let app = store::apps::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let policy = store::settings::find_app_policy(&state.db, &id).await?.unwrap_or_default();
+    Ok(Json(app_policy_json(&app, &policy)).into_response())
+}
+
+pub async fn app_patch(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    SameOriginJson(b): SameOriginJson<AppPolicyBody>,
+) -> AppResult<Response> {
+    let app = store::apps::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let mut p = store::settings::find_app_policy(&state.db, &id).await?.unwrap_or_default();
+    if let Some(v) = &b.mfa_policy {
+        p.mfa_policy = match v.as_str() {
+            "inherit" => None,
+            other => Some(policy_value("mfa_policy (or inherit)", other)?),
+        };
+    }
+    if let Some(v) = b.reauth_interval_minutes {
+        p.reauth_interval_minutes = v;
+    }
+    if let Some(v) = b.allow_trusted_devices {
+        p.allow_trusted_devices = v;
+    }
+    settings::set_app_policy(&state, &admin, &id, &p).await?;
+    Ok(Json(app_policy_json(&app, &p)).into_response())
+}
+
+pub async fn app_delete(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
+    let app = store::apps::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    apps::remove(&state, &admin, &app).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcAppBody {
+    name: String,
+    client_id: Option<String>,
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+/// Registers an OIDC client; a confidential client's secret is in this answer only.
+pub async fn oidc_app_create(
+    State(state): State<AppState>,
+    admin: Admin,
+    SameOriginJson(b): SameOriginJson<OidcAppBody>,
+) -> AppResult<Response> {
+    let spec = OidcAppSpec {
+        name: &b.name,
+        client_id: b.client_id.as_deref(),
+        redirect_uris: &b.redirect_uris,
+        post_logout_redirect_uris: &b.post_logout_redirect_uris,
+        public: b.public,
+        extra_scopes: &b.scopes,
+    };
+    let created = apps::add_oidc(&state, &admin, &spec).await?;
+    Ok((StatusCode::CREATED, Json(json!(created))).into_response())
+}
+
+/// Registers a SAML service provider from fields, its metadata (`metadata`), or both.
+pub async fn saml_app_create(
+    State(state): State<AppState>,
+    admin: Admin,
+    SameOriginJson(spec): SameOriginJson<SamlAppSpec>,
+) -> AppResult<Response> {
+    let sp = apps::add_saml(&state, &admin, spec).await?;
+    Ok((StatusCode::CREATED, Json(json!(sp))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBody {
+    mfa_policy: Option<String>,
+}
+
+pub async fn groups_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
+    let groups = store::settings::list_groups(&state.db).await?;
+    Ok(Json(json!({"groups": groups})).into_response())
+}
+
+pub async fn group_put(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+    SameOriginJson(b): SameOriginJson<GroupBody>,
+) -> AppResult<Response> {
+    let policy = b.mfa_policy.as_deref().map(|v| policy_value("mfa_policy", v)).transpose()?;
+    settings::set_group_policy(&state, &admin, &name, policy).await?;
+    Ok(Json(json!({"name": name, "mfa_policy": policy})).into_response())
+}
+
+pub async fn group_member_put(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((name, username)): Path<(String, String)>,
+) -> AppResult<Response> {
+    users::add_to_group(&state, &admin, &username, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn group_member_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((name, username)): Path<(String, String)>,
+) -> AppResult<Response> {
+    if !users::remove_from_group(&state, &admin, &username, &name).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    username: String,
+    /// Generated (and answered once) when absent.
+    password: Option<String>,
+    email: Option<String>,
+    display_name: Option<String>,
+    #[serde(default)]
+    is_admin: bool,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+pub async fn users_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
+    Ok(Json(json!({"users": store::users::list(&state.db).await?})).into_response())
+}
+
+/// Creates an account; a generated password is in this answer only.
+pub async fn user_create(
+    State(state): State<AppState>,
+    admin: Admin,
+    SameOriginJson(b): SameOriginJson<NewUserBody>,
+) -> AppResult<Response> {
+    let generated = b.password.is_none().then(users::generate_password);
+    let spec = users::UserSpec {
+        username: b.username.trim(),
+        password: b.password.as_deref().or(generated.as_deref()).unwrap_or_default(),
+        email: b.email.as_deref(),
+        display_name: b.display_name.as_deref(),
+        is_admin: b.is_admin,
+        groups: &b.groups,
+    };
+    let user = users::add(&state, &admin, &spec).await?;
+    let body = json!({"id": user.id, "username": user.username, "is_admin": user.is_admin, "password": generated});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+pub async fn user_disable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> AppResult<Response> {
+    users::set_disabled(&state, &admin, &username, true).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn user_enable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> AppResult<Response> {
+    users::set_disabled(&state, &admin, &username, false).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn user_reset_mfa(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> AppResult<Response> {
+    users::reset_mfa(&state, &admin, &username).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    user_id: Option<String>,
+    actor_id: Option<String>,
+    event: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn audit(State(state): State<AppState>, _: Admin, q: QueryResult<AuditQuery>) -> AppResult<Response> {
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = store::audit::Filter {
+        user_id: q.user_id.as_deref(),
+        actor_id: q.actor_id.as_deref(),
+        event: q.event.as_deref(),
+        before: q.before,
+    };
+    Ok(Json(json!({"entries": store::audit::list(&state.db, &filter, limit).await?})).into_response())
+}

@@ -1,0 +1,227 @@
+//! `/api/v1/mfa` and `/api/v1/me`: the caller's own factors (TOTP, passkeys, backup codes)
+//! and trusted devices. Enrolment also runs inside a login, with its `enrollment_token`
+//! instead of a session.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::progress_response;
+use super::no_store;
+use crate::error::{AppError, AppResult};
+use crate::http::client::ClientInfo;
+use crate::http::guards::{FreshlyVerified, SameOriginJson, SameOriginJsonOrEmpty, SignedIn};
+use crate::http::{cookies, forms};
+use crate::login::mfa as flow;
+use crate::mfa::{backup, manage};
+use crate::state::AppState;
+use crate::store;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollBody {
+    #[serde(default)]
+    enrollment_token: Option<String>,
+}
+
+/// Starts TOTP enrolment: inside a login (`enrollment_token`) or for the signed-in user.
+pub async fn totp_enroll(
+    State(state): State<AppState>,
+    fresh: Result<FreshlyVerified, AppError>,
+    SameOriginJsonOrEmpty(b): SameOriginJsonOrEmpty<EnrollBody>,
+) -> AppResult<Response> {
+    let e = match &b.enrollment_token {
+        Some(t) => flow::begin_totp_enrolment(&state, t).await?.0,
+        None => manage::begin_totp(&state, &fresh?.fresh).await?,
+    };
+    let body = json!({"secret": e.secret, "otpauth_uri": e.uri, "qr_svg": e.qr_svg});
+    Ok(no_store(CookieJar::new(), StatusCode::OK, body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    #[serde(default)]
+    enrollment_token: Option<String>,
+    code: String,
+}
+
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    fresh: Result<FreshlyVerified, AppError>,
+    SameOriginJson(b): SameOriginJson<ConfirmBody>,
+) -> AppResult<Response> {
+    match &b.enrollment_token {
+        Some(t) => {
+            let progress = flow::confirm_totp_enrolment(&state, t, &b.code, &client).await?;
+            progress_response(&state, jar, client, progress).await
+        }
+        None => {
+            manage::confirm_totp(&state, &fresh?.fresh, &b.code, &client.origin).await?;
+            Ok(no_store(jar, StatusCode::OK, json!({"enabled": true})))
+        }
+    }
+}
+
+/// Starts registering a passkey: inside a login (`enrollment_token`) or for the signed-in
+/// user. Answers `{"session": ceremony id, "publicKey": options}`.
+pub async fn passkey_register_begin(
+    State(state): State<AppState>,
+    fresh: Result<FreshlyVerified, AppError>,
+    SameOriginJsonOrEmpty(b): SameOriginJsonOrEmpty<EnrollBody>,
+) -> AppResult<Response> {
+    let (ceremony, options) = match &b.enrollment_token {
+        Some(t) => flow::begin_passkey_enrolment(&state, t).await?,
+        None => manage::begin_passkey(&state, &fresh?.fresh).await?,
+    };
+    let mut body = json!(options);
+    body["session"] = json!(ceremony);
+    Ok(no_store(CookieJar::new(), StatusCode::OK, body))
+}
+
+#[derive(Deserialize)]
+pub struct CeremonyQuery {
+    session: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegisterBody {
+    #[serde(default)]
+    enrollment_token: Option<String>,
+    /// The new `PublicKeyCredential` from the browser, as JSON.
+    credential: Value,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn passkey_register_finish(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ClientInfo(client): ClientInfo,
+    fresh: Result<FreshlyVerified, AppError>,
+    query: Result<Query<CeremonyQuery>, axum::extract::rejection::QueryRejection>,
+    SameOriginJson(b): SameOriginJson<PasskeyRegisterBody>,
+) -> AppResult<Response> {
+    let Query(q) = query.map_err(|_| AppError::BadRequest("the `session` query parameter is required".into()))?;
+    let credential = forms::credential(serde_json::from_value(b.credential))?;
+    match &b.enrollment_token {
+        Some(t) => {
+            let progress = flow::finish_passkey_enrolment(&state, t, &q.session, &credential, &b.name, &client).await?;
+            progress_response(&state, jar, client, progress).await
+        }
+        None => {
+            let info =
+                manage::finish_passkey(&state, &fresh?.fresh, &q.session, &credential, &b.name, &client.origin).await?;
+            Ok(no_store(jar, StatusCode::CREATED, json!(info)))
+        }
+    }
+}
+
+pub async fn passkeys_list(State(state): State<AppState>, SignedIn { user, .. }: SignedIn) -> AppResult<Response> {
+    let passkeys = store::passkeys::list(&state.db, &user.id).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"passkeys": passkeys})))
+}
+
+pub async fn passkey_get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedIn { user, .. }: SignedIn,
+) -> AppResult<Response> {
+    let passkeys = store::passkeys::list(&state.db, &user.id).await?;
+    let p = passkeys.into_iter().find(|p| p.id == id).ok_or(AppError::NotFound)?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!(p)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameBody {
+    name: String,
+}
+
+pub async fn passkey_patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedIn { user, .. }: SignedIn,
+    SameOriginJson(b): SameOriginJson<RenameBody>,
+) -> AppResult<Response> {
+    let p = manage::rename_passkey(&state, &user, &id, &b.name).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!(p)))
+}
+
+pub async fn passkey_delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FreshlyVerified { fresh, client }: FreshlyVerified,
+) -> AppResult<Response> {
+    manage::remove_passkey(&state, &fresh, &id, &client.origin).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn totp_delete(
+    State(state): State<AppState>,
+    FreshlyVerified { fresh, client }: FreshlyVerified,
+) -> AppResult<Response> {
+    manage::remove_totp(&state, &fresh, &client.origin).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn backup_codes_generate(
+    State(state): State<AppState>,
+    FreshlyVerified { fresh, client }: FreshlyVerified,
+) -> AppResult<Response> {
+    let codes = manage::generate_backup_codes(&state, &fresh, &client.origin).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"codes": codes, "remaining": codes.len()})))
+}
+
+pub async fn backup_codes_status(
+    State(state): State<AppState>,
+    SignedIn { user, .. }: SignedIn,
+) -> AppResult<Response> {
+    let s = store::factors::backup_code_status(&state.db, &user.id).await?;
+    let body = json!({
+        "remaining": s.remaining,
+        "total": s.total,
+        "generated_at": s.generated_at,
+        "low": s.total > 0 && s.remaining < backup::LOW_WATER,
+    });
+    Ok(no_store(CookieJar::new(), StatusCode::OK, body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustBody {
+    trust_device_token: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn devices_create(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    SignedIn { user, client, .. }: SignedIn,
+    SameOriginJson(b): SameOriginJson<TrustBody>,
+) -> AppResult<Response> {
+    let (token, device, _) = flow::trust_device(&state, &user.id, &b.trust_device_token, &b.name, &client).await?;
+    let jar = cookies::set_device(&state, jar, token, device.expires_at);
+    Ok(no_store(jar, StatusCode::CREATED, json!(device)))
+}
+
+pub async fn devices_list(State(state): State<AppState>, SignedIn { user, .. }: SignedIn) -> AppResult<Response> {
+    let devices = store::devices::list(&state.db, &user.id, state.now()).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"devices": devices})))
+}
+
+pub async fn devices_delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedIn { user, client, .. }: SignedIn,
+) -> AppResult<Response> {
+    manage::revoke_device(&state, &user, &id, &client.origin).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,75 @@
+//! The JSON API (paths as in DESIGN §6), one module per audience: `auth` signs in, `me` works
+//! on the caller's own factors and devices, `admin` and `plugins` need an administrator
+//! (checked once by the `/admin` router's layer). Bodies must be `application/json` (plugin
+//! uploads `application/wasm`), which also keeps cross-site forms out.
+
+pub mod admin;
+pub mod auth;
+pub mod me;
+pub mod plugins;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use axum_extra::extract::CookieJar;
+use serde_json::Value;
+
+use crate::state::AppState;
+
+/// A JSON answer no cache may keep, with the cookies of `jar`.
+fn no_store(jar: CookieJar, status: StatusCode, body: Value) -> Response {
+    super::no_store((status, jar, Json(body)))
+}
+
+/// Everything under `/api/v1`.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let auth = Router::new()
+        .route("/login", post(auth::login))
+        .route("/mfa/totp", post(auth::mfa_totp))
+        .route("/mfa/backup-code", post(auth::mfa_backup_code))
+        .route("/mfa/passkey/begin", post(auth::mfa_passkey_begin))
+        .route("/mfa/passkey/finish", post(auth::mfa_passkey_finish))
+        .route("/mfa/enrollment/postpone", post(auth::postpone_enrollment))
+        .route("/step-up", post(auth::step_up));
+    let mfa = Router::new()
+        .route("/totp", delete(me::totp_delete))
+        .route("/totp/enroll", post(me::totp_enroll))
+        .route("/totp/confirm", post(me::totp_confirm))
+        .route("/passkey/register/begin", post(me::passkey_register_begin))
+        .route("/passkey/register/finish", post(me::passkey_register_finish))
+        .route("/passkeys", get(me::passkeys_list))
+        .route("/passkeys/{id}", get(me::passkey_get).patch(me::passkey_patch).delete(me::passkey_delete))
+        .route("/backup-codes", get(me::backup_codes_status).post(me::backup_codes_generate));
+    let me = Router::new()
+        .route("/devices", get(me::devices_list).post(me::devices_create))
+        .route("/devices/{id}", delete(me::devices_delete));
+    let admin = Router::new()
+        .route("/settings", get(admin::settings_get).patch(admin::settings_patch))
+        .route("/apps", get(admin::apps_list))
+        .route("/apps/oidc", post(admin::oidc_app_create))
+        .route("/apps/saml", post(admin::saml_app_create))
+        .route("/apps/{id}", get(admin::app_get).patch(admin::app_patch).delete(admin::app_delete))
+        .route("/groups", get(admin::groups_list))
+        .route("/groups/{name}", put(admin::group_put))
+        .route("/groups/{name}/members/{username}", put(admin::group_member_put).delete(admin::group_member_delete))
+        .route("/users", get(admin::users_list).post(admin::user_create))
+        .route("/users/{username}/disable", post(admin::user_disable))
+        .route("/users/{username}/enable", post(admin::user_enable))
+        .route("/users/{username}/reset-mfa", post(admin::user_reset_mfa))
+        .route("/audit", get(admin::audit))
+        .route(
+            "/plugins",
+            get(plugins::list)
+                .post(plugins::upload)
+                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 1024)),
+        )
+        .route("/plugins/{plugin}", get(plugins::show).delete(plugins::delete))
+        .route("/plugins/{plugin}/assignments/{scope}", put(plugins::assign).delete(plugins::unassign))
+        .route("/plugins/{plugin}/test", post(plugins::test))
+        .route("/plugins/{plugin}/replay", post(plugins::replay))
+        .route("/plugin-decisions", get(plugins::decisions))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::guards::admin_layer));
+    Router::new().nest("/auth", auth).nest("/mfa", mfa).nest("/me", me).nest("/admin", admin)
+}
