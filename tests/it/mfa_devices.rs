@@ -5,7 +5,7 @@ use crate::both_databases;
 use crate::common::*;
 use serde_json::json;
 
-both_databases!(device_tokens_are_bound_and_revocable);
+both_databases!(device_tokens_are_bound_and_revocable, a_trust_token_trusts_one_device);
 
 fn cookie_client() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).build().unwrap()
@@ -94,5 +94,35 @@ async fn device_tokens_are_bound_and_revocable(b: Backend) {
     let (_, body) = api_login(&srv, &other, "carol").await;
     assert_eq!(body["mfa_enrollment_required"], true, "devices are revoked on factor reset: {body}");
     assert!(portcullis::store::devices::list(&srv.state.db, &carol.id, srv.now()).await.unwrap().is_empty());
+    srv.stop().await;
+}
+
+/// A trust-device token is single use: many simultaneous attempts with it (the same session
+/// racing itself, as a double-submitted form or a replayed request would) trust one device.
+async fn a_trust_token_trusts_one_device(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let alice = srv.add_user("alice").await;
+    let secret = srv.enrol_totp(&alice).await;
+    srv.set_settings(json!({"mfa_policy": "any"})).await;
+    let http = cookie_client();
+    let (_, body) = api_login(&srv, &http, "alice").await;
+    let token = body["mfa_token"].as_str().unwrap().to_owned();
+    let (status, body) =
+        api_post(&http, &srv.url("/api/v1/auth/mfa/totp"), json!({"mfa_token": token, "code": srv.code(&secret)}))
+            .await;
+    assert_eq!(status, 200);
+    let trust = body["trust_device_token"].as_str().unwrap().to_owned();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let (http, url, trust) = (http.clone(), srv.url("/api/v1/me/devices"), trust.clone());
+        set.spawn(async move {
+            api_post(&http, &url, json!({"trust_device_token": trust, "name": format!("d{i}")})).await.0
+        });
+    }
+    let statuses = set.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 400), "{statuses:?}");
+    let devices = portcullis::store::devices::list(&srv.state.db, &alice.id, srv.now()).await.unwrap();
+    assert_eq!(devices.len(), 1);
     srv.stop().await;
 }
