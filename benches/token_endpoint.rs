@@ -178,7 +178,7 @@ fn server_main() {
         )
         .await
         .unwrap();
-        println!("READY {port} {}", app.client_secret.unwrap());
+        println!("READY {port} {}", app.client_secret.unwrap().expose());
         let stop = async {
             tokio::task::spawn_blocking(|| {
                 let mut sink = String::new();

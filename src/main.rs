@@ -561,7 +561,9 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                     created.name, created.app_id, created.client_id
                 );
                 match &created.client_secret {
-                    Some(secret) => s.push_str(&format!("\nclient_secret: {secret}\n(the secret is shown only now)")),
+                    Some(secret) => {
+                        s.push_str(&format!("\nclient_secret: {}\n(the secret is shown only now)", secret.expose()))
+                    }
                     None => s.push_str("\npublic client: no secret, PKCE (S256) required"),
                 }
                 s

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::Admin;
 use crate::audit::event;
-use crate::crypto;
+use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult};
 use crate::oidc::SCOPES_SUPPORTED;
 use crate::oidc::token::client_secret_hash;
@@ -31,13 +31,13 @@ pub struct OidcAppSpec<'a> {
     pub extra_scopes: &'a [String],
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct CreatedOidcApp {
     pub app_id: String,
     pub name: String,
     pub client_id: String,
     /// Shown once; only its hash is stored.
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
 }
@@ -81,7 +81,7 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
     if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
         return Err(AppError::BadRequest("client ids are 1-128 visible ASCII characters without `:`".into()));
     }
-    let secret = (!spec.public).then(crypto::random_token);
+    let secret = (!spec.public).then(Secret::random);
     let secret_hash = secret.as_deref().map(client_secret_hash);
     let mut scopes: Vec<String> = SCOPES_SUPPORTED.iter().map(|s| s.to_string()).collect();
     for s in spec.extra_scopes {
@@ -163,8 +163,3 @@ pub async fn remove(state: &AppState, admin: &Admin, app: &App) -> AppResult<()>
     let detail = json!({"protocol": app.protocol, "name": app.name});
     admin.audit(state, event::APP_REMOVED, None, Some(&app.id), &detail).await
 }
-
-crate::debug_redacted!(CreatedOidcApp {
-    shown: [app_id, name, client_id, redirect_uris, post_logout_redirect_uris],
-    secret: [client_secret],
-});

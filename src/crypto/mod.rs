@@ -14,35 +14,54 @@ pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use signing::{KeyRing, SigningKey};
 
-/// Shows in `Debug` that a secret is there, never the secret (DESIGN §7).
-pub struct Redacted<'a, T: ?Sized>(pub &'a T);
+/// A token, code or secret. `Debug` shows that one is there, never its value (DESIGN §7), so
+/// a stray `{:?}` in a log line or a panic message cannot leak it; there is deliberately no
+/// `Display`. The value is read as a `&str` (`Deref`) where it is used — a cookie, a hash, a
+/// comparison — and serialised as itself only into the one answer that hands it over.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct Secret(String);
 
-impl std::fmt::Debug for Redacted<'_, String> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("\"<redacted>\"")
+impl Secret {
+    /// A new 256-bit random token (`random_token`).
+    pub fn random() -> Secret {
+        Secret(random_token())
+    }
+
+    /// The value, to show it once (a CLI printing a new client's secret).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
     }
 }
 
-impl std::fmt::Debug for Redacted<'_, Option<String>> {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Some(<redacted>)" } else { "None" })
+        f.write_str("<redacted>")
     }
 }
 
-/// `impl Debug` for a struct that holds tokens, codes or secrets: the `shown` fields as they
-/// are, the `secret` ones (a `String` or `Option<String>`) as `<redacted>`.
-#[macro_export]
-macro_rules! debug_redacted {
-    ($ty:ty { shown: [$($shown:ident),* $(,)?], secret: [$($secret:ident),* $(,)?] $(,)? }) => {
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    $(.field(stringify!($shown), &self.$shown))*
-                    $(.field(stringify!($secret), &$crate::crypto::Redacted(&self.$secret)))*
-                    .finish()
-            }
-        }
-    };
+impl std::ops::Deref for Secret {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Secret {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_owned())
+    }
 }
 
 /// `n` random bytes from the system CSPRNG.

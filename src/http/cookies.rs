@@ -4,7 +4,7 @@
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use cookie::time::Duration;
 
-use crate::crypto;
+use crate::crypto::{self, Secret};
 use crate::state::AppState;
 
 pub struct Names {
@@ -25,13 +25,13 @@ fn base(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((name, value)).path("/").secure(secure).http_only(true).same_site(SameSite::Lax).build()
 }
 
-pub fn session_token(state: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(names(state).session).map(|c| c.value().to_owned())
+pub fn session_token(state: &AppState, jar: &CookieJar) -> Option<Secret> {
+    jar.get(names(state).session).map(|c| c.value().into())
 }
 
-pub fn set_session(state: &AppState, jar: CookieJar, token: String) -> CookieJar {
+pub fn set_session(state: &AppState, jar: CookieJar, token: Secret) -> CookieJar {
     let n = names(state);
-    let mut c = base(n.session, token, n.secure);
+    let mut c = base(n.session, token.into_inner(), n.secure);
     c.set_max_age(Duration::minutes(state.config.session.absolute_timeout_minutes));
     jar.add(c)
 }
@@ -70,12 +70,12 @@ pub fn mfa_name(state: &AppState) -> &'static str {
     if names(state).secure { "__Host-portcullis_mfa" } else { "portcullis_mfa" }
 }
 
-pub fn mfa_token(state: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(mfa_name(state)).map(|c| c.value().to_owned())
+pub fn mfa_token(state: &AppState, jar: &CookieJar) -> Option<Secret> {
+    jar.get(mfa_name(state)).map(|c| c.value().into())
 }
 
-pub fn set_mfa(state: &AppState, jar: CookieJar, token: String) -> CookieJar {
-    let mut c = base(mfa_name(state), token, names(state).secure);
+pub fn set_mfa(state: &AppState, jar: CookieJar, token: Secret) -> CookieJar {
+    let mut c = base(mfa_name(state), token.into_inner(), names(state).secure);
     c.set_max_age(Duration::minutes(10));
     jar.add(c)
 }
@@ -92,12 +92,12 @@ pub fn device_name(state: &AppState) -> &'static str {
     if names(state).secure { "__Host-idp_device" } else { "idp_device" }
 }
 
-pub fn device_token(state: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(device_name(state)).map(|c| c.value().to_owned())
+pub fn device_token(state: &AppState, jar: &CookieJar) -> Option<Secret> {
+    jar.get(device_name(state)).map(|c| c.value().into())
 }
 
-pub fn set_device(state: &AppState, jar: CookieJar, token: String, expires_at: i64) -> CookieJar {
-    let mut c = base(device_name(state), token, names(state).secure);
+pub fn set_device(state: &AppState, jar: CookieJar, token: Secret, expires_at: i64) -> CookieJar {
+    let mut c = base(device_name(state), token.into_inner(), names(state).secure);
     c.set_same_site(SameSite::Strict);
     c.set_max_age(Duration::seconds((expires_at - state.now()).max(0)));
     jar.add(c)

@@ -122,7 +122,7 @@ type StepFormResult = Result<CsrfForm<StepForm>, CsrfRejection<StepForm>>;
 
 /// Script endpoints of the pages (`/login/mfa/passkey/begin`, `/login/mfa/enroll/passkey/begin`):
 /// JSON in and out, the transaction from its cookie, the CSRF token in the body.
-fn transaction(state: &AppState, jar: &CookieJar) -> AppResult<String> {
+fn transaction(state: &AppState, jar: &CookieJar) -> AppResult<crate::crypto::Secret> {
     cookies::mfa_token(state, jar).ok_or(AppError::MfaStepExpired)
 }
 

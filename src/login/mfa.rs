@@ -4,7 +4,7 @@
 
 use super::{Client, MfaPending, Stage};
 use crate::audit::{self, event};
-use crate::crypto;
+use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{Factor, Verdict, parse_factors};
 use crate::mfa::{backup, limits, passkey, totp};
@@ -18,13 +18,14 @@ use webauthn_rs::prelude::{
 };
 
 /// A login whose MFA step is complete.
+#[derive(Debug)]
 pub struct Completed {
     pub session: Session,
     pub user: User,
     /// Set when the session is new: the cookie value.
-    pub new_session_token: Option<String>,
+    pub new_session_token: Option<Secret>,
     /// One-time token to trust this device, when allowed (`POST /api/v1/me/devices`).
-    pub trust_token: Option<String>,
+    pub trust_token: Option<Secret>,
     pub request_id: Option<String>,
     /// The user chose "set up later" for a required enrolment.
     pub postponed: bool,
@@ -55,7 +56,7 @@ pub async fn find(state: &AppState, token: &str) -> AppResult<(MfaTransaction, U
 
 pub fn pending(token: &str, txn: &MfaTransaction) -> MfaPending {
     MfaPending {
-        token: token.to_owned(),
+        token: token.into(),
         stage: if txn.stage == TxnStage::Enroll { Stage::Enroll } else { Stage::Challenge },
         challenge: parse_factors(&txn.challenge),
         enroll: parse_factors(&txn.enroll),
@@ -310,7 +311,7 @@ async fn advance(
     )
     .await?;
     let trust_token = if txn.allow_trust && factor.is_some() && !postponed {
-        let t = crypto::random_token();
+        let t = Secret::random();
         store::mfa_transactions::set_trust_token(&state.db, &token_hash, &crypto::token_hash(&t)).await?;
         Some(t)
     } else {
@@ -353,7 +354,7 @@ pub async fn trust_device(
     trust_token: &str,
     name: &str,
     client: &Client,
-) -> AppResult<(String, store::devices::Device, Option<Option<Verdict>>)> {
+) -> AppResult<(Secret, store::devices::Device, Option<Option<Verdict>>)> {
     let settings = store::settings::load(&state.db).await?;
     let txn = store::mfa_transactions::take_trust_token(&state.db, &crypto::token_hash(trust_token), state.now())
         .await?
@@ -398,7 +399,7 @@ pub async fn answer_trust(
     answer: TrustAnswer<'_>,
     request_id: Option<&str>,
     client: &Client,
-) -> AppResult<(Option<(String, store::devices::Device)>, super::Next)> {
+) -> AppResult<(Option<(Secret, store::devices::Device)>, super::Next)> {
     let mut client = client.clone();
     let (trusted, carried) = match answer {
         TrustAnswer::Yes { name } => {
@@ -411,8 +412,3 @@ pub async fn answer_trust(
     let next = super::continue_request(state, session, user, request_id, &client, false, carried.as_ref()).await?;
     Ok((trusted, next))
 }
-
-crate::debug_redacted!(Completed {
-    shown: [session, user, request_id, postponed, plugin_verdict],
-    secret: [new_session_token, trust_token],
-});

@@ -8,7 +8,7 @@ pub mod mfa;
 pub mod request;
 
 use crate::audit::{self, Origin, event};
-use crate::crypto;
+use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult};
 use crate::mfa::assurance::Assurance;
 use crate::mfa::limits;
@@ -28,13 +28,13 @@ const TOUCH_INTERVAL_SECONDS: i64 = 60;
 const MFA_TRANSACTION_SECONDS: i64 = 600;
 
 /// What the browser or API client brought along.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Client {
     pub origin: Origin,
     /// The `idp_device` cookie.
-    pub device_token: Option<String>,
+    pub device_token: Option<Secret>,
     /// The current session cookie (replaced on sign-in: no session fixation).
-    pub session_token: Option<String>,
+    pub session_token: Option<Secret>,
     /// The `User-Agent` header (cut to a sane length), for plugins' device signals.
     pub user_agent: Option<String>,
 }
@@ -61,7 +61,7 @@ pub async fn current_session(state: &AppState, cookie_token: Option<&str>) -> Ap
 pub enum Next {
     /// Signed in. `new_session_token` is set when a new session was created (set the cookie);
     /// `redirect` is the client's redirect URI with a code or an error, if a request waited.
-    Done { session: Session, user: Box<User>, new_session_token: Option<String>, redirect: Option<String> },
+    Done { session: Session, user: Box<User>, new_session_token: Option<Secret>, redirect: Option<String> },
     /// A second factor (or an enrolment) is needed: the MFA transaction's token and stage.
     Mfa(MfaPending),
     /// The login is refused. With a waiting request, `redirect` carries `access_denied` (or
@@ -71,9 +71,9 @@ pub enum Next {
     RequestExpired,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct MfaPending {
-    pub token: String,
+    pub token: Secret,
     pub stage: Stage,
     pub challenge: Vec<Factor>,
     pub enroll: Vec<Factor>,
@@ -376,14 +376,14 @@ pub(crate) async fn new_session(
     auth_time: i64,
     mfa_factor: Option<Factor>,
     client: &Client,
-) -> AppResult<(Session, String)> {
+) -> AppResult<(Session, Secret)> {
     if let Some(prev) = client.session_token.as_deref()
         && let Some((s, _)) = current_session(state, Some(prev)).await?
     {
         store::sessions::delete(&state.db, &s.id).await?;
     }
     let now = state.now();
-    let token = crypto::random_token();
+    let token = Secret::random();
     let amr = acr::amr(mfa_factor).join(" ");
     let session = store::sessions::create(
         &state.db,
@@ -431,7 +431,7 @@ async fn start_mfa(
         Subject::FirstFactor { auth_time, .. } => (None, auth_time),
     };
     let stage = if r.challenge.is_empty() { Stage::Enroll } else { Stage::Challenge };
-    let token = crypto::random_token();
+    let token = Secret::random();
     let txn = MfaTransaction {
         token_hash: crypto::token_hash(&token),
         user_id: user.id.clone(),
@@ -534,6 +534,3 @@ pub async fn step_up_session(
     let plan = Plan { requirement, grace_days: 0, carried: None };
     start_mfa(state, Subject::Session { session, user }, None, None, plan, client).await
 }
-
-crate::debug_redacted!(Client { shown: [origin, user_agent], secret: [device_token, session_token] });
-crate::debug_redacted!(MfaPending { shown: [stage, challenge, enroll, can_postpone], secret: [token] });

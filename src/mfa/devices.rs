@@ -24,12 +24,12 @@ pub async fn is_trusted(state: &AppState, user_id: &str, token: Option<&str>) ->
 }
 
 /// Trusts the device for `days`; the cookie value is returned once.
-pub async fn trust(state: &AppState, user_id: &str, name: &str, days: i64) -> AppResult<(String, Device)> {
+pub async fn trust(state: &AppState, user_id: &str, name: &str, days: i64) -> AppResult<(crypto::Secret, Device)> {
     if days < 1 {
         return Err(AppError::Forbidden("trusted devices are turned off".into()));
     }
     let name = clean_name(name, "This device")?;
-    let token = crypto::random_token();
+    let token = crypto::Secret::random();
     let now = state.now();
     let device =
         store::devices::create(&state.db, user_id, &crypto::token_hash(&token), &name, now + days * 86_400, now)

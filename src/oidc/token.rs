@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::claims::{amr_array, at_hash, released_groups, user_claims};
 use super::{Params, has_word};
 use crate::config::SigningAlg;
-use crate::crypto;
+use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::state::AppState;
 use crate::store::grants::{CodeRedemption, Grant, GrantWithProfile, Rotation};
@@ -17,15 +17,15 @@ use crate::store::{self, apps::OidcClient, users::Profile};
 
 use OAuthErrorCode::*;
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct TokenResponse {
-    pub access_token: String,
+    pub access_token: Secret,
     pub token_type: &'static str,
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
+    pub id_token: Option<Secret>,
     pub scope: String,
 }
 
@@ -175,7 +175,7 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
         return Err(AppError::oauth(InvalidScope, format!("scope `{extra}` was not granted")));
     }
     let now = state.now();
-    let new_token = crypto::random_token();
+    let new_token = Secret::random();
     let rotation = store::grants::rotate_refresh_token(
         &state.db,
         &token_hash,
@@ -217,7 +217,7 @@ async fn issue_tokens(
 ) -> AppResult<TokenResponse> {
     let groups = released_groups(state, user, scope).await?;
     let mut resp = issue_tokens_without_refresh(state, client, grant, user, &groups, scope, now).await?;
-    let rt = crypto::random_token();
+    let rt = Secret::random();
     store::grants::create_refresh_token(
         &state.db,
         &crypto::token_hash(&rt),
@@ -303,11 +303,11 @@ async fn issue_tokens_without_refresh(
         SigningAlg::ES256 => sign(),
     };
     Ok(TokenResponse {
-        access_token,
+        access_token: access_token.into(),
         token_type: "Bearer",
         expires_in: cfg.access_token_ttl_seconds,
         refresh_token: None,
-        id_token,
+        id_token: id_token.map(Secret::from),
         scope: scope.to_owned(),
     })
 }
@@ -475,8 +475,3 @@ mod tests {
         assert!(!is_valid_verifier(&format!("{}+", "a".repeat(43))));
     }
 }
-
-crate::debug_redacted!(TokenResponse {
-    shown: [token_type, expires_in, scope],
-    secret: [access_token, refresh_token, id_token],
-});

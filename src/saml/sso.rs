@@ -50,7 +50,7 @@ pub(super) async fn hand_over(
     let delivery = Delivery {
         session_id: session_id.map(str::to_owned),
         acs_url: a.acs.clone(),
-        response: base64::engine::general_purpose::STANDARD.encode(xml),
+        response: base64::engine::general_purpose::STANDARD.encode(xml).into(),
         relay_state: a.relay_state.clone(),
     };
     store::saml::create_delivery(&state.db, &crypto::token_hash(&token), &delivery, state.now() + DELIVERY_SECONDS)

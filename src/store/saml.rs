@@ -198,11 +198,11 @@ pub async fn remember_request_id(db: &Db, entity_id: &str, request_id: &str, exp
 
 /// A response waiting for the browser to post it to the SP.
 /// The response is a signed bearer assertion: it stays out of `Debug`.
-#[derive(Clone, FromRow)]
+#[derive(Debug, Clone, FromRow)]
 pub struct Delivery {
     pub session_id: Option<String>,
     pub acs_url: String,
-    pub response: String,
+    pub response: crate::crypto::Secret,
     pub relay_state: Option<String>,
 }
 
@@ -252,5 +252,3 @@ pub async fn find_participant(db: &Db, session_id: &str, app_id: &str) -> AppRes
     let sql = "SELECT name_id FROM saml_session_participants WHERE session_id = $1 AND app_id = $2";
     Ok(on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(session_id).bind(app_id).fetch_optional(p).await?))
 }
-
-crate::debug_redacted!(Delivery { shown: [session_id, acs_url, relay_state], secret: [response] });

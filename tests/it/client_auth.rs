@@ -42,7 +42,7 @@ async fn client_authentication_failures(b: Backend) {
     }
     // Two methods at once is a malformed request.
     let mut f = form.to_vec();
-    let secret = app.client_secret.clone().unwrap();
+    let secret = app.client_secret.clone().unwrap().into_inner();
     f.push(("client_secret", &secret));
     let resp = http.post(&token).basic_auth(&app.client_id, Some(&secret)).form(&f).send().await.unwrap();
     assert_eq!(json(resp).await["error"], "invalid_request");
@@ -58,7 +58,7 @@ async fn client_secret_post_works(b: Backend) {
     let app = srv.add_client(false).await;
     let browser = browser();
     let (code, verifier) = get_code(&srv, &browser, &app.client_id, "alice").await;
-    let secret = app.client_secret.clone().unwrap();
+    let secret = app.client_secret.clone().unwrap().into_inner();
     let resp = reqwest::Client::new()
         .post(srv.url("/oauth2/token"))
         .form(&[

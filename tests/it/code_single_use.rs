@@ -39,7 +39,7 @@ async fn concurrent_redemption_has_one_winner(b: Backend) {
         let mut set = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let url = srv.url("/oauth2/token");
-            let (id, secret) = (app.client_id.clone(), app.client_secret.clone().unwrap());
+            let (id, secret) = (app.client_id.clone(), app.client_secret.clone().unwrap().into_inner());
             let form = vec![
                 ("grant_type", "authorization_code".to_owned()),
                 ("code", code.clone()),

@@ -400,7 +400,7 @@ pub async fn token_request(srv: &TestServer, client: &CreatedOidcApp, form: &[(&
     let http = reqwest::Client::new();
     let mut req = http.post(srv.url("/oauth2/token")).form(form);
     match &client.client_secret {
-        Some(secret) => req = req.basic_auth(&client.client_id, Some(secret)),
+        Some(secret) => req = req.basic_auth(&client.client_id, Some(secret.expose())),
         None => {
             let mut f: Vec<(&str, &str)> = form.to_vec();
             f.push(("client_id", &client.client_id));

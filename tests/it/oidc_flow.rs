@@ -28,7 +28,7 @@ async fn full_code_flow_with_openidconnect_rp(b: Backend) {
     let client = CoreClient::from_provider_metadata(
         meta,
         ClientId::new(app.client_id.clone()),
-        Some(ClientSecret::new(app.client_secret.clone().unwrap())),
+        Some(ClientSecret::new(app.client_secret.clone().unwrap().into_inner())),
     )
     .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
 

@@ -130,7 +130,7 @@ async fn oauth_parameters_always_get_a_protocol_answer() {
         samples.push(strategy.new_tree(&mut runner).unwrap().current());
     }
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let secret = app.client_secret.clone().unwrap();
+    let secret = app.client_secret.clone().unwrap().into_inner();
     for pairs in samples {
         let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter()).finish();
         let resp = http.get(srv.url(&format!("/oauth2/authorize?{query}"))).send().await.unwrap();

@@ -98,7 +98,7 @@ async fn outage_and_restart_under_load() {
     let mut load = tokio::task::JoinSet::new();
     for mut refresh in chains {
         let url = srv.url("/oauth2/token");
-        let (id, secret) = (app.client_id.clone(), app.client_secret.clone().unwrap());
+        let (id, secret) = (app.client_id.clone(), app.client_secret.clone().unwrap().into_inner());
         let paused = paused.clone();
         load.spawn(async move {
             let http = reqwest::Client::new();

@@ -21,7 +21,7 @@ fn hides(what: &str, debug: String) {
 async fn debug_output_hides_secrets(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
     let app = srv.add_client(false).await;
-    let secret = app.client_secret.clone().unwrap();
+    let secret = app.client_secret.clone().unwrap().into_inner();
     let debug = format!("{app:?}");
     assert!(!debug.contains(&secret) && debug.contains(&app.client_id), "{debug}");
 

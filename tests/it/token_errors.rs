@@ -9,7 +9,7 @@ both_databases!(bad_token_requests, revocation_and_introspection);
 async fn bad_token_requests(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
     let app = srv.add_client(false).await;
-    let secret = app.client_secret.clone().unwrap();
+    let secret = app.client_secret.clone().unwrap().into_inner();
     let http = reqwest::Client::new();
     let token = srv.url("/oauth2/token");
     let post = |body: &'static str| {
