@@ -98,10 +98,10 @@ async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Propos
             return Err(AppError::BadRequest(m));
         }
     }
-    for app in store::apps::list(&state.db).await? {
+    for (app, stored) in store::settings::list_app_policies(&state.db).await? {
         let policy = match proposed {
             Some(Proposed::App(id, p)) if *id == app.id => *p,
-            _ => store::settings::find_app_policy(&state.db, &app.id).await?.and_then(|a| a.mfa_policy),
+            _ => stored.mfa_policy,
         };
         if let Some(p) = policy
             && let Some(m) = policy_problem(state, &format!("app `{}`: mfa_policy", app.name), p, s)

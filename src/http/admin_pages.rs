@@ -63,18 +63,18 @@ async fn page(
         .into_iter()
         .map(|g| GroupRow { name: g.name, policy: g.mfa_policy.unwrap_or_default(), members: g.members })
         .collect();
-    let mut apps = Vec::new();
-    for a in store::apps::list(&state.db).await? {
-        let p = store::settings::find_app_policy(&state.db, &a.id).await?.unwrap_or_default();
-        apps.push(AppRow {
+    let apps = store::settings::list_app_policies(&state.db)
+        .await?
+        .into_iter()
+        .map(|(a, p)| AppRow {
             id: a.id,
             name: a.name,
             protocol: a.protocol.as_str(),
             policy: p.mfa_policy.map_or("inherit", Policy::as_str),
             reauth: p.reauth_interval_minutes,
             trusted: p.allow_trusted_devices,
-        });
-    }
+        })
+        .collect();
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let view = GlobalSettingsView {
         mfa_policy: s.mfa_policy.as_str(),

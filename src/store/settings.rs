@@ -48,6 +48,23 @@ pub async fn find_app_policy(db: &Db, app_id: &str) -> AppResult<Option<AppPolic
     Ok(row.map(AppPolicy::from))
 }
 
+#[derive(sqlx::FromRow)]
+struct AppWithPolicyRow {
+    #[sqlx(flatten)]
+    app: super::apps::App,
+    #[sqlx(flatten)]
+    policy: AppPolicyRow,
+}
+
+/// Every app with its policy, in one statement (the admin page and the settings check list
+/// them all).
+pub async fn list_app_policies(db: &Db) -> AppResult<Vec<(super::apps::App, AppPolicy)>> {
+    let sql = "SELECT id, name, protocol, created_at, mfa_policy, reauth_interval_minutes, allow_trusted_devices \
+               FROM apps ORDER BY name, id";
+    let rows = on_db!(db, p => sqlx::query_as::<_, AppWithPolicyRow>(sql).fetch_all(p).await?);
+    Ok(rows.into_iter().map(|r| (r.app, r.policy.into())).collect())
+}
+
 impl From<AppPolicyRow> for AppPolicy {
     fn from(r: AppPolicyRow) -> AppPolicy {
         AppPolicy {
