@@ -52,6 +52,9 @@ fn validate_redirect_uri(state: &AppState, uri: &str) -> AppResult<()> {
 /// An absolute URL without fragment: https, or http for loopback hosts and in dev mode, or
 /// (when `private_schemes`) a reverse-domain private-use scheme.
 fn validate_url(state: &AppState, what: &str, uri: &str, private_schemes: bool) -> AppResult<()> {
+    if uri.len() > MAX_URL_BYTES {
+        return Err(AppError::BadRequest(format!("{what}s are at most {MAX_URL_BYTES} bytes")));
+    }
     let u = Url::parse(uri).map_err(|_| AppError::BadRequest(format!("{what} `{uri}` is not an absolute URL")))?;
     if u.fragment().is_some() {
         return Err(AppError::BadRequest(format!("{what} `{uri}` must not have a fragment")));
@@ -66,12 +69,23 @@ fn validate_url(state: &AppState, what: &str, uri: &str, private_schemes: bool) 
     }
 }
 
+/// Bounds on what an app registration stores (it is read on every authorization request).
+const MAX_URIS: usize = 32;
+const MAX_SCOPES: usize = 32;
+const MAX_URL_BYTES: usize = 2048;
+
 pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -> AppResult<CreatedOidcApp> {
-    if spec.name.trim().is_empty() {
-        return Err(AppError::BadRequest("the app needs a name".into()));
+    if spec.name.trim().is_empty() || spec.name.chars().count() > 128 || spec.name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("the app needs a name of 1-128 characters".into()));
     }
     if spec.redirect_uris.is_empty() {
         return Err(AppError::BadRequest("at least one redirect URI is required".into()));
+    }
+    if spec.redirect_uris.len() > MAX_URIS || spec.post_logout_redirect_uris.len() > MAX_URIS {
+        return Err(AppError::BadRequest(format!("at most {MAX_URIS} redirect URIs of each kind")));
+    }
+    if spec.extra_scopes.len() > MAX_SCOPES || spec.extra_scopes.iter().any(|s| s.len() > 128) {
+        return Err(AppError::BadRequest(format!("at most {MAX_SCOPES} extra scopes of 1-128 characters")));
     }
     for u in spec.redirect_uris.iter().chain(spec.post_logout_redirect_uris) {
         validate_redirect_uri(state, u)?;

@@ -30,6 +30,13 @@ pub struct UserSpec<'a> {
 pub async fn add(state: &AppState, admin: &Admin, spec: &UserSpec<'_>) -> AppResult<User> {
     validate_username(spec.username)?;
     validate_password(spec.password)?;
+    let plain =
+        |v: Option<&str>, max: usize| v.is_none_or(|v| v.chars().count() <= max && !v.chars().any(char::is_control));
+    if !plain(spec.email, 254) || !plain(spec.display_name, 128) {
+        return Err(AppError::BadRequest(
+            "emails are at most 254 characters and display names 128, without control characters".into(),
+        ));
+    }
     for g in spec.groups {
         validate_group(g)?;
     }

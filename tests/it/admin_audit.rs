@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 both_databases!(
     every_admin_change_is_audited_with_its_actor,
     the_admin_tree_has_one_gate,
-    racing_membership_changes_audit_once
+    racing_membership_changes_audit_once,
+    racing_creations_make_one_account
 );
 
 async fn admin_session(srv: &TestServer, name: &str) -> (reqwest::Client, String) {
@@ -74,6 +75,24 @@ async fn every_admin_change_is_audited_with_its_actor(b: Backend) {
         &http,
         &srv.url("/api/v1/admin/apps/oidc"),
         json!({"name": "Evil", "redirect_uris": ["https://evil.example/cb#fragment"]}),
+    )
+    .await;
+    assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_request")), "{bad}");
+    // What an app registration stores is bounded.
+    let long_uri = format!("https://wiki.example/{}", "a".repeat(3000));
+    let many: Vec<String> = (0..40).map(|i| format!("https://wiki.example/cb{i}")).collect();
+    for body in [
+        json!({"name": "x".repeat(200), "redirect_uris": ["https://wiki.example/cb"]}),
+        json!({"name": "Long", "redirect_uris": [long_uri]}),
+        json!({"name": "Many", "redirect_uris": many}),
+    ] {
+        let (status, bad) = api_post(&http, &srv.url("/api/v1/admin/apps/oidc"), body).await;
+        assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_request")), "{bad}");
+    }
+    let (status, bad) = api_post(
+        &http,
+        &srv.url("/api/v1/admin/users"),
+        json!({"username": "eve", "email": format!("{}@example.test", "e".repeat(300))}),
     )
     .await;
     assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_request")), "{bad}");
@@ -185,5 +204,23 @@ async fn racing_membership_changes_audit_once(b: Backend) {
     let entries = audit(&srv, &http, &format!("user_id={}", alice.id)).await;
     let count = |event: &str| entries.iter().filter(|e| e["event"] == event).count();
     assert_eq!((count("group.member_added"), count("group.member_removed")), (1, 1), "{entries:#?}");
+    srv.stop().await;
+}
+
+/// The same account asked for by many simultaneous requests: one is created (and audited
+/// once), the others are told it exists.
+async fn racing_creations_make_one_account(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let (http, root_id) = admin_session(&srv, "root").await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (http, url) = (http.clone(), srv.url("/api/v1/admin/users"));
+        set.spawn(async move { api_post(&http, &url, json!({"username": "twin"})).await.0 });
+    }
+    let statuses = set.join_all().await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    let created = audit(&srv, &http, &format!("actor_id={root_id}&event=user.created")).await;
+    assert_eq!(created.len(), 1, "{created:?}");
     srv.stop().await;
 }
