@@ -504,7 +504,12 @@ async fn noisy_neighbour(n: usize) {
     }
     // How far past its deadline F's plugin ran under the flood, from the decision log.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rows = portcullis::store::plugins::decisions(&state.db, Some(&slow.id), 100_000).await.unwrap();
+    let rows: Vec<_> = portcullis::store::plugins::decisions(&state.db, Some(&slow.id), 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.decision)
+        .collect();
     let over: Vec<Duration> = rows
         .iter()
         .filter(|r| r.error_kind.as_deref() == Some("timeout"))

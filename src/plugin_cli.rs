@@ -24,13 +24,8 @@ pub enum PluginCmd {
         name: String,
         #[arg(long, default_value = "")]
         description: String,
-        /// Fuel (instructions) per evaluation; default from [plugins] in the configuration.
-        #[arg(long)]
-        fuel: Option<u64>,
-        #[arg(long)]
-        memory_mib: Option<u64>,
-        #[arg(long)]
-        timeout_ms: Option<u64>,
+        #[command(flatten)]
+        limits: LimitArgs,
         #[command(flatten)]
         out: JsonOut,
     },
@@ -90,15 +85,25 @@ pub enum PluginCmd {
         file: PathBuf,
         #[arg(long)]
         context: PathBuf,
-        #[arg(long)]
-        fuel: Option<u64>,
-        #[arg(long)]
-        memory_mib: Option<u64>,
-        #[arg(long)]
-        timeout_ms: Option<u64>,
+        #[command(flatten)]
+        limits: LimitArgs,
         #[command(flatten)]
         out: JsonOut,
     },
+}
+
+/// A plugin's budget per evaluation; each defaults to [plugins] in the configuration.
+#[derive(Args)]
+pub struct LimitArgs {
+    /// Fuel (instructions) per evaluation.
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Linear memory, in MiB.
+    #[arg(long)]
+    memory_mib: Option<u64>,
+    /// Wall-clock deadline, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
 }
 
 #[derive(Args)]
@@ -124,7 +129,7 @@ pub fn is_offline(cmd: &PluginCmd) -> bool {
 
 /// `plugin test`: no database, no cache directory.
 pub fn test_offline(config: &Config, cmd: PluginCmd) -> anyhow::Result<bool> {
-    let PluginCmd::Test { file, context, fuel, memory_mib, timeout_ms, out } = cmd else {
+    let PluginCmd::Test { file, context, limits: LimitArgs { fuel, memory_mib, timeout_ms }, out } = cmd else {
         unreachable!("only `plugin test` runs offline")
     };
     let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -171,7 +176,7 @@ fn describe(e: &Evaluation) -> String {
 pub async fn run(state: AppState, cmd: PluginCmd) -> anyhow::Result<()> {
     let admin = Admin::operator();
     match cmd {
-        PluginCmd::Upload { file, name, description, fuel, memory_mib, timeout_ms, out } => {
+        PluginCmd::Upload { file, name, description, limits: LimitArgs { fuel, memory_mib, timeout_ms }, out } => {
             let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let up = Upload { name: &name, description: &description, bytes: &bytes, fuel, memory_mib, timeout_ms };
             let p = plugins::upload(&state, &admin, &up).await.map_err(user_error)?;

@@ -293,6 +293,7 @@ pub async fn replay(state: &AppState, admin: &Admin, plugin: &Plugin, last: i64)
     let rows = store::plugins::recent_logins(&state.db, last.clamp(1, 1000)).await?;
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
+        let (id, row) = (row.id, row.decision);
         let context: LoginContext = serde_json::from_str(&row.context).map_err(AppError::internal)?;
         let recorded = if row.mode == PluginMode::Active {
             let v: Verdict = serde_json::from_str(&row.applied).map_err(AppError::internal)?;
@@ -306,7 +307,7 @@ pub async fn replay(state: &AppState, admin: &Admin, plugin: &Plugin, last: i64)
         let candidate = effect(static_policy, Some(&selector::verdict(&evaluation, OnError::FailSecure)));
         let differs = candidate != recorded;
         results.push(ReplayedLogin {
-            decision_id: row.id,
+            decision_id: id,
             at: row.at,
             user_id: row.user_id,
             username,

@@ -1,16 +1,18 @@
 //! The admin settings page (`/admin/settings`): global MFA settings, group minimums and
 //! per-app policies, the same operations as the admin JSON API, as CSRF-protected forms.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::cookies;
-use super::error::{PageResult, message_page, render};
-use super::guards::{AdminPage, CsrfForm, CsrfRejection, SignedIn};
+use super::error::{PageResult, message_page, render, status_of};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED, SignedIn};
+use super::notice::{Done, Notice};
 use crate::admin::{Admin, settings};
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{Factor, Policy};
@@ -26,28 +28,8 @@ const POLICIES: [(&str, &str); 5] = [
     ("passkey", "Required: a passkey (phishing-resistant)"),
 ];
 
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    pub done: Option<String>,
-}
-
-fn notice(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "settings" => "Settings saved.",
-        "group" => "Group saved.",
-        "app" => "Application saved.",
-        _ => return None,
-    })
-}
-
-pub async fn show(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    _: AdminPage,
-    Query(q): Query<DoneQuery>,
-) -> PageResult<Response> {
-    let notice = q.done.as_deref().and_then(notice);
-    Ok(page(&state, jar, notice, None, StatusCode::OK).await?)
+pub async fn show(State(state): State<AppState>, jar: CookieJar, _: AdminPage, done: Done) -> PageResult<Response> {
+    Ok(page(&state, jar, done.text(), None, StatusCode::OK).await?)
 }
 
 async fn page(
@@ -109,41 +91,20 @@ pub struct AdminForm {
     reauth_interval_minutes: Option<String>,
 }
 
-enum Target {
+/// What a form on the page saves: the global settings, a group's minimum, or the policy of
+/// the app named in the path (`{id}`).
+#[derive(Clone, Copy)]
+pub enum Target {
     Global,
     Group,
-    App(String),
+    App,
 }
 
-pub async fn save_settings(
-    state: State<AppState>,
-    jar: CookieJar,
-    admin: AdminPage,
-    signed_in: SignedIn,
-    form: AdminFormResult,
-) -> PageResult<Response> {
-    save(state, jar, admin, signed_in, form, Target::Global).await
-}
-
-pub async fn save_group(
-    state: State<AppState>,
-    jar: CookieJar,
-    admin: AdminPage,
-    signed_in: SignedIn,
-    form: AdminFormResult,
-) -> PageResult<Response> {
-    save(state, jar, admin, signed_in, form, Target::Group).await
-}
-
-pub async fn save_app(
-    state: State<AppState>,
-    jar: CookieJar,
-    Path(id): Path<String>,
-    admin: AdminPage,
-    signed_in: SignedIn,
-    form: AdminFormResult,
-) -> PageResult<Response> {
-    save(state, jar, admin, signed_in, form, Target::App(id)).await
+/// The route that saves one target: a CSRF-checked form post by an administrator.
+pub fn post_save(target: Target) -> MethodRouter<AppState> {
+    post(move |state, jar, id: Option<Path<String>>, admin, signed_in, form| {
+        save(state, jar, id, admin, signed_in, form, target)
+    })
 }
 
 fn number(key: &str, v: &Option<String>) -> AppResult<i64> {
@@ -161,6 +122,7 @@ fn policy(v: &str) -> AppResult<Policy> {
 async fn save(
     State(state): State<AppState>,
     jar: CookieJar,
+    id: Option<Path<String>>,
     AdminPage(admin): AdminPage,
     signed_in: SignedIn,
     form: AdminFormResult,
@@ -170,12 +132,12 @@ async fn save(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            let msg = "The form expired. Please try again.";
-            return Ok(page(&state, jar, None, Some(msg), StatusCode::FORBIDDEN).await?);
+            return Ok(page(&state, jar, None, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
         }
     };
-    match apply(&state, &admin, &f, target).await {
-        Ok(key) => {
+    let app_id = id.map(|Path(id)| id).unwrap_or_default();
+    match apply(&state, &admin, &f, target, &app_id).await {
+        Ok(notice) => {
             // The change may put this admin's own account below the new policy: it was saved
             // all the same, and the answer says so instead of a 403 from the next page.
             let warnings = settings::own_account_warnings(&state, &admin).await?;
@@ -187,9 +149,9 @@ async fn save(
                     Err(e) => return Err(e.into()),
                 };
             if warnings.is_empty() && still_admin {
-                return Ok(Redirect::to(&format!("/admin/settings?done={key}")).into_response());
+                return Ok(notice.redirect("/admin/settings").into_response());
             }
-            let mut text = notice(key).unwrap_or("Saved.").to_owned();
+            let mut text = notice.text().to_owned();
             for w in &warnings {
                 text.push(' ');
                 text.push_str(w);
@@ -200,14 +162,14 @@ async fn save(
             Ok(message_page(StatusCode::OK, "Saved", &text, Some(("/profile", "Your account"))))
         }
         Err(e) if e.http_status() < 500 => {
-            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             Ok(page(&state, jar, None, Some(&e.public_message()), status).await?)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target) -> AppResult<&'static str> {
+async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target, app_id: &str) -> AppResult<Notice> {
     match target {
         Target::Global => {
             let mut factors = Vec::new();
@@ -227,21 +189,21 @@ async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target) -
                 "backup_codes_count": number("backup_codes_count", &f.backup_codes_count)?,
             });
             settings::update(state, admin, &patch).await?;
-            Ok("settings")
+            Ok(Notice::SettingsSaved)
         }
         Target::Group => {
             let p = if f.mfa_policy.is_empty() { None } else { Some(policy(&f.mfa_policy)?) };
             settings::set_group_policy(state, admin, &f.name, p).await?;
-            Ok("group")
+            Ok(Notice::GroupSaved)
         }
-        Target::App(id) => {
+        Target::App => {
             let p = crate::mfa::policy::AppPolicy {
                 mfa_policy: if f.mfa_policy == "inherit" { None } else { Some(policy(&f.mfa_policy)?) },
                 reauth_interval_minutes: number("reauth_interval_minutes", &f.reauth_interval_minutes)?,
                 allow_trusted_devices: f.allow_trusted_devices.is_some(),
             };
-            settings::set_app_policy(state, admin, &id, &p).await?;
-            Ok("app")
+            settings::set_app_policy(state, admin, app_id, &p).await?;
+            Ok(Notice::AppSaved)
         }
     }
 }

@@ -8,10 +8,15 @@ use serde_json::json;
 use crate::error::{AppError, OAuthErrorCode};
 use crate::web::MessagePage;
 
+/// The HTTP status an error answers with.
+pub fn status_of(e: &AppError) -> StatusCode {
+    StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
-        let status = StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(&self);
         let body = json!({"error": self.code(), "error_description": self.public_message()});
         let mut resp = (status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
@@ -51,7 +56,7 @@ impl From<AppError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log();
-        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(&self.0);
         let title = match status.as_u16() {
             400 => "That did not work",
             403 => "Not allowed",

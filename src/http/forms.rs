@@ -1,6 +1,7 @@
 //! Body parsing with errors in the right format (axum's default rejections are plain text).
 
 use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
@@ -41,4 +42,12 @@ pub fn require_form_content_type(headers: &HeaderMap) -> Result<(), AppError> {
 
 pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Options for `navigator.credentials.create` with the id of the registration ceremony that
+/// the finishing call names: `{"session": ..., "publicKey": ...}`, never cached.
+pub fn registration_options(ceremony: String, options: webauthn_rs::prelude::CreationChallengeResponse) -> Response {
+    let mut body = serde_json::json!(options);
+    body["session"] = serde_json::json!(ceremony);
+    super::no_store(axum::Json(body))
 }

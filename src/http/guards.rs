@@ -201,6 +201,9 @@ impl FromRequest<AppState> for PageScriptCall {
 /// page of its own.
 pub struct CsrfForm<T>(pub T);
 
+/// What a page says when it answers an expired form itself.
+pub const FORM_EXPIRED: &str = "The form expired. Please try again.";
+
 pub enum CsrfRejection<T> {
     /// The body is not a form of this shape.
     Unreadable(AppError),

@@ -4,13 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, post};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
 use serde::Deserialize;
 
 use super::client::ClientInfo;
-use super::error::{PageResult, message_page, render};
-use super::guards::{CsrfForm, CsrfRejection, PageScriptCall};
+use super::error::{PageResult, message_page, render, status_of};
+use super::guards::{CsrfForm, CsrfRejection, FORM_EXPIRED, PageScriptCall};
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
 use crate::login::mfa::{self as flow, Progress, Proof, TrustAnswer};
@@ -139,71 +140,22 @@ pub async fn enroll_passkey_begin(
 ) -> AppResult<Response> {
     let token = transaction(&state, &jar)?;
     let (ceremony, options) = flow::begin_passkey_enrolment(&state, &token).await?;
-    let mut body = serde_json::json!(options);
-    body["session"] = serde_json::json!(ceremony);
-    Ok(super::no_store(axum::Json(body)))
+    Ok(forms::registration_options(ceremony, options))
 }
 
-pub async fn passkey(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: StepFormResult,
-) -> PageResult<Response> {
-    submit(state, jar, client, form, Action::Passkey).await
-}
-
-pub async fn enroll_passkey(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: StepFormResult,
-) -> PageResult<Response> {
-    submit(state, jar, client, form, Action::EnrollPasskey).await
-}
-
-pub async fn totp(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: StepFormResult,
-) -> PageResult<Response> {
-    submit(state, jar, client, form, Action::Code(Factor::Totp)).await
-}
-
-pub async fn backup_code(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: StepFormResult,
-) -> PageResult<Response> {
-    submit(state, jar, client, form, Action::Code(Factor::BackupCode)).await
-}
-
-pub async fn enroll_totp(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: StepFormResult,
-) -> PageResult<Response> {
-    submit(state, jar, client, form, Action::EnrollTotp).await
-}
-
-pub async fn postpone(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: StepFormResult,
-) -> PageResult<Response> {
-    submit(state, jar, client, form, Action::Postpone).await
-}
-
-enum Action {
+/// What a form on the MFA pages submits.
+#[derive(Clone, Copy)]
+pub enum Action {
     Code(Factor),
     Passkey,
     EnrollTotp,
     EnrollPasskey,
     Postpone,
+}
+
+/// The route for one action: a CSRF-checked form post with the transaction in its cookie.
+pub fn post_action(action: Action) -> MethodRouter<AppState> {
+    post(move |state, jar, client, form| submit(state, jar, client, form, action))
 }
 
 async fn submit(
@@ -218,8 +170,7 @@ async fn submit(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            let msg = "The form expired. Please try again.";
-            return Ok(stage_page(&state, jar, &token, Some(msg), StatusCode::FORBIDDEN).await?);
+            return Ok(stage_page(&state, jar, &token, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
         }
     };
     let result = match action {
@@ -245,7 +196,7 @@ async fn submit(
             | AppError::Conflict(_)
             | AppError::Forbidden(_)),
         ) => {
-            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            let status = status_of(&e);
             return Ok(stage_page(&state, jar, &token, Some(&e.public_message()), status).await?);
         }
         Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(&state, jar), no_transaction()).into_response()),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod forms;
 pub mod guards;
 pub mod mfa_pages;
+pub mod notice;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
@@ -28,6 +29,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
+use crate::mfa::policy::Factor;
 use crate::state::AppState;
 
 /// Largest request body accepted anywhere (forms, JSON, token requests).
@@ -62,29 +64,29 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/saml/idp-init", get(saml::idp_initiated))
         .route("/saml/slo", get(saml::slo))
         .route("/login/mfa", get(mfa_pages::show))
-        .route("/login/mfa/totp", post(mfa_pages::totp))
-        .route("/login/mfa/backup-code", post(mfa_pages::backup_code))
+        .route("/login/mfa/totp", mfa_pages::post_action(mfa_pages::Action::Code(Factor::Totp)))
+        .route("/login/mfa/backup-code", mfa_pages::post_action(mfa_pages::Action::Code(Factor::BackupCode)))
         .route("/login/mfa/passkey/begin", post(mfa_pages::passkey_begin))
-        .route("/login/mfa/passkey", post(mfa_pages::passkey))
-        .route("/login/mfa/enroll/totp", post(mfa_pages::enroll_totp))
+        .route("/login/mfa/passkey", mfa_pages::post_action(mfa_pages::Action::Passkey))
+        .route("/login/mfa/enroll/totp", mfa_pages::post_action(mfa_pages::Action::EnrollTotp))
         .route("/login/mfa/enroll/passkey/begin", post(mfa_pages::enroll_passkey_begin))
-        .route("/login/mfa/enroll/passkey", post(mfa_pages::enroll_passkey))
-        .route("/login/mfa/postpone", post(mfa_pages::postpone))
+        .route("/login/mfa/enroll/passkey", mfa_pages::post_action(mfa_pages::Action::EnrollPasskey))
+        .route("/login/mfa/postpone", mfa_pages::post_action(mfa_pages::Action::Postpone))
         .route("/login/trust", post(mfa_pages::trust))
         .route("/profile", get(profile::show))
-        .route("/profile/verify", post(profile::verify))
-        .route("/profile/totp/setup", post(profile::totp_setup))
-        .route("/profile/totp/confirm", post(profile::totp_confirm))
-        .route("/profile/totp/remove", post(profile::totp_remove))
+        .route("/profile/verify", profile::post_action(profile::Action::Verify))
+        .route("/profile/totp/setup", profile::post_action(profile::Action::TotpSetup))
+        .route("/profile/totp/confirm", profile::post_action(profile::Action::TotpConfirm))
+        .route("/profile/totp/remove", profile::post_action(profile::Action::TotpRemove))
         .route("/profile/passkeys/begin", post(profile::passkey_begin))
-        .route("/profile/passkeys", post(profile::passkey_add))
-        .route("/profile/passkeys/{id}/rename", post(profile::passkey_rename))
-        .route("/profile/passkeys/{id}/remove", post(profile::passkey_remove))
-        .route("/profile/backup-codes", post(profile::backup_codes))
-        .route("/profile/devices/{id}/revoke", post(profile::device_revoke))
-        .route("/admin/settings", get(admin_pages::show).post(admin_pages::save_settings))
-        .route("/admin/groups", post(admin_pages::save_group))
-        .route("/admin/apps/{id}", post(admin_pages::save_app))
+        .route("/profile/passkeys", profile::post_action(profile::Action::PasskeyAdd))
+        .route("/profile/passkeys/{id}/rename", profile::post_action(profile::Action::PasskeyRename))
+        .route("/profile/passkeys/{id}/remove", profile::post_action(profile::Action::PasskeyRemove))
+        .route("/profile/backup-codes", profile::post_action(profile::Action::BackupCodes))
+        .route("/profile/devices/{id}/revoke", profile::post_action(profile::Action::DeviceRevoke))
+        .route("/admin/settings", admin_pages::post_save(admin_pages::Target::Global).get(admin_pages::show))
+        .route("/admin/groups", admin_pages::post_save(admin_pages::Target::Group))
+        .route("/admin/apps/{id}", admin_pages::post_save(admin_pages::Target::App))
         .route(
             "/admin/plugins",
             get(plugin_pages::list)

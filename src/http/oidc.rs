@@ -12,7 +12,7 @@ use super::error::{PageError, PageResult, message_page, render};
 use super::no_store;
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
-use crate::login::{self, AuthorizeNext};
+use crate::login;
 use crate::oidc::authorize::AuthorizeError;
 use crate::oidc::{self, Params};
 use crate::state::AppState;
@@ -58,26 +58,15 @@ pub async fn authorize(
     let params = request_params(&method, query, &headers, &body)
         .map_err(|e| PageError(AppError::BadRequest(e.public_message())))?;
     Ok(match oidc::authorize::validate(&state, params).await {
-        Ok((req, _)) => next_response(&state, jar, login::begin(&state, req, false, &client).await.map_err(PageError)?),
+        Ok((req, _)) => super::pages::respond_begun(
+            &state,
+            jar,
+            login::begin(&state, req, false, &client).await.map_err(PageError)?,
+        ),
         Err(AuthorizeError::Redirect(e)) => Redirect::to(&e.to_url(state.issuer())).into_response(),
         Err(AuthorizeError::Page(msg)) => message_page(StatusCode::BAD_REQUEST, "Cannot sign you in", &msg, None),
         Err(AuthorizeError::Internal(e)) => return Err(PageError(e)),
     })
-}
-
-/// Where the browser goes after a request of either protocol was taken in.
-pub(super) fn next_response(state: &AppState, jar: CookieJar, next: AuthorizeNext) -> Response {
-    match next {
-        AuthorizeNext::Redirect(url) => Redirect::to(&url).into_response(),
-        AuthorizeNext::Login { request_id } => Redirect::to(&format!("/login?request={request_id}")).into_response(),
-        AuthorizeNext::Mfa(p) => (cookies::set_mfa(state, jar, p.token), Redirect::to("/login/mfa")).into_response(),
-        AuthorizeNext::Expired => message_page(
-            StatusCode::BAD_REQUEST,
-            "Sign-in request expired",
-            "The sign-in request expired or was already used. Go back to the application and try again.",
-            None,
-        ),
-    }
 }
 
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Response> {

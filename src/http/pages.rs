@@ -11,7 +11,7 @@ use super::cookies;
 use super::error::{PageResult, message_page, render};
 use super::guards::{CsrfForm, CsrfRejection, NoFields};
 use crate::error::AppError;
-use crate::login::{self, Next};
+use crate::login::{self, AuthorizeNext, Next};
 use crate::state::AppState;
 use crate::web::LoginPage;
 
@@ -92,6 +92,16 @@ pub async fn login_submit(
 /// the MFA page, or an error.
 pub fn respond(state: &AppState, jar: CookieJar, next: Next) -> Response {
     respond_to(state, jar, next, "/")
+}
+
+/// Where the browser goes after a request of either protocol was taken in (`login::begin`).
+pub fn respond_begun(state: &AppState, jar: CookieJar, next: AuthorizeNext) -> Response {
+    match next {
+        AuthorizeNext::Redirect(url) => Redirect::to(&url).into_response(),
+        AuthorizeNext::Login { request_id } => Redirect::to(&format!("/login?request={request_id}")).into_response(),
+        AuthorizeNext::Mfa(p) => (cookies::set_mfa(state, jar, p.token), Redirect::to("/login/mfa")).into_response(),
+        AuthorizeNext::Expired => expired_request(),
+    }
 }
 
 /// `respond`, going to `default` when the login was not for an application.

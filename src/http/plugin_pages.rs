@@ -5,16 +5,16 @@
 
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::admin_pages::DoneQuery;
 use super::cookies;
-use super::error::{PageResult, render};
-use super::guards::{AdminPage, CsrfForm, CsrfRejection};
+use super::error::{PageResult, render, status_of};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
+use super::notice::{Done, Notice};
 use crate::admin::Admin;
 use crate::admin::plugins::{self, Effect, Upload};
 use crate::error::{AppError, AppResult};
@@ -34,32 +34,15 @@ const SAMPLE_CONTEXT: &str = include_str!("../../plugins/examples/js/context.jso
 const RECENT_LOGINS: i64 = 20;
 const DEFAULT_REPLAY: i64 = 100;
 
-fn notice(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "uploaded" => "Plugin uploaded. Test it, then run it in shadow mode before you activate it.",
-        "assigned" => "Assignment saved. It applies to the next sign-in.",
-        "unassigned" => "Assignment removed.",
-        "deleted" => "Plugin version deleted.",
-        _ => return None,
-    })
-}
-
-fn status_of(e: &AppError) -> StatusCode {
-    StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
-}
-
-const EXPIRED: &str = "The form expired. Please try again.";
-
 // ---- the list and upload ----
 
 pub async fn list(
     State(state): State<AppState>,
     jar: CookieJar,
     AdminPage(admin): AdminPage,
-    Query(q): Query<DoneQuery>,
+    done: Done,
 ) -> PageResult<Response> {
-    let notice = q.done.as_deref().and_then(notice);
-    Ok(list_page(&state, &admin, jar, notice, None, StatusCode::OK).await?)
+    Ok(list_page(&state, &admin, jar, done.text(), None, StatusCode::OK).await?)
 }
 
 async fn list_page(
@@ -170,7 +153,7 @@ pub async fn upload(
         Err(e) => return Ok(list_page(&state, &admin, jar, None, Some(&e.public_message()), status_of(&e)).await?),
     };
     if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        return Ok(list_page(&state, &admin, jar, None, Some(EXPIRED), StatusCode::FORBIDDEN).await?);
+        return Ok(list_page(&state, &admin, jar, None, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
     }
     let result = match f.file.as_deref() {
         None | Some([]) => Err(AppError::BadRequest("Choose a component file (.wasm) to upload.".into())),
@@ -187,7 +170,7 @@ pub async fn upload(
         }
     };
     match result {
-        Ok(p) => Ok(Redirect::to(&format!("/admin/plugins/{}?done=uploaded", p.id)).into_response()),
+        Ok(p) => Ok(Notice::PluginUploaded.redirect(&format!("/admin/plugins/{}", p.id)).into_response()),
         Err(e) if e.http_status() < 500 => {
             Ok(list_page(&state, &admin, jar, None, Some(&e.public_message()), status_of(&e)).await?)
         }
@@ -202,18 +185,17 @@ pub async fn show(
     jar: CookieJar,
     Path(id): Path<String>,
     AdminPage(admin): AdminPage,
-    Query(q): Query<DoneQuery>,
+    done: Done,
 ) -> PageResult<Response> {
     let plugin = find(&state, &id).await?;
-    let notice = q.done.as_deref().and_then(notice);
-    let view = View { notice, ..View::default() };
+    let view = View { notice: done.text(), ..View::default() };
     Ok(plugin_page(&state, &admin, jar, &plugin, view, StatusCode::OK).await?)
 }
 
 /// What a page shows besides the plugin itself.
 #[derive(Default)]
-struct View<'a> {
-    notice: Option<&'a str>,
+struct View {
+    notice: Option<&'static str>,
     error: Option<String>,
     context: Option<String>,
     test: Option<TestView>,
@@ -226,7 +208,7 @@ async fn plugin_page(
     admin: &Admin,
     jar: CookieJar,
     plugin: &Plugin,
-    view: View<'_>,
+    view: View,
     status: StatusCode,
 ) -> AppResult<Response> {
     let apps = app_names(state).await?;
@@ -253,12 +235,14 @@ async fn plugin_page(
     let mut scopes = vec![Choice { value: GLOBAL.into(), label: "Every application (global)".into() }];
     scopes.extend(apps.iter().map(|(id, name)| Choice { value: id.clone(), label: name.clone() }));
     let recorded = store::plugins::recent_logins(&state.db, RECENT_LOGINS).await?;
-    let recent =
-        recorded.iter().map(|r| Choice { value: r.id.to_string(), label: login_label(r.at, &r.context) }).collect();
+    let recent = recorded
+        .iter()
+        .map(|r| Choice { value: r.id.to_string(), label: login_label(r.decision.at, &r.decision.context) })
+        .collect();
     let context = match view.context {
         Some(c) => c,
         None => match recorded.first() {
-            Some(r) => pretty(&r.context),
+            Some(r) => pretty(&r.decision.context),
             None => SAMPLE_CONTEXT.to_owned(),
         },
     };
@@ -327,54 +311,52 @@ pub async fn act(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            let view = View { error: Some(EXPIRED.into()), ..View::default() };
+            let view = View { error: Some(FORM_EXPIRED.into()), ..View::default() };
             return Ok(plugin_page(&state, &admin, jar, &plugin, view, StatusCode::FORBIDDEN).await?);
         }
     };
-    let done = match action {
-        Action::Test => return Ok(run_test(&state, &admin, jar, &plugin, f).await?),
-        Action::Replay => return Ok(run_replay(&state, &admin, jar, &plugin, f).await?),
-        Action::Assign | Action::Unassign | Action::Delete => change(&state, &admin, &plugin, &f, action).await,
-    };
-    match done {
-        Ok(to) => Ok(Redirect::to(&to).into_response()),
+    let context = f.context.clone();
+    match run(&state, &admin, &plugin, f, action).await {
+        Ok(Outcome::Redirect(to)) => Ok(Redirect::to(&to).into_response()),
+        Ok(Outcome::Show(view, status)) => Ok(plugin_page(&state, &admin, jar, &plugin, *view, status).await?),
         Err(e) if e.http_status() < 500 => {
-            let view = View { error: Some(e.public_message()), ..View::default() };
+            // The test context typed in stays in the form, to be corrected.
+            let view = View { error: Some(e.public_message()), context, ..View::default() };
             Ok(plugin_page(&state, &admin, jar, &plugin, view, status_of(&e)).await?)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// An audited change; where to go next.
-async fn change(state: &AppState, admin: &Admin, plugin: &Plugin, f: &ActionForm, action: Action) -> AppResult<String> {
+/// What an action leads to: another page after a change, or this one with a result.
+enum Outcome {
+    Redirect(String),
+    Show(Box<View>, StatusCode),
+}
+
+async fn run(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionForm, action: Action) -> AppResult<Outcome> {
     let here = format!("/admin/plugins/{}", plugin.id);
-    match action {
+    Ok(match action {
         Action::Assign => {
             plugins::assign(state, admin, plugin, &f.scope, &f.mode, f.on_error.as_deref()).await?;
-            Ok(format!("{here}?done=assigned"))
+            Outcome::Redirect(Notice::PluginAssigned.url(&here))
         }
         Action::Unassign => {
             plugins::unassign(state, admin, plugin, &f.scope).await?;
-            Ok(format!("{here}?done=unassigned"))
+            Outcome::Redirect(Notice::PluginUnassigned.url(&here))
         }
         Action::Delete => {
             plugins::delete(state, admin, plugin).await?;
-            Ok("/admin/plugins?done=deleted".into())
+            Outcome::Redirect(Notice::PluginDeleted.url("/admin/plugins"))
         }
-        Action::Test | Action::Replay => unreachable!("handled by `act`"),
-    }
+        Action::Test => run_test(state, admin, plugin, f).await?,
+        Action::Replay => Outcome::Show(Box::new(run_replay(state, admin, plugin, f).await?), StatusCode::OK),
+    })
 }
 
 /// Runs the plugin on the context in the form, or on a recorded login's; nothing is
 /// recorded or enforced.
-async fn run_test(
-    state: &AppState,
-    admin: &Admin,
-    jar: CookieJar,
-    plugin: &Plugin,
-    f: ActionForm,
-) -> AppResult<Response> {
+async fn run_test(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionForm) -> AppResult<Outcome> {
     let decision_id = f.decision_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (context, text) = match decision_id {
         Some(id) => {
@@ -384,44 +366,27 @@ async fn run_test(
             };
             let Some(row) = row else {
                 let view = View { error: Some("That recorded login is no longer kept.".into()), ..View::default() };
-                return plugin_page(state, admin, jar, plugin, view, StatusCode::NOT_FOUND).await;
+                return Ok(Outcome::Show(Box::new(view), StatusCode::NOT_FOUND));
             };
-            let context: LoginContext = serde_json::from_str(&row.context).map_err(AppError::internal)?;
-            (context, pretty(&row.context))
+            let context: LoginContext = serde_json::from_str(&row.decision.context).map_err(AppError::internal)?;
+            (context, pretty(&row.decision.context))
         }
         None => {
             let text = f.context.unwrap_or_default();
-            match serde_json::from_str::<LoginContext>(&text) {
-                Ok(c) => (c, text),
-                Err(e) => {
-                    let view = View {
-                        error: Some(format!("The context is not a login context: {e}")),
-                        context: Some(text),
-                        ..View::default()
-                    };
-                    return plugin_page(state, admin, jar, plugin, view, StatusCode::BAD_REQUEST).await;
-                }
-            }
+            let context = serde_json::from_str::<LoginContext>(&text)
+                .map_err(|e| AppError::BadRequest(format!("The context is not a login context: {e}")))?;
+            (context, text)
         }
     };
     let evaluation = plugins::test(state, admin, plugin, context).await;
     let view = View { test: Some(test_view(&evaluation)), context: Some(text), ..View::default() };
-    plugin_page(state, admin, jar, plugin, view, StatusCode::OK).await
+    Ok(Outcome::Show(Box::new(view), StatusCode::OK))
 }
 
-async fn run_replay(
-    state: &AppState,
-    admin: &Admin,
-    jar: CookieJar,
-    plugin: &Plugin,
-    f: ActionForm,
-) -> AppResult<Response> {
+async fn run_replay(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionForm) -> AppResult<View> {
     let last = match f.last.as_deref().map(str::trim).unwrap_or("").parse::<i64>() {
         Ok(n) if (1..=1000).contains(&n) => n,
-        _ => {
-            let view = View { error: Some("last: enter a number from 1 to 1000".into()), ..View::default() };
-            return plugin_page(state, admin, jar, plugin, view, StatusCode::BAD_REQUEST).await;
-        }
+        _ => return Err(AppError::BadRequest("last: enter a number from 1 to 1000".into())),
     };
     let r = plugins::replay(state, admin, plugin, last).await?;
     let rows = r
@@ -438,8 +403,7 @@ async fn run_replay(
         })
         .collect();
     let replay = ReplayView { logins: r.logins, differences: r.differences, failures: r.failures, rows };
-    let view = View { replay: Some(replay), last: Some(last), ..View::default() };
-    plugin_page(state, admin, jar, plugin, view, StatusCode::OK).await
+    Ok(View { replay: Some(replay), last: Some(last), ..View::default() })
 }
 
 // ---- helpers ----

@@ -3,16 +3,18 @@
 //! redirect (or, for a set-up step or new backup codes, the page itself); the passkey
 //! ceremony is the one part that needs the page script.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, post};
 use axum_extra::extract::CookieJar;
 use base64::Engine;
 use serde::Deserialize;
 
 use super::client::ClientInfo;
-use super::error::{PageResult, render};
-use super::guards::{CsrfForm, CsrfRejection, FreshlyVerified, PageScriptCall};
+use super::error::{PageResult, render, status_of};
+use super::guards::{CsrfForm, CsrfRejection, FORM_EXPIRED, FreshlyVerified, PageScriptCall};
+use super::notice::{Done, Notice};
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
 use crate::login::{self, Client, Next};
@@ -25,30 +27,11 @@ use crate::web::{DeviceRow, PasskeyRow, ProfilePage, TotpSetup, when};
 
 /// What one rendering of the page adds to the stored state.
 #[derive(Default)]
-struct View<'a> {
-    notice: Option<&'a str>,
+struct View {
+    notice: Option<&'static str>,
     error: Option<String>,
     totp_setup: Option<TotpSetup>,
     new_codes: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-pub struct ProfileQuery {
-    done: Option<String>,
-}
-
-/// Messages after a redirect, by a fixed key (nothing from the URL is echoed).
-fn notice(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "verified" => "Thanks. You can change your sign-in methods for the next few minutes.",
-        "totp-added" => "Your authenticator app is set up.",
-        "totp-removed" => "The authenticator app was removed.",
-        "passkey-added" => "Your passkey was added.",
-        "passkey-renamed" => "The passkey was renamed.",
-        "passkey-removed" => "The passkey was removed.",
-        "device-revoked" => "The device is no longer trusted.",
-        _ => return None,
-    })
 }
 
 async fn signed_in(state: &AppState, client: &Client) -> AppResult<Option<(Session, User)>> {
@@ -59,12 +42,12 @@ pub async fn show(
     State(state): State<AppState>,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
-    Query(q): Query<ProfileQuery>,
+    done: Done,
 ) -> PageResult<Response> {
     let Some((session, user)) = signed_in(&state, &client).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let view = View { notice: q.done.as_deref().and_then(notice), ..Default::default() };
+    let view = View { notice: done.text(), ..Default::default() };
     Ok(page(&state, jar, &client, &session, &user, view, StatusCode::OK).await?)
 }
 
@@ -74,7 +57,7 @@ async fn page(
     client: &Client,
     session: &Session,
     user: &User,
-    view: View<'_>,
+    view: View,
     status: StatusCode,
 ) -> AppResult<Response> {
     let o = manage::overview(state, session, user, client.device_token.as_deref()).await?;
@@ -138,116 +121,44 @@ pub struct ProfileForm {
     credential: String,
     #[serde(default)]
     password: String,
+    /// The passkey or device named in the path, for the actions on one item.
+    #[serde(skip)]
+    item: String,
 }
 
-enum Action {
+/// A change the page makes; `PasskeyRename`, `PasskeyRemove` and `DeviceRevoke` name their
+/// item in the path (`{id}`).
+#[derive(Clone, Copy)]
+pub enum Action {
     Verify,
     TotpSetup,
     TotpConfirm,
     TotpRemove,
     PasskeyAdd,
-    PasskeyRename(String),
-    PasskeyRemove(String),
+    PasskeyRename,
+    PasskeyRemove,
     BackupCodes,
-    DeviceRevoke(String),
+    DeviceRevoke,
+}
+
+/// The route for one action: a CSRF-checked form post from a signed-in browser.
+pub fn post_action(action: Action) -> MethodRouter<AppState> {
+    post(move |state, jar, client, id: Option<Path<String>>, form| act(state, jar, client, id, form, action))
 }
 
 /// The outcome of an action: back to the page with a notice, the page with something to
 /// show once, or another response (the MFA step).
 enum Outcome {
-    Done(&'static str),
-    Show(View<'static>),
+    Done(Notice),
+    Show(View),
     Respond(Response),
-}
-
-pub async fn verify(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::Verify).await
-}
-
-pub async fn totp_setup(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::TotpSetup).await
-}
-
-pub async fn totp_confirm(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::TotpConfirm).await
-}
-
-pub async fn totp_remove(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::TotpRemove).await
-}
-
-pub async fn passkey_add(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::PasskeyAdd).await
-}
-
-pub async fn passkey_rename(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    Path(id): Path<String>,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::PasskeyRename(id)).await
-}
-
-pub async fn passkey_remove(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    Path(id): Path<String>,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::PasskeyRemove(id)).await
-}
-
-pub async fn backup_codes(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::BackupCodes).await
-}
-
-pub async fn device_revoke(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    Path(id): Path<String>,
-    form: ProfileFormResult,
-) -> PageResult<Response> {
-    act(state, jar, client, form, Action::DeviceRevoke(id)).await
 }
 
 async fn act(
     State(state): State<AppState>,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
+    id: Option<Path<String>>,
     form: ProfileFormResult,
     action: Action,
 ) -> PageResult<Response> {
@@ -258,17 +169,18 @@ async fn act(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            let view = View { error: Some("The form expired. Please try again.".into()), ..Default::default() };
+            let view = View { error: Some(FORM_EXPIRED.into()), ..Default::default() };
             return Ok(page(&state, jar, &client, &session, &user, view, StatusCode::FORBIDDEN).await?);
         }
     };
+    let f = ProfileForm { item: id.map(|Path(id)| id).unwrap_or_default(), ..f };
     let result = run(&state, &jar, &client, &session, &user, &f, action).await;
     match result {
-        Ok(Outcome::Done(key)) => Ok(Redirect::to(&format!("/profile?done={key}")).into_response()),
+        Ok(Outcome::Done(notice)) => Ok(notice.redirect("/profile").into_response()),
         Ok(Outcome::Show(view)) => Ok(page(&state, jar, &client, &session, &user, view, StatusCode::OK).await?),
         Ok(Outcome::Respond(r)) => Ok(r),
         Err(e) if e.http_status() < 500 => {
-            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             let mut view = View { error: Some(e.public_message()), ..Default::default() };
             if matches!(e, AppError::InvalidFactor) {
                 // A wrong first code: keep the set-up on screen (the same pending secret).
@@ -306,32 +218,32 @@ async fn run(
         }),
         Action::TotpConfirm => {
             manage::confirm_totp(state, &fresh().await?, &f.code, origin).await?;
-            Outcome::Done("totp-added")
+            Outcome::Done(Notice::TotpAdded)
         }
         Action::TotpRemove => {
             manage::remove_totp(state, &fresh().await?, origin).await?;
-            Outcome::Done("totp-removed")
+            Outcome::Done(Notice::TotpRemoved)
         }
         Action::PasskeyAdd => {
             let c = forms::credential(serde_json::from_str(&f.credential))?;
             manage::finish_passkey(state, &fresh().await?, &f.ceremony, &c, &f.name, origin).await?;
-            Outcome::Done("passkey-added")
+            Outcome::Done(Notice::PasskeyAdded)
         }
-        Action::PasskeyRename(id) => {
-            manage::rename_passkey(state, user, &id, &f.name).await?;
-            Outcome::Done("passkey-renamed")
+        Action::PasskeyRename => {
+            manage::rename_passkey(state, user, &f.item, &f.name).await?;
+            Outcome::Done(Notice::PasskeyRenamed)
         }
-        Action::PasskeyRemove(id) => {
-            manage::remove_passkey(state, &fresh().await?, &id, origin).await?;
-            Outcome::Done("passkey-removed")
+        Action::PasskeyRemove => {
+            manage::remove_passkey(state, &fresh().await?, &f.item, origin).await?;
+            Outcome::Done(Notice::PasskeyRemoved)
         }
         Action::BackupCodes => Outcome::Show(View {
             new_codes: Some(manage::generate_backup_codes(state, &fresh().await?, origin).await?),
             ..Default::default()
         }),
-        Action::DeviceRevoke(id) => {
-            manage::revoke_device(state, user, &id, origin).await?;
-            Outcome::Done("device-revoked")
+        Action::DeviceRevoke => {
+            manage::revoke_device(state, user, &f.item, origin).await?;
+            Outcome::Done(Notice::DeviceRevoked)
         }
     })
 }
@@ -359,7 +271,7 @@ async fn verify_again(
                 // The new session replaces this one.
                 login::end_session(state, &session.id).await?;
             }
-            Ok(Outcome::Respond(pages::respond_to(state, jar.clone(), next, "/profile?done=verified")))
+            Ok(Outcome::Respond(pages::respond_to(state, jar.clone(), next, &Notice::Verified.url("/profile"))))
         }
     }
 }
@@ -371,7 +283,5 @@ pub async fn passkey_begin(
     _: PageScriptCall,
 ) -> AppResult<Response> {
     let (ceremony, options) = manage::begin_passkey(&state, &fresh).await?;
-    let mut body = serde_json::json!(options);
-    body["session"] = serde_json::json!(ceremony);
-    Ok(super::no_store(axum::Json(body)))
+    Ok(forms::registration_options(ceremony, options))
 }

@@ -1,18 +1,18 @@
 //! SAML endpoints: thin handlers over `crate::saml`.
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
 use super::client::ClientInfo;
 use super::error::{PageError, PageResult, message_page, render};
-use super::forms;
+use super::{forms, pages};
 use crate::error::AppResult;
 use crate::login;
-use crate::oidc::Params;
-use crate::saml::request::{self, Binding, Incoming, Refusal};
+use crate::saml::request::{self, Binding, Incoming, Message, Refusal};
 use crate::state::AppState;
 use crate::web::SamlPostPage;
 
@@ -42,40 +42,41 @@ async fn refusal_response(state: &AppState, r: Refusal) -> PageResult<Response> 
     }
 }
 
-/// `SAMLRequest` and `RelayState` from a query or form body (duplicates refused).
-fn message_params(encoded: &[u8]) -> Result<(String, Option<String>), String> {
-    let p = Params::from_urlencoded(encoded).map_err(|e| e.public_message())?;
-    let Some(saml_request) = p.get("SAMLRequest") else {
-        return Err("The request carries no SAMLRequest.".into());
-    };
-    Ok((saml_request.to_owned(), p.get("RelayState").map(str::to_owned)))
+/// A message in the query string (HTTP-Redirect binding), with the raw query whose octets a
+/// signature covers. A malformed one is answered with a page.
+pub struct RedirectMessage {
+    message: Message,
+    raw_query: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RedirectMessage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        let raw_query = parts.uri.query().unwrap_or_default().to_owned();
+        let message = Message::from_urlencoded(raw_query.as_bytes()).map_err(|msg| bad_page(&msg))?;
+        Ok(RedirectMessage { message, raw_query })
+    }
 }
 
 /// HTTP-Redirect binding (SAML Bindings §3.4): the request in the query; the browser's
 /// cookies come along, so the SSO session can answer at once.
 pub async fn sso_redirect(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    RedirectMessage { message, raw_query }: RedirectMessage,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
 ) -> PageResult<Response> {
-    let raw = query.unwrap_or_default();
-    let (saml_request, relay_state) = match message_params(raw.as_bytes()) {
-        Ok(v) => v,
-        Err(msg) => return Ok(bad_page(&msg)),
-    };
     let incoming = Incoming {
         binding: Binding::Redirect,
-        saml_request: &saml_request,
-        relay_state: relay_state.as_deref(),
-        raw_query: Some(&raw),
+        saml_request: &message.saml_request,
+        relay_state: message.relay_state.as_deref(),
+        raw_query: Some(&raw_query),
     };
     match request::accept(&state, incoming).await {
-        Ok(req) => Ok(super::oidc::next_response(
-            &state,
-            jar,
-            login::begin(&state, req, false, &client).await.map_err(PageError)?,
-        )),
+        Ok(req) => {
+            Ok(pages::respond_begun(&state, jar, login::begin(&state, req, false, &client).await.map_err(PageError)?))
+        }
         Err(r) => refusal_response(&state, r).await,
     }
 }
@@ -87,14 +88,14 @@ pub async fn sso_post(State(state): State<AppState>, headers: HeaderMap, body: B
     if let Err(e) = forms::require_form_content_type(&headers) {
         return Ok(bad_page(&e.public_message()));
     }
-    let (saml_request, relay_state) = match message_params(&body) {
-        Ok(v) => v,
+    let message = match Message::from_urlencoded(&body) {
+        Ok(m) => m,
         Err(msg) => return Ok(bad_page(&msg)),
     };
     let incoming = Incoming {
         binding: Binding::Post,
-        saml_request: &saml_request,
-        relay_state: relay_state.as_deref(),
+        saml_request: &message.saml_request,
+        relay_state: message.relay_state.as_deref(),
         raw_query: None,
     };
     match request::accept(&state, incoming).await {
@@ -120,9 +121,9 @@ pub async fn resume(
 ) -> PageResult<Response> {
     let req = crate::store::sessions::find_auth_request(&state.db, &q.request, state.now()).await.map_err(PageError)?;
     let Some(req) = req.filter(|r| r.saml().is_some()) else {
-        return Ok(super::oidc::next_response(&state, jar, login::AuthorizeNext::Expired));
+        return Ok(pages::respond_begun(&state, jar, login::AuthorizeNext::Expired));
     };
-    Ok(super::oidc::next_response(&state, jar, login::begin(&state, req, true, &client).await.map_err(PageError)?))
+    Ok(pages::respond_begun(&state, jar, login::begin(&state, req, true, &client).await.map_err(PageError)?))
 }
 
 #[derive(serde::Deserialize)]
@@ -168,7 +169,7 @@ pub async fn idp_initiated(
     match crate::saml::sso::idp_initiated(&state, &q.app, q.relay_state.as_deref()).await.map_err(PageError)? {
         Ok(req) => {
             let next = login::begin(&state, req, false, &client).await.map_err(PageError)?;
-            Ok(super::oidc::next_response(&state, jar, next))
+            Ok(pages::respond_begun(&state, jar, next))
         }
         Err(msg) => Ok(bad_page(&msg)),
     }
@@ -178,20 +179,21 @@ pub async fn idp_initiated(
 /// answers the SP.
 pub async fn slo(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    RedirectMessage { message, raw_query }: RedirectMessage,
     jar: CookieJar,
     ClientInfo(client): ClientInfo,
 ) -> PageResult<Response> {
-    let raw = query.unwrap_or_default();
-    let (saml_request, relay_state) = match message_params(raw.as_bytes()) {
-        Ok(v) => v,
-        Err(msg) => return Ok(bad_page(&msg)),
-    };
     let session =
         login::current_session(&state, client.session_token.as_deref()).await.map_err(PageError)?.map(|(s, _)| s);
-    let outcome = crate::saml::slo::logout(&state, &saml_request, relay_state.as_deref(), &raw, session.as_ref())
-        .await
-        .map_err(PageError)?;
+    let outcome = crate::saml::slo::logout(
+        &state,
+        &message.saml_request,
+        message.relay_state.as_deref(),
+        &raw_query,
+        session.as_ref(),
+    )
+    .await
+    .map_err(PageError)?;
     Ok(match outcome {
         crate::saml::slo::Outcome::Redirect { url, ended: true } => {
             (super::cookies::clear_session(&state, jar), Redirect::to(&url)).into_response()

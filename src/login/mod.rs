@@ -10,11 +10,10 @@ pub mod request;
 use crate::audit::{self, Origin, event};
 use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult};
-use crate::mfa::assurance::Assurance;
+use crate::mfa::assurance::{self, Assurance};
 use crate::mfa::limits;
 use crate::mfa::policy::{self, Decision, Factor, Verdict, join_factors};
 use crate::mfa::step::{self, LoginCtx, PluginRun};
-use crate::oidc::acr;
 use crate::oidc::authorize;
 use crate::state::AppState;
 use crate::store::mfa_transactions::{MfaTransaction, TxnStage};
@@ -384,7 +383,7 @@ pub(crate) async fn new_session(
     }
     let now = state.now();
     let token = Secret::random();
-    let amr = acr::amr(mfa_factor).join(" ");
+    let amr = assurance::methods(mfa_factor).join(" ");
     let session = store::sessions::create(
         &state.db,
         &store::sessions::NewSession {
@@ -393,7 +392,7 @@ pub(crate) async fn new_session(
             expires_at: now + state.config.session.absolute_timeout_minutes * 60,
             auth_time,
             amr: &amr,
-            acr: acr::of(Assurance::achieved(mfa_factor)),
+            acr: Assurance::achieved(mfa_factor).as_str(),
             mfa_factor: mfa_factor.map(Factor::as_str),
         },
         now,

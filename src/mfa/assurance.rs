@@ -63,6 +63,22 @@ impl Assurance {
 
 crate::text_enum!(Assurance);
 
+/// The authentication methods of a password login finished with `factor`, in RFC 8176 words
+/// (OIDC `amr`, and what a plugin sees of a session): `mfa` when more than one factor was
+/// used; a backup code is a one-time password (`otp`); a passkey is proof of possession of a
+/// key held by an authenticator (`hwk`) with user verification (`user`).
+pub fn methods(factor: Option<Factor>) -> Vec<&'static str> {
+    let mut amr = vec!["pwd"];
+    if let Some(f) = factor {
+        amr.extend_from_slice(match f {
+            Factor::Totp | Factor::BackupCode => &["otp"][..],
+            Factor::Passkey => &["hwk", "user"][..],
+        });
+        amr.push("mfa");
+    }
+    amr
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +109,14 @@ mod tests {
         assert_eq!(SecondFactor.first_met(asked), Some("mfa"));
         assert_eq!(PhishingResistant.first_met(asked), Some("phr"));
         assert_eq!(Password.first_met(asked), None);
+    }
+
+    #[test]
+    fn methods_name_each_factor() {
+        use Factor::*;
+        assert_eq!(methods(None), vec!["pwd"]);
+        assert_eq!(methods(Some(Totp)), vec!["pwd", "otp", "mfa"]);
+        assert_eq!(methods(Some(BackupCode)), vec!["pwd", "otp", "mfa"]);
+        assert_eq!(methods(Some(Passkey)), vec!["pwd", "hwk", "user", "mfa"]);
     }
 }

@@ -150,8 +150,8 @@ async fn write_batch(db: &Db, runs: &[Run]) -> AppResult<()> {
     store::plugins::record_decisions(db, &rows).await
 }
 
-fn row(r: &Run) -> AppResult<store::plugins::NewDecision> {
-    Ok(store::plugins::NewDecision {
+fn row(r: &Run) -> AppResult<store::plugins::Decision> {
+    Ok(store::plugins::Decision {
         at: r.context.now,
         login_id: r.login_id.clone(),
         plugin_id: r.plugin_id.clone(),

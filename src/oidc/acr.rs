@@ -3,7 +3,6 @@
 //! `acr_values_supported`.
 
 use crate::mfa::assurance::Assurance;
-use crate::mfa::policy::Factor;
 
 /// Password only.
 pub const PASSWORD: &str = "urn:portcullis:acr:pwd";
@@ -52,25 +51,10 @@ pub fn answer(achieved: Assurance, acr_values: Option<&str>) -> &str {
     achieved.first_met(asked).unwrap_or(of(achieved))
 }
 
-/// `amr` for a password login finished with `factor` (RFC 8176 §2: `mfa` when more than one
-/// factor was used). A backup code is a one-time password (`otp`); a passkey is proof of
-/// possession of a key held by an authenticator (`hwk`) with user verification (`user`).
-pub fn amr(factor: Option<Factor>) -> Vec<&'static str> {
-    let mut amr = vec!["pwd"];
-    if let Some(f) = factor {
-        amr.extend_from_slice(match f {
-            Factor::Totp | Factor::BackupCode => &["otp"][..],
-            Factor::Passkey => &["hwk", "user"][..],
-        });
-        amr.push("mfa");
-    }
-    amr
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Factor::*;
+    use crate::mfa::policy::Factor::{self, *};
 
     fn achieved(f: Option<Factor>) -> Assurance {
         Assurance::achieved(f)
@@ -101,13 +85,5 @@ mod tests {
         assert_eq!(answer(achieved(Some(Passkey)), Some("urn:other")), PHISHING_RESISTANT);
         assert_eq!(answer(achieved(Some(Totp)), None), MFA);
         assert_eq!(answer(achieved(Some(BackupCode)), None), MFA);
-    }
-
-    #[test]
-    fn amr_lists_the_methods() {
-        assert_eq!(amr(None), vec!["pwd"]);
-        assert_eq!(amr(Some(Totp)), vec!["pwd", "otp", "mfa"]);
-        assert_eq!(amr(Some(BackupCode)), vec!["pwd", "otp", "mfa"]);
-        assert_eq!(amr(Some(Passkey)), vec!["pwd", "hwk", "user", "mfa"]);
     }
 }

@@ -8,7 +8,7 @@ use super::{Params, SCOPES_SUPPORTED, has_word};
 use crate::crypto;
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::login::request::{Answer, LoginRequest, OidcAnswer, Refused, Wants};
-use crate::mfa::assurance::Assurance;
+use crate::mfa::assurance::{self, Assurance};
 use crate::mfa::policy::Factor;
 use crate::state::AppState;
 use crate::store::{self, apps::OidcClient, grants::Grant, sessions::Session};
@@ -259,7 +259,7 @@ pub async fn issue_code(
         scope: a.scope.clone(),
         nonce: a.nonce.clone(),
         auth_time: session.auth_time,
-        amr: acr::amr(factor).join(" "),
+        amr: assurance::methods(factor).join(" "),
         acr: acr::answer(Assurance::achieved(factor), a.acr_values.as_deref()).to_owned(),
         created_at: now,
         revoked_at: None,

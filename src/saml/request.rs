@@ -27,6 +27,31 @@ pub enum Binding {
     Post,
 }
 
+/// `SAMLRequest` and `RelayState` as a binding carries them, in a query string (HTTP-Redirect)
+/// or a form body (HTTP-POST). A parameter given twice is refused (which copy would a
+/// signature cover?); an empty one counts as absent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub saml_request: String,
+    pub relay_state: Option<String>,
+}
+
+impl Message {
+    pub fn from_urlencoded(encoded: &[u8]) -> Result<Message, String> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(encoded).map_err(|_| "The request's parameters are malformed.".to_owned())?;
+        let mut seen = std::collections::HashMap::with_capacity(pairs.len());
+        for (k, v) in pairs.into_iter().filter(|(_, v)| !v.is_empty()) {
+            if seen.contains_key(&k) {
+                return Err(format!("The request carries `{k}` twice."));
+            }
+            seen.insert(k, v);
+        }
+        let saml_request = seen.remove("SAMLRequest").ok_or("The request carries no SAMLRequest.")?;
+        Ok(Message { saml_request, relay_state: seen.remove("RelayState") })
+    }
+}
+
 /// A message as it arrived.
 pub struct Incoming<'a> {
     pub binding: Binding,
@@ -339,6 +364,17 @@ fn requested_name_id_format(parsed: &SamlAuthnRequest, registered: &str) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_names_each_parameter_once() {
+        let m = Message::from_urlencoded(b"SAMLRequest=abc%2B&RelayState=r%20s&SigAlg=x").unwrap();
+        assert_eq!(m, Message { saml_request: "abc+".into(), relay_state: Some("r s".into()) });
+        assert_eq!(Message::from_urlencoded(b"SAMLRequest=a&RelayState=").unwrap().relay_state, None);
+        assert!(Message::from_urlencoded(b"SAMLRequest=a&SAMLRequest=b").unwrap_err().contains("twice"));
+        assert!(Message::from_urlencoded(b"SAMLRequest=a&Signature=b&Signature=c").unwrap_err().contains("twice"));
+        assert!(Message::from_urlencoded(b"RelayState=r").unwrap_err().contains("no SAMLRequest"));
+        assert!(Message::from_urlencoded(b"SAMLRequest=").unwrap_err().contains("no SAMLRequest"));
+    }
 
     #[test]
     fn decoding_is_capped_and_checked() {

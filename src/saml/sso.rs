@@ -58,6 +58,11 @@ pub(super) async fn hand_over(
     Ok(state.url(&format!("{DELIVERY_PATH}?t={token}")))
 }
 
+/// How a response to `a` is addressed.
+fn envelope<'a>(state: &AppState, issuer: &'a str, a: &'a SamlAnswer) -> Envelope<'a> {
+    Envelope { issuer, destination: &a.acs, in_response_to: a.in_response_to.as_deref(), now: state.now() }
+}
+
 /// The signed assertion for a satisfied login, ready for the browser: returns the URL of the
 /// hand-over page.
 pub async fn respond(
@@ -71,12 +76,7 @@ pub async fn respond(
     let sp = find_sp(state, app_id).await?;
     let idp = super::endpoints(state);
     let cred = super::credential(state).await?;
-    let envelope = Envelope {
-        issuer: &idp.entity_id,
-        destination: &a.acs,
-        in_response_to: a.in_response_to.as_deref(),
-        now: state.now(),
-    };
+    let envelope = envelope(state, &idp.entity_id, a);
     let format = name_id::for_assertion(a.name_id_format.as_deref(), &sp.name_id_format);
     let name_id = match format {
         "emailAddress" => user.email.clone(),
@@ -91,8 +91,7 @@ pub async fn respond(
             Some(response::status::INVALID_NAME_ID_POLICY),
             "the user has no email address for an emailAddress NameID",
         );
-        let xml = response::build(&envelope, &status, None, Signing::of(sp.sign), &cred)?;
-        return hand_over(state, a, &xml, None).await;
+        return refuse(state, app_id, a, status).await;
     };
     let mut attributes = Vec::with_capacity(sp.attributes.len());
     for a in &sp.attributes {
@@ -119,12 +118,7 @@ pub async fn refuse(state: &AppState, app_id: &str, a: &SamlAnswer, status: Stat
     let sp = find_sp(state, app_id).await?;
     let idp = super::endpoints(state);
     let cred = super::credential(state).await?;
-    let envelope = Envelope {
-        issuer: &idp.entity_id,
-        destination: &a.acs,
-        in_response_to: a.in_response_to.as_deref(),
-        now: state.now(),
-    };
+    let envelope = envelope(state, &idp.entity_id, a);
     let xml = response::build(&envelope, &status, None, Signing::of(sp.sign), &cred)?;
     tracing::info!(sp = %sp.entity_id, status = status.second.unwrap_or(status.code), "SAML request refused");
     hand_over(state, a, &xml, None).await

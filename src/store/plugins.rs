@@ -180,40 +180,34 @@ pub async fn running(db: &Db, app_id: Option<&str>) -> AppResult<Vec<Running>> {
     Ok(on_db!(db, p => sqlx::query_as::<_, Running>(sql).bind(app_id).fetch_all(p).await?))
 }
 
+/// One plugin run of one login, as the decision log keeps it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct Decision {
+    pub at: i64,
+    pub login_id: String,
+    pub plugin_id: String,
+    pub mode: PluginMode,
+    pub user_id: Option<String>,
+    pub app_id: Option<String>,
+    pub context: String,
+    pub evaluation: String,
+    pub applied: String,
+    pub error_kind: Option<String>,
+    pub fuel_used: i64,
+    pub duration_us: i64,
+}
+
+/// A recorded decision and its id.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct DecisionRow {
     pub id: i64,
-    pub at: i64,
-    pub login_id: String,
-    pub plugin_id: String,
-    pub mode: PluginMode,
-    pub user_id: Option<String>,
-    pub app_id: Option<String>,
-    pub context: String,
-    pub evaluation: String,
-    pub applied: String,
-    pub error_kind: Option<String>,
-    pub fuel_used: i64,
-    pub duration_us: i64,
-}
-
-pub struct NewDecision {
-    pub at: i64,
-    pub login_id: String,
-    pub plugin_id: String,
-    pub mode: PluginMode,
-    pub user_id: Option<String>,
-    pub app_id: Option<String>,
-    pub context: String,
-    pub evaluation: String,
-    pub applied: String,
-    pub error_kind: Option<String>,
-    pub fuel_used: i64,
-    pub duration_us: i64,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub decision: Decision,
 }
 
 /// Writes decisions in one transaction: all or none.
-pub async fn record_decisions(db: &Db, rows: &[NewDecision]) -> AppResult<()> {
+pub async fn record_decisions(db: &Db, rows: &[Decision]) -> AppResult<()> {
     if rows.is_empty() {
         return Ok(());
     }

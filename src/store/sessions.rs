@@ -18,7 +18,10 @@ pub struct Session {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub auth_time: i64,
+    /// The methods the session began with (RFC 8176 words, space-separated).
     pub amr: String,
+    /// The assurance the session began with (`Assurance`'s stored name; older rows hold the
+    /// OIDC `acr` value). Tokens compute their own `acr` from the factor.
     pub acr: String,
     /// When a second factor was last verified in this session, and which.
     pub mfa_at: Option<i64>,

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -225,31 +226,24 @@ pub async fn user_create(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-pub async fn user_disable(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(username): Path<String>,
-) -> AppResult<Response> {
-    users::set_disabled(&state, &admin, &username, true).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+/// What an administrator can do to an account by name.
+#[derive(Clone, Copy)]
+pub enum UserAction {
+    Disable,
+    Enable,
+    ResetMfa,
 }
 
-pub async fn user_enable(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(username): Path<String>,
-) -> AppResult<Response> {
-    users::set_disabled(&state, &admin, &username, false).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub async fn user_reset_mfa(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(username): Path<String>,
-) -> AppResult<Response> {
-    users::reset_mfa(&state, &admin, &username).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+/// `POST /users/{username}/disable|enable|reset-mfa`.
+pub fn post_user_action(action: UserAction) -> MethodRouter<AppState> {
+    post(move |State(state): State<AppState>, admin: Admin, Path(username): Path<String>| async move {
+        match action {
+            UserAction::Disable => users::set_disabled(&state, &admin, &username, true).await?,
+            UserAction::Enable => users::set_disabled(&state, &admin, &username, false).await?,
+            UserAction::ResetMfa => users::reset_mfa(&state, &admin, &username).await?,
+        }
+        AppResult::Ok(StatusCode::NO_CONTENT)
+    })
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::{MethodRouter, post};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -114,22 +115,9 @@ pub struct MfaCodeBody {
     code: String,
 }
 
-pub async fn mfa_totp(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    body: SameOriginJson<MfaCodeBody>,
-) -> AppResult<Response> {
-    mfa_code(state, jar, client, body, Factor::Totp).await
-}
-
-pub async fn mfa_backup_code(
-    state: State<AppState>,
-    jar: CookieJar,
-    client: ClientInfo,
-    body: SameOriginJson<MfaCodeBody>,
-) -> AppResult<Response> {
-    mfa_code(state, jar, client, body, Factor::BackupCode).await
+/// `POST /auth/mfa/totp` and `/auth/mfa/backup-code`: a code of the one kind.
+pub fn post_mfa_code(factor: Factor) -> MethodRouter<AppState> {
+    post(move |state, jar, client, body| mfa_code(state, jar, client, body, factor))
 }
 
 async fn mfa_code(

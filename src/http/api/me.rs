@@ -79,9 +79,7 @@ pub async fn passkey_register_begin(
         Some(t) => flow::begin_passkey_enrolment(&state, t).await?,
         None => manage::begin_passkey(&state, &fresh?.fresh).await?,
     };
-    let mut body = json!(options);
-    body["session"] = json!(ceremony);
-    Ok(no_store(CookieJar::new(), StatusCode::OK, body))
+    Ok(forms::registration_options(ceremony, options))
 }
 
 #[derive(Deserialize)]

@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use serde_json::Value;
 
+use crate::mfa::policy::Factor;
 use crate::state::AppState;
 
 /// A JSON answer no cache may keep, with the cookies of `jar`.
@@ -27,8 +28,8 @@ fn no_store(jar: CookieJar, status: StatusCode, body: Value) -> Response {
 pub fn router(state: &AppState) -> Router<AppState> {
     let auth = Router::new()
         .route("/login", post(auth::login))
-        .route("/mfa/totp", post(auth::mfa_totp))
-        .route("/mfa/backup-code", post(auth::mfa_backup_code))
+        .route("/mfa/totp", auth::post_mfa_code(Factor::Totp))
+        .route("/mfa/backup-code", auth::post_mfa_code(Factor::BackupCode))
         .route("/mfa/passkey/begin", post(auth::mfa_passkey_begin))
         .route("/mfa/passkey/finish", post(auth::mfa_passkey_finish))
         .route("/mfa/enrollment/postpone", post(auth::postpone_enrollment))
@@ -55,9 +56,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/groups/{name}", put(admin::group_put))
         .route("/groups/{name}/members/{username}", put(admin::group_member_put).delete(admin::group_member_delete))
         .route("/users", get(admin::users_list).post(admin::user_create))
-        .route("/users/{username}/disable", post(admin::user_disable))
-        .route("/users/{username}/enable", post(admin::user_enable))
-        .route("/users/{username}/reset-mfa", post(admin::user_reset_mfa))
+        .route("/users/{username}/disable", admin::post_user_action(admin::UserAction::Disable))
+        .route("/users/{username}/enable", admin::post_user_action(admin::UserAction::Enable))
+        .route("/users/{username}/reset-mfa", admin::post_user_action(admin::UserAction::ResetMfa))
         .route("/audit", get(admin::audit))
         .route(
             "/plugins",

@@ -127,7 +127,7 @@ pub async fn test(
         (Some(c), None) => c,
         (None, Some(id)) => {
             let row = store::plugins::decision(&state.db, id).await?.ok_or(AppError::NotFound)?;
-            serde_json::from_str(&row.context).map_err(AppError::internal)?
+            serde_json::from_str(&row.decision.context).map_err(AppError::internal)?
         }
         _ => return Err(AppError::BadRequest("give either `context` or `decision_id`".into())),
     };
@@ -180,10 +180,11 @@ pub async fn decisions(
     let rows = store::plugins::decisions(&state.db, plugin_id.as_deref(), q.limit.unwrap_or(50).clamp(1, 500)).await?;
     let entries: Vec<_> = rows
         .into_iter()
-        .map(|r| {
+        .map(|row| {
+            let (id, r) = (row.id, row.decision);
             let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or(serde_json::Value::Null);
             json!({
-                "id": r.id, "at": r.at, "login_id": r.login_id, "plugin_id": r.plugin_id, "mode": r.mode,
+                "id": id, "at": r.at, "login_id": r.login_id, "plugin_id": r.plugin_id, "mode": r.mode,
                 "user_id": r.user_id, "app_id": r.app_id, "context": parse(&r.context),
                 "evaluation": parse(&r.evaluation), "applied": parse(&r.applied), "error_kind": r.error_kind,
                 "fuel_used": r.fuel_used, "duration_us": r.duration_us,
