@@ -47,8 +47,15 @@ const CONTEXT: &str = include_str!("../plugins/examples/js/context.json");
 const AGENT: &str = "Mozilla/5.0 (portcullis plugin bench)";
 
 /// The default caps, with the `portcullis` executable compiling plugins (this bench is not one).
+/// The default plugin limits; `BENCH_USER_RATE` sets `user_evaluations_per_minute` (0: off, as
+/// when the flood comes from many accounts, each within its own rate).
 fn caps() -> PluginsConfig {
-    PluginsConfig { compiler_program: env!("CARGO_BIN_EXE_portcullis").into(), ..Default::default() }
+    let d = PluginsConfig::default();
+    PluginsConfig {
+        compiler_program: env!("CARGO_BIN_EXE_portcullis").into(),
+        user_evaluations_per_minute: env_num("BENCH_USER_RATE", d.user_evaluations_per_minute as usize) as u64,
+        ..d
+    }
 }
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -447,8 +454,10 @@ async fn noisy_neighbour(n: usize) {
     };
     let flooding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut quiet_p99 = [0.0f64; 2];
+    let mut flood_time = Duration::ZERO;
     for phase in ["quiet", "flooded"] {
         let mut flood = tokio::task::JoinSet::new();
+        let phase_started = Instant::now();
         if phase == "flooded" {
             flooding.store(true, std::sync::atomic::Ordering::SeqCst);
             for i in 0..FLOOD_USERS {
@@ -465,7 +474,9 @@ async fn noisy_neighbour(n: usize) {
                     });
                 }
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            // A sustained flood: past the first seconds, in which F's scope may spend the
+            // burst of its processor-time share (plugins.scope_cpu_ms_per_second).
+            tokio::time::sleep(Duration::from_millis(2000)).await;
         }
         for (k, (label, app)) in [("app N, no plugin", &none), ("app C, fast plugin", &c)].into_iter().enumerate() {
             let url = authorize(&app.client_id);
@@ -499,7 +510,8 @@ async fn noisy_neighbour(n: usize) {
         flooding.store(false, std::sync::atomic::Ordering::SeqCst);
         let sent: u64 = flood.join_all().await.into_iter().sum();
         if phase == "flooded" {
-            println!("{:<34} {sent} requests to app F during the flood", "");
+            flood_time = phase_started.elapsed();
+            println!("{:<34} {sent} requests to app F during the {:.1} s flood", "", flood_time.as_secs_f64());
         }
     }
     // How far past its deadline F's plugin ran under the flood, from the decision log.
@@ -516,6 +528,14 @@ async fn noisy_neighbour(n: usize) {
         .map(|r| Duration::from_micros(r.duration_us.max(0) as u64).saturating_sub(Duration::from_millis(100)))
         .collect();
     let busy = rows.iter().filter(|r| r.error_kind.as_deref() == Some("busy")).count();
+    let ran: u64 =
+        rows.iter().filter(|r| r.error_kind.as_deref() != Some("busy")).map(|r| r.duration_us.max(0) as u64).sum();
+    println!(
+        "{:<34} F's plugin ran {:.0} ms a second of the flood (its scope's share: {} ms a second)",
+        "",
+        ran as f64 / 1000.0 / flood_time.as_secs_f64().max(0.001),
+        caps().scope_cpu_ms_per_second
+    );
     if !over.is_empty() {
         let count = over.len();
         let s = summarise(over, Duration::from_secs(1));

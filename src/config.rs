@@ -98,6 +98,12 @@ pub struct PluginsConfig {
     /// refilled evenly); beyond it a login waits up to one token's worth of time for the next
     /// one, else fails `busy` (secure) without running the plugin. 0: no limit.
     pub user_evaluations_per_minute: u64,
+    /// Processor time one scope's plugin (the global assignment, one app; all shadow runs
+    /// count as one scope) may take on a node, in milliseconds per second, with a burst of four
+    /// seconds' worth. A scope past its share starts nothing until the refill has paid for what it
+    /// spent: its logins wait up to the plugin's deadline, then fail `busy` (secure); shadow
+    /// runs are dropped. 0: no limit.
+    pub scope_cpu_ms_per_second: u64,
     /// Decision log retention: at most this many rows, none older than this many days.
     pub decision_log_max_rows: i64,
     pub decision_log_days: i64,
@@ -128,6 +134,7 @@ impl Default for PluginsConfig {
             max_output_bytes: 4_096,
             max_concurrent: 0,
             user_evaluations_per_minute: 30,
+            scope_cpu_ms_per_second: 250,
             decision_log_max_rows: 10_000,
             decision_log_days: 30,
             cache_dir: String::new(),
@@ -474,6 +481,7 @@ impl Config {
             ("plugins.max_output_bytes", pl.max_output_bytes as u64, 64, 1024 * 1024),
             ("plugins.max_concurrent", pl.max_concurrent as u64, 0, 10_000),
             ("plugins.user_evaluations_per_minute", pl.user_evaluations_per_minute, 0, 1_000_000),
+            ("plugins.scope_cpu_ms_per_second", pl.scope_cpu_ms_per_second, 0, 1_000_000),
             ("plugins.decision_log_max_rows", pl.decision_log_max_rows.max(0) as u64, 0, 100_000_000),
             ("plugins.decision_log_days", pl.decision_log_days.max(0) as u64, 1, 3_650),
             ("plugins.compile_seconds", pl.compile_seconds, 1, 600),

@@ -12,6 +12,7 @@
 
 pub mod compiler;
 pub mod context;
+mod cpu;
 mod users;
 mod v1;
 
@@ -290,6 +291,8 @@ pub struct PluginHost {
     per_scope: usize,
     scopes: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
     users: users::Users,
+    /// Processor time per scope (`cpu::CpuShares`): a scope past its share starts nothing.
+    cpu: cpu::CpuShares,
     /// Shadow runs (and admins' tests) have slots of their own: a full shadow budget drops a
     /// shadow run (counted) and never delays or fails an active evaluation.
     shadow_slots: Arc<tokio::sync::Semaphore>,
@@ -325,6 +328,9 @@ pub enum Lane {
     /// compares every login it was asked to.
     Admin,
 }
+
+/// The processor-time scope every shadow run is charged to (no app id or `global` looks like it).
+const SHADOW_SCOPE: &str = " shadow";
 
 /// How long an admin's test or replay run waits for room on the shadow budget.
 const ADMIN_WAIT: Duration = Duration::from_secs(10);
@@ -397,6 +403,7 @@ impl PluginHost {
             per_scope: active.div_ceil(2).max(1),
             scopes: Mutex::new(HashMap::new()),
             users: users::Users::new(caps.user_evaluations_per_minute),
+            cpu: cpu::CpuShares::new(caps.scope_cpu_ms_per_second),
             shadow_slots: Arc::new(tokio::sync::Semaphore::new(shadow)),
             shadow_dropped: std::sync::atomic::AtomicU64::new(0),
             warming: Mutex::new(std::collections::HashSet::new()),
@@ -684,11 +691,12 @@ impl PluginHost {
     /// Runs an evaluation on an evaluator thread once its lane has room, so that a slow
     /// selector never holds up the async workers serving other logins. An active evaluation past
     /// its user's rate waits for the next token up to one token's worth of time (or its
-    /// deadline, if longer); then it waits for its user's share, its scope's share and a slot
-    /// for at most its own deadline. Either wait running out
-    /// fails `busy` (which the selector treats as `fail_secure`, whatever `on_error` says). A
-    /// shadow run takes a shadow slot only when one is free, and is dropped otherwise; an
-    /// admin's run waits for one up to `ADMIN_WAIT`.
+    /// deadline, if longer); a scope in debt for processor time (`cpu::CpuShares`) waits up to
+    /// the deadline for the refill; then it waits for its user's share, its scope's share and a
+    /// slot for at most its own deadline. Any wait running out fails `busy` (which the
+    /// selector treats as `fail_secure`, whatever `on_error` says). A shadow run takes a shadow
+    /// slot only when one is free and the shadow runs' processor time is not spent, and is
+    /// dropped otherwise; an admin's run waits for a slot up to `ADMIN_WAIT` and is not charged.
     pub async fn evaluate(
         self: &Arc<Self>,
         plugin: Arc<Prepared>,
@@ -698,10 +706,15 @@ impl PluginHost {
     ) -> Evaluation {
         let held = match &lane {
             Lane::Shadow => match self.shadow_slots.clone().try_acquire_owned() {
-                Ok(p) => Held { _slot: p, _scope: None, _user: None },
-                Err(_) => {
+                Ok(p) if self.cpu.check(SHADOW_SCOPE, Instant::now()).is_ok() => {
+                    Held { _slot: p, _scope: None, _user: None }
+                }
+                _ => {
                     self.shadow_dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    return Evaluation::failed(FailureKind::Busy, "the shadow budget is full: this run was dropped");
+                    return Evaluation::failed(
+                        FailureKind::Busy,
+                        "the shadow budget (slots or processor time) is spent: this run was dropped",
+                    );
                 }
             },
             Lane::Admin => match tokio::time::timeout(ADMIN_WAIT, self.shadow_slots.clone().acquire_owned()).await {
@@ -725,7 +738,15 @@ impl PluginHost {
                         ),
                     );
                 }
+                if !self.in_credit(scope, deadline).await {
+                    return self.out_of_processor_time();
+                }
                 match tokio::time::timeout(deadline, self.admit(scope, user_id)).await {
+                    // Checked again with the slot held: the evaluations that were let in
+                    // together while the scope was in credit may have spent it meanwhile.
+                    Ok(Some(_)) if self.cpu.check(scope, Instant::now()).is_err() => {
+                        return self.out_of_processor_time();
+                    }
                     Ok(Some(h)) => h,
                     _ => {
                         return Evaluation::failed(
@@ -742,7 +763,43 @@ impl PluginHost {
             let _held = held;
             let _ = tx.send(host.evaluate_blocking(&plugin, &limits, &input));
         }));
-        rx.await.unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
+        let evaluation =
+            rx.await.unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"));
+        let charged = match &lane {
+            Lane::Active { scope, .. } => Some(scope.as_str()),
+            Lane::Shadow => Some(SHADOW_SCOPE),
+            Lane::Admin => None,
+        };
+        if let Some(scope) = charged {
+            self.cpu.charge(scope, Duration::from_micros(evaluation.duration_us), Instant::now());
+        }
+        evaluation
+    }
+
+    fn out_of_processor_time(&self) -> Evaluation {
+        Evaluation::failed(
+            FailureKind::Busy,
+            format!(
+                "not run: this scope's plugin used its share of processor time ({} ms a second, \
+                 plugins.scope_cpu_ms_per_second)",
+                self.cpu.ms_per_second()
+            ),
+        )
+    }
+
+    /// Waits, up to `patience`, until `scope` is not in debt for processor time. A login that
+    /// does not get there has waited all of it: a flood past the share is slowed to the
+    /// deadline's pace instead of spinning the server with instant refusals.
+    async fn in_credit(&self, scope: &str, patience: Duration) -> bool {
+        let give_up = Instant::now() + patience;
+        loop {
+            let now = Instant::now();
+            match self.cpu.check(scope, now) {
+                Ok(()) => return true,
+                Err(_) if now >= give_up => return false,
+                Err(wait) => tokio::time::sleep(wait.min(give_up - now).max(Duration::from_millis(1))).await,
+            }
+        }
     }
 
     /// Spends one of the user's tokens, waiting up to `patience` for the next one when the

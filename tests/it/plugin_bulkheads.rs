@@ -13,6 +13,7 @@ use portcullis::mfa::policy::Policy;
 
 both_databases!(
     a_flood_on_one_app_leaves_the_others_alone,
+    a_flooded_scope_gets_its_share_of_processor_time_and_no_more,
     one_user_past_the_rate_fails_secure_and_leaves_the_plugin_to_others,
     cold_node_compiles_once_in_the_background
 );
@@ -93,6 +94,87 @@ async fn a_flood_on_one_app_leaves_the_others_alone(b: Backend) {
     assert!(c_runs.len() >= 6, "{}", c_runs.len());
     assert!(c_runs.iter().all(|e| e["error_kind"].is_null()), "C's plugin never failed busy: {c_runs:?}");
     assert!(srv.state.plugins.shadow_dropped() > 0, "shadow runs beyond their budget are dropped");
+    srv.stop().await;
+}
+
+/// Many simultaneous sign-ins to an app whose plugin burns its whole deadline: the plugin gets
+/// the scope's share of processor time (`plugins.scope_cpu_ms_per_second`, a burst of 4 s of
+/// it) and no more, however many requests and slots there are; the logins beyond it fail
+/// `busy` (secure: never a code under `fail_open`), and another app's plugin keeps deciding.
+async fn a_flooded_scope_gets_its_share_of_processor_time_and_no_more(b: Backend) {
+    const SHARE_MS: u64 = 200;
+    const DEADLINE_MS: u64 = 200;
+    let opts = Options {
+        tweak: Box::new(|c| {
+            c.plugins.max_concurrent = 4;
+            c.plugins.user_evaluations_per_minute = 0;
+            c.plugins.scope_cpu_ms_per_second = SHARE_MS;
+        }),
+        ..Options::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let admin = admin_client(&srv).await;
+    let f = srv.add_client(false).await;
+    let c = srv.add_client(false).await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    upload(&srv, &admin, &format!("burner&timeout_ms={DEADLINE_MS}&fuel=1000000000"), fx::infinite_loop()).await;
+    assign(&srv, &admin, "burner", &f.app_id, "active", "fail_open").await;
+    upload(&srv, &admin, "wants-otp", fx::fixed(Policy::Otp)).await;
+    assign(&srv, &admin, "wants-otp", &c.app_id, "active", "fail_open").await;
+    let bob = srv.add_user("bob").await;
+    srv.enrol_totp_now(&bob).await;
+    let http = browser();
+    assert_eq!(api_login(&srv, &http, "bob").await.0, 200);
+    let pkce = [("code_challenge", "x".repeat(43)), ("code_challenge_method", "S256".to_owned())];
+    let pkce: Vec<(&str, &str)> = pkce.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (f_url, c_url) = (authorize_url(&srv, &f.client_id, &pkce), authorize_url(&srv, &c.client_id, &pkce));
+
+    let started = std::time::Instant::now();
+    let until = started + std::time::Duration::from_secs(3);
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (http, url) = (http.clone(), f_url.clone());
+        flood.spawn(async move {
+            let mut answers = Vec::new();
+            while std::time::Instant::now() < until {
+                let resp = http.get(&url).send().await.unwrap();
+                answers.push(resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned()));
+            }
+            answers
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // C's plugin decides during the flood (its scope has a share of its own).
+    let resp = http.get(&c_url).send().await.unwrap();
+    assert_eq!(resp.headers()["location"], "/login/mfa", "C's plugin was enforced");
+    let answers: Vec<_> = flood.join_all().await.into_iter().flatten().collect();
+    let elapsed = started.elapsed();
+    assert!(answers.len() >= 12, "the flood ran");
+    let codes = answers.iter().filter(|l| l.as_deref().is_some_and(|l| l.starts_with(REDIRECT))).count();
+    let stepped = answers.iter().filter(|l| l.as_deref() == Some("/login/mfa")).count();
+    assert_eq!(codes + stepped, answers.len(), "{answers:?}");
+
+    let body = decisions(&srv, &admin, "plugin=burner&limit=500").await;
+    let runs = body["entries"].as_array().unwrap();
+    let spent_ms: u64 = runs
+        .iter()
+        .filter(|e| e["error_kind"] != "busy")
+        .map(|e| e["evaluation"]["duration_us"].as_u64().unwrap() / 1000)
+        .sum();
+    let refused = runs
+        .iter()
+        .filter(|e| e["error_kind"] == "busy")
+        .filter(|e| e["evaluation"].to_string().contains("plugins.scope_cpu_ms_per_second"))
+        .count();
+    // A run that timed out goes by `fail_open` (a code); one refused for capacity is secure.
+    let ran = runs.iter().filter(|e| e["error_kind"] != "busy").count();
+    assert_eq!((ran, runs.len() - ran), (codes, stepped), "{runs:?}");
+    // The burst, the refill over the flood, and what the two evaluations let in together
+    // while the scope was still in credit may overspend (one deadline each, with slack).
+    let allowed = SHARE_MS * 4 + SHARE_MS * elapsed.as_millis() as u64 / 1000 + 2 * (DEADLINE_MS + 100);
+    assert!(spent_ms <= allowed, "the scope spent {spent_ms} ms of processor time, allowed {allowed}");
+    // Without the share, two slots burning for the whole flood would have spent about 6 s.
+    assert!(refused > 0, "logins past the share were refused: {runs:?}");
     srv.stop().await;
 }
 
