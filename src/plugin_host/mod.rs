@@ -757,23 +757,24 @@ impl PluginHost {
                 }
             }
         };
+        // Charged on the evaluator thread, where the run happens whether or not the login that
+        // asked for it is still waiting (a client that hangs up does not get a free run).
+        let charged = match lane {
+            Lane::Active { scope, .. } => Some(scope),
+            Lane::Shadow => Some(SHADOW_SCOPE.to_owned()),
+            Lane::Admin => None,
+        };
         let host = self.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.evaluators.run(Box::new(move || {
             let _held = held;
-            let _ = tx.send(host.evaluate_blocking(&plugin, &limits, &input));
+            let evaluation = host.evaluate_blocking(&plugin, &limits, &input);
+            if let Some(scope) = charged {
+                host.cpu.charge(&scope, Duration::from_micros(evaluation.duration_us), Instant::now());
+            }
+            let _ = tx.send(evaluation);
         }));
-        let evaluation =
-            rx.await.unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"));
-        let charged = match &lane {
-            Lane::Active { scope, .. } => Some(scope.as_str()),
-            Lane::Shadow => Some(SHADOW_SCOPE),
-            Lane::Admin => None,
-        };
-        if let Some(scope) = charged {
-            self.cpu.charge(scope, Duration::from_micros(evaluation.duration_us), Instant::now());
-        }
-        evaluation
+        rx.await.unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
     }
 
     fn out_of_processor_time(&self) -> Evaluation {

@@ -160,6 +160,38 @@ fn admin_runs_wait_for_the_shadow_budget_shadow_runs_are_dropped() {
     assert!(rt.block_on(busy).unwrap().outcome.is_err());
 }
 
+/// A run whose login hung up (its future dropped) still ran on its evaluator thread, and is
+/// charged to its scope all the same: abandoning requests is no way around the scope's share of
+/// processor time. Other scopes keep theirs.
+#[test]
+fn an_abandoned_run_is_charged_to_its_scope() {
+    use portcullis::plugin_host::Lane;
+    let caps = portcullis::config::PluginsConfig {
+        scope_cpu_ms_per_second: 10,
+        user_evaluations_per_minute: 0,
+        ..plugin_caps()
+    };
+    let h = std::sync::Arc::new(PluginHost::new(&caps, None).unwrap());
+    let compile = |bytes: Vec<u8>| h.compile(&hex::encode(portcullis::crypto::sha256(&bytes)), &bytes).unwrap();
+    let (slow, fast) = (compile(fx::infinite_loop()), compile(fx::fixed(Policy::Otp)));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let input = std::sync::Arc::new(fx::context());
+    let lane = |scope: &str| Lane::Active { scope: scope.into(), user_id: "u".into() };
+    let long = Limits { fuel: 1_000_000_000, timeout_ms: 100, ..h.default_limits() };
+    let (h2, i2, f) = (h.clone(), input.clone(), lane("f"));
+    let abandoned = rt.spawn(async move { h2.evaluate(slow, long, i2, f).await });
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    abandoned.abort();
+    // The run goes on to its deadline on the evaluator thread: 100 ms against a burst of 40.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let next = rt.block_on(h.evaluate(fast.clone(), h.default_limits(), input.clone(), lane("f")));
+    let (kind, message) = failure(&next);
+    assert_eq!(kind, FailureKind::Busy, "{message}");
+    assert!(message.contains("plugins.scope_cpu_ms_per_second"), "{message}");
+    let other = rt.block_on(h.evaluate(fast, h.default_limits(), input, lane("c")));
+    assert_eq!(other.outcome.as_ref().map(|d| d.policy), Ok(Policy::Otp), "{other:?}");
+}
+
 #[test]
 fn memory_bomb_stops_at_the_cap() {
     let h = host();
