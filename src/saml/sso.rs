@@ -4,6 +4,7 @@
 //! posts it to the ACS; a success is only handed to the browser of the session it was made
 //! for, so a leaked hand-over URL yields nothing.
 
+use super::credential::Credential;
 use super::name_id;
 use super::response::{self, Envelope, Signing, Statement, Status, class};
 use crate::crypto;
@@ -91,7 +92,7 @@ pub async fn respond(
             Some(response::status::INVALID_NAME_ID_POLICY),
             "the user has no email address for an emailAddress NameID",
         );
-        return refuse(state, app_id, a, status).await;
+        return status_answer(state, &sp, &envelope, &cred, a, status).await;
     };
     let mut attributes = Vec::with_capacity(sp.attributes.len());
     for a in &sp.attributes {
@@ -118,8 +119,19 @@ pub async fn refuse(state: &AppState, app_id: &str, a: &SamlAnswer, status: Stat
     let sp = find_sp(state, app_id).await?;
     let idp = super::endpoints(state);
     let cred = super::credential(state).await?;
-    let envelope = envelope(state, &idp.entity_id, a);
-    let xml = response::build(&envelope, &status, None, Signing::of(sp.sign), &cred)?;
+    status_answer(state, &sp, &envelope(state, &idp.entity_id, a), &cred, a, status).await
+}
+
+/// The status response (no assertion) to `sp`, handed over to the browser.
+async fn status_answer(
+    state: &AppState,
+    sp: &ServiceProvider,
+    envelope: &Envelope<'_>,
+    cred: &Credential,
+    a: &SamlAnswer,
+    status: Status,
+) -> AppResult<String> {
+    let xml = response::build(envelope, &status, None, Signing::of(sp.sign), cred)?;
     tracing::info!(sp = %sp.entity_id, status = status.second.unwrap_or(status.code), "SAML request refused");
     hand_over(state, a, &xml, None).await
 }
