@@ -38,6 +38,10 @@ pub mod event {
     pub const PLUGIN_ASSIGNED: &str = "plugin.assigned";
     pub const PLUGIN_UNASSIGNED: &str = "plugin.unassigned";
     pub const PLUGIN_DELETED: &str = "plugin.deleted";
+    /// An administrator queued a test message on a channel.
+    pub const DELIVERY_TEST: &str = "delivery.test_requested";
+    /// A message was given up (refused for good, or not delivered before it expired).
+    pub const DELIVERY_FAILED: &str = "delivery.failed";
 }
 
 /// Where a request came from, for the log and for rate limits.

@@ -38,6 +38,209 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub plugins: PluginsConfig,
     pub server: ServerConfig,
+    pub delivery: DeliveryConfig,
+    pub email: EmailConfig,
+    pub sms: SmsConfig,
+}
+
+/// The delivery outbox (DESIGN §4): how each node's worker sends what was queued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// How often a node looks for messages that another node or the command line queued, in
+    /// milliseconds. A message this node queues leaves at once.
+    pub poll_interval_ms: u64,
+    /// Seconds a node holds a message it claimed; if it dies mid-send, another node sends the
+    /// message once this has passed. Longer than `attempt_timeout_seconds`.
+    pub lease_seconds: i64,
+    /// Seconds one delivery attempt (connect, send, answer) may take.
+    pub attempt_timeout_seconds: u64,
+    /// Messages one node sends at once.
+    pub max_in_flight: usize,
+    /// Seconds a message is retried (with growing pauses) before it is given up and kept as
+    /// failed. A message holding a code gives up sooner: when the code expires.
+    pub give_up_after_seconds: i64,
+    /// Days the record of a sent or failed message (never its body) is kept.
+    pub keep_days: i64,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            poll_interval_ms: 1000,
+            lease_seconds: 60,
+            attempt_timeout_seconds: 15,
+            max_in_flight: 16,
+            give_up_after_seconds: 3600,
+            keep_days: 30,
+        }
+    }
+}
+
+/// Where email goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailTransportKind {
+    /// No email: features that need it are unavailable.
+    Off,
+    /// Printed to the server log, codes included. For development and the demo only.
+    Log,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub transport: EmailTransportKind,
+    /// The `From` mailbox, e.g. `Example Sign-in <no-reply@example.com>`.
+    pub from: String,
+    /// An optional `Reply-To` mailbox.
+    pub reply_to: String,
+    pub smtp: SmtpConfig,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        EmailConfig {
+            transport: EmailTransportKind::Off,
+            from: "Portcullis <no-reply@localhost>".into(),
+            reply_to: String::new(),
+            smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or a trusted network.
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    /// Credentials for SMTP AUTH; none when `username` is empty.
+    pub username: String,
+    pub password: crate::crypto::Secret,
+    /// A PEM file of extra certificate authorities to trust (a private relay's CA).
+    pub ca_file: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: String::new(),
+            password: Default::default(),
+            ca_file: String::new(),
+        }
+    }
+}
+
+/// Where text messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsTransportKind {
+    /// No SMS: features that need it are unavailable.
+    Off,
+    /// Printed to the server log, codes included. For development only.
+    Log,
+    /// Twilio's Messages REST API.
+    Twilio,
+    /// AWS SNS `Publish` to a phone number, signed with SigV4.
+    Sns,
+    /// A JSON POST to your own HTTPS endpoint, signed as Standard Webhooks do.
+    Webhook,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub transport: SmsTransportKind,
+    pub twilio: TwilioConfig,
+    pub sns: SnsConfig,
+    pub webhook: SmsWebhookConfig,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            transport: SmsTransportKind::Off,
+            twilio: TwilioConfig::default(),
+            sns: SnsConfig::default(),
+            webhook: SmsWebhookConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TwilioConfig {
+    /// `AC…`
+    pub account_sid: String,
+    pub auth_token: crate::crypto::Secret,
+    /// The sending number (E.164) — or leave empty and set `messaging_service_sid` (`MG…`).
+    pub from: String,
+    pub messaging_service_sid: String,
+    /// The API's base URL (a test double's, or a regional edge).
+    pub api_base: String,
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        TwilioConfig {
+            account_sid: String::new(),
+            auth_token: Default::default(),
+            from: String::new(),
+            messaging_service_sid: String::new(),
+            api_base: "https://api.twilio.com".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnsConfig {
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: crate::crypto::Secret,
+    /// The endpoint; empty: `https://sns.<region>.amazonaws.com`.
+    pub endpoint: String,
+    /// An alphanumeric sender id, where the destination country supports one.
+    pub sender_id: String,
+}
+
+impl Default for SnsConfig {
+    fn default() -> Self {
+        SnsConfig {
+            region: "us-east-1".into(),
+            access_key_id: String::new(),
+            secret_access_key: Default::default(),
+            endpoint: String::new(),
+            sender_id: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsWebhookConfig {
+    /// Your endpoint (https; http only on a loopback host).
+    pub url: String,
+    /// The signing secret, `whsec_` and base64 of at least 24 random bytes
+    /// (`echo whsec_$(openssl rand -base64 32)`).
+    pub secret: crate::crypto::Secret,
 }
 
 /// How the HTTP server treats slow and idle clients, and how long it drains on shutdown.
@@ -245,6 +448,9 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             plugins: PluginsConfig::default(),
             server: ServerConfig::default(),
+            delivery: DeliveryConfig::default(),
+            email: EmailConfig::default(),
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -342,7 +548,7 @@ impl Config {
             }
         }
         // PORTCULLIS_TEST_* belongs to the test suite, not to the server.
-        fig = fig.merge(Env::prefixed("PORTCULLIS_").filter(|k| !k.as_str().starts_with("test_")).split("__"));
+        fig = fig.merge(Env::prefixed("PORTCULLIS_").filter(|k| !k.starts_with("test_")).split("__"));
         let cfg: Config = fig.extract().map_err(|e| {
             let mut msgs = Vec::new();
             for err in e {
@@ -440,7 +646,73 @@ impl Config {
                 "key `limits.mfa_failures_per_account`: at most 20 (a 6-digit code must not be guessable)".into()
             );
         }
-        self.validate_plugins()
+        self.validate_plugins()?;
+        self.validate_delivery()
+    }
+
+    /// `[delivery]`, `[email]` and `[sms]`: a transport that is on has what it needs.
+    pub fn validate_delivery(&self) -> Result<(), String> {
+        let d = &self.delivery;
+        for (key, v, min, max) in [
+            ("delivery.poll_interval_ms", d.poll_interval_ms as i64, 50, 60_000),
+            ("delivery.attempt_timeout_seconds", d.attempt_timeout_seconds as i64, 1, 300),
+            ("delivery.lease_seconds", d.lease_seconds, d.attempt_timeout_seconds as i64 + 5, 3600),
+            ("delivery.max_in_flight", d.max_in_flight as i64, 1, 1024),
+            ("delivery.give_up_after_seconds", d.give_up_after_seconds, 60, 7 * 86_400),
+            ("delivery.keep_days", d.keep_days, 1, 3650),
+        ] {
+            if v < min || v > max {
+                return Err(format!("key `{key}`: {v} is outside {min}..={max}"));
+            }
+        }
+        let e = &self.email;
+        if e.transport != EmailTransportKind::Off {
+            crate::delivery::email::mailbox(&e.from).map_err(|m| format!("key `email.from`: {m}"))?;
+            if !e.reply_to.is_empty() {
+                crate::delivery::email::mailbox(&e.reply_to).map_err(|m| format!("key `email.reply_to`: {m}"))?;
+            }
+        }
+        if e.transport == EmailTransportKind::Smtp {
+            if e.smtp.host.is_empty() {
+                return Err("key `email.smtp.host`: required when email.transport = \"smtp\"".into());
+            }
+            if e.smtp.username.is_empty() != e.smtp.password.is_empty() {
+                return Err("key `email.smtp.username`: set both username and password, or neither".into());
+            }
+        }
+        let s = &self.sms;
+        match s.transport {
+            SmsTransportKind::Off | SmsTransportKind::Log => {}
+            SmsTransportKind::Twilio => {
+                let t = &s.twilio;
+                if !t.account_sid.starts_with("AC") || t.auth_token.is_empty() {
+                    return Err(
+                        "key `sms.twilio.account_sid`: an `AC…` account SID and its auth_token are required".into()
+                    );
+                }
+                if t.from.is_empty() == t.messaging_service_sid.is_empty() {
+                    return Err("key `sms.twilio.from`: set either `from` or `messaging_service_sid`".into());
+                }
+                endpoint_url(&t.api_base).map_err(|m| format!("key `sms.twilio.api_base`: {m}"))?;
+            }
+            SmsTransportKind::Sns => {
+                let n = &s.sns;
+                if n.region.is_empty() || n.access_key_id.is_empty() || n.secret_access_key.is_empty() {
+                    return Err(
+                        "key `sms.sns.access_key_id`: region, access_key_id and secret_access_key are required".into(),
+                    );
+                }
+                if !n.endpoint.is_empty() {
+                    endpoint_url(&n.endpoint).map_err(|m| format!("key `sms.sns.endpoint`: {m}"))?;
+                }
+            }
+            SmsTransportKind::Webhook => {
+                endpoint_url(&s.webhook.url).map_err(|m| format!("key `sms.webhook.url`: {m}"))?;
+                crate::delivery::sms::webhook_key(&s.webhook.secret)
+                    .map_err(|m| format!("key `sms.webhook.secret`: {m}"))?;
+            }
+        }
+        Ok(())
     }
 
     /// The `[plugins]` section alone (all that `portcullis plugin test` needs).
@@ -544,6 +816,20 @@ impl Config {
             },
             ..Config::default()
         }
+    }
+}
+
+/// An endpoint messages are posted to: https, or http on a loopback host (a local relay or a
+/// test double), never plain http across a network.
+fn endpoint_url(s: &str) -> Result<Url, String> {
+    let u = Url::parse(s).map_err(|e| format!("not a URL ({e})"))?;
+    let loopback = matches!(u.host(), Some(url::Host::Ipv4(a)) if a.is_loopback())
+        || matches!(u.host(), Some(url::Host::Ipv6(a)) if a.is_loopback())
+        || u.host_str() == Some("localhost");
+    match u.scheme() {
+        "https" => Ok(u),
+        "http" if loopback => Ok(u),
+        _ => Err("must be an https URL (http only on a loopback host)".into()),
     }
 }
 

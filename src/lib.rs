@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod http;

@@ -62,6 +62,9 @@ enum Command {
     /// database: a break-glass that works with the server stopped or running, audited.
     #[command(subcommand)]
     Settings(settings_cli::SettingsCmd),
+    /// Outgoing email and text messages: send a test, list what was sent or failed.
+    #[command(subcommand)]
+    Delivery(DeliveryCmd),
     /// Read the audit log, newest first.
     Audit {
         /// Only entries concerning this user (an id, or a username).
@@ -70,6 +73,32 @@ enum Command {
         /// Only this event (e.g. `user.created`, `settings.changed`).
         #[arg(long)]
         event: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeliveryCmd {
+    /// Queue a test message; a running server delivers it (within a second or so). Prints the
+    /// message id, to follow with `delivery list`.
+    Test {
+        /// Send an email to this address.
+        #[arg(long, conflicts_with = "sms", required_unless_present = "sms")]
+        email: Option<String>,
+        /// Send a text message to this number, with its country code (+1 555 555 5671).
+        #[arg(long)]
+        sms: Option<String>,
+        #[command(flatten)]
+        out: JsonOut,
+    },
+    /// List messages, newest first (never their bodies).
+    List {
+        /// Only messages in this state.
+        #[arg(long, value_parser = ["pending", "sending", "sent", "failed"])]
+        status: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
         #[command(flatten)]
@@ -346,6 +375,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Plugin(cmd) => plugin_cli::run(AppState::init(config).await?, cmd).await,
         Command::Settings(cmd) => settings_cli::run(AppState::init(config).await?, cmd).await,
+        Command::Delivery(cmd) => delivery(AppState::init(config).await?, cmd).await,
         Command::Audit { user, event, limit, out } => {
             audit(AppState::init(config).await?, user, event, limit, out).await
         }
@@ -381,6 +411,45 @@ async fn audit(
         }
         s
     });
+    Ok(())
+}
+
+async fn delivery(state: AppState, cmd: DeliveryCmd) -> anyhow::Result<()> {
+    use portcullis::delivery::Channel;
+    let admin = Admin::operator();
+    match cmd {
+        DeliveryCmd::Test { email, sms, out } => {
+            let (channel, to) = match (email, sms) {
+                (Some(to), _) => (Channel::Email, to),
+                (None, Some(to)) => (Channel::Sms, to),
+                (None, None) => anyhow::bail!("give --email or --sms"),
+            };
+            let msg = portcullis::admin::delivery::send_test(&state, &admin, channel, &to).await?;
+            print(out.json, json!(msg), || format!("queued {} to {} ({})", msg.id, msg.recipient, msg.channel));
+        }
+        DeliveryCmd::List { status, limit, out } => {
+            let messages = portcullis::admin::delivery::list(&state, &admin, status.as_deref(), limit).await?;
+            print(out.json, json!(messages), || {
+                let mut s = format!(
+                    "{:<32}  {:<5}  {:<8}  {:<22}  {:<8}  {:>8}  {}",
+                    "ID", "CHAN", "PURPOSE", "TO", "STATUS", "ATTEMPTS", "LAST ERROR"
+                );
+                for m in &messages {
+                    s.push_str(&format!(
+                        "\n{:<32}  {:<5}  {:<8}  {:<22}  {:<8}  {:>8}  {}",
+                        m.id,
+                        m.channel,
+                        m.purpose,
+                        m.recipient,
+                        m.status,
+                        m.attempts,
+                        plugin_cli::printable(m.last_error.as_deref().unwrap_or(""))
+                    ));
+                }
+                s
+            });
+        }
+    }
     Ok(())
 }
 

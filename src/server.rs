@@ -30,6 +30,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let upkeep = tokio::spawn(upkeep(state.clone()));
+    let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
+    let mut delivery = tokio::spawn(crate::delivery::worker::run(state.clone(), delivery_stopped));
     let sv = state.config.server.clone();
     let max_connections = fitting_connection_cap(sv.max_connections);
     let slots = Arc::new(Semaphore::new(max_connections));
@@ -71,11 +73,19 @@ pub async fn serve(
     }
     drop(listener);
     let grace = Duration::from_secs(sv.shutdown_grace_seconds);
+    let deadline = tokio::time::Instant::now() + grace;
     if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
         tracing::warn!(
             grace_seconds = sv.shutdown_grace_seconds,
             "requests still open after the grace period were cut off"
         );
+    }
+    // Messages being sent get what is left of the grace period; one cut off is sent again by
+    // a node that takes it over when its lease runs out.
+    let _ = stop_delivery.send(true);
+    if tokio::time::timeout_at(deadline, &mut delivery).await.is_err() {
+        tracing::warn!("messages still being sent at shutdown were left to their lease");
+        delivery.abort();
     }
     upkeep.abort();
     state.decisions.close().await;
@@ -144,6 +154,10 @@ async fn upkeep(state: AppState) {
                 }
                 if let Err(e) = crate::store::passkeys::purge_challenges(&state.db, now).await {
                     tracing::warn!(error = %e, "purging WebAuthn challenges failed");
+                }
+                let kept = now - state.config.delivery.keep_days * 86_400;
+                if let Err(e) = crate::store::outbox::purge_finished(&state.db, kept).await {
+                    tracing::warn!(error = %e, "purging delivered messages failed");
                 }
                 let window = state.config.limits.window_seconds;
                 if let Err(e) = crate::store::audit::purge_rate_limits(&state.db, now - window, now).await {

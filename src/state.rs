@@ -24,6 +24,8 @@ pub struct AppState {
     pub decisions: Arc<crate::mfa::decision_log::DecisionLog>,
     /// The SAML signing credential, read (or made) on first use.
     pub saml_credential: Arc<tokio::sync::OnceCell<Arc<crate::saml::credential::Credential>>>,
+    /// The delivery outbox's transports and this node's worker signal.
+    pub delivery: Arc<crate::delivery::Delivery>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// When keys were last re-read because a token named an unknown key (at most once a second).
     last_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
@@ -62,7 +64,9 @@ impl AppState {
             tracing::warn!(issuer = %config.issuer, "passkeys are unavailable: the issuer host is not a domain name");
         }
         let plugins = crate::plugin_host::PluginHost::new(&config.plugins, Some(config.plugin_cache_dir()))?;
+        let delivery = crate::delivery::Delivery::from_config(&config)?;
         Ok(AppState {
+            delivery: Arc::new(delivery),
             decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),
             saml_credential: Arc::default(),
             passkeys: Arc::new(passkeys),

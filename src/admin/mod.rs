@@ -4,6 +4,7 @@
 //! CLI, the JSON API and the pages cannot differ in what they check or what they leave behind.
 
 pub mod apps;
+pub mod delivery;
 pub mod plugins;
 pub mod security;
 pub mod settings;

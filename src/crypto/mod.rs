@@ -18,7 +18,7 @@ pub use signing::{KeyRing, SigningKey};
 /// a stray `{:?}` in a log line or a panic message cannot leak it; there is deliberately no
 /// `Display`. The value is read as a `&str` (`Deref`) where it is used — a cookie, a hash, a
 /// comparison — and serialised as itself only into the one answer that hands it over.
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct Secret(String);

@@ -594,20 +594,50 @@ impl Nodes {
         let out = nodes.cli(&["migrate"]).output().unwrap();
         assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
         for port in &ports {
-            let child = nodes
-                .cli(&["serve"])
-                .envs(env.iter().copied())
-                .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
+            let child = nodes.serve_on(*port, env);
             nodes.children.push(child);
         }
         for base in nodes.bases.clone() {
             assert!(wait_ready(&base).await, "node {base} did not become ready");
         }
         Some(nodes)
+    }
+
+    /// The nodes' state, opened in this process on their database and data directory (so with
+    /// their master key) but serving nothing: for a test to act on the data directly.
+    pub async fn state(&self, tweak: impl FnOnce(&mut Config)) -> AppState {
+        let mut cfg = Config::for_tests(&self.bases[0], self.dir.path(), &self.db_url);
+        tweak(&mut cfg);
+        cfg.validate().unwrap();
+        let db = Db::connect(&cfg).await.unwrap();
+        AppState::with_db(cfg, db, Arc::new(SystemClock)).await.unwrap()
+    }
+
+    /// Starts one more node with `env` on top of the nodes' configuration; returns its index.
+    pub async fn spawn(&mut self, env: &[(&str, &str)]) -> usize {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = self.serve_on(port, env);
+        let base = format!("http://127.0.0.1:{port}");
+        self.children.push(child);
+        self.bases.push(base.clone());
+        assert!(wait_ready(&base).await, "node {base} did not become ready");
+        self.children.len() - 1
+    }
+
+    fn serve_on(&self, port: u16, env: &[(&str, &str)]) -> std::process::Child {
+        self.cli(&["serve"])
+            .envs(env.iter().copied())
+            .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Kills node `i` outright (SIGKILL: no shutdown, no cleanup), as a crash would.
+    pub fn kill(&mut self, i: usize) {
+        self.children[i].kill().unwrap();
+        self.children[i].wait().unwrap();
     }
 
     /// Sends SIGTERM to node `i` and waits for it to exit; returns how long that took.

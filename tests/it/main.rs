@@ -15,6 +15,7 @@ mod code_single_use;
 mod cookies_and_headers;
 mod cross_site_api;
 mod csrf;
+mod delivery;
 mod hostile_input;
 mod independent_clients;
 mod key_rotation_nodes;

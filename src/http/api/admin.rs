@@ -266,3 +266,36 @@ pub async fn audit(State(state): State<AppState>, _: Admin, q: QueryResult<Audit
     };
     Ok(Json(json!({"entries": store::audit::list(&state.db, &filter, limit).await?})).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestMessageBody {
+    /// `email` or `sms`.
+    channel: String,
+    to: String,
+}
+
+/// `POST /delivery/test`: queues a test message; 202 with its record (follow it in `/outbox`).
+pub async fn delivery_test(
+    State(state): State<AppState>,
+    admin: Admin,
+    SameOriginJson(b): SameOriginJson<TestMessageBody>,
+) -> AppResult<Response> {
+    let channel = crate::delivery::Channel::parse(&b.channel)
+        .ok_or_else(|| AppError::BadRequest(format!("channel: `{}` is not email or sms", b.channel)))?;
+    let msg = crate::admin::delivery::send_test(&state, &admin, channel, &b.to).await?;
+    Ok((StatusCode::ACCEPTED, Json(msg)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /outbox[?status=failed]`: messages newest first, without their bodies.
+pub async fn outbox(State(state): State<AppState>, admin: Admin, q: QueryResult<OutboxQuery>) -> AppResult<Response> {
+    let q = query(q)?;
+    let messages = crate::admin::delivery::list(&state, &admin, q.status.as_deref(), q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({"messages": messages})).into_response())
+}

@@ -60,6 +60,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/users/{username}/enable", admin::post_user_action(admin::UserAction::Enable))
         .route("/users/{username}/reset-mfa", admin::post_user_action(admin::UserAction::ResetMfa))
         .route("/audit", get(admin::audit))
+        .route("/delivery/test", post(admin::delivery_test))
+        .route("/outbox", get(admin::outbox))
         .route(
             "/plugins",
             get(plugins::list)

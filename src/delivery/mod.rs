@@ -1,0 +1,296 @@
+//! Everything that leaves the process towards a person goes through the outbox (DESIGN §4):
+//! a message is sealed under the master key and written with the change that caused it
+//! (`prepare` + `queue_message!`, or `enqueue` when it is a change of its own), then a worker
+//! on every node claims it with a lease and hands it to the channel's transport, retrying
+//! transient failures with growing pauses until the message is no longer worth sending.
+//!
+//! Delivery is at least once: a node that dies after its provider accepted a message but
+//! before recording it leaves the message to be sent again when the lease runs out. Nothing
+//! is lost, and nothing is sent twice while every node is alive.
+
+pub mod email;
+pub mod sms;
+pub mod worker;
+
+use std::time::Duration;
+
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, EmailTransportKind, SmsTransportKind};
+use crate::crypto::MasterKey;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+pub use crate::store::outbox::Channel;
+use crate::store::outbox::NewMessage;
+
+/// A node's delivery side: its transports, its identity as a lease holder, and the signal
+/// that wakes its worker when it queues a message itself.
+pub struct Delivery {
+    node: String,
+    wake: tokio::sync::Notify,
+    email: Option<email::EmailTransport>,
+    sms: Option<sms::SmsTransport>,
+    attempt_timeout: Duration,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("node", &self.node)
+            .field("email", &self.email.is_some())
+            .field("sms", &self.sms.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Delivery {
+    /// The transports `config` turns on (validated already by `Config::validate`).
+    pub fn from_config(config: &Config) -> anyhow::Result<Delivery> {
+        let attempt_timeout = Duration::from_secs(config.delivery.attempt_timeout_seconds);
+        let email = match config.email.transport {
+            EmailTransportKind::Off => None,
+            EmailTransportKind::Log => Some(email::EmailTransport::Log),
+            EmailTransportKind::Smtp => Some(email::EmailTransport::smtp(&config.email, attempt_timeout)?),
+        };
+        let sms = match config.sms.transport {
+            SmsTransportKind::Off => None,
+            kind => Some(sms::SmsTransport::new(kind, &config.sms, attempt_timeout)?),
+        };
+        Ok(Delivery {
+            node: uuid::Uuid::new_v4().simple().to_string(),
+            wake: tokio::sync::Notify::new(),
+            email,
+            sms,
+            attempt_timeout,
+        })
+    }
+
+    /// Whether messages can be sent on `channel` (its transport is not `off`).
+    pub fn is_available(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email.is_some(),
+            Channel::Sms => self.sms.is_some(),
+        }
+    }
+
+    /// Tells this node's worker that a message was queued (after the transaction committed).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// What a message says. Rendered when it is sent, from templates, so the stored body is
+/// only these fields.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Content {
+    /// An administrator checking that the channel works.
+    Test { requested_by: String },
+}
+
+impl Content {
+    /// The purpose recorded beside the message (never its content).
+    pub fn purpose(&self) -> &'static str {
+        match self {
+            Content::Test { .. } => "test",
+        }
+    }
+}
+
+/// The sealed part of a message: where it goes and what it says.
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    to: String,
+    content: Content,
+}
+
+/// A message to queue.
+pub struct Outgoing {
+    pub channel: Channel,
+    /// The address (email) or E.164 number (SMS), already validated by the caller.
+    pub to: String,
+    /// The user it concerns, if any (for the admin's view and the audit of a failure).
+    pub user_id: Option<String>,
+    pub content: Content,
+    /// Seconds it is worth sending; capped by `delivery.give_up_after_seconds`.
+    pub ttl_seconds: Option<i64>,
+}
+
+/// Seals `msg` into a row for `queue_message!` (inside the caller's transaction) or `enqueue`.
+/// Fails when its channel has no transport.
+pub fn prepare(state: &AppState, msg: Outgoing) -> AppResult<NewMessage> {
+    if !state.delivery.is_available(msg.channel) {
+        return Err(AppError::BadRequest(format!("no {} transport is configured", msg.channel)));
+    }
+    let now = state.now();
+    let give_up = state.config.delivery.give_up_after_seconds;
+    let ttl = msg.ttl_seconds.map_or(give_up, |t| t.clamp(1, give_up));
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let recipient = match msg.channel {
+        Channel::Email => mask_email(&msg.to),
+        Channel::Sms => mask_phone(&msg.to),
+    };
+    let purpose = msg.content.purpose();
+    let payload = serde_json::to_vec(&Payload { to: msg.to, content: msg.content })
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("encoding a message: {e}")))?;
+    Ok(NewMessage {
+        payload: seal(&state.master_key, &id, &payload),
+        id,
+        channel: msg.channel,
+        purpose,
+        recipient,
+        user_id: msg.user_id,
+        created_at: now,
+        expires_at: now + ttl,
+    })
+}
+
+/// Queues a message that is a change of its own, and wakes this node's worker. Returns its id.
+pub async fn enqueue(state: &AppState, msg: Outgoing) -> AppResult<String> {
+    let row = prepare(state, msg)?;
+    crate::store::outbox::insert(&state.db, &row).await?;
+    state.delivery.wake();
+    Ok(row.id)
+}
+
+fn seal(key: &MasterKey, id: &str, payload: &[u8]) -> Vec<u8> {
+    key.encrypt(&format!("outbox:{id}"), payload)
+}
+
+fn open(key: &MasterKey, id: &str, sealed: &[u8]) -> anyhow::Result<Payload> {
+    let plain = key.decrypt(&format!("outbox:{id}"), sealed)?;
+    Ok(serde_json::from_slice(&plain)?)
+}
+
+/// A message ready for a transport.
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/test.txt")]
+struct TestText<'a> {
+    requested_by: &'a str,
+    issuer: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/test.html")]
+struct TestHtml<'a> {
+    requested_by: &'a str,
+    issuer: &'a str,
+}
+
+impl Content {
+    fn render(&self, channel: Channel, issuer: &str) -> anyhow::Result<Rendered> {
+        Ok(match self {
+            Content::Test { requested_by } => Rendered {
+                subject: "Portcullis test message".into(),
+                text: match channel {
+                    Channel::Email => TestText { requested_by, issuer }.render()?,
+                    Channel::Sms => format!("Portcullis test message from {issuer}, sent for {requested_by}."),
+                },
+                html: Some(TestHtml { requested_by, issuer }.render()?),
+            },
+        })
+    }
+}
+
+/// Why an attempt failed, and whether trying again can help.
+#[derive(Debug)]
+pub enum Failure {
+    /// A timeout, a refused connection, a 4xx SMTP reply, HTTP 429 or 5xx: try again later.
+    Transient(String),
+    /// The provider refused this message for good (a bad address, bad credentials).
+    Permanent(String),
+}
+
+impl Failure {
+    fn text(&self) -> &str {
+        match self {
+            Failure::Transient(s) | Failure::Permanent(s) => s,
+        }
+    }
+}
+
+/// `alice@example.com` → `a***@example.com`: enough for a person to recognise, little to harvest.
+pub fn mask_email(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// `+15555555671` → `+1***5671`: the first digit and the last four (HelloJohn's shape).
+pub fn mask_phone(e164: &str) -> String {
+    let digits: Vec<char> = e164.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() < 6 {
+        return "***".into();
+    }
+    let last: String = digits[digits.len() - 4..].iter().collect();
+    format!("+{}***{last}", digits[0])
+}
+
+/// A phone number in any common notation → E.164 (`+15555555671`), checked against the
+/// numbering plan of its country (libphonenumber's metadata), or why not. Numbers without a
+/// `+` country code are refused rather than guessed.
+pub fn normalise_phone(input: &str) -> Result<String, String> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() || trimmed.len() > 32 {
+        return Err("enter a phone number with its country code, like +1 555 555 5671".into());
+    }
+    if !trimmed.starts_with('+') {
+        return Err("start the number with + and its country code, like +1 555 555 5671".into());
+    }
+    let number = phonenumber::parse(None, trimmed).map_err(|_| "that is not a phone number".to_owned())?;
+    if !phonenumber::is_valid(&number) {
+        return Err("that number does not exist in its country's numbering plan".into());
+    }
+    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// An email address as lettre (RFC 5321/5322) accepts it, trimmed, or why not.
+pub fn normalise_email(input: &str) -> Result<String, String> {
+    let trimmed = input.trim();
+    if trimmed.len() > 254 {
+        return Err("that email address is too long".into());
+    }
+    trimmed.parse::<lettre::Address>().map(|a| a.to_string()).map_err(|_| "that is not an email address".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_are_masked() {
+        assert_eq!(mask_email("alice@example.com"), "a***@example.com");
+        assert_eq!(mask_email("nonsense"), "***");
+        assert_eq!(mask_phone("+15555555671"), "+1***5671");
+        assert_eq!(mask_phone("+12"), "***");
+    }
+
+    #[test]
+    fn phone_numbers_become_e164_or_are_refused() {
+        assert_eq!(normalise_phone("+1 (415) 555-2671").unwrap(), "+14155552671");
+        assert_eq!(normalise_phone(" +44 20 7946 0018 ").unwrap(), "+442079460018");
+        assert!(normalise_phone("415 555 2671").is_err(), "no country code, no guess");
+        assert!(normalise_phone("+1 123").is_err());
+        assert!(normalise_phone("+999 1234567").is_err());
+        assert!(normalise_phone("+1 415 555 2671; DROP").is_err());
+    }
+
+    #[test]
+    fn email_addresses_are_checked() {
+        assert_eq!(normalise_email(" alice@example.com ").unwrap(), "alice@example.com");
+        assert!(normalise_email("alice").is_err());
+        assert!(normalise_email("a@b@c").is_err());
+        assert!(normalise_email("alice@example.com\r\nBcc: x@y.z").is_err());
+    }
+}
