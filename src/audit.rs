@@ -38,6 +38,12 @@ pub mod event {
     pub const PLUGIN_ASSIGNED: &str = "plugin.assigned";
     pub const PLUGIN_UNASSIGNED: &str = "plugin.unassigned";
     pub const PLUGIN_DELETED: &str = "plugin.deleted";
+    /// The user chose the factor the MFA page offers first.
+    pub const PRIMARY_FACTOR_SET: &str = "mfa.primary_factor_set";
+    /// A one-time code was sent by SMS or email (to a masked destination).
+    pub const CODE_SENT: &str = "mfa.code_sent";
+    /// A code was not sent: a cooldown, a cap or the country allow-list refused it.
+    pub const CODE_REFUSED: &str = "mfa.code_refused";
     /// An administrator queued a test message on a channel.
     pub const DELIVERY_TEST: &str = "delivery.test_requested";
     /// A message was given up (refused for good, or not delivered before it expired).

@@ -168,6 +168,9 @@ pub enum SmsTransportKind {
 #[serde(deny_unknown_fields, default)]
 pub struct SmsConfig {
     pub transport: SmsTransportKind,
+    /// Country calling codes text messages may go to (`[1, 44]`: North America, the UK). Empty:
+    /// none, except with the `log` transport. Anything else is refused before it costs money.
+    pub allowed_country_codes: Vec<u16>,
     pub twilio: TwilioConfig,
     pub sns: SnsConfig,
     pub webhook: SmsWebhookConfig,
@@ -177,6 +180,7 @@ impl Default for SmsConfig {
     fn default() -> Self {
         SmsConfig {
             transport: SmsTransportKind::Off,
+            allowed_country_codes: Vec::new(),
             twilio: TwilioConfig::default(),
             sns: SnsConfig::default(),
             webhook: SmsWebhookConfig::default(),
@@ -499,6 +503,15 @@ pub struct LimitsConfig {
     pub lockout_seconds: i64,
     /// Read the client address from the last `X-Forwarded-For` entry (behind a proxy you trust).
     pub trust_forwarded_for: bool,
+    /// Seconds before a user may have another code of the same kind sent (resend cooldown).
+    pub code_resend_seconds: i64,
+    /// Codes (SMS and email) sent per hour at most: to one user, to one destination (a phone
+    /// number or address, whoever asks), at the request of one client address, and SMS in all
+    /// (SMS pumping and toll fraud are the known attacks on text-message codes).
+    pub codes_per_user_per_hour: i64,
+    pub codes_per_destination_per_hour: i64,
+    pub codes_per_ip_per_hour: i64,
+    pub sms_per_hour: i64,
 }
 
 impl Default for LimitsConfig {
@@ -510,6 +523,11 @@ impl Default for LimitsConfig {
             mfa_failures_per_account: 5,
             lockout_seconds: 900,
             trust_forwarded_for: false,
+            code_resend_seconds: 30,
+            codes_per_user_per_hour: 10,
+            codes_per_destination_per_hour: 5,
+            codes_per_ip_per_hour: 30,
+            sms_per_hour: 500,
         }
     }
 }
@@ -636,6 +654,11 @@ impl Config {
             ("limits.password_failures_per_ip", l.password_failures_per_ip),
             ("limits.mfa_failures_per_account", l.mfa_failures_per_account),
             ("limits.lockout_seconds", l.lockout_seconds),
+            ("limits.code_resend_seconds", l.code_resend_seconds),
+            ("limits.codes_per_user_per_hour", l.codes_per_user_per_hour),
+            ("limits.codes_per_destination_per_hour", l.codes_per_destination_per_hour),
+            ("limits.codes_per_ip_per_hour", l.codes_per_ip_per_hour),
+            ("limits.sms_per_hour", l.sms_per_hour),
         ] {
             if v < 1 {
                 return Err(format!("key `{key}`: must be at least 1"));

@@ -130,6 +130,10 @@ pub enum AppError {
     /// Too many failed attempts: the account or address is locked for a while (ASVS 2.2.1).
     #[error("locked out")]
     LockedOut { retry_after_seconds: u64 },
+    /// A sending limit was reached (codes by SMS or email: cooldown, hourly caps); the message
+    /// says which, and when to try again.
+    #[error("rate limited: {message}")]
+    RateLimited { retry_after_seconds: u64, message: String },
     /// Back-pressure: too many requests waiting (e.g. password hashing). Retry later.
     #[error("overloaded")]
     Overloaded { retry_after_seconds: u64 },
@@ -180,7 +184,7 @@ impl AppError {
             AppError::OAuth { code, .. } => code.http_status(),
             AppError::BadRequest(_) | AppError::MfaStepExpired => 400,
             AppError::Unauthorized | AppError::InvalidCredentials | AppError::InvalidFactor => 401,
-            AppError::LockedOut { .. } => 429,
+            AppError::LockedOut { .. } | AppError::RateLimited { .. } => 429,
             AppError::Forbidden(_) | AppError::MfaRequired(_) | AppError::InsufficientScope(_) => 403,
             AppError::NotFound => 404,
             AppError::Conflict(_) => 409,
@@ -204,7 +208,8 @@ impl AppError {
             | AppError::InsufficientScope(m)
             | AppError::Conflict(m)
             | AppError::UnsupportedMediaType(m)
-            | AppError::PayloadTooLarge(m) => m.clone(),
+            | AppError::PayloadTooLarge(m)
+            | AppError::RateLimited { message: m, .. } => m.clone(),
             AppError::MethodNotAllowed => "This address does not take that method.".into(),
             AppError::SlowRequest => "The request did not arrive in time.".into(),
             AppError::Unauthorized => "Authentication required.".into(),
@@ -239,6 +244,7 @@ impl AppError {
             AppError::InvalidFactor => "invalid_factor",
             AppError::MfaStepExpired => "expired_token",
             AppError::LockedOut { .. } => "too_many_attempts",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Forbidden(_) => "forbidden",
             AppError::MfaRequired(_) => "mfa_required",
             AppError::InsufficientScope(_) => "insufficient_scope",

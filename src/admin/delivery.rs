@@ -13,9 +13,14 @@ use crate::store::outbox::{self, Status, Summary};
 /// Queues a test message to `to` (an email address, or a phone number in international form)
 /// and audits it. Returns the message's record, whose status the caller can follow.
 pub async fn send_test(state: &AppState, admin: &Admin, channel: Channel, to: &str) -> AppResult<Summary> {
+    if !state.delivery.is_available(channel) {
+        return Err(AppError::BadRequest(format!("no {channel} transport is configured")));
+    }
     let to = match channel {
         Channel::Email => delivery::normalise_email(to),
-        Channel::Sms => delivery::normalise_phone(to),
+        Channel::Sms => {
+            delivery::normalise_phone(to).and_then(|n| delivery::check_sms_country(&state.config.sms, &n).map(|()| n))
+        }
     }
     .map_err(AppError::BadRequest)?;
     let requested_by = admin.user().map_or_else(|| "the operator".to_owned(), |u| u.username.clone());

@@ -151,6 +151,7 @@ pub async fn reset_mfa(state: &AppState, admin: &Admin, username: &str) -> AppRe
     store::factors::delete_totp(&state.db, &user.id).await?;
     store::factors::delete_backup_codes(&state.db, &user.id).await?;
     store::factors::delete_passkeys(&state.db, &user.id).await?;
+    store::oob::delete_all(&state.db, &user.id).await?;
     let detail = json!({"username": user.username, "reset": "all factors"});
     admin.audit(state, event::FACTOR_REMOVED, Some(&user.id), None, &detail).await?;
     security::apply(state, &user.id, SecurityEvent::MfaResetByAdmin, admin.actor_id(), admin.origin()).await

@@ -31,7 +31,9 @@ impl IntoResponse for AppError {
             AppError::InsufficientScope(_) => {
                 h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
             }
-            AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } => {
+            AppError::Overloaded { retry_after_seconds }
+            | AppError::LockedOut { retry_after_seconds }
+            | AppError::RateLimited { retry_after_seconds, .. } => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             AppError::DatabaseUnavailable(_) => {
@@ -66,7 +68,10 @@ impl IntoResponse for PageError {
             _ => "Something went wrong",
         };
         let mut resp = message_page(status, title, &self.0.public_message(), Some(("/", "Go to the start page")));
-        if let AppError::Overloaded { retry_after_seconds } | AppError::LockedOut { retry_after_seconds } = self.0 {
+        if let AppError::Overloaded { retry_after_seconds }
+        | AppError::LockedOut { retry_after_seconds }
+        | AppError::RateLimited { retry_after_seconds, .. } = self.0
+        {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         } else if status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));

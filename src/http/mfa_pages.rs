@@ -44,13 +44,28 @@ pub async fn show(State(state): State<AppState>, jar: CookieJar) -> PageResult<R
     Ok(stage_page(&state, jar, &token, None, StatusCode::OK).await?)
 }
 
+/// What the page says above its forms: a problem, or (after a code was sent) where it went.
+#[derive(Clone, Copy)]
+enum Say<'a> {
+    Error(&'a str),
+    Notice(&'a str),
+}
+
 async fn stage_page(
     state: &AppState,
     jar: CookieJar,
     token: &str,
-    error: Option<&str>,
+    say: Option<Say<'_>>,
     status: StatusCode,
 ) -> AppResult<Response> {
+    let error = match say {
+        Some(Say::Error(e)) => Some(e),
+        _ => None,
+    };
+    let notice = match say {
+        Some(Say::Notice(n)) => Some(n),
+        _ => None,
+    };
     let (txn, user) = match flow::find(state, token).await {
         Ok(t) => t,
         Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(state, jar), no_transaction()).into_response()),
@@ -64,18 +79,27 @@ async fn stage_page(
     let app = app_name(state, txn.app_id.as_deref()).await?;
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let page = match pending.stage {
-        Stage::Challenge => render(
-            status,
-            &MfaChallengePage {
-                csrf: &csrf,
-                app_name: app.as_deref(),
-                error,
-                totp: pending.challenge.contains(&Factor::Totp),
-                passkey: pending.challenge.contains(&Factor::Passkey),
-                backup: pending.challenge.contains(&Factor::BackupCode),
-                enroll_next: !pending.enroll.is_empty(),
-            },
-        ),
+        Stage::Challenge => {
+            let sms_to = code_destination(state, &user.id, &pending.challenge, Factor::Sms).await?;
+            let email_to = code_destination(state, &user.id, &pending.challenge, Factor::Email).await?;
+            let primary = store::oob::primary(&state.db, &user.id).await?;
+            render(
+                status,
+                &MfaChallengePage {
+                    csrf: &csrf,
+                    app_name: app.as_deref(),
+                    error,
+                    notice,
+                    totp: pending.challenge.contains(&Factor::Totp),
+                    passkey: pending.challenge.contains(&Factor::Passkey),
+                    backup: pending.challenge.contains(&Factor::BackupCode),
+                    codes_first: primary.is_some_and(Factor::is_out_of_band) || notice.is_some(),
+                    sms_to: sms_to.as_deref(),
+                    email_to: email_to.as_deref(),
+                    enroll_next: !pending.enroll.is_empty(),
+                },
+            )
+        }
         Stage::Enroll => {
             let totp = if pending.enroll.contains(&Factor::Totp) {
                 let (e, _) = flow::begin_totp_enrolment(state, token).await?;
@@ -102,6 +126,22 @@ async fn stage_page(
         }
     };
     Ok((jar, page).into_response())
+}
+
+/// Where a code of `kind` would go, masked, when the challenge offers that factor.
+async fn code_destination(
+    state: &AppState,
+    user_id: &str,
+    challenge: &[Factor],
+    kind: Factor,
+) -> AppResult<Option<String>> {
+    if !challenge.contains(&kind) {
+        return Ok(None);
+    }
+    Ok(store::oob::find(&state.db, user_id, kind).await?.map(|f| match kind {
+        Factor::Sms => crate::delivery::mask_phone(&f.destination),
+        _ => crate::delivery::mask_email(&f.destination),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -147,6 +187,8 @@ pub async fn enroll_passkey_begin(
 #[derive(Clone, Copy)]
 pub enum Action {
     Code(Factor),
+    /// Send a sign-in code by SMS or email.
+    Send(Factor),
     Passkey,
     EnrollTotp,
     EnrollPasskey,
@@ -170,11 +212,36 @@ async fn submit(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            return Ok(stage_page(&state, jar, &token, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
+            return Ok(stage_page(&state, jar, &token, Some(Say::Error(FORM_EXPIRED)), StatusCode::FORBIDDEN).await?);
         }
     };
+    if let Action::Send(kind) = action {
+        return Ok(match flow::send_code(&state, &token, kind, &client).await {
+            Ok(sent) => {
+                let what = if kind == Factor::Sms { "texted" } else { "emailed" };
+                let notice =
+                    format!("We {what} a code to {}. It expires in {} minutes.", sent.sent_to, sent.expires_in / 60);
+                stage_page(&state, jar, &token, Some(Say::Notice(&notice)), StatusCode::OK).await?
+            }
+            Err(AppError::MfaStepExpired) => (cookies::clear_mfa(&state, jar), no_transaction()).into_response(),
+            Err(e @ (AppError::RateLimited { .. } | AppError::LockedOut { .. } | AppError::BadRequest(_))) => {
+                let mut resp =
+                    stage_page(&state, jar, &token, Some(Say::Error(&e.public_message())), status_of(&e)).await?;
+                if let AppError::RateLimited { retry_after_seconds, .. } | AppError::LockedOut { retry_after_seconds } =
+                    e
+                {
+                    resp.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_seconds.into());
+                }
+                resp
+            }
+            Err(e) => return Err(e.into()),
+        });
+    }
     let result = match action {
         Action::Code(Factor::Totp) => flow::verify(&state, &token, Proof::Totp(&f.code), &client).await,
+        Action::Code(kind @ (Factor::Sms | Factor::Email)) => {
+            flow::verify(&state, &token, Proof::SentCode(kind, &f.code), &client).await
+        }
         Action::Code(_) => flow::verify(&state, &token, Proof::BackupCode(&f.code), &client).await,
         Action::Passkey => match forms::credential(serde_json::from_str(&f.credential)) {
             Ok(c) => flow::verify(&state, &token, Proof::Passkey(&c), &client).await,
@@ -186,6 +253,7 @@ async fn submit(
             Err(e) => Err(e),
         },
         Action::Postpone => flow::postpone(&state, &token, &client).await,
+        Action::Send(_) => unreachable!("answered above"),
     };
     let progress = match result {
         Ok(p) => p,
@@ -197,7 +265,7 @@ async fn submit(
             | AppError::Forbidden(_)),
         ) => {
             let status = status_of(&e);
-            return Ok(stage_page(&state, jar, &token, Some(&e.public_message()), status).await?);
+            return Ok(stage_page(&state, jar, &token, Some(Say::Error(&e.public_message())), status).await?);
         }
         Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(&state, jar), no_transaction()).into_response()),
         Err(e) => return Err(e.into()),

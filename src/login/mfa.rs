@@ -7,7 +7,7 @@ use crate::audit::{self, event};
 use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{Factor, Verdict, parse_factors};
-use crate::mfa::{backup, limits, passkey, totp};
+use crate::mfa::{backup, limits, oob, passkey, totp};
 use crate::state::AppState;
 use crate::store;
 use crate::store::mfa_transactions::{MfaTransaction, TxnStage};
@@ -70,6 +70,8 @@ pub enum Proof<'a> {
     Totp(&'a str),
     BackupCode(&'a str),
     Passkey(&'a PublicKeyCredential),
+    /// A code sent to the user's phone or mailbox for this sign-in (`send_code`).
+    SentCode(Factor, &'a str),
 }
 
 impl Proof<'_> {
@@ -78,7 +80,32 @@ impl Proof<'_> {
             Proof::Totp(_) => Factor::Totp,
             Proof::BackupCode(_) => Factor::BackupCode,
             Proof::Passkey(_) => Factor::Passkey,
+            Proof::SentCode(kind, _) => *kind,
         }
+    }
+}
+
+/// Sends a sign-in code by SMS or email for the challenge stage, bound to this transaction.
+pub async fn send_code(state: &AppState, token: &str, kind: Factor, client: &Client) -> AppResult<oob::Sent> {
+    let (_, user) = challenge(state, token, kind).await?;
+    limits::check(state, &[&limits::mfa_key(&user.id)]).await?;
+    let factor = store::oob::find(&state.db, &user.id, kind).await?.ok_or_else(expired)?;
+    let binding = crypto::token_hash(token);
+    oob::send(state, &user, kind, store::oob::Purpose::Login, &factor.destination, &binding, &client.origin).await
+}
+
+/// Checks a sent code: right, unused, for this transaction, and sent to the factor's
+/// destination as it is now (not one since replaced or removed).
+async fn verify_sent_code(state: &AppState, user: &User, token: &str, kind: Factor, code: &str) -> AppResult<bool> {
+    let Some(sent_to) = oob::check_and_use(state, &user.id, kind, &crypto::token_hash(token), code).await? else {
+        return Ok(false);
+    };
+    match store::oob::find(&state.db, &user.id, kind).await? {
+        Some(f) if f.destination == sent_to => {
+            store::oob::touch(&state.db, &f.id, state.now()).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
     }
 }
 
@@ -111,6 +138,7 @@ pub async fn verify(state: &AppState, token: &str, proof: Proof<'_>, client: &Cl
         Proof::Totp(code) => totp::verify(state, &user, code, false).await?,
         Proof::BackupCode(code) => backup::verify(state, &user.id, code).await?,
         Proof::Passkey(credential) => passkey::verify(state, &user, token, credential).await?,
+        Proof::SentCode(kind, code) => verify_sent_code(state, &user, token, kind, code).await?,
     };
     if !ok {
         return failed(state, &user, &txn, attempt, factor, client).await;
@@ -197,6 +225,56 @@ pub async fn confirm_totp_enrolment(state: &AppState, token: &str, code: &str, c
     }
     attempt.succeeded(state).await?;
     enrolled(state, token, txn, user, Factor::Totp, client).await
+}
+
+/// Starts setting up SMS (to `phone`) or email (to the account's address) codes inside the
+/// enrolment stage: a code is sent, bound to this transaction.
+pub async fn begin_oob_enrolment(
+    state: &AppState,
+    token: &str,
+    kind: Factor,
+    phone: Option<&str>,
+    client: &Client,
+) -> AppResult<(oob::Sent, String)> {
+    let (_, user) = enrolment(state, token, kind).await?;
+    let input = match kind {
+        Factor::Email => user
+            .email
+            .clone()
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| AppError::BadRequest("your account has no email address to send codes to".into()))?,
+        _ => phone.unwrap_or_default().to_owned(),
+    };
+    let destination = oob::destination(state, kind, &input)?;
+    let binding = crypto::token_hash(token);
+    let sent =
+        oob::send(state, &user, kind, store::oob::Purpose::Enroll, &destination, &binding, &client.origin).await?;
+    Ok((sent, destination))
+}
+
+/// Confirms the set-up with the code that was sent; proving the destination is also this
+/// login's second factor.
+pub async fn confirm_oob_enrolment(
+    state: &AppState,
+    token: &str,
+    kind: Factor,
+    code: &str,
+    client: &Client,
+) -> AppResult<Progress> {
+    let (txn, user) = enrolment(state, token, kind).await?;
+    let attempt = limits::reserve_mfa(state, &user.id).await?;
+    let binding = crypto::token_hash(token);
+    let confirmed = match oob::check(state, &user.id, kind, store::oob::Purpose::Enroll, &binding, code).await? {
+        Some((code_id, destination)) => {
+            store::oob::confirm(&state.db, &user.id, kind, &destination, &code_id, state.now()).await?
+        }
+        None => None,
+    };
+    if confirmed.is_none() {
+        return failed(state, &user, &txn, attempt, kind, client).await;
+    }
+    attempt.succeeded(state).await?;
+    enrolled(state, token, txn, user, kind, client).await
 }
 
 /// Starts registering a passkey inside the enrolment stage.

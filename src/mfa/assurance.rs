@@ -38,7 +38,7 @@ impl Assurance {
         match factor {
             None => Assurance::Password,
             Some(Factor::Passkey) => Assurance::PhishingResistant,
-            Some(Factor::Totp | Factor::BackupCode) => Assurance::SecondFactor,
+            Some(Factor::Totp | Factor::BackupCode | Factor::Sms | Factor::Email) => Assurance::SecondFactor,
         }
     }
 
@@ -66,13 +66,17 @@ crate::text_enum!(Assurance);
 /// The authentication methods of a password login finished with `factor`, in RFC 8176 words
 /// (OIDC `amr`, and what a plugin sees of a session): `mfa` when more than one factor was
 /// used; a backup code is a one-time password (`otp`); a passkey is proof of possession of a
-/// key held by an authenticator (`hwk`) with user verification (`user`).
+/// key held by an authenticator (`hwk`) with user verification (`user`); a texted code is
+/// `sms`; a mailed code is a one-time password received over another channel (`otp`, `mca`:
+/// RFC 8176 has no value for email).
 pub fn methods(factor: Option<Factor>) -> Vec<&'static str> {
     let mut amr = vec!["pwd"];
     if let Some(f) = factor {
         amr.extend_from_slice(match f {
             Factor::Totp | Factor::BackupCode => &["otp"][..],
             Factor::Passkey => &["hwk", "user"][..],
+            Factor::Sms => &["sms"][..],
+            Factor::Email => &["otp", "mca"][..],
         });
         amr.push("mfa");
     }

@@ -64,12 +64,16 @@ fn is_fresh(session: &Session, has_factor: bool, now: i64) -> bool {
 }
 
 /// The factors users can set up under `settings`: its `mfa_allowed_factors`, less passkeys
-/// on an issuer where WebAuthn cannot work.
+/// on an issuer where WebAuthn cannot work and codes over a channel with no transport.
 pub fn usable_factors(state: &AppState, settings: &super::policy::Settings) -> Vec<Factor> {
+    use crate::delivery::Channel;
     let mut allowed = settings.mfa_allowed_factors.clone();
-    if !state.passkeys.available() {
-        allowed.retain(|f| *f != Factor::Passkey);
-    }
+    allowed.retain(|f| match f {
+        Factor::Passkey => state.passkeys.available(),
+        Factor::Sms => state.delivery.is_available(Channel::Sms),
+        Factor::Email => state.delivery.is_available(Channel::Email),
+        Factor::Totp | Factor::BackupCode => true,
+    });
     allowed
 }
 
@@ -157,6 +161,164 @@ pub async fn remove_passkey(state: &AppState, fresh: &Fresh, id: &str, origin: &
         return Err(AppError::NotFound);
     }
     audit::record(state, event::FACTOR_REMOVED, Some(&user.id), None, origin, Some("passkey")).await?;
+    after_factor_removed(state, session, user, origin).await
+}
+
+/// Where a user's code of `kind` goes when set up from the profile or the API: the number they
+/// typed, or (email) the account's own address.
+fn oob_destination(state: &AppState, user: &User, kind: Factor, input: Option<&str>) -> AppResult<String> {
+    match kind {
+        Factor::Email => {
+            let email = user
+                .email
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .ok_or_else(|| AppError::BadRequest("your account has no email address to send codes to".into()))?;
+            super::oob::destination(state, kind, email)
+        }
+        _ => super::oob::destination(state, kind, input.unwrap_or_default()),
+    }
+}
+
+/// The binding of a set-up code started from a session (not from a sign-in).
+fn setup_binding(session: &Session) -> String {
+    format!("session:{}", crate::crypto::token_hash(&session.id))
+}
+
+/// Starts setting up SMS (to `phone`) or email (to the account's address) codes: a code is
+/// sent, to be confirmed with `confirm_oob`.
+pub async fn begin_oob(
+    state: &AppState,
+    fresh: &Fresh,
+    kind: Factor,
+    phone: Option<&str>,
+    origin: &Origin,
+) -> AppResult<(super::oob::Sent, String)> {
+    let user = fresh.user();
+    require_allowed(state, kind).await?;
+    let destination = oob_destination(state, user, kind, phone)?;
+    let binding = setup_binding(fresh.session());
+    let sent = super::oob::send(state, user, kind, store::oob::Purpose::Enroll, &destination, &binding, origin).await?;
+    Ok((sent, destination))
+}
+
+/// Confirms a set-up with the code that was sent: the destination becomes the user's factor.
+pub async fn confirm_oob(
+    state: &AppState,
+    fresh: &Fresh,
+    kind: Factor,
+    code: &str,
+    origin: &Origin,
+) -> AppResult<store::oob::OobFactor> {
+    let (session, user) = (fresh.session(), fresh.user());
+    require_allowed(state, kind).await?;
+    let attempt = super::limits::reserve_mfa(state, &user.id).await?;
+    let binding = setup_binding(session);
+    let checked = super::oob::check(state, &user.id, kind, store::oob::Purpose::Enroll, &binding, code).await?;
+    let factor = match checked {
+        Some((code_id, destination)) => {
+            store::oob::confirm(&state.db, &user.id, kind, &destination, &code_id, state.now()).await?
+        }
+        None => None,
+    };
+    let Some(factor) = factor else {
+        audit::record(
+            state,
+            event::MFA_FAILED,
+            Some(&user.id),
+            None,
+            origin,
+            Some(&format!("{} enrolment", kind.as_str())),
+        )
+        .await?;
+        attempt.failed(state, Some(&user.id), origin).await?;
+        return Err(AppError::InvalidFactor);
+    };
+    attempt.succeeded(state).await?;
+    store::sessions::record_mfa(&state.db, &session.id, kind.as_str(), state.now()).await?;
+    audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some(kind.as_str())).await?;
+    Ok(factor)
+}
+
+/// One factor as `GET /api/v1/mfa/factors` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FactorView {
+    /// `totp` and `backup_codes` for the one of their kind; the row id otherwise.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: Factor,
+    /// A passkey's name, or a masked destination.
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    /// The kind the MFA page offers first.
+    pub primary: bool,
+    /// Unused backup codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<i64>,
+}
+
+/// Every factor of `user`, the primary kind first.
+pub async fn factors(state: &AppState, user: &User) -> AppResult<Vec<FactorView>> {
+    let db = &state.db;
+    let primary = store::oob::primary(db, &user.id).await?;
+    let view = |id: String, kind: Factor, name: String, created_at: i64, last_used_at: Option<i64>| FactorView {
+        id,
+        kind,
+        name,
+        created_at,
+        last_used_at,
+        primary: primary == Some(kind),
+        remaining: None,
+    };
+    let mut out = Vec::new();
+    for p in store::passkeys::list(db, &user.id).await? {
+        out.push(view(p.id, Factor::Passkey, p.name, p.created_at, p.last_used_at));
+    }
+    if let Some(t) = store::factors::find_totp(db, &user.id).await?.filter(|t| t.confirmed_at.is_some()) {
+        let last = t.last_used_step.map(|s| s * 30);
+        out.push(view("totp".into(), Factor::Totp, "Authenticator app".into(), t.created_at, last));
+    }
+    for f in store::oob::list(db, &user.id).await? {
+        let kind = f.kind();
+        let name = match kind {
+            Factor::Sms => crate::delivery::mask_phone(&f.destination),
+            _ => crate::delivery::mask_email(&f.destination),
+        };
+        out.push(view(f.id, kind, name, f.created_at, f.last_used_at));
+    }
+    let b = store::factors::backup_code_status(db, &user.id).await?;
+    if b.remaining > 0 {
+        let mut v =
+            view("backup_codes".into(), Factor::BackupCode, "Backup codes".into(), b.generated_at.unwrap_or(0), None);
+        v.remaining = Some(b.remaining);
+        out.push(v);
+    }
+    out.sort_by_key(|f| !f.primary);
+    Ok(out)
+}
+
+/// Makes the kind of factor `id` the one the MFA page offers first. Returns the new list.
+pub async fn set_primary(state: &AppState, user: &User, id: &str, origin: &Origin) -> AppResult<Vec<FactorView>> {
+    let kind =
+        factors(state, user).await?.into_iter().find(|f| f.id == id).map(|f| f.kind).ok_or(AppError::NotFound)?;
+    if kind == Factor::BackupCode {
+        return Err(AppError::BadRequest("backup codes are the way back in, not a primary factor".into()));
+    }
+    store::oob::set_primary(&state.db, &user.id, Some(kind)).await?;
+    audit::record(state, event::PRIMARY_FACTOR_SET, Some(&user.id), None, origin, Some(kind.as_str())).await?;
+    factors(state, user).await
+}
+
+/// Removes one of the user's out-of-band factors.
+pub async fn remove_oob(state: &AppState, fresh: &Fresh, id: &str, origin: &Origin) -> AppResult<()> {
+    let (session, user) = (fresh.session(), fresh.user());
+    let kind = store::oob::list(&state.db, &user.id).await?.into_iter().find(|f| f.id == id).map(|f| f.kind());
+    if !store::oob::delete(&state.db, &user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    let kind = kind.map_or("oob", Factor::as_str);
+    audit::record(state, event::FACTOR_REMOVED, Some(&user.id), None, origin, Some(kind)).await?;
     after_factor_removed(state, session, user, origin).await
 }
 

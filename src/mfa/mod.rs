@@ -8,6 +8,7 @@ pub mod decision_log;
 pub mod devices;
 pub mod limits;
 pub mod manage;
+pub mod oob;
 pub mod passkey;
 pub mod policy;
 pub mod selector;

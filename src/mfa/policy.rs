@@ -45,19 +45,28 @@ pub enum Factor {
     Totp,
     Passkey,
     BackupCode,
+    /// A code texted to a verified phone number: out of band and interceptable (SIM swap), so
+    /// it satisfies `optional` and `any` only.
+    Sms,
+    /// A code mailed to the account's verified address: as weak as SMS.
+    Email,
 }
 
 impl Factor {
+    pub const ALL: [Factor; 5] = [Factor::Totp, Factor::Passkey, Factor::BackupCode, Factor::Sms, Factor::Email];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Factor::Totp => "totp",
             Factor::Passkey => "passkey",
             Factor::BackupCode => "backup_code",
+            Factor::Sms => "sms",
+            Factor::Email => "email",
         }
     }
 
     pub fn parse(s: &str) -> Option<Factor> {
-        [Factor::Totp, Factor::Passkey, Factor::BackupCode].into_iter().find(|f| f.as_str() == s)
+        Factor::ALL.into_iter().find(|f| f.as_str() == s)
     }
 
     /// How people call the factor.
@@ -66,7 +75,14 @@ impl Factor {
             Factor::Totp => "an authenticator app",
             Factor::Passkey => "a passkey",
             Factor::BackupCode => "backup codes",
+            Factor::Sms => "text message codes",
+            Factor::Email => "email codes",
         }
+    }
+
+    /// A code sent through the delivery outbox (SMS, email).
+    pub fn is_out_of_band(self) -> bool {
+        matches!(self, Factor::Sms | Factor::Email)
     }
 }
 
@@ -127,7 +143,7 @@ impl Settings {
             }
         }
         if self.mfa_allowed_factors.contains(&Factor::BackupCode) {
-            return Err("mfa_allowed_factors lists enrollable factors (totp, passkey); backup codes are set by backup_codes_count".into());
+            return Err("mfa_allowed_factors lists enrollable factors (totp, passkey, sms, email); backup codes are set by backup_codes_count".into());
         }
         if self.mfa_allowed_factors.is_empty() && (self.mfa_policy >= Policy::Any || self.mfa_enforce_enrollment) {
             return Err(
@@ -174,6 +190,8 @@ pub struct Enrolled {
     pub totp: bool,
     pub passkeys: usize,
     pub backup_codes: usize,
+    pub sms: bool,
+    pub email: bool,
 }
 
 impl Enrolled {
@@ -182,16 +200,22 @@ impl Enrolled {
             Factor::Totp => self.totp,
             Factor::Passkey => self.passkeys > 0,
             Factor::BackupCode => self.backup_codes > 0,
+            Factor::Sms => self.sms,
+            Factor::Email => self.email,
         }
     }
 
+    /// Strongest first, as a challenge offers them.
     pub fn list(&self) -> Vec<Factor> {
-        [Factor::Passkey, Factor::Totp, Factor::BackupCode].into_iter().filter(|f| self.has(*f)).collect()
+        [Factor::Passkey, Factor::Totp, Factor::Sms, Factor::Email, Factor::BackupCode]
+            .into_iter()
+            .filter(|f| self.has(*f))
+            .collect()
     }
 
     /// Has a factor of their own (backup codes alone do not count: they are for recovery).
     pub fn any(&self) -> bool {
-        self.totp || self.passkeys > 0
+        self.totp || self.passkeys > 0 || self.sms || self.email
     }
 }
 
@@ -309,10 +333,12 @@ pub fn effective(i: &Inputs<'_>) -> Effective {
 
 /// Whether `factor` satisfies `policy`. A stronger factor satisfies a weaker policy; backup
 /// codes satisfy every policy (they are the way back in), except an explicit request for
-/// phishing-resistant authentication.
+/// phishing-resistant authentication. Codes sent by SMS or email satisfy `optional` and `any`
+/// only: they travel over channels others can intercept (SIM swap, a mailbox).
 pub fn qualifies(factor: Factor, policy: Policy, step_up: Assurance) -> bool {
     match policy {
-        Policy::Disabled | Policy::Optional | Policy::Any | Policy::Otp => true,
+        Policy::Disabled | Policy::Optional | Policy::Any => true,
+        Policy::Otp => !factor.is_out_of_band(),
         Policy::Passkey => {
             factor == Factor::Passkey || (factor == Factor::BackupCode && step_up != Assurance::PhishingResistant)
         }
@@ -344,7 +370,7 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
             && i.enroll_deadline.is_none_or(|deadline| i.now < deadline)
     };
     let enrollable = |policy: Policy| -> Vec<Factor> {
-        [Factor::Passkey, Factor::Totp]
+        [Factor::Passkey, Factor::Totp, Factor::Sms, Factor::Email]
             .into_iter()
             .filter(|f| {
                 i.settings.mfa_allowed_factors.contains(f) && qualifies(*f, policy, eff.step_up) && plugin.allows(*f)
@@ -411,6 +437,8 @@ mod tests {
             totp: fs.contains(&Totp),
             passkeys: fs.contains(&Passkey) as usize,
             backup_codes: if fs.contains(&BackupCode) { 5 } else { 0 },
+            sms: fs.contains(&Sms),
+            email: fs.contains(&Email),
         }
     }
 
@@ -435,6 +463,35 @@ mod tests {
     }
 
     const PASS: Decision = Decision::Satisfied { factor: None, by_device: false };
+
+    /// Codes sent by SMS or email count for `optional` and `any` only (DESIGN §2), whoever
+    /// asks for more: the policy, a group, or the request's step-up.
+    #[test]
+    fn out_of_band_codes_satisfy_optional_and_any_only() {
+        use Policy as P;
+        let settings = Settings { mfa_allowed_factors: vec![Totp, Passkey, Sms, Email], ..Settings::default() };
+        let decide_for = |policy: P, factors: &[Factor], step_up: Assurance| {
+            let settings = Settings { mfa_policy: policy, ..settings.clone() };
+            let app = AppPolicy::default();
+            decide(&Inputs { step_up, enrolled: enrolled(factors), ..base(&settings, &app) })
+        };
+        let pw = Assurance::Password;
+        assert_eq!(decide_for(P::Optional, &[Sms], pw), challenge(&[Sms]));
+        assert_eq!(decide_for(P::Any, &[Email, Sms], pw), challenge(&[Sms, Email]));
+        assert_eq!(decide_for(P::Any, &[], pw), enrol(&[], &[Passkey, Totp, Sms, Email]));
+        assert_eq!(decide_for(P::Otp, &[Sms, Email], pw), enrol(&[Sms, Email], &[Passkey, Totp]));
+        assert_eq!(decide_for(P::Otp, &[Sms, Totp], pw), challenge(&[Totp]));
+        assert_eq!(decide_for(P::Passkey, &[Sms], pw), enrol(&[Sms], &[Passkey]));
+        assert_eq!(decide_for(P::Disabled, &[Sms], Assurance::SecondFactor), challenge(&[Sms]));
+        assert_eq!(decide_for(P::Disabled, &[Sms], Assurance::PhishingResistant), enrol(&[Sms], &[Passkey]));
+        // A session whose last factor was a text message does not count for `otp`.
+        let settings = Settings { mfa_policy: P::Otp, ..settings.clone() };
+        let app = AppPolicy::default();
+        let i = Inputs { enrolled: enrolled(&[Sms, Totp]), session_mfa: Some((Sms, 999_990)), ..base(&settings, &app) };
+        assert!(matches!(decide(&i), Decision::Required(r) if r.challenge == vec![Totp] && r.counted == Some(Sms)));
+        assert!(!satisfiable(P::Otp, &[Sms, Email]));
+        assert!(satisfiable(P::Any, &[Email]));
+    }
 
     /// global × app override × group minimum × the user's factors × step-up → outcome.
     #[test]

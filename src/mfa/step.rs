@@ -51,10 +51,9 @@ pub struct Outcome {
 pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> {
     let db = &state.db;
     let mut settings = store::settings::load(db).await?;
-    if !state.passkeys.available() {
-        // No relying party (the issuer is an IP address): nobody can enrol or use a passkey.
-        settings.mfa_allowed_factors.retain(|f| *f != Factor::Passkey);
-    }
+    // Only what can work here may be set up: no passkeys without a relying party (the issuer
+    // is an IP address), no codes over a channel without a transport.
+    settings.mfa_allowed_factors = super::manage::usable_factors(state, &settings);
     let app = match ctx.app_id {
         Some(id) => store::settings::find_app_for_login(db, id).await?,
         None => None,
@@ -69,12 +68,15 @@ pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> 
         _ => vec![],
     };
     let evaluate = !running.is_empty();
-    let (enrolled, factors) = if evaluate {
+    let (mut enrolled, factors) = if evaluate {
         let details = store::factors::details(db, &ctx.user.id).await?;
         (store::factors::enrolled_from(&details), details)
     } else {
         (store::factors::enrolled(db, &ctx.user.id).await?, vec![])
     };
+    // A code that cannot be sent cannot be a challenge (the transport was turned off since).
+    enrolled.sms &= state.delivery.is_available(crate::delivery::Channel::Sms);
+    enrolled.email &= state.delivery.is_available(crate::delivery::Channel::Email);
     let session_mfa = ctx.session.and_then(|s| Some((Factor::parse(s.mfa_factor.as_deref()?)?, s.mfa_at?)));
     // The cookie is checked once: for the policy when trust may skip the step, and for the
     // plugin's context, which reports it whatever the policy makes of it.

@@ -100,11 +100,15 @@ fn policy_back(p: t::Policy) -> Policy {
     }
 }
 
-fn factor(f: Factor) -> t::FactorKind {
+/// The factor as WIT 1.0 names it. 1.0 has no word for codes sent by SMS or email: a 1.0
+/// component never sees those factors (they are left out of the context), and since it
+/// cannot name them, an `allowed-factors` list it returns excludes them.
+fn factor(f: Factor) -> Option<t::FactorKind> {
     match f {
-        Factor::Totp => t::FactorKind::Totp,
-        Factor::Passkey => t::FactorKind::Passkey,
-        Factor::BackupCode => t::FactorKind::BackupCode,
+        Factor::Totp => Some(t::FactorKind::Totp),
+        Factor::Passkey => Some(t::FactorKind::Passkey),
+        Factor::BackupCode => Some(t::FactorKind::BackupCode),
+        Factor::Sms | Factor::Email => None,
     }
 }
 
@@ -137,11 +141,13 @@ fn to_wit(c: &ctx::LoginContext) -> t::LoginContext {
         factors: c
             .factors
             .iter()
-            .map(|f| t::EnrolledFactor {
-                kind: factor(f.kind),
-                name: f.name.clone(),
-                created_at: f.created_at,
-                last_used_at: f.last_used_at,
+            .filter_map(|f| {
+                Some(t::EnrolledFactor {
+                    kind: factor(f.kind)?,
+                    name: f.name.clone(),
+                    created_at: f.created_at,
+                    last_used_at: f.last_used_at,
+                })
             })
             .collect(),
         app: c.app.as_ref().map(|a| t::App {
@@ -189,5 +195,29 @@ fn from_wit(d: t::Decision) -> ctx::Decision {
         allow_trusted_device: d.allow_trusted_device,
         deny: d.deny,
         reason: d.reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WIT 1.0 has no word for codes sent by SMS or email: a 1.0 component is not shown them.
+    #[test]
+    fn a_1_0_component_never_sees_out_of_band_factors() {
+        let c: ctx::LoginContext = serde_json::from_value(serde_json::json!({
+            "now": 1,
+            "static_policy": "any",
+            "user": {"id": "u1", "username": "alice"},
+            "factors": [
+                {"kind": "sms", "name": "+1***5671"},
+                {"kind": "totp", "name": "Authenticator app"},
+                {"kind": "email", "name": "a***@example.com"},
+            ],
+        }))
+        .unwrap();
+        let w = to_wit(&c);
+        assert_eq!(w.factors.len(), 1);
+        assert!(matches!(w.factors[0].kind, t::FactorKind::Totp));
     }
 }

@@ -114,6 +114,13 @@ pub async fn retry_after(db: &Db, key: &str, now: i64) -> AppResult<i64> {
     Ok(locked_for(db, key, now).await?.unwrap_or(1).max(1))
 }
 
+/// Seconds until the `window`-second window counted on `key` ends (a sending cap's reset).
+pub async fn window_left(db: &Db, key: &str, window: i64, now: i64) -> AppResult<i64> {
+    let start = on_db!(db, p => sqlx::query_scalar::<_, i64>("SELECT window_start FROM rate_limits WHERE key = $1")
+        .bind(key).fetch_optional(p).await?);
+    Ok(start.map_or(1, |s| s + window - now).max(1))
+}
+
 /// Forgets the failures on `key` after a success; an active lockout stays.
 pub async fn clear_failures(db: &Db, key: &str, now: i64) -> AppResult<()> {
     on_db_write!(db, p => sqlx::query("DELETE FROM rate_limits WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $2)")

@@ -10,9 +10,12 @@ pub async fn enrolled(db: &Db, user_id: &str) -> AppResult<Enrolled> {
     let sql = "SELECT \
         (SELECT COUNT(*) FROM totp_credentials WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
         (SELECT COUNT(*) FROM passkeys WHERE user_id = $1), \
-        (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL)";
-    let (t, p, b) = on_db!(db, p => sqlx::query_as::<_, (i64, i64, i64)>(sql).bind(user_id).fetch_one(p).await?);
-    Ok(Enrolled { totp: t > 0, passkeys: p as usize, backup_codes: b as usize })
+        (SELECT COUNT(*) FROM backup_codes WHERE user_id = $1 AND used_at IS NULL), \
+        (SELECT COUNT(*) FROM oob_factors WHERE user_id = $1 AND kind = 'sms'), \
+        (SELECT COUNT(*) FROM oob_factors WHERE user_id = $1 AND kind = 'email')";
+    let (t, p, b, sms, email) =
+        on_db!(db, p => sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(sql).bind(user_id).fetch_one(p).await?);
+    Ok(Enrolled { totp: t > 0, passkeys: p as usize, backup_codes: b as usize, sms: sms > 0, email: email > 0 })
 }
 
 #[derive(sqlx::FromRow)]
@@ -115,6 +118,7 @@ pub async fn details(db: &Db, user_id: &str) -> AppResult<Vec<FactorDetail>> {
     let sql = "SELECT 'totp', 'Authenticator app', created_at, last_used_step * 30, 1 FROM totp_credentials \
                WHERE user_id = $1 AND confirmed_at IS NOT NULL \
                UNION ALL SELECT 'passkey', name, created_at, last_used_at, 1 FROM passkeys WHERE user_id = $1 \
+               UNION ALL SELECT kind, destination, created_at, last_used_at, 1 FROM oob_factors WHERE user_id = $1 \
                UNION ALL SELECT 'backup_code', 'Backup codes', MIN(created_at), MAX(used_at), \
                SUM(CASE WHEN used_at IS NULL THEN 1 ELSE 0 END) FROM backup_codes \
                WHERE user_id = $1 HAVING SUM(CASE WHEN used_at IS NULL THEN 1 ELSE 0 END) > 0";
@@ -123,8 +127,13 @@ pub async fn details(db: &Db, user_id: &str) -> AppResult<Vec<FactorDetail>> {
     Ok(rows
         .into_iter()
         .map(|(kind, name, created_at, last_used_at, count)| FactorDetail {
+            // An out-of-band factor is named by its masked destination, never the whole of it.
+            name: match kind.as_str() {
+                "sms" => crate::delivery::mask_phone(&name),
+                "email" => crate::delivery::mask_email(&name),
+                _ => name,
+            },
             kind,
-            name,
             created_at,
             last_used_at,
             count,
@@ -145,5 +154,11 @@ pub struct FactorDetail {
 /// What `enrolled` reports, from the details.
 pub fn enrolled_from(details: &[FactorDetail]) -> Enrolled {
     let count = |kind: &str| details.iter().filter(|d| d.kind == kind).map(|d| d.count.max(0) as usize).sum::<usize>();
-    Enrolled { totp: count("totp") > 0, passkeys: count("passkey"), backup_codes: count("backup_code") }
+    Enrolled {
+        totp: count("totp") > 0,
+        passkeys: count("passkey"),
+        backup_codes: count("backup_code"),
+        sms: count("sms") > 0,
+        email: count("email") > 0,
+    }
 }

@@ -9,6 +9,7 @@ pub mod factors;
 pub mod grants;
 pub mod keys;
 pub mod mfa_transactions;
+pub mod oob;
 pub mod outbox;
 pub mod passkeys;
 pub mod plugins;

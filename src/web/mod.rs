@@ -70,9 +70,16 @@ pub struct MfaChallengePage<'a> {
     pub csrf: &'a str,
     pub app_name: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Where a code was just sent.
+    pub notice: Option<&'a str>,
     pub totp: bool,
     pub passkey: bool,
     pub backup: bool,
+    /// Offer the sent codes before the authenticator app (the user's primary, or one was sent).
+    pub codes_first: bool,
+    /// The masked number or address a code can be sent to, when the challenge offers it.
+    pub sms_to: Option<&'a str>,
+    pub email_to: Option<&'a str>,
     pub enroll_next: bool,
 }
 

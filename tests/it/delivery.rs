@@ -31,16 +31,16 @@ both_databases!(
 );
 
 /// One receiver process; its messages arrive as JSON lines.
-struct Receiver {
+pub struct Receiver {
     child: Child,
-    port: u16,
+    pub port: u16,
     /// What followed the port on the `READY` line (moto's access key and secret).
     extra: Vec<String>,
     lines: mpsc::UnboundedReceiver<Value>,
 }
 
 impl Receiver {
-    fn start(kind: &str, env: &[(&str, &str)]) -> Option<Receiver> {
+    pub fn start(kind: &str, env: &[(&str, &str)]) -> Option<Receiver> {
         let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/.venv/bin/python");
         if !python.exists() {
             assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true but {} is missing", python.display());
@@ -77,12 +77,12 @@ impl Receiver {
     }
 
     /// The next message, waiting up to `secs` seconds.
-    async fn next(&mut self, secs: u64) -> Option<Value> {
+    pub async fn next(&mut self, secs: u64) -> Option<Value> {
         tokio::time::timeout(Duration::from_secs(secs), self.lines.recv()).await.ok().flatten()
     }
 
     /// Whether another message arrives within `secs` seconds.
-    async fn quiet_for(&mut self, secs: u64) -> bool {
+    pub async fn quiet_for(&mut self, secs: u64) -> bool {
         self.next(secs).await.is_none()
     }
 }
@@ -274,6 +274,7 @@ async fn a_refused_message_is_kept_as_failed_without_its_body(b: Backend) {
 fn twilio_config(port: u16) -> impl FnOnce(&mut portcullis::config::Config) + Send {
     move |c| {
         c.sms.transport = portcullis::config::SmsTransportKind::Twilio;
+        c.sms.allowed_country_codes = vec![1];
         c.sms.twilio.account_sid = "AC0123456789abcdef".into();
         c.sms.twilio.auth_token = "tw-token".into();
         c.sms.twilio.from = "+15005550006".into();
@@ -290,6 +291,12 @@ async fn twilio_gets_the_documented_request_and_a_503_is_retried(b: Backend) {
         .await
         .unwrap();
     assert_eq!(msg.recipient, "+1***2671");
+    let refused =
+        portcullis::admin::delivery::send_test(&srv.state, &Admin::operator(), Channel::Sms, "+44 20 7946 0018").await;
+    assert!(
+        matches!(&refused, Err(portcullis::error::AppError::BadRequest(m)) if m.contains("+44")),
+        "a country off the allow-list is refused: {refused:?}"
+    );
 
     // The first answer is a 503: the message waits for its next attempt.
     let waiting = until(&srv.state, &msg.id, 10, |m| m.status == Status::Pending && m.attempts == 1).await;
@@ -313,6 +320,7 @@ async fn sns_accepts_only_a_correctly_signed_publish(b: Backend) {
         let opts = Options {
             tweak: Box::new(move |c| {
                 c.sms.transport = portcullis::config::SmsTransportKind::Sns;
+                c.sms.allowed_country_codes = vec![1];
                 c.sms.sns.endpoint = format!("http://127.0.0.1:{port}/");
                 c.sms.sns.access_key_id = key_id;
                 c.sms.sns.secret_access_key = secret.into();
@@ -347,6 +355,7 @@ fn webhook_env(port: u16, secret: &'static str) -> Vec<(String, String)> {
         ("PORTCULLIS_SMS__TRANSPORT".into(), "webhook".into()),
         ("PORTCULLIS_SMS__WEBHOOK__URL".into(), format!("http://127.0.0.1:{port}/sms")),
         ("PORTCULLIS_SMS__WEBHOOK__SECRET".into(), secret.into()),
+        ("PORTCULLIS_SMS__ALLOWED_COUNTRY_CODES".into(), "[1]".into()),
     ]
 }
 
@@ -357,6 +366,7 @@ async fn webhook_signatures_verify_with_the_standard_library(b: Backend) {
         let opts = Options {
             tweak: Box::new(move |c| {
                 c.sms.transport = portcullis::config::SmsTransportKind::Webhook;
+                c.sms.allowed_country_codes = vec![44];
                 c.sms.webhook.url = format!("http://127.0.0.1:{port}/sms");
                 c.sms.webhook.secret = secret.into();
             }),
@@ -418,6 +428,7 @@ async fn two_nodes_send_each_message_once(b: Backend) {
     let state = nodes
         .state(move |c| {
             c.sms.transport = portcullis::config::SmsTransportKind::Webhook;
+            c.sms.allowed_country_codes = vec![1];
             c.sms.webhook.url = format!("http://127.0.0.1:{port}/sms");
             c.sms.webhook.secret = WEBHOOK_SECRET.into();
         })

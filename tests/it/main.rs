@@ -28,6 +28,7 @@ mod mfa_json_api;
 mod mfa_last_factor;
 mod mfa_lockout;
 mod mfa_no_bypass;
+mod mfa_oob;
 mod mfa_passkeys;
 mod mfa_step_up;
 mod mfa_totp_login;

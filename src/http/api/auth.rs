@@ -115,7 +115,8 @@ pub struct MfaCodeBody {
     code: String,
 }
 
-/// `POST /auth/mfa/totp` and `/auth/mfa/backup-code`: a code of the one kind.
+/// `POST /auth/mfa/totp`, `/auth/mfa/backup-code`, `/auth/mfa/sms`, `/auth/mfa/email`: a
+/// code of the one kind.
 pub fn post_mfa_code(factor: Factor) -> MethodRouter<AppState> {
     post(move |state, jar, client, body| mfa_code(state, jar, client, body, factor))
 }
@@ -127,7 +128,12 @@ async fn mfa_code(
     SameOriginJson(b): SameOriginJson<MfaCodeBody>,
     factor: Factor,
 ) -> AppResult<Response> {
-    let proof = if factor == Factor::Totp { Proof::Totp(&b.code) } else { Proof::BackupCode(&b.code) };
+    let proof = match factor {
+        Factor::Totp => Proof::Totp(&b.code),
+        Factor::BackupCode => Proof::BackupCode(&b.code),
+        Factor::Sms | Factor::Email => Proof::SentCode(factor, &b.code),
+        Factor::Passkey => return Err(AppError::BadRequest("a passkey is not a code".into())),
+    };
     let progress = flow::verify(&state, &b.mfa_token, proof, &client).await?;
     progress_response(&state, jar, client, progress).await
 }
@@ -136,6 +142,19 @@ async fn mfa_code(
 #[serde(deny_unknown_fields)]
 pub struct MfaTokenBody {
     mfa_token: String,
+}
+
+/// `POST /auth/mfa/sms/send` and `/auth/mfa/email/send`: a sign-in code to the user's
+/// factor of that kind (202, where it went, masked; 429 with `Retry-After` when limited).
+pub fn post_send_code(factor: Factor) -> MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>,
+              ClientInfo(client): ClientInfo,
+              SameOriginJson(b): SameOriginJson<MfaTokenBody>| async move {
+            let sent = flow::send_code(&state, &b.mfa_token, factor, &client).await?;
+            AppResult::Ok(no_store(CookieJar::new(), StatusCode::ACCEPTED, json!(sent)))
+        },
+    )
 }
 
 /// Options for `navigator.credentials.get` (`{"publicKey": ...}`), bound to the transaction.

@@ -5,6 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -16,6 +17,7 @@ use crate::http::client::ClientInfo;
 use crate::http::guards::{FreshlyVerified, SameOriginJson, SameOriginJsonOrEmpty, SignedIn};
 use crate::http::{cookies, forms};
 use crate::login::mfa as flow;
+use crate::mfa::policy::Factor;
 use crate::mfa::{backup, manage};
 use crate::state::AppState;
 use crate::store;
@@ -119,6 +121,93 @@ pub async fn passkey_register_finish(
             Ok(no_store(jar, StatusCode::CREATED, json!(info)))
         }
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OobEnrollBody {
+    #[serde(default)]
+    enrollment_token: Option<String>,
+    /// SMS: the number, with its country code. Email codes go to the account's address.
+    #[serde(default)]
+    phone_number: Option<String>,
+}
+
+fn oob_json(kind: Factor, id: &str, destination: &str, status: &str) -> Value {
+    let (key, masked) = match kind {
+        Factor::Sms => ("phone_number", crate::delivery::mask_phone(destination)),
+        _ => ("email", crate::delivery::mask_email(destination)),
+    };
+    json!({"factor_id": id, "type": kind, "status": status, key: masked})
+}
+
+/// `POST /mfa/sms/enroll` and `/mfa/email/enroll`: sends a code to prove the destination,
+/// inside a login (`enrollment_token`) or for the signed-in user (a fresh verification).
+pub fn post_oob_enroll(kind: Factor) -> MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>,
+              ClientInfo(client): ClientInfo,
+              fresh: Result<FreshlyVerified, AppError>,
+              SameOriginJsonOrEmpty(b): SameOriginJsonOrEmpty<OobEnrollBody>| async move {
+            let phone = b.phone_number.as_deref();
+            let (sent, destination) = match &b.enrollment_token {
+                Some(t) => flow::begin_oob_enrolment(&state, t, kind, phone, &client).await?,
+                None => manage::begin_oob(&state, &fresh?.fresh, kind, phone, &client.origin).await?,
+            };
+            let mut body = oob_json(kind, &sent.id, &destination, "pending");
+            body["expires_in"] = json!(sent.expires_in);
+            body["resend_after"] = json!(sent.resend_after);
+            AppResult::Ok(no_store(CookieJar::new(), StatusCode::ACCEPTED, body))
+        },
+    )
+}
+
+/// `POST /mfa/sms/confirm` and `/mfa/email/confirm` with the code that was sent.
+pub fn post_oob_confirm(kind: Factor) -> MethodRouter<AppState> {
+    post(
+        move |State(state): State<AppState>,
+              jar: CookieJar,
+              ClientInfo(client): ClientInfo,
+              fresh: Result<FreshlyVerified, AppError>,
+              SameOriginJson(b): SameOriginJson<ConfirmBody>| async move {
+            match &b.enrollment_token {
+                Some(t) => {
+                    let progress = flow::confirm_oob_enrolment(&state, t, kind, &b.code, &client).await?;
+                    progress_response(&state, jar, client, progress).await
+                }
+                None => {
+                    let f = manage::confirm_oob(&state, &fresh?.fresh, kind, &b.code, &client.origin).await?;
+                    Ok(no_store(jar, StatusCode::OK, oob_json(kind, &f.id, &f.destination, "active")))
+                }
+            }
+        },
+    )
+}
+
+/// `GET /mfa/factors`: every factor of the caller, primary first.
+pub async fn factors_list(State(state): State<AppState>, SignedIn { user, .. }: SignedIn) -> AppResult<Response> {
+    let factors = manage::factors(&state, &user).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"factors": factors})))
+}
+
+/// `PUT /mfa/factors/{id}/primary`: the factor the MFA page offers first.
+pub async fn factor_primary(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    SignedIn { user, client, .. }: SignedIn,
+) -> AppResult<Response> {
+    let factors = manage::set_primary(&state, &user, &id, &client.origin).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"factors": factors})))
+}
+
+/// `DELETE /mfa/factors/{id}`: removes an SMS or email factor (a fresh verification).
+pub async fn factor_delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FreshlyVerified { fresh, client }: FreshlyVerified,
+) -> AppResult<Response> {
+    manage::remove_oob(&state, &fresh, &id, &client.origin).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn passkeys_list(State(state): State<AppState>, SignedIn { user, .. }: SignedIn) -> AppResult<Response> {

@@ -30,6 +30,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/login", post(auth::login))
         .route("/mfa/totp", auth::post_mfa_code(Factor::Totp))
         .route("/mfa/backup-code", auth::post_mfa_code(Factor::BackupCode))
+        .route("/mfa/sms", auth::post_mfa_code(Factor::Sms))
+        .route("/mfa/email", auth::post_mfa_code(Factor::Email))
+        .route("/mfa/sms/send", auth::post_send_code(Factor::Sms))
+        .route("/mfa/email/send", auth::post_send_code(Factor::Email))
         .route("/mfa/passkey/begin", post(auth::mfa_passkey_begin))
         .route("/mfa/passkey/finish", post(auth::mfa_passkey_finish))
         .route("/mfa/enrollment/postpone", post(auth::postpone_enrollment))
@@ -42,7 +46,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/passkey/register/finish", post(me::passkey_register_finish))
         .route("/passkeys", get(me::passkeys_list))
         .route("/passkeys/{id}", get(me::passkey_get).patch(me::passkey_patch).delete(me::passkey_delete))
-        .route("/backup-codes", get(me::backup_codes_status).post(me::backup_codes_generate));
+        .route("/backup-codes", get(me::backup_codes_status).post(me::backup_codes_generate))
+        .route("/sms/enroll", me::post_oob_enroll(Factor::Sms))
+        .route("/sms/confirm", me::post_oob_confirm(Factor::Sms))
+        .route("/email/enroll", me::post_oob_enroll(Factor::Email))
+        .route("/email/confirm", me::post_oob_confirm(Factor::Email))
+        .route("/factors", get(me::factors_list))
+        .route("/factors/{id}", delete(me::factor_delete))
+        .route("/factors/{id}/primary", put(me::factor_primary));
     let me = Router::new()
         .route("/devices", get(me::devices_list).post(me::devices_create))
         .route("/devices/{id}", delete(me::devices_delete));
