@@ -56,6 +56,16 @@ pub async fn register(state: &AppState) -> AppResult<String> {
             apps::add_oidc(state, &admin, &spec).await?;
         }
     }
+    // With an email transport (the demo script uses the log one), the demo user can try email
+    // codes as a second step: the codes appear in the server's log.
+    if state.delivery.is_available(crate::delivery::Channel::Email) {
+        let allowed = store::settings::load(&state.db).await?.mfa_allowed_factors;
+        if !allowed.contains(&crate::mfa::policy::Factor::Email) {
+            let mut allowed = allowed;
+            allowed.push(crate::mfa::policy::Factor::Email);
+            crate::admin::settings::update(state, &admin, &serde_json::json!({"mfa_allowed_factors": allowed})).await?;
+        }
+    }
     let password = users::generate_password();
     if store::users::find_by_username(&state.db, "demo").await?.is_some() {
         users::set_password(state, &admin, "demo", &password).await?;

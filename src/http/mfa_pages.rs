@@ -117,8 +117,15 @@ async fn stage_page(
                     csrf: &csrf,
                     app_name: app.as_deref(),
                     error,
+                    notice,
                     totp,
                     passkey: pending.enroll.contains(&Factor::Passkey),
+                    sms: pending.enroll.contains(&Factor::Sms),
+                    email_to: user
+                        .email
+                        .as_deref()
+                        .filter(|e| !e.is_empty() && pending.enroll.contains(&Factor::Email))
+                        .map(crate::delivery::mask_email),
                     can_postpone: pending.can_postpone,
                     deadline,
                 },
@@ -157,6 +164,9 @@ pub struct StepForm {
     /// A name for a new passkey.
     #[serde(default)]
     name: String,
+    /// A phone number for text message codes.
+    #[serde(default)]
+    phone_number: String,
 }
 
 type StepFormResult = Result<CsrfForm<StepForm>, CsrfRejection<StepForm>>;
@@ -189,6 +199,10 @@ pub enum Action {
     Code(Factor),
     /// Send a sign-in code by SMS or email.
     Send(Factor),
+    /// Send a code to set up SMS (to the number in the form) or email codes.
+    EnrollSend(Factor),
+    /// Confirm that set-up with its code.
+    EnrollCode(Factor),
     Passkey,
     EnrollTotp,
     EnrollPasskey,
@@ -215,8 +229,15 @@ async fn submit(
             return Ok(stage_page(&state, jar, &token, Some(Say::Error(FORM_EXPIRED)), StatusCode::FORBIDDEN).await?);
         }
     };
-    if let Action::Send(kind) = action {
-        return Ok(match flow::send_code(&state, &token, kind, &client).await {
+    let sending = match action {
+        Action::Send(kind) => Some(flow::send_code(&state, &token, kind, &client).await),
+        Action::EnrollSend(kind) => {
+            Some(flow::begin_oob_enrolment(&state, &token, kind, Some(&f.phone_number), &client).await.map(|(s, _)| s))
+        }
+        _ => None,
+    };
+    if let (Some(sending), Action::Send(kind) | Action::EnrollSend(kind)) = (sending, action) {
+        return Ok(match sending {
             Ok(sent) => {
                 let what = if kind == Factor::Sms { "texted" } else { "emailed" };
                 let notice =
@@ -224,7 +245,12 @@ async fn submit(
                 stage_page(&state, jar, &token, Some(Say::Notice(&notice)), StatusCode::OK).await?
             }
             Err(AppError::MfaStepExpired) => (cookies::clear_mfa(&state, jar), no_transaction()).into_response(),
-            Err(e @ (AppError::RateLimited { .. } | AppError::LockedOut { .. } | AppError::BadRequest(_))) => {
+            Err(
+                e @ (AppError::RateLimited { .. }
+                | AppError::LockedOut { .. }
+                | AppError::BadRequest(_)
+                | AppError::Forbidden(_)),
+            ) => {
                 let mut resp =
                     stage_page(&state, jar, &token, Some(Say::Error(&e.public_message())), status_of(&e)).await?;
                 if let AppError::RateLimited { retry_after_seconds, .. } | AppError::LockedOut { retry_after_seconds } =
@@ -253,7 +279,8 @@ async fn submit(
             Err(e) => Err(e),
         },
         Action::Postpone => flow::postpone(&state, &token, &client).await,
-        Action::Send(_) => unreachable!("answered above"),
+        Action::EnrollCode(kind) => flow::confirm_oob_enrolment(&state, &token, kind, &f.code, &client).await,
+        Action::Send(_) | Action::EnrollSend(_) => unreachable!("answered above"),
     };
     let progress = match result {
         Ok(p) => p,

@@ -17,6 +17,10 @@ pub enum Notice {
     PasskeyRenamed,
     PasskeyRemoved,
     DeviceRevoked,
+    SmsAdded,
+    EmailAdded,
+    CodesRemoved,
+    PrimarySet,
     SettingsSaved,
     GroupSaved,
     AppSaved,
@@ -27,7 +31,7 @@ pub enum Notice {
 }
 
 impl Notice {
-    const ALL: [Notice; 14] = [
+    const ALL: [Notice; 18] = [
         Notice::Verified,
         Notice::TotpAdded,
         Notice::TotpRemoved,
@@ -35,6 +39,10 @@ impl Notice {
         Notice::PasskeyRenamed,
         Notice::PasskeyRemoved,
         Notice::DeviceRevoked,
+        Notice::SmsAdded,
+        Notice::EmailAdded,
+        Notice::CodesRemoved,
+        Notice::PrimarySet,
         Notice::SettingsSaved,
         Notice::GroupSaved,
         Notice::AppSaved,
@@ -54,6 +62,10 @@ impl Notice {
             Notice::PasskeyRenamed => ("passkey-renamed", "The passkey was renamed."),
             Notice::PasskeyRemoved => ("passkey-removed", "The passkey was removed."),
             Notice::DeviceRevoked => ("device-revoked", "The device is no longer trusted."),
+            Notice::SmsAdded => ("sms-added", "Text message codes are set up."),
+            Notice::EmailAdded => ("email-added", "Email codes are set up, and your address is verified."),
+            Notice::CodesRemoved => ("codes-removed", "That sign-in method was removed."),
+            Notice::PrimarySet => ("primary-set", "The sign-in page will offer that method first."),
             Notice::SettingsSaved => ("settings", "Settings saved."),
             Notice::GroupSaved => ("group", "Group saved."),
             Notice::AppSaved => ("app", "Application saved."),

@@ -23,7 +23,7 @@ use crate::mfa::policy::Factor;
 use crate::state::AppState;
 use crate::store::sessions::Session;
 use crate::store::users::User;
-use crate::web::{DeviceRow, PasskeyRow, ProfilePage, TotpSetup, when};
+use crate::web::{DeviceRow, PasskeyRow, ProfilePage, SentCodeRow, TotpSetup, when};
 
 /// What one rendering of the page adds to the stored state.
 #[derive(Default)]
@@ -32,6 +32,8 @@ struct View {
     error: Option<String>,
     totp_setup: Option<TotpSetup>,
     new_codes: Option<Vec<String>>,
+    /// A set-up code was sent: its kind and the masked destination.
+    code_sent: Option<(Factor, String)>,
 }
 
 async fn signed_in(state: &AppState, client: &Client) -> AppResult<Option<(Session, User)>> {
@@ -103,8 +105,41 @@ async fn page(
         backup_low: o.backup.total > 0 && o.backup.remaining < crate::mfa::backup::LOW_WATER,
         new_codes: view.new_codes,
         devices,
+        sent_codes: sent_code_rows(state, user, &o.allowed, view.code_sent.as_ref()).await?,
+        primary: crate::store::oob::primary(&state.db, &user.id).await?.map(Factor::as_str),
     };
     Ok((jar, render(status, &p)).into_response())
+}
+
+/// The SMS and email rows: set up, may be set up, or waiting for the code just sent.
+async fn sent_code_rows(
+    state: &AppState,
+    user: &User,
+    allowed: &[Factor],
+    code_sent: Option<&(Factor, String)>,
+) -> AppResult<Vec<SentCodeRow>> {
+    use crate::delivery::{mask_email, mask_phone};
+    let factors = crate::store::oob::list(&state.db, &user.id).await?;
+    let mut rows = Vec::new();
+    for (kind, heading) in [(Factor::Sms, "Text message codes"), (Factor::Email, "Email codes")] {
+        let factor = factors.iter().find(|f| f.kind() == kind).map(|f| {
+            let masked = if kind == Factor::Sms { mask_phone(&f.destination) } else { mask_email(&f.destination) };
+            (f.id.clone(), masked, f.last_used_at.map(when))
+        });
+        let allowed = allowed.contains(&kind);
+        if factor.is_none() && !allowed {
+            continue;
+        }
+        rows.push(SentCodeRow {
+            kind: kind.as_str(),
+            heading,
+            factor,
+            allowed,
+            pending: code_sent.filter(|(k, _)| *k == kind).map(|(_, to)| to.clone()),
+            account_email: user.email.as_deref().filter(|e| !e.is_empty()).map(mask_email),
+        });
+    }
+    Ok(rows)
 }
 
 type ProfileFormResult = Result<CsrfForm<ProfileForm>, CsrfRejection<ProfileForm>>;
@@ -121,6 +156,9 @@ pub struct ProfileForm {
     credential: String,
     #[serde(default)]
     password: String,
+    /// A phone number for text message codes.
+    #[serde(default)]
+    phone_number: String,
     /// The passkey or device named in the path, for the actions on one item.
     #[serde(skip)]
     item: String,
@@ -139,6 +177,14 @@ pub enum Action {
     PasskeyRemove,
     BackupCodes,
     DeviceRevoke,
+    /// Send a code to set up SMS or email codes.
+    CodesSetup(Factor),
+    /// Confirm that set-up with the code.
+    CodesConfirm(Factor),
+    /// Remove an SMS or email factor (`{id}`).
+    CodesRemove,
+    /// Offer this factor (`{id}`) first on the sign-in page.
+    MakePrimary,
 }
 
 /// The route for one action: a CSRF-checked form post from a signed-in browser.
@@ -244,6 +290,31 @@ async fn run(
         Action::DeviceRevoke => {
             manage::revoke_device(state, user, &f.item, origin).await?;
             Outcome::Done(Notice::DeviceRevoked)
+        }
+        Action::CodesSetup(kind) => {
+            let (sent, _) = manage::begin_oob(state, &fresh().await?, kind, Some(&f.phone_number), origin).await?;
+            Outcome::Show(View { code_sent: Some((kind, sent.sent_to)), ..Default::default() })
+        }
+        Action::CodesConfirm(kind) => {
+            let result = manage::confirm_oob(state, &fresh().await?, kind, &f.code, origin).await;
+            if let Err(AppError::InvalidFactor) = result {
+                // Keep the code field on screen for another try (or a new code).
+                return Ok(Outcome::Show(View {
+                    error: Some(AppError::InvalidFactor.public_message()),
+                    code_sent: Some((kind, String::new())),
+                    ..Default::default()
+                }));
+            }
+            result?;
+            Outcome::Done(if kind == Factor::Sms { Notice::SmsAdded } else { Notice::EmailAdded })
+        }
+        Action::CodesRemove => {
+            manage::remove_oob(state, &fresh().await?, &f.item, origin).await?;
+            Outcome::Done(Notice::CodesRemoved)
+        }
+        Action::MakePrimary => {
+            manage::set_primary(state, user, &f.item, origin).await?;
+            Outcome::Done(Notice::PrimarySet)
         }
     })
 }

@@ -94,8 +94,14 @@ pub struct MfaEnrollPage<'a> {
     pub csrf: &'a str,
     pub app_name: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Where a set-up code was just sent.
+    pub notice: Option<&'a str>,
     pub totp: Option<TotpSetup>,
     pub passkey: bool,
+    /// Text message codes may be set up here.
+    pub sms: bool,
+    /// Email codes may be set up here, to this (masked) account address.
+    pub email_to: Option<String>,
     pub can_postpone: bool,
     pub deadline: Option<String>,
 }
@@ -147,6 +153,25 @@ pub struct ProfilePage<'a> {
     pub backup_low: bool,
     pub new_codes: Option<Vec<String>>,
     pub devices: Vec<DeviceRow>,
+    /// SMS and email codes: what is set up, what may be, and a set-up waiting for its code.
+    pub sent_codes: Vec<SentCodeRow>,
+    /// Which method the sign-in page offers first (`totp`, `sms`, …).
+    pub primary: Option<&'a str>,
+}
+
+/// One kind of sent code on the profile page.
+pub struct SentCodeRow {
+    /// `sms` or `email`.
+    pub kind: &'static str,
+    pub heading: &'static str,
+    /// The factor, when set up: its id, masked destination and last use.
+    pub factor: Option<(String, String, Option<String>)>,
+    /// May be set up (allowed and a transport configured).
+    pub allowed: bool,
+    /// A set-up code was just sent to this (masked) destination.
+    pub pending: Option<String>,
+    /// Email: the account's (masked) address, if it has one.
+    pub account_email: Option<String>,
 }
 
 /// A Unix time for people: `2026-11-22 14:03 UTC`.

@@ -10,7 +10,7 @@
 //    password, then the passkey as second factor, and reads the verified ID token claims.
 // Prints one JSON line with what it saw; exits non-zero with the reason on any failure.
 
-import { chromium } from "playwright-core";
+import { check, launch, watch } from "./chromium.mjs";
 
 const [base, username, password] = process.argv.slice(2);
 if (!base || !username || !password) {
@@ -18,31 +18,13 @@ if (!base || !username || !password) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launch();
 
-function check(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  const problems = [];
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
-  page.on("response", (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()} for ${r.url()}`));
+  const problems = watch(page);
 
   const cdp = await context.newCDPSession(page);
   await cdp.send("WebAuthn.enable");

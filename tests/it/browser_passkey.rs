@@ -3,14 +3,15 @@
 //! passkey on the profile page, signs out, and signs in to the built-in demo relying party
 //! (an OIDC code flow with PKCE) with the passkey as second factor. A second run signs in to
 //! a SAML service provider, whose ACS (a listener in the test) receives the response that the
-//! hand-over page posts by itself. `scripts/test` installs
+//! hand-over page posts by itself. A third sets up text-message codes on the profile page and
+//! signs in to the demo with a texted code (the script is the SMS webhook too). `scripts/test` installs
 //! Chromium and the npm package; under `CI=true` their absence fails the test.
 
 use crate::both_databases;
 use crate::common::*;
 use std::path::Path;
 
-both_databases!(passkey_in_a_real_browser, saml_handover_in_a_real_browser);
+both_databases!(passkey_in_a_real_browser, saml_handover_in_a_real_browser, sms_codes_in_a_real_browser);
 
 /// Where the browser tooling is, or why it is missing.
 fn tooling() -> Result<(), String> {
@@ -39,6 +40,20 @@ fn can_run() -> bool {
     }
 }
 
+/// Runs `tests/browser/<script>` with `args` under node; returns the JSON line it printed last.
+async fn run_script(script: &str, args: Vec<String>) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser").join(script);
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new("node").arg(&script).args(&args).output())
+        .await
+        .unwrap()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "browser run failed\nstdout: {stdout}\nstderr: {stderr}");
+    serde_json::from_str(stdout.trim().lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("browser output is not JSON ({e}): {stdout}"))
+}
+
 async fn passkey_in_a_real_browser(b: Backend) {
     if !can_run() {
         return;
@@ -46,19 +61,7 @@ async fn passkey_in_a_real_browser(b: Backend) {
     let opts = Options { localhost_issuer: true, demo: true, ..Default::default() };
     let Some(srv) = TestServer::start_with(b, opts).await else { return };
     let password = srv.demo_password.clone().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/passkey.mjs");
-    let issuer = srv.issuer().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node").arg(&script).arg(&issuer).arg("demo").arg(&password).output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "browser run failed\nstdout: {stdout}\nstderr: {stderr}");
-    let seen: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("browser output is not JSON ({e}): {stdout}"));
+    let seen = run_script("passkey.mjs", vec![srv.issuer().to_owned(), "demo".into(), password]).await;
     assert_eq!(seen["rpId"], "localhost", "{seen}");
     assert_eq!(seen["amr"], "[pwd, hwk, user, mfa]", "{seen}");
     assert_eq!(seen["acr"], "urn:portcullis:acr:phr", "{seen}");
@@ -135,5 +138,35 @@ async fn saml_handover_in_a_real_browser(b: Backend) {
     let assertion = sp.parse_base64_response(&response, Some(&[req.id.as_str()])).unwrap();
     assert_eq!(assertion.subject.unwrap().name_id.unwrap().value, alice.id);
     server.abort();
+    srv.stop().await;
+}
+
+async fn sms_codes_in_a_real_browser(b: Backend) {
+    if !can_run() {
+        return;
+    }
+    let hook_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let opts = Options {
+        localhost_issuer: true,
+        demo: true,
+        tweak: Box::new(move |c| {
+            c.sms.transport = portcullis::config::SmsTransportKind::Webhook;
+            c.sms.allowed_country_codes = vec![1];
+            c.sms.webhook.url = format!("http://127.0.0.1:{hook_port}/sms");
+            c.sms.webhook.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into();
+        }),
+        ..Default::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    srv.set_settings(serde_json::json!({"mfa_allowed_factors": ["totp", "passkey", "sms"]})).await;
+    let password = srv.demo_password.clone().unwrap();
+    let args = vec![srv.issuer().to_owned(), "demo".into(), password, hook_port.to_string()];
+    let seen = run_script("sms.mjs", args).await;
+    assert_eq!(seen["amr"], "[pwd, sms, mfa]", "{seen}");
+    assert_eq!(seen["acr"], "urn:portcullis:acr:mfa", "{seen}");
+    let user = portcullis::store::users::find_by_username(&srv.state.db, "demo").await.unwrap().unwrap();
+    let passed = srv.audit(Some(&user.id), "mfa.passed", 10).await;
+    assert_eq!(passed.len(), 1);
+    assert_eq!(passed[0].detail.as_deref(), Some("sms"));
     srv.stop().await;
 }

@@ -16,8 +16,37 @@ both_databases!(
     sending_is_limited_and_refusals_are_clear,
     email_codes_go_to_the_verified_account_address,
     otp_policy_does_not_take_a_text_message,
-    the_mfa_page_texts_a_code_and_takes_it
+    the_mfa_page_texts_a_code_and_takes_it,
+    the_profile_page_sets_up_and_removes_text_codes,
+    the_enrolment_page_sets_up_text_codes
 );
+
+/// Signs `name` in through the login form; returns the browser and where the form sent it.
+async fn form_login(srv: &TestServer, name: &str) -> (reqwest::Client, String) {
+    let browser = browser();
+    let html = get_page(&browser, srv, "/login").await;
+    let form = [
+        ("csrf", hidden_input(&html, "csrf").unwrap()),
+        ("username", name.to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let resp = browser.post(srv.url("/login")).form(&form).send().await.unwrap();
+    let to = location(&resp);
+    (browser, to)
+}
+
+async fn post_page(
+    browser: &reqwest::Client,
+    srv: &TestServer,
+    from: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = hidden_input(from, "csrf").unwrap();
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    browser.post(srv.url(path)).form(&form).send().await.unwrap()
+}
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -411,5 +440,63 @@ async fn the_mfa_page_texts_a_code_and_takes_it(b: Backend) {
     assert!(resp.status().is_redirection() || resp.status() == 200, "{}", resp.status());
     let profile = get_page(&browser, &srv, "/profile").await;
     assert!(profile.contains("gina"), "signed in");
+    srv.stop().await;
+}
+
+async fn the_profile_page_sets_up_and_removes_text_codes(b: Backend) {
+    let Some(mut hook) = hook() else { return };
+    let Some(srv) = server(b, &hook, None, false, |_| {}).await else { return };
+    srv.add_user("hank").await;
+    let (browser, _) = form_login(&srv, "hank").await;
+    let page = get_page(&browser, &srv, "/profile").await;
+    assert!(page.contains("Text message codes"), "{page}");
+    let resp = post_page(&browser, &srv, &page, "/profile/sms/setup", &[("phone_number", "+1 415 555 2675")]).await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("We sent a code to <strong>+1***2675</strong>"), "{page}");
+    let (code, _) = texted(&mut hook).await;
+    let resp = post_page(&browser, &srv, &page, "/profile/sms/confirm", &[("code", "000000")]).await;
+    assert_eq!(resp.status(), 200, "a wrong code keeps the field on screen");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("not accepted") && page.contains("id=\"sms-code\""), "{page}");
+    let resp = post_page(&browser, &srv, &page, "/profile/sms/confirm", &[("code", &code)]).await;
+    assert_eq!(location(&resp), "/profile?done=sms-added");
+    let page = get_page(&browser, &srv, "/profile?done=sms-added").await;
+    assert!(page.contains("Codes go to <strong>+1***2675</strong>"), "{page}");
+    let user = portcullis::store::users::find_by_username(&srv.state.db, "hank").await.unwrap().unwrap();
+    let f = portcullis::store::oob::list(&srv.state.db, &user.id).await.unwrap().remove(0);
+    let resp = post_page(&browser, &srv, &page, &format!("/profile/factors/{}/primary", f.id), &[]).await;
+    assert_eq!(location(&resp), "/profile?done=primary-set");
+    let page = get_page(&browser, &srv, "/profile").await;
+    assert!(page.contains("Offered first"), "{page}");
+    let resp = post_page(&browser, &srv, &page, &format!("/profile/codes/{}/remove", f.id), &[]).await;
+    assert_eq!(location(&resp), "/profile?done=codes-removed");
+    assert!(portcullis::store::oob::list(&srv.state.db, &user.id).await.unwrap().is_empty());
+    srv.stop().await;
+}
+
+async fn the_enrolment_page_sets_up_text_codes(b: Backend) {
+    let Some(mut hook) = hook() else { return };
+    let Some(srv) = server(b, &hook, None, false, |_| {}).await else { return };
+    srv.set_settings(json!({"mfa_policy": "any", "mfa_allowed_factors": ["sms"]})).await;
+    srv.add_user("iris").await;
+    let (browser, to) = form_login(&srv, "iris").await;
+    assert_eq!(to, "/login/mfa");
+    let page = get_page(&browser, &srv, "/login/mfa").await;
+    assert!(page.contains("Text message codes") && !page.contains("Authenticator app"), "{page}");
+    let resp =
+        post_page(&browser, &srv, &page, "/login/mfa/enroll/sms/send", &[("phone_number", "+44 20 7946 0019")]).await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("We texted a code to +44***0019"), "{page}");
+    let (code, to) = texted(&mut hook).await;
+    assert_eq!(to, "+442079460019");
+    let resp = post_page(&browser, &srv, &page, "/login/mfa/enroll/sms", &[("code", &code)]).await;
+    assert_eq!(resp.status(), 200, "the trust-this-device prompt follows");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("trust"), "{page}");
+    let user = portcullis::store::users::find_by_username(&srv.state.db, "iris").await.unwrap().unwrap();
+    assert_eq!(portcullis::store::oob::list(&srv.state.db, &user.id).await.unwrap().len(), 1);
+    assert_eq!(srv.audit(Some(&user.id), "mfa.factor_enrolled", 5).await.len(), 1);
     srv.stop().await;
 }
