@@ -5,7 +5,7 @@
 //! selector's only import is `host.log`, so a decision is a pure function of its input.
 //!
 //! The world version is read from the component's import names before anything is compiled.
-//! Each version of the contract has its own bindings module (`v1`), frozen with it, listed
+//! Each version of the contract has its own bindings module (`v1`, `v1_1`), frozen with it, listed
 //! once in `WORLDS` with the minimum version it serves; `latest` names the newest. A
 //! component runs on the newest bindings of its major version whose minimum it reaches, so a
 //! 1.x built after this host (a later minor) still runs when it uses nothing the host lacks.
@@ -13,8 +13,10 @@
 pub mod compiler;
 pub mod context;
 mod cpu;
+mod glue;
 mod users;
 mod v1;
+mod v1_1;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -75,7 +77,7 @@ type MakeWorld = fn(&Engine) -> wasmtime::Result<Box<dyn World>>;
 /// Every version of the contract this build runs, oldest first: the minimum version each
 /// bindings module serves (up to the next entry, within its major version) and how to make
 /// it. Adding a version is a bindings module and a line here.
-const WORLDS: &[(WorldVersion, MakeWorld)] = &[(v1::MIN_VERSION, v1::world)];
+const WORLDS: &[(WorldVersion, MakeWorld)] = &[(v1::MIN_VERSION, v1::world), (v1_1::MIN_VERSION, v1_1::world)];
 
 /// The newest bindings: what new selectors should be built against.
 use v1 as latest;

@@ -1,5 +1,5 @@
 //! Selector components for tests: hand-written core modules (WAT) wrapped into components
-//! against `plugins/wit/1.0.0` with `wit-component`, and the JavaScript examples built from
+//! against `plugins/wit/1.0.0` (or 1.1.0, for later versions) with `wit-component`, and the JavaScript examples built from
 //! source with componentize-qjs (by `plugins/examples/js/build.sh`, which the README's test
 //! command runs).
 
@@ -22,8 +22,10 @@ pub mod at {
 }
 
 fn wit_dir(version: &str, host_extra: &str) -> PathBuf {
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/wit/1.0.0");
-    if version == "1.0.0" && host_extra.is_empty() {
+    // The published contract this version starts from: 1.0.0, or 1.1.0 for anything later.
+    let base = if version == "1.0.0" { "1.0.0" } else { "1.1.0" };
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/wit").join(base);
+    if version == base && host_extra.is_empty() {
         return src;
     }
     // A copy of the contract under another version number (a later minor, an unknown major),
@@ -32,7 +34,7 @@ fn wit_dir(version: &str, host_extra: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("portcullis-wit-{version}-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let text = std::fs::read_to_string(src.join("selector.wit")).unwrap();
-    let text = text.replace("@1.0.0", &format!("@{version}"));
+    let text = text.replace(&format!("@{base}"), &format!("@{version}"));
     let text = text.replace("interface host {\n", &format!("interface host {{\n{host_extra}"));
     std::fs::write(dir.join("selector.wit"), text).unwrap();
     dir

@@ -258,22 +258,34 @@ fn unknown_world_version_is_refused_before_compiling() {
 #[test]
 fn a_later_minor_runs_when_it_fits_and_is_refused_when_it_needs_more() {
     let h = host();
-    // Built for 1.3.0 of a contract the same as 1.0.0: the 1.0 host runs it.
+    // Built for 1.3.0 of a contract the same as 1.1.0: the 1.1 bindings run it.
     let same = fx::component_for("1.3.0", &fx::returns(Policy::Otp));
     assert_eq!(inspect(&same).unwrap().to_string(), "1.3.0");
     let prepared = h.compile("later-minor", &same).unwrap();
     assert_eq!(prepared.version.to_string(), "1.3.0");
     let e = h.evaluate_blocking(&prepared, &h.default_limits(), &fx::context());
     assert_eq!(e.outcome.unwrap().policy, Policy::Otp);
-    // Built for 1.3.0 and calling a host function 1.0 does not have: refused at upload,
+    // Built for 1.3.0 and calling a host function 1.1 does not have: refused at upload,
     // naming the world it was linked against and the import that does not match.
     let more = fx::calls_a_newer_host_function("1.3.0");
     let err = h.compile("needs-more", &more).err().unwrap();
-    assert!(err.contains("selector@1.0.0 (it was built for 1.3.0)"), "{err}");
+    assert!(err.contains("selector@1.1.0 (it was built for 1.3.0)"), "{err}");
     assert!(err.contains("portcullis:mfa/host@1.3.0"), "{err}");
     // A later major is another contract: refused before compiling.
     let major = fx::component_for("2.0.0", &fx::returns(Policy::Any));
     assert!(inspect(&major).unwrap_err().contains("portcullis:mfa@2.0.0"));
+}
+
+#[test]
+fn both_published_minors_run_side_by_side() {
+    let h = host();
+    for (version, policy) in [("1.0.0", Policy::Otp), ("1.1.0", Policy::Passkey)] {
+        let bytes = fx::component_for(version, &fx::returns(policy));
+        let prepared = h.compile(version, &bytes).unwrap();
+        assert_eq!(prepared.version.to_string(), version);
+        let e = h.evaluate_blocking(&prepared, &h.default_limits(), &fx::context());
+        assert_eq!(e.outcome.unwrap().policy, policy, "{version}");
+    }
 }
 
 #[test]
