@@ -5,7 +5,7 @@
 
 use clap::Subcommand;
 use portcullis::admin::{Admin, settings};
-use portcullis::mfa::policy::{AppPolicy, Policy};
+use portcullis::mfa::policy::{AppPolicy, Factor, Policy};
 use portcullis::state::AppState;
 use portcullis::store;
 use serde_json::{Value, json};
@@ -46,6 +46,10 @@ pub(crate) enum SettingsCmd {
         /// Whether a trusted device may skip the second step for this app.
         #[arg(long)]
         allow_trusted_devices: Option<bool>,
+        /// The factors this app accepts, comma-separated (e.g. `totp,passkey` keeps text and
+        /// email codes out); `all` for every factor the global settings allow.
+        #[arg(long)]
+        allowed_factors: Option<String>,
         #[command(flatten)]
         out: JsonOut,
     },
@@ -99,7 +103,7 @@ pub(crate) async fn run(state: AppState, cmd: SettingsCmd) -> anyhow::Result<()>
                 format!("group {name}: mfa_policy = {}", p.map_or("none", Policy::as_str))
             });
         }
-        SettingsCmd::App { id, policy, reauth_interval_minutes, allow_trusted_devices, out } => {
+        SettingsCmd::App { id, policy, reauth_interval_minutes, allow_trusted_devices, allowed_factors, out } => {
             let app = crate::find_app(&state, &id).await?;
             let mut p: AppPolicy = store::settings::find_app_policy(&state.db, &app.id).await?.unwrap_or_default();
             p.mfa_policy = policy_arg(&policy, "inherit")?;
@@ -108,6 +112,20 @@ pub(crate) async fn run(state: AppState, cmd: SettingsCmd) -> anyhow::Result<()>
             }
             if let Some(t) = allow_trusted_devices {
                 p.allow_trusted_devices = t;
+            }
+            if let Some(list) = allowed_factors {
+                p.allowed_factors = match list.trim() {
+                    "all" | "" => None,
+                    list => Some(
+                        list.split(',')
+                            .map(|n| {
+                                Factor::parse(n.trim())
+                                    .filter(|f| *f != Factor::BackupCode)
+                                    .ok_or_else(|| anyhow::anyhow!("`{n}` is not totp, passkey, sms or email"))
+                            })
+                            .collect::<anyhow::Result<Vec<_>>>()?,
+                    ),
+                };
             }
             settings::set_app_policy(&state, &admin, &app.id, &p).await.map_err(crate::user_error)?;
             print(out.json, json!({"app_id": app.id, "name": app.name, "policy": p}), || {

@@ -44,7 +44,7 @@ pub async fn update(state: &AppState, admin: &Admin, patch: &serde_json::Value) 
 /// A policy that is about to change: a group's or an app's (by id).
 enum Proposed<'a> {
     Group(&'a str, Option<Policy>),
-    App(&'a str, Option<Policy>),
+    App(&'a str, &'a AppPolicy),
 }
 
 /// Why `policy` (named `what`) could never be met under `s`, if it could not.
@@ -99,14 +99,29 @@ async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Propos
         }
     }
     for (app, stored) in store::settings::list_app_policies(&state.db).await? {
-        let policy = match proposed {
-            Some(Proposed::App(id, p)) if *id == app.id => *p,
-            _ => stored.mfa_policy,
+        let app_policy = match proposed {
+            Some(Proposed::App(id, p)) if *id == app.id => p,
+            _ => &stored,
         };
-        if let Some(p) = policy
+        if let Some(p) = app_policy.mfa_policy
             && let Some(m) = policy_problem(state, &format!("app `{}`: mfa_policy", app.name), p, s)
         {
             return Err(AppError::BadRequest(m));
+        }
+        // The app's own factor list narrows what may meet its policy (or the global one).
+        if let Some(list) = &app_policy.allowed_factors {
+            let policy = app_policy.mfa_policy.unwrap_or(s.mfa_policy);
+            let usable: Vec<_> =
+                crate::mfa::manage::usable_factors(state, s).into_iter().filter(|f| list.contains(f)).collect();
+            if !crate::mfa::policy::satisfiable(policy, &usable) {
+                let names: Vec<&str> = list.iter().map(|f| f.as_str()).collect();
+                return Err(AppError::BadRequest(format!(
+                    "app `{}`: allowed_factors [{}] leave nothing here that meets `{}`, so no one could sign in to it",
+                    app.name,
+                    names.join(", "),
+                    policy.as_str()
+                )));
+            }
         }
     }
     Ok(())
@@ -146,7 +161,7 @@ pub async fn set_app_policy(state: &AppState, admin: &Admin, app_id: &str, polic
         return Err(AppError::BadRequest("reauth_interval_minutes must be between 0 and 525600".into()));
     }
     let settings = store::settings::load(&state.db).await?;
-    check_policies(state, &settings, Some(&Proposed::App(app_id, policy.mfa_policy))).await?;
+    check_policies(state, &settings, Some(&Proposed::App(app_id, policy))).await?;
     if !store::settings::update_app_policy(&state.db, app_id, policy).await? {
         return Err(AppError::NotFound);
     }

@@ -201,6 +201,10 @@ async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target, a
                 mfa_policy: if f.mfa_policy == "inherit" { None } else { Some(policy(&f.mfa_policy)?) },
                 reauth_interval_minutes: number("reauth_interval_minutes", &f.reauth_interval_minutes)?,
                 allow_trusted_devices: f.allow_trusted_devices.is_some(),
+                // The page does not edit the app's factor list (the API and CLI do): kept.
+                allowed_factors: crate::store::settings::find_app_policy(&state.db, app_id)
+                    .await?
+                    .and_then(|p| p.allowed_factors),
             };
             settings::set_app_policy(state, admin, app_id, &p).await?;
             Ok(Notice::AppSaved)

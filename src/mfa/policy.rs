@@ -176,11 +176,23 @@ pub struct AppPolicy {
     /// 0: the global interval.
     pub reauth_interval_minutes: i64,
     pub allow_trusted_devices: bool,
+    /// The factors this app accepts, within `mfa_allowed_factors` (`None`: all of those). It
+    /// can only narrow them, e.g. keep codes sent by SMS out of one app.
+    #[serde(default)]
+    pub allowed_factors: Option<Vec<Factor>>,
 }
 
 impl Default for AppPolicy {
     fn default() -> Self {
-        AppPolicy { mfa_policy: None, reauth_interval_minutes: 0, allow_trusted_devices: true }
+        AppPolicy { mfa_policy: None, reauth_interval_minutes: 0, allow_trusted_devices: true, allowed_factors: None }
+    }
+}
+
+impl AppPolicy {
+    /// Whether the app accepts `f`. Backup codes stay the way back in wherever the app
+    /// accepts any factor of its own.
+    pub fn allows(&self, f: Factor) -> bool {
+        f == Factor::BackupCode || self.allowed_factors.as_ref().is_none_or(|a| a.contains(&f))
     }
 }
 
@@ -355,7 +367,9 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
     }
     let eff = effective(i);
     let fresh = |at: i64| eff.interval_seconds == 0 || i.now - at < eff.interval_seconds;
-    let counted = i.session_mfa.filter(|(f, at)| fresh(*at) && plugin.allows(*f)).map(|(f, _)| f);
+    // A factor counts only where the plugin and the app both accept it.
+    let accepts = |f: Factor| plugin.allows(f) && i.app.allows(f);
+    let counted = i.session_mfa.filter(|(f, at)| fresh(*at) && accepts(*f)).map(|(f, _)| f);
     let needs_mfa = match eff.policy {
         Policy::Disabled => false,
         Policy::Optional => i.enrolled.any(),
@@ -372,9 +386,7 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
     let enrollable = |policy: Policy| -> Vec<Factor> {
         [Factor::Passkey, Factor::Totp, Factor::Sms, Factor::Email]
             .into_iter()
-            .filter(|f| {
-                i.settings.mfa_allowed_factors.contains(f) && qualifies(*f, policy, eff.step_up) && plugin.allows(*f)
-            })
+            .filter(|f| i.settings.mfa_allowed_factors.contains(f) && qualifies(*f, policy, eff.step_up) && accepts(*f))
             .collect()
     };
 
@@ -402,7 +414,7 @@ pub fn decide(i: &Inputs<'_>) -> Decision {
     // Backup codes are offered beside a qualifying factor, not instead of one: a user with
     // none is led to enrol one (recovery never replaces enrolment, DESIGN §5).
     let usable: Vec<Factor> =
-        i.enrolled.list().into_iter().filter(|f| qualifies(*f, eff.policy, eff.step_up) && plugin.allows(*f)).collect();
+        i.enrolled.list().into_iter().filter(|f| qualifies(*f, eff.policy, eff.step_up) && accepts(*f)).collect();
     if usable.iter().any(|f| *f != Factor::BackupCode) {
         return Decision::Required(Requirement {
             challenge: usable,

@@ -40,10 +40,12 @@ struct AppPolicyRow {
     mfa_policy: String,
     reauth_interval_minutes: i64,
     allow_trusted_devices: bool,
+    allowed_factors: Option<String>,
 }
 
 pub async fn find_app_policy(db: &Db, app_id: &str) -> AppResult<Option<AppPolicy>> {
-    let sql = "SELECT mfa_policy, reauth_interval_minutes, allow_trusted_devices FROM apps WHERE id = $1";
+    let sql =
+        "SELECT mfa_policy, reauth_interval_minutes, allow_trusted_devices, allowed_factors FROM apps WHERE id = $1";
     let row = on_db!(db, p => sqlx::query_as::<_, AppPolicyRow>(sql).bind(app_id).fetch_optional(p).await?);
     Ok(row.map(AppPolicy::from))
 }
@@ -59,8 +61,8 @@ struct AppWithPolicyRow {
 /// Every app with its policy, in one statement (the admin page and the settings check list
 /// them all).
 pub async fn list_app_policies(db: &Db) -> AppResult<Vec<(super::apps::App, AppPolicy)>> {
-    let sql = "SELECT id, name, protocol, created_at, mfa_policy, reauth_interval_minutes, allow_trusted_devices \
-               FROM apps ORDER BY name, id";
+    let sql = "SELECT id, name, protocol, created_at, mfa_policy, reauth_interval_minutes, allow_trusted_devices, \
+               allowed_factors FROM apps ORDER BY name, id";
     let rows = on_db!(db, p => sqlx::query_as::<_, AppWithPolicyRow>(sql).fetch_all(p).await?);
     Ok(rows.into_iter().map(|r| (r.app, r.policy.into())).collect())
 }
@@ -71,6 +73,7 @@ impl From<AppPolicyRow> for AppPolicy {
             mfa_policy: Policy::parse(&r.mfa_policy),
             reauth_interval_minutes: r.reauth_interval_minutes,
             allow_trusted_devices: r.allow_trusted_devices,
+            allowed_factors: r.allowed_factors.as_deref().map(crate::mfa::policy::parse_factors),
         }
     }
 }
@@ -100,7 +103,7 @@ struct LoginAppRow {
 
 pub async fn find_app_for_login(db: &Db, app_id: &str) -> AppResult<Option<LoginApp>> {
     let sql = "SELECT a.id, a.name, a.protocol, a.mfa_policy, a.reauth_interval_minutes, a.allow_trusted_devices, \
-               c.client_id, c.secret_hash IS NULL AS public_client \
+               a.allowed_factors, c.client_id, c.secret_hash IS NULL AS public_client \
                FROM apps a LEFT JOIN oidc_clients c ON c.app_id = a.id WHERE a.id = $1";
     let row = on_db!(db, p => sqlx::query_as::<_, LoginAppRow>(sql).bind(app_id).fetch_optional(p).await?);
     Ok(row.map(|r| LoginApp {
@@ -113,10 +116,12 @@ pub async fn find_app_for_login(db: &Db, app_id: &str) -> AppResult<Option<Login
 }
 
 pub async fn update_app_policy(db: &Db, app_id: &str, a: &AppPolicy) -> AppResult<bool> {
-    let sql = "UPDATE apps SET mfa_policy = $2, reauth_interval_minutes = $3, allow_trusted_devices = $4 WHERE id = $1";
+    let sql = "UPDATE apps SET mfa_policy = $2, reauth_interval_minutes = $3, allow_trusted_devices = $4, \
+               allowed_factors = $5 WHERE id = $1";
     let policy = a.mfa_policy.map_or("inherit", Policy::as_str);
+    let factors = a.allowed_factors.as_deref().map(crate::mfa::policy::join_factors);
     let n = on_db_write!(db, p => sqlx::query(sql).bind(app_id).bind(policy).bind(a.reauth_interval_minutes)
-        .bind(a.allow_trusted_devices).execute(p).await?.rows_affected());
+        .bind(a.allow_trusted_devices).bind(&factors).execute(p).await?.rows_affected());
     Ok(n == 1)
 }
 

@@ -18,7 +18,8 @@ both_databases!(
     otp_policy_does_not_take_a_text_message,
     the_mfa_page_texts_a_code_and_takes_it,
     the_profile_page_sets_up_and_removes_text_codes,
-    the_enrolment_page_sets_up_text_codes
+    the_enrolment_page_sets_up_text_codes,
+    an_app_can_keep_text_codes_out
 );
 
 /// Signs `name` in through the login form; returns the browser and where the form sent it.
@@ -498,5 +499,58 @@ async fn the_enrolment_page_sets_up_text_codes(b: Backend) {
     let user = portcullis::store::users::find_by_username(&srv.state.db, "iris").await.unwrap().unwrap();
     assert_eq!(portcullis::store::oob::list(&srv.state.db, &user.id).await.unwrap().len(), 1);
     assert_eq!(srv.audit(Some(&user.id), "mfa.factor_enrolled", 5).await.len(), 1);
+    srv.stop().await;
+}
+
+async fn an_app_can_keep_text_codes_out(b: Backend) {
+    let Some(mut hook) = hook() else { return };
+    let Some(srv) = server(b, &hook, None, false, |_| {}).await else { return };
+    with_sms(&srv, &mut hook, "judy", "+14155552678").await;
+    let admin = client();
+    srv.add_admin("root").await;
+    api_login(&srv, &admin, "root").await;
+    let app = srv.add_client(false).await;
+    let url = srv.url(&format!("/api/v1/admin/apps/{}", app.app_id));
+    let patch = |body: Value| admin.patch(&url).json(&body).send();
+    let resp = patch(json!({"allowed_factors": ["fax"]})).await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp =
+        patch(json!({"mfa_policy": "any", "allowed_factors": ["sms"], "reauth_interval_minutes": 0})).await.unwrap();
+    assert_eq!(resp.status(), 200, "sms alone can meet `any`");
+    let resp = patch(json!({"mfa_policy": "otp"})).await.unwrap();
+    assert_eq!(resp.status(), 400, "but not `otp`: no one could sign in to the app");
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error_description"].as_str().unwrap().contains("allowed_factors"), "{body}");
+    let resp = patch(json!({"mfa_policy": "any", "allowed_factors": ["totp", "passkey"]})).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["allowed_factors"], json!(["totp", "passkey"]), "{body}");
+
+    // Signing in to that app: the text message is not offered; the user is led to set up an
+    // accepted factor instead (after proving who they are, which SMS cannot do here).
+    let browser = browser();
+    let resp = browser.get(authorize_url(&srv, &app.client_id, &[])).send().await.unwrap();
+    let login = location(&resp);
+    let request = query_param(&srv.url(&login), "request").expect("a login request");
+    let http = client();
+    let resp = http
+        .post(srv.url("/api/v1/auth/login"))
+        .json(&json!({"username": "judy", "password": PASSWORD, "request_id": request}))
+        .send()
+        .await
+        .unwrap();
+    let step: Value = resp.json().await.unwrap();
+    // The text message only proves who the user is before an accepted factor is set up (as
+    // under `otp`): it never finishes a sign-in to this app.
+    assert_eq!((&step["factors"], &step["enrollment_follows"]), (&json!(["sms"]), &json!(true)), "{step}");
+    let token = step["mfa_token"].as_str().unwrap();
+    api_post(&http, &srv.url("/api/v1/auth/mfa/sms/send"), json!({"mfa_token": token})).await;
+    let (code, _) = texted(&mut hook).await;
+    let (_, next) = api_post(&http, &srv.url("/api/v1/auth/mfa/sms"), json!({"mfa_token": token, "code": code})).await;
+    assert_eq!((&next["authenticated"], &next["mfa_enrollment_required"]), (&json!(false), &json!(true)), "{next}");
+    assert!(!next["factors"].as_array().unwrap().contains(&json!("sms")), "{next}");
+    // Elsewhere (no app) the text message still works.
+    let (_, step) = api_login(&srv, &client(), "judy").await;
+    assert_eq!(step["factors"], json!(["sms"]), "{step}");
     srv.stop().await;
 }

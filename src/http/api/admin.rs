@@ -51,6 +51,14 @@ pub struct AppPolicyBody {
     mfa_policy: Option<String>,
     reauth_interval_minutes: Option<i64>,
     allow_trusted_devices: Option<bool>,
+    /// The factors the app accepts (a subset of `mfa_allowed_factors`); `[]` or `null`: all.
+    #[serde(default, deserialize_with = "present")]
+    allowed_factors: Option<Option<Vec<String>>>,
+}
+
+/// A field that may be absent (`None`: unchanged), null (`Some(None)`: cleared) or set.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 fn app_policy_json(app: &store::apps::App, p: &AppPolicy) -> Value {
@@ -61,6 +69,7 @@ fn app_policy_json(app: &store::apps::App, p: &AppPolicy) -> Value {
         "mfa_policy": p.mfa_policy.map_or("inherit", Policy::as_str),
         "reauth_interval_minutes": p.reauth_interval_minutes,
         "allow_trusted_devices": p.allow_trusted_devices,
+        "allowed_factors": p.allowed_factors,
     })
 }
 
@@ -93,6 +102,25 @@ pub async fn app_patch(
     }
     if let Some(v) = b.allow_trusted_devices {
         p.allow_trusted_devices = v;
+    }
+    if let Some(v) = b.allowed_factors {
+        p.allowed_factors = match v.filter(|f| !f.is_empty()) {
+            None => None,
+            Some(names) => Some(
+                names
+                    .iter()
+                    .map(|n| {
+                        crate::mfa::policy::Factor::parse(n)
+                            .filter(|f| *f != crate::mfa::policy::Factor::BackupCode)
+                            .ok_or_else(|| {
+                                AppError::BadRequest(format!(
+                                    "allowed_factors: `{n}` is not totp, passkey, sms or email"
+                                ))
+                            })
+                    })
+                    .collect::<AppResult<Vec<_>>>()?,
+            ),
+        };
     }
     settings::set_app_policy(&state, &admin, &id, &p).await?;
     Ok(Json(app_policy_json(&app, &p)).into_response())
