@@ -512,6 +512,8 @@ pub struct LimitsConfig {
     pub codes_per_destination_per_hour: i64,
     pub codes_per_ip_per_hour: i64,
     pub sms_per_hour: i64,
+    /// Code emails per hour in all (a flood must not burn the mail relay's reputation).
+    pub code_emails_per_hour: i64,
 }
 
 impl Default for LimitsConfig {
@@ -528,6 +530,7 @@ impl Default for LimitsConfig {
             codes_per_destination_per_hour: 5,
             codes_per_ip_per_hour: 30,
             sms_per_hour: 500,
+            code_emails_per_hour: 2000,
         }
     }
 }
@@ -659,6 +662,7 @@ impl Config {
             ("limits.codes_per_destination_per_hour", l.codes_per_destination_per_hour),
             ("limits.codes_per_ip_per_hour", l.codes_per_ip_per_hour),
             ("limits.sms_per_hour", l.sms_per_hour),
+            ("limits.code_emails_per_hour", l.code_emails_per_hour),
         ] {
             if v < 1 {
                 return Err(format!("key `{key}`: must be at least 1"));

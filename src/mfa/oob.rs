@@ -207,13 +207,20 @@ async fn reserve_send(
             "Too many codes were asked for from this address. Try again later.",
         ),
     ];
-    if kind == Factor::Sms {
-        budgets.push((
+    // The global caps: every text message costs money; every email spends the relay's reputation.
+    match kind {
+        Factor::Sms => budgets.push((
             "code:sms:all".into(),
             3600,
             l.sms_per_hour,
             "Text messages are paused for a while. Use another way to sign in, or try again later.",
-        ));
+        )),
+        _ => budgets.push((
+            "code:email:all".into(),
+            3600,
+            l.code_emails_per_hour,
+            "Code emails are paused for a while. Use another way to sign in, or try again later.",
+        )),
     }
     for (i, (key, window, max, message)) in budgets.iter().enumerate() {
         if store::audit::reserve_attempt(&state.db, key, *window, *max, now).await?.is_none() {

@@ -19,7 +19,11 @@ fn hides(what: &str, debug: String) {
 }
 
 async fn debug_output_hides_secrets(b: Backend) {
-    let Some(srv) = TestServer::start(b).await else { return };
+    let opts = Options {
+        tweak: Box::new(|c| c.email.transport = portcullis::config::EmailTransportKind::Log),
+        ..Options::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
     let app = srv.add_client(false).await;
     let secret = app.client_secret.clone().unwrap().into_inner();
     let debug = format!("{app:?}");
@@ -78,5 +82,28 @@ async fn debug_output_hides_secrets(b: Backend) {
     );
     let alice = srv.add_user("alice").await;
     assert!(!format!("{alice:?}").contains("argon2"), "no password hash in a user's Debug");
+
+    // Transport credentials in the configuration (which start-up errors may print whole).
+    let mut cfg = (*srv.state.config).clone();
+    cfg.email.smtp.password = SECRET.into();
+    cfg.sms.twilio.auth_token = SECRET.into();
+    cfg.sms.sns.secret_access_key = SECRET.into();
+    cfg.sms.webhook.secret = SECRET.into();
+    hides("Config", format!("{cfg:?}"));
+    // A sign-in code in a queued message: sealed under the master key, and not in its Debug.
+    let sealed = portcullis::delivery::prepare(
+        &srv.state,
+        portcullis::delivery::Outgoing {
+            channel: portcullis::delivery::Channel::Email,
+            to: "alice@example.test".into(),
+            user_id: None,
+            content: portcullis::delivery::Content::Code { code: "424242".into(), setup: false, minutes: 5 },
+            ttl_seconds: None,
+        },
+    )
+    .unwrap();
+    assert!(!sealed.payload.windows(6).any(|w| w == b"424242"), "the code is stored encrypted");
+    assert!(!sealed.payload.windows(5).any(|w| w == b"alice"), "so is the address");
+    assert!(!format!("{sealed:?}").contains("424242"));
     srv.stop().await;
 }
