@@ -125,9 +125,10 @@ pub async fn send(
     })
 }
 
-/// Checks `code` against the user's live code of `kind` and `purpose` bound to `binding`, and
-/// uses it up when right. Returns the destination it was sent to; `None` for a wrong, expired,
-/// used or exhausted code.
+/// Checks `code` against the user's live code of `kind` and `purpose` bound to `binding`, one
+/// try counted first. Returns the code's id and the destination it was sent to — the caller
+/// uses the code up (`check_and_use`, or `store::oob::confirm` with the new factor); `None`
+/// for a wrong, expired, used or exhausted code.
 pub async fn check(
     state: &AppState,
     user_id: &str,
