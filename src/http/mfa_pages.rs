@@ -229,40 +229,6 @@ async fn submit(
             return Ok(stage_page(&state, jar, &token, Some(Say::Error(FORM_EXPIRED)), StatusCode::FORBIDDEN).await?);
         }
     };
-    let sending = match action {
-        Action::Send(kind) => Some(flow::send_code(&state, &token, kind, &client).await),
-        Action::EnrollSend(kind) => {
-            Some(flow::begin_oob_enrolment(&state, &token, kind, Some(&f.phone_number), &client).await.map(|(s, _)| s))
-        }
-        _ => None,
-    };
-    if let (Some(sending), Action::Send(kind) | Action::EnrollSend(kind)) = (sending, action) {
-        return Ok(match sending {
-            Ok(sent) => {
-                let what = if kind == Factor::Sms { "texted" } else { "emailed" };
-                let notice =
-                    format!("We {what} a code to {}. It expires in {} minutes.", sent.sent_to, sent.expires_in / 60);
-                stage_page(&state, jar, &token, Some(Say::Notice(&notice)), StatusCode::OK).await?
-            }
-            Err(AppError::MfaStepExpired) => (cookies::clear_mfa(&state, jar), no_transaction()).into_response(),
-            Err(
-                e @ (AppError::RateLimited { .. }
-                | AppError::LockedOut { .. }
-                | AppError::BadRequest(_)
-                | AppError::Forbidden(_)),
-            ) => {
-                let mut resp =
-                    stage_page(&state, jar, &token, Some(Say::Error(&e.public_message())), status_of(&e)).await?;
-                if let AppError::RateLimited { retry_after_seconds, .. } | AppError::LockedOut { retry_after_seconds } =
-                    e
-                {
-                    resp.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_seconds.into());
-                }
-                resp
-            }
-            Err(e) => return Err(e.into()),
-        });
-    }
     let result = match action {
         Action::Code(Factor::Totp) => flow::verify(&state, &token, Proof::Totp(&f.code), &client).await,
         Action::Code(kind @ (Factor::Sms | Factor::Email)) => {
@@ -280,7 +246,15 @@ async fn submit(
         },
         Action::Postpone => flow::postpone(&state, &token, &client).await,
         Action::EnrollCode(kind) => flow::confirm_oob_enrolment(&state, &token, kind, &f.code, &client).await,
-        Action::Send(_) | Action::EnrollSend(_) => unreachable!("answered above"),
+        // Sending a code shows the same page again, saying where it went (or why not).
+        Action::Send(kind) => {
+            let sent = flow::send_code(&state, &token, kind, &client).await;
+            return Ok(sent_page(&state, jar, &token, kind, sent).await?);
+        }
+        Action::EnrollSend(kind) => {
+            let sent = flow::begin_oob_enrolment(&state, &token, kind, Some(&f.phone_number), &client).await;
+            return Ok(sent_page(&state, jar, &token, kind, sent.map(|(s, _)| s)).await?);
+        }
     };
     let progress = match result {
         Ok(p) => p,
@@ -319,6 +293,38 @@ async fn submit(
     }
     let next = flow::continue_login(&state, &done, &client).await?;
     Ok(pages::respond(&state, jar, next))
+}
+
+/// The stage page after asking for a code: where it went, or why none was sent.
+async fn sent_page(
+    state: &AppState,
+    jar: CookieJar,
+    token: &str,
+    kind: Factor,
+    sent: AppResult<crate::mfa::oob::Sent>,
+) -> AppResult<Response> {
+    Ok(match sent {
+        Ok(sent) => {
+            let what = if kind == Factor::Sms { "texted" } else { "emailed" };
+            let notice =
+                format!("We {what} a code to {}. It expires in {} minutes.", sent.sent_to, sent.expires_in / 60);
+            stage_page(state, jar, token, Some(Say::Notice(&notice)), StatusCode::OK).await?
+        }
+        Err(AppError::MfaStepExpired) => (cookies::clear_mfa(state, jar), no_transaction()).into_response(),
+        Err(
+            e @ (AppError::RateLimited { .. }
+            | AppError::LockedOut { .. }
+            | AppError::BadRequest(_)
+            | AppError::Forbidden(_)),
+        ) => {
+            let mut resp = stage_page(state, jar, token, Some(Say::Error(&e.public_message())), status_of(&e)).await?;
+            if let AppError::RateLimited { retry_after_seconds, .. } | AppError::LockedOut { retry_after_seconds } = e {
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_seconds.into());
+            }
+            resp
+        }
+        Err(e) => return Err(e),
+    })
 }
 
 #[derive(Deserialize)]

@@ -121,18 +121,8 @@ async fn saml_handover_in_a_real_browser(b: Backend) {
         .unwrap();
     let req = sp.make_authentication_request(&srv.url("/saml/sso")).unwrap();
     let start = req.redirect("from-browser").unwrap().unwrap().to_string();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/saml.mjs");
-    let acs_arg = acs.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node").arg(&script).args([&start, &acs_arg, "alice", PASSWORD]).output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "browser run failed\nstdout: {stdout}\nstderr: {stderr}");
-    assert!(stdout.contains("response received"), "{stdout}");
+    let seen = run_script("saml.mjs", vec![start, acs.clone(), "alice".into(), PASSWORD.into()]).await;
+    assert!(seen["text"].as_str().unwrap().contains("response received"), "{seen}");
     let (response, relay) = received.lock().unwrap().clone().expect("the ACS got a POST");
     assert_eq!(relay.as_deref(), Some("from-browser"));
     let assertion = sp.parse_base64_response(&response, Some(&[req.id.as_str()])).unwrap();

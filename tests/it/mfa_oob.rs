@@ -14,6 +14,7 @@ both_databases!(
     sms_sets_up_and_signs_in_over_the_api,
     a_sign_in_code_is_single_use_bound_and_short_lived,
     sending_is_limited_and_refusals_are_clear,
+    simultaneous_sends_get_one_code,
     email_codes_go_to_the_verified_account_address,
     otp_policy_does_not_take_a_text_message,
     the_mfa_page_texts_a_code_and_takes_it,
@@ -552,5 +553,29 @@ async fn an_app_can_keep_text_codes_out(b: Backend) {
     // Elsewhere (no app) the text message still works.
     let (_, step) = api_login(&srv, &client(), "judy").await;
     assert_eq!(step["factors"], json!(["sms"]), "{step}");
+    srv.stop().await;
+}
+
+/// The resend cooldown holds under a burst: many simultaneous requests for a code, on one
+/// sign-in and on several of the same user, send exactly one message.
+async fn simultaneous_sends_get_one_code(b: Backend) {
+    let Some(mut hook) = hook() else { return };
+    let Some(srv) = server(b, &hook, None, false, |_| {}).await else { return };
+    with_sms(&srv, &mut hook, "kate", "+14155552679").await;
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let (_, step) = api_login(&srv, &client(), "kate").await;
+        tokens.push(step["mfa_token"].as_str().unwrap().to_owned());
+    }
+    let url = srv.url("/api/v1/auth/mfa/sms/send");
+    let sends = (0..12).map(|i| {
+        let (url, token) = (url.clone(), tokens[i % tokens.len()].clone());
+        tokio::spawn(async move { api_post(&client(), &url, json!({"mfa_token": token})).await.0 })
+    });
+    let statuses = futures_join(sends).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 202 || *s == 429), "{statuses:?}");
+    texted(&mut hook).await;
+    assert!(hook.quiet_for(1).await, "exactly one text message went out");
     srv.stop().await;
 }
