@@ -157,6 +157,7 @@ fn server_main() {
                 username: "bench-user",
                 password: PASSWORD,
                 email: None,
+                email_verified: false,
                 display_name: None,
                 is_admin: false,
                 groups: &[],

@@ -48,6 +48,20 @@ pub mod event {
     pub const DELIVERY_TEST: &str = "delivery.test_requested";
     /// A message was given up (refused for good, or not delivered before it expired).
     pub const DELIVERY_FAILED: &str = "delivery.failed";
+    /// A recovery link was sent (asked for by email) or issued by an administrator.
+    pub const RECOVERY_REQUESTED: &str = "mfa.recovery_requested";
+    /// A recovery link was opened: a recovery session began (it can only enrol).
+    pub const RECOVERY_STARTED: &str = "mfa.recovery_started";
+    /// A recovery session ended with a new factor proved (the security event follows).
+    pub const RECOVERY_USED: &str = "mfa.recovery_used";
+    /// An administrator removed one factor of a user.
+    pub const FACTOR_REMOVED_BY_ADMIN: &str = "mfa.factor_removed_by_admin";
+    /// A password-reset link was sent.
+    pub const PASSWORD_RESET_REQUESTED: &str = "password.reset_requested";
+    /// A password was set through a reset link.
+    pub const PASSWORD_RESET: &str = "password.reset";
+    /// The user changed their password (current password and a fresh second factor).
+    pub const PASSWORD_CHANGED: &str = "password.changed";
 }
 
 /// Where a request came from, for the log and for rate limits.
@@ -105,7 +119,18 @@ impl<'a> Record<'a> {
     /// Writes the record on its own (not in the transaction of the action).
     pub async fn write(&self, state: &AppState) -> AppResult<()> {
         self.log();
-        store::audit::record(&state.db, &self.row(), state.now()).await
+        store::audit::record(&state.db, &self.row(), state.now()).await?;
+        self.announce(state).await;
+        Ok(())
+    }
+
+    /// After the record is stored (on its own or in the action's transaction): the user's
+    /// security alert and the webhook subscribers' events, whichever door the action came
+    /// through. Best effort: neither can undo what was recorded.
+    pub async fn announce(&self, state: &AppState) {
+        crate::delivery::alerts::after_event(state, self.event, self.user_id, self.origin, self.detail).await;
+        crate::delivery::webhooks::dispatch(state, self.event, self.user_id, self.app_id, self.origin, self.detail)
+            .await;
     }
 
     pub fn row(&self) -> store::audit::Event<'a> {

@@ -62,6 +62,9 @@ pub struct DeliveryConfig {
     pub give_up_after_seconds: i64,
     /// Days the record of a sent or failed message (never its body) is kept.
     pub keep_days: i64,
+    /// Let administrators register webhook endpoints over plain `http://` (development only:
+    /// events carry user ids and addresses).
+    pub allow_insecure_webhooks: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -73,6 +76,7 @@ impl Default for DeliveryConfig {
             max_in_flight: 16,
             give_up_after_seconds: 3600,
             keep_days: 30,
+            allow_insecure_webhooks: false,
         }
     }
 }

@@ -74,6 +74,7 @@ pub async fn register(state: &AppState) -> AppResult<String> {
             username: "demo",
             password: &password,
             email: Some("demo@example.test"),
+            email_verified: true,
             display_name: Some("Demo User"),
             is_admin: false,
             groups: &["demo".to_string()],

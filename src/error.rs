@@ -124,6 +124,9 @@ pub enum AppError {
     /// The MFA transaction (`mfa_token`, `enrollment_token`) is unknown, expired or finished.
     #[error("MFA step expired")]
     MfaStepExpired,
+    /// A recovery or password-reset link that is unknown, expired or already used.
+    #[error("invalid link")]
+    InvalidLink,
     /// A wrong second-factor code, passkey assertion or backup code.
     #[error("invalid second factor")]
     InvalidFactor,
@@ -182,7 +185,7 @@ impl AppError {
     pub fn http_status(&self) -> u16 {
         match self {
             AppError::OAuth { code, .. } => code.http_status(),
-            AppError::BadRequest(_) | AppError::MfaStepExpired => 400,
+            AppError::BadRequest(_) | AppError::MfaStepExpired | AppError::InvalidLink => 400,
             AppError::Unauthorized | AppError::InvalidCredentials | AppError::InvalidFactor => 401,
             AppError::LockedOut { .. } | AppError::RateLimited { .. } => 429,
             AppError::Forbidden(_) | AppError::MfaRequired(_) | AppError::InsufficientScope(_) => 403,
@@ -218,6 +221,10 @@ impl AppError {
             AppError::MfaStepExpired => {
                 "This sign-in step expired or was already completed. Please start again.".into()
             }
+            AppError::InvalidLink => {
+                "This link is not valid: it expired, was already used, or a newer one was sent. Ask for a new one."
+                    .into()
+            }
             AppError::LockedOut { retry_after_seconds } => {
                 format!("Too many failed attempts. Try again in {} minute(s).", retry_after_seconds.div_ceil(60).max(1))
             }
@@ -243,6 +250,7 @@ impl AppError {
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::InvalidFactor => "invalid_factor",
             AppError::MfaStepExpired => "expired_token",
+            AppError::InvalidLink => "invalid_link",
             AppError::LockedOut { .. } => "too_many_attempts",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Forbidden(_) => "forbidden",

@@ -120,6 +120,9 @@ enum UserCmd {
         username: String,
         #[arg(long)]
         email: Option<String>,
+        /// The address is known to be the user's: recovery and reset links may go to it.
+        #[arg(long, requires = "email")]
+        email_verified: bool,
         #[arg(long)]
         name: Option<String>,
         /// Read the password from the first line of standard input.
@@ -484,7 +487,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
 async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
     let admin = Admin::operator();
     match cmd {
-        UserCmd::Add { username, email, name, password_stdin, admin: is_admin, groups, out } => {
+        UserCmd::Add { username, email, email_verified, name, password_stdin, admin: is_admin, groups, out } => {
             let (password, generated) =
                 if password_stdin { (read_password_line()?, false) } else { (users::generate_password(), true) };
             let u = users::add(
@@ -494,6 +497,7 @@ async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {
                     username: &username,
                     password: &password,
                     email: email.as_deref(),
+                    email_verified,
                     display_name: name.as_deref(),
                     is_admin,
                     groups: &groups,

@@ -162,6 +162,9 @@ async fn upkeep(state: AppState) {
                 if let Err(e) = crate::store::oob::purge_codes(&state.db, now).await {
                     tracing::warn!(error = %e, "purging one-time codes failed");
                 }
+                if let Err(e) = crate::store::links::purge(&state.db, now).await {
+                    tracing::warn!(error = %e, "purging account links failed");
+                }
                 // Hourly sending caps share the table with the failure counters.
                 let window = state.config.limits.window_seconds.max(3600);
                 if let Err(e) = crate::store::audit::purge_rate_limits(&state.db, now - window, now).await {

@@ -21,6 +21,9 @@ pub async fn send_test(state: &AppState, admin: &Admin, channel: Channel, to: &s
         Channel::Sms => {
             delivery::normalise_phone(to).and_then(|n| delivery::check_sms_country(&state.config.sms, &n).map(|()| n))
         }
+        Channel::Webhook => {
+            Err("webhook subscribers get their test event from POST /api/v1/admin/webhooks/{id}/test".into())
+        }
     }
     .map_err(AppError::BadRequest)?;
     let requested_by = admin.user().map_or_else(|| "the operator".to_owned(), |u| u.username.clone());

@@ -5,10 +5,13 @@
 
 pub mod apps;
 pub mod delivery;
+pub mod mfa;
 pub mod plugins;
 pub mod security;
 pub mod settings;
+pub mod stats;
 pub mod users;
+pub mod webhooks;
 
 use crate::audit::{Origin, Record};
 use crate::error::{AppError, AppResult};

@@ -20,6 +20,13 @@ pub enum SecurityEvent<'a> {
     FactorRemovedByAdmin,
     /// The user removed their last factor, from the session `current`.
     LastFactorRemoved { current: &'a str },
+    /// A recovery session proved a new factor (the old ones may be in someone else's hands).
+    RecoveryUsed,
+    /// A password was set through a reset link sent by email.
+    PasswordReset,
+    /// The user changed their password from the session `current` (with the current password
+    /// and a fresh second factor).
+    PasswordChangedByUser { current: &'a str },
 }
 
 /// What an event ends.
@@ -33,6 +40,8 @@ pub struct Ends<'a> {
     pub devices: bool,
     /// Every MFA step still in progress.
     pub mfa_transactions: bool,
+    /// Every unused recovery or password-reset link.
+    pub links: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,18 +53,29 @@ pub enum Sessions<'a> {
 impl<'a> SecurityEvent<'a> {
     pub fn ends(self) -> Ends<'a> {
         use SecurityEvent::*;
-        let everything = Ends { sessions: Sessions::All, grants: true, devices: true, mfa_transactions: true };
+        let everything =
+            Ends { sessions: Sessions::All, grants: true, devices: true, mfa_transactions: true, links: true };
         match self {
-            // A password that may be known to someone else: nothing signed in with it stands.
-            PasswordChanged | UserDisabled => everything,
+            // A password that may be known to someone else: nothing signed in with it stands,
+            // and no link sent before it opens anything.
+            PasswordChanged | UserDisabled | PasswordReset => everything,
+            // The user proved the password and a fresh second factor: only this session stands.
+            PasswordChangedByUser { current } => Ends { sessions: Sessions::AllBut(current), ..everything },
             // A factor that may be in someone else's hands: every sign-in that passed it, and
             // every device trusted after it, is suspect.
-            MfaResetByAdmin | FactorRemovedByAdmin => everything,
+            MfaResetByAdmin | FactorRemovedByAdmin => Ends { links: false, ..everything },
+            // The way back in was used: the old factors may be lost or stolen. The recovery's
+            // own session is created after this.
+            RecoveryUsed => everything,
             // The user acted from a fresh session; the rest earned their MFA with a factor
             // that no longer exists, and device trust needs a factor to mean anything.
-            LastFactorRemoved { current } => {
-                Ends { sessions: Sessions::AllBut(current), grants: false, devices: true, mfa_transactions: true }
-            }
+            LastFactorRemoved { current } => Ends {
+                sessions: Sessions::AllBut(current),
+                grants: false,
+                devices: true,
+                mfa_transactions: true,
+                links: false,
+            },
         }
     }
 
@@ -67,6 +87,9 @@ impl<'a> SecurityEvent<'a> {
             MfaResetByAdmin => "mfa_reset_by_admin",
             FactorRemovedByAdmin => "factor_removed_by_admin",
             LastFactorRemoved { .. } => "last_factor_removed",
+            RecoveryUsed => "recovery_used",
+            PasswordReset => "password_reset",
+            PasswordChangedByUser { .. } => "password_changed_by_user",
         }
     }
 }
@@ -93,11 +116,13 @@ pub async fn apply(
         store::grants::revoke_for_user(&state.db, user_id, now).await?;
     }
     let devices = if ends.devices { store::devices::delete_all(&state.db, user_id).await? } else { 0 };
+    let links = if ends.links { store::links::revoke_for_user(&state.db, user_id, now).await? } else { 0 };
     let detail = serde_json::json!({
         "event": e.name(),
         "sessions_ended": sessions,
         "grants_revoked": ends.grants,
         "devices_revoked": devices,
+        "links_revoked": links,
     })
     .to_string();
     audit::Record::new(event::SECURITY_EVENT, Some(user_id), None, origin, Some(&detail))
@@ -117,6 +142,8 @@ mod tests {
             SecurityEvent::UserDisabled,
             SecurityEvent::MfaResetByAdmin,
             SecurityEvent::FactorRemovedByAdmin,
+            SecurityEvent::RecoveryUsed,
+            SecurityEvent::PasswordReset,
         ] {
             let ends = e.ends();
             assert_eq!(ends.sessions, Sessions::All, "{e:?}");
@@ -129,5 +156,12 @@ mod tests {
         let ends = SecurityEvent::LastFactorRemoved { current: "s1" }.ends();
         assert_eq!(ends.sessions, Sessions::AllBut("s1"));
         assert!(ends.devices);
+    }
+
+    #[test]
+    fn a_password_change_by_the_user_keeps_only_their_session() {
+        let ends = SecurityEvent::PasswordChangedByUser { current: "s1" }.ends();
+        assert_eq!(ends.sessions, Sessions::AllBut("s1"));
+        assert!(ends.grants && ends.devices && ends.mfa_transactions && ends.links);
     }
 }

@@ -8,8 +8,10 @@
 //! before recording it leaves the message to be sent again when the lease runs out. Nothing
 //! is lost, and nothing is sent twice while every node is alive.
 
+pub mod alerts;
 pub mod email;
 pub mod sms;
+pub mod webhooks;
 pub mod worker;
 
 use std::time::Duration;
@@ -31,6 +33,10 @@ pub struct Delivery {
     wake: tokio::sync::Notify,
     email: Option<email::EmailTransport>,
     sms: Option<sms::SmsTransport>,
+    /// The client webhook subscribers are called with.
+    webhook_client: reqwest::Client,
+    /// The subscribers, as this node last read them.
+    pub subscribers: webhooks::Subscribers,
     attempt_timeout: Duration,
 }
 
@@ -62,6 +68,8 @@ impl Delivery {
             wake: tokio::sync::Notify::new(),
             email,
             sms,
+            webhook_client: webhooks::client(attempt_timeout)?,
+            subscribers: webhooks::Subscribers::default(),
             attempt_timeout,
         })
     }
@@ -71,6 +79,8 @@ impl Delivery {
         match channel {
             Channel::Email => self.email.is_some(),
             Channel::Sms => self.sms.is_some(),
+            // Subscribers are registered in the database; the channel is always there.
+            Channel::Webhook => true,
         }
     }
 
@@ -89,6 +99,14 @@ pub enum Content {
     Test { requested_by: String },
     /// A one-time code: to set up a factor (`setup`) or to sign in.
     Code { code: crate::crypto::Secret, setup: bool, minutes: i64 },
+    /// A one-time link: MFA recovery (`recovery`) or a password reset. `issued_by` names the
+    /// administrator who issued it, if one did.
+    Link { url: crate::crypto::Secret, recovery: bool, minutes: i64, issued_by: Option<String> },
+    /// A security alert to the account's owner: what happened (`what`: the factor, if one), when
+    /// and from which address.
+    Alert { alert: alerts::Alert, what: Option<String>, at: i64, ip: Option<String> },
+    /// An audit event for a webhook subscriber.
+    Event { event: String, at: i64, data: serde_json::Value },
 }
 
 impl Content {
@@ -98,6 +116,10 @@ impl Content {
             Content::Test { .. } => "test",
             Content::Code { setup: true, .. } => "setup_code",
             Content::Code { setup: false, .. } => "login_code",
+            Content::Link { recovery: true, .. } => "recovery_link",
+            Content::Link { recovery: false, .. } => "password_reset_link",
+            Content::Alert { .. } => "security_alert",
+            Content::Event { .. } => "webhook_event",
         }
     }
 }
@@ -134,6 +156,7 @@ pub fn prepare(state: &AppState, msg: Outgoing) -> AppResult<NewMessage> {
     let recipient = match msg.channel {
         Channel::Email => mask_email(&msg.to),
         Channel::Sms => mask_phone(&msg.to),
+        Channel::Webhook => msg.to.clone(),
     };
     let purpose = msg.content.purpose();
     let payload = serde_json::to_vec(&Payload { to: msg.to, content: msg.content })
@@ -206,6 +229,48 @@ struct CodeHtml<'a> {
     host: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "mail/link.txt")]
+struct LinkText<'a> {
+    url: &'a str,
+    recovery: bool,
+    minutes: i64,
+    host: &'a str,
+    issued_by: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/link.html")]
+struct LinkHtml<'a> {
+    url: &'a str,
+    recovery: bool,
+    minutes: i64,
+    host: &'a str,
+    issued_by: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/alert.txt")]
+struct AlertText<'a> {
+    headline: &'a str,
+    what: Option<&'a str>,
+    when: &'a str,
+    ip: Option<&'a str>,
+    host: &'a str,
+    recovery_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/alert.html")]
+struct AlertHtml<'a> {
+    headline: &'a str,
+    what: Option<&'a str>,
+    when: &'a str,
+    ip: Option<&'a str>,
+    host: &'a str,
+    recovery_url: &'a str,
+}
+
 impl Content {
     fn render(&self, channel: Channel, issuer: &str) -> anyhow::Result<Rendered> {
         let host = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
@@ -213,7 +278,9 @@ impl Content {
             Content::Code { code, setup, minutes } => Rendered {
                 subject: format!("Your {host} verification code: {}", code.expose()),
                 text: match channel {
-                    Channel::Email => CodeText { code, setup: *setup, minutes: *minutes, host: &host }.render()?,
+                    Channel::Email | Channel::Webhook => {
+                        CodeText { code, setup: *setup, minutes: *minutes, host: &host }.render()?
+                    }
                     // The last line is an origin-bound one-time code (WICG sms-one-time-codes):
                     // browsers offer to fill it in on this host's pages only.
                     Channel::Sms => format!(
@@ -224,10 +291,47 @@ impl Content {
                 },
                 html: Some(CodeHtml { code, setup: *setup, minutes: *minutes, host: &host }.render()?),
             },
+            Content::Link { url, recovery, minutes, issued_by } => {
+                let (url, recovery, minutes, host, issued_by) =
+                    (url.expose(), *recovery, *minutes, host.as_str(), issued_by.as_deref());
+                Rendered {
+                    subject: if recovery {
+                        format!("Recover your {host} sign-in")
+                    } else {
+                        format!("Reset your {host} password")
+                    },
+                    // Links go by email only; a text message would carry them in clear through
+                    // the carrier.
+                    text: LinkText { url, recovery, minutes, host, issued_by }.render()?,
+                    html: Some(LinkHtml { url, recovery, minutes, host, issued_by }.render()?),
+                }
+            }
+            Content::Alert { alert, what, at, ip } => {
+                let (subject, headline) = alert.headline();
+                let when = cookie::time::OffsetDateTime::from_unix_timestamp(*at)
+                    .map(|t| format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()))
+                    .unwrap_or_default();
+                let recovery_url = format!("{}/reset-password", issuer.trim_end_matches('/'));
+                let (what, ip, host) = (what.as_deref(), ip.as_deref(), host.as_str());
+                let (when, recovery_url) = (when.as_str(), recovery_url.as_str());
+                Rendered {
+                    subject: format!("{subject} ({host})"),
+                    text: AlertText { headline, what, when, ip, host, recovery_url }.render()?,
+                    html: Some(AlertHtml { headline, what, when, ip, host, recovery_url }.render()?),
+                }
+            }
+            Content::Event { event, at, data } => {
+                let timestamp = cookie::time::OffsetDateTime::from_unix_timestamp(*at)
+                    .ok()
+                    .and_then(|t| t.format(&cookie::time::format_description::well_known::Rfc3339).ok())
+                    .unwrap_or_default();
+                let body = serde_json::json!({"type": event, "timestamp": timestamp, "data": data});
+                Rendered { subject: event.clone(), text: body.to_string(), html: None }
+            }
             Content::Test { requested_by } => Rendered {
                 subject: "Portcullis test message".into(),
                 text: match channel {
-                    Channel::Email => TestText { requested_by, issuer }.render()?,
+                    Channel::Email | Channel::Webhook => TestText { requested_by, issuer }.render()?,
                     Channel::Sms => format!("Portcullis test message from {issuer}, sent for {requested_by}."),
                 },
                 html: Some(TestHtml { requested_by, issuer }.render()?),

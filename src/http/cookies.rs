@@ -76,7 +76,8 @@ pub fn mfa_token(state: &AppState, jar: &CookieJar) -> Option<Secret> {
 
 pub fn set_mfa(state: &AppState, jar: CookieJar, token: Secret) -> CookieJar {
     let mut c = base(mfa_name(state), token.into_inner(), names(state).secure);
-    c.set_max_age(Duration::minutes(10));
+    // As long as the longest transaction (a recovery session); the server checks its expiry.
+    c.set_max_age(Duration::seconds(crate::login::RECOVERY_SESSION_SECONDS));
     jar.add(c)
 }
 

@@ -83,6 +83,9 @@ async fn stage_page(
             let sms_to = code_destination(state, &user.id, &pending.challenge, Factor::Sms).await?;
             let email_to = code_destination(state, &user.id, &pending.challenge, Factor::Email).await?;
             let primary = store::oob::primary(&state.db, &user.id).await?;
+            let backup = store::factors::backup_code_status(&state.db, &user.id).await?;
+            let recovery_by_email =
+                crate::mfa::recovery::self_service(state, store::links::LinkPurpose::MfaRecovery).await?;
             render(
                 status,
                 &MfaChallengePage {
@@ -97,6 +100,9 @@ async fn stage_page(
                     sms_to: sms_to.as_deref(),
                     email_to: email_to.as_deref(),
                     enroll_next: !pending.enroll.is_empty(),
+                    backup_low: Some(backup.remaining)
+                        .filter(|n| backup.total > 0 && *n < crate::mfa::backup::LOW_WATER),
+                    recovery_by_email,
                 },
             )
         }
@@ -128,6 +134,7 @@ async fn stage_page(
                         .map(crate::delivery::mask_email),
                     can_postpone: pending.can_postpone,
                     deadline,
+                    recovery: txn.recovery.map(|r| r.as_str()),
                 },
             )
         }
@@ -288,6 +295,8 @@ async fn submit(
             request: done.request_id.as_deref(),
             default_name: "This browser",
             days,
+            offer_trust: done.trust_offered,
+            codes: done.backup_codes.clone(),
         };
         return Ok((jar, render(StatusCode::OK, &page)).into_response());
     }

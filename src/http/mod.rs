@@ -15,6 +15,7 @@ pub mod ops;
 pub mod pages;
 pub mod plugin_pages;
 pub mod profile;
+pub mod recovery_pages;
 pub mod same_origin;
 pub mod saml;
 
@@ -31,6 +32,7 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::mfa::policy::Factor;
 use crate::state::AppState;
+use crate::store::links::LinkPurpose;
 
 /// Largest request body accepted anywhere (forms, JSON, token requests).
 const BODY_LIMIT: usize = 64 * 1024;
@@ -81,6 +83,12 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/login/mfa/enroll/passkey", mfa_pages::post_action(mfa_pages::Action::EnrollPasskey))
         .route("/login/mfa/postpone", mfa_pages::post_action(mfa_pages::Action::Postpone))
         .route("/login/trust", post(mfa_pages::trust))
+        .route("/login/mfa/recovery", post(recovery_pages::from_mfa_page))
+        .route("/recover", recovery_pages::show(LinkPurpose::MfaRecovery).post(recovery_pages::open))
+        .route("/recover/ask", recovery_pages::ask(LinkPurpose::MfaRecovery))
+        .route("/reset-password", recovery_pages::show(LinkPurpose::PasswordReset).post(recovery_pages::reset))
+        .route("/reset-password/ask", recovery_pages::ask(LinkPurpose::PasswordReset))
+        .route("/profile/password", profile::post_action(profile::Action::PasswordChange))
         .route("/profile", get(profile::show))
         .route("/profile/verify", profile::post_action(profile::Action::Verify))
         .route("/profile/totp/setup", profile::post_action(profile::Action::TotpSetup))

@@ -28,10 +28,11 @@ pub enum Notice {
     PluginAssigned,
     PluginUnassigned,
     PluginDeleted,
+    PasswordChanged,
 }
 
 impl Notice {
-    const ALL: [Notice; 18] = [
+    const ALL: [Notice; 19] = [
         Notice::Verified,
         Notice::TotpAdded,
         Notice::TotpRemoved,
@@ -50,6 +51,7 @@ impl Notice {
         Notice::PluginAssigned,
         Notice::PluginUnassigned,
         Notice::PluginDeleted,
+        Notice::PasswordChanged,
     ];
 
     /// Its key in the URL and its text.
@@ -75,6 +77,9 @@ impl Notice {
             Notice::PluginAssigned => ("assigned", "Assignment saved. It applies to the next sign-in."),
             Notice::PluginUnassigned => ("unassigned", "Assignment removed."),
             Notice::PluginDeleted => ("deleted", "Plugin version deleted."),
+            Notice::PasswordChanged => {
+                ("password-changed", "Your password was changed. Every other session of yours was signed out.")
+            }
         }
     }
 

@@ -107,6 +107,8 @@ async fn page(
         devices,
         sent_codes: sent_code_rows(state, user, &o.allowed, view.code_sent.as_ref()).await?,
         primary: crate::store::oob::primary(&state.db, &user.id).await?.map(Factor::as_str),
+        has_password: user.password_hash.is_some(),
+        enroll_deadline: user.mfa_enroll_deadline.filter(|_| !o.has_factor).map(when),
     };
     Ok((jar, render(status, &p)).into_response())
 }
@@ -156,6 +158,10 @@ pub struct ProfileForm {
     credential: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
     /// A phone number for text message codes.
     #[serde(default)]
     phone_number: String,
@@ -185,6 +191,8 @@ pub enum Action {
     CodesRemove,
     /// Offer this factor (`{id}`) first on the sign-in page.
     MakePrimary,
+    /// Change the password (the current one, and a fresh second factor).
+    PasswordChange,
 }
 
 /// The route for one action: a CSRF-checked form post from a signed-in browser.
@@ -263,8 +271,8 @@ async fn run(
             ..Default::default()
         }),
         Action::TotpConfirm => {
-            manage::confirm_totp(state, &fresh().await?, &f.code, origin).await?;
-            Outcome::Done(Notice::TotpAdded)
+            let codes = manage::confirm_totp(state, &fresh().await?, &f.code, origin).await?;
+            added(Notice::TotpAdded, codes)
         }
         Action::TotpRemove => {
             manage::remove_totp(state, &fresh().await?, origin).await?;
@@ -272,8 +280,8 @@ async fn run(
         }
         Action::PasskeyAdd => {
             let c = forms::credential(serde_json::from_str(&f.credential))?;
-            manage::finish_passkey(state, &fresh().await?, &f.ceremony, &c, &f.name, origin).await?;
-            Outcome::Done(Notice::PasskeyAdded)
+            let (_, codes) = manage::finish_passkey(state, &fresh().await?, &f.ceremony, &c, &f.name, origin).await?;
+            added(Notice::PasskeyAdded, codes)
         }
         Action::PasskeyRename => {
             manage::rename_passkey(state, user, &f.item, &f.name).await?;
@@ -305,8 +313,8 @@ async fn run(
                     ..Default::default()
                 }));
             }
-            result?;
-            Outcome::Done(if kind == Factor::Sms { Notice::SmsAdded } else { Notice::EmailAdded })
+            let (_, codes) = result?;
+            added(if kind == Factor::Sms { Notice::SmsAdded } else { Notice::EmailAdded }, codes)
         }
         Action::CodesRemove => {
             manage::remove_oob(state, &fresh().await?, &f.item, origin).await?;
@@ -316,7 +324,25 @@ async fn run(
             manage::set_primary(state, user, &f.item, origin).await?;
             Outcome::Done(Notice::PrimarySet)
         }
+        Action::PasswordChange => {
+            if f.new_password != f.confirm_password {
+                return Err(AppError::BadRequest("The two new passwords are not the same.".into()));
+            }
+            login::password::change(state, &fresh().await?, &f.password, &f.new_password, client).await?;
+            Outcome::Done(Notice::PasswordChanged)
+        }
     })
+}
+
+/// A factor was added: back to the page with the notice, or — when a first set of backup codes
+/// came with it — the page showing them once.
+fn added(notice: Notice, codes: Option<Vec<String>>) -> Outcome {
+    match codes {
+        Some(codes) => {
+            Outcome::Show(View { notice: Some(notice.text()), new_codes: Some(codes), ..Default::default() })
+        }
+        None => Outcome::Done(notice),
+    }
 }
 
 /// "Verify it's you": a second-factor step-up for users who have one (through the MFA page,

@@ -32,6 +32,12 @@ pub struct Completed {
     /// The plugin verdict of this login, reused when the login continues (`None`: none was
     /// evaluated).
     pub plugin_verdict: Option<Option<Verdict>>,
+    /// `trust_token` may trust the device. When false it only continues the login (after the
+    /// backup codes were shown).
+    pub trust_offered: bool,
+    /// A new set of backup codes, made because the user enrolled a factor and had none left:
+    /// shown once, now.
+    pub backup_codes: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -211,16 +217,26 @@ async fn enrolment(state: &AppState, token: &str, factor: Factor) -> AppResult<(
 }
 
 /// Starts TOTP enrolment inside the enrolment stage.
+/// In a recovery session an authenticator app already set up is replaced (the old phone is
+/// lost), the old secret staying in force until the new one is proved.
 pub async fn begin_totp_enrolment(state: &AppState, token: &str) -> AppResult<(totp::Enrolment, User)> {
-    let (_, user) = enrolment(state, token, Factor::Totp).await?;
-    Ok((totp::begin_enrolment(state, &user).await?, user))
+    let (txn, user) = enrolment(state, token, Factor::Totp).await?;
+    let e = match txn.recovery {
+        Some(_) => totp::begin_replacement(state, &user).await?,
+        None => totp::begin_enrolment(state, &user).await?,
+    };
+    Ok((e, user))
 }
 
 /// Confirms TOTP enrolment with a first code; that code is also this login's second factor.
 pub async fn confirm_totp_enrolment(state: &AppState, token: &str, code: &str, client: &Client) -> AppResult<Progress> {
     let (txn, user) = enrolment(state, token, Factor::Totp).await?;
     let attempt = limits::reserve_mfa(state, &user.id).await?;
-    if !totp::verify(state, &user, code, true).await? {
+    let ok = match txn.recovery {
+        Some(_) => totp::confirm_replacement(state, &user, code).await?,
+        None => totp::verify(state, &user, code, true).await?,
+    };
+    if !ok {
         return failed(state, &user, &txn, attempt, Factor::Totp, client).await;
     }
     attempt.succeeded(state).await?;
@@ -362,6 +378,9 @@ async fn advance(
         return Ok(Progress::Enroll(p));
     }
     let factor = factor.or_else(|| txn.verified_factor.as_deref().and_then(Factor::parse));
+    if let (Some(recovery), Some(f)) = (txn.recovery, factor) {
+        crate::mfa::recovery::complete(state, &txn, &user, recovery, f, &client.origin).await?;
+    }
     let (session, new_session_token) = match &txn.session_id {
         Some(id) => {
             let idle = state.config.session.idle_timeout_minutes * 60;
@@ -388,7 +407,15 @@ async fn advance(
         factor.map(Factor::as_str),
     )
     .await?;
-    let trust_token = if txn.allow_trust && factor.is_some() && !postponed {
+    // A factor was just set up: the way back in comes with it, if the user has none left.
+    let backup_codes = match (from, factor) {
+        (TxnStage::Enroll, Some(_)) => crate::mfa::manage::offer_backup_codes(state, &user, &client.origin).await?,
+        _ => None,
+    };
+    // The transaction lingers (as `done`) to hand out the device trust, or to continue the
+    // login once the new backup codes were read.
+    let trust_offered = txn.allow_trust && factor.is_some() && !postponed;
+    let trust_token = if trust_offered || backup_codes.is_some() {
         let t = Secret::random();
         store::mfa_transactions::set_trust_token(&state.db, &token_hash, &crypto::token_hash(&t)).await?;
         Some(t)
@@ -404,6 +431,8 @@ async fn advance(
         request_id: txn.request_id,
         postponed,
         plugin_verdict: txn.plugin.carried()?,
+        trust_offered,
+        backup_codes,
     })))
 }
 
@@ -439,6 +468,9 @@ pub async fn trust_device(
         .ok_or_else(|| AppError::BadRequest("the trust-device token is invalid, expired or used".into()))?;
     if txn.user_id != user_id {
         return Err(AppError::Forbidden("the trust-device token belongs to another user".into()));
+    }
+    if !txn.allow_trust {
+        return Err(AppError::Forbidden("this sign-in may not trust the device".into()));
     }
     let (token, device) =
         crate::mfa::devices::trust(state, user_id, name, settings.trusted_device_duration_days).await?;

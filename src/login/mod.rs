@@ -5,6 +5,7 @@
 //! first factor to a session when a second factor is needed.
 
 pub mod mfa;
+pub mod password;
 pub mod request;
 
 use crate::audit::{self, Origin, event};
@@ -185,6 +186,40 @@ pub async fn password_login(
     let subject = Subject::FirstFactor { user: &user, auth_time: state.now() };
     let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
     Ok(Some(proceed(state, subject, waiting, client, true).await?))
+}
+
+/// Checks the password of a known user (before a recovery session, a password change), counted
+/// against the same failure budgets as a sign-in. False for a wrong password, and for an
+/// account without one.
+pub async fn confirm_password(state: &AppState, user: &User, password: &str, client: &Client) -> AppResult<bool> {
+    let l = &state.config.limits;
+    let mut budgets =
+        vec![limits::Budget::account(limits::password_account_key(&user.username), l.password_failures_per_account)];
+    if let Some(ip) = client.origin.ip.as_deref() {
+        budgets.push(limits::Budget::shared(limits::password_ip_key(ip), l.password_failures_per_ip));
+    }
+    let attempt = limits::reserve(state, budgets).await?;
+    let ok = if password.len() > 1024 {
+        state.hasher.verify(None, "").await.map(|_| false)
+    } else {
+        state.hasher.verify(user.password_hash.as_deref(), password).await
+    };
+    match ok {
+        Ok(true) => {
+            attempt.succeeded(state).await?;
+            Ok(true)
+        }
+        Ok(false) => {
+            audit::record(state, event::LOGIN_FAILURE, Some(&user.id), None, &client.origin, Some("password")).await?;
+            attempt.failed(state, Some(&user.id), &client.origin).await?;
+            Ok(false)
+        }
+        Err(e @ AppError::Overloaded { .. }) => {
+            attempt.not_evaluated(state).await?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The user for a right password; otherwise the id of the named user, if one exists (for the
@@ -448,6 +483,7 @@ async fn start_mfa(
         allow_trust: r.allow_trust,
         verified_factor: None,
         plugin: store::mfa_transactions::VerdictColumns::of(carried.as_ref()),
+        recovery: None,
         created_at: now,
         expires_at: now + MFA_TRANSACTION_SECONDS,
     };
@@ -459,7 +495,54 @@ async fn start_mfa(
     let start = store::mfa_transactions::Start { txn: &txn, request: req, audit: &record.row(), now };
     store::mfa_transactions::start(&state.db, &start).await?;
     record.log();
+    record.announce(state).await;
     Ok(MfaPending { token, stage, challenge: r.challenge, enroll: r.enroll, can_postpone: r.can_postpone })
+}
+
+/// How long a recovery session lasts (DESIGN §2: at most an hour).
+pub const RECOVERY_SESSION_SECONDS: i64 = 3600;
+
+/// What a recovery session starts from: the user (whose first factor and recovery link were
+/// just checked), the factors they may set up, what becomes of the old ones, and the sign-in
+/// it continues, if it is still waiting.
+pub(crate) struct RecoveryStart<'a> {
+    pub user: &'a User,
+    pub enroll: Vec<Factor>,
+    pub recovery: store::mfa_transactions::Recovery,
+    pub request: Option<&'a LoginRequest>,
+    /// The audit record of the opening (one commit with the transaction).
+    pub audit: &'a audit::Record<'a>,
+}
+
+/// Starts a recovery session: an MFA transaction that can only enrol a new factor. It is no
+/// session: nothing else is reachable with it, and its end (the new factor proved) is the
+/// only way it becomes one.
+pub(crate) async fn start_recovery(state: &AppState, r: RecoveryStart<'_>) -> AppResult<MfaPending> {
+    let now = state.now();
+    let token = Secret::random();
+    let txn = MfaTransaction {
+        token_hash: crypto::token_hash(&token),
+        user_id: r.user.id.clone(),
+        session_id: None,
+        auth_time: now,
+        request_id: r.request.map(|q| q.id.clone()),
+        app_id: r.request.map(|q| q.app_id.clone()),
+        stage: TxnStage::Enroll,
+        challenge: String::new(),
+        enroll: join_factors(&r.enroll),
+        can_postpone: false,
+        allow_trust: false,
+        verified_factor: None,
+        plugin: store::mfa_transactions::VerdictColumns::default(),
+        recovery: Some(r.recovery),
+        created_at: now,
+        expires_at: now + RECOVERY_SESSION_SECONDS,
+    };
+    let start = store::mfa_transactions::Start { txn: &txn, request: None, audit: &r.audit.row(), now };
+    store::mfa_transactions::start(&state.db, &start).await?;
+    r.audit.log();
+    r.audit.announce(state).await;
+    Ok(MfaPending { token, stage: Stage::Enroll, challenge: vec![], enroll: r.enroll, can_postpone: false })
 }
 
 /// The waiting request behind the login page, for showing which app asked.

@@ -133,3 +133,32 @@ pub async fn check(state: &AppState, keys: &[&str]) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// A sending cap: at most `max` on `key` in a `window` of seconds; `message` says why not.
+#[derive(Debug, Clone)]
+pub struct Cap {
+    pub key: String,
+    pub window: i64,
+    pub max: i64,
+    pub message: &'static str,
+}
+
+/// Counts one on every cap, in order, or refuses with `RateLimited` (and the seconds until
+/// the spent cap's window ends), giving back what it counted on the caps before.
+pub async fn spend(state: &AppState, caps: &[Cap]) -> AppResult<()> {
+    let now = state.now();
+    for (i, cap) in caps.iter().enumerate() {
+        let key = bounded(cap.key.clone());
+        if store::audit::reserve_attempt(&state.db, &key, cap.window, cap.max, now).await?.is_none() {
+            for earlier in &caps[..i] {
+                store::audit::release_attempt(&state.db, &bounded(earlier.key.clone())).await?;
+            }
+            let left = store::audit::window_left(&state.db, &key, cap.window, now).await?;
+            return Err(AppError::RateLimited {
+                retry_after_seconds: left.max(1) as u64,
+                message: cap.message.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}

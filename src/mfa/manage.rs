@@ -98,7 +98,14 @@ pub async fn begin_totp(state: &AppState, fresh: &Fresh) -> AppResult<totp::Enro
     totp::begin_enrolment(state, fresh.user()).await
 }
 
-pub async fn confirm_totp(state: &AppState, fresh: &Fresh, code: &str, origin: &Origin) -> AppResult<()> {
+/// Confirms a new authenticator app with its first code. Returns a new set of backup codes
+/// when the user had none left (`offer_backup_codes`).
+pub async fn confirm_totp(
+    state: &AppState,
+    fresh: &Fresh,
+    code: &str,
+    origin: &Origin,
+) -> AppResult<Option<Vec<String>>> {
     let (session, user) = (fresh.session(), fresh.user());
     require_allowed(state, Factor::Totp).await?;
     let attempt = super::limits::reserve_mfa(state, &user.id).await?;
@@ -110,7 +117,8 @@ pub async fn confirm_totp(state: &AppState, fresh: &Fresh, code: &str, origin: &
     attempt.succeeded(state).await?;
     // Confirming is a verification of the new factor.
     store::sessions::record_mfa(&state.db, &session.id, Factor::Totp.as_str(), state.now()).await?;
-    audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("totp")).await
+    audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("totp")).await?;
+    offer_backup_codes(state, user, origin).await
 }
 
 pub async fn remove_totp(state: &AppState, fresh: &Fresh, origin: &Origin) -> AppResult<()> {
@@ -138,12 +146,12 @@ pub async fn finish_passkey(
     credential: &webauthn_rs::prelude::RegisterPublicKeyCredential,
     name: &str,
     origin: &Origin,
-) -> AppResult<store::passkeys::PasskeyInfo> {
+) -> AppResult<(store::passkeys::PasskeyInfo, Option<Vec<String>>)> {
     let user = fresh.user();
     require_allowed(state, Factor::Passkey).await?;
     let info = passkey::finish_registration(state, user, ceremony, credential, name).await?;
     audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some("passkey")).await?;
-    Ok(info)
+    Ok((info, offer_backup_codes(state, user, origin).await?))
 }
 
 pub async fn rename_passkey(
@@ -209,7 +217,7 @@ pub async fn confirm_oob(
     kind: Factor,
     code: &str,
     origin: &Origin,
-) -> AppResult<store::oob::OobFactor> {
+) -> AppResult<(store::oob::OobFactor, Option<Vec<String>>)> {
     let (session, user) = (fresh.session(), fresh.user());
     require_allowed(state, kind).await?;
     let attempt = super::limits::reserve_mfa(state, &user.id).await?;
@@ -237,7 +245,7 @@ pub async fn confirm_oob(
     attempt.succeeded(state).await?;
     store::sessions::record_mfa(&state.db, &session.id, kind.as_str(), state.now()).await?;
     audit::record(state, event::FACTOR_ENROLLED, Some(&user.id), None, origin, Some(kind.as_str())).await?;
-    Ok(factor)
+    Ok((factor, offer_backup_codes(state, user, origin).await?))
 }
 
 /// One factor as `GET /api/v1/mfa/factors` lists it.
@@ -332,6 +340,19 @@ async fn after_factor_removed(state: &AppState, session: &Session, user: &User, 
     Ok(())
 }
 
+/// After a factor was set up (on the profile, in a sign-in, in a recovery): a new set of
+/// backup codes when the user has none left and backup codes are on, to be shown once, now.
+pub async fn offer_backup_codes(state: &AppState, user: &User, origin: &Origin) -> AppResult<Option<Vec<String>>> {
+    let count = store::settings::load(&state.db).await?.backup_codes_count;
+    if count < 1 || store::factors::backup_code_status(&state.db, &user.id).await?.remaining > 0 {
+        return Ok(None);
+    }
+    let codes = backup::generate(state, &user.id, count).await?;
+    let detail = serde_json::json!({"count": count, "offered_after": "enrolment"}).to_string();
+    audit::record(state, event::BACKUP_CODES_GENERATED, Some(&user.id), None, origin, Some(&detail)).await?;
+    Ok(Some(codes))
+}
+
 pub async fn generate_backup_codes(state: &AppState, fresh: &Fresh, origin: &Origin) -> AppResult<Vec<String>> {
     let user = fresh.user();
     let count = store::settings::load(&state.db).await?.backup_codes_count;
@@ -394,5 +415,40 @@ pub async fn overview(
         fresh,
         allowed,
         backup_enabled: settings.backup_codes_count > 0,
+    })
+}
+
+/// A user's MFA status, as `GET /api/v1/me/mfa` and `GET /api/v1/admin/users/{id}/mfa` give it.
+#[derive(Debug, serde::Serialize)]
+pub struct MfaStatus {
+    pub user_id: String,
+    pub username: String,
+    /// The user has a second factor of their own (backup codes alone do not count).
+    pub enabled: bool,
+    pub factors: Vec<FactorView>,
+    pub backup_codes_remaining: i64,
+    /// Fewer than `backup::LOW_WATER` codes left of a set.
+    pub backup_codes_low: bool,
+    pub trusted_devices: Vec<store::devices::Device>,
+    /// When a postponed enrolment must be done by (Unix time), if it was postponed.
+    pub enrollment_deadline: Option<i64>,
+    /// A recovery link can be sent by email.
+    pub email_verified: bool,
+}
+
+pub async fn status(state: &AppState, user: &User) -> AppResult<MfaStatus> {
+    let now = state.now();
+    let enrolled = store::factors::enrolled(&state.db, &user.id).await?;
+    let backup = store::factors::backup_code_status(&state.db, &user.id).await?;
+    Ok(MfaStatus {
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        enabled: enrolled.any(),
+        factors: factors(state, user).await?,
+        backup_codes_remaining: backup.remaining,
+        backup_codes_low: backup.total > 0 && backup.remaining < backup::LOW_WATER,
+        trusted_devices: store::devices::list(&state.db, &user.id, now).await?,
+        enrollment_deadline: user.mfa_enroll_deadline.filter(|_| !enrolled.any()),
+        email_verified: user.email_verified && user.email.as_deref().is_some_and(|e| !e.is_empty()),
     })
 }

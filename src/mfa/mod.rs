@@ -11,6 +11,7 @@ pub mod manage;
 pub mod oob;
 pub mod passkey;
 pub mod policy;
+pub mod recovery;
 pub mod selector;
 pub mod step;
 pub mod totp;

@@ -77,7 +77,7 @@ pub async fn send(
     }
     let masked = match channel {
         Channel::Sms => delivery::mask_phone(destination),
-        Channel::Email => delivery::mask_email(destination),
+        Channel::Email | Channel::Webhook => delivery::mask_email(destination),
     };
     if let Err(e) = reserve_send(state, user, kind, purpose, destination, origin).await {
         let detail = serde_json::json!({"kind": kind, "to": masked, "refused": e.public_message()}).to_string();
@@ -177,7 +177,6 @@ async fn reserve_send(
     origin: &Origin,
 ) -> AppResult<()> {
     let l = &state.config.limits;
-    let now = state.now();
     let dest = crypto::token_hash(destination);
     let ip = origin.ip.as_deref().unwrap_or("unknown");
     let mut budgets = vec![
@@ -223,19 +222,11 @@ async fn reserve_send(
             "Code emails are paused for a while. Use another way to sign in, or try again later.",
         )),
     }
-    for (i, (key, window, max, message)) in budgets.iter().enumerate() {
-        if store::audit::reserve_attempt(&state.db, key, *window, *max, now).await?.is_none() {
-            for (earlier, ..) in &budgets[..i] {
-                store::audit::release_attempt(&state.db, earlier).await?;
-            }
-            let left = store::audit::window_left(&state.db, key, *window, now).await?;
-            return Err(AppError::RateLimited {
-                retry_after_seconds: left.max(1) as u64,
-                message: (*message).to_owned(),
-            });
-        }
-    }
-    Ok(())
+    let caps: Vec<super::limits::Cap> = budgets
+        .into_iter()
+        .map(|(key, window, max, message)| super::limits::Cap { key, window, max, message })
+        .collect();
+    super::limits::spend(state, &caps).await
 }
 
 /// Six uniformly random digits.

@@ -112,6 +112,21 @@ pub struct Settings {
     pub trusted_device_duration_days: i64,
     /// Backup codes per generated set; 0 turns backup codes off.
     pub backup_codes_count: i64,
+    /// Users may ask for an MFA recovery link by email ("Lost access to your second step?").
+    /// Off: the page tells them to contact an administrator.
+    pub self_service_recovery: bool,
+    /// Users may ask for a password-reset link by email ("Forgot password?").
+    pub self_service_password_reset: bool,
+    /// Email the user when a sign-in method is added or removed.
+    pub alert_factor_changes: bool,
+    /// Email the user when a device is trusted.
+    pub alert_new_trusted_device: bool,
+    /// Email the user when their account is recovered.
+    pub alert_recovery_used: bool,
+    /// Email the user when their password changes.
+    pub alert_password_changes: bool,
+    /// Email the user when sign-in is locked after failed attempts.
+    pub alert_lockout: bool,
 }
 
 impl Default for Settings {
@@ -124,6 +139,13 @@ impl Default for Settings {
             mfa_reauth_interval_minutes: 0,
             trusted_device_duration_days: 30,
             backup_codes_count: 10,
+            self_service_recovery: true,
+            self_service_password_reset: true,
+            alert_factor_changes: true,
+            alert_new_trusted_device: true,
+            alert_recovery_used: true,
+            alert_password_changes: true,
+            alert_lockout: true,
         }
     }
 }

@@ -71,6 +71,63 @@ pub async fn begin_enrolment(state: &AppState, user: &User) -> AppResult<Enrolme
             secret
         }
     };
+    present(state, user, secret)
+}
+
+/// Starts replacing a confirmed credential (a recovery session: the old phone is lost). The
+/// old secret stays in force until `confirm_replacement` proves the new one; without a
+/// confirmed credential this is an ordinary enrolment.
+pub async fn begin_replacement(state: &AppState, user: &User) -> AppResult<Enrolment> {
+    const REUSE_SECONDS: i64 = 600;
+    let now = state.now();
+    let Some(existing) = store::factors::find_totp(&state.db, &user.id).await?.filter(|r| r.confirmed_at.is_some())
+    else {
+        return begin_enrolment(state, user).await;
+    };
+    let waiting =
+        existing.replacement.filter(|_| existing.replacement_created_at.is_some_and(|t| now - t < REUSE_SECONDS));
+    let secret = match waiting {
+        Some(sealed) => state.master_key.decrypt(&context(&user.id), &sealed)?,
+        None => {
+            let secret = crypto::random_bytes::<20>().to_vec();
+            let encrypted = state.master_key.encrypt(&context(&user.id), &secret);
+            if !store::factors::put_replacement_totp(&state.db, &user.id, &encrypted, now).await? {
+                return begin_enrolment(state, user).await;
+            }
+            secret
+        }
+    };
+    present(state, user, secret)
+}
+
+/// Proves a replacement started by `begin_replacement` with its first code: it becomes the
+/// credential. For a user without an authenticator app this confirms an ordinary enrolment;
+/// for one with an app but no replacement waiting, nothing is proved.
+pub async fn confirm_replacement(state: &AppState, user: &User, code: &str) -> AppResult<bool> {
+    let Some(row) = store::factors::find_totp(&state.db, &user.id).await? else { return Ok(false) };
+    let sealed = match row.replacement {
+        Some(sealed) => sealed,
+        // A first authenticator app: an ordinary enrolment.
+        None if row.confirmed_at.is_none() => return verify(state, user, code, true).await,
+        // The old app's code proves nothing new: a replacement must be started first.
+        None => return Ok(false),
+    };
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(false);
+    }
+    let totp = build(state.master_key.decrypt(&context(&user.id), &sealed)?, "Portcullis", "user")?;
+    let current = state.now().max(0) as u64 / STEP_SECONDS;
+    for step in [current + 1, current, current.saturating_sub(1)] {
+        if totp.check(&code, step * STEP_SECONDS).is_some() {
+            return store::factors::confirm_replacement_totp(&state.db, &user.id, step as i64, state.now()).await;
+        }
+    }
+    Ok(false)
+}
+
+/// What the user scans or types for `secret`.
+fn present(state: &AppState, user: &User, secret: Vec<u8>) -> AppResult<Enrolment> {
     let base32 = Secret::new(secret.clone().into_boxed_slice()).to_base32();
     let totp = build(secret, &issuer_label(state), &user.username)?;
     let uri = totp.to_url().map_err(|e| AppError::internal(format!("totp uri: {e:?}")))?;

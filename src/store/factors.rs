@@ -24,6 +24,9 @@ pub struct TotpRow {
     pub confirmed_at: Option<i64>,
     pub last_used_step: Option<i64>,
     pub created_at: i64,
+    /// A new secret waiting for its first code, beside a confirmed one (recovery).
+    pub replacement: Option<Vec<u8>>,
+    pub replacement_created_at: Option<i64>,
 }
 
 impl std::fmt::Debug for TotpRow {
@@ -33,7 +36,8 @@ impl std::fmt::Debug for TotpRow {
 }
 
 pub async fn find_totp(db: &Db, user_id: &str) -> AppResult<Option<TotpRow>> {
-    let sql = "SELECT secret, confirmed_at, last_used_step, created_at FROM totp_credentials WHERE user_id = $1";
+    let sql = "SELECT secret, confirmed_at, last_used_step, created_at, replacement, replacement_created_at \
+               FROM totp_credentials WHERE user_id = $1";
     Ok(on_db!(db, p => sqlx::query_as::<_, TotpRow>(sql).bind(user_id).fetch_optional(p).await?))
 }
 
@@ -59,6 +63,46 @@ pub async fn accept_totp_step(db: &Db, user_id: &str, step: i64, confirm: bool, 
     let n = on_db_write!(db, p => sqlx::query(sql).bind(user_id).bind(step).bind(confirm).bind(now)
         .execute(p).await?.rows_affected());
     Ok(n == 1)
+}
+
+/// Puts a new secret beside the confirmed credential (a recovery session), to replace it once
+/// a code for it is right. False when there is no confirmed credential.
+pub async fn put_replacement_totp(db: &Db, user_id: &str, encrypted: &[u8], now: i64) -> AppResult<bool> {
+    let sql = "UPDATE totp_credentials SET replacement = $2, replacement_created_at = $3 \
+               WHERE user_id = $1 AND confirmed_at IS NOT NULL";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(user_id).bind(encrypted).bind(now).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Makes the waiting replacement the credential, its time step `step` accepted, in one
+/// statement: exactly one of simultaneous confirmations wins.
+pub async fn confirm_replacement_totp(db: &Db, user_id: &str, step: i64, now: i64) -> AppResult<bool> {
+    let sql = "UPDATE totp_credentials SET secret = replacement, replacement = NULL, replacement_created_at = NULL, \
+               confirmed_at = $3, created_at = $3, last_used_step = $2 \
+               WHERE user_id = $1 AND replacement IS NOT NULL";
+    let n =
+        on_db_write!(db, p => sqlx::query(sql).bind(user_id).bind(step).bind(now).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Removes every factor of a user set up before `before` (a recovery replaced them) and their
+/// backup codes, in one transaction. Returns how many went.
+pub async fn delete_older_than(db: &Db, user_id: &str, before: i64) -> AppResult<u64> {
+    Ok(on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM totp_credentials WHERE user_id = $1 AND created_at < $2",
+            "DELETE FROM passkeys WHERE user_id = $1 AND created_at < $2",
+            "DELETE FROM oob_factors WHERE user_id = $1 AND created_at < $2",
+            "DELETE FROM backup_codes WHERE user_id = $1 AND created_at < $2",
+        ] {
+            n += sqlx::query(sql).bind(user_id).bind(before).execute(&mut *tx).await?.rows_affected();
+        }
+        sqlx::query("UPDATE users SET primary_factor = NULL WHERE id = $1").bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        n
+    }))
 }
 
 pub async fn delete_totp(db: &Db, user_id: &str) -> AppResult<bool> {

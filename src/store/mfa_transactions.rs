@@ -40,6 +40,35 @@ impl TxnStage {
 
 crate::text_enum!(TxnStage);
 
+/// A recovery session (DESIGN §2): what happens to the user's old factors once the new one
+/// is proved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// They are removed (the lost or stolen device no longer signs in).
+    Replace,
+    /// They stay.
+    Keep,
+}
+
+impl Recovery {
+    pub fn parse(s: &str) -> Option<Recovery> {
+        match s {
+            "replace" => Some(Recovery::Replace),
+            "keep" => Some(Recovery::Keep),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recovery::Replace => "replace",
+            Recovery::Keep => "keep",
+        }
+    }
+}
+
+crate::text_enum!(Recovery);
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MfaTransaction {
     pub token_hash: String,
@@ -58,6 +87,8 @@ pub struct MfaTransaction {
     /// The selector plugins' verdict for this login.
     #[sqlx(flatten)]
     pub plugin: VerdictColumns,
+    /// Set for a recovery session, which can only enrol.
+    pub recovery: Option<Recovery>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -66,7 +97,7 @@ macro_rules! columns {
     () => {
         "token_hash, user_id, session_id, auth_time, request_id, app_id, stage, challenge, enroll, can_postpone, \
          allow_trust, verified_factor, plugin_outcome, plugin_policy, plugin_factors, plugin_reauth_minutes, \
-         plugin_trust, plugin_deny, created_at, expires_at"
+         plugin_trust, plugin_deny, recovery, created_at, expires_at"
     };
 }
 
@@ -155,7 +186,7 @@ pub async fn start(db: &Db, s: &Start<'_>) -> AppResult<()> {
     let insert_txn = concat!(
         "INSERT INTO mfa_transactions (",
         columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     );
     let request = s.request.map(super::sessions::RequestRow::of);
     on_db_write!(db, p => {
@@ -169,7 +200,7 @@ pub async fn start(db: &Db, s: &Start<'_>) -> AppResult<()> {
             .bind(&t.app_id).bind(t.stage).bind(&t.challenge).bind(&t.enroll).bind(t.can_postpone)
             .bind(t.allow_trust).bind(&t.verified_factor).bind(&v.plugin_outcome).bind(&v.plugin_policy)
             .bind(&v.plugin_factors).bind(v.plugin_reauth_minutes).bind(v.plugin_trust).bind(&v.plugin_deny)
-            .bind(t.created_at).bind(t.expires_at)
+            .bind(t.recovery).bind(t.created_at).bind(t.expires_at)
             .execute(&mut *tx).await?;
         super::audit::insert(s.audit, s.now).execute(&mut *tx).await?;
         tx.commit().await?;

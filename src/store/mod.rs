@@ -8,6 +8,7 @@ pub mod devices;
 pub mod factors;
 pub mod grants;
 pub mod keys;
+pub mod links;
 pub mod mfa_transactions;
 pub mod oob;
 pub mod outbox;
@@ -16,7 +17,9 @@ pub mod plugins;
 pub mod saml;
 pub mod sessions;
 pub mod settings;
+pub mod stats;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -16,6 +16,8 @@ use crate::{on_db, on_db_write};
 pub enum Channel {
     Email,
     Sms,
+    /// An event for a webhook subscriber (the recipient is the subscriber's id).
+    Webhook,
 }
 
 impl Channel {
@@ -23,6 +25,7 @@ impl Channel {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
+            Channel::Webhook => "webhook",
         }
     }
 
@@ -30,6 +33,7 @@ impl Channel {
         match s {
             "email" => Some(Channel::Email),
             "sms" => Some(Channel::Sms),
+            "webhook" => Some(Channel::Webhook),
             _ => None,
         }
     }
@@ -263,6 +267,16 @@ pub async fn list(db: &Db, status: Option<Status>, limit: i64) -> AppResult<Vec<
         " FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY created_at DESC, id LIMIT $2"
     );
     Ok(on_db!(db, p => sqlx::query_as::<_, Summary>(sql).bind(status).bind(limit).fetch_all(p).await?))
+}
+
+/// The newest `limit` messages to one recipient on `channel` (a webhook subscriber's log).
+pub async fn list_for_recipient(db: &Db, channel: Channel, recipient: &str, limit: i64) -> AppResult<Vec<Summary>> {
+    let sql = concat!(
+        "SELECT ",
+        summary_columns!(),
+        " FROM outbox WHERE channel = $1 AND recipient = $2 ORDER BY created_at DESC, id LIMIT $3"
+    );
+    Ok(on_db!(db, p => sqlx::query_as::<_, Summary>(sql).bind(channel).bind(recipient).bind(limit).fetch_all(p).await?))
 }
 
 /// One message's record.

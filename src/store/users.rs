@@ -89,6 +89,17 @@ pub async fn find_by_username(db: &Db, username: &str) -> AppResult<Option<User>
     Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(username).fetch_optional(p).await?))
 }
 
+/// Active users whose verified address is `email` (compared without case): where a recovery
+/// or reset link may go.
+pub async fn find_by_verified_email(db: &Db, email: &str) -> AppResult<Vec<User>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE email_verified AND NOT disabled AND LOWER(email) = LOWER($1) ORDER BY created_at LIMIT 10"
+    );
+    Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(email).fetch_all(p).await?))
+}
+
 pub async fn find_by_id(db: &Db, id: &str) -> AppResult<Option<User>> {
     let sql = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
     Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(id).fetch_optional(p).await?))

@@ -81,6 +81,10 @@ pub struct MfaChallengePage<'a> {
     pub sms_to: Option<&'a str>,
     pub email_to: Option<&'a str>,
     pub enroll_next: bool,
+    /// Backup codes left, when fewer than `backup::LOW_WATER`.
+    pub backup_low: Option<i64>,
+    /// "Lost access?" can send a recovery link (otherwise: ask an administrator).
+    pub recovery_by_email: bool,
 }
 
 pub struct TotpSetup {
@@ -104,6 +108,8 @@ pub struct MfaEnrollPage<'a> {
     pub email_to: Option<String>,
     pub can_postpone: bool,
     pub deadline: Option<String>,
+    /// A recovery session: what becomes of the old factors (`replace` or `keep`).
+    pub recovery: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -114,6 +120,28 @@ pub struct TrustDevicePage<'a> {
     pub request: Option<&'a str>,
     pub default_name: &'a str,
     pub days: i64,
+    /// Ask whether to trust the device (otherwise the page only shows the codes and goes on).
+    pub offer_trust: bool,
+    /// A first set of backup codes, shown once.
+    pub codes: Option<Vec<String>>,
+}
+
+/// The recovery and password-reset pages: asking for a link, and using one.
+#[derive(Template)]
+#[template(path = "account_link.html")]
+pub struct AccountLinkPage<'a> {
+    pub csrf: &'a str,
+    /// `recover` or `reset`.
+    pub purpose: &'a str,
+    /// The link's token, when one is being used; otherwise the page asks for an address.
+    pub token: Option<&'a str>,
+    /// The link is valid, for this (masked) account; `None` with a token: it is not.
+    pub account: Option<String>,
+    /// The account has a password to confirm (recovery).
+    pub needs_password: bool,
+    /// Links can be asked for by email here.
+    pub self_service: bool,
+    pub error: Option<&'a str>,
 }
 
 pub struct PasskeyRow {
@@ -157,6 +185,10 @@ pub struct ProfilePage<'a> {
     pub sent_codes: Vec<SentCodeRow>,
     /// Which method the sign-in page offers first (`totp`, `sms`, …).
     pub primary: Option<&'a str>,
+    /// The account has a password (it can be changed here).
+    pub has_password: bool,
+    /// A postponed enrolment's deadline, while the user still has no factor.
+    pub enroll_deadline: Option<String>,
 }
 
 /// One kind of sent code on the profile page.

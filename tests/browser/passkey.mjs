@@ -48,7 +48,11 @@ try {
 
   // 2. Add a passkey on the profile page.
   await page.fill("#passkey-name", "Virtual authenticator");
-  await Promise.all([page.waitForURL(`${base}/profile?done=passkey-added`), page.click("#add-passkey")]);
+  // The first sign-in method comes with a set of backup codes, shown this once.
+  await Promise.all([page.waitForURL(`${base}/profile/passkeys`), page.click("#add-passkey")]);
+  const shown = await page.textContent("body");
+  check(shown.includes("Your passkey was added.") && shown.includes("Save these codes now"), "backup codes offered");
+  check((await page.locator("#backup-codes li").count()) === 10, "ten backup codes on the page");
   const list = await page.textContent("#passkey-list");
   check(list.includes("Virtual authenticator"), `passkey listed on the profile page: ${list}`);
   const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });

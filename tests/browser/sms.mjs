@@ -61,8 +61,10 @@ try {
   await Promise.all([page.waitForURL(`${base}/profile/sms/setup`), page.click("text=Text me a code")]);
   check((await page.textContent("body")).includes("+1***2677"), "the page says where the code went");
   await page.fill("#sms-code", await nextCode());
-  await Promise.all([page.waitForURL(`${base}/profile?done=sms-added`), page.click("text=Confirm")]);
-  check((await page.textContent("body")).includes("Codes go to +1***2677"), "the number is listed, masked");
+  await Promise.all([page.waitForURL(`${base}/profile/sms/confirm`), page.click("text=Confirm")]);
+  const body = await page.textContent("body");
+  check(body.includes("Codes go to +1***2677"), "the number is listed, masked");
+  check(body.includes("Save these codes now"), "the first sign-in method comes with backup codes");
 
   // 3. Sign out.
   await page.click("#sign-out");

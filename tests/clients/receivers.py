@@ -137,14 +137,25 @@ def twilio():
 def webhook():
     from standardwebhooks.webhooks import Webhook
 
-    hook = Webhook(os.environ["WEBHOOK_SECRET"])
+    # The secrets to verify with: WEBHOOK_SECRET, or what the test PUTs to /_secrets (a JSON
+    # list) once the server has issued them. Each message reports which of them verify it.
+    secrets = {"list": [os.environ["WEBHOOK_SECRET"]] if os.environ.get("WEBHOOK_SECRET") else []}
     delay = int(os.environ.get("DELAY_MS", "0")) / 1000
     stall = {"left": int(os.environ.get("STALL_FIRST", "0"))}
+    fail = {"left": int(os.environ.get("FAIL_FIRST", "0"))}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def do_PUT(self):
+            length = int(self.headers.get("Content-Length", "0"))
+            with lock:
+                secrets["list"] = json.loads(self.rfile.read(length))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0"))
@@ -153,6 +164,9 @@ def webhook():
             with lock:
                 stalling = stall["left"] > 0
                 stall["left"] -= 1
+                failing = fail["left"] > 0
+                fail["left"] -= 1
+                known = list(secrets["list"])
             if stalling:
                 # Hold the request unanswered, as a provider that hangs would.
                 emit({"stalled": True, "id": headers.get("webhook-id")})
@@ -164,13 +178,29 @@ def webhook():
                 import time
 
                 time.sleep(delay)
-            try:
-                payload = hook.verify(raw, headers)
-                status = 204
-                emit({"verified": True, "id": headers.get("webhook-id"), "payload": payload})
-            except Exception as e:  # a bad signature is an answer, not a crash
-                status = 401
-                emit({"verified": False, "error": str(e)})
+            signatures = len(headers.get("webhook-signature", "").split())
+            verified_with, payload, error = [], None, None
+            for i, secret in enumerate(known):
+                try:
+                    payload = Webhook(secret).verify(raw, headers)
+                    verified_with.append(i)
+                except Exception as e:  # a bad signature is an answer, not a crash
+                    error = str(e)
+            out = {
+                "verified": bool(verified_with),
+                "verified_with": verified_with,
+                "signatures": signatures,
+                "id": headers.get("webhook-id"),
+                "path": self.path,
+            }
+            if verified_with:
+                out["payload"] = payload
+            else:
+                out["error"] = error
+            if failing:
+                out["answered"] = 500
+            emit(out)
+            status = 500 if failing else (int(os.environ.get("RESPOND_STATUS", "204")) if verified_with else 401)
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

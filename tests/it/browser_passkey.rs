@@ -11,7 +11,12 @@ use crate::both_databases;
 use crate::common::*;
 use std::path::Path;
 
-both_databases!(passkey_in_a_real_browser, saml_handover_in_a_real_browser, sms_codes_in_a_real_browser);
+both_databases!(
+    passkey_in_a_real_browser,
+    saml_handover_in_a_real_browser,
+    sms_codes_in_a_real_browser,
+    recovery_in_a_real_browser
+);
 
 /// Where the browser tooling is, or why it is missing.
 fn tooling() -> Result<(), String> {
@@ -158,5 +163,64 @@ async fn sms_codes_in_a_real_browser(b: Backend) {
     let passed = srv.audit(Some(&user.id), "mfa.passed", 10).await;
     assert_eq!(passed.len(), 1);
     assert_eq!(passed[0].detail.as_deref(), Some("sms"));
+    srv.stop().await;
+}
+
+/// "Lost access?" → the mail → a new authenticator app → signed in at the demo app. The test
+/// is the mailbox: it takes the link from the SMTP server and hands it to the script.
+async fn recovery_in_a_real_browser(b: Backend) {
+    use std::io::Write;
+    if !can_run() {
+        return;
+    }
+    let Some(mut smtp) = crate::delivery::Receiver::start("smtp", &[]) else { return };
+    let smtp_port = smtp.port;
+    let opts = Options {
+        localhost_issuer: true,
+        demo: true,
+        tweak: Box::new(move |c| {
+            c.email.transport = portcullis::config::EmailTransportKind::Smtp;
+            c.email.smtp.host = "127.0.0.1".into();
+            c.email.smtp.port = smtp_port;
+            c.email.smtp.security = portcullis::config::SmtpSecurity::None;
+        }),
+        ..Default::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let demo = portcullis::store::users::find_by_username(&srv.state.db, "demo").await.unwrap().unwrap();
+    let old_secret = srv.enrol_totp_now(&demo).await;
+    let password = srv.demo_password.clone().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/recovery.mjs");
+    let mut child = std::process::Command::new("node")
+        .arg(&script)
+        .args([srv.issuer(), "demo", password.as_str()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let run = tokio::task::spawn_blocking(move || child.wait_with_output());
+    let mail = smtp.next(60).await.expect("the recovery link was mailed");
+    let text = mail["text"].as_str().unwrap().to_owned();
+    let link = text.split_whitespace().find(|w| w.contains("/recover?token=")).expect("a link in the mail").to_owned();
+    tokio::task::spawn_blocking(move || writeln!(stdin, "{link}")).await.unwrap().unwrap();
+    let out = run.await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser run failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim().lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(seen["codes"], 10, "{seen}");
+    assert_eq!(seen["amr"], "[pwd, otp, mfa]", "{seen}");
+
+    // The lost app is gone; the new one is the account's only method.
+    let totp = portcullis::store::factors::find_totp(&srv.state.db, &demo.id).await.unwrap().unwrap();
+    let old = portcullis::mfa::totp::verify(&srv.state, &demo, &totp_code(&old_secret, srv.now() + 30), false).await;
+    assert!(!old.unwrap(), "the old authenticator app no longer works");
+    assert!(totp.replacement.is_none());
+    assert_eq!(srv.audit(Some(&demo.id), "mfa.recovery_used", 5).await.len(), 1);
     srv.stop().await;
 }

@@ -182,6 +182,7 @@ impl TestServer {
                 username,
                 password: PASSWORD,
                 email: Some(&format!("{username}@example.test")),
+                email_verified: false,
                 display_name: None,
                 is_admin: false,
                 groups: &["staff".to_string()],
@@ -196,7 +197,15 @@ impl TestServer {
         users::add(
             &self.state,
             &Admin::operator(),
-            &UserSpec { username, password: PASSWORD, email: None, display_name: None, is_admin: true, groups: &[] },
+            &UserSpec {
+                username,
+                password: PASSWORD,
+                email: None,
+                email_verified: false,
+                display_name: None,
+                is_admin: true,
+                groups: &[],
+            },
         )
         .await
         .unwrap()

@@ -357,6 +357,11 @@ async fn email_codes_go_to_the_verified_account_address(b: Backend) {
     assert_eq!(status, 200, "{active}");
     let dave = portcullis::store::users::find_by_username(&srv.state.db, "dave").await.unwrap().unwrap();
     assert!(dave.email_verified, "proving the address verified it");
+    // Its owner hears of the new sign-in method, at the address now verified.
+    let alert = smtp.next(10).await.expect("a security alert was mailed");
+    assert_eq!(alert["rcpt_tos"], json!(["dave@example.test"]));
+    assert!(alert["subject"].as_str().unwrap().starts_with("A sign-in method was added"), "{alert}");
+    assert!(alert["text"].as_str().unwrap().contains("email codes"), "{alert}");
 
     // An account without an address cannot have email codes.
     srv.add_admin("erin").await;
@@ -388,7 +393,9 @@ async fn otp_policy_does_not_take_a_text_message(b: Backend) {
     srv.set_settings(json!({"mfa_policy": "otp"})).await;
     let http = client();
     let (_, step) = api_login(&srv, &http, "frank").await;
-    assert_eq!(step["factors"], json!(["sms"]), "the text message only proves the user: {step}");
+    // The text message only proves the user (the backup codes that came with it are offered
+    // too: they satisfy any policy).
+    assert_eq!(step["factors"], json!(["sms", "backup_code"]), "{step}");
     assert_eq!(step["enrollment_follows"], true, "{step}");
     let token = step["mfa_token"].as_str().unwrap();
     api_post(&http, &srv.url("/api/v1/auth/mfa/sms/send"), json!({"mfa_token": token})).await;
@@ -462,8 +469,10 @@ async fn the_profile_page_sets_up_and_removes_text_codes(b: Backend) {
     let page = resp.text().await.unwrap();
     assert!(page.contains("not accepted") && page.contains("id=\"sms-code\""), "{page}");
     let resp = post_page(&browser, &srv, &page, "/profile/sms/confirm", &[("code", &code)]).await;
-    assert_eq!(location(&resp), "/profile?done=sms-added");
-    let page = get_page(&browser, &srv, "/profile?done=sms-added").await;
+    assert_eq!(resp.status(), 200, "the first method comes with backup codes, shown this once");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Text message codes are set up.") && page.contains("Save these codes now"), "{page}");
+    let page = get_page(&browser, &srv, "/profile").await;
     assert!(page.contains("Codes go to <strong>+1***2675</strong>"), "{page}");
     let user = portcullis::store::users::find_by_username(&srv.state.db, "hank").await.unwrap().unwrap();
     let f = portcullis::store::oob::list(&srv.state.db, &user.id).await.unwrap().remove(0);
@@ -543,7 +552,11 @@ async fn an_app_can_keep_text_codes_out(b: Backend) {
     let step: Value = resp.json().await.unwrap();
     // The text message only proves who the user is before an accepted factor is set up (as
     // under `otp`): it never finishes a sign-in to this app.
-    assert_eq!((&step["factors"], &step["enrollment_follows"]), (&json!(["sms"]), &json!(true)), "{step}");
+    assert_eq!(
+        (&step["factors"], &step["enrollment_follows"]),
+        (&json!(["sms", "backup_code"]), &json!(true)),
+        "{step}"
+    );
     let token = step["mfa_token"].as_str().unwrap();
     api_post(&http, &srv.url("/api/v1/auth/mfa/sms/send"), json!({"mfa_token": token})).await;
     let (code, _) = texted(&mut hook).await;
@@ -552,7 +565,7 @@ async fn an_app_can_keep_text_codes_out(b: Backend) {
     assert!(!next["factors"].as_array().unwrap().contains(&json!("sms")), "{next}");
     // Elsewhere (no app) the text message still works.
     let (_, step) = api_login(&srv, &client(), "judy").await;
-    assert_eq!(step["factors"], json!(["sms"]), "{step}");
+    assert_eq!(step["factors"], json!(["sms", "backup_code"]), "{step}");
     srv.stop().await;
 }
 

@@ -164,9 +164,10 @@ async fn passkey_over_json(b: Backend) {
     assert_eq!(resp.status(), 204);
     assert_eq!(http2.get(&url).send().await.unwrap().status(), 404);
 
-    // No factor left under `any`: the next login leads to enrolment, not to a free pass.
+    // No factor left under `any`: the next login asks for one of the backup codes that came
+    // with the first passkey, then leads to enrolment — never a free pass.
     let (_, body) = api_login(&srv, &cookie_client(), "alice").await;
-    assert_eq!(body["mfa_enrollment_required"], true, "{body}");
+    assert_eq!((&body["factors"], &body["enrollment_follows"]), (&json!(["backup_code"]), &json!(true)), "{body}");
 
     let audit = srv.audit(None, "mfa.factor_removed", 10).await;
     assert_eq!(audit.len(), 2);

@@ -49,11 +49,13 @@ async fn profile_totp_backup_codes_and_verify(b: Backend) {
     assert_eq!(resp.status(), 401);
     assert_eq!(secret_on_page(&resp.text().await.unwrap()), secret, "same pending secret after a typo");
     let resp = post_form(&browser, &srv, "/profile", "/profile/totp/confirm", &[("code", &srv.code(&secret))]).await;
-    assert_eq!(resp.status(), 303);
-    assert_eq!(location(&resp), "/profile?done=totp-added");
-    let html = get_page(&browser, &srv, "/profile?done=totp-added").await;
-    assert!(html.contains("Your authenticator app is set up."));
+    assert_eq!(resp.status(), 200, "the first method comes with backup codes, shown this once");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Your authenticator app is set up.") && html.contains("Save these codes now"), "{html}");
+    assert!(html.contains("download=\"backup-codes.txt\""), "{html}");
+    let html = get_page(&browser, &srv, "/profile").await;
     assert!(html.contains("/profile/totp/remove"));
+    assert!(html.contains("10 of 10 codes left"), "{html}");
 
     // Backup codes: shown once, then only the count.
     let resp = post_form(&browser, &srv, "/profile", "/profile/backup-codes", &[]).await;

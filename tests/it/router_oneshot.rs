@@ -156,6 +156,7 @@ async fn forms_need_their_csrf_token() {
             username: "alice",
             password: "correct horse battery staple",
             email: None,
+            email_verified: false,
             display_name: None,
             is_admin: false,
             groups: &[],

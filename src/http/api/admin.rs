@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::admin::apps::{self, OidcAppSpec, SamlAppSpec};
-use crate::admin::{Admin, settings, users};
+use crate::admin::{Admin, mfa as admin_mfa, settings, users, webhooks as admin_webhooks};
 use crate::error::{AppError, AppResult};
 use crate::http::guards::SameOriginJson;
 use crate::mfa::policy::{AppPolicy, Policy};
@@ -223,6 +223,9 @@ pub struct NewUserBody {
     /// Generated (and answered once) when absent.
     password: Option<String>,
     email: Option<String>,
+    /// The administrator vouches for the address (recovery and reset links may go to it).
+    #[serde(default)]
+    email_verified: bool,
     display_name: Option<String>,
     #[serde(default)]
     is_admin: bool,
@@ -245,6 +248,7 @@ pub async fn user_create(
         username: b.username.trim(),
         password: b.password.as_deref().or(generated.as_deref()).unwrap_or_default(),
         email: b.email.as_deref(),
+        email_verified: b.email_verified,
         display_name: b.display_name.as_deref(),
         is_admin: b.is_admin,
         groups: &b.groups,
@@ -326,4 +330,147 @@ pub async fn outbox(State(state): State<AppState>, admin: Admin, q: QueryResult<
     let q = query(q)?;
     let messages = crate::admin::delivery::list(&state, &admin, q.status.as_deref(), q.limit.unwrap_or(100)).await?;
     Ok(Json(json!({"messages": messages})).into_response())
+}
+
+/// `GET /users/{id}/mfa` (the id, or the username).
+pub async fn user_mfa(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
+    let user = admin_mfa::user(&state, &id).await?;
+    Ok(Json(admin_mfa::status(&state, &admin, &user).await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ReasonQuery {
+    reason: Option<String>,
+}
+
+/// `DELETE /users/{id}/mfa/factors/{factor_id}?reason=…`.
+pub async fn user_factor_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, factor_id)): Path<(String, String)>,
+    q: QueryResult<ReasonQuery>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let user = admin_mfa::user(&state, &id).await?;
+    admin_mfa::remove_factor(&state, &admin, &user, &factor_id, q.reason.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /users/{id}/mfa/backup-codes`: a new set, in this answer only.
+pub async fn user_backup_codes(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let user = admin_mfa::user(&state, &id).await?;
+    let codes = admin_mfa::generate_backup_codes(&state, &admin, &user).await?;
+    Ok(crate::http::no_store((StatusCode::CREATED, Json(json!({"backup_codes": codes})))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryLinkBody {
+    reason: String,
+    /// Seconds, at most 86400.
+    expires_in: i64,
+    /// Also email it to the user's verified address.
+    #[serde(default)]
+    email: bool,
+}
+
+/// `POST /users/{id}/mfa/recovery {reason, expires_in}`: a recovery link, in this answer only.
+pub async fn user_recovery_link(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    SameOriginJson(b): SameOriginJson<RecoveryLinkBody>,
+) -> AppResult<Response> {
+    let user = admin_mfa::user(&state, &id).await?;
+    let issued = admin_mfa::recovery_link(&state, &admin, &user, &b.reason, b.expires_in, b.email).await?;
+    let body = json!({
+        "recovery_url": issued.url,
+        "expires_at": issued.expires_at,
+        "emailed": b.email,
+        "note": "The link works once. The user signs in with their password, sets up a new factor, and only then gets a session.",
+    });
+    Ok(crate::http::no_store((StatusCode::CREATED, Json(body))))
+}
+
+/// `GET /stats`.
+pub async fn stats(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    Ok(Json(crate::admin::stats::stats(&state, &admin).await?).into_response())
+}
+
+/// `GET /webhooks`.
+pub async fn webhooks_list(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    Ok(Json(json!({"webhooks": admin_webhooks::list(&state, &admin).await?})).into_response())
+}
+
+/// `POST /webhooks {url, events, description}`: the secret is in this answer only.
+pub async fn webhook_create(
+    State(state): State<AppState>,
+    admin: Admin,
+    SameOriginJson(spec): SameOriginJson<admin_webhooks::Spec>,
+) -> AppResult<Response> {
+    let (view, secret) = admin_webhooks::create(&state, &admin, &spec).await?;
+    let mut body = json!(view);
+    body["secret"] = json!(secret);
+    Ok(crate::http::no_store((StatusCode::CREATED, Json(body))))
+}
+
+pub async fn webhook_get(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
+    Ok(Json(admin_webhooks::get(&state, &admin, &id).await?).into_response())
+}
+
+pub async fn webhook_patch(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    SameOriginJson(spec): SameOriginJson<admin_webhooks::Spec>,
+) -> AppResult<Response> {
+    Ok(Json(admin_webhooks::update(&state, &admin, &id, &spec).await?).into_response())
+}
+
+pub async fn webhook_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    admin_webhooks::delete(&state, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /webhooks/{id}/rotate-secret`: the new secret, in this answer only.
+pub async fn webhook_rotate(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let (view, secret) = admin_webhooks::rotate_secret(&state, &admin, &id).await?;
+    let mut body = json!(view);
+    body["secret"] = json!(secret);
+    Ok(crate::http::no_store((StatusCode::OK, Json(body))))
+}
+
+/// `POST /webhooks/{id}/test`: a `webhook.test` event; answers its outbox record.
+pub async fn webhook_test(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
+    let summary = admin_webhooks::send_test(&state, &admin, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(summary)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LimitQuery {
+    limit: Option<i64>,
+}
+
+/// `GET /webhooks/{id}/deliveries`: the subscriber's delivery log, newest first.
+pub async fn webhook_deliveries(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    q: QueryResult<LimitQuery>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let list = admin_webhooks::deliveries(&state, &admin, &id, q.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({"deliveries": list})).into_response())
 }

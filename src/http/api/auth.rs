@@ -209,7 +209,10 @@ pub(super) async fn progress_response(
         }
         other => return next_response(state, jar, other),
     };
-    resp["trust_device_token"] = json!(done.trust_token);
+    resp["trust_device_token"] = json!(done.trust_token.as_ref().filter(|_| done.trust_offered));
+    if let Some(codes) = &done.backup_codes {
+        resp["backup_codes"] = json!(codes);
+    }
     Ok(no_store(jar, StatusCode::OK, resp))
 }
 

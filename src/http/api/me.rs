@@ -64,8 +64,8 @@ pub async fn totp_confirm(
             progress_response(&state, jar, client, progress).await
         }
         None => {
-            manage::confirm_totp(&state, &fresh?.fresh, &b.code, &client.origin).await?;
-            Ok(no_store(jar, StatusCode::OK, json!({"enabled": true})))
+            let codes = manage::confirm_totp(&state, &fresh?.fresh, &b.code, &client.origin).await?;
+            Ok(no_store(jar, StatusCode::OK, with_codes(json!({"enabled": true}), codes)))
         }
     }
 }
@@ -116,9 +116,9 @@ pub async fn passkey_register_finish(
             progress_response(&state, jar, client, progress).await
         }
         None => {
-            let info =
+            let (info, codes) =
                 manage::finish_passkey(&state, &fresh?.fresh, &q.session, &credential, &b.name, &client.origin).await?;
-            Ok(no_store(jar, StatusCode::CREATED, json!(info)))
+            Ok(no_store(jar, StatusCode::CREATED, with_codes(json!(info), codes)))
         }
     }
 }
@@ -131,6 +131,14 @@ pub struct OobEnrollBody {
     /// SMS: the number, with its country code. Email codes go to the account's address.
     #[serde(default)]
     phone_number: Option<String>,
+}
+
+/// A new factor's answer, with the first set of backup codes when one came with it (shown once).
+fn with_codes(mut body: Value, codes: Option<Vec<String>>) -> Value {
+    if let Some(codes) = codes {
+        body["backup_codes"] = json!(codes);
+    }
+    body
 }
 
 fn oob_json(kind: Factor, id: &str, destination: &str, status: &str) -> Value {
@@ -176,8 +184,12 @@ pub fn post_oob_confirm(kind: Factor) -> MethodRouter<AppState> {
                     progress_response(&state, jar, client, progress).await
                 }
                 None => {
-                    let f = manage::confirm_oob(&state, &fresh?.fresh, kind, &b.code, &client.origin).await?;
-                    Ok(no_store(jar, StatusCode::OK, oob_json(kind, &f.id, &f.destination, "active")))
+                    let (f, codes) = manage::confirm_oob(&state, &fresh?.fresh, kind, &b.code, &client.origin).await?;
+                    Ok(no_store(
+                        jar,
+                        StatusCode::OK,
+                        with_codes(oob_json(kind, &f.id, &f.destination, "active"), codes),
+                    ))
                 }
             }
         },
@@ -311,4 +323,28 @@ pub async fn devices_delete(
 ) -> AppResult<Response> {
     manage::revoke_device(&state, &user, &id, &client.origin).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/v1/me/mfa`: the caller's MFA status.
+pub async fn mfa_status(State(state): State<AppState>, SignedIn { user, .. }: SignedIn) -> AppResult<Response> {
+    let status = manage::status(&state, &user).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!(status)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /api/v1/me/password`: the current password and a fresh second factor; every other
+/// session of the caller ends.
+pub async fn password_change(
+    State(state): State<AppState>,
+    FreshlyVerified { fresh, client }: FreshlyVerified,
+    SameOriginJson(b): SameOriginJson<PasswordBody>,
+) -> AppResult<Response> {
+    crate::login::password::change(&state, &fresh, &b.current_password, &b.new_password, &client).await?;
+    Ok(no_store(CookieJar::new(), StatusCode::OK, json!({"password_changed": true})))
 }

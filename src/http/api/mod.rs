@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod me;
 pub mod plugins;
+pub mod recovery;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -37,7 +38,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/mfa/passkey/begin", post(auth::mfa_passkey_begin))
         .route("/mfa/passkey/finish", post(auth::mfa_passkey_finish))
         .route("/mfa/enrollment/postpone", post(auth::postpone_enrollment))
-        .route("/step-up", post(auth::step_up));
+        .route("/step-up", post(auth::step_up))
+        .route("/mfa/recovery", post(recovery::ask_recovery))
+        .route("/mfa/recovery/verify", post(recovery::open_recovery))
+        .route("/password/forgot", post(recovery::ask_reset))
+        .route("/password/reset", post(recovery::reset_password));
     let mfa = Router::new()
         .route("/totp", delete(me::totp_delete))
         .route("/totp/enroll", post(me::totp_enroll))
@@ -56,7 +61,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/factors/{id}/primary", put(me::factor_primary));
     let me = Router::new()
         .route("/devices", get(me::devices_list).post(me::devices_create))
-        .route("/devices/{id}", delete(me::devices_delete));
+        .route("/devices/{id}", delete(me::devices_delete))
+        .route("/mfa", get(me::mfa_status))
+        .route("/password", post(me::password_change));
     let admin = Router::new()
         .route("/settings", get(admin::settings_get).patch(admin::settings_patch))
         .route("/apps", get(admin::apps_list))
@@ -70,6 +77,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/users/{username}/disable", admin::post_user_action(admin::UserAction::Disable))
         .route("/users/{username}/enable", admin::post_user_action(admin::UserAction::Enable))
         .route("/users/{username}/reset-mfa", admin::post_user_action(admin::UserAction::ResetMfa))
+        .route("/users/{username}/mfa", get(admin::user_mfa))
+        .route("/users/{username}/mfa/factors/{factor_id}", delete(admin::user_factor_delete))
+        .route("/users/{username}/mfa/backup-codes", post(admin::user_backup_codes))
+        .route("/users/{username}/mfa/recovery", post(admin::user_recovery_link))
+        .route("/stats", get(admin::stats))
+        .route("/webhooks", get(admin::webhooks_list).post(admin::webhook_create))
+        .route("/webhooks/{id}", get(admin::webhook_get).patch(admin::webhook_patch).delete(admin::webhook_delete))
+        .route("/webhooks/{id}/rotate-secret", post(admin::webhook_rotate))
+        .route("/webhooks/{id}/test", post(admin::webhook_test))
+        .route("/webhooks/{id}/deliveries", get(admin::webhook_deliveries))
         .route("/audit", get(admin::audit))
         .route("/delivery/test", post(admin::delivery_test))
         .route("/outbox", get(admin::outbox))
