@@ -76,12 +76,18 @@ impl Alert {
 }
 
 /// Queues the alert `event` raises for `user_id`, if it raises one, the settings want it and
-/// the user has a verified address. Never fails: a problem is logged.
-pub async fn after_event(state: &AppState, e: &str, user_id: Option<&str>, origin: &Origin, detail: Option<&str>) {
+/// the user has a verified address. Never fails: a problem is logged. The work runs after the
+/// answer, so that no response takes longer because its account exists (a lockout of a known
+/// account would otherwise answer slower than one of an unknown name).
+pub fn after_event(state: &AppState, e: &str, user_id: Option<&str>, origin: &Origin, detail: Option<&str>) {
     let (Some(alert), Some(user_id)) = (Alert::of_event(e), user_id) else { return };
-    if let Err(err) = queue(state, alert, user_id, origin, detail).await {
-        tracing::warn!(error = %err, alert = ?alert, "a security alert could not be queued");
-    }
+    let (state, user_id, origin) = (state.clone(), user_id.to_owned(), origin.clone());
+    let detail = detail.map(str::to_owned);
+    tokio::spawn(async move {
+        if let Err(err) = queue(&state, alert, &user_id, &origin, detail.as_deref()).await {
+            tracing::warn!(error = %err, alert = ?alert, "a security alert could not be queued");
+        }
+    });
 }
 
 async fn queue(

@@ -87,8 +87,8 @@ pub async fn request_link(
     Ok(())
 }
 
-/// Counts a link on its caps: a resend pause and an hourly cap per address, an hourly cap per
-/// client address, and the cap on code emails in all (links spend the relay's reputation too).
+/// Counts a request for a link on its caps: a resend pause and an hourly cap per address, and an
+/// hourly cap per client address.
 async fn spend_caps(state: &AppState, purpose: LinkPurpose, address: &str, client: &Client) -> AppResult<()> {
     let l = &state.config.limits;
     let to = crypto::token_hash(&address.to_lowercase());
@@ -112,14 +112,20 @@ async fn spend_caps(state: &AppState, purpose: LinkPurpose, address: &str, clien
             max: l.codes_per_ip_per_hour,
             message: "Too many links were asked for from this address. Try again later.",
         },
-        super::limits::Cap {
-            key: "code:email:all".into(),
-            window: 3600,
-            max: l.code_emails_per_hour,
-            message: "Emails are paused for a while. Try again later, or ask an administrator.",
-        },
     ];
     super::limits::spend(state, &caps).await
+}
+
+/// Counts one email on the cap of code and link emails in all (the relay's reputation). Only
+/// emails that go out count, so asking for links to made-up addresses cannot spend it.
+async fn spend_email_cap(state: &AppState) -> AppResult<()> {
+    let cap = super::limits::Cap {
+        key: "code:email:all".into(),
+        window: 3600,
+        max: state.config.limits.code_emails_per_hour,
+        message: "Emails are paused for a while. Try again later, or ask an administrator.",
+    };
+    super::limits::spend(state, &[cap]).await
 }
 
 /// A recovery link for the user of an MFA step in progress ("Lost access?" on the MFA page: the
@@ -141,6 +147,7 @@ pub async fn request_for_user(
         return Ok(None);
     };
     spend_caps(state, purpose, address, client).await?;
+    spend_email_cap(state).await?;
     let spec = LinkSpec {
         purpose,
         ttl_seconds: email_link_seconds(purpose),
@@ -167,6 +174,10 @@ async fn send_links(
     for user in users {
         // To the address as the account holds it (the one that was verified), not as typed.
         let Some(to) = user.email.clone() else { continue };
+        if let Err(e) = spend_email_cap(state).await {
+            tracing::warn!(error = %e, "no link sent: the hourly cap on emails is spent");
+            return Ok(());
+        }
         // The sign-in to continue, if it is still waiting.
         let request = match request_id {
             Some(id) => pending_request_of(state, id, None).await?.map(|_| id),

@@ -20,7 +20,8 @@ both_databases!(
     an_administrator_helps_with_a_reason_and_an_expiry,
     stats_count_a_seeded_population,
     the_pages_walk_from_lost_access_to_signed_in,
-    self_service_can_be_turned_off
+    self_service_can_be_turned_off,
+    alerts_reach_the_user_and_can_be_turned_off
 );
 
 /// A server whose email goes to `smtp` (plain SMTP), with optional tweaks.
@@ -554,6 +555,8 @@ async fn the_pages_walk_from_lost_access_to_signed_in(b: Backend) {
     assert_eq!(location(&resp), "/login/mfa");
     let mfa = get_page(&browser, &srv, "/login/mfa").await;
     assert!(mfa.contains("Lost access to your second step?"), "{mfa}");
+    // A second browser waits at its own MFA step meanwhile.
+    let other = browser_at_mfa_step(&srv, "mona").await;
     let resp = post_mfa_form(&srv, &browser, "/login/mfa/recovery", &[]).await;
     assert_eq!(resp.status(), 200);
     let page = resp.text().await.unwrap();
@@ -593,10 +596,26 @@ async fn the_pages_walk_from_lost_access_to_signed_in(b: Backend) {
     assert!(profile.contains("Signed in as <strong>mona</strong>"), "{profile}");
     assert!(profile.contains("10 of 10 codes left"), "{profile}");
     assert_eq!(srv.audit(Some(&mona.id), "mfa.recovery_used", 5).await.len(), 1);
+    // The other browser's sign-in in progress ended with the recovery.
+    let resp = other.get(srv.url("/login/mfa")).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Sign-in step expired"), "{page}");
     // The used link shows "not valid".
     let again = get_page(&browser, &srv, &format!("/recover?token={token}")).await;
     assert!(again.contains("This link is not valid"), "{again}");
     srv.stop().await;
+}
+
+/// A browser signed in with the password, at the MFA step.
+async fn browser_at_mfa_step(srv: &TestServer, name: &str) -> reqwest::Client {
+    let browser = browser();
+    let login = get_page(&browser, srv, "/login").await;
+    let form =
+        [("csrf", hidden_input(&login, "csrf").unwrap()), ("username", name.into()), ("password", PASSWORD.into())];
+    let resp = browser.post(srv.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(location(&resp), "/login/mfa");
+    browser
 }
 
 /// The TOTP secret shown on an enrolment page (the manual-entry key).
@@ -620,5 +639,50 @@ async fn self_service_can_be_turned_off(b: Backend) {
     assert!(smtp.quiet_for(1).await);
     let page = get_page(&browser(), &srv, "/recover").await;
     assert!(page.contains("Contact your administrator"), "{page}");
+    srv.stop().await;
+}
+
+async fn alerts_reach_the_user_and_can_be_turned_off(b: Backend) {
+    let Some(mut smtp) = Receiver::start("smtp", &[]) else { return };
+    let Some(srv) = server(b, &smtp, true, |c| c.limits.mfa_failures_per_account = 3).await else { return };
+    let (quinn, _) = user_with_totp(&srv, "quinn").await;
+    // Three wrong codes lock the second step; Quinn hears of it.
+    let http = client();
+    let (_, step) = api_login(&srv, &http, "quinn").await;
+    for _ in 0..3 {
+        let (status, _) = api_post(
+            &http,
+            &srv.url("/api/v1/auth/mfa/totp"),
+            json!({"mfa_token": step["mfa_token"], "code": "000000"}),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let mail = smtp.next(15).await.expect("a lockout alert was mailed");
+    assert_eq!(mail["rcpt_tos"], json!(["quinn@example.test"]));
+    assert!(mail["subject"].as_str().unwrap().starts_with("Sign-in locked"), "{mail}");
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains("/reset-password") && text.contains("From: "), "{text}");
+    assert_eq!(srv.audit(Some(&quinn.id), "login.lockout", 5).await.len(), 1);
+
+    // Turned off, the same event sends nothing; another kind still does.
+    srv.set_settings(json!({"alert_password_changes": false})).await;
+    portcullis::admin::users::set_password(&srv.state, &Admin::operator(), "quinn", "quinn's new passphrase")
+        .await
+        .unwrap();
+    assert!(smtp.quiet_for(2).await, "no alert for a kind the admin turned off");
+    portcullis::audit::record(
+        &srv.state,
+        "mfa.factor_enrolled",
+        Some(&quinn.id),
+        None,
+        &portcullis::audit::Origin::default(),
+        Some("passkey"),
+    )
+    .await
+    .unwrap();
+    let mail = smtp.next(15).await.expect("a factor alert was mailed");
+    assert!(mail["subject"].as_str().unwrap().starts_with("A sign-in method was added"), "{mail}");
+    assert!(mail["text"].as_str().unwrap().contains("a passkey"), "{mail}");
     srv.stop().await;
 }
