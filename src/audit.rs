@@ -31,6 +31,10 @@ pub mod event {
     pub const USER_PASSWORD_SET: &str = "user.password_set";
     pub const USER_DISABLED: &str = "user.disabled";
     pub const USER_ENABLED: &str = "user.enabled";
+    /// An administrator ended a user's sessions (one, or all).
+    pub const USER_SESSIONS_ENDED: &str = "user.sessions_ended";
+    /// An administrator lifted a lockout after failed attempts.
+    pub const USER_UNLOCKED: &str = "user.unlocked";
     pub const GROUP_MEMBER_ADDED: &str = "group.member_added";
     pub const GROUP_MEMBER_REMOVED: &str = "group.member_removed";
     pub const PLUGIN_FAILED: &str = "plugin.failed";

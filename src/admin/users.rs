@@ -181,3 +181,62 @@ pub async fn ensure_initial_admin(state: &AppState) -> AppResult<Option<String>>
         Err(e) => Err(e),
     }
 }
+
+/// Ends one session of a user (`Some(id)`) or all of them, with the grants issued from them.
+/// Returns how many ended.
+pub async fn end_sessions(state: &AppState, admin: &Admin, user: &User, session_id: Option<&str>) -> AppResult<u64> {
+    let ended = match session_id {
+        Some(id) => {
+            // Only a session of this user: another user's id finds nothing and revokes nothing.
+            if !store::sessions::delete_of_user(&state.db, &user.id, id).await? {
+                return Err(AppError::NotFound);
+            }
+            store::grants::revoke_for_session(&state.db, id, state.now()).await?;
+            1
+        }
+        None => {
+            store::grants::revoke_for_user(&state.db, &user.id, state.now()).await?;
+            store::sessions::delete_for_user(&state.db, &user.id).await?
+        }
+    };
+    let detail = json!({"username": user.username, "session_id": session_id, "ended": ended});
+    admin.audit(state, event::USER_SESSIONS_ENDED, Some(&user.id), None, &detail).await?;
+    Ok(ended)
+}
+
+/// Stops trusting one of a user's devices.
+pub async fn revoke_device(state: &AppState, admin: &Admin, user: &User, device_id: &str) -> AppResult<()> {
+    if !store::devices::delete(&state.db, &user.id, device_id).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = json!({"username": user.username, "device_id": device_id});
+    admin.audit(state, event::DEVICE_REVOKED, Some(&user.id), None, &detail).await
+}
+
+/// The lockouts that can hold a user: their second step, and their password sign-in.
+fn lock_keys(user: &User) -> [String; 2] {
+    [crate::mfa::limits::mfa_key(&user.id), crate::mfa::limits::password_account_key(&user.username)]
+}
+
+/// Until when a user is locked out after failed attempts, if they are.
+pub async fn locked_until(state: &AppState, user: &User) -> AppResult<Option<i64>> {
+    let now = state.now();
+    let mut until = None;
+    for key in lock_keys(user) {
+        if let Some(left) = store::audit::locked_for(&state.db, &key, now).await? {
+            until = until.max(Some(now + left));
+        }
+    }
+    Ok(until)
+}
+
+/// Lifts a lockout after failed attempts (the administrator checked it is the user). True when
+/// there was something to lift.
+pub async fn unlock(state: &AppState, admin: &Admin, user: &User) -> AppResult<bool> {
+    let mut lifted = false;
+    for key in lock_keys(user) {
+        lifted |= store::audit::unlock(&state.db, &key).await?;
+    }
+    admin.audit(state, event::USER_UNLOCKED, Some(&user.id), None, &json!({"username": user.username})).await?;
+    Ok(lifted)
+}

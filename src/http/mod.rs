@@ -1,6 +1,7 @@
 //! axum only: the router, middleware and thin handlers.
 
 pub mod admin_pages;
+pub mod admin_users;
 pub mod api;
 pub mod client;
 pub mod cookies;
@@ -106,6 +107,10 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/profile/email/confirm", profile::post_action(profile::Action::CodesConfirm(Factor::Email)))
         .route("/profile/codes/{id}/remove", profile::post_action(profile::Action::CodesRemove))
         .route("/profile/factors/{id}/primary", profile::post_action(profile::Action::MakePrimary))
+        .route("/admin", get(admin_users::home))
+        .route("/admin/users", get(admin_users::list))
+        .route("/admin/users/{id}", get(admin_users::show))
+        .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/settings", admin_pages::post_save(admin_pages::Target::Global).get(admin_pages::show))
         .route("/admin/groups", admin_pages::post_save(admin_pages::Target::Group))
         .route("/admin/apps/{id}", admin_pages::post_save(admin_pages::Target::App))

@@ -29,10 +29,11 @@ pub enum Notice {
     PluginUnassigned,
     PluginDeleted,
     PasswordChanged,
+    UserChanged,
 }
 
 impl Notice {
-    const ALL: [Notice; 19] = [
+    const ALL: [Notice; 20] = [
         Notice::Verified,
         Notice::TotpAdded,
         Notice::TotpRemoved,
@@ -52,6 +53,7 @@ impl Notice {
         Notice::PluginUnassigned,
         Notice::PluginDeleted,
         Notice::PasswordChanged,
+        Notice::UserChanged,
     ];
 
     /// Its key in the URL and its text.
@@ -77,6 +79,7 @@ impl Notice {
             Notice::PluginAssigned => ("assigned", "Assignment saved. It applies to the next sign-in."),
             Notice::PluginUnassigned => ("unassigned", "Assignment removed."),
             Notice::PluginDeleted => ("deleted", "Plugin version deleted."),
+            Notice::UserChanged => ("user", "Done. The change is in this user's audit log below."),
             Notice::PasswordChanged => {
                 ("password-changed", "Your password was changed. Every other session of yours was signed out.")
             }

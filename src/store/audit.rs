@@ -121,6 +121,13 @@ pub async fn window_left(db: &Db, key: &str, window: i64, now: i64) -> AppResult
     Ok(start.map_or(1, |s| s + window - now).max(1))
 }
 
+/// Lifts a lockout on `key` and forgets its failures (an administrator unlocked the account).
+pub async fn unlock(db: &Db, key: &str) -> AppResult<bool> {
+    let n = on_db_write!(db, p => sqlx::query("DELETE FROM rate_limits WHERE key = $1").bind(key).execute(p).await?
+        .rows_affected());
+    Ok(n > 0)
+}
+
 /// Forgets the failures on `key` after a success; an active lockout stays.
 pub async fn clear_failures(db: &Db, key: &str, now: i64) -> AppResult<()> {
     on_db_write!(db, p => sqlx::query("DELETE FROM rate_limits WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $2)")

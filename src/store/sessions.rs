@@ -91,6 +91,23 @@ pub async fn record_mfa(db: &Db, id: &str, factor: &str, now: i64) -> AppResult<
     )
 }
 
+/// A user's live sessions (not expired), the most recently seen first.
+pub async fn list_for_user(db: &Db, user_id: &str, now: i64) -> AppResult<Vec<Session>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC LIMIT 100"
+    );
+    Ok(on_db!(db, p => sqlx::query_as::<_, Session>(sql).bind(user_id).bind(now).fetch_all(p).await?))
+}
+
+/// Ends one session of a user; false when the user has no such session.
+pub async fn delete_of_user(db: &Db, user_id: &str, id: &str) -> AppResult<bool> {
+    let n = on_db_write!(db, p => sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2").bind(id)
+        .bind(user_id).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
 pub async fn delete(db: &Db, id: &str) -> AppResult<()> {
     on_db_write!(db, p => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(p).await?.rows_affected());
     Ok(())

@@ -100,6 +100,30 @@ pub async fn find_by_verified_email(db: &Db, email: &str) -> AppResult<Vec<User>
     Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(email).fetch_all(p).await?))
 }
 
+/// One page of users whose username, email or display name contains `q` (without case), by
+/// username; and how many match in all.
+pub async fn search(db: &Db, q: &str, limit: i64, offset: i64) -> AppResult<(Vec<User>, i64)> {
+    let pattern = format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    macro_rules! matching {
+        () => {
+            " FROM users WHERE LOWER(username) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
+             OR LOWER(COALESCE(display_name, '')) LIKE $1 ESCAPE '\\'"
+        };
+    }
+    let list = concat!("SELECT ", columns!(), matching!(), " ORDER BY username LIMIT $2 OFFSET $3");
+    let count = concat!("SELECT COUNT(*)", matching!());
+    let users =
+        on_db!(db, p => sqlx::query_as::<_, User>(list).bind(&pattern).bind(limit).bind(offset).fetch_all(p).await?);
+    let total = on_db!(db, p => sqlx::query_scalar::<_, i64>(count).bind(&pattern).fetch_one(p).await?);
+    Ok((users, total))
+}
+
+/// When the user last signed in (the audit log's newest `login.success`), if ever.
+pub async fn last_sign_in(db: &Db, id: &str) -> AppResult<Option<i64>> {
+    let sql = "SELECT MAX(at) FROM audit_log WHERE user_id = $1 AND event = 'login.success'";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, Option<i64>>(sql).bind(id).fetch_one(p).await?))
+}
+
 pub async fn find_by_id(db: &Db, id: &str) -> AppResult<Option<User>> {
     let sql = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
     Ok(on_db!(db, p => sqlx::query_as::<_, User>(sql).bind(id).fetch_optional(p).await?))

@@ -126,6 +126,86 @@ pub struct TrustDevicePage<'a> {
     pub codes: Option<Vec<String>>,
 }
 
+/// `/admin`: the console's start.
+#[derive(Template)]
+#[template(path = "admin_home.html")]
+pub struct AdminHomePage {
+    pub users: i64,
+    pub enrolled: i64,
+    pub rate_percent: i64,
+    pub sign_ins: i64,
+    pub failures: i64,
+    pub lockouts: i64,
+    pub recoveries: i64,
+}
+
+pub struct UserListRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub groups: String,
+    pub factors: String,
+    pub mfa: bool,
+    pub last_sign_in: Option<String>,
+    pub locked: bool,
+    pub disabled: bool,
+    pub is_admin: bool,
+}
+
+/// `/admin/users`: a searchable, paged list.
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+pub struct AdminUsersPage<'a> {
+    pub q: &'a str,
+    pub rows: Vec<UserListRow>,
+    pub total: i64,
+    /// From 0.
+    pub page: i64,
+    pub pages: i64,
+}
+
+pub struct SessionRow {
+    pub id: String,
+    pub started: String,
+    pub last_seen: String,
+    pub second_step: String,
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub event: String,
+    pub by_admin: bool,
+    pub detail: Option<String>,
+}
+
+/// `/admin/users/{id}`: one user, and what an administrator can do for them.
+#[derive(Template)]
+#[template(path = "admin_user.html")]
+pub struct AdminUserPage<'a> {
+    pub csrf: &'a str,
+    pub user: &'a crate::store::users::User,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub groups: Vec<String>,
+    /// Id, kind, name, created.
+    pub factors: Vec<(String, &'static str, String, String)>,
+    pub backup_remaining: i64,
+    /// Id, name, last seen.
+    pub devices: Vec<(String, String, String)>,
+    pub sessions: Vec<SessionRow>,
+    pub locked_until: Option<String>,
+    pub last_sign_in: Option<String>,
+    pub audit: Vec<AuditRow>,
+    /// New backup codes, shown once.
+    pub codes: Option<Vec<String>>,
+    /// A new recovery link, shown once.
+    pub recovery_url: Option<String>,
+    pub email_verified: bool,
+    /// The administrator is looking at their own account.
+    pub is_self: bool,
+}
+
 /// The recovery and password-reset pages: asking for a link, and using one.
 #[derive(Template)]
 #[template(path = "account_link.html")]

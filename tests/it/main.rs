@@ -4,6 +4,7 @@
 mod common;
 
 mod admin_audit;
+mod admin_users_pages;
 mod allowed_factors;
 mod api_login;
 mod assurance_parity;

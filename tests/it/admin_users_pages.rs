@@ -1,0 +1,182 @@
+//! The admin console's users (`/admin`, `/admin/users`, `/admin/users/{id}`), through the pages
+//! as an administrator's browser uses them: the list finds and pages; every action is a form
+//! that needs its CSRF token (and, when destructive, its confirmation box) and leaves an audit
+//! record; another user's items are not reachable through a user's page; non-admins get nothing.
+
+use serde_json::json;
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(the_console_lists_finds_and_pages_users, each_action_is_a_confirmed_audited_form);
+
+/// A browser signed in as a new administrator `root` (no factors, the default policy).
+async fn admin_browser(srv: &TestServer) -> reqwest::Client {
+    srv.add_admin("root").await;
+    let b = browser();
+    let login = get_page(&b, srv, "/login").await;
+    let form =
+        [("csrf", hidden_input(&login, "csrf").unwrap()), ("username", "root".into()), ("password", PASSWORD.into())];
+    let resp = b.post(srv.url("/login")).form(&form).send().await.unwrap();
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    b
+}
+
+fn user_links(html: &str) -> usize {
+    html.matches("<th scope=\"row\"><a href=\"/admin/users/").count()
+}
+
+async fn the_console_lists_finds_and_pages_users(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let admin = admin_browser(&srv).await;
+    for i in 0..30 {
+        srv.add_user(&format!("u{i:02}")).await;
+    }
+    let home = get_page(&admin, &srv, "/admin").await;
+    assert!(home.contains("<h1>Administration</h1>") && home.contains("href=\"/admin/users\""), "{home}");
+    assert!(home.contains("of 31 active users"), "{home}");
+
+    let first = get_page(&admin, &srv, "/admin/users").await;
+    assert_eq!(user_links(&first), 25, "{first}");
+    assert!(first.contains("Page 1 of 2") && first.contains("31 users"), "{first}");
+    let second = get_page(&admin, &srv, "/admin/users?page=1").await;
+    assert_eq!(user_links(&second), 6);
+    let found = get_page(&admin, &srv, "/admin/users?q=U1").await;
+    assert_eq!(user_links(&found), 10, "u10..u19, without case: {found}");
+    // Wildcards are searched for as characters, and markup comes back escaped.
+    let none = get_page(&admin, &srv, "/admin/users?q=%25_").await;
+    assert_eq!(user_links(&none), 0);
+    let escaped = get_page(&admin, &srv, "/admin/users?q=%3Cscript%3E").await;
+    assert!(!escaped.contains("<script>") && escaped.contains("&#60;script&#62;"), "{escaped}");
+    let junk = get_page(&admin, &srv, "/admin/users?page=-5&q=").await;
+    assert_eq!(user_links(&junk), 25);
+
+    // Not for users.
+    srv.add_user("mallory").await;
+    let user = browser();
+    let login = get_page(&user, &srv, "/login").await;
+    let form = [
+        ("csrf", hidden_input(&login, "csrf").unwrap()),
+        ("username", "mallory".into()),
+        ("password", PASSWORD.into()),
+    ];
+    user.post(srv.url("/login")).form(&form).send().await.unwrap();
+    for path in ["/admin", "/admin/users", "/admin/users/root"] {
+        let resp = user.get(srv.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 403, "{path}");
+    }
+    srv.stop().await;
+}
+
+async fn each_action_is_a_confirmed_audited_form(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let admin = admin_browser(&srv).await;
+    let vera = srv.add_user("vera").await;
+    let secret = srv.enrol_totp(&vera).await;
+    let other = srv.add_user("walt").await;
+    let page = format!("/admin/users/{}", vera.id);
+    let act = |a: &str| format!("/admin/users/{}/{a}", vera.id);
+
+    // Vera signed in over the API (a session to end).
+    let vera_http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, step) = api_login(&srv, &vera_http, "vera").await;
+    let (status, _) = api_post(
+        &vera_http,
+        &srv.url("/api/v1/auth/mfa/totp"),
+        json!({"mfa_token": step["mfa_token"], "code": totp_code(&secret, srv.now())}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    srv.advance(30);
+    let html = get_page(&admin, &srv, &page).await;
+    assert!(html.contains("Authenticator app") && html.contains("Since "), "{html}");
+
+    // Without its CSRF token a form does nothing.
+    let resp = admin.post(srv.url(&act("reset-mfa"))).form(&[("confirm", "yes")]).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(portcullis::store::factors::enrolled(&srv.state.db, &vera.id).await.unwrap().totp);
+
+    // Destructive without the box ticked: refused, nothing changed.
+    let resp =
+        post_form(&admin, &srv, &page, &act("remove-factor"), &[("item", "totp"), ("reason", "phone lost")]).await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("Tick the box"));
+    assert!(portcullis::store::factors::enrolled(&srv.state.db, &vera.id).await.unwrap().totp);
+    let resp = post_form(
+        &admin,
+        &srv,
+        &page,
+        &act("remove-factor"),
+        &[("item", "totp"), ("reason", "phone lost"), ("confirm", "yes")],
+    )
+    .await;
+    assert_eq!(location(&resp), format!("{page}?done=user"));
+    assert!(!portcullis::store::factors::enrolled(&srv.state.db, &vera.id).await.unwrap().totp);
+    let removed = srv.audit(Some(&vera.id), "mfa.factor_removed_by_admin", 1).await;
+    assert!(removed[0].detail.as_deref().unwrap().contains("phone lost") && removed[0].actor_id.is_some());
+    assert_eq!(vera_http.get(srv.url("/api/v1/me/mfa")).send().await.unwrap().status(), 401, "her session ended");
+
+    // Shown once: backup codes and a recovery link.
+    let resp = post_form(&admin, &srv, &page, &act("backup-codes"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert_eq!(html.matches("<li><code>").count(), 10, "{html}");
+    let resp = post_form(&admin, &srv, &page, &act("recovery-link"), &[("reason", ""), ("expires_hours", "4")]).await;
+    assert_eq!(resp.status(), 400);
+    let resp =
+        post_form(&admin, &srv, &page, &act("recovery-link"), &[("reason", "checked ID"), ("expires_hours", "25")])
+            .await;
+    assert_eq!(resp.status(), 400);
+    let resp =
+        post_form(&admin, &srv, &page, &act("recovery-link"), &[("reason", "checked ID"), ("expires_hours", "2")])
+            .await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("/recover?token="), "{html}");
+    assert!(!get_page(&admin, &srv, &page).await.contains("/recover?token="), "not shown again");
+
+    // Groups, disable and enable, each audited.
+    let resp = post_form(&admin, &srv, &page, &act("add-group"), &[("group", "ops")]).await;
+    assert!(resp.status().is_redirection());
+    assert!(get_page(&admin, &srv, &page).await.contains("<li>ops"));
+    post_form(&admin, &srv, &page, &act("remove-group"), &[("group", "ops")]).await;
+    let resp = post_form(&admin, &srv, &page, &act("disable"), &[("confirm", "yes")]).await;
+    assert!(resp.status().is_redirection());
+    assert!(portcullis::store::users::find_by_id(&srv.state.db, &vera.id).await.unwrap().unwrap().disabled);
+    post_form(&admin, &srv, &page, &act("enable"), &[]).await;
+    assert!(!portcullis::store::users::find_by_id(&srv.state.db, &vera.id).await.unwrap().unwrap().disabled);
+    for e in
+        ["group.member_added", "group.member_removed", "user.disabled", "user.enabled", "mfa.backup_codes_generated"]
+    {
+        assert_eq!(srv.audit(Some(&vera.id), e, 5).await.len(), 1, "{e}");
+    }
+
+    // A lockout, and the unlock.
+    for _ in 0..10 {
+        api_post(
+            &reqwest::Client::new(),
+            &srv.url("/api/v1/auth/login"),
+            json!({"username": "vera", "password": "wrong"}),
+        )
+        .await;
+    }
+    let html = get_page(&admin, &srv, &page).await;
+    assert!(html.contains("Locked after failed attempts"), "{html}");
+    post_form(&admin, &srv, &page, &act("unlock"), &[]).await;
+    let (status, _) = api_login(&srv, &reqwest::Client::new(), "vera").await;
+    assert_eq!(status, 200, "unlocked");
+    assert_eq!(srv.audit(Some(&vera.id), "user.unlocked", 5).await.len(), 1);
+
+    // Another user's session is not reachable through Vera's page.
+    let walt_http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    api_login(&srv, &walt_http, "walt").await;
+    let walts = portcullis::store::sessions::list_for_user(&srv.state.db, &other.id, srv.now()).await.unwrap();
+    let resp = post_form(&admin, &srv, &page, &act("end-session"), &[("item", &walts[0].id)]).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(walt_http.get(srv.url("/api/v1/me/mfa")).send().await.unwrap().status(), 200, "Walt is still in");
+    let resp = post_form(&admin, &srv, &page, &act("no-such-action"), &[]).await;
+    assert_eq!(resp.status(), 404);
+    let resp = admin.get(srv.url("/admin/users/nobody-at-all")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    srv.stop().await;
+}
