@@ -1,5 +1,6 @@
 //! axum only: the router, middleware and thin handlers.
 
+pub mod admin_audit;
 pub mod admin_pages;
 pub mod admin_users;
 pub mod api;
@@ -109,6 +110,8 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/profile/factors/{id}/primary", profile::post_action(profile::Action::MakePrimary))
         .route("/admin", get(admin_users::home))
         .route("/admin/users", get(admin_users::list))
+        .route("/admin/audit", get(admin_audit::show))
+        .route("/admin/audit/export", get(admin_audit::export))
         .route("/admin/users/{id}", get(admin_users::show))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/settings", admin_pages::post_save(admin_pages::Target::Global).get(admin_pages::show))

@@ -50,6 +50,11 @@ pub struct Filter<'a> {
     pub user_id: Option<&'a str>,
     pub actor_id: Option<&'a str>,
     pub event: Option<&'a str>,
+    pub app_id: Option<&'a str>,
+    /// Entries at or after this time.
+    pub since: Option<i64>,
+    /// Entries before this time.
+    pub until: Option<i64>,
     /// Entries older than this id (paging backwards).
     pub before: Option<i64>,
 }
@@ -58,9 +63,10 @@ pub struct Filter<'a> {
 pub async fn list(db: &Db, f: &Filter<'_>, limit: i64) -> AppResult<Vec<Entry>> {
     let sql = "SELECT id, at, event, user_id, actor_id, app_id, ip, detail FROM audit_log \
                WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR actor_id = $2) AND ($3 IS NULL OR event = $3) \
-               AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5";
+               AND ($4 IS NULL OR id < $4) AND ($5 IS NULL OR app_id = $5) AND ($6 IS NULL OR at >= $6) \
+               AND ($7 IS NULL OR at < $7) ORDER BY id DESC LIMIT $8";
     Ok(on_db!(db, p => sqlx::query_as::<_, Entry>(sql).bind(f.user_id).bind(f.actor_id).bind(f.event).bind(f.before)
-        .bind(limit).fetch_all(p).await?))
+        .bind(f.app_id).bind(f.since).bind(f.until).bind(limit).fetch_all(p).await?))
 }
 
 /// Seconds left of a lockout on `key`, if one is in force.

@@ -206,6 +206,33 @@ pub struct AdminUserPage<'a> {
     pub is_self: bool,
 }
 
+pub struct AuditLogRow {
+    pub at: String,
+    pub event: String,
+    pub user_id: String,
+    pub actor_id: String,
+    pub app_id: String,
+    pub ip: String,
+    pub detail: String,
+}
+
+/// `/admin/audit`: the log, filtered, newest first.
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+pub struct AdminAuditPage<'a> {
+    pub event: &'a str,
+    pub user: &'a str,
+    pub app: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub rows: Vec<AuditLogRow>,
+    pub error: Option<&'a str>,
+    /// The id to page back from, when there may be older entries.
+    pub older: Option<i64>,
+    /// The filter as a query string (for paging and the export links).
+    pub query: &'a str,
+}
+
 /// The recovery and password-reset pages: asking for a link, and using one.
 #[derive(Template)]
 #[template(path = "account_link.html")]

@@ -21,7 +21,8 @@ both_databases!(
     stats_count_a_seeded_population,
     the_pages_walk_from_lost_access_to_signed_in,
     self_service_can_be_turned_off,
-    alerts_reach_the_user_and_can_be_turned_off
+    alerts_reach_the_user_and_can_be_turned_off,
+    one_link_one_use_across_two_nodes
 );
 
 /// A server whose email goes to `smtp` (plain SMTP), with optional tweaks.
@@ -685,4 +686,44 @@ async fn alerts_reach_the_user_and_can_be_turned_off(b: Backend) {
     assert!(mail["subject"].as_str().unwrap().starts_with("A sign-in method was added"), "{mail}");
     assert!(mail["text"].as_str().unwrap().contains("a passkey"), "{mail}");
     srv.stop().await;
+}
+
+/// Two `portcullis serve` processes on one database: a link used on both at once opens one
+/// recovery session, and a reset link sets one password.
+async fn one_link_one_use_across_two_nodes(b: Backend) {
+    use portcullis::mfa::recovery::{LinkSpec, issue};
+    use portcullis::store::links::LinkPurpose;
+    let Some(nodes) = Nodes::start(b, 2).await else { return };
+    nodes.add_user("xena");
+    let state = nodes.state(|_| {}).await;
+    let xena = portcullis::store::users::find_by_username(&state.db, "xena").await.unwrap().unwrap();
+    let operator = Admin::operator();
+    for (purpose, path) in
+        [(LinkPurpose::MfaRecovery, "recovery/verify"), (LinkPurpose::PasswordReset, "password/reset")]
+    {
+        let spec = LinkSpec { purpose, ttl_seconds: 600, reason: Some("test"), request_id: None, email_to: None };
+        let issued = issue(&state, &xena, Some(&operator), &spec, operator.origin()).await.unwrap();
+        let token = issued.url.split("token=").nth(1).unwrap().to_owned();
+        let path = if purpose == LinkPurpose::MfaRecovery { format!("mfa/{path}") } else { path.to_owned() };
+        let tries = (0..6).map(|i| {
+            let url = format!("{}/api/v1/auth/{path}", nodes.bases[i % 2]);
+            let body =
+                json!({"token": token, "password": PASSWORD, "new_password": format!("node race passphrase {i}")});
+            let body = match purpose {
+                LinkPurpose::MfaRecovery => json!({"token": body["token"], "password": body["password"]}),
+                LinkPurpose::PasswordReset => json!({"token": body["token"], "new_password": body["new_password"]}),
+            };
+            tokio::spawn(async move { api_post(&reqwest::Client::new(), &url, body).await })
+        });
+        let mut ok = 0;
+        for t in tries {
+            let (status, body) = t.await.unwrap();
+            match status {
+                200 => ok += 1,
+                400 => assert_eq!(body["error"], "invalid_link", "{body}"),
+                other => panic!("{other}: {body}"),
+            }
+        }
+        assert_eq!(ok, 1, "{purpose:?}: one link, one use, across both nodes");
+    }
 }

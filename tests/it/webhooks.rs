@@ -174,8 +174,24 @@ async fn failing_subscribers_are_retried_or_given_up(b: Backend) {
     let admin = crate::plugins_login::admin_client(&srv).await;
     let (flaky_id, s1) = subscribe(&srv, &admin, flaky.port, "/", json!(["login.success"])).await;
     set_secrets(flaky.port, &[&s1]).await;
-    let (gone_id, s2) = subscribe(&srv, &admin, gone.port, "/", json!(["*"])).await;
-    set_secrets(gone.port, &[&s2]).await;
+    // Everything, from the moment the receiver knows the secret: registered turned off, then
+    // turned on (its own registration is no event it could verify).
+    let (status, body) = api_post(
+        &admin,
+        &srv.url("/api/v1/admin/webhooks"),
+        json!({"url": format!("http://127.0.0.1:{}/", gone.port), "events": ["*"], "enabled": false}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let gone_id = body["id"].as_str().unwrap().to_owned();
+    set_secrets(gone.port, &[body["secret"].as_str().unwrap()]).await;
+    let resp = admin
+        .patch(srv.url(&format!("/api/v1/admin/webhooks/{gone_id}")))
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
     srv.add_user("pia").await;
     api_login(&srv, &reqwest::Client::new(), "pia").await;
 

@@ -283,6 +283,11 @@ pub struct AuditQuery {
     user_id: Option<String>,
     actor_id: Option<String>,
     event: Option<String>,
+    app_id: Option<String>,
+    /// Unix time: entries at or after it.
+    since: Option<i64>,
+    /// Unix time: entries before it.
+    until: Option<i64>,
     before: Option<i64>,
     limit: Option<i64>,
 }
@@ -294,6 +299,9 @@ pub async fn audit(State(state): State<AppState>, _: Admin, q: QueryResult<Audit
         user_id: q.user_id.as_deref(),
         actor_id: q.actor_id.as_deref(),
         event: q.event.as_deref(),
+        app_id: q.app_id.as_deref(),
+        since: q.since,
+        until: q.until,
         before: q.before,
     };
     Ok(Json(json!({"entries": store::audit::list(&state.db, &filter, limit).await?})).into_response())
