@@ -62,6 +62,19 @@ async fn page(
         mfa_policy: s.mfa_policy.as_str(),
         totp: s.mfa_allowed_factors.contains(&Factor::Totp),
         passkey: s.mfa_allowed_factors.contains(&Factor::Passkey),
+        sms: s.mfa_allowed_factors.contains(&Factor::Sms),
+        email: s.mfa_allowed_factors.contains(&Factor::Email),
+        sms_transport: state.delivery.is_available(crate::delivery::Channel::Sms),
+        email_transport: state.delivery.is_available(crate::delivery::Channel::Email),
+        self_service_recovery: s.self_service_recovery,
+        self_service_password_reset: s.self_service_password_reset,
+        alerts: [
+            ("alert_factor_changes", "A sign-in method is added or removed", s.alert_factor_changes),
+            ("alert_new_trusted_device", "A device is trusted", s.alert_new_trusted_device),
+            ("alert_recovery_used", "The account is recovered", s.alert_recovery_used),
+            ("alert_password_changes", "The password changes", s.alert_password_changes),
+            ("alert_lockout", "Sign-in is locked after failed attempts", s.alert_lockout),
+        ],
         enforce: s.mfa_enforce_enrollment,
         grace: s.mfa_enrollment_grace_period,
         reauth: s.mfa_reauth_interval_minutes,
@@ -80,6 +93,15 @@ pub struct AdminForm {
     mfa_policy: String,
     factor_totp: Option<String>,
     factor_passkey: Option<String>,
+    factor_sms: Option<String>,
+    factor_email: Option<String>,
+    self_service_recovery: Option<String>,
+    self_service_password_reset: Option<String>,
+    alert_factor_changes: Option<String>,
+    alert_new_trusted_device: Option<String>,
+    alert_recovery_used: Option<String>,
+    alert_password_changes: Option<String>,
+    alert_lockout: Option<String>,
     mfa_enforce_enrollment: Option<String>,
     allow_trusted_devices: Option<String>,
     #[serde(default)]
@@ -98,6 +120,8 @@ pub enum Target {
     Global,
     Group,
     App,
+    /// The way back in and the alerts to users.
+    Recovery,
 }
 
 /// The route that saves one target: a CSRF-checked form post by an administrator.
@@ -179,6 +203,12 @@ async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target, a
             if f.factor_passkey.is_some() {
                 factors.push("passkey");
             }
+            if f.factor_sms.is_some() {
+                factors.push("sms");
+            }
+            if f.factor_email.is_some() {
+                factors.push("email");
+            }
             let patch = json!({
                 "mfa_policy": policy(&f.mfa_policy)?,
                 "mfa_allowed_factors": factors,
@@ -187,6 +217,19 @@ async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target, a
                 "mfa_reauth_interval_minutes": number("mfa_reauth_interval_minutes", &f.mfa_reauth_interval_minutes)?,
                 "trusted_device_duration_days": number("trusted_device_duration_days", &f.trusted_device_duration_days)?,
                 "backup_codes_count": number("backup_codes_count", &f.backup_codes_count)?,
+            });
+            settings::update(state, admin, &patch).await?;
+            Ok(Notice::SettingsSaved)
+        }
+        Target::Recovery => {
+            let patch = json!({
+                "self_service_recovery": f.self_service_recovery.is_some(),
+                "self_service_password_reset": f.self_service_password_reset.is_some(),
+                "alert_factor_changes": f.alert_factor_changes.is_some(),
+                "alert_new_trusted_device": f.alert_new_trusted_device.is_some(),
+                "alert_recovery_used": f.alert_recovery_used.is_some(),
+                "alert_password_changes": f.alert_password_changes.is_some(),
+                "alert_lockout": f.alert_lockout.is_some(),
             });
             settings::update(state, admin, &patch).await?;
             Ok(Notice::SettingsSaved)

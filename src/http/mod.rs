@@ -3,6 +3,7 @@
 pub mod admin_audit;
 pub mod admin_pages;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod api;
 pub mod client;
 pub mod cookies;
@@ -111,11 +112,14 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/admin", get(admin_users::home))
         .route("/admin/users", get(admin_users::list))
         .route("/admin/audit", get(admin_audit::show))
+        .route("/admin/webhooks", get(admin_webhooks::show).post(admin_webhooks::create))
+        .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))
         .route("/admin/audit/export", get(admin_audit::export))
         .route("/admin/users/{id}", get(admin_users::show))
         .route("/admin/users/{id}/{action}", post(admin_users::act))
         .route("/admin/settings", admin_pages::post_save(admin_pages::Target::Global).get(admin_pages::show))
         .route("/admin/groups", admin_pages::post_save(admin_pages::Target::Group))
+        .route("/admin/settings/recovery", admin_pages::post_save(admin_pages::Target::Recovery))
         .route("/admin/apps/{id}", admin_pages::post_save(admin_pages::Target::App))
         .route(
             "/admin/plugins",

@@ -233,6 +233,30 @@ pub struct AdminAuditPage<'a> {
     pub query: &'a str,
 }
 
+pub struct WebhookRow {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub events: String,
+    pub enabled: bool,
+    /// A rotation is under way until then.
+    pub rotating_until: Option<String>,
+    /// The latest deliveries: when, status, last error.
+    pub deliveries: Vec<(String, &'static str, String)>,
+}
+
+/// `/admin/webhooks`.
+#[derive(Template)]
+#[template(path = "admin_webhooks.html")]
+pub struct AdminWebhooksPage<'a> {
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    /// A new secret, shown once: the subscriber's id and the secret.
+    pub secret: Option<(&'a str, &'a str)>,
+    pub rows: Vec<WebhookRow>,
+}
+
 /// The recovery and password-reset pages: asking for a link, and using one.
 #[derive(Template)]
 #[template(path = "account_link.html")]
@@ -325,6 +349,15 @@ pub struct GlobalSettingsView {
     pub mfa_policy: &'static str,
     pub totp: bool,
     pub passkey: bool,
+    pub sms: bool,
+    pub email: bool,
+    /// A transport is configured (otherwise the factor cannot be offered, whatever is allowed).
+    pub sms_transport: bool,
+    pub email_transport: bool,
+    pub self_service_recovery: bool,
+    pub self_service_password_reset: bool,
+    /// Key, label, on.
+    pub alerts: [(&'static str, &'static str, bool); 5],
     pub enforce: bool,
     pub grace: i64,
     pub reauth: i64,

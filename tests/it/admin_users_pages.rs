@@ -11,7 +11,8 @@ use crate::common::*;
 both_databases!(
     the_console_lists_finds_and_pages_users,
     each_action_is_a_confirmed_audited_form,
-    the_audit_log_filters_pages_and_exports
+    the_audit_log_filters_pages_and_exports,
+    the_settings_page_keeps_code_factors_and_sets_recovery_and_alerts
 );
 
 /// A browser signed in as a new administrator `root` (no factors, the default policy).
@@ -242,4 +243,38 @@ async fn the_audit_log_filters_pages_and_exports(b: Backend) {
 fn cookie_date(unix: i64) -> String {
     let t = chrono::DateTime::from_timestamp(unix, 0).unwrap();
     t.format("%Y-%m-%d").to_string()
+}
+
+async fn the_settings_page_keeps_code_factors_and_sets_recovery_and_alerts(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let admin = admin_browser(&srv).await;
+    srv.set_settings(json!({"mfa_allowed_factors": ["totp", "passkey", "sms", "email"]})).await;
+    let html = get_page(&admin, &srv, "/admin/settings").await;
+    assert!(html.contains("name=\"factor_sms\" value=\"on\" checked"), "{html}");
+    // Saving the page as it stands keeps text and email codes allowed.
+    let fields = [
+        ("mfa_policy", "optional"),
+        ("factor_totp", "on"),
+        ("factor_passkey", "on"),
+        ("factor_sms", "on"),
+        ("factor_email", "on"),
+        ("mfa_enrollment_grace_period", "0"),
+        ("mfa_reauth_interval_minutes", "0"),
+        ("trusted_device_duration_days", "30"),
+        ("backup_codes_count", "10"),
+    ];
+    let resp = post_form(&admin, &srv, "/admin/settings", "/admin/settings", &fields).await;
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let s = portcullis::store::settings::load(&srv.state.db).await.unwrap();
+    assert_eq!(s.mfa_allowed_factors.len(), 4, "{:?}", s.mfa_allowed_factors);
+
+    // Recovery by email off, one alert left on.
+    let resp = post_form(&admin, &srv, "/admin/settings", "/admin/settings/recovery", &[("alert_lockout", "on")]).await;
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let s = portcullis::store::settings::load(&srv.state.db).await.unwrap();
+    assert!(!s.self_service_recovery && !s.self_service_password_reset);
+    assert!(s.alert_lockout && !s.alert_factor_changes && !s.alert_recovery_used);
+    assert!(get_page(&browser(), &srv, "/recover").await.contains("Contact your administrator"));
+    assert!(!srv.audit(None, "settings.changed", 5).await.is_empty());
+    srv.stop().await;
 }

@@ -10,7 +10,11 @@ use crate::both_databases;
 use crate::common::*;
 use crate::delivery::Receiver;
 
-both_databases!(events_reach_subscribers_signed_and_filtered, failing_subscribers_are_retried_or_given_up);
+both_databases!(
+    events_reach_subscribers_signed_and_filtered,
+    failing_subscribers_are_retried_or_given_up,
+    the_console_page_registers_tests_rotates_and_removes
+);
 
 async fn server(b: Backend) -> Option<TestServer> {
     let opts = Options {
@@ -222,5 +226,71 @@ async fn failing_subscribers_are_retried_or_given_up(b: Backend) {
     let log = deliveries(&srv, &admin, &flaky_id).await;
     assert_eq!(log["deliveries"][0]["status"], "sent", "{log}");
     assert_eq!(log["deliveries"][0]["attempts"], 2, "{log}");
+    srv.stop().await;
+}
+
+/// The secret shown once on the webhooks page.
+fn shown_secret(html: &str) -> String {
+    let at = html.find("whsec_").unwrap_or_else(|| panic!("a secret on the page: {html}"));
+    html[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '/' | '=')).collect()
+}
+
+async fn the_console_page_registers_tests_rotates_and_removes(b: Backend) {
+    let Some(mut hook) = Receiver::start("webhook", &[]) else { return };
+    let Some(srv) = server(b).await else { return };
+    srv.add_admin("root").await;
+    let admin = browser();
+    let login = get_page(&admin, &srv, "/login").await;
+    let form =
+        [("csrf", hidden_input(&login, "csrf").unwrap()), ("username", "root".into()), ("password", PASSWORD.into())];
+    admin.post(srv.url("/login")).form(&form).send().await.unwrap();
+
+    let url = format!("http://127.0.0.1:{}/hook", hook.port);
+    let resp =
+        post_form(&admin, &srv, "/admin/webhooks", "/admin/webhooks", &[("url", "ftp://nope"), ("events", "")]).await;
+    assert_eq!(resp.status(), 400);
+    let resp = post_form(
+        &admin,
+        &srv,
+        "/admin/webhooks",
+        "/admin/webhooks",
+        &[("url", &url), ("events", "login.*, mfa.*"), ("description", "SIEM")],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let secret = shown_secret(&html);
+    set_secrets(hook.port, &[&secret]).await;
+    let page = get_page(&admin, &srv, "/admin/webhooks").await;
+    assert!(page.contains(&url) && page.contains("login.* mfa.*") && !page.contains("whsec_"), "{page}");
+    let id = portcullis::store::webhooks::list(&srv.state.db).await.unwrap().remove(0).id;
+
+    let resp = post_form(&admin, &srv, "/admin/webhooks", &format!("/admin/webhooks/{id}/test"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    let got = next_event(&mut hook).await;
+    assert_eq!(
+        (got["verified"].as_bool(), got["payload"]["type"].as_str()),
+        (Some(true), Some("webhook.test")),
+        "{got}"
+    );
+
+    let resp = post_form(&admin, &srv, "/admin/webhooks", &format!("/admin/webhooks/{id}/rotate"), &[]).await;
+    assert_eq!(resp.status(), 400, "rotation needs its box ticked");
+    let resp =
+        post_form(&admin, &srv, "/admin/webhooks", &format!("/admin/webhooks/{id}/rotate"), &[("confirm", "yes")])
+            .await;
+    let new_secret = shown_secret(&resp.text().await.unwrap());
+    assert_ne!(new_secret, secret);
+    let resp = post_form(&admin, &srv, "/admin/webhooks", &format!("/admin/webhooks/{id}/disable"), &[]).await;
+    assert!(resp.status().is_redirection());
+    assert!(get_page(&admin, &srv, "/admin/webhooks").await.contains("Turn on"));
+    let resp =
+        post_form(&admin, &srv, "/admin/webhooks", &format!("/admin/webhooks/{id}/delete"), &[("confirm", "yes")])
+            .await;
+    assert!(resp.status().is_redirection());
+    assert!(portcullis::store::webhooks::list(&srv.state.db).await.unwrap().is_empty());
+    for e in ["webhook.created", "webhook.secret_rotated", "webhook.changed", "webhook.removed"] {
+        assert!(!srv.audit(None, e, 5).await.is_empty(), "{e}");
+    }
     srv.stop().await;
 }
