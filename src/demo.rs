@@ -132,8 +132,18 @@ async fn index() -> Response {
     render(StatusCode::OK, &DemoPage { claims: None, logout_url: String::new() })
 }
 
+/// The demo's own failure: `status` 400 for what the browser brought (no state, a state that
+/// does not match, the provider's refusal), 502 when talking to the provider failed.
+fn demo_error_with(status: StatusCode, msg: &str) -> Response {
+    message_page(status, "Demo sign-in failed", msg, Some(("/demo", "Back to the demo")))
+}
+
 fn demo_error(msg: &str) -> Response {
-    message_page(StatusCode::BAD_GATEWAY, "Demo sign-in failed", msg, Some(("/demo", "Back to the demo")))
+    demo_error_with(StatusCode::BAD_GATEWAY, msg)
+}
+
+fn demo_refused(msg: &str) -> Response {
+    demo_error_with(StatusCode::BAD_REQUEST, msg)
 }
 
 async fn start(State(s): State<DemoState>, jar: CookieJar) -> Response {
@@ -180,17 +190,17 @@ async fn callback(State(s): State<DemoState>, jar: CookieJar, Query(q): Query<Ca
         .and_then(|b| serde_json::from_slice::<Flow>(&b).ok());
     let jar = jar.remove(Cookie::build(COOKIE).path("/demo"));
     let Some(flow) = flow else {
-        return (jar, demo_error("The demo sign-in state is missing; start again.")).into_response();
+        return (jar, demo_refused("The demo sign-in state is missing; start again.")).into_response();
     };
     if let Some(err) = q.error {
         let msg = format!("The provider answered `{err}`: {}", q.error_description.unwrap_or_default());
-        return (jar, demo_error(&msg)).into_response();
+        return (jar, demo_refused(&msg)).into_response();
     }
     if q.state.as_deref() != Some(flow.state.as_str()) {
-        return (jar, demo_error("The state parameter does not match; start again.")).into_response();
+        return (jar, demo_refused("The state parameter does not match; start again.")).into_response();
     }
     let Some(code) = q.code else {
-        return (jar, demo_error("The provider sent no code.")).into_response();
+        return (jar, demo_refused("The provider sent no code.")).into_response();
     };
     let result = async {
         let client = oidc_client(&s).await?;

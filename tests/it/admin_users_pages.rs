@@ -12,7 +12,8 @@ both_databases!(
     the_console_lists_finds_and_pages_users,
     each_action_is_a_confirmed_audited_form,
     the_audit_log_filters_pages_and_exports,
-    the_settings_page_keeps_code_factors_and_sets_recovery_and_alerts
+    the_settings_page_keeps_code_factors_and_sets_recovery_and_alerts,
+    a_demo_callback_without_its_state_is_the_browsers_error
 );
 
 /// A browser signed in as a new administrator `root` (no factors, the default policy).
@@ -276,5 +277,17 @@ async fn the_settings_page_keeps_code_factors_and_sets_recovery_and_alerts(b: Ba
     assert!(s.alert_lockout && !s.alert_factor_changes && !s.alert_recovery_used);
     assert!(get_page(&browser(), &srv, "/recover").await.contains("Contact your administrator"));
     assert!(!srv.audit(None, "settings.changed", 5).await.is_empty());
+    srv.stop().await;
+}
+
+/// `/demo/callback` reached without the demo's state (another host name, a stale tab): a
+/// client error that says to start again, not a 502 (issue 21).
+async fn a_demo_callback_without_its_state_is_the_browsers_error(b: Backend) {
+    let opts = Options { demo: true, ..Default::default() };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let resp = browser().get(srv.url("/demo/callback?code=x&state=y")).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("start again") && page.contains("href=\"/demo\""), "{page}");
     srv.stop().await;
 }
