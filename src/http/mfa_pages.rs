@@ -90,6 +90,8 @@ async fn stage_page(
                 status,
                 &MfaChallengePage {
                     csrf: &csrf,
+                    username: &user.username,
+                    first_sign_in: txn.session_id.is_none(),
                     app_name: app.as_deref(),
                     error,
                     notice,
@@ -121,6 +123,8 @@ async fn stage_page(
                 status,
                 &MfaEnrollPage {
                     csrf: &csrf,
+                    username: &user.username,
+                    first_sign_in: txn.session_id.is_none(),
                     app_name: app.as_deref(),
                     error,
                     notice,
@@ -334,6 +338,29 @@ async fn sent_page(
         }
         Err(e) => return Err(e),
     })
+}
+
+/// `POST /login/mfa/cancel` ("Not you?"): this sign-in's MFA step ends, and the login page comes
+/// back for the same waiting request.
+pub async fn cancel(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm(_): CsrfForm<super::guards::NoFields>,
+) -> PageResult<Response> {
+    let mut to = "/login".to_owned();
+    if let Some(token) = cookies::mfa_token(&state, &jar) {
+        let hash = crate::crypto::token_hash(&token);
+        if let Some(txn) = store::mfa_transactions::find_live(&state.db, &hash, state.now()).await? {
+            store::mfa_transactions::delete(&state.db, &hash).await?;
+            if let Some(r) = txn.request_id.filter(|_| txn.session_id.is_none()) {
+                to = format!(
+                    "/login?request={}",
+                    url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
+                );
+            }
+        }
+    }
+    Ok((cookies::clear_mfa(&state, jar), Redirect::to(&to)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -87,6 +87,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/login/mfa/postpone", mfa_pages::post_action(mfa_pages::Action::Postpone))
         .route("/login/trust", post(mfa_pages::trust))
         .route("/login/mfa/recovery", post(recovery_pages::from_mfa_page))
+        .route("/login/mfa/cancel", post(mfa_pages::cancel))
         .route("/recover", recovery_pages::show(LinkPurpose::MfaRecovery).post(recovery_pages::open))
         .route("/recover/ask", recovery_pages::ask(LinkPurpose::MfaRecovery))
         .route("/reset-password", recovery_pages::show(LinkPurpose::PasswordReset).post(recovery_pages::reset))

@@ -68,6 +68,10 @@ pub struct DemoPage {
 #[template(path = "mfa_challenge.html")]
 pub struct MfaChallengePage<'a> {
     pub csrf: &'a str,
+    /// The account being verified ("Not you?").
+    pub username: &'a str,
+    /// A sign-in from the password (not a step-up of a session): "Not you?" is offered.
+    pub first_sign_in: bool,
     pub app_name: Option<&'a str>,
     pub error: Option<&'a str>,
     /// Where a code was just sent.
@@ -96,6 +100,10 @@ pub struct TotpSetup {
 #[template(path = "mfa_enroll.html")]
 pub struct MfaEnrollPage<'a> {
     pub csrf: &'a str,
+    /// The account being verified ("Not you?").
+    pub username: &'a str,
+    /// A sign-in from the password (not a step-up of a session): "Not you?" is offered.
+    pub first_sign_in: bool,
     pub app_name: Option<&'a str>,
     pub error: Option<&'a str>,
     /// Where a set-up code was just sent.

@@ -22,7 +22,8 @@ both_databases!(
     the_pages_walk_from_lost_access_to_signed_in,
     self_service_can_be_turned_off,
     alerts_reach_the_user_and_can_be_turned_off,
-    one_link_one_use_across_two_nodes
+    one_link_one_use_across_two_nodes,
+    not_you_ends_the_step_and_keeps_the_request
 );
 
 /// A server whose email goes to `smtp` (plain SMTP), with optional tweaks.
@@ -556,6 +557,7 @@ async fn the_pages_walk_from_lost_access_to_signed_in(b: Backend) {
     assert_eq!(location(&resp), "/login/mfa");
     let mfa = get_page(&browser, &srv, "/login/mfa").await;
     assert!(mfa.contains("Lost access to your second step?"), "{mfa}");
+    assert!(mfa.contains("Signing in as <strong>mona</strong>") && mfa.contains("Not you?"), "{mfa}");
     // A second browser waits at its own MFA step meanwhile.
     let other = browser_at_mfa_step(&srv, "mona").await;
     let resp = post_mfa_form(&srv, &browser, "/login/mfa/recovery", &[]).await;
@@ -726,4 +728,34 @@ async fn one_link_one_use_across_two_nodes(b: Backend) {
         }
         assert_eq!(ok, 1, "{purpose:?}: one link, one use, across both nodes");
     }
+}
+
+/// "Not you?" on the MFA page: the step ends (its token opens nothing any more) and the login
+/// page comes back for the same waiting request.
+async fn not_you_ends_the_step_and_keeps_the_request(b: Backend) {
+    let Some(smtp) = Receiver::start("smtp", &[]) else { return };
+    let Some(srv) = server(b, &smtp, true, |_| {}).await else { return };
+    user_with_totp(&srv, "zoe").await;
+    let app = srv.add_client(false).await;
+    let browser = browser();
+    let resp = browser.get(authorize_url(&srv, &app.client_id, &[])).send().await.unwrap();
+    let login_at = location(&resp);
+    assert!(login_at.starts_with("/login?request="), "{login_at}");
+    let login = get_page(&browser, &srv, &login_at).await;
+    let form = [
+        ("csrf", hidden_input(&login, "csrf").unwrap()),
+        ("username", "zoe".into()),
+        ("password", PASSWORD.into()),
+        ("request", hidden_input(&login, "request").unwrap()),
+    ];
+    let resp = browser.post(srv.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(location(&resp), "/login/mfa");
+    let resp = post_mfa_form(&srv, &browser, "/login/mfa/cancel", &[]).await;
+    assert_eq!(location(&resp), login_at, "back to the login page of the same request");
+    let resp = browser.get(srv.url("/login/mfa")).send().await.unwrap();
+    assert_eq!(resp.status(), 400, "the step is over");
+    let zoe = portcullis::store::users::find_by_username(&srv.state.db, "zoe").await.unwrap().unwrap();
+    let left = portcullis::store::mfa_transactions::delete_for_user(&srv.state.db, &zoe.id).await.unwrap();
+    assert_eq!(left, 0, "the transaction itself is gone, not just the cookie");
+    srv.stop().await;
 }
