@@ -18,12 +18,10 @@ pub async fn reset(state: &AppState, token: &str, new_password: &str, client: &C
     crate::admin::users::validate_password(new_password)?;
     let (_, user) = recovery::peek(state, token, LinkPurpose::PasswordReset).await?;
     let hash = state.hasher.hash(new_password).await?;
+    // The same row `peek` read (the hash is its key), used once here.
     let link = store::links::take(&state.db, &crypto::token_hash(token), LinkPurpose::PasswordReset, state.now())
         .await?
         .ok_or(AppError::InvalidLink)?;
-    if link.user_id != user.id {
-        return Err(AppError::InvalidLink);
-    }
     store::users::update_password(&state.db, &user.id, &hash, state.now()).await?;
     let detail = serde_json::json!({"issued_by": link.issued_by}).to_string();
     audit::record(state, event::PASSWORD_RESET, Some(&user.id), None, &client.origin, Some(&detail)).await?;

@@ -76,6 +76,8 @@ pub async fn request_link(
         }));
     }
     let address = delivery::normalise_email(email).map_err(AppError::BadRequest)?;
+    // A request id is 43 characters; anything else cannot name a waiting sign-in.
+    let request_id = request_id.filter(|r| r.len() <= 128);
     spend_caps(state, purpose, &address, client).await?;
     // From here on the answer is fixed; whether anyone has the address is found out after it.
     let (state, request_id, origin) = (state.clone(), request_id.map(str::to_owned), client.origin.clone());
