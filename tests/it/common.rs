@@ -277,8 +277,16 @@ fn drop_schema(url: String, schema: String) {
 }
 
 /// A browser-like client: cookie jar, no automatic redirects (tests follow them by hand).
+/// A browser: cookies, no redirects followed. Idle connections are dropped after 5 s, before
+/// the server's 10 s `header_read_timeout` closes them: reusing one just as the server closes it
+/// fails the request with a broken pipe (a browser would retry; reqwest does not).
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap()
 }
 
 /// GETs a page that must answer 200, and returns its HTML.
