@@ -27,7 +27,13 @@ pub mod event {
     pub const SETTINGS_CHANGED: &str = "settings.changed";
     pub const APP_CREATED: &str = "app.created";
     pub const APP_REMOVED: &str = "app.removed";
+    pub const APP_UPDATED: &str = "app.updated";
+    pub const APP_SECRET_ROTATED: &str = "app.secret_rotated";
     pub const USER_CREATED: &str = "user.created";
+    /// An administrator issued an invitation link (the account has no password yet).
+    pub const USER_INVITED: &str = "user.invited";
+    /// The invited user chose their password.
+    pub const INVITATION_ACCEPTED: &str = "user.invitation_accepted";
     pub const USER_PASSWORD_SET: &str = "user.password_set";
     pub const USER_DISABLED: &str = "user.disabled";
     pub const USER_ENABLED: &str = "user.enabled";

@@ -74,22 +74,49 @@ const MAX_URIS: usize = 32;
 const MAX_SCOPES: usize = 32;
 const MAX_URL_BYTES: usize = 2048;
 
-pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -> AppResult<CreatedOidcApp> {
-    if spec.name.trim().is_empty() || spec.name.chars().count() > 128 || spec.name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("the app needs a name of 1-128 characters".into()));
-    }
-    if spec.redirect_uris.is_empty() {
+/// The name, URIs and scopes of a client, checked; the scopes it may request (the standard
+/// ones and the extras) returned.
+fn checked_client(
+    state: &AppState,
+    name: &str,
+    redirect_uris: &[String],
+    post_logout_redirect_uris: &[String],
+    extra_scopes: &[String],
+) -> AppResult<Vec<String>> {
+    check_name(name)?;
+    if redirect_uris.is_empty() {
         return Err(AppError::BadRequest("at least one redirect URI is required".into()));
     }
-    if spec.redirect_uris.len() > MAX_URIS || spec.post_logout_redirect_uris.len() > MAX_URIS {
+    if redirect_uris.len() > MAX_URIS || post_logout_redirect_uris.len() > MAX_URIS {
         return Err(AppError::BadRequest(format!("at most {MAX_URIS} redirect URIs of each kind")));
     }
-    if spec.extra_scopes.len() > MAX_SCOPES || spec.extra_scopes.iter().any(|s| s.len() > 128) {
+    if extra_scopes.len() > MAX_SCOPES || extra_scopes.iter().any(|s| s.len() > 128) {
         return Err(AppError::BadRequest(format!("at most {MAX_SCOPES} extra scopes of 1-128 characters")));
     }
-    for u in spec.redirect_uris.iter().chain(spec.post_logout_redirect_uris) {
+    for u in redirect_uris.iter().chain(post_logout_redirect_uris) {
         validate_redirect_uri(state, u)?;
     }
+    let mut scopes: Vec<String> = SCOPES_SUPPORTED.iter().map(|s| s.to_string()).collect();
+    for s in extra_scopes {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') && !scopes.contains(s) {
+            scopes.push(s.clone());
+        } else if !scopes.contains(s) {
+            return Err(AppError::BadRequest(format!("invalid scope `{s}`")));
+        }
+    }
+    Ok(scopes)
+}
+
+fn check_name(name: &str) -> AppResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest("the app needs a name of 1-128 characters".into()));
+    }
+    Ok(())
+}
+
+pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -> AppResult<CreatedOidcApp> {
+    let scopes =
+        checked_client(state, spec.name, spec.redirect_uris, spec.post_logout_redirect_uris, spec.extra_scopes)?;
     // Generated ids are hex: base64url could start with `-`, which a shell tool would read as a flag.
     let client_id = spec.client_id.map(str::to_owned).unwrap_or_else(|| hex::encode(crypto::random_bytes::<16>()));
     if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
@@ -97,14 +124,6 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
     }
     let secret = (!spec.public).then(Secret::random);
     let secret_hash = secret.as_deref().map(client_secret_hash);
-    let mut scopes: Vec<String> = SCOPES_SUPPORTED.iter().map(|s| s.to_string()).collect();
-    for s in spec.extra_scopes {
-        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') && !scopes.contains(s) {
-            scopes.push(s.clone());
-        } else if !scopes.contains(s) {
-            return Err(AppError::BadRequest(format!("invalid scope `{s}`")));
-        }
-    }
     let app = store::apps::create_oidc(
         &state.db,
         &NewOidcClient {
@@ -176,4 +195,90 @@ pub async fn remove(state: &AppState, admin: &Admin, app: &App) -> AppResult<()>
     }
     let detail = json!({"protocol": app.protocol, "name": app.name});
     admin.audit(state, event::APP_REMOVED, None, Some(&app.id), &detail).await
+}
+
+/// What an edit of an OIDC app sets. The client id and its kind (public or confidential)
+/// stay: a client that changes kind is a new registration.
+pub struct OidcAppEdit<'a> {
+    pub name: &'a str,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    pub extra_scopes: &'a [String],
+}
+
+/// Changes an OIDC app's name, redirect URIs and extra scopes. Grants already made keep
+/// their scopes until they end; new authorization requests see the new registration.
+pub async fn update_oidc(state: &AppState, admin: &Admin, app: &App, edit: &OidcAppEdit<'_>) -> AppResult<()> {
+    let scopes =
+        checked_client(state, edit.name, edit.redirect_uris, edit.post_logout_redirect_uris, edit.extra_scopes)?;
+    let changed = store::apps::update_oidc(
+        &state.db,
+        &app.id,
+        &store::apps::OidcClientEdit {
+            name: edit.name.trim(),
+            redirect_uris: edit.redirect_uris,
+            post_logout_redirect_uris: edit.post_logout_redirect_uris,
+            allowed_scopes: &scopes,
+        },
+    )
+    .await?;
+    if !changed {
+        return Err(AppError::NotFound);
+    }
+    let detail = json!({
+        "protocol": "oidc",
+        "name": edit.name.trim(),
+        "redirect_uris": edit.redirect_uris,
+        "post_logout_redirect_uris": edit.post_logout_redirect_uris,
+        "scopes": scopes,
+    });
+    admin.audit(state, event::APP_UPDATED, None, Some(&app.id), &detail).await
+}
+
+/// Replaces a SAML app's registration with what `spec` describes (checked as a new one is).
+pub async fn update_saml(state: &AppState, admin: &Admin, app: &App, spec: SamlAppSpec) -> AppResult<ServiceProvider> {
+    let previous = store::saml::find_by_app(&state.db, &app.id).await?.ok_or(AppError::NotFound)?;
+    let from_metadata = spec.metadata.is_some();
+    let check_url = |what: &str, url: &str| validate_url(state, what, url, false);
+    let mut sp = saml::registration::service_provider(spec, app.id.clone(), &check_url)?;
+    // Fields list ACS and SLO URLs only; where they are unchanged, the indexes and bindings
+    // the SP's metadata gave them stay (an SP may ask for its ACS by index).
+    if !from_metadata {
+        let urls = |acs: &[crate::store::saml::Acs]| acs.iter().map(|a| a.url.clone()).collect::<Vec<_>>();
+        if urls(&sp.acs) == urls(&previous.acs) {
+            sp.acs = previous.acs;
+        }
+        if sp.slo_url.is_some() && sp.slo_url == previous.slo_url {
+            sp.slo_binding = previous.slo_binding;
+        }
+    }
+    let changed = store::saml::update(&state.db, &sp).await.map_err(|e| {
+        if e.is_unique_violation() {
+            AppError::Conflict(format!("entity ID `{}` is already registered", sp.entity_id))
+        } else {
+            e
+        }
+    })?;
+    if !changed {
+        return Err(AppError::NotFound);
+    }
+    let detail = json!({"protocol": "saml", "name": sp.name, "entity_id": sp.entity_id});
+    admin.audit(state, event::APP_UPDATED, None, Some(&app.id), &detail).await?;
+    Ok(sp)
+}
+
+/// A new secret for a confidential client, shown once: the old one stops working at once
+/// (a leaked secret is the usual reason to rotate). Public clients have none to rotate.
+pub async fn rotate_secret(state: &AppState, admin: &Admin, app: &App) -> AppResult<Secret> {
+    let client = store::apps::find_client_by_app(&state.db, &app.id).await?.ok_or(AppError::NotFound)?;
+    if client.is_public() {
+        return Err(AppError::BadRequest("a public client has no secret: it proves itself with PKCE".into()));
+    }
+    let secret = Secret::random();
+    if !store::apps::update_client_secret(&state.db, &client.client_id, &client_secret_hash(&secret)).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = json!({"protocol": "oidc", "client_id": client.client_id});
+    admin.audit(state, event::APP_SECRET_ROTATED, None, Some(&app.id), &detail).await?;
+    Ok(secret)
 }

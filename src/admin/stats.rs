@@ -80,3 +80,68 @@ pub async fn stats(state: &AppState, _admin: &Admin) -> AppResult<Value> {
         "generated_at": now,
     }))
 }
+
+/// What the MFA dashboard (`/admin/stats`) draws: the last `DAYS` days, oldest first.
+#[derive(Debug)]
+pub struct Dashboard {
+    /// Unix day numbers.
+    pub days: Vec<i64>,
+    /// Share of active users with a factor at the end of each day (0.0–1.0).
+    pub enrolment_rate: Vec<f64>,
+    pub enrolment: store::stats::Enrolment,
+    /// (event, values per day) for each counted event.
+    pub daily: Vec<(&'static str, Vec<i64>)>,
+    /// (plugin label, mode, runs, failures) over the window.
+    pub plugins: Vec<(String, String, i64, i64)>,
+}
+
+pub const DAYS: i64 = 30;
+
+/// The events the dashboard draws per day.
+pub const DAILY: [&str; 5] =
+    [event::LOGIN_SUCCESS, event::MFA_CHALLENGE, event::MFA_FAILED, event::LOCKOUT, event::RECOVERY_USED];
+
+pub async fn dashboard(state: &AppState, _admin: &Admin) -> AppResult<Dashboard> {
+    let today = state.now().div_euclid(86_400);
+    let days: Vec<i64> = (today - DAYS + 1..=today).collect();
+    let first = days[0];
+    // Cumulative counts up to each day: everything before the window, then day by day.
+    let cumulative = |rows: &[(i64, i64)]| -> Vec<i64> {
+        let mut running: i64 = rows.iter().filter(|(d, _)| *d < first).map(|(_, n)| n).sum();
+        days.iter()
+            .map(|day| {
+                running += rows.iter().filter(|(d, _)| d == day).map(|(_, n)| n).sum::<i64>();
+                running
+            })
+            .collect()
+    };
+    let users = cumulative(&store::stats::users_by_day(&state.db).await?);
+    let enrolled = cumulative(&store::stats::enrolled_by_day(&state.db).await?);
+    let enrolment_rate =
+        users.iter().zip(&enrolled).map(|(u, e)| if *u > 0 { (*e as f64 / *u as f64).min(1.0) } else { 0.0 }).collect();
+    let counted = store::stats::daily_event_counts(&state.db, &DAILY, first * 86_400).await?;
+    let daily = DAILY
+        .iter()
+        .map(|e| {
+            let per_day = days
+                .iter()
+                .map(|day| counted.iter().filter(|(ev, d, _)| ev == e && d == day).map(|(.., n)| n).sum())
+                .collect();
+            (*e, per_day)
+        })
+        .collect();
+    let plugins_known = store::plugins::list(&state.db).await?;
+    let mut plugins: Vec<(String, String, i64, i64)> = store::stats::plugin_runs(&state.db, first * 86_400)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let label = plugins_known
+                .iter()
+                .find(|p| p.id == r.plugin_id)
+                .map_or_else(|| r.plugin_id.clone(), |p| format!("{} v{}", p.name, p.version));
+            (label, r.mode, r.runs, r.failures)
+        })
+        .collect();
+    plugins.sort();
+    Ok(Dashboard { days, enrolment_rate, enrolment: store::stats::enrolment(&state.db).await?, daily, plugins })
+}

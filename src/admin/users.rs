@@ -9,7 +9,9 @@ use super::security::{self, SecurityEvent};
 use crate::audit::event;
 use crate::crypto;
 use crate::error::{AppError, AppResult};
+use crate::mfa::recovery;
 use crate::state::AppState;
+use crate::store::links::LinkPurpose;
 use crate::store::{self, users::NewUser, users::User};
 
 /// A generated password: 20 characters from an unambiguous alphabet (~110 bits).
@@ -30,8 +32,15 @@ pub struct UserSpec<'a> {
 }
 
 pub async fn add(state: &AppState, admin: &Admin, spec: &UserSpec<'_>) -> AppResult<User> {
-    validate_username(spec.username)?;
     validate_password(spec.password)?;
+    check(state, spec).await?;
+    let hash = state.hasher.hash(spec.password).await?;
+    insert(state, admin, spec, Some(&hash)).await
+}
+
+/// The fields of a new account, checked (the password is the caller's).
+async fn check(state: &AppState, spec: &UserSpec<'_>) -> AppResult<()> {
+    validate_username(spec.username)?;
     let plain =
         |v: Option<&str>, max: usize| v.is_none_or(|v| v.chars().count() <= max && !v.chars().any(char::is_control));
     if !plain(spec.email, 254) || !plain(spec.display_name, 128) {
@@ -45,7 +54,10 @@ pub async fn add(state: &AppState, admin: &Admin, spec: &UserSpec<'_>) -> AppRes
     if store::users::find_by_username(&state.db, spec.username).await?.is_some() {
         return Err(AppError::Conflict(format!("user `{}` already exists", spec.username)));
     }
-    let hash = state.hasher.hash(spec.password).await?;
+    Ok(())
+}
+
+async fn insert(state: &AppState, admin: &Admin, spec: &UserSpec<'_>, hash: Option<&str>) -> AppResult<User> {
     let user = store::users::create(
         &state.db,
         &NewUser {
@@ -53,7 +65,7 @@ pub async fn add(state: &AppState, admin: &Admin, spec: &UserSpec<'_>) -> AppRes
             email: spec.email,
             email_verified: spec.email_verified && spec.email.is_some_and(|e| !e.is_empty()),
             display_name: spec.display_name,
-            password_hash: Some(&hash),
+            password_hash: hash,
             is_admin: spec.is_admin,
         },
         state.now(),
@@ -65,9 +77,71 @@ pub async fn add(state: &AppState, admin: &Admin, spec: &UserSpec<'_>) -> AppRes
     for g in spec.groups {
         store::users::add_to_group(&state.db, &user.id, g).await?;
     }
-    let detail = json!({"username": user.username, "is_admin": user.is_admin, "groups": spec.groups});
+    let detail =
+        json!({"username": user.username, "is_admin": user.is_admin, "groups": spec.groups, "invited": hash.is_none()});
     admin.audit(state, event::USER_CREATED, Some(&user.id), None, &detail).await?;
     Ok(user)
+}
+
+/// The longest an invitation link may live.
+pub const INVITATION_MAX_DAYS: i64 = 14;
+
+/// A new account without a password (`spec.password` is ignored), and an invitation link to
+/// choose one, valid `days` days; emailed to the account's address when `send_email`.
+pub async fn invite(
+    state: &AppState,
+    admin: &Admin,
+    spec: &UserSpec<'_>,
+    days: i64,
+    send_email: bool,
+) -> AppResult<(User, recovery::Issued)> {
+    check_invitation(spec.email, days, send_email)?;
+    check(state, spec).await?;
+    let user = insert(state, admin, spec, None).await?;
+    let issued = issue_invitation(state, admin, &user, days, send_email).await?;
+    Ok((user, issued))
+}
+
+/// A new invitation for an account that has no password yet (the earlier link stops working).
+pub async fn reinvite(
+    state: &AppState,
+    admin: &Admin,
+    user: &User,
+    days: i64,
+    send_email: bool,
+) -> AppResult<recovery::Issued> {
+    if user.password_hash.is_some() {
+        return Err(AppError::BadRequest("This user already chose a password: send a recovery link instead.".into()));
+    }
+    check_invitation(user.email.as_deref(), days, send_email)?;
+    issue_invitation(state, admin, user, days, send_email).await
+}
+
+fn check_invitation(email: Option<&str>, days: i64, send_email: bool) -> AppResult<()> {
+    if !(1..=INVITATION_MAX_DAYS).contains(&days) {
+        return Err(AppError::BadRequest(format!("An invitation is valid 1 to {INVITATION_MAX_DAYS} days.")));
+    }
+    if send_email && email.is_none_or(|e| e.trim().is_empty()) {
+        return Err(AppError::BadRequest("To email the invitation, give the user's email address.".into()));
+    }
+    Ok(())
+}
+
+async fn issue_invitation(
+    state: &AppState,
+    admin: &Admin,
+    user: &User,
+    days: i64,
+    send_email: bool,
+) -> AppResult<recovery::Issued> {
+    let spec = recovery::LinkSpec {
+        purpose: LinkPurpose::Invitation,
+        ttl_seconds: days * 86_400,
+        reason: None,
+        request_id: None,
+        email_to: user.email.as_deref().filter(|_| send_email),
+    };
+    recovery::issue(state, user, Some(admin), &spec, admin.origin()).await
 }
 
 fn validate_username(u: &str) -> AppResult<()> {

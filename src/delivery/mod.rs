@@ -102,6 +102,8 @@ pub enum Content {
     /// A one-time link: MFA recovery (`recovery`) or a password reset. `issued_by` names the
     /// administrator who issued it, if one did.
     Link { url: crate::crypto::Secret, recovery: bool, minutes: i64, issued_by: Option<String> },
+    /// An invitation to choose the first password of an account an administrator made.
+    Invitation { url: crate::crypto::Secret, days: i64, issued_by: Option<String> },
     /// A security alert to the account's owner: what happened (`what`: the factor, if one), when
     /// and from which address.
     Alert { alert: alerts::Alert, what: Option<String>, at: i64, ip: Option<String> },
@@ -118,6 +120,7 @@ impl Content {
             Content::Code { setup: false, .. } => "login_code",
             Content::Link { recovery: true, .. } => "recovery_link",
             Content::Link { recovery: false, .. } => "password_reset_link",
+            Content::Invitation { .. } => "invitation",
             Content::Alert { .. } => "security_alert",
             Content::Event { .. } => "webhook_event",
         }
@@ -230,6 +233,24 @@ struct CodeHtml<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "mail/invite.txt")]
+struct InviteText<'a> {
+    url: &'a str,
+    days: i64,
+    host: &'a str,
+    issued_by: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/invite.html")]
+struct InviteHtml<'a> {
+    url: &'a str,
+    days: i64,
+    host: &'a str,
+    issued_by: Option<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "mail/link.txt")]
 struct LinkText<'a> {
     url: &'a str,
@@ -304,6 +325,14 @@ impl Content {
                     // the carrier.
                     text: LinkText { url, recovery, minutes, host, issued_by }.render()?,
                     html: Some(LinkHtml { url, recovery, minutes, host, issued_by }.render()?),
+                }
+            }
+            Content::Invitation { url, days, issued_by } => {
+                let (url, days, host, issued_by) = (url.expose(), *days, host.as_str(), issued_by.as_deref());
+                Rendered {
+                    subject: format!("Your {host} account is ready"),
+                    text: InviteText { url, days, host, issued_by }.render()?,
+                    html: Some(InviteHtml { url, days, host, issued_by }.render()?),
                 }
             }
             Content::Alert { alert, what, at, ip } => {

@@ -1,7 +1,7 @@
 //! The admin settings page (`/admin/settings`): global MFA settings, group minimums and
 //! per-app policies, the same operations as the admin JSON API, as CSRF-protected forms.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::store;
 use crate::web::{AdminSettingsPage, AppRow, GlobalSettingsView, GroupRow};
 
-const POLICIES: [(&str, &str); 5] = [
+pub(crate) const POLICIES: [(&str, &str); 5] = [
     ("disabled", "Off"),
     ("optional", "Only for users who set one up"),
     ("any", "Required: any method"),
@@ -103,32 +103,27 @@ pub struct AdminForm {
     alert_password_changes: Option<String>,
     alert_lockout: Option<String>,
     mfa_enforce_enrollment: Option<String>,
-    allow_trusted_devices: Option<String>,
     #[serde(default)]
     name: String,
     mfa_enrollment_grace_period: Option<String>,
     mfa_reauth_interval_minutes: Option<String>,
     trusted_device_duration_days: Option<String>,
     backup_codes_count: Option<String>,
-    reauth_interval_minutes: Option<String>,
 }
 
-/// What a form on the page saves: the global settings, a group's minimum, or the policy of
-/// the app named in the path (`{id}`).
+/// What a form on the page saves: the global settings, a group's minimum, or the recovery
+/// and alert settings. (An app's policy is saved on its own page, `admin_apps`.)
 #[derive(Clone, Copy)]
 pub enum Target {
     Global,
     Group,
-    App,
     /// The way back in and the alerts to users.
     Recovery,
 }
 
 /// The route that saves one target: a CSRF-checked form post by an administrator.
 pub fn post_save(target: Target) -> MethodRouter<AppState> {
-    post(move |state, jar, id: Option<Path<String>>, admin, signed_in, form| {
-        save(state, jar, id, admin, signed_in, form, target)
-    })
+    post(move |state, jar, admin, signed_in, form| save(state, jar, admin, signed_in, form, target))
 }
 
 fn number(key: &str, v: &Option<String>) -> AppResult<i64> {
@@ -146,7 +141,6 @@ fn policy(v: &str) -> AppResult<Policy> {
 async fn save(
     State(state): State<AppState>,
     jar: CookieJar,
-    id: Option<Path<String>>,
     AdminPage(admin): AdminPage,
     signed_in: SignedIn,
     form: AdminFormResult,
@@ -159,8 +153,7 @@ async fn save(
             return Ok(page(&state, jar, None, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
         }
     };
-    let app_id = id.map(|Path(id)| id).unwrap_or_default();
-    match apply(&state, &admin, &f, target, &app_id).await {
+    match apply(&state, &admin, &f, target).await {
         Ok(notice) => {
             // The change may put this admin's own account below the new policy: it was saved
             // all the same, and the answer says so instead of a 403 from the next page.
@@ -193,7 +186,7 @@ async fn save(
     }
 }
 
-async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target, app_id: &str) -> AppResult<Notice> {
+async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target) -> AppResult<Notice> {
     match target {
         Target::Global => {
             let mut factors = Vec::new();
@@ -238,19 +231,6 @@ async fn apply(state: &AppState, admin: &Admin, f: &AdminForm, target: Target, a
             let p = if f.mfa_policy.is_empty() { None } else { Some(policy(&f.mfa_policy)?) };
             settings::set_group_policy(state, admin, &f.name, p).await?;
             Ok(Notice::GroupSaved)
-        }
-        Target::App => {
-            let p = crate::mfa::policy::AppPolicy {
-                mfa_policy: if f.mfa_policy == "inherit" { None } else { Some(policy(&f.mfa_policy)?) },
-                reauth_interval_minutes: number("reauth_interval_minutes", &f.reauth_interval_minutes)?,
-                allow_trusted_devices: f.allow_trusted_devices.is_some(),
-                // The page does not edit the app's factor list (the API and CLI do): kept.
-                allowed_factors: crate::store::settings::find_app_policy(&state.db, app_id)
-                    .await?
-                    .and_then(|p| p.allowed_factors),
-            };
-            settings::set_app_policy(state, admin, app_id, &p).await?;
-            Ok(Notice::AppSaved)
         }
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::cookies;
 use super::error::{PageResult, render, status_of};
-use super::guards::{AdminPage, CsrfForm};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, mfa as admin_mfa, users};
 use crate::error::{AppError, AppResult};
@@ -50,10 +50,22 @@ pub struct ListQuery {
 /// `GET /admin/users?q=&page=`.
 pub async fn list(
     State(state): State<AppState>,
+    jar: CookieJar,
     AdminPage(_): AdminPage,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult<Response> {
     let q = q.map(|Query(q)| q).unwrap_or_default();
+    Ok(list_page(&state, jar, q, None, &NewUserForm::default(), StatusCode::OK).await?)
+}
+
+async fn list_page(
+    state: &AppState,
+    jar: CookieJar,
+    q: ListQuery,
+    error: Option<&str>,
+    new_user: &NewUserForm,
+    status: StatusCode,
+) -> AppResult<Response> {
     let search: String = q.q.trim().chars().take(100).collect();
     let page = q.page.clamp(0, 100_000);
     let (found, total) = store::users::search(&state.db, &search, PAGE_SIZE, page * PAGE_SIZE).await?;
@@ -70,14 +82,31 @@ pub async fn list(
             factors: enrolled.list().iter().map(|f| f.label()).collect::<Vec<_>>().join(", "),
             mfa: enrolled.any(),
             last_sign_in: store::users::last_sign_in(&state.db, &u.id).await?.map(when),
-            locked: users::locked_until(&state, &u).await?.is_some_and(|t| t > now),
+            locked: users::locked_until(state, &u).await?.is_some_and(|t| t > now),
             disabled: u.disabled,
             is_admin: u.is_admin,
+            invited: u.password_hash.is_none(),
         });
     }
     let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
-    let p = AdminUsersPage { q: &search, rows, total, page, pages };
-    Ok(render(StatusCode::OK, &p))
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let p = AdminUsersPage {
+        q: &search,
+        rows,
+        total,
+        page,
+        pages,
+        csrf: &csrf,
+        error,
+        new_username: &new_user.username,
+        new_email: &new_user.email,
+        new_display_name: &new_user.display_name,
+        new_groups: &new_user.groups,
+        invitation_days: crate::mfa::recovery::email_link_seconds(crate::store::links::LinkPurpose::Invitation)
+            / 86_400,
+        email_available: state.delivery.is_available(crate::delivery::Channel::Email),
+    };
+    Ok((jar, render(status, &p)).into_response())
 }
 
 /// `GET /admin/users/{id}`.
@@ -100,6 +129,7 @@ struct View {
     error: Option<String>,
     codes: Option<Vec<String>>,
     recovery_url: Option<String>,
+    invitation_url: Option<String>,
 }
 
 async fn page(
@@ -116,6 +146,8 @@ async fn page(
         .await?
         .into_iter()
         .map(|s| SessionRow {
+            device: crate::web::device::device_name(s.user_agent.as_deref()),
+            ip: s.ip.unwrap_or_default(),
             id: s.id,
             started: when(s.auth_time),
             last_seen: when(s.last_seen_at),
@@ -148,6 +180,10 @@ async fn page(
         audit,
         codes: view.codes,
         recovery_url: view.recovery_url,
+        invitation_url: view.invitation_url,
+        invited: user.password_hash.is_none(),
+        invitation_days: crate::mfa::recovery::email_link_seconds(crate::store::links::LinkPurpose::Invitation)
+            / 86_400,
         email_verified: mfa.email_verified,
         is_self: admin.actor_id() == Some(user.id.as_str()),
     };
@@ -165,6 +201,8 @@ pub struct ActionForm {
     group: String,
     #[serde(default)]
     expires_hours: String,
+    #[serde(default)]
+    expires_days: String,
     #[serde(default)]
     email: Option<String>,
     /// The box a destructive action needs ticked.
@@ -238,6 +276,12 @@ async fn run(state: &AppState, admin: &Admin, user: &User, action: &str, f: &Act
                 ..View::default()
             }));
         }
+        "invite" => {
+            let days = invitation_days(&f.expires_days)?;
+            let email = f.email.as_deref() == Some("on");
+            let issued = users::reinvite(state, admin, user, days, email).await?;
+            return Ok(Some(invitation_view(&issued, email)));
+        }
         "revoke-device" => users::revoke_device(state, admin, user, &f.item).await?,
         "end-session" => {
             users::end_sessions(state, admin, user, Some(&f.item)).await?;
@@ -270,4 +314,87 @@ async fn run(state: &AppState, admin: &Admin, user: &User, action: &str, f: &Act
         _ => return Err(AppError::NotFound),
     }
     Ok(None)
+}
+
+fn invitation_days(text: &str) -> AppResult<i64> {
+    let max = users::INVITATION_MAX_DAYS;
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|d| (1..=max).contains(d))
+        .ok_or_else(|| AppError::BadRequest(format!("Valid for: a whole number of days, 1 to {max}.")))
+}
+
+fn invitation_view(issued: &crate::mfa::recovery::Issued, emailed: bool) -> View {
+    let sent = if emailed { " It was also emailed to the user." } else { "" };
+    View {
+        notice: Some(format!(
+            "Invitation made; it works once until {}.{sent} The user chooses a password with it, then signs in.",
+            when(issued.expires_at)
+        )),
+        invitation_url: Some(issued.url.expose().to_owned()),
+        ..View::default()
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewUserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    display_name: String,
+    /// Group names, separated by commas or spaces.
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    expires_days: String,
+    email_invitation: Option<String>,
+}
+
+/// `POST /admin/users`: a new account and its invitation link (shown once, and emailed if
+/// asked). The user chooses their own password; nobody else ever knows it.
+pub async fn create(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    AdminPage(admin): AdminPage,
+    form: Result<CsrfForm<NewUserForm>, CsrfRejection<NewUserForm>>,
+) -> PageResult<Response> {
+    let f = match form {
+        Ok(CsrfForm(f)) => f,
+        Err(r) => {
+            let f = r.expired_form()?;
+            return Ok(
+                list_page(&state, jar, ListQuery::default(), Some(FORM_EXPIRED), &f, StatusCode::FORBIDDEN).await?
+            );
+        }
+    };
+    let groups: Vec<String> =
+        f.groups.split(|c: char| c == ',' || c.is_whitespace()).filter(|g| !g.is_empty()).map(str::to_owned).collect();
+    let email = Some(f.email.trim()).filter(|e| !e.is_empty());
+    let spec = users::UserSpec {
+        username: f.username.trim(),
+        password: "",
+        email,
+        email_verified: false,
+        display_name: Some(f.display_name.trim()).filter(|n| !n.is_empty()),
+        is_admin: false,
+        groups: &groups,
+    };
+    let send = f.email_invitation.is_some();
+    let result = match invitation_days(&f.expires_days) {
+        Ok(days) => users::invite(&state, &admin, &spec, days, send).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((user, issued)) => {
+            Ok(page(&state, jar, &admin, &user, invitation_view(&issued, send), StatusCode::CREATED).await?)
+        }
+        Err(e) if e.http_status() < 500 => {
+            let (msg, status) = (e.public_message(), status_of(&e));
+            Ok(list_page(&state, jar, ListQuery::default(), Some(&msg), &f, status).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -14,6 +14,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use tracing::Instrument;
+
 use crate::config::ServerConfig;
 use crate::error::{AppError, OAuthErrorCode};
 
@@ -66,7 +68,57 @@ fn nul_refused(path: &str) -> Response {
     error_response(path, e)
 }
 
+/// The request's id: the client's `X-Request-Id` when it is a plain token (a proxy in front
+/// may have set it), otherwise a new one. It is in every log line of the request, in the
+/// response header, and on error pages as their reference.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+}
+
+const REQUEST_ID: &str = "x-request-id";
+/// Where an error page shows its reference.
+const REFERENCE_MARK: &str = "<!--portcullis:reference-->";
+
 pub async fn guard(State(sv): State<ServerConfig>, req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut resp = inner(sv, req, next).instrument(span).await;
+    if resp.status().as_u16() >= 400
+        && resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+    {
+        resp = with_reference(resp, &id).await;
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    resp
+}
+
+/// An error page with its reference filled in (the id people quote to an administrator).
+async fn with_reference(resp: Response, id: &str) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = to_bytes(body, 1024 * 1024).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let html = String::from_utf8_lossy(&bytes);
+    if !html.contains(REFERENCE_MARK) {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    let filled = html.replace(
+        REFERENCE_MARK,
+        &format!(
+            "<p class=\"muted small\" id=\"reference\">Reference: <code>{id}</code> — quote it if you ask for help.</p>"
+        ),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(filled))
+}
+
+async fn inner(sv: ServerConfig, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let uri_text = req.uri().path_and_query().map(|p| p.as_str().as_bytes().to_vec()).unwrap_or_default();
     if has_nul_escape(&uri_text) {
@@ -105,7 +157,14 @@ pub async fn guard(State(sv): State<ServerConfig>, req: Request, next: Next) -> 
         req
     };
     let resp = next.run(req).await;
-    reformat(&path, resp)
+    let mut resp = reformat(&path, resp);
+    if matches!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+        // The request body was not read to its end: the connection cannot carry another
+        // request, and saying so keeps the client from sending its next one down it as the
+        // server closes it (RFC 9112 §9.6).
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 /// `\u0000` in a JSON text (not preceded by another backslash that escapes it).

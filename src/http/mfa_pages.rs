@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, post};
 use axum_extra::extract::CookieJar;
-use base64::Engine;
 use serde::Deserialize;
 
 use super::client::ClientInfo;
@@ -16,7 +15,7 @@ use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
 use crate::login::mfa::{self as flow, Progress, Proof, TrustAnswer};
 use crate::login::{self, Stage};
-use crate::mfa::policy::Factor;
+use crate::mfa::policy::{Factor, Policy};
 use crate::state::AppState;
 use crate::store;
 use crate::store::mfa_transactions::TxnStage;
@@ -86,6 +85,16 @@ async fn stage_page(
             let backup = store::factors::backup_code_status(&state.db, &user.id).await?;
             let recovery_by_email =
                 crate::mfa::recovery::self_service(state, store::links::LinkPurpose::MfaRecovery).await?;
+            let (now, limits) = (state.now(), &state.config.limits);
+            let key = crate::mfa::limits::mfa_key(&user.id);
+            let locked_for = store::audit::locked_for(&state.db, &key, now).await?;
+            let attempts_left = match locked_for {
+                Some(_) => None,
+                None => store::audit::failures_in_window(&state.db, &key, now, limits.window_seconds)
+                    .await?
+                    .filter(|n| *n > 0)
+                    .map(|n| (limits.mfa_failures_per_account - n).max(0)),
+            };
             render(
                 status,
                 &MfaChallengePage {
@@ -105,17 +114,28 @@ async fn stage_page(
                     backup_low: Some(backup.remaining)
                         .filter(|n| backup.total > 0 && *n < crate::mfa::backup::LOW_WATER),
                     recovery_by_email,
+                    locked_for: locked_for.map(crate::web::duration_in_words),
+                    attempts_left,
                 },
             )
         }
         Stage::Enroll => {
             let totp = if pending.enroll.contains(&Factor::Totp) {
                 let (e, _) = flow::begin_totp_enrolment(state, token).await?;
-                let qr_base64 = base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes());
-                Some(TotpSetup { secret: e.secret.clone(), qr_base64 })
+                Some(TotpSetup::new(&e))
             } else {
                 None
             };
+            // Who asks: the app when its own policy is what requires a second step (the
+            // organisation's settings and the user's groups alone would not).
+            let requires = |p: Option<Policy>| p.is_some_and(|p| p >= Policy::Any);
+            let app_policy = match txn.app_id.as_deref() {
+                Some(id) => store::settings::find_app_policy(&state.db, id).await?.and_then(|p| p.mfa_policy),
+                None => None,
+            };
+            let group_minimum =
+                store::settings::user_groups(&state.db, &user.id).await?.iter().filter_map(|g| g.1).max();
+            let required_by_app = requires(app_policy) && !requires(group_minimum);
             let deadline = user.mfa_enroll_deadline.map(|d| {
                 cookie::time::OffsetDateTime::from_unix_timestamp(d).map(|t| t.date().to_string()).unwrap_or_default()
             });
@@ -139,6 +159,7 @@ async fn stage_page(
                     can_postpone: pending.can_postpone,
                     deadline,
                     recovery: txn.recovery.map(|r| r.as_str()),
+                    required_by_app,
                 },
             )
         }
@@ -297,7 +318,7 @@ async fn submit(
             csrf: &csrf,
             trust_token,
             request: done.request_id.as_deref(),
-            default_name: "This browser",
+            default_name: &crate::web::device::device_name(client.user_agent.as_deref()),
             days,
             offer_trust: done.trust_offered,
             codes: done.backup_codes.clone(),

@@ -1,7 +1,9 @@
 //! axum only: the router, middleware and thin handlers.
 
+pub mod admin_apps;
 pub mod admin_audit;
 pub mod admin_pages;
+pub mod admin_stats;
 pub mod admin_users;
 pub mod admin_webhooks;
 pub mod api;
@@ -90,8 +92,16 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/login/mfa/cancel", post(mfa_pages::cancel))
         .route("/recover", recovery_pages::show(LinkPurpose::MfaRecovery).post(recovery_pages::open))
         .route("/recover/ask", recovery_pages::ask(LinkPurpose::MfaRecovery))
-        .route("/reset-password", recovery_pages::show(LinkPurpose::PasswordReset).post(recovery_pages::reset))
+        .route(
+            "/reset-password",
+            recovery_pages::show(LinkPurpose::PasswordReset)
+                .merge(recovery_pages::set_password(LinkPurpose::PasswordReset)),
+        )
         .route("/reset-password/ask", recovery_pages::ask(LinkPurpose::PasswordReset))
+        .route(
+            "/invite",
+            recovery_pages::show(LinkPurpose::Invitation).merge(recovery_pages::set_password(LinkPurpose::Invitation)),
+        )
         .route("/profile/password", profile::post_action(profile::Action::PasswordChange))
         .route("/profile", get(profile::show))
         .route("/profile/verify", profile::post_action(profile::Action::Verify))
@@ -104,6 +114,8 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/profile/passkeys/{id}/remove", profile::post_action(profile::Action::PasskeyRemove))
         .route("/profile/backup-codes", profile::post_action(profile::Action::BackupCodes))
         .route("/profile/devices/{id}/revoke", profile::post_action(profile::Action::DeviceRevoke))
+        .route("/profile/sessions/{id}/end", profile::post_action(profile::Action::SessionEnd))
+        .route("/profile/sessions/end-others", profile::post_action(profile::Action::SessionsEndOthers))
         .route("/profile/sms/setup", profile::post_action(profile::Action::CodesSetup(Factor::Sms)))
         .route("/profile/sms/confirm", profile::post_action(profile::Action::CodesConfirm(Factor::Sms)))
         .route("/profile/email/setup", profile::post_action(profile::Action::CodesSetup(Factor::Email)))
@@ -111,7 +123,8 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/profile/codes/{id}/remove", profile::post_action(profile::Action::CodesRemove))
         .route("/profile/factors/{id}/primary", profile::post_action(profile::Action::MakePrimary))
         .route("/admin", get(admin_users::home))
-        .route("/admin/users", get(admin_users::list))
+        .route("/admin/users", get(admin_users::list).post(admin_users::create))
+        .route("/admin/stats", get(admin_stats::show))
         .route("/admin/audit", get(admin_audit::show))
         .route("/admin/webhooks", get(admin_webhooks::show).post(admin_webhooks::create))
         .route("/admin/webhooks/{id}/{action}", post(admin_webhooks::act))
@@ -121,7 +134,13 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/admin/settings", admin_pages::post_save(admin_pages::Target::Global).get(admin_pages::show))
         .route("/admin/groups", admin_pages::post_save(admin_pages::Target::Group))
         .route("/admin/settings/recovery", admin_pages::post_save(admin_pages::Target::Recovery))
-        .route("/admin/apps/{id}", admin_pages::post_save(admin_pages::Target::App))
+        .route("/admin/apps", get(admin_apps::list))
+        .route("/admin/apps/new", get(admin_apps::new))
+        .route("/admin/apps/new/oidc", post(admin_apps::create_oidc))
+        .route("/admin/apps/new/saml", post(admin_apps::create_saml))
+        .route("/admin/apps/{id}", get(admin_apps::show))
+        .route("/admin/apps/{id}/saml", post(admin_apps::edit_saml))
+        .route("/admin/apps/{id}/{action}", post(admin_apps::act))
         .route(
             "/admin/plugins",
             get(plugin_pages::list)

@@ -24,16 +24,20 @@ pub enum Notice {
     SettingsSaved,
     GroupSaved,
     AppSaved,
+    AppCreated,
+    AppRemoved,
     PluginUploaded,
     PluginAssigned,
     PluginUnassigned,
     PluginDeleted,
     PasswordChanged,
     UserChanged,
+    SessionEnded,
+    SessionsEnded,
 }
 
 impl Notice {
-    const ALL: [Notice; 20] = [
+    const ALL: [Notice; 24] = [
         Notice::Verified,
         Notice::TotpAdded,
         Notice::TotpRemoved,
@@ -48,12 +52,16 @@ impl Notice {
         Notice::SettingsSaved,
         Notice::GroupSaved,
         Notice::AppSaved,
+        Notice::AppCreated,
+        Notice::AppRemoved,
         Notice::PluginUploaded,
         Notice::PluginAssigned,
         Notice::PluginUnassigned,
         Notice::PluginDeleted,
         Notice::PasswordChanged,
         Notice::UserChanged,
+        Notice::SessionEnded,
+        Notice::SessionsEnded,
     ];
 
     /// Its key in the URL and its text.
@@ -73,12 +81,18 @@ impl Notice {
             Notice::SettingsSaved => ("settings", "Settings saved."),
             Notice::GroupSaved => ("group", "Group saved."),
             Notice::AppSaved => ("app", "Application saved."),
+            Notice::AppCreated => {
+                ("app-created", "Application registered. Give the service provider the IdP details below.")
+            }
+            Notice::AppRemoved => ("app-removed", "Application deleted, with its grants and plugin assignments."),
             Notice::PluginUploaded => {
                 ("uploaded", "Plugin uploaded. Test it, then run it in shadow mode before you activate it.")
             }
             Notice::PluginAssigned => ("assigned", "Assignment saved. It applies to the next sign-in."),
             Notice::PluginUnassigned => ("unassigned", "Assignment removed."),
             Notice::PluginDeleted => ("deleted", "Plugin version deleted."),
+            Notice::SessionEnded => ("session-ended", "That session is signed out."),
+            Notice::SessionsEnded => ("sessions-ended", "Every other session is signed out; this one stays."),
             Notice::UserChanged => ("user", "Done. The change is in this user's audit log below."),
             Notice::PasswordChanged => {
                 ("password-changed", "Your password was changed. Every other session of yours was signed out.")

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, post};
 use axum_extra::extract::CookieJar;
-use base64::Engine;
 use serde::Deserialize;
 
 use super::client::ClientInfo;
@@ -21,9 +20,11 @@ use crate::login::{self, Client, Next};
 use crate::mfa::manage::{self, Fresh};
 use crate::mfa::policy::Factor;
 use crate::state::AppState;
+use crate::store;
 use crate::store::sessions::Session;
 use crate::store::users::User;
-use crate::web::{DeviceRow, PasskeyRow, ProfilePage, SentCodeRow, TotpSetup, when};
+use crate::web::device::device_name;
+use crate::web::{AccountSessionRow, DeviceRow, PasskeyRow, ProfilePage, SentCodeRow, SignInRow, TotpSetup, when};
 
 /// What one rendering of the page adds to the stored state.
 #[derive(Default)]
@@ -85,6 +86,36 @@ async fn page(
             expires: when(d.expires_at),
         })
         .collect();
+    let now = state.now();
+    let sessions = store::sessions::list_for_user(&state.db, &user.id, now)
+        .await?
+        .into_iter()
+        .map(|s| AccountSessionRow {
+            current: s.id == session.id,
+            device: device_name(s.user_agent.as_deref()),
+            ip: s.ip.unwrap_or_default(),
+            started: when(s.created_at),
+            last_seen: when(s.last_seen_at),
+            id: s.id,
+        })
+        .collect();
+    let apps = store::apps::list(&state.db).await?;
+    let history = store::audit::sign_ins(&state.db, &user.id, 10)
+        .await?
+        .into_iter()
+        .map(|e| SignInRow {
+            at: when(e.at),
+            what: match e.event.as_str() {
+                "login.success" => "Signed in",
+                "login.failure" => "Wrong password",
+                "mfa.failed" => "Second step failed",
+                _ => "Locked after failed attempts",
+            },
+            ok: e.event == "login.success",
+            app: e.app_id.and_then(|id| apps.iter().find(|a| a.id == id).map(|a| a.name.clone())).unwrap_or_default(),
+            ip: e.ip.unwrap_or_default(),
+        })
+        .collect();
     let p = ProfilePage {
         csrf: &csrf,
         username: &user.username,
@@ -109,6 +140,8 @@ async fn page(
         primary: crate::store::oob::primary(&state.db, &user.id).await?.map(Factor::as_str),
         has_password: user.password_hash.is_some(),
         enroll_deadline: user.mfa_enroll_deadline.filter(|_| !o.has_factor).map(when),
+        sessions,
+        history,
     };
     Ok((jar, render(status, &p)).into_response())
 }
@@ -193,6 +226,10 @@ pub enum Action {
     MakePrimary,
     /// Change the password (the current one, and a fresh second factor).
     PasswordChange,
+    /// Sign out one other session (`{id}`).
+    SessionEnd,
+    /// Sign out every session but this one.
+    SessionsEndOthers,
 }
 
 /// The route for one action: a CSRF-checked form post from a signed-in browser.
@@ -249,8 +286,7 @@ async fn act(
 }
 
 fn setup(e: crate::mfa::totp::Enrolment) -> TotpSetup {
-    let qr_base64 = base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes());
-    TotpSetup { secret: e.secret, qr_base64 }
+    TotpSetup::new(&e)
 }
 
 async fn run(
@@ -298,6 +334,14 @@ async fn run(
         Action::DeviceRevoke => {
             manage::revoke_device(state, user, &f.item, origin).await?;
             Outcome::Done(Notice::DeviceRevoked)
+        }
+        Action::SessionEnd => {
+            login::end_own_sessions(state, user, session, login::EndSessions::One(&f.item), origin).await?;
+            Outcome::Done(Notice::SessionEnded)
+        }
+        Action::SessionsEndOthers => {
+            login::end_own_sessions(state, user, session, login::EndSessions::Others, origin).await?;
+            Outcome::Done(Notice::SessionsEnded)
         }
         Action::CodesSetup(kind) => {
             let (sent, _) = manage::begin_oob(state, &fresh().await?, kind, Some(&f.phone_number), origin).await?;

@@ -24,6 +24,7 @@ fn name(purpose: LinkPurpose) -> &'static str {
     match purpose {
         LinkPurpose::MfaRecovery => "recover",
         LinkPurpose::PasswordReset => "reset",
+        LinkPurpose::Invitation => "invite",
     }
 }
 
@@ -161,32 +162,46 @@ pub struct ResetForm {
     confirm_password: String,
 }
 
-/// `POST /reset-password`: a new password; the user then signs in (second step included).
-pub async fn reset(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    ClientInfo(client): ClientInfo,
-    CsrfForm(f): CsrfForm<ResetForm>,
-) -> PageResult<Response> {
-    let result = if f.new_password != f.confirm_password {
-        Err(AppError::BadRequest("The two passwords are not the same.".into()))
-    } else {
-        password::reset(&state, &f.token, &f.new_password, &client).await
-    };
-    match result {
-        Ok(_) => Ok(message_page(
-            StatusCode::OK,
-            "Password changed",
-            "Your password was changed and you were signed out everywhere. Sign in with the new password; \
-             your second step is still asked for.",
-            Some(("/login", "Sign in")),
-        )),
-        Err(e) if e.http_status() < 500 => {
-            let status = status_of(&e);
-            Ok(page(&state, jar, LinkPurpose::PasswordReset, Some(&f.token), Some(&e.public_message()), status).await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+/// `POST /reset-password` (a new password) and `POST /invite` (an invited user's first one):
+/// the link is used, and the user then signs in, second step included.
+pub fn set_password(purpose: LinkPurpose) -> axum::routing::MethodRouter<AppState> {
+    axum::routing::post(
+        move |State(state): State<AppState>,
+              jar: CookieJar,
+              ClientInfo(client): ClientInfo,
+              CsrfForm(f): CsrfForm<ResetForm>| async move {
+            let result = if f.new_password != f.confirm_password {
+                Err(AppError::BadRequest("The two passwords are not the same.".into()))
+            } else if purpose == LinkPurpose::Invitation {
+                password::accept_invitation(&state, &f.token, &f.new_password, &client).await
+            } else {
+                password::reset(&state, &f.token, &f.new_password, &client).await
+            };
+            match result {
+                Ok(user) if purpose == LinkPurpose::Invitation => PageResult::Ok(message_page(
+                    StatusCode::OK,
+                    "Welcome",
+                    &format!(
+                        "Your password is set. Sign in as {} with it; you may be asked to set up a second step.",
+                        user.username
+                    ),
+                    Some(("/login", "Sign in")),
+                )),
+                Ok(_) => Ok(message_page(
+                    StatusCode::OK,
+                    "Password changed",
+                    "Your password was changed and you were signed out everywhere. Sign in with the new password; \
+                     your second step is still asked for.",
+                    Some(("/login", "Sign in")),
+                )),
+                Err(e) if e.http_status() < 500 => {
+                    let status = status_of(&e);
+                    Ok(page(&state, jar, purpose, Some(&f.token), Some(&e.public_message()), status).await?)
+                }
+                Err(e) => Err(e.into()),
+            }
+        },
+    )
 }
 
 /// `POST /login/mfa/recovery`, from the MFA page: a recovery link to the verified address of

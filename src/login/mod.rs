@@ -429,6 +429,9 @@ pub(crate) async fn new_session(
             amr: &amr,
             acr: Assurance::achieved(mfa_factor).as_str(),
             mfa_factor: mfa_factor.map(Factor::as_str),
+            ip: client.origin.ip.as_deref(),
+            // Kept for the account page's device name; bounded, a header can be long.
+            user_agent: client.user_agent.as_deref().map(|ua| crate::web::device::prefix(ua, 512)),
         },
         now,
     )
@@ -437,6 +440,51 @@ pub(crate) async fn new_session(
         .await?;
     tracing::info!(user_id = %user.id, session = %session.id, "signed in");
     Ok((session, token))
+}
+
+/// Which of their own sessions a user ends from the account page.
+#[derive(Debug, Clone, Copy)]
+pub enum EndSessions<'a> {
+    /// One other session, by its id.
+    One(&'a str),
+    /// Every session but the one in use.
+    Others,
+}
+
+/// Ends sessions of `user` other than `current`, with the grants made in them (their refresh
+/// tokens stop working). Another user's session id finds nothing. Returns how many ended.
+pub async fn end_own_sessions(
+    state: &AppState,
+    user: &User,
+    current: &Session,
+    which: EndSessions<'_>,
+    origin: &Origin,
+) -> AppResult<u64> {
+    let now = state.now();
+    let targets: Vec<String> = match which {
+        EndSessions::One(id) if id == current.id => {
+            return Err(AppError::BadRequest("That is the session you are using: sign out instead.".into()));
+        }
+        EndSessions::One(id) => vec![id.to_owned()],
+        EndSessions::Others => store::sessions::list_for_user(&state.db, &user.id, now)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .filter(|id| *id != current.id)
+            .collect(),
+    };
+    let mut ended = 0;
+    for id in &targets {
+        if store::sessions::delete_of_user(&state.db, &user.id, id).await? {
+            store::grants::revoke_for_session(&state.db, id, now).await?;
+            ended += 1;
+        } else if matches!(which, EndSessions::One(_)) {
+            return Err(AppError::NotFound);
+        }
+    }
+    let detail = serde_json::json!({"by": "user", "ended": ended, "kept": current.id}).to_string();
+    audit::record(state, event::USER_SESSIONS_ENDED, Some(&user.id), None, origin, Some(&detail)).await?;
+    Ok(ended)
 }
 
 /// What the MFA step asked for, and the plugin verdict behind it.

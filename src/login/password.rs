@@ -49,3 +49,22 @@ pub async fn change(
     let e = SecurityEvent::PasswordChangedByUser { current: &fresh.session().id };
     security::apply(state, &user.id, e, None, &client.origin).await
 }
+
+/// The invited user chooses their first password with the invitation link; they then sign in
+/// as anyone does (the second step included, and set up if the policy asks for it).
+pub async fn accept_invitation(state: &AppState, token: &str, new_password: &str, client: &Client) -> AppResult<User> {
+    crate::admin::users::validate_password(new_password)?;
+    let (_, user) = recovery::peek(state, token, LinkPurpose::Invitation).await?;
+    if user.password_hash.is_some() {
+        // Accepted already (another way in was given since): the link is not a reset.
+        return Err(AppError::InvalidLink);
+    }
+    let hash = state.hasher.hash(new_password).await?;
+    let link = store::links::take(&state.db, &crypto::token_hash(token), LinkPurpose::Invitation, state.now())
+        .await?
+        .ok_or(AppError::InvalidLink)?;
+    store::users::update_password(&state.db, &user.id, &hash, state.now()).await?;
+    let detail = serde_json::json!({"issued_by": link.issued_by}).to_string();
+    audit::record(state, event::INVITATION_ACCEPTED, Some(&user.id), None, &client.origin, Some(&detail)).await?;
+    Ok(user)
+}

@@ -187,3 +187,27 @@ pub async fn update_redirect_uris(db: &Db, client_id: &str, redirect_uris: &[Str
     let n = on_db_write!(db, p => sqlx::query(sql).bind(client_id).bind(&json).execute(p).await?.rows_affected());
     Ok(n == 1)
 }
+
+/// What an edit of an OIDC client changes.
+pub struct OidcClientEdit<'a> {
+    pub name: &'a str,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    pub allowed_scopes: &'a [String],
+}
+
+/// Renames the app and replaces its client's URIs and scopes, in one transaction.
+pub async fn update_oidc(db: &Db, app_id: &str, e: &OidcClientEdit<'_>) -> AppResult<bool> {
+    let redirects = serde_json::to_string(e.redirect_uris).expect("strings serialise");
+    let logouts = serde_json::to_string(e.post_logout_redirect_uris).expect("strings serialise");
+    let scopes = e.allowed_scopes.join(" ");
+    let n = on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        let n = sqlx::query("UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, allowed_scopes = $4 WHERE app_id = $1")
+            .bind(app_id).bind(&redirects).bind(&logouts).bind(&scopes).execute(&mut *tx).await?.rows_affected();
+        sqlx::query("UPDATE apps SET name = $2 WHERE id = $1").bind(app_id).bind(e.name).execute(&mut *tx).await?;
+        tx.commit().await?;
+        n
+    });
+    Ok(n == 1)
+}

@@ -69,6 +69,12 @@ pub async fn list(db: &Db, f: &Filter<'_>, limit: i64) -> AppResult<Vec<Entry>> 
         .bind(f.app_id).bind(f.since).bind(f.until).bind(limit).fetch_all(p).await?))
 }
 
+/// Failed (or reserved) attempts counted on `key` in its current window, if any.
+pub async fn failures_in_window(db: &Db, key: &str, now: i64, window: i64) -> AppResult<Option<i64>> {
+    let sql = "SELECT failures FROM rate_limits WHERE key = $1 AND window_start > $2";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(key).bind(now - window).fetch_optional(p).await?))
+}
+
 /// Seconds left of a lockout on `key`, if one is in force.
 pub async fn locked_for(db: &Db, key: &str, now: i64) -> AppResult<Option<i64>> {
     let sql = "SELECT locked_until FROM rate_limits WHERE key = $1";
@@ -146,4 +152,13 @@ pub async fn purge_rate_limits(db: &Db, window_start_before: i64, now: i64) -> A
     let sql = "DELETE FROM rate_limits WHERE window_start < $1 AND (locked_until IS NULL OR locked_until <= $2)";
     on_db_write!(db, p => sqlx::query(sql).bind(window_start_before).bind(now).execute(p).await?.rows_affected());
     Ok(())
+}
+
+/// A user's sign-in attempts, newest first: successes, wrong passwords, failed second steps
+/// and lockouts (the account page's history).
+pub async fn sign_ins(db: &Db, user_id: &str, limit: i64) -> AppResult<Vec<Entry>> {
+    let sql = "SELECT id, at, event, user_id, actor_id, app_id, ip, detail FROM audit_log \
+               WHERE user_id = $1 AND event IN ('login.success', 'login.failure', 'mfa.failed', 'login.lockout') \
+               ORDER BY id DESC LIMIT $2";
+    Ok(on_db!(db, p => sqlx::query_as::<_, Entry>(sql).bind(user_id).bind(limit).fetch_all(p).await?))
 }

@@ -15,6 +15,8 @@ pub enum LinkPurpose {
     MfaRecovery,
     /// Set a new password (the next sign-in still passes the MFA step).
     PasswordReset,
+    /// Choose the first password of an account an administrator made.
+    Invitation,
 }
 
 impl LinkPurpose {
@@ -22,6 +24,7 @@ impl LinkPurpose {
         match s {
             "mfa_recovery" => Some(LinkPurpose::MfaRecovery),
             "password_reset" => Some(LinkPurpose::PasswordReset),
+            "invitation" => Some(LinkPurpose::Invitation),
             _ => None,
         }
     }
@@ -30,6 +33,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::MfaRecovery => "mfa_recovery",
             LinkPurpose::PasswordReset => "password_reset",
+            LinkPurpose::Invitation => "invitation",
         }
     }
 }

@@ -252,3 +252,24 @@ pub async fn find_participant(db: &Db, session_id: &str, app_id: &str) -> AppRes
     let sql = "SELECT name_id FROM saml_session_participants WHERE session_id = $1 AND app_id = $2";
     Ok(on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(session_id).bind(app_id).fetch_optional(p).await?))
 }
+
+/// Replaces a registered service provider (same app id) and renames its app, in one
+/// transaction; `false` when it is gone.
+pub async fn update(db: &Db, sp: &ServiceProvider) -> AppResult<bool> {
+    let acs = serde_json::to_string(&sp.acs).map_err(AppError::internal)?;
+    let attributes = serde_json::to_string(&sp.attributes).map_err(AppError::internal)?;
+    let n = on_db_write!(db, p => {
+        let mut tx = p.begin().await?;
+        let n = sqlx::query("UPDATE saml_service_providers SET entity_id = $2, acs = $3, slo_url = $4, slo_binding = $5, \
+                     certificate = $6, want_requests_signed = $7, name_id_format = $8, attributes = $9, sign = $10, \
+                     allow_idp_initiated = $11, default_relay_state = $12 WHERE app_id = $1")
+            .bind(&sp.app_id).bind(&sp.entity_id).bind(&acs).bind(&sp.slo_url).bind(&sp.slo_binding)
+            .bind(&sp.certificate).bind(sp.want_requests_signed).bind(&sp.name_id_format).bind(&attributes)
+            .bind(sp.sign).bind(sp.allow_idp_initiated).bind(&sp.default_relay_state)
+            .execute(&mut *tx).await?.rows_affected();
+        sqlx::query("UPDATE apps SET name = $2 WHERE id = $1").bind(&sp.app_id).bind(&sp.name).execute(&mut *tx).await?;
+        tx.commit().await?;
+        n
+    });
+    Ok(n == 1)
+}

@@ -26,6 +26,9 @@ pub struct Session {
     /// When a second factor was last verified in this session, and which.
     pub mfa_at: Option<i64>,
     pub mfa_factor: Option<String>,
+    /// The client address and User-Agent of the sign-in that began it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 pub struct NewSession<'a> {
@@ -36,24 +39,26 @@ pub struct NewSession<'a> {
     pub amr: &'a str,
     pub acr: &'a str,
     pub mfa_factor: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 macro_rules! columns {
     () => {
-        "id, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor"
+        "id, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor, ip, user_agent"
     };
 }
 
 pub async fn create(db: &Db, s: &NewSession<'_>, now: i64) -> AppResult<Session> {
     let id = crate::crypto::b64url(&crate::crypto::random_bytes::<16>());
     let sql = concat!(
-        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, CASE WHEN $9 IS NULL THEN NULL ELSE $4 END, $9) RETURNING ",
+        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, CASE WHEN $9 IS NULL THEN NULL ELSE $4 END, $9, $10, $11) RETURNING ",
         columns!()
     );
     Ok(on_db_write!(db, p => returned_one(sqlx::query_as::<_, Session>(sql)
         .bind(&id).bind(s.token_hash).bind(s.user_id).bind(now).bind(s.expires_at).bind(s.auth_time).bind(s.amr).bind(s.acr).bind(s.mfa_factor)
-        .fetch_all(p).await?)?))
+        .bind(s.ip).bind(s.user_agent).fetch_all(p).await?)?))
 }
 
 /// The live session for a cookie's token hash: not past its absolute expiry and not idle

@@ -71,3 +71,52 @@ pub async fn event_counts_by_app(db: &Db, events: &[&str], since: i64) -> AppRes
         q.fetch_all(p).await?
     }))
 }
+
+/// Per day (Unix day number) since `since`, how many of each event in `events` were logged.
+pub async fn daily_event_counts(db: &Db, events: &[&str], since: i64) -> AppResult<Vec<(String, i64, i64)>> {
+    let sql = format!(
+        "SELECT event, at / 86400 AS day, COUNT(*) FROM audit_log WHERE at >= $1 AND event IN ({}) \
+         GROUP BY event, at / 86400",
+        placeholders(events.len())
+    );
+    Ok(on_db!(db, p => {
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(sql.as_str())).bind(since);
+        for e in events {
+            q = q.bind(*e);
+        }
+        q.fetch_all(p).await?
+    }))
+}
+
+/// Active users by the day (Unix day number) their account was made.
+pub async fn users_by_day(db: &Db) -> AppResult<Vec<(i64, i64)>> {
+    let sql = "SELECT created_at / 86400 AS day, COUNT(*) FROM users WHERE NOT disabled GROUP BY created_at / 86400";
+    Ok(on_db!(db, p => sqlx::query_as::<_, (i64, i64)>(sql).fetch_all(p).await?))
+}
+
+/// Active users with a factor, by the day their oldest factor still in place was set up.
+pub async fn enrolled_by_day(db: &Db) -> AppResult<Vec<(i64, i64)>> {
+    let sql = "SELECT first_day, COUNT(*) FROM (SELECT MIN(f.t) / 86400 AS first_day FROM ( \
+                 SELECT user_id, confirmed_at AS t FROM totp_credentials WHERE confirmed_at IS NOT NULL \
+                 UNION ALL SELECT user_id, created_at AS t FROM passkeys \
+                 UNION ALL SELECT user_id, created_at AS t FROM oob_factors \
+               ) f JOIN users u ON u.id = f.user_id WHERE NOT u.disabled GROUP BY f.user_id) firsts \
+               GROUP BY first_day";
+    Ok(on_db!(db, p => sqlx::query_as::<_, (i64, i64)>(sql).fetch_all(p).await?))
+}
+
+/// Per plugin and mode since `since`: evaluations, and how many of them failed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PluginRuns {
+    pub plugin_id: String,
+    pub mode: String,
+    pub runs: i64,
+    pub failures: i64,
+}
+
+pub async fn plugin_runs(db: &Db, since: i64) -> AppResult<Vec<PluginRuns>> {
+    let sql = "SELECT plugin_id, mode, COUNT(*) AS runs, \
+               COALESCE(SUM(CASE WHEN error_kind IS NOT NULL THEN 1 ELSE 0 END), 0) AS failures \
+               FROM plugin_decisions WHERE at >= $1 GROUP BY plugin_id, mode";
+    Ok(on_db!(db, p => sqlx::query_as::<_, PluginRuns>(sql).bind(since).fetch_all(p).await?))
+}

@@ -1,6 +1,9 @@
 //! Server-rendered pages (askama, auto-escaped) and the one stylesheet. No JavaScript is
 //! needed to sign in.
 
+pub mod charts;
+pub mod device;
+
 use askama::Template;
 
 pub const STYLESHEET: &str = include_str!("static/portcullis.css");
@@ -89,11 +92,44 @@ pub struct MfaChallengePage<'a> {
     pub backup_low: Option<i64>,
     /// "Lost access?" can send a recovery link (otherwise: ask an administrator).
     pub recovery_by_email: bool,
+    /// Second-step attempts are paused for this long (in words): the forms are disabled.
+    pub locked_for: Option<String>,
+    /// Wrong codes left before the pause, once one was wrong.
+    pub attempts_left: Option<i64>,
+}
+
+/// A wait in words: "less than a minute", "3 minutes", "about 2 hours".
+pub fn duration_in_words(seconds: i64) -> String {
+    match seconds {
+        ..60 => "less than a minute".into(),
+        60..120 => "1 minute".into(),
+        120..5400 => format!("{} minutes", (seconds + 59) / 60),
+        _ => format!("about {} hours", (seconds + 1800) / 3600),
+    }
 }
 
 pub struct TotpSetup {
     pub secret: String,
     pub qr_base64: String,
+    /// The `otpauth://` address, for "open in your authenticator app" on the same device.
+    pub uri: String,
+}
+
+impl TotpSetup {
+    pub fn new(e: &crate::mfa::totp::Enrolment) -> TotpSetup {
+        use base64::Engine;
+        TotpSetup {
+            secret: e.secret.clone(),
+            qr_base64: base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes()),
+            uri: e.uri.clone(),
+        }
+    }
+
+    /// The key in groups of four, as people read and type it.
+    pub fn grouped(&self) -> String {
+        let chars: Vec<char> = self.secret.chars().collect();
+        chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
+    }
 }
 
 #[derive(Template)]
@@ -118,6 +154,8 @@ pub struct MfaEnrollPage<'a> {
     pub deadline: Option<String>,
     /// A recovery session: what becomes of the old factors (`replace` or `keep`).
     pub recovery: Option<&'static str>,
+    /// The app's own policy asks for the second step (not the organisation's).
+    pub required_by_app: bool,
 }
 
 #[derive(Template)]
@@ -159,6 +197,8 @@ pub struct UserListRow {
     pub locked: bool,
     pub disabled: bool,
     pub is_admin: bool,
+    /// Made with an invitation that was not accepted yet (no password).
+    pub invited: bool,
 }
 
 /// `/admin/users`: a searchable, paged list.
@@ -171,10 +211,23 @@ pub struct AdminUsersPage<'a> {
     /// From 0.
     pub page: i64,
     pub pages: i64,
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+    /// The new-user form, as last submitted.
+    pub new_username: &'a str,
+    pub new_email: &'a str,
+    pub new_display_name: &'a str,
+    pub new_groups: &'a str,
+    pub invitation_days: i64,
+    /// Invitations can be emailed.
+    pub email_available: bool,
 }
 
 pub struct SessionRow {
     pub id: String,
+    /// "Firefox on macOS", guessed from the browser, and the address it signed in from.
+    pub device: String,
+    pub ip: String,
     pub started: String,
     pub last_seen: String,
     pub second_step: String,
@@ -209,9 +262,133 @@ pub struct AdminUserPage<'a> {
     pub codes: Option<Vec<String>>,
     /// A new recovery link, shown once.
     pub recovery_url: Option<String>,
+    /// A new invitation link, shown once.
+    pub invitation_url: Option<String>,
+    /// The account has no password yet (its invitation was not accepted).
+    pub invited: bool,
+    pub invitation_days: i64,
     pub email_verified: bool,
     /// The administrator is looking at their own account.
     pub is_self: bool,
+}
+
+/// `/admin/apps`: every registered application.
+#[derive(Template)]
+#[template(path = "admin_apps.html")]
+pub struct AdminAppsPage<'a> {
+    pub rows: Vec<AppListRow>,
+    pub notice: Option<&'a str>,
+}
+
+pub struct AppListRow {
+    pub id: String,
+    pub name: String,
+    pub protocol: &'static str,
+    /// The OIDC client id or the SAML entity ID.
+    pub identifier: String,
+    pub policy: &'static str,
+    /// The plugins running for it (active or shadow).
+    pub plugins: String,
+}
+
+/// An OIDC registration form's values (one URI per line, scopes space-separated).
+#[derive(Default)]
+pub struct OidcForm {
+    pub name: String,
+    pub client_id: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    /// Extra scopes beyond the standard ones.
+    pub scopes: String,
+    pub public: bool,
+}
+
+/// A SAML registration form's values.
+#[derive(Default)]
+pub struct SamlForm {
+    pub name: String,
+    pub entity_id: String,
+    pub metadata: String,
+    pub acs_urls: String,
+    pub slo_url: String,
+    pub certificate: String,
+    /// `yes`, `no` or empty (as the metadata says).
+    pub want_requests_signed: String,
+    pub name_id_format: String,
+    pub sign: String,
+    /// `SAML name = source`, one per line.
+    pub attributes: String,
+    pub allow_idp_initiated: bool,
+    pub default_relay_state: String,
+}
+
+/// `/admin/apps/new`: register an OIDC client or a SAML service provider.
+#[derive(Template)]
+#[template(path = "admin_app_new.html")]
+pub struct AdminAppNewPage<'a> {
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+    pub oidc: OidcForm,
+    pub saml: SamlForm,
+    pub dev_mode: bool,
+}
+
+pub struct AssignedPlugin {
+    pub plugin_id: String,
+    pub label: String,
+    pub mode: &'static str,
+    pub on_error: &'static str,
+}
+
+/// `/admin/apps/{id}`: one application.
+#[derive(Template)]
+#[template(path = "admin_app.html")]
+pub struct AdminAppPage<'a> {
+    pub csrf: &'a str,
+    pub app: &'a crate::store::apps::App,
+    pub protocol: &'static str,
+    pub created: String,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub public: bool,
+    /// A client secret, shown once.
+    pub secret: Option<&'a str>,
+    pub oidc: Option<OidcForm>,
+    pub saml: Option<SamlForm>,
+    /// (value, label) of each policy, weakest first.
+    pub policies: &'a [(&'static str, &'static str)],
+    /// `inherit` or a policy value.
+    pub mfa_policy: &'static str,
+    pub reauth: i64,
+    pub trusted: bool,
+    /// (value, label, accepted) of each factor the app may narrow to; none ticked: all.
+    pub factors: Vec<(&'static str, &'static str, bool)>,
+    pub assigned: Vec<AssignedPlugin>,
+    /// (id, "name vN") of every uploaded plugin version.
+    pub plugins: Vec<(String, String)>,
+    pub dev_mode: bool,
+}
+
+/// `/admin/stats`: the MFA dashboard.
+#[derive(Template)]
+#[template(path = "admin_stats.html")]
+pub struct AdminStatsPage {
+    pub users: i64,
+    pub enrolled: i64,
+    pub rate_percent: i64,
+    pub days: i64,
+    pub rate: charts::LineChart,
+    pub daily: Vec<charts::BarChart>,
+    pub factors: charts::HBarChart,
+    pub plugins: Option<charts::HBarChart>,
+    /// (plugin, mode, runs, failures).
+    pub plugin_rows: Vec<(String, String, i64, i64)>,
+    pub width: i64,
+    pub plot: i64,
+    pub hbar_left: i64,
+    pub hbar_row: i64,
 }
 
 pub struct AuditLogRow {
@@ -328,6 +505,31 @@ pub struct ProfilePage<'a> {
     pub has_password: bool,
     /// A postponed enrolment's deadline, while the user still has no factor.
     pub enroll_deadline: Option<String>,
+    pub sessions: Vec<AccountSessionRow>,
+    /// Recent sign-in attempts, newest first.
+    pub history: Vec<SignInRow>,
+}
+
+/// One of the user's own sessions on the account page.
+pub struct AccountSessionRow {
+    pub id: String,
+    /// "Firefox on macOS", guessed from the browser.
+    pub device: String,
+    pub ip: String,
+    pub started: String,
+    pub last_seen: String,
+    /// The session this page is shown in.
+    pub current: bool,
+}
+
+/// One sign-in attempt on the account page.
+pub struct SignInRow {
+    pub at: String,
+    pub what: &'static str,
+    pub ok: bool,
+    /// The app it was for, if any.
+    pub app: String,
+    pub ip: String,
 }
 
 /// One kind of sent code on the profile page.

@@ -75,7 +75,7 @@ try {
   check((await page.textContent("body")).includes("You are recovering your account"), "a recovery session");
 
   // 4. A new authenticator app.
-  const secret = (await page.textContent("code.secret")).trim();
+  const secret = (await page.textContent("code.secret")).replace(/\s+/g, "");
   await page.fill("#code", totp(secret));
   await Promise.all([page.waitForURL(`${base}/login/mfa/enroll/totp`), page.click("text=Turn on")]);
 

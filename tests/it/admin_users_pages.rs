@@ -13,20 +13,10 @@ both_databases!(
     each_action_is_a_confirmed_audited_form,
     the_audit_log_filters_pages_and_exports,
     the_settings_page_keeps_code_factors_and_sets_recovery_and_alerts,
-    a_demo_callback_without_its_state_is_the_browsers_error
+    a_demo_callback_without_its_state_is_the_browsers_error,
+    the_dashboard_draws_what_happened,
+    invitations_make_accounts_people_finish
 );
-
-/// A browser signed in as a new administrator `root` (no factors, the default policy).
-async fn admin_browser(srv: &TestServer) -> reqwest::Client {
-    srv.add_admin("root").await;
-    let b = browser();
-    let login = get_page(&b, srv, "/login").await;
-    let form =
-        [("csrf", hidden_input(&login, "csrf").unwrap()), ("username", "root".into()), ("password", PASSWORD.into())];
-    let resp = b.post(srv.url("/login")).form(&form).send().await.unwrap();
-    assert!(resp.status().is_redirection(), "{}", resp.status());
-    b
-}
 
 fn user_links(html: &str) -> usize {
     html.matches("<th scope=\"row\"><a href=\"/admin/users/").count()
@@ -59,14 +49,7 @@ async fn the_console_lists_finds_and_pages_users(b: Backend) {
 
     // Not for users.
     srv.add_user("mallory").await;
-    let user = browser();
-    let login = get_page(&user, &srv, "/login").await;
-    let form = [
-        ("csrf", hidden_input(&login, "csrf").unwrap()),
-        ("username", "mallory".into()),
-        ("password", PASSWORD.into()),
-    ];
-    user.post(srv.url("/login")).form(&form).send().await.unwrap();
+    let user = signed_in(&srv, "mallory").await;
     for path in ["/admin", "/admin/users", "/admin/users/root"] {
         let resp = user.get(srv.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 403, "{path}");
@@ -95,7 +78,10 @@ async fn each_action_is_a_confirmed_audited_form(b: Backend) {
     assert_eq!(status, 200);
     srv.advance(30);
     let html = get_page(&admin, &srv, &page).await;
-    assert!(html.contains("Authenticator app") && html.contains("Since "), "{html}");
+    assert!(
+        html.contains("Authenticator app") && html.contains("<strong>Unknown device</strong> from 127.0.0.1, since "),
+        "{html}"
+    );
 
     // Without its CSRF token a form does nothing.
     let resp = admin.post(srv.url(&act("reset-mfa"))).form(&[("confirm", "yes")]).send().await.unwrap();
@@ -289,5 +275,150 @@ async fn a_demo_callback_without_its_state_is_the_browsers_error(b: Backend) {
     assert_eq!(resp.status(), 400);
     let page = resp.text().await.unwrap();
     assert!(page.contains("start again") && page.contains("href=\"/demo\""), "{page}");
+    srv.stop().await;
+}
+
+async fn the_dashboard_draws_what_happened(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let admin = admin_browser(&srv).await;
+    let vera = srv.add_user("vera").await;
+    let secret = srv.enrol_totp(&vera).await;
+    // One failed second step (a code from none of the accepted time steps).
+    let near: Vec<String> = [-30, 0, 30].iter().map(|d| totp_code(&secret, srv.now() + d)).collect();
+    let wrong = ["000000", "111111", "222222", "333333"].into_iter().find(|c| !near.iter().any(|n| n == c)).unwrap();
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, step) = api_login(&srv, &http, "vera").await;
+    let (status, _) =
+        api_post(&http, &srv.url("/api/v1/auth/mfa/totp"), json!({"mfa_token": step["mfa_token"], "code": wrong}))
+            .await;
+    assert_eq!(status, 401);
+
+    let html = get_page(&admin, &srv, "/admin/stats").await;
+    let today = portcullis::web::charts::day_label(srv.now().div_euclid(86_400));
+    assert!(html.contains("<strong>1</strong> of 2 active users"), "{html}");
+    for (id, summary) in [
+        ("sign-ins", format!("1 in 30 days; most on {today} (1).")),
+        ("failures", format!("1 in 30 days; most on {today} (1).")),
+    ] {
+        assert!(html.contains(&format!("role=\"img\" aria-labelledby=\"{id}-t {id}-d\"")), "{id}: {html}");
+        assert!(html.contains(&format!("<desc id=\"{id}-d\">{summary}</desc>")), "{id}: {html}");
+    }
+    assert!(html.contains("<desc id=\"lockouts-d\">None in 30 days.</desc>"), "{html}");
+    assert!(html.contains(&format!("<tr><th scope=\"row\">{today}</th><td>50 %</td></tr>")), "the rate today: {html}");
+    assert!(html.contains("Authenticator app: 1 (50 %)"), "{html}");
+    assert!(html.contains("No plugin ran"), "{html}");
+    assert!(!html.contains("<script"), "drawn without a script");
+
+    srv.add_user("walt").await;
+    let user = signed_in(&srv, "walt").await;
+    assert_eq!(user.get(srv.url("/admin/stats")).send().await.unwrap().status(), 403);
+    srv.stop().await;
+}
+
+/// The path (`/invite?token=…`) of the invitation link a page shows once.
+fn invitation_path(srv: &TestServer, html: &str) -> String {
+    let marker = "<code class=\"secret\" id=\"invitation-url\">";
+    let start = html.find(marker).unwrap_or_else(|| panic!("an invitation link: {html}")) + marker.len();
+    let url = &html[start..start + html[start..].find('<').unwrap()];
+    url.replace("&#38;", "&").replace("&amp;", "&").strip_prefix(srv.issuer()).unwrap().to_owned()
+}
+
+/// Posts the invitation form for the link at `path` (whether or not its page still offers it).
+async fn accept(srv: &TestServer, path: &str, password: &str, again: &str) -> reqwest::Response {
+    let b = browser();
+    let html = get_page(&b, srv, "/login").await;
+    let token = path.split("token=").nth(1).unwrap().to_owned();
+    let form = [
+        ("csrf", hidden_input(&html, "csrf").unwrap()),
+        ("token", token),
+        ("new_password", password.into()),
+        ("confirm_password", again.into()),
+    ];
+    b.post(srv.url("/invite")).form(&form).send().await.unwrap()
+}
+
+async fn invitations_make_accounts_people_finish(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let admin = admin_browser(&srv).await;
+    let find = |name: &'static str| portcullis::store::users::find_by_username(&srv.state.db, name);
+    let form = |days: &'static str| {
+        [("username", "nina"), ("email", "nina@example.test"), ("groups", "staff, ops"), ("expires_days", days)]
+    };
+
+    // Refused: a validity out of range, a taken name, no CSRF token. Nothing is made.
+    let resp = post_form(&admin, &srv, "/admin/users", "/admin/users", &form("30")).await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("value=\"nina@example.test\""), "the form keeps what was typed");
+    let resp =
+        post_form(&admin, &srv, "/admin/users", "/admin/users", &[("username", "root"), ("expires_days", "3")]).await;
+    assert_eq!(resp.status(), 409);
+    let resp = admin.post(srv.url("/admin/users")).form(&form("3")).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(find("nina").await.unwrap().is_none());
+
+    // Made: no password, in its groups, the link shown once.
+    let resp = post_form(&admin, &srv, "/admin/users", "/admin/users", &form("3")).await;
+    assert_eq!(resp.status(), 201);
+    let path = invitation_path(&srv, &resp.text().await.unwrap());
+    let nina = find("nina").await.unwrap().unwrap();
+    assert!(nina.password_hash.is_none());
+    let groups = portcullis::store::users::find_groups(&srv.state.db, &nina.id).await.unwrap();
+    assert_eq!(groups.len(), 2);
+    assert!(get_page(&admin, &srv, "/admin/users").await.contains("<span class=\"badge\">invited</span>"));
+    assert_eq!(srv.audit(Some(&nina.id), "user.invited", 5).await.len(), 1);
+    let (status, _) =
+        api_post(&reqwest::Client::new(), &srv.url("/api/v1/auth/login"), json!({"username": "nina", "password": ""}))
+            .await;
+    assert_eq!(status, 401, "no way in before the invitation is accepted");
+
+    // The link's page names the account; the password must be acceptable and typed twice.
+    assert!(get_page(&browser(), &srv, &path).await.contains("<strong>nina</strong>"));
+    assert_eq!(accept(&srv, &path, "a long enough password", "another one entirely").await.status(), 400);
+    assert_eq!(accept(&srv, &path, "short", "short").await.status(), 400);
+    let resp = accept(&srv, &path, "nina's own passphrase", "nina's own passphrase").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("Your password is set"));
+    assert_eq!(srv.audit(Some(&nina.id), "user.invitation_accepted", 5).await.len(), 1);
+    assert!(get_page(&browser(), &srv, &path).await.contains("This link is not valid"), "used once");
+    assert_eq!(submit_login(&srv, &browser(), "/login", "nina", "nina's own passphrase").await, "/");
+    let page = format!("/admin/users/{}", nina.id);
+    let resp = post_form(&admin, &srv, &page, &format!("{page}/invite"), &[("expires_days", "3")]).await;
+    assert_eq!(resp.status(), 400, "she has a password now: no new invitation");
+
+    // A new invitation replaces the old one; an expired one does nothing.
+    let resp =
+        post_form(&admin, &srv, "/admin/users", "/admin/users", &[("username", "pia"), ("expires_days", "1")]).await;
+    let first = invitation_path(&srv, &resp.text().await.unwrap());
+    let pia = find("pia").await.unwrap().unwrap();
+    let page = format!("/admin/users/{}", pia.id);
+    let resp = post_form(&admin, &srv, &page, &format!("{page}/invite"), &[("expires_days", "1")]).await;
+    let second = invitation_path(&srv, &resp.text().await.unwrap());
+    assert_eq!(accept(&srv, &first, "pia's passphrase here", "pia's passphrase here").await.status(), 400);
+    srv.advance(86_400 + 1);
+    assert_eq!(accept(&srv, &second, "pia's passphrase here", "pia's passphrase here").await.status(), 400);
+    assert!(find("pia").await.unwrap().unwrap().password_hash.is_none());
+    let admin = signed_in(&srv, "root").await;
+    let resp = post_form(&admin, &srv, &page, &format!("{page}/invite"), &[("expires_days", "2")]).await;
+    let third = invitation_path(&srv, &resp.text().await.unwrap());
+
+    // Used once, however many try at the same moment: one password wins, and it is the one set.
+    let b = browser();
+    let html = get_page(&b, &srv, &third).await;
+    let (csrf, token) = (hidden_input(&html, "csrf").unwrap(), hidden_input(&html, "token").unwrap());
+    let tries = (0..8).map(|i| {
+        let (b, csrf, token, url) = (b.clone(), csrf.clone(), token.clone(), srv.url("/invite"));
+        async move {
+            let pw = format!("racing passphrase {i}");
+            let form =
+                [("csrf", csrf), ("token", token), ("new_password", pw.clone()), ("confirm_password", pw.clone())];
+            (b.post(url).form(&form).send().await.unwrap().status().as_u16(), pw)
+        }
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let winners: Vec<&String> = results.iter().filter(|(s, _)| *s == 200).map(|(_, pw)| pw).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    // The others: the link is used (400), or the password hasher's queue was full (503).
+    assert!(results.iter().all(|(s, _)| [200, 400, 503].contains(s)), "{results:?}");
+    assert_eq!(submit_login(&srv, &browser(), "/login", "pia", winners[0]).await, "/");
     srv.stop().await;
 }

@@ -4,7 +4,9 @@
 //! (an OIDC code flow with PKCE) with the passkey as second factor. A second run signs in to
 //! a SAML service provider, whose ACS (a listener in the test) receives the response that the
 //! hand-over page posts by itself. A third sets up text-message codes on the profile page and
-//! signs in to the demo with a texted code (the script is the SMS webhook too). `scripts/test` installs
+//! signs in to the demo with a texted code (the script is the SMS webhook too). A fifth walks the
+//! admin console and the account page with axe-core at two widths, light and dark, keeping
+//! screenshots (`target/screenshots`, or `$PORTCULLIS_SCREENSHOTS`). `scripts/test` installs
 //! Chromium and the npm package; under `CI=true` their absence fails the test.
 
 use crate::both_databases;
@@ -17,6 +19,65 @@ both_databases!(
     sms_codes_in_a_real_browser,
     recovery_in_a_real_browser
 );
+
+/// The console pages do not depend on the database: walked once, on SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_and_account_pages_pass_axe() {
+    if !can_run() {
+        return;
+    }
+    let Some(srv) = TestServer::start(Backend::Sqlite).await else { return };
+    srv.add_admin("root").await;
+    let vera = srv.add_user("vera").await;
+    srv.enrol_totp_now(&vera).await;
+    let app = srv.add_client(false).await;
+    // Something on every page: an invited user, a SAML app, sign-ins in the audit log.
+    let admin = portcullis::admin::Admin::operator();
+    let spec = portcullis::admin::users::UserSpec {
+        username: "nina",
+        password: "",
+        email: Some("nina@example.test"),
+        email_verified: false,
+        display_name: Some("Nina"),
+        is_admin: false,
+        groups: &["staff".to_owned()],
+    };
+    portcullis::admin::users::invite(&srv.state, &admin, &spec, 7, false).await.unwrap();
+    let saml = portcullis::admin::apps::SamlAppSpec {
+        name: "Wiki".into(),
+        entity_id: Some("https://wiki.example/saml".into()),
+        acs_urls: vec!["https://wiki.example/saml/acs".into()],
+        ..Default::default()
+    };
+    let sp = portcullis::admin::apps::add_saml(&srv.state, &admin, saml).await.unwrap();
+    srv.add_user("walt").await;
+    let walt_http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    api_login(&srv, &walt_http, "walt").await;
+    let shots = std::env::var("PORTCULLIS_SCREENSHOTS").unwrap_or_else(|_| {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        format!("{target}/screenshots")
+    });
+    let mut args = vec![srv.issuer().to_owned(), "root".into(), PASSWORD.into(), "walt".into(), PASSWORD.into(), shots];
+    for p in [
+        "/admin".to_owned(),
+        "/admin/users".into(),
+        format!("/admin/users/{}", vera.id),
+        "/admin/apps".into(),
+        "/admin/apps/new".into(),
+        format!("/admin/apps/{}", app.app_id),
+        format!("/admin/apps/{}", sp.app_id),
+        "/admin/stats".into(),
+        "/admin/audit".into(),
+        "/admin/settings".into(),
+        "/admin/plugins".into(),
+        "/admin/webhooks".into(),
+    ] {
+        args.push(p);
+    }
+    let seen = run_script("console.mjs", args).await;
+    assert_eq!(seen["checked"], 14 * 4, "{seen}");
+    srv.stop().await;
+}
 
 /// Where the browser tooling is, or why it is missing.
 fn tooling() -> Result<(), String> {

@@ -289,6 +289,20 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// A browser signed in with the password form as `username` (a user the policy lets in
+/// without a second step).
+pub async fn signed_in(srv: &TestServer, username: &str) -> reqwest::Client {
+    let b = browser();
+    assert_eq!(submit_login(srv, &b, "/login", username, PASSWORD).await, "/");
+    b
+}
+
+/// A browser signed in as a new administrator `root` (no factors, the default policy).
+pub async fn admin_browser(srv: &TestServer) -> reqwest::Client {
+    srv.add_admin("root").await;
+    signed_in(srv, "root").await
+}
+
 /// GETs a page that must answer 200, and returns its HTML.
 pub async fn get_page(browser: &reqwest::Client, srv: &TestServer, path: &str) -> String {
     let resp = browser.get(srv.url(path)).send().await.unwrap();
@@ -309,6 +323,14 @@ pub async fn post_form(
     let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
     form.extend_from_slice(fields);
     browser.post(srv.url(action)).form(&form).send().await.unwrap()
+}
+
+/// The authenticator-app key an enrolment page shows (in groups of four), as one string.
+pub fn totp_key_on_page(html: &str) -> String {
+    let marker = "<code class=\"secret\">";
+    let start = html.find(marker).unwrap_or_else(|| panic!("a key on the page: {html}")) + marker.len();
+    let end = html[start..].find('<').unwrap() + start;
+    html[start..end].chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// The value of a hidden input in an HTML page.

@@ -4,7 +4,7 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(session_cookie_attributes, security_headers);
+both_databases!(session_cookie_attributes, security_headers, request_ids_and_error_references);
 
 async fn session_cookie_attributes(b: Backend) {
     let Some(srv) = TestServer::start_with(b, Options { https_issuer: true, ..Options::default() }).await else {
@@ -54,4 +54,35 @@ async fn security_headers(b: Backend) {
     let resp = reqwest::get(srv.url("/nope")).await.unwrap();
     assert_eq!(resp.status(), 404);
     assert!(resp.text().await.unwrap().contains("Not found"));
+}
+
+async fn request_ids_and_error_references(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let http = reqwest::Client::new();
+    let id_of = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    // Every answer carries its id; an error page shows it as the reference to quote.
+    let ok = http.get(srv.url("/login")).send().await.unwrap();
+    let first = id_of(&ok);
+    assert!(first.len() >= 16 && first.bytes().all(|b| b.is_ascii_alphanumeric()), "{first}");
+    assert!(!ok.text().await.unwrap().contains("Reference:"));
+    let resp = http.get(srv.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let id = id_of(&resp);
+    assert_ne!(id, first, "one per request");
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(&format!("Reference: <code>{id}</code>")) && html.contains("href=\"/\""), "{html}");
+    // A proxy's plain id is kept; anything else is replaced, never echoed.
+    let resp = http.get(srv.url("/no/such/page")).header("x-request-id", "edge-42-abc").send().await.unwrap();
+    assert_eq!(id_of(&resp), "edge-42-abc");
+    assert!(resp.text().await.unwrap().contains("Reference: <code>edge-42-abc</code>"));
+    let resp =
+        http.get(srv.url("/no/such/page")).header("x-request-id", "<script>alert(1)</script>").send().await.unwrap();
+    assert!(!id_of(&resp).contains('<'));
+    assert!(!resp.text().await.unwrap().contains("<script>"));
+    // JSON errors carry the header, and their body stays the protocol's.
+    let resp = http.post(srv.url("/oauth2/token")).form(&[("grant_type", "x")]).send().await.unwrap();
+    assert!(resp.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body["error"].is_string());
+    srv.stop().await;
 }

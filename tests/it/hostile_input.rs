@@ -100,6 +100,11 @@ async fn answers_in_the_endpoints_format(b: Backend) {
         .send()
         .await
         .unwrap();
+    assert_eq!(
+        resp.headers().get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..]),
+        "an unread body ends the connection, and the client is told"
+    );
     check(resp, 413, Fmt::OAuth, "token, 70 KiB").await;
     let resp = http
         .post(srv.url("/api/v1/auth/login"))
@@ -110,6 +115,7 @@ async fn answers_in_the_endpoints_format(b: Backend) {
         .unwrap();
     check(resp, 413, Fmt::Api, "JSON, 70 KiB").await;
     let resp = http.post(srv.url("/login")).form(&[("username", big.as_str())]).send().await.unwrap();
+    assert_eq!(resp.headers().get("connection").map(|v| v.as_bytes()), Some(&b"close"[..]));
     check(resp, 413, Fmt::Html, "login form, 70 KiB").await;
 
     // What the framework could not read, and methods a route does not have.

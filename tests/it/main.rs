@@ -3,6 +3,7 @@
 
 mod common;
 
+mod admin_apps_pages;
 mod admin_audit;
 mod admin_users_pages;
 mod allowed_factors;

@@ -6,7 +6,7 @@ use crate::both_databases;
 use crate::common::*;
 use serde_json::json;
 
-both_databases!(totp_guessing_across_sessions_is_locked_out, password_lockout);
+both_databases!(totp_guessing_across_sessions_is_locked_out, password_lockout, the_page_counts_down_then_pauses);
 
 async fn totp_guessing_across_sessions_is_locked_out(b: Backend) {
     let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
@@ -41,24 +41,7 @@ async fn totp_guessing_across_sessions_is_locked_out(b: Backend) {
 }
 
 async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in fs {
-        set.push(f);
-    }
-    let mut out = Vec::new();
-    // Poll them together: spawn is not possible for borrowed futures, so join pairwise.
-    let mut it = set.into_iter();
-    while let Some(a) = it.next() {
-        match it.next() {
-            Some(b) => {
-                let (x, y) = tokio::join!(a, b);
-                out.push(x);
-                out.push(y);
-            }
-            None => out.push(a.await),
-        }
-    }
-    out
+    futures_util::future::join_all(fs).await
 }
 
 async fn password_lockout(b: Backend) {
@@ -82,5 +65,49 @@ async fn password_lockout(b: Backend) {
     srv.advance(srv.state.config.limits.lockout_seconds + 1);
     let (status, _) = api_post(&http, &url, json!({"username": "bob", "password": PASSWORD})).await;
     assert_eq!(status, 200);
+    srv.stop().await;
+}
+
+async fn the_page_counts_down_then_pauses(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let alice = srv.add_user("alice").await;
+    let secret = srv.enrol_totp(&alice).await;
+    let right = srv.code(&secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let browser = browser();
+    assert_eq!(submit_login(&srv, &browser, "/login", "alice", PASSWORD).await, "/login/mfa");
+    let html = get_page(&browser, &srv, "/login/mfa").await;
+    assert!(!html.contains("id=\"mfa-attempts\"") && !html.contains(" disabled>"), "nothing to count yet");
+    let max = srv.state.config.limits.mfa_failures_per_account;
+    for left in (1..max).rev() {
+        let resp = post_mfa_form(&srv, &browser, "/login/mfa/totp", &[("code", wrong)]).await;
+        let html = resp.text().await.unwrap();
+        let says = if left == 1 {
+            "1 more wrong attempt pauses".to_owned()
+        } else {
+            format!("{left} attempts left before the second step is paused")
+        };
+        assert!(html.contains(&says), "{left}: {html}");
+    }
+    let resp = post_mfa_form(&srv, &browser, "/login/mfa/totp", &[("code", wrong)]).await;
+    let minutes = srv.state.config.limits.lockout_seconds / 60;
+    let paused = |html: &str| {
+        html.contains(&format!("paused for {minutes} minutes"))
+            && html.contains("<fieldset class=\"plain\" disabled>")
+            && !html.contains("id=\"mfa-attempts\"")
+    };
+    let html = resp.text().await.unwrap();
+    assert!(paused(&html), "the last wrong code pauses, and the forms are disabled: {html}");
+    // Coming back a minute later, in a new sign-in: still paused, with the time left.
+    srv.advance(60);
+    let again = crate::common::browser();
+    assert_eq!(submit_login(&srv, &again, "/login", "alice", PASSWORD).await, "/login/mfa");
+    let html = get_page(&again, &srv, "/login/mfa").await;
+    assert!(html.contains(&format!("paused for {} minutes", minutes - 1)), "{html}");
+    srv.advance(srv.state.config.limits.lockout_seconds);
+    let later = crate::common::browser();
+    assert_eq!(submit_login(&srv, &later, "/login", "alice", PASSWORD).await, "/login/mfa");
+    let html = get_page(&later, &srv, "/login/mfa").await;
+    assert!(!html.contains("paused for") && !html.contains(" disabled>"), "{html}");
     srv.stop().await;
 }

@@ -17,9 +17,7 @@ fn independent_totp_matches_rfc_6238_vectors() {
 
 /// Extracts the manual-entry key from the enrolment page.
 fn secret_on_page(html: &str) -> String {
-    let start = html.find("<code class=\"secret\">").expect("secret on the enrolment page") + 21;
-    let end = html[start..].find('<').unwrap() + start;
-    html[start..end].to_owned()
+    totp_key_on_page(html)
 }
 
 async fn enrol_then_challenge_then_trusted_device(b: Backend) {

@@ -7,12 +7,15 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(profile_totp_backup_codes_and_verify, profile_password_verify_and_devices, admin_settings_page);
+both_databases!(
+    profile_totp_backup_codes_and_verify,
+    profile_password_verify_and_devices,
+    admin_settings_page,
+    account_sessions_and_history
+);
 
 fn secret_on_page(html: &str) -> String {
-    let start = html.find("<code class=\"secret\">").expect("secret on the page") + 21;
-    let end = html[start..].find('<').unwrap() + start;
-    html[start..end].to_owned()
+    totp_key_on_page(html)
 }
 
 async fn signed_in_browser(srv: &TestServer, user: &str) -> reqwest::Client {
@@ -171,15 +174,17 @@ async fn admin_settings_page(b: Backend) {
     let resp =
         post_form(&admin, &srv, "/admin/settings", "/admin/groups", &[("name", "staff"), ("mfa_policy", "otp")]).await;
     assert_eq!(location(&resp), "/admin/settings?done=group");
+    let app_page = format!("/admin/apps/{}", app.app_id);
+    assert!(get_page(&admin, &srv, "/admin/settings").await.contains(&format!("href=\"{app_page}\"")));
     let resp = post_form(
         &admin,
         &srv,
-        "/admin/settings",
-        &format!("/admin/apps/{}", app.app_id),
+        &app_page,
+        &format!("{app_page}/policy"),
         &[("mfa_policy", "any"), ("reauth_interval_minutes", "5")],
     )
     .await;
-    assert_eq!(location(&resp), "/admin/settings?done=app");
+    assert_eq!(location(&resp), format!("{app_page}?done=app"));
     let p = portcullis::store::settings::find_app_policy(&srv.state.db, &app.app_id).await.unwrap().unwrap();
     assert_eq!((p.reauth_interval_minutes, p.allow_trusted_devices), (5, false));
     let html = get_page(&admin, &srv, "/admin/settings").await;
@@ -204,5 +209,79 @@ async fn admin_settings_page(b: Backend) {
     let resp = admin.get(srv.url("/admin/settings")).send().await.unwrap();
     assert_eq!(resp.status(), 403);
     assert!(resp.text().await.unwrap().contains("Verify it"));
+    srv.stop().await;
+}
+
+/// A browser with its own User-Agent, as the account page names devices by it.
+fn browser_as(user_agent: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent)
+        .build()
+        .unwrap()
+}
+
+async fn account_sessions_and_history(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    let bob = srv.add_user("bob").await;
+    let client = srv.add_client(false).await;
+    let mac = browser_as("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0");
+    let windows = || {
+        browser_as(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+        )
+    };
+    // A wrong password first, then the sign-ins: one on the Mac, one through an app on Windows.
+    let login = get_page(&mac, &srv, "/login").await;
+    let wrong =
+        [("csrf", hidden_input(&login, "csrf").unwrap()), ("username", "alice".into()), ("password", "wrong".into())];
+    mac.post(srv.url("/login")).form(&wrong).send().await.unwrap();
+    assert_eq!(submit_login(&srv, &mac, "/login", "alice", PASSWORD).await, "/");
+    let win = windows();
+    let (code, verifier) = get_code(&srv, &win, &client.client_id, "alice").await;
+    let tokens = json(exchange_code(&srv, &client, &code, &verifier).await).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let bobs = browser();
+    submit_login(&srv, &bobs, "/login", "bob", PASSWORD).await;
+
+    let html = get_page(&mac, &srv, "/profile").await;
+    assert!(html.contains("<strong>Firefox on macOS</strong> <span class=\"badge on\">This session</span>"), "{html}");
+    assert!(html.contains("<strong>Chrome on Windows</strong>") && html.contains("127.0.0.1 · signed in"), "{html}");
+    assert!(html.contains("Wrong password") && html.contains("Signed in</span> to Test RP"), "{html}");
+    let sessions = portcullis::store::sessions::list_for_user(&srv.state.db, &alice.id, srv.now()).await.unwrap();
+    let current = sessions.iter().find(|s| s.user_agent.as_deref().is_some_and(|u| u.contains("Firefox"))).unwrap();
+    let other = sessions.iter().find(|s| s.user_agent.as_deref().is_some_and(|u| u.contains("Windows"))).unwrap();
+    let end = |id: &str| format!("/profile/sessions/{id}/end");
+
+    // Not the one in use, not Bob's, and not without the CSRF token.
+    let resp = post_form(&mac, &srv, "/profile", &end(&current.id), &[]).await;
+    assert_eq!(resp.status(), 400);
+    let bob_session = portcullis::store::sessions::list_for_user(&srv.state.db, &bob.id, srv.now()).await.unwrap();
+    let resp = post_form(&mac, &srv, "/profile", &end(&bob_session[0].id), &[]).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(bobs.get(srv.url("/profile")).send().await.unwrap().status(), 200, "Bob is still signed in");
+    let resp = mac.post(srv.url(&end(&other.id))).form(&[("csrf", "forged")]).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // The Windows session ends, and the app's refresh token with it.
+    let resp = post_form(&mac, &srv, "/profile", &end(&other.id), &[]).await;
+    assert_eq!(location(&resp), "/profile?done=session-ended");
+    assert_eq!(location(&win.get(srv.url("/profile")).send().await.unwrap()), "/login");
+    let resp = token_request(&srv, &client, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!(resp.status(), 400, "the grant made in that session is revoked");
+    assert_eq!(get_page(&mac, &srv, "/profile").await.matches("<strong>Chrome on Windows</strong>").count(), 0);
+
+    // Everywhere else, at once: two more sessions end, this one stays.
+    for _ in 0..2 {
+        submit_login(&srv, &windows(), "/login", "alice", PASSWORD).await;
+    }
+    let resp = post_form(&mac, &srv, "/profile", "/profile/sessions/end-others", &[]).await;
+    assert_eq!(location(&resp), "/profile?done=sessions-ended");
+    let left = portcullis::store::sessions::list_for_user(&srv.state.db, &alice.id, srv.now()).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, current.id);
+    assert_eq!(srv.audit(Some(&alice.id), "user.sessions_ended", 5).await.len(), 2);
     srv.stop().await;
 }

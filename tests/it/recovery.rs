@@ -623,9 +623,7 @@ async fn browser_at_mfa_step(srv: &TestServer, name: &str) -> reqwest::Client {
 
 /// The TOTP secret shown on an enrolment page (the manual-entry key).
 fn hidden_secret(html: &str) -> String {
-    let marker = "<code class=\"secret\">";
-    let at = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("a secret on the page: {html}"));
-    html[at..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect()
+    totp_key_on_page(html)
 }
 
 async fn self_service_can_be_turned_off(b: Backend) {
@@ -713,7 +711,7 @@ async fn one_link_one_use_across_two_nodes(b: Backend) {
                 json!({"token": token, "password": PASSWORD, "new_password": format!("node race passphrase {i}")});
             let body = match purpose {
                 LinkPurpose::MfaRecovery => json!({"token": body["token"], "password": body["password"]}),
-                LinkPurpose::PasswordReset => json!({"token": body["token"], "new_password": body["new_password"]}),
+                _ => json!({"token": body["token"], "new_password": body["new_password"]}),
             };
             tokio::spawn(async move { api_post(&reqwest::Client::new(), &url, body).await })
         });

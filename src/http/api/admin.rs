@@ -231,18 +231,56 @@ pub struct NewUserBody {
     is_admin: bool,
     #[serde(default)]
     groups: Vec<String>,
+    /// Instead of a password: an invitation link to choose one.
+    invite: Option<InviteBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    /// 1 to 14 (default 7).
+    expires_days: Option<i64>,
+    /// Email the link to the account's address.
+    #[serde(default)]
+    send_email: bool,
 }
 
 pub async fn users_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
     Ok(Json(json!({"users": store::users::list(&state.db).await?})).into_response())
 }
 
-/// Creates an account; a generated password is in this answer only.
+/// Creates an account; a generated password, or the invitation link, is in this answer only.
 pub async fn user_create(
     State(state): State<AppState>,
     admin: Admin,
     SameOriginJson(b): SameOriginJson<NewUserBody>,
 ) -> AppResult<Response> {
+    if let Some(invite) = &b.invite {
+        if b.password.is_some() || b.is_admin {
+            return Err(AppError::BadRequest(
+                "an invited user chooses their own password and starts as a user: drop `password` and `is_admin`"
+                    .into(),
+            ));
+        }
+        let spec = users::UserSpec {
+            username: b.username.trim(),
+            password: "",
+            email: b.email.as_deref(),
+            email_verified: b.email_verified,
+            display_name: b.display_name.as_deref(),
+            is_admin: false,
+            groups: &b.groups,
+        };
+        let days = invite.expires_days.unwrap_or(7);
+        let (user, issued) = users::invite(&state, &admin, &spec, days, invite.send_email).await?;
+        let body = json!({
+            "id": user.id,
+            "username": user.username,
+            "invitation_url": issued.url.expose(),
+            "expires_at": issued.expires_at,
+        });
+        return Ok((StatusCode::CREATED, Json(body)).into_response());
+    }
     let generated = b.password.is_none().then(users::generate_password);
     let spec = users::UserSpec {
         username: b.username.trim(),

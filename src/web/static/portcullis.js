@@ -3,7 +3,9 @@
 // <form data-webauthn="create|get" data-begin="URL">: on submit, asks URL (POST, JSON
 // {"csrf": ...}) for WebAuthn options, runs the browser's ceremony, puts the result as JSON
 // in the form's `credential` field (and the ceremony id in `ceremony`) and submits it.
-// <button data-print>: prints the page. <button data-copy="ID">: copies #ID's text.
+// <button data-print>: prints the page. <button data-copy="ID">: copies #ID's text;
+// <button data-copy-value="TEXT">: copies TEXT.
+// <button data-reveal="ID">: shows or hides the password in input #ID.
 "use strict";
 
 (function () {
@@ -121,17 +123,34 @@
     f.submit();
   });
 
-  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+  document.querySelectorAll("button[data-copy], button[data-copy-value]").forEach(function (b) {
     if (!navigator.clipboard) return;
     b.hidden = false;
     b.addEventListener("click", async function () {
-      const el = document.getElementById(b.dataset.copy);
+      const text = b.dataset.copyValue !== undefined
+        ? b.dataset.copyValue
+        : document.getElementById(b.dataset.copy).innerText;
       try {
-        await navigator.clipboard.writeText(el.innerText);
+        await navigator.clipboard.writeText(text);
         b.textContent = "Copied";
       } catch (e) {
         b.textContent = "Copy failed";
       }
     });
+  });
+
+  document.querySelectorAll("button[data-reveal]").forEach(function (b) {
+    const input = document.getElementById(b.dataset.reveal);
+    if (!input) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      const show = input.type === "password";
+      input.type = show ? "text" : "password";
+      b.setAttribute("aria-pressed", show ? "true" : "false");
+      b.textContent = show ? "Hide password" : "Show password";
+      input.focus();
+    });
+    // Never submitted in clear text: hidden again before the form goes.
+    if (input.form) input.form.addEventListener("submit", function () { input.type = "password"; });
   });
 })();
