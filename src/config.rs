@@ -41,6 +41,33 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub email: EmailConfig,
     pub sms: SmsConfig,
+    pub branding: BrandingConfig,
+}
+
+/// How the pages look: the product's name, a logo and the accent colour.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrandingConfig {
+    /// The name on every page and in page titles.
+    pub name: String,
+    /// An SVG or PNG file shown at the top of every page, at most 256 KiB; empty for none.
+    pub logo_file: String,
+    /// The accent colour of buttons and links (`#rrggbb`) in light mode; empty keeps the default.
+    /// It must reach 4.5:1 against the page (WCAG AA).
+    pub primary_color: String,
+    /// The same for dark mode.
+    pub primary_color_dark: String,
+}
+
+impl Default for BrandingConfig {
+    fn default() -> Self {
+        BrandingConfig {
+            name: "Portcullis".into(),
+            logo_file: String::new(),
+            primary_color: String::new(),
+            primary_color_dark: String::new(),
+        }
+    }
 }
 
 /// The delivery outbox (DESIGN §4): how each node's worker sends what was queued.
@@ -459,6 +486,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
+            branding: BrandingConfig::default(),
         }
     }
 }
@@ -591,6 +619,7 @@ impl Config {
 
     /// Refuses unsafe or inconsistent values; each message names its key.
     pub fn validate(&self) -> Result<(), String> {
+        crate::web::brand::check(&self.branding)?;
         let issuer = Url::parse(&self.issuer).map_err(|e| format!("key `issuer`: not a URL ({e})"))?;
         if issuer.query().is_some() || issuer.fragment().is_some() {
             return Err("key `issuer`: must not have a query or fragment (OIDC Discovery §2)".into());

@@ -26,6 +26,8 @@ pub struct AppState {
     pub saml_credential: Arc<tokio::sync::OnceCell<Arc<crate::saml::credential::Credential>>>,
     /// The delivery outbox's transports and this node's worker signal.
     pub delivery: Arc<crate::delivery::Delivery>,
+    /// The product's name, logo and colours on the pages.
+    pub brand: Arc<crate::web::brand::Brand>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// When keys were last re-read because a token named an unknown key (at most once a second).
     last_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
@@ -65,8 +67,10 @@ impl AppState {
         }
         let plugins = crate::plugin_host::PluginHost::new(&config.plugins, Some(config.plugin_cache_dir()))?;
         let delivery = crate::delivery::Delivery::from_config(&config)?;
+        let brand = crate::web::brand::Brand::from_config(&config.branding).map_err(anyhow::Error::msg)?;
         Ok(AppState {
             delivery: Arc::new(delivery),
+            brand: Arc::new(brand),
             decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),
             saml_credential: Arc::default(),
             passkeys: Arc::new(passkeys),

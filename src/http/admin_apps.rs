@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::admin_pages::POLICIES;
 use super::cookies;
-use super::error::{PageResult, render, status_of};
+use super::error::{PageResult, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
 use super::notice::{Done, Notice};
 use crate::admin::apps::{self, OidcAppEdit, OidcAppSpec, SamlAppSpec};
@@ -171,7 +171,7 @@ pub async fn create_oidc(
             Ok(app_page(&state, jar, &app, view, StatusCode::CREATED).await?)
         }
         Err(e) if e.http_status() < 500 => {
-            let (error, status) = (e.public_message(), status_of(&e));
+            let (error, status) = (page_message(&e), status_of(&e));
             Ok(new_page(&state, jar, f.view(), SamlForm::default(), Some(&error), status))
         }
         Err(e) => Err(e.into()),
@@ -315,7 +315,7 @@ pub async fn create_saml(
     let body = match read_saml(mp).await {
         Ok(b) => b,
         Err(e) if e.http_status() < 500 => {
-            let (error, status) = (e.public_message(), status_of(&e));
+            let (error, status) = (page_message(&e), status_of(&e));
             return Ok(new_page(&state, jar, OidcForm::default(), SamlForm::default(), Some(&error), status));
         }
         Err(e) => return Err(e.into()),
@@ -331,7 +331,7 @@ pub async fn create_saml(
     match result {
         Ok(sp) => Ok(Notice::AppCreated.redirect(&format!("/admin/apps/{}", sp.app_id)).into_response()),
         Err(e) if e.http_status() < 500 => {
-            let (error, status) = (e.public_message(), status_of(&e));
+            let (error, status) = (page_message(&e), status_of(&e));
             Ok(new_page(&state, jar, OidcForm::default(), body.view(), Some(&error), status))
         }
         Err(e) => Err(e.into()),
@@ -503,7 +503,7 @@ pub async fn act(
         Ok(Outcome::Saved) => Ok(Notice::AppSaved.redirect(&format!("/admin/apps/{}", app.id)).into_response()),
         Ok(Outcome::Deleted) => Ok(Notice::AppRemoved.redirect("/admin/apps").into_response()),
         Err(e) if e.http_status() < 500 => {
-            let mut view = View { error: Some(e.public_message()), ..View::default() };
+            let mut view = View { error: Some(page_message(&e)), ..View::default() };
             if action == "edit" {
                 view.oidc = Some(OidcForm { client_id: String::new(), ..f.oidc.view() });
             }
@@ -620,7 +620,7 @@ pub async fn edit_saml(
     let body = match read_saml(mp).await {
         Ok(b) => b,
         Err(e) if e.http_status() < 500 => {
-            let view = View { error: Some(e.public_message()), ..View::default() };
+            let view = View { error: Some(page_message(&e)), ..View::default() };
             return Ok(app_page(&state, jar, &app, view, status_of(&e)).await?);
         }
         Err(e) => return Err(e.into()),
@@ -636,7 +636,7 @@ pub async fn edit_saml(
     match result {
         Ok(_) => Ok(Notice::AppSaved.redirect(&format!("/admin/apps/{}", app.id)).into_response()),
         Err(e) if e.http_status() < 500 => {
-            let view = View { error: Some(e.public_message()), saml: Some(body.view()), ..View::default() };
+            let view = View { error: Some(page_message(&e)), saml: Some(body.view()), ..View::default() };
             Ok(app_page(&state, jar, &app, view, status_of(&e)).await?)
         }
         Err(e) => Err(e.into()),

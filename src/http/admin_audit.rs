@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::error::{PageResult, render};
+use super::error::{PageResult, page_message, render};
 use super::guards::AdminPage;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -109,7 +109,7 @@ pub async fn show(
             let older = (entries.len() as i64 == PAGE_SIZE).then(|| entries.last().map(|e| e.id)).flatten();
             (entries.into_iter().map(row).collect(), None, older)
         }
-        Err(e @ AppError::BadRequest(_)) => (Vec::new(), Some(e.public_message()), None),
+        Err(e @ AppError::BadRequest(_)) => (Vec::new(), Some(page_message(&e)), None),
         Err(e) => return Err(e.into()),
     };
     let query = serde_urlencoded::to_string([

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::cookies;
-use super::error::{PageResult, message_page, render, status_of};
+use super::error::{PageResult, message_page, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED, SignedIn};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, settings};
@@ -180,7 +180,7 @@ async fn save(
         }
         Err(e) if e.http_status() < 500 => {
             let status = status_of(&e);
-            Ok(page(&state, jar, None, Some(&e.public_message()), status).await?)
+            Ok(page(&state, jar, None, Some(&page_message(&e)), status).await?)
         }
         Err(e) => Err(e.into()),
     }

@@ -11,7 +11,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::cookies;
-use super::error::{PageResult, render, status_of};
+use super::error::{PageResult, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, mfa as admin_mfa, users};
@@ -223,7 +223,7 @@ pub async fn act(
         Ok(Some(view)) => Ok(page(&state, jar, &admin, &user, view, StatusCode::OK).await?),
         Ok(None) => Ok(Notice::UserChanged.redirect(&format!("/admin/users/{}", user.id)).into_response()),
         Err(e) if e.http_status() < 500 => {
-            let view = View { error: Some(e.public_message()), ..View::default() };
+            let view = View { error: Some(page_message(&e)), ..View::default() };
             // The user may be gone or changed: show what is there now.
             let user = admin_mfa::user(&state, &id).await.unwrap_or(user);
             Ok(page(&state, jar, &admin, &user, view, status_of(&e)).await?)
@@ -392,7 +392,7 @@ pub async fn create(
             Ok(page(&state, jar, &admin, &user, invitation_view(&issued, send), StatusCode::CREATED).await?)
         }
         Err(e) if e.http_status() < 500 => {
-            let (msg, status) = (e.public_message(), status_of(&e));
+            let (msg, status) = (page_message(&e), status_of(&e));
             Ok(list_page(&state, jar, ListQuery::default(), Some(&msg), &f, status).await?)
         }
         Err(e) => Err(e.into()),

@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::cookies;
-use super::error::{PageResult, render, status_of};
+use super::error::{PageResult, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, webhooks};
@@ -101,7 +101,7 @@ pub async fn create(
         },
         Err(e) if e.http_status() < 500 => {
             let status = status_of(&e);
-            let view = View { error: Some(e.public_message()), ..View::default() };
+            let view = View { error: Some(page_message(&e)), ..View::default() };
             return Ok(page(&state, jar, &admin, view, status).await?);
         }
         Err(e) => return Err(e.into()),
@@ -158,7 +158,7 @@ pub async fn act(
         Ok(None) => Ok(Notice::SettingsSaved.redirect("/admin/webhooks").into_response()),
         Err(e) if e.http_status() < 500 => {
             let status = status_of(&e);
-            Ok(page(&state, jar, &admin, View { error: Some(e.public_message()), ..View::default() }, status).await?)
+            Ok(page(&state, jar, &admin, View { error: Some(page_message(&e)), ..View::default() }, status).await?)
         }
         Err(e) => Err(e.into()),
     }

@@ -8,6 +8,8 @@
 //!   format: OAuth error JSON for `/oauth2/*` and `/.well-known/*`, the JSON API's error for
 //!   `/api/*`, the HTML error page for people.
 
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,6 +20,8 @@ use tracing::Instrument;
 
 use crate::config::ServerConfig;
 use crate::error::{AppError, OAuthErrorCode};
+use crate::web::brand::{self, Brand};
+use crate::web::i18n::{self, Lang};
 
 /// Bodies read here to look for NUL characters; larger ones are left to the route's own limit.
 const SCANNED_BODY_LIMIT: usize = 64 * 1024;
@@ -83,14 +87,30 @@ const REQUEST_ID: &str = "x-request-id";
 /// Where an error page shows its reference.
 const REFERENCE_MARK: &str = "<!--portcullis:reference-->";
 
-pub async fn guard(State(sv): State<ServerConfig>, req: Request, next: Next) -> Response {
+/// The language the request's pages are written in: the visitor's choice, or their browser's.
+fn language(req: &Request) -> Lang {
+    let jar = axum_extra::extract::CookieJar::from_headers(req.headers());
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    i18n::negotiate(jar.get(i18n::COOKIE).map(|c| c.value()), accept)
+}
+
+/// What the edge needs: the server's limits, and the brand the pages show.
+#[derive(Clone)]
+pub struct EdgeState {
+    pub server: ServerConfig,
+    pub brand: Arc<Brand>,
+}
+
+pub async fn guard(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
     let id = request_id(&req);
+    let lang = language(&req);
     let span = tracing::info_span!("request", request_id = %id);
-    let mut resp = inner(sv, req, next).instrument(span).await;
+    let handled = brand::scope(edge.brand.clone(), i18n::scope(lang, inner(edge.server, req, next)));
+    let mut resp = handled.instrument(span).await;
     if resp.status().as_u16() >= 400
         && resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
     {
-        resp = with_reference(resp, &id).await;
+        resp = with_reference(resp, &id, lang).await;
     }
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
@@ -99,7 +119,7 @@ pub async fn guard(State(sv): State<ServerConfig>, req: Request, next: Next) -> 
 }
 
 /// An error page with its reference filled in (the id people quote to an administrator).
-async fn with_reference(resp: Response, id: &str) -> Response {
+async fn with_reference(resp: Response, id: &str, lang: Lang) -> Response {
     let (mut parts, body) = resp.into_parts();
     let Ok(bytes) = to_bytes(body, 1024 * 1024).await else {
         return Response::from_parts(parts, Body::empty());
@@ -108,12 +128,13 @@ async fn with_reference(resp: Response, id: &str) -> Response {
     if !html.contains(REFERENCE_MARK) {
         return Response::from_parts(parts, Body::from(bytes));
     }
-    let filled = html.replace(
-        REFERENCE_MARK,
-        &format!(
-            "<p class=\"muted small\" id=\"reference\">Reference: <code>{id}</code> — quote it if you ask for help.</p>"
-        ),
-    );
+    // The id is letters, digits and dashes (`request_id`): nothing to escape.
+    let text = i18n::text_in(lang, "reference", &[("id", "\u{1}")])
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\u{1}', &format!("<code>{id}</code>"));
+    let filled = html.replace(REFERENCE_MARK, &format!("<p class=\"muted small\" id=\"reference\">{text}</p>"));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(filled))
 }

@@ -7,6 +7,31 @@ use serde_json::json;
 
 use crate::error::{AppError, OAuthErrorCode};
 use crate::web::MessagePage;
+use crate::web::i18n;
+
+/// What a page says about an error: its text in the visitor's language where the catalogue
+/// has one for its kind (`error-CODE`), else the error's own words (the free-text reasons of
+/// `BadRequest` and the like are in English).
+pub fn page_message(e: &AppError) -> String {
+    match e {
+        AppError::LockedOut { retry_after_seconds } => {
+            i18n::t1("error-too_many_attempts", "wait", i18n::duration(*retry_after_seconds as i64))
+        }
+        AppError::InvalidCredentials
+        | AppError::InvalidFactor
+        | AppError::MfaStepExpired
+        | AppError::InvalidLink
+        | AppError::NotFound
+        | AppError::Unauthorized
+        | AppError::MethodNotAllowed
+        | AppError::SlowRequest
+        | AppError::Overloaded { .. }
+        | AppError::DatabaseUnavailable(_)
+        | AppError::Database(_)
+        | AppError::Internal(_) => i18n::t(&format!("error-{}", e.code())),
+        _ => e.public_message(),
+    }
+}
 
 /// The HTTP status an error answers with.
 pub fn status_of(e: &AppError) -> StatusCode {
@@ -60,14 +85,11 @@ impl IntoResponse for PageError {
         self.0.log();
         let status = status_of(&self.0);
         let title = match status.as_u16() {
-            400 => "That did not work",
-            403 => "Not allowed",
-            429 => "Too many attempts",
-            404 => "Not found",
-            503 => "Busy",
-            _ => "Something went wrong",
+            code @ (400 | 403 | 404 | 429 | 503) => i18n::t(&format!("error-title-{code}")),
+            _ => i18n::t("error-title-other"),
         };
-        let mut resp = message_page(status, title, &self.0.public_message(), Some(("/", "Go to the start page")));
+        let message = page_message(&self.0);
+        let mut resp = message_page(status, &title, &message, Some(("/", &i18n::t("error-go-start"))));
         if let AppError::Overloaded { retry_after_seconds }
         | AppError::LockedOut { retry_after_seconds }
         | AppError::RateLimited { retry_after_seconds, .. } = self.0

@@ -9,7 +9,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::client::ClientInfo;
-use super::error::{PageResult, message_page, render, status_of};
+use super::error::{PageResult, message_page, page_message, render, status_of};
 use super::guards::{CsrfForm, CsrfRejection, FORM_EXPIRED, PageScriptCall};
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
@@ -19,14 +19,15 @@ use crate::mfa::policy::{Factor, Policy};
 use crate::state::AppState;
 use crate::store;
 use crate::store::mfa_transactions::TxnStage;
+use crate::web::i18n;
 use crate::web::{MfaChallengePage, MfaEnrollPage, TotpSetup, TrustDevicePage};
 
 fn no_transaction() -> Response {
     message_page(
         StatusCode::BAD_REQUEST,
-        "Sign-in step expired",
-        "This sign-in step expired or was already completed. Go back to the application and start again.",
-        Some(("/login", "Sign in")),
+        &i18n::t("msg-step-expired-title"),
+        &i18n::t("msg-step-expired"),
+        Some(("/login", &i18n::t("sign-in-link"))),
     )
 }
 
@@ -114,7 +115,7 @@ async fn stage_page(
                     backup_low: Some(backup.remaining)
                         .filter(|n| backup.total > 0 && *n < crate::mfa::backup::LOW_WATER),
                     recovery_by_email,
-                    locked_for: locked_for.map(crate::web::duration_in_words),
+                    locked_for: locked_for.map(crate::web::i18n::duration),
                     attempts_left,
                 },
             )
@@ -298,7 +299,7 @@ async fn submit(
             | AppError::Forbidden(_)),
         ) => {
             let status = status_of(&e);
-            return Ok(stage_page(&state, jar, &token, Some(Say::Error(&e.public_message())), status).await?);
+            return Ok(stage_page(&state, jar, &token, Some(Say::Error(&page_message(&e))), status).await?);
         }
         Err(AppError::MfaStepExpired) => return Ok((cookies::clear_mfa(&state, jar), no_transaction()).into_response()),
         Err(e) => return Err(e.into()),
@@ -339,9 +340,8 @@ async fn sent_page(
 ) -> AppResult<Response> {
     Ok(match sent {
         Ok(sent) => {
-            let what = if kind == Factor::Sms { "texted" } else { "emailed" };
-            let notice =
-                format!("We {what} a code to {}. It expires in {} minutes.", sent.sent_to, sent.expires_in / 60);
+            let key = if kind == Factor::Sms { "mfa-code-texted" } else { "mfa-code-emailed" };
+            let notice = i18n::t2(key, "to", &sent.sent_to, "minutes", sent.expires_in / 60);
             stage_page(state, jar, token, Some(Say::Notice(&notice)), StatusCode::OK).await?
         }
         Err(AppError::MfaStepExpired) => (cookies::clear_mfa(state, jar), no_transaction()).into_response(),
@@ -351,7 +351,7 @@ async fn sent_page(
             | AppError::BadRequest(_)
             | AppError::Forbidden(_)),
         ) => {
-            let mut resp = stage_page(state, jar, token, Some(Say::Error(&e.public_message())), status_of(&e)).await?;
+            let mut resp = stage_page(state, jar, token, Some(Say::Error(&page_message(&e))), status_of(&e)).await?;
             if let AppError::RateLimited { retry_after_seconds, .. } | AppError::LockedOut { retry_after_seconds } = e {
                 resp.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_seconds.into());
             }
@@ -405,8 +405,8 @@ pub async fn trust(
             r.expired_form()?;
             return Ok(message_page(
                 StatusCode::FORBIDDEN,
-                "Form expired",
-                "The form expired. Go back to the application and sign in again.",
+                &i18n::t("msg-form-expired-title"),
+                &i18n::t("msg-form-expired-signin"),
                 None,
             ));
         }

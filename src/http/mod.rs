@@ -13,6 +13,7 @@ pub mod edge;
 pub mod error;
 pub mod forms;
 pub mod guards;
+pub mod language;
 pub mod mfa_pages;
 pub mod notice;
 pub mod oidc;
@@ -122,6 +123,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/profile/email/confirm", profile::post_action(profile::Action::CodesConfirm(Factor::Email)))
         .route("/profile/codes/{id}/remove", profile::post_action(profile::Action::CodesRemove))
         .route("/profile/factors/{id}/primary", profile::post_action(profile::Action::MakePrimary))
+        .route("/language", post(language::choose))
         .route("/admin", get(admin_users::home))
         .route("/admin/users", get(admin_users::list).post(admin_users::create))
         .route("/admin/stats", get(admin_stats::show))
@@ -153,6 +155,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/static/portcullis.css", get(stylesheet))
+        .route("/static/logo", get(logo))
         .route("/static/portcullis.js", get(script))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), same_origin::guard))
@@ -178,7 +181,10 @@ pub fn router(state: AppState, extra: Router) -> Router {
         StatusCode::SERVICE_UNAVAILABLE,
         Duration::from_secs(sv.request_timeout_seconds),
     ))
-    .layer(axum::middleware::from_fn_with_state(sv, edge::guard))
+    .layer(axum::middleware::from_fn_with_state(
+        edge::EdgeState { server: sv, brand: state.brand.clone() },
+        edge::guard,
+    ))
     .layer(RequestBodyTimeoutLayer::new(body_timeout))
     // 5xx responses that are faults are logged by `AppError::log` with their cause; the
     // rest (shedding, time-outs) are expected under load and stay out of the error log.
@@ -194,10 +200,27 @@ pub fn no_store<T: IntoResponse>(body: T) -> Response {
     resp
 }
 
-async fn stylesheet() -> Response {
+async fn stylesheet(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        crate::web::STYLESHEET,
+        state.brand.stylesheet.clone(),
+    )
+        .into_response()
+}
+
+/// The configured logo. An SVG opened on its own is a document of this origin: it gets a
+/// policy that runs nothing and a sandbox of its own.
+async fn logo(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let Some(logo) = &state.brand.logo else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, logo.content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+        ],
+        logo.bytes.clone(),
     )
         .into_response()
 }
@@ -214,10 +237,11 @@ async fn not_found(axum::extract::OriginalUri(uri): axum::extract::OriginalUri) 
     if uri.path().starts_with("/api/") {
         return crate::error::AppError::NotFound.into_response();
     }
+    use crate::web::i18n::t;
     error::message_page(
         StatusCode::NOT_FOUND,
-        "Not found",
-        "There is nothing at this address.",
-        Some(("/", "Go to the start page")),
+        &t("error-title-404"),
+        &t("msg-nothing-here"),
+        Some(("/", &t("error-go-start"))),
     )
 }

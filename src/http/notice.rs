@@ -7,6 +7,8 @@ use axum::http::request::Parts;
 use axum::response::Redirect;
 use serde::Deserialize;
 
+use crate::web::i18n;
+
 /// A confirmation a page can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -108,6 +110,13 @@ impl Notice {
         self.parts().1
     }
 
+    /// Its text in the request's language (`notice-KEY` in the catalogues; the pages people
+    /// use have one), else in English.
+    pub fn localized(self) -> String {
+        let key = format!("notice-{}", self.parts().0);
+        if i18n::has(i18n::Lang::En, &key) { i18n::t(&key) } else { self.text().to_owned() }
+    }
+
     /// The address of `page` showing this notice.
     pub fn url(self, page: &str) -> String {
         format!("{page}?done={}", self.parts().0)
@@ -126,6 +135,10 @@ pub struct Done(pub Option<Notice>);
 impl Done {
     pub fn text(self) -> Option<&'static str> {
         self.0.map(Notice::text)
+    }
+
+    pub fn localized(self) -> Option<String> {
+        self.0.map(Notice::localized)
     }
 }
 

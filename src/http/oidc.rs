@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
 use super::client::ClientInfo;
-use super::error::{PageError, PageResult, message_page, render};
+use super::error::{PageError, PageResult, message_page, page_message, render};
 use super::no_store;
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
@@ -17,6 +17,7 @@ use crate::oidc::authorize::AuthorizeError;
 use crate::oidc::{self, Params};
 use crate::state::AppState;
 use crate::web::LogoutPage;
+use crate::web::i18n;
 
 pub async fn discovery(State(state): State<AppState>) -> Response {
     let mut resp = Json(oidc::discovery::metadata(&state)).into_response();
@@ -56,7 +57,7 @@ pub async fn authorize(
 ) -> PageResult<Response> {
     // Before the client and redirect URI are known to be good, errors are pages.
     let params = request_params(&method, query, &headers, &body)
-        .map_err(|e| PageError(AppError::BadRequest(e.public_message())))?;
+        .map_err(|e| PageError(AppError::BadRequest(page_message(&e))))?;
     Ok(match oidc::authorize::validate(&state, params).await {
         Ok((req, _)) => super::pages::respond_begun(
             &state,
@@ -64,7 +65,9 @@ pub async fn authorize(
             login::begin(&state, req, false, &client).await.map_err(PageError)?,
         ),
         Err(AuthorizeError::Redirect(e)) => Redirect::to(&e.to_url(state.issuer())).into_response(),
-        Err(AuthorizeError::Page(msg)) => message_page(StatusCode::BAD_REQUEST, "Cannot sign you in", &msg, None),
+        Err(AuthorizeError::Page(msg)) => {
+            message_page(StatusCode::BAD_REQUEST, &i18n::t("msg-cannot-sign-in"), &msg, None)
+        }
         Err(AuthorizeError::Internal(e)) => return Err(PageError(e)),
     })
 }
@@ -106,18 +109,23 @@ pub async fn logout(
     body: Bytes,
 ) -> PageResult<Response> {
     let mut params = request_params(&method, query, &headers, &body)
-        .map_err(|e| PageError(AppError::BadRequest(e.public_message())))?;
+        .map_err(|e| PageError(AppError::BadRequest(page_message(&e))))?;
     let confirmed = method == Method::POST && params.take("confirm").as_deref() == Some("yes");
     let csrf = params.take("csrf");
     let req = match oidc::logout::validate(&state, params).await? {
         Ok(r) => r,
-        Err(msg) => return Ok(message_page(StatusCode::BAD_REQUEST, "Cannot sign you out", &msg, None)),
+        Err(msg) => return Ok(message_page(StatusCode::BAD_REQUEST, &i18n::t("msg-cannot-sign-out"), &msg, None)),
     };
     let token = cookies::session_token(&state, &jar);
     let session = login::current_session(&state, token.as_deref()).await?;
     let hinted_current = matches!((&session, &req.hinted_sid), (Some((s, _)), Some(sid)) if &s.id == sid);
     if confirmed && !cookies::verify_csrf(&state, &jar, csrf.as_deref()) {
-        return Ok(message_page(StatusCode::FORBIDDEN, "Not signed out", "The form expired. Please try again.", None));
+        return Ok(message_page(
+            StatusCode::FORBIDDEN,
+            &i18n::t("msg-not-signed-out"),
+            &i18n::t("msg-form-expired"),
+            None,
+        ));
     }
     if session.is_some() && !confirmed && !hinted_current {
         let (jar, csrf) = cookies::csrf_token(&state, jar);

@@ -8,12 +8,13 @@ use serde::Deserialize;
 
 use super::client::ClientInfo;
 use super::cookies;
-use super::error::{PageResult, message_page, render};
+use super::error::{PageResult, message_page, page_message, render};
 use super::guards::{CsrfForm, CsrfRejection, NoFields};
 use crate::error::AppError;
 use crate::login::{self, AuthorizeNext, Next};
 use crate::state::AppState;
 use crate::web::LoginPage;
+use crate::web::i18n;
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -44,12 +45,7 @@ pub async fn login_form(
 }
 
 pub fn expired_request() -> Response {
-    message_page(
-        StatusCode::BAD_REQUEST,
-        "Sign-in link expired",
-        "This sign-in request has expired or was already used. Go back to the application and start again.",
-        None,
-    )
+    message_page(StatusCode::BAD_REQUEST, &i18n::t("msg-request-expired-title"), &i18n::t("msg-request-expired"), None)
 }
 
 #[derive(Deserialize)]
@@ -71,17 +67,18 @@ pub async fn login_submit(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             let f = r.expired_form()?;
-            let msg = "The form expired. Please sign in again.";
-            return Ok(login_again(&state, jar, &f, StatusCode::FORBIDDEN, msg).await?);
+            let msg = i18n::t("msg-form-expired-login");
+            return Ok(login_again(&state, jar, &f, StatusCode::FORBIDDEN, &msg).await?);
         }
     };
     match login::password_login(&state, f.username.trim(), &f.password, f.request.as_deref(), &client).await {
         Ok(Some(next)) => Ok(respond(&state, jar, next)),
         Ok(None) => {
-            Ok(login_again(&state, jar, &f, StatusCode::UNAUTHORIZED, "Incorrect username or password.").await?)
+            let msg = page_message(&AppError::InvalidCredentials);
+            Ok(login_again(&state, jar, &f, StatusCode::UNAUTHORIZED, &msg).await?)
         }
         Err(e @ AppError::LockedOut { .. }) => {
-            let msg = e.public_message();
+            let msg = page_message(&e);
             Ok(login_again(&state, jar, &f, StatusCode::TOO_MANY_REQUESTS, &msg).await?)
         }
         Err(e) => Err(e.into()),
@@ -119,7 +116,9 @@ pub fn respond_to(state: &AppState, jar: CookieJar, next: Next, default: &str) -
         Next::Denied { redirect: Some(url), .. } => {
             (cookies::clear_mfa(state, jar), Redirect::to(&url)).into_response()
         }
-        Next::Denied { redirect: None, reason } => message_page(StatusCode::FORBIDDEN, "Access denied", &reason, None),
+        Next::Denied { redirect: None, reason } => {
+            message_page(StatusCode::FORBIDDEN, &i18n::t("msg-access-denied"), &reason, None)
+        }
         Next::RequestExpired => expired_request(),
     }
 }
@@ -165,9 +164,9 @@ pub async fn logout(
         r.expired_form()?;
         return Ok(message_page(
             StatusCode::FORBIDDEN,
-            "Not signed out",
-            "The form expired. Please try again.",
-            Some(("/", "Back")),
+            &i18n::t("msg-not-signed-out"),
+            &i18n::t("msg-form-expired"),
+            Some(("/", &i18n::t("back"))),
         ));
     }
     let token = cookies::session_token(&state, &jar);
@@ -179,5 +178,10 @@ pub async fn logout(
 }
 
 pub fn signed_out_page() -> Response {
-    message_page(StatusCode::OK, "Signed out", "You are signed out of Portcullis.", Some(("/login", "Sign in again")))
+    message_page(
+        StatusCode::OK,
+        &i18n::t("msg-signed-out-title"),
+        &i18n::t1("msg-signed-out", "brand", crate::web::brand::name()),
+        Some(("/login", &i18n::t("msg-sign-in-again"))),
+    )
 }

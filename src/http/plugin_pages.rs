@@ -12,7 +12,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::cookies;
-use super::error::{PageResult, render, status_of};
+use super::error::{PageResult, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
 use super::notice::{Done, Notice};
 use crate::admin::Admin;
@@ -150,7 +150,7 @@ pub async fn upload(
 ) -> PageResult<Response> {
     let f = match read_upload(&state, mp).await {
         Ok(f) => f,
-        Err(e) => return Ok(list_page(&state, &admin, jar, None, Some(&e.public_message()), status_of(&e)).await?),
+        Err(e) => return Ok(list_page(&state, &admin, jar, None, Some(&page_message(&e)), status_of(&e)).await?),
     };
     if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
         return Ok(list_page(&state, &admin, jar, None, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
@@ -172,7 +172,7 @@ pub async fn upload(
     match result {
         Ok(p) => Ok(Notice::PluginUploaded.redirect(&format!("/admin/plugins/{}", p.id)).into_response()),
         Err(e) if e.http_status() < 500 => {
-            Ok(list_page(&state, &admin, jar, None, Some(&e.public_message()), status_of(&e)).await?)
+            Ok(list_page(&state, &admin, jar, None, Some(&page_message(&e)), status_of(&e)).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -321,7 +321,7 @@ pub async fn act(
         Ok(Outcome::Show(view, status)) => Ok(plugin_page(&state, &admin, jar, &plugin, *view, status).await?),
         Err(e) if e.http_status() < 500 => {
             // The test context typed in stays in the form, to be corrected.
-            let view = View { error: Some(e.public_message()), context, ..View::default() };
+            let view = View { error: Some(page_message(&e)), context, ..View::default() };
             Ok(plugin_page(&state, &admin, jar, &plugin, view, status_of(&e)).await?)
         }
         Err(e) => Err(e.into()),

@@ -11,7 +11,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::client::ClientInfo;
-use super::error::{PageResult, render, status_of};
+use super::error::{PageResult, page_message, render, status_of};
 use super::guards::{CsrfForm, CsrfRejection, FORM_EXPIRED, FreshlyVerified, PageScriptCall};
 use super::notice::{Done, Notice};
 use super::{cookies, forms, pages};
@@ -29,7 +29,7 @@ use crate::web::{AccountSessionRow, DeviceRow, PasskeyRow, ProfilePage, SentCode
 /// What one rendering of the page adds to the stored state.
 #[derive(Default)]
 struct View {
-    notice: Option<&'static str>,
+    notice: Option<String>,
     error: Option<String>,
     totp_setup: Option<TotpSetup>,
     new_codes: Option<Vec<String>>,
@@ -50,7 +50,7 @@ pub async fn show(
     let Some((session, user)) = signed_in(&state, &client).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let view = View { notice: done.text(), ..Default::default() };
+    let view = View { notice: done.localized(), ..Default::default() };
     Ok(page(&state, jar, &client, &session, &user, view, StatusCode::OK).await?)
 }
 
@@ -106,10 +106,10 @@ async fn page(
         .map(|e| SignInRow {
             at: when(e.at),
             what: match e.event.as_str() {
-                "login.success" => "Signed in",
-                "login.failure" => "Wrong password",
-                "mfa.failed" => "Second step failed",
-                _ => "Locked after failed attempts",
+                "login.success" => "history-signed-in",
+                "login.failure" => "history-wrong-password",
+                "mfa.failed" => "history-mfa-failed",
+                _ => "history-locked",
             },
             ok: e.event == "login.success",
             app: e.app_id.and_then(|id| apps.iter().find(|a| a.id == id).map(|a| a.name.clone())).unwrap_or_default(),
@@ -120,7 +120,7 @@ async fn page(
         csrf: &csrf,
         username: &user.username,
         is_admin: user.is_admin,
-        notice: view.notice,
+        notice: view.notice.as_deref(),
         error: view.error.as_deref(),
         fresh: o.fresh,
         has_factor: o.has_factor,
@@ -272,7 +272,7 @@ async fn act(
         Ok(Outcome::Respond(r)) => Ok(r),
         Err(e) if e.http_status() < 500 => {
             let status = status_of(&e);
-            let mut view = View { error: Some(e.public_message()), ..Default::default() };
+            let mut view = View { error: Some(page_message(&e)), ..Default::default() };
             if matches!(e, AppError::InvalidFactor) {
                 // A wrong first code: keep the set-up on screen (the same pending secret).
                 if let Ok(fresh) = Fresh::check(&state, session.clone(), user.clone()).await {
@@ -352,7 +352,7 @@ async fn run(
             if let Err(AppError::InvalidFactor) = result {
                 // Keep the code field on screen for another try (or a new code).
                 return Ok(Outcome::Show(View {
-                    error: Some(AppError::InvalidFactor.public_message()),
+                    error: Some(page_message(&AppError::InvalidFactor)),
                     code_sent: Some((kind, String::new())),
                     ..Default::default()
                 }));
@@ -383,7 +383,7 @@ async fn run(
 fn added(notice: Notice, codes: Option<Vec<String>>) -> Outcome {
     match codes {
         Some(codes) => {
-            Outcome::Show(View { notice: Some(notice.text()), new_codes: Some(codes), ..Default::default() })
+            Outcome::Show(View { notice: Some(notice.localized()), new_codes: Some(codes), ..Default::default() })
         }
         None => Outcome::Done(notice),
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::client::ClientInfo;
 use super::cookies;
-use super::error::{PageResult, message_page, render, status_of};
+use super::error::{PageResult, message_page, page_message, render, status_of};
 use super::guards::CsrfForm;
 use crate::error::{AppError, AppResult};
 use crate::login::mfa as flow;
@@ -19,6 +19,7 @@ use crate::mfa::recovery;
 use crate::state::AppState;
 use crate::store::links::LinkPurpose;
 use crate::web::AccountLinkPage;
+use crate::web::i18n;
 
 fn name(purpose: LinkPurpose) -> &'static str {
     match purpose {
@@ -86,10 +87,9 @@ pub struct AskForm {
 fn sent_page() -> Response {
     message_page(
         StatusCode::OK,
-        "Check your email",
-        "If an account has this verified email address, a link is on its way. It works once and expires soon; \
-         if nothing arrives, check the address or ask your administrator.",
-        Some(("/login", "Back to sign in")),
+        &i18n::t("msg-check-email-title"),
+        &i18n::t("msg-check-email"),
+        Some(("/login", &i18n::t("back-to-sign-in"))),
     )
 }
 
@@ -104,7 +104,7 @@ pub fn ask(purpose: LinkPurpose) -> axum::routing::MethodRouter<AppState> {
                 Ok(()) => PageResult::Ok(sent_page()),
                 Err(e) if e.http_status() < 500 => {
                     let status = status_of(&e);
-                    let mut resp = page(&state, jar, purpose, None, Some(&e.public_message()), status).await?;
+                    let mut resp = page(&state, jar, purpose, None, Some(&page_message(&e)), status).await?;
                     if let AppError::RateLimited { retry_after_seconds, .. } = e {
                         resp.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_seconds.into());
                     }
@@ -144,7 +144,7 @@ pub async fn open(
             let status = status_of(&e);
             let msg = match e {
                 AppError::InvalidCredentials => "That password is not right.".to_owned(),
-                e => e.public_message(),
+                e => page_message(&e),
             };
             Ok(page(&state, jar, LinkPurpose::MfaRecovery, Some(&f.token), Some(&msg), status).await?)
         }
@@ -180,23 +180,19 @@ pub fn set_password(purpose: LinkPurpose) -> axum::routing::MethodRouter<AppStat
             match result {
                 Ok(user) if purpose == LinkPurpose::Invitation => PageResult::Ok(message_page(
                     StatusCode::OK,
-                    "Welcome",
-                    &format!(
-                        "Your password is set. Sign in as {} with it; you may be asked to set up a second step.",
-                        user.username
-                    ),
-                    Some(("/login", "Sign in")),
+                    &i18n::t("link-invite-title"),
+                    &i18n::t1("msg-password-set", "username", &user.username),
+                    Some(("/login", &i18n::t("sign-in-link"))),
                 )),
                 Ok(_) => Ok(message_page(
                     StatusCode::OK,
-                    "Password changed",
-                    "Your password was changed and you were signed out everywhere. Sign in with the new password; \
-                     your second step is still asked for.",
-                    Some(("/login", "Sign in")),
+                    &i18n::t("msg-password-changed-title"),
+                    &i18n::t("msg-password-changed"),
+                    Some(("/login", &i18n::t("sign-in-link"))),
                 )),
                 Err(e) if e.http_status() < 500 => {
                     let status = status_of(&e);
-                    Ok(page(&state, jar, purpose, Some(&f.token), Some(&e.public_message()), status).await?)
+                    Ok(page(&state, jar, purpose, Some(&f.token), Some(&page_message(&e)), status).await?)
                 }
                 Err(e) => Err(e.into()),
             }
@@ -223,23 +219,22 @@ pub async fn from_mfa_page(
     match recovery::request_for_user(&state, &user, txn.request_id.as_deref(), &client).await {
         Ok(Some(to)) => Ok(message_page(
             StatusCode::OK,
-            "Check your email",
-            &format!(
-                "We sent a recovery link to {to}. Open it on this device to set up a new way to sign in; \
-                 it works once and expires in an hour."
-            ),
+            &i18n::t("msg-check-email-title"),
+            &i18n::t1("msg-recovery-sent", "to", &to),
             None,
         )),
         Ok(None) => Ok(message_page(
             StatusCode::OK,
-            "No verified email address",
-            "Your account has no verified email address to send a recovery link to. Contact your administrator: \
-             they can check it is you and send you a recovery link.",
-            Some(("/login/mfa", "Back")),
+            &i18n::t("msg-no-verified-email-title"),
+            &i18n::t("msg-no-verified-email"),
+            Some(("/login/mfa", &i18n::t("back"))),
         )),
-        Err(e) if e.http_status() < 500 => {
-            Ok(message_page(status_of(&e), "No link sent", &e.public_message(), Some(("/login/mfa", "Back"))))
-        }
+        Err(e) if e.http_status() < 500 => Ok(message_page(
+            status_of(&e),
+            &i18n::t("msg-no-link-title"),
+            &page_message(&e),
+            Some(("/login/mfa", &i18n::t("back"))),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
 use super::client::ClientInfo;
-use super::error::{PageError, PageResult, message_page, render};
+use super::error::{PageError, PageResult, message_page, page_message, render};
 use super::{forms, pages};
 use crate::error::AppResult;
 use crate::login;
@@ -86,7 +86,7 @@ pub async fn sso_redirect(
 /// does carry the session cookie.
 pub async fn sso_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> PageResult<Response> {
     if let Err(e) = forms::require_form_content_type(&headers) {
-        return Ok(bad_page(&e.public_message()));
+        return Ok(bad_page(&page_message(&e)));
     }
     let message = match Message::from_urlencoded(&body) {
         Ok(m) => m,

@@ -1,8 +1,10 @@
 //! Server-rendered pages (askama, auto-escaped) and the one stylesheet. No JavaScript is
 //! needed to sign in.
 
+pub mod brand;
 pub mod charts;
 pub mod device;
+pub mod i18n;
 
 use askama::Template;
 
@@ -18,6 +20,16 @@ pub struct LoginPage<'a> {
     pub app_name: Option<&'a str>,
     pub username: &'a str,
     pub error: Option<&'a str>,
+}
+
+impl LoginPage<'_> {
+    /// Where the language menu comes back to: this login page, for the same waiting request.
+    pub fn language_back(&self) -> String {
+        match self.request {
+            Some(r) => format!("/login?request={r}"),
+            None => "/login".into(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -96,16 +108,6 @@ pub struct MfaChallengePage<'a> {
     pub locked_for: Option<String>,
     /// Wrong codes left before the pause, once one was wrong.
     pub attempts_left: Option<i64>,
-}
-
-/// A wait in words: "less than a minute", "3 minutes", "about 2 hours".
-pub fn duration_in_words(seconds: i64) -> String {
-    match seconds {
-        ..60 => "less than a minute".into(),
-        60..120 => "1 minute".into(),
-        120..5400 => format!("{} minutes", (seconds + 59) / 60),
-        _ => format!("about {} hours", (seconds + 1800) / 3600),
-    }
 }
 
 pub struct TotpSetup {
@@ -510,6 +512,13 @@ pub struct ProfilePage<'a> {
     pub history: Vec<SignInRow>,
 }
 
+impl ProfilePage<'_> {
+    /// Where the language menu comes back to.
+    pub fn language_back(&self) -> &'static str {
+        "/profile"
+    }
+}
+
 /// One of the user's own sessions on the account page.
 pub struct AccountSessionRow {
     pub id: String,
@@ -525,6 +534,7 @@ pub struct AccountSessionRow {
 /// One sign-in attempt on the account page.
 pub struct SignInRow {
     pub at: String,
+    /// The catalogue key of what happened.
     pub what: &'static str,
     pub ok: bool,
     /// The app it was for, if any.

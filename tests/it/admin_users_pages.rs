@@ -372,7 +372,7 @@ async fn invitations_make_accounts_people_finish(b: Backend) {
     assert_eq!(status, 401, "no way in before the invitation is accepted");
 
     // The link's page names the account; the password must be acceptable and typed twice.
-    assert!(get_page(&browser(), &srv, &path).await.contains("<strong>nina</strong>"));
+    assert!(get_page(&browser(), &srv, &path).await.contains("An account was made for you: nina."));
     assert_eq!(accept(&srv, &path, "a long enough password", "another one entirely").await.status(), 400);
     assert_eq!(accept(&srv, &path, "short", "short").await.status(), 400);
     let resp = accept(&srv, &path, "nina's own passphrase", "nina's own passphrase").await;

@@ -22,6 +22,7 @@ mod hostile_input;
 mod independent_clients;
 mod key_rotation_nodes;
 mod keys;
+mod languages;
 mod logout;
 mod mfa_admin_api;
 mod mfa_backup_codes;

@@ -132,9 +132,9 @@
         : document.getElementById(b.dataset.copy).innerText;
       try {
         await navigator.clipboard.writeText(text);
-        b.textContent = "Copied";
+        b.textContent = b.dataset.done || "Copied";
       } catch (e) {
-        b.textContent = "Copy failed";
+        b.textContent = b.dataset.failed || "Copy failed";
       }
     });
   });
@@ -147,7 +147,7 @@
       const show = input.type === "password";
       input.type = show ? "text" : "password";
       b.setAttribute("aria-pressed", show ? "true" : "false");
-      b.textContent = show ? "Hide password" : "Show password";
+      b.textContent = show ? (b.dataset.hide || "Hide password") : (b.dataset.show || "Show password");
       input.focus();
     });
     // Never submitted in clear text: hidden again before the form goes.

@@ -1,0 +1,123 @@
+//! The pages speak the visitor's language: German when the browser prefers it, English
+//! otherwise, and the visitor's own choice (the language menu, kept in a cookie) over both;
+//! error pages and the second step too. The language menu only ever sends people back to a
+//! page of this site.
+
+use crate::both_databases;
+use crate::common::*;
+
+both_databases!(pages_follow_the_browser_and_the_visitors_choice);
+
+async fn pages_follow_the_browser_and_the_visitors_choice(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    srv.enrol_totp_now(&alice).await;
+    let german = |b: reqwest::RequestBuilder| b.header("accept-language", "de-DE,de;q=0.9,en;q=0.5");
+
+    // The browser's preference.
+    let http = browser();
+    let html = german(http.get(srv.url("/login"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<html lang=\"de\">") && html.contains("<h1>Anmelden</h1>"), "{html}");
+    assert!(html.contains("Passwort vergessen?"), "{html}");
+    let html = get_page(&http, &srv, "/login").await;
+    assert!(html.contains("<html lang=\"en\">") && html.contains("<h1>Sign in</h1>"), "{html}");
+    let html = http
+        .get(srv.url("/login"))
+        .header("accept-language", "fr-FR, en;q=0.3, de;q=0.8")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<h1>Anmelden</h1>"), "the best language we have: {html}");
+
+    // Errors: the title, the message and the reference.
+    let resp = german(http.get(srv.url("/no/such/page"))).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Nicht gefunden") && html.contains("Referenz: <code>"), "{html}");
+    let login = get_page(&http, &srv, "/login").await;
+    let form =
+        [("csrf", hidden_input(&login, "csrf").unwrap()), ("username", "alice".into()), ("password", "wrong".into())];
+    let html = german(http.post(srv.url("/login")).form(&form)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Benutzername oder Passwort ist falsch."), "{html}");
+
+    // The second step, in German, with its attempts left.
+    let b = browser();
+    assert_eq!(submit_login(&srv, &b, "/login", "alice", PASSWORD).await, "/login/mfa");
+    let html = german(b.get(srv.url("/login/mfa"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<h1>Bestätigung in zwei Schritten</h1>") && html.contains("Nicht Sie?"), "{html}");
+
+    // The visitor's choice wins over the browser's, and is kept.
+    let chooser = browser();
+    let resp = chooser
+        .post(srv.url("/language"))
+        .form(&[("lang", "de"), ("back", "/login?request=abc")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&resp), "/login?request=abc");
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("portcullis_lang=de") && cookie.contains("HttpOnly"), "{cookie}");
+    let html =
+        chooser.get(srv.url("/login")).header("accept-language", "en").send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("<h1>Anmelden</h1>") && html.contains("<option value=\"de\" lang=\"de\" selected>"),
+        "{html}"
+    );
+    // Only back to this site, and only to languages we have.
+    for back in ["https://evil.example/", "//evil.example/x", "/\\evil.example"] {
+        let resp = chooser.post(srv.url("/language")).form(&[("lang", "en"), ("back", back)]).send().await.unwrap();
+        assert_eq!(location(&resp), "/", "{back}");
+    }
+    let resp = chooser.post(srv.url("/language")).form(&[("lang", "xx"), ("back", "/login")]).send().await.unwrap();
+    assert!(resp.headers().get("set-cookie").is_none());
+    // The JSON API keeps its protocol's words.
+    let resp = german(http.post(srv.url("/api/v1/auth/login")))
+        .json(&serde_json::json!({"username": "alice", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_credentials");
+    srv.stop().await;
+}
+
+both_databases!(the_brand_is_the_operators);
+
+async fn the_brand_is_the_operators(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    std::fs::write(
+        &logo,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle r="20" cx="20" cy="20"/></svg>"#,
+    )
+    .unwrap();
+    let logo_path = logo.display().to_string();
+    let opts = Options {
+        tweak: Box::new(move |c| {
+            c.branding.name = "Acme ID".into();
+            c.branding.logo_file = logo_path;
+            c.branding.primary_color = "#0b5394".into();
+        }),
+        ..Default::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let http = browser();
+    let html = get_page(&http, &srv, "/login").await;
+    assert!(html.contains("<title>Sign in · Acme ID</title>"), "{html}");
+    assert!(html.contains("<img class=\"logo\" src=\"/static/logo\" alt=\"\" height=\"40\"> Acme ID"), "{html}");
+    let resp = http.get(srv.url("/static/logo")).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "image/svg+xml");
+    assert!(resp.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"), "an SVG runs nothing");
+    let css = http.get(srv.url("/static/portcullis.css")).send().await.unwrap().text().await.unwrap();
+    assert!(css.contains("--accent: #0b5394; --on-accent: #ffffff;"), "{css}");
+    srv.stop().await;
+
+    // A colour people could not read is refused at start, naming the key.
+    let mut cfg = portcullis::config::Config::default();
+    cfg.branding.primary_color = "#ffdd00".into();
+    let err = cfg.validate().unwrap_err();
+    assert!(err.contains("branding.primary_color") && err.contains("4.5:1"), "{err}");
+}
