@@ -10,6 +10,7 @@ use crate::delivery::{Channel, Content, Outgoing};
 use crate::mfa::policy::Settings;
 use crate::state::AppState;
 use crate::store;
+use crate::web::i18n;
 
 /// What an alert reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,30 +49,18 @@ impl Alert {
     }
 
     /// The mail's subject line and its first sentence.
-    pub fn headline(self) -> (&'static str, &'static str) {
-        match self {
-            Alert::FactorAdded => {
-                ("A sign-in method was added", "A new way to confirm it is you was added to your account.")
-            }
-            Alert::FactorRemoved => {
-                ("A sign-in method was removed", "A way to confirm it is you was removed from your account.")
-            }
-            Alert::DeviceTrusted => {
-                ("A device was trusted", "A device was trusted: it will not be asked for your second step for a while.")
-            }
-            Alert::RecoveryUsed => (
-                "Your account was recovered",
-                "Your account was recovered with a recovery link, and a new sign-in method was set up.",
-            ),
-            Alert::PasswordChanged => (
-                "Your password was changed",
-                "The password of your account was changed. Every other session was signed out.",
-            ),
-            Alert::LockedOut => (
-                "Sign-in locked after failed attempts",
-                "Signing in to your account was paused after several wrong attempts.",
-            ),
-        }
+    /// Its subject and headline in the language being rendered (catalogue keys
+    /// `alert-KIND-subject`, `alert-KIND-headline`).
+    pub fn headline(self) -> (String, String) {
+        let kind = match self {
+            Alert::FactorAdded => "factor-added",
+            Alert::FactorRemoved => "factor-removed",
+            Alert::DeviceTrusted => "device-trusted",
+            Alert::RecoveryUsed => "recovery-used",
+            Alert::PasswordChanged => "password-changed",
+            Alert::LockedOut => "locked-out",
+        };
+        (i18n::t(&format!("alert-{kind}-subject")), i18n::t(&format!("alert-{kind}-headline")))
     }
 }
 
@@ -83,11 +72,12 @@ pub fn after_event(state: &AppState, e: &str, user_id: Option<&str>, origin: &Or
     let (Some(alert), Some(user_id)) = (Alert::of_event(e), user_id) else { return };
     let (state, user_id, origin) = (state.clone(), user_id.to_owned(), origin.clone());
     let detail = detail.map(str::to_owned);
-    tokio::spawn(async move {
+    // The mail is in the language of the request that set it off.
+    tokio::spawn(i18n::scope(i18n::current(), async move {
         if let Err(err) = queue(&state, alert, &user_id, &origin, detail.as_deref()).await {
             tracing::warn!(error = %err, alert = ?alert, "a security alert could not be queued");
         }
-    });
+    }));
 }
 
 async fn queue(

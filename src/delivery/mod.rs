@@ -14,6 +14,7 @@ pub mod sms;
 pub mod webhooks;
 pub mod worker;
 
+use crate::web::i18n;
 use std::time::Duration;
 
 use askama::Template;
@@ -130,8 +131,11 @@ impl Content {
 /// The sealed part of a message: where it goes and what it says.
 #[derive(Serialize, Deserialize)]
 struct Payload {
-    to: String,
-    content: Content,
+    pub(crate) to: String,
+    pub(crate) content: Content,
+    /// The language to write it in: the request's that queued it (older messages: English).
+    #[serde(default)]
+    pub(crate) lang: Option<String>,
 }
 
 /// A message to queue.
@@ -162,7 +166,8 @@ pub fn prepare(state: &AppState, msg: Outgoing) -> AppResult<NewMessage> {
         Channel::Webhook => msg.to.clone(),
     };
     let purpose = msg.content.purpose();
-    let payload = serde_json::to_vec(&Payload { to: msg.to, content: msg.content })
+    let lang = Some(crate::web::i18n::current().tag().to_owned());
+    let payload = serde_json::to_vec(&Payload { to: msg.to, content: msg.content, lang })
         .map_err(|e| AppError::Internal(anyhow::anyhow!("encoding a message: {e}")))?;
     Ok(NewMessage {
         payload: seal(&state.master_key, &id, &payload),
@@ -297,7 +302,7 @@ impl Content {
         let host = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
         Ok(match self {
             Content::Code { code, setup, minutes } => Rendered {
-                subject: format!("Your {host} verification code: {}", code.expose()),
+                subject: i18n::t2("mail-code-subject", "host", &host, "code", code.expose()),
                 text: match channel {
                     Channel::Email | Channel::Webhook => {
                         CodeText { code, setup: *setup, minutes: *minutes, host: &host }.render()?
@@ -305,8 +310,12 @@ impl Content {
                     // The last line is an origin-bound one-time code (WICG sms-one-time-codes):
                     // browsers offer to fill it in on this host's pages only.
                     Channel::Sms => format!(
-                        "{} is your {host} verification code. It expires in {minutes} minutes. Do not share it.\n\n@{host} #{}",
-                        code.expose(),
+                        "{}\n\n@{host} #{}",
+                        i18n::text_in(
+                            i18n::current(),
+                            "sms-code",
+                            &[("code", code.expose()), ("host", &host), ("minutes", &minutes.to_string())]
+                        ),
                         code.expose()
                     ),
                 },
@@ -316,11 +325,11 @@ impl Content {
                 let (url, recovery, minutes, host, issued_by) =
                     (url.expose(), *recovery, *minutes, host.as_str(), issued_by.as_deref());
                 Rendered {
-                    subject: if recovery {
-                        format!("Recover your {host} sign-in")
-                    } else {
-                        format!("Reset your {host} password")
-                    },
+                    subject: i18n::t1(
+                        if recovery { "mail-recover-subject" } else { "mail-reset-subject" },
+                        "host",
+                        host,
+                    ),
                     // Links go by email only; a text message would carry them in clear through
                     // the carrier.
                     text: LinkText { url, recovery, minutes, host, issued_by }.render()?,
@@ -330,7 +339,7 @@ impl Content {
             Content::Invitation { url, days, issued_by } => {
                 let (url, days, host, issued_by) = (url.expose(), *days, host.as_str(), issued_by.as_deref());
                 Rendered {
-                    subject: format!("Your {host} account is ready"),
+                    subject: i18n::t1("mail-invite-subject", "host", host),
                     text: InviteText { url, days, host, issued_by }.render()?,
                     html: Some(InviteHtml { url, days, host, issued_by }.render()?),
                 }
@@ -342,7 +351,7 @@ impl Content {
                     .unwrap_or_default();
                 let recovery_url = format!("{}/reset-password", issuer.trim_end_matches('/'));
                 let (what, ip, host) = (what.as_deref(), ip.as_deref(), host.as_str());
-                let (when, recovery_url) = (when.as_str(), recovery_url.as_str());
+                let (when, recovery_url, headline) = (when.as_str(), recovery_url.as_str(), headline.as_str());
                 Rendered {
                     subject: format!("{subject} ({host})"),
                     text: AlertText { headline, what, when, ip, host, recovery_url }.render()?,

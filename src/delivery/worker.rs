@@ -119,9 +119,8 @@ async fn attempt(state: &AppState, msg: &Claimed) -> Result<(), Failure> {
     let sealed = msg.payload.as_deref().ok_or_else(|| Failure::Permanent("the message has no body".into()))?;
     let payload = super::open(&state.master_key, &msg.id, sealed)
         .map_err(|e| Failure::Permanent(format!("cannot open the message (another master key?): {e}")))?;
-    let rendered = payload
-        .content
-        .render(msg.channel, state.issuer())
+    let lang = payload.lang.as_deref().and_then(crate::web::i18n::Lang::parse).unwrap_or_default();
+    let rendered = crate::web::i18n::sync_scope(lang, || payload.content.render(msg.channel, state.issuer()))
         .map_err(|e| Failure::Permanent(format!("cannot render the message: {e}")))?;
     let d = &state.delivery;
     match msg.channel {

@@ -86,11 +86,12 @@ pub async fn request_link(
     spend_caps(state, purpose, &address, client).await?;
     // From here on the answer is fixed; whether anyone has the address is found out after it.
     let (state, request_id, origin) = (state.clone(), request_id.map(str::to_owned), client.origin.clone());
-    tokio::spawn(async move {
+    // The mail is in the language of the page that asked for it.
+    tokio::spawn(crate::web::i18n::scope(crate::web::i18n::current(), async move {
         if let Err(e) = send_links(&state, purpose, &address, request_id.as_deref(), &origin).await {
             tracing::error!(error = %e, purpose = purpose.as_str(), "sending an account link failed");
         }
-    });
+    }));
     Ok(())
 }
 

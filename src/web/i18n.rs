@@ -89,6 +89,11 @@ pub async fn scope<F: Future>(lang: Lang, f: F) -> F::Output {
     CURRENT.scope(lang, f).await
 }
 
+/// Runs `f` (rendering a message outside any request) in `lang`.
+pub fn sync_scope<R>(lang: Lang, f: impl FnOnce() -> R) -> R {
+    CURRENT.sync_scope(lang, f)
+}
+
 /// The visitor's language: the cookie's choice, else the `Accept-Language` entry with the
 /// highest weight that we have, else English.
 pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
@@ -111,6 +116,9 @@ pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
     best.map(|(_, l)| l).unwrap_or_default()
 }
 
+/// The arguments that are counts (plural forms choose by them).
+const COUNTS: [&str; 5] = ["count", "days", "minutes", "left", "total"];
+
 /// The text of `key` in `lang` with `args`, falling back to English, then to the key itself.
 pub fn text_in(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     for l in [lang, Lang::En] {
@@ -118,11 +126,10 @@ pub fn text_in(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
         if let Some(pattern) = b.get_message(key).and_then(|m| m.value()) {
             let mut fargs = FluentArgs::new();
             for (k, v) in args {
-                // Numbers as numbers, so that plural selectors choose right.
+                // Counts as numbers, so that plural selectors choose right; everything else
+                // (codes with leading zeros, names, dates) as the text it is.
                 match v.parse::<f64>() {
-                    Ok(n) if !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit() || c == b'-') => {
-                        fargs.set(*k, FluentValue::from(n))
-                    }
+                    Ok(n) if COUNTS.contains(k) => fargs.set(*k, FluentValue::from(n)),
                     _ => fargs.set(*k, FluentValue::from(*v)),
                 }
             }
@@ -218,5 +225,7 @@ mod tests {
         assert!(en.contains('3') && de.contains('3') && en != de, "{en} / {de}");
         let one = text_in(Lang::En, "mfa-attempts-left", &[("count", "1")]);
         assert_ne!(one, en.replace('3', "1"), "plural forms: {one}");
+        let sms = text_in(Lang::En, "sms-code", &[("code", "012345"), ("host", "id.example"), ("minutes", "5")]);
+        assert!(sms.starts_with("012345 is your id.example"), "codes stay text: {sms}");
     }
 }

@@ -289,6 +289,14 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// Sends the server's email over plain SMTP to a test receiver on `port`.
+pub fn mail_to(c: &mut Config, port: u16) {
+    c.email.transport = portcullis::config::EmailTransportKind::Smtp;
+    c.email.smtp.host = "127.0.0.1".into();
+    c.email.smtp.port = port;
+    c.email.smtp.security = portcullis::config::SmtpSecurity::None;
+}
+
 /// A browser signed in with the password form as `username` (a user the policy lets in
 /// without a second step).
 pub async fn signed_in(srv: &TestServer, username: &str) -> reqwest::Client {

@@ -247,10 +247,7 @@ async fn a_refused_message_is_kept_as_failed_without_its_body(b: Backend) {
     let port = smtp.port;
     let opts = Options {
         tweak: Box::new(move |c| {
-            c.email.transport = portcullis::config::EmailTransportKind::Smtp;
-            c.email.smtp.host = "127.0.0.1".into();
-            c.email.smtp.port = port;
-            c.email.smtp.security = portcullis::config::SmtpSecurity::None;
+            mail_to(c, port);
             c.email.smtp.username = "idp".into();
             c.email.smtp.password = "wrong".into();
         }),

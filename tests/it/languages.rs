@@ -121,3 +121,50 @@ async fn the_brand_is_the_operators(b: Backend) {
     let err = cfg.validate().unwrap_err();
     assert!(err.contains("branding.primary_color") && err.contains("4.5:1"), "{err}");
 }
+
+both_databases!(mail_follows_the_page_that_asked);
+
+/// A reset asked for from a German page is mailed in German; from an English one, in English.
+async fn mail_follows_the_page_that_asked(b: Backend) {
+    let Some(mut smtp) = crate::delivery::Receiver::start("smtp", &[]) else { return };
+    let port = smtp.port;
+    let opts = Options { tweak: Box::new(move |c| mail_to(c, port)), ..Default::default() };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let spec = portcullis::admin::users::UserSpec {
+        username: "greta",
+        password: PASSWORD,
+        email: Some("greta@example.test"),
+        email_verified: true,
+        display_name: None,
+        is_admin: false,
+        groups: &[],
+    };
+    portcullis::admin::users::add(&srv.state, &portcullis::admin::Admin::operator(), &spec).await.unwrap();
+    let spec = portcullis::admin::users::UserSpec { username: "gareth", email: Some("gareth@example.test"), ..spec };
+    portcullis::admin::users::add(&srv.state, &portcullis::admin::Admin::operator(), &spec).await.unwrap();
+    for (accept, address, subject, body) in [
+        (
+            "de-DE,de;q=0.9",
+            "greta@example.test",
+            "Passwort für",
+            "Öffnen Sie diesen Link, um ein neues Passwort zu wählen",
+        ),
+        ("en-GB", "gareth@example.test", "Reset your", "Open this link to choose a new password"),
+    ] {
+        let http = browser();
+        let page = http.get(srv.url("/reset-password")).header("accept-language", accept).send().await.unwrap();
+        let csrf = hidden_input(&page.text().await.unwrap(), "csrf").unwrap();
+        let resp = http
+            .post(srv.url("/reset-password/ask"))
+            .header("accept-language", accept)
+            .form(&[("csrf", csrf.as_str()), ("email", address)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mail = smtp.next(30).await.expect("the link was mailed");
+        assert!(mail["subject"].as_str().unwrap().starts_with(subject), "{accept}: {mail}");
+        assert!(mail["text"].as_str().unwrap().contains(body), "{accept}: {mail}");
+    }
+    srv.stop().await;
+}

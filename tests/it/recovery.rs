@@ -37,10 +37,7 @@ async fn server(
     let opts = Options {
         manual_clock,
         tweak: Box::new(move |c| {
-            c.email.transport = portcullis::config::EmailTransportKind::Smtp;
-            c.email.smtp.host = "127.0.0.1".into();
-            c.email.smtp.port = port;
-            c.email.smtp.security = portcullis::config::SmtpSecurity::None;
+            mail_to(c, port);
             tweak(c);
         }),
         ..Options::default()

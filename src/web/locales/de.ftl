@@ -279,3 +279,56 @@ msg-nothing-here = An dieser Adresse gibt es nichts.
 msg-form-expired-login = Das Formular ist abgelaufen. Bitte melden Sie sich erneut an.
 mfa-code-texted = Wir haben einen Code per SMS an { $to } gesendet. Er läuft in { $minutes } Minuten ab.
 mfa-code-emailed = Wir haben einen Code per E-Mail an { $to } gesendet. Er läuft in { $minutes } Minuten ab.
+
+## E-Mails und SMS
+mail-code-title = Ihr Bestätigungscode
+mail-code-subject = Ihr Bestätigungscode für { $host }: { $code }
+mail-code-intro = Ihr Bestätigungscode für { $host } lautet:
+mail-code-setup = Geben Sie ihn dort ein, wo Sie Anmeldecodes einrichten, um zu zeigen, dass diese Adresse Ihnen gehört.
+mail-code-login = Geben Sie ihn ein, um die Anmeldung abzuschließen.
+mail-code-expiry = Er läuft in { $minutes } Minuten ab und funktioniert einmal.
+mail-code-warning = Wenn Sie ihn nicht angefordert haben, kennt vielleicht jemand Ihr Passwort: Ändern Sie es, und geben Sie diesen Code nicht weiter.
+sms-code = { $code } ist Ihr Bestätigungscode für { $host }. Er läuft in { $minutes } Minuten ab. Nicht weitergeben.
+mail-recover-subject = Anmeldung bei { $host } wiederherstellen
+mail-reset-subject = Passwort für { $host } zurücksetzen
+mail-recover-asked = Jemand möchte den zweiten Anmeldeschritt Ihres Kontos bei { $host } wiederherstellen.
+mail-reset-asked = Jemand möchte das Passwort Ihres Kontos bei { $host } zurücksetzen.
+mail-issued-by = Eine Administratorin oder ein Administrator ({ $by }) hat diesen Link ausgestellt.
+mail-recover-open = Öffnen Sie diesen Link, um eine neue Methode zur Bestätigung einzurichten (Sie brauchen Ihr Passwort):
+mail-reset-open = Öffnen Sie diesen Link, um ein neues Passwort zu wählen:
+mail-recover-button = Neue Anmeldemethode einrichten
+mail-reset-button = Neues Passwort wählen
+mail-copy-address = Oder kopieren Sie diese Adresse in Ihren Browser:
+mail-link-expiry = Der Link funktioniert einmal und läuft in { $minutes } Minuten ab.
+mail-link-ignore = Wenn Sie das nicht angefordert haben, ignorieren Sie diese Nachricht: Nichts ändert sich, solange der Link nicht benutzt wird. Passiert es öfter, sagen Sie es Ihrer Administration.
+mail-invite-subject = Ihr Konto bei { $host } ist bereit
+mail-invite-made-by = { $by } hat für Sie ein Konto bei { $host } angelegt.
+mail-invite-made = Die Administration hat für Sie ein Konto bei { $host } angelegt.
+mail-invite-open = Öffnen Sie diesen Link, um Ihr Passwort zu wählen:
+mail-invite-button = Passwort wählen
+mail-invite-expiry = Der Link funktioniert einmal und läuft in { $days ->
+    [one] einem Tag
+   *[other] { $days } Tagen
+} ab. Nach dem Passwort werden Sie eventuell gebeten, einen zweiten Anmeldeschritt einzurichten (eine Authenticator-App oder einen Passkey).
+mail-invite-ignore = Wenn Sie das nicht erwartet haben, ignorieren Sie diese Nachricht: Das Konto bleibt unbenutzbar, bis der Link benutzt wird.
+mail-alert-what = Was
+mail-alert-when = Wann
+mail-alert-from = Von
+mail-alert-account = Konto
+mail-alert-you = Wenn Sie das waren, ist nichts zu tun.
+mail-alert-not-you = Wenn nicht, ist vielleicht jemand in Ihrem Konto:
+mail-alert-reset-at = Setzen Sie jetzt Ihr Passwort zurück unter
+mail-alert-reset-link = Setzen Sie jetzt Ihr Passwort zurück
+mail-alert-tell = und informieren Sie Ihre Administration.
+alert-factor-added-subject = Eine Anmeldemethode wurde hinzugefügt
+alert-factor-added-headline = Ihrem Konto wurde eine neue Methode zur Bestätigung hinzugefügt.
+alert-factor-removed-subject = Eine Anmeldemethode wurde entfernt
+alert-factor-removed-headline = Aus Ihrem Konto wurde eine Methode zur Bestätigung entfernt.
+alert-device-trusted-subject = Einem Gerät wird vertraut
+alert-device-trusted-headline = Einem Gerät wird jetzt vertraut: Es wird eine Weile nicht nach Ihrem zweiten Schritt gefragt.
+alert-recovery-used-subject = Ihr Konto wurde wiederhergestellt
+alert-recovery-used-headline = Ihr Konto wurde mit einem Wiederherstellungslink wiederhergestellt, und eine neue Anmeldemethode wurde eingerichtet.
+alert-password-changed-subject = Ihr Passwort wurde geändert
+alert-password-changed-headline = Das Passwort Ihres Kontos wurde geändert. Alle anderen Sitzungen wurden abgemeldet.
+alert-locked-out-subject = Anmeldung nach Fehlversuchen gesperrt
+alert-locked-out-headline = Die Anmeldung bei Ihrem Konto wurde nach mehreren falschen Versuchen angehalten.

@@ -279,3 +279,56 @@ msg-nothing-here = There is nothing at this address.
 msg-form-expired-login = The form expired. Please sign in again.
 mfa-code-texted = We texted a code to { $to }. It expires in { $minutes } minutes.
 mfa-code-emailed = We emailed a code to { $to }. It expires in { $minutes } minutes.
+
+## Emails and text messages
+mail-code-title = Your verification code
+mail-code-subject = Your { $host } verification code: { $code }
+mail-code-intro = Your verification code for { $host } is:
+mail-code-setup = Enter it where you are setting up sign-in codes, to prove this address is yours.
+mail-code-login = Enter it to finish signing in.
+mail-code-expiry = It expires in { $minutes } minutes and works once.
+mail-code-warning = If you did not ask for it, someone may know your password: change it, and do not share this code.
+sms-code = { $code } is your { $host } verification code. It expires in { $minutes } minutes. Do not share it.
+mail-recover-subject = Recover your { $host } sign-in
+mail-reset-subject = Reset your { $host } password
+mail-recover-asked = Someone asked to recover the second sign-in step of your { $host } account.
+mail-reset-asked = Someone asked to reset the password of your { $host } account.
+mail-issued-by = An administrator ({ $by }) issued this link.
+mail-recover-open = Open this link to set up a new way to confirm it is you (you will need your password):
+mail-reset-open = Open this link to choose a new password:
+mail-recover-button = Set up a new way to sign in
+mail-reset-button = Choose a new password
+mail-copy-address = Or copy this address into your browser:
+mail-link-expiry = The link works once and expires in { $minutes } minutes.
+mail-link-ignore = If you did not ask for this, ignore this message: nothing changes until the link is used. If it keeps happening, tell your administrator.
+mail-invite-subject = Your { $host } account is ready
+mail-invite-made-by = { $by } made an account for you on { $host }.
+mail-invite-made = An administrator made an account for you on { $host }.
+mail-invite-open = Open this link to choose your password:
+mail-invite-button = Choose your password
+mail-invite-expiry = The link works once and expires in { $days ->
+    [one] 1 day
+   *[other] { $days } days
+}. After the password, you may be asked to set up a second sign-in step (an authenticator app or a passkey).
+mail-invite-ignore = If you did not expect this, ignore this message: the account stays unusable until the link is used.
+mail-alert-what = What
+mail-alert-when = When
+mail-alert-from = From
+mail-alert-account = Account
+mail-alert-you = If this was you, there is nothing to do.
+mail-alert-not-you = If it was not you, someone may be in your account:
+mail-alert-reset-at = reset your password now at
+mail-alert-reset-link = reset your password now
+mail-alert-tell = and tell your administrator.
+alert-factor-added-subject = A sign-in method was added
+alert-factor-added-headline = A new way to confirm it is you was added to your account.
+alert-factor-removed-subject = A sign-in method was removed
+alert-factor-removed-headline = A way to confirm it is you was removed from your account.
+alert-device-trusted-subject = A device was trusted
+alert-device-trusted-headline = A device was trusted: it will not be asked for your second step for a while.
+alert-recovery-used-subject = Your account was recovered
+alert-recovery-used-headline = Your account was recovered with a recovery link, and a new sign-in method was set up.
+alert-password-changed-subject = Your password was changed
+alert-password-changed-headline = The password of your account was changed. Every other session was signed out.
+alert-locked-out-subject = Sign-in locked after failed attempts
+alert-locked-out-headline = Signing in to your account was paused after several wrong attempts.
