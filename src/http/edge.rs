@@ -102,11 +102,27 @@ pub struct EdgeState {
 }
 
 pub async fn guard(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
     let id = request_id(&req);
     let lang = language(&req);
-    let span = tracing::info_span!("request", request_id = %id);
+    // The path only: query strings carry codes, tokens and SAML messages, never logged.
+    let path: String = req.uri().path().chars().take(200).collect();
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        path = %path,
+        user_id = tracing::field::Empty
+    );
     let handled = brand::scope(edge.brand.clone(), i18n::scope(lang, inner(edge.server, req, next)));
-    let mut resp = handled.instrument(span).await;
+    let mut resp = handled.instrument(span.clone()).await;
+    let (status, latency_ms) = (resp.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0);
+    if matches!(path.as_str(), "/healthz" | "/readyz") {
+        tracing::debug!(parent: &span, status, latency_ms, "answered");
+    } else {
+        tracing::info!(parent: &span, status, latency_ms, "answered");
+    }
     if resp.status().as_u16() >= 400
         && resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
     {

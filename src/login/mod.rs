@@ -53,6 +53,8 @@ pub async fn current_session(state: &AppState, cookie_token: Option<&str>) -> Ap
     if now - session.last_seen_at >= TOUCH_INTERVAL_SECONDS {
         store::sessions::touch(&state.db, &session.id, now).await?;
     }
+    // The request's log lines say whose it was (the edge opened the field).
+    tracing::Span::current().record("user_id", user.id.as_str());
     Ok(Some((session, user)))
 }
 

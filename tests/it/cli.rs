@@ -287,6 +287,8 @@ async fn serve_and_sigterm(b: Backend) {
     assert!(wait_ready(&base).await, "server did not become ready");
     let demo = reqwest::get(format!("{base}/demo")).await.unwrap();
     assert_eq!(demo.status(), 200);
+    let secret_link = reqwest::get(format!("{base}/recover?token=NeverLogThisToken123")).await.unwrap();
+    let link_request = secret_link.headers()["x-request-id"].to_str().unwrap().to_owned();
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(term.success());
     let status = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
@@ -299,6 +301,18 @@ async fn serve_and_sigterm(b: Backend) {
     let v: serde_json::Value = serde_json::from_str(first).expect("JSON log lines");
     assert_eq!(v["fields"]["database"], if b == Backend::Sqlite { "sqlite" } else { "postgres" });
     assert!(stderr.contains("shutting down"));
+    // One line per request: its id, method, path (never the query), status and latency; no colour.
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escapes when standard error is not a terminal");
+    assert!(!stderr.contains("NeverLogThisToken123"), "tokens in query strings stay out of the log");
+    let answered: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "answered")
+        .collect();
+    let line = answered.iter().find(|v| v["span"]["request_id"] == link_request.as_str()).expect("the link's request");
+    assert_eq!((line["span"]["method"].as_str(), line["span"]["path"].as_str()), (Some("GET"), Some("/recover")));
+    assert_eq!(line["fields"]["status"], 200);
+    assert!(line["fields"]["latency_ms"].as_f64().is_some(), "{line}");
 }
 
 async fn plugin_commands(b: Backend) {
