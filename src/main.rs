@@ -46,6 +46,13 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Ask a running server whether it is ready (`/readyz` on `listen`): exit 0 when it is,
+    /// 1 when not (for container health checks; no shell or curl needed).
+    Health {
+        /// Another address to ask, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
@@ -345,6 +352,23 @@ fn init_tracing(config: &Config, serving: bool) {
     }
 }
 
+/// `portcullis health`: 0 when `/readyz` answers 200 within 5 seconds.
+async fn health(config: &Config, url: Option<&str>) -> anyhow::Result<()> {
+    let base = match url {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => {
+            // A wildcard listen address is reached on loopback.
+            let listen = config.listen.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]");
+            format!("http://{listen}")
+        }
+    };
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
+    let resp = client.get(format!("{base}/readyz")).send().await?;
+    anyhow::ensure!(resp.status() == reqwest::StatusCode::OK, "{base}/readyz answered {}", resp.status());
+    println!("ready");
+    Ok(())
+}
+
 fn read_password_line() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -362,6 +386,7 @@ pub(crate) fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce(
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { demo, .. } => serve(config, demo).await,
+        Command::Health { url } => health(&config, url.as_deref()).await,
         Command::Migrate => {
             let db = Db::connect(&config).await?;
             db.migrate().await?;

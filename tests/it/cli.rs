@@ -285,6 +285,12 @@ async fn serve_and_sigterm(b: Backend) {
         .spawn()
         .unwrap();
     assert!(wait_ready(&base).await, "server did not become ready");
+    // The container health check: ready here, not on a port nothing listens on.
+    let ready = e.cmd(&["health"]).env("PORTCULLIS_LISTEN", format!("0.0.0.0:{port}")).output().unwrap();
+    assert!(ready.status.success(), "{}", String::from_utf8_lossy(&ready.stderr));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = e.cmd(&["health", "--url", &format!("http://127.0.0.1:{closed}")]).output().unwrap();
+    assert!(!down.status.success());
     let demo = reqwest::get(format!("{base}/demo")).await.unwrap();
     assert_eq!(demo.status(), 200);
     let secret_link = reqwest::get(format!("{base}/recover?token=NeverLogThisToken123")).await.unwrap();

@@ -14,6 +14,7 @@ mod browser_passkey;
 mod cli;
 mod client_auth;
 mod code_single_use;
+mod container;
 mod cookies_and_headers;
 mod cross_site_api;
 mod csrf;
