@@ -271,12 +271,14 @@ pub async fn update_saml(state: &AppState, admin: &Admin, app: &App, spec: SamlA
 /// (a leaked secret is the usual reason to rotate). Public clients have none to rotate.
 pub async fn rotate_secret(state: &AppState, admin: &Admin, app: &App) -> AppResult<Secret> {
     let client = store::apps::find_client_by_app(&state.db, &app.id).await?.ok_or(AppError::NotFound)?;
-    if client.is_public() {
+    let Some(old_hash) = client.secret_hash.as_deref() else {
         return Err(AppError::BadRequest("a public client has no secret: it proves itself with PKCE".into()));
-    }
+    };
     let secret = Secret::random();
-    if !store::apps::update_client_secret(&state.db, &client.client_id, &client_secret_hash(&secret)).await? {
-        return Err(AppError::NotFound);
+    if !store::apps::update_client_secret(&state.db, &client.client_id, old_hash, &client_secret_hash(&secret)).await? {
+        return Err(AppError::Conflict(
+            "the secret was just changed by someone else: use the one they were shown, or rotate again".into(),
+        ));
     }
     let detail = json!({"protocol": "oidc", "client_id": client.client_id});
     admin.audit(state, event::APP_SECRET_ROTATED, None, Some(&app.id), &detail).await?;

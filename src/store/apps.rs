@@ -175,9 +175,12 @@ pub async fn delete(db: &Db, id: &str) -> AppResult<bool> {
     Ok(n == 1)
 }
 
-pub async fn update_client_secret(db: &Db, client_id: &str, secret_hash: &str) -> AppResult<bool> {
-    let sql = "UPDATE oidc_clients SET secret_hash = $2 WHERE client_id = $1 AND secret_hash IS NOT NULL";
-    let n = on_db_write!(db, p => sqlx::query(sql).bind(client_id).bind(secret_hash).execute(p).await?.rows_affected());
+/// Replaces a confidential client's secret, only if it is still `old_hash` (two rotations at
+/// once: one wins, the other changes nothing).
+pub async fn update_client_secret(db: &Db, client_id: &str, old_hash: &str, secret_hash: &str) -> AppResult<bool> {
+    let sql = "UPDATE oidc_clients SET secret_hash = $3 WHERE client_id = $1 AND secret_hash = $2";
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(client_id).bind(old_hash).bind(secret_hash)
+        .execute(p).await?.rows_affected());
     Ok(n == 1)
 }
 

@@ -2,6 +2,8 @@
 //! and trusted-device lists. A guess for display only, never a security decision (the header
 //! is the client's to say).
 
+use super::i18n;
+
 /// At most `max` bytes of `s`, cut at a character boundary.
 pub fn prefix(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -14,10 +16,11 @@ pub fn prefix(s: &str, max: usize) -> &str {
     &s[..cut]
 }
 
-/// "Browser on system", as far as the header tells; "Unknown device" when it tells nothing.
+/// "Browser on system", as far as the header tells; "Unknown device" when it tells nothing
+/// (in the request's language; browser and system names are names).
 pub fn device_name(user_agent: Option<&str>) -> String {
     let Some(ua) = user_agent.filter(|u| !u.trim().is_empty()) else {
-        return "Unknown device".into();
+        return i18n::t("device-unknown");
     };
     let has = |needle: &str| ua.contains(needle);
     // Order matters: Edge and Opera say Chrome too, Chrome says Safari, iOS browsers say Safari.
@@ -56,10 +59,10 @@ pub fn device_name(user_agent: Option<&str>) -> String {
         None
     };
     match (browser, system) {
-        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), Some(s)) => i18n::t2("device-browser-on", "browser", b, "system", s),
         (Some(b), None) => b.to_owned(),
-        (None, Some(s)) => format!("A browser on {s}"),
-        (None, None) => "Unknown device".into(),
+        (None, Some(s)) => i18n::t1("device-some-browser-on", "system", s),
+        (None, None) => i18n::t("device-unknown"),
     }
 }
 
@@ -95,6 +98,8 @@ mod tests {
             assert_eq!(device_name(Some(ua)), want, "{ua}");
         }
         assert_eq!(device_name(None), "Unknown device");
+        let de = i18n::sync_scope(i18n::Lang::De, || device_name(Some(cases[0].0)));
+        assert_eq!(de, "Firefox auf macOS");
     }
 
     #[test]

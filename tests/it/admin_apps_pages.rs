@@ -122,6 +122,34 @@ async fn oidc_apps_through_the_pages(b: Backend) {
     assert_eq!(token_status(&srv, "payroll", &secret).await, 401);
     assert_eq!(token_status(&srv, "payroll", &rotated).await, 400);
     assert_eq!(srv.audit(None, "app.secret_rotated", 5).await.len(), 1);
+    // Rotated from four tabs at once: each shown secret came from a rotation that happened, and
+    // only the last of them works.
+    let html = get_page(&admin, &srv, &page).await;
+    let csrf = hidden_input(&html, "csrf").unwrap();
+    let tries = (0..4).map(|_| {
+        let (admin, url, csrf) = (admin.clone(), srv.url(&act("rotate-secret")), csrf.clone());
+        async move {
+            let resp = admin.post(url).form(&[("csrf", csrf.as_str()), ("confirm", "yes")]).send().await.unwrap();
+            (resp.status().as_u16(), shown_secret(&resp.text().await.unwrap()))
+        }
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let shown: Vec<&String> = results.iter().filter_map(|(_, s)| s.as_ref()).collect();
+    assert!(!shown.is_empty(), "{results:?}");
+    // A rotation that lost the race says so (409) and shows nothing.
+    assert!(
+        results.iter().all(|(s, secret)| (*s == 200) == secret.is_some() && (*s == 200 || *s == 409)),
+        "{results:?}"
+    );
+    let mut working = Vec::new();
+    for secret in &shown {
+        if token_status(&srv, "payroll", secret).await == 400 {
+            working.push((*secret).clone());
+        }
+    }
+    assert_eq!(working.len(), 1, "exactly one shown secret works: {results:?}");
+    assert_eq!(token_status(&srv, "payroll", &rotated).await, 401);
+    let rotated = working.remove(0);
     // A public client has no secret to rotate.
     let spa = srv.add_client(true).await;
     let spa_page = format!("/admin/apps/{}", spa.app_id);

@@ -332,3 +332,8 @@ alert-password-changed-subject = Ihr Passwort wurde geändert
 alert-password-changed-headline = Das Passwort Ihres Kontos wurde geändert. Alle anderen Sitzungen wurden abgemeldet.
 alert-locked-out-subject = Anmeldung nach Fehlversuchen gesperrt
 alert-locked-out-headline = Die Anmeldung bei Ihrem Konto wurde nach mehreren falschen Versuchen angehalten.
+
+## Geräte
+device-unknown = Unbekanntes Gerät
+device-browser-on = { $browser } auf { $system }
+device-some-browser-on = Ein Browser auf { $system }

@@ -332,3 +332,8 @@ alert-password-changed-subject = Your password was changed
 alert-password-changed-headline = The password of your account was changed. Every other session was signed out.
 alert-locked-out-subject = Sign-in locked after failed attempts
 alert-locked-out-headline = Signing in to your account was paused after several wrong attempts.
+
+## Devices
+device-unknown = Unknown device
+device-browser-on = { $browser } on { $system }
+device-some-browser-on = A browser on { $system }
