@@ -2,6 +2,7 @@
 //! browser's `Accept-Language`), then back to the page the menu was on.
 
 use axum::extract::{Form, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
@@ -29,9 +30,25 @@ fn local_path(back: &str) -> &str {
     if ok { back } else { "/" }
 }
 
-pub async fn choose(State(state): State<AppState>, jar: CookieJar, Form(f): Form<LanguageForm>) -> Response {
+/// The menu was submitted from one of our pages: another site cannot switch a visitor's
+/// language (a cross-site form post carries its own `Origin`, or `Sec-Fetch-Site`).
+fn from_our_pages(state: &AppState, headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match (text("origin"), text("sec-fetch-site")) {
+        (Some(origin), _) => origin.eq_ignore_ascii_case(&state.issuer_origin),
+        (None, Some(site)) => matches!(site, "same-origin" | "none"),
+        (None, None) => true,
+    }
+}
+
+pub async fn choose(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(f): Form<LanguageForm>,
+) -> Response {
     let back = local_path(&f.back).to_owned();
-    let Some(lang) = Lang::parse(&f.lang) else {
+    let Some(lang) = Lang::parse(&f.lang).filter(|_| from_our_pages(&state, &headers)) else {
         return Redirect::to(&back).into_response();
     };
     let cookie = Cookie::build((i18n::COOKIE, lang.tag()))

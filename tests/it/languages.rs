@@ -73,6 +73,15 @@ async fn pages_follow_the_browser_and_the_visitors_choice(b: Backend) {
     }
     let resp = chooser.post(srv.url("/language")).form(&[("lang", "xx"), ("back", "/login")]).send().await.unwrap();
     assert!(resp.headers().get("set-cookie").is_none());
+    // Another site cannot switch a visitor's language.
+    let resp = browser()
+        .post(srv.url("/language"))
+        .header("origin", "https://evil.example")
+        .form(&[("lang", "de"), ("back", "/login")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("set-cookie").is_none(), "a cross-site post sets nothing");
     // The JSON API keeps its protocol's words.
     let resp = german(http.post(srv.url("/api/v1/auth/login")))
         .json(&serde_json::json!({"username": "alice", "password": "wrong"}))
