@@ -138,6 +138,7 @@ impl<'a> Record<'a> {
     /// security alert and the webhook subscribers' events, whichever door the action came
     /// through. Best effort: neither can undo what was recorded.
     pub async fn announce(&self, state: &AppState) {
+        state.metrics.event(self.event, self.detail);
         crate::delivery::alerts::after_event(state, self.event, self.user_id, self.origin, self.detail);
         crate::delivery::webhooks::dispatch(state, self.event, self.user_id, self.app_id, self.origin, self.detail)
             .await;

@@ -42,6 +42,25 @@ pub struct Config {
     pub email: EmailConfig,
     pub sms: SmsConfig,
     pub branding: BrandingConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `GET /metrics` in the Prometheus (OpenMetrics) text format.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// When set, a scrape must send `Authorization: Bearer <token>` (401 otherwise).
+    pub token: crate::crypto::Secret,
+    /// When set (`127.0.0.1:9464`), the metrics are served on this address only, not on
+    /// `listen`: a port the public never reaches.
+    pub listen: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { enabled: true, token: Default::default(), listen: String::new() }
+    }
 }
 
 /// How the pages look: the product's name, a logo and the accent colour.
@@ -487,6 +506,7 @@ impl Default for Config {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             branding: BrandingConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -620,6 +640,9 @@ impl Config {
     /// Refuses unsafe or inconsistent values; each message names its key.
     pub fn validate(&self) -> Result<(), String> {
         crate::web::brand::check(&self.branding)?;
+        if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err("key `metrics.listen`: not an address like 127.0.0.1:9464".into());
+        }
         let issuer = Url::parse(&self.issuer).map_err(|e| format!("key `issuer`: not a URL ({e})"))?;
         if issuer.query().is_some() || issuer.fragment().is_some() {
             return Err("key `issuer`: must not have a query or fragment (OIDC Discovery §2)".into());

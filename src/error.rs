@@ -83,6 +83,71 @@ impl fmt::Display for OAuthErrorCode {
     }
 }
 
+/// A message for a person: either text as it is (details from a parser, in English), or a
+/// catalogue key with its values, put into words in the reader's language when it is shown.
+/// JSON answers always carry the English text, so API clients see stable wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Text(String),
+    Key { key: &'static str, args: Vec<(&'static str, String)> },
+}
+
+impl Msg {
+    /// The message `key` of the catalogues (`src/web/locales`).
+    pub fn key(key: &'static str) -> Msg {
+        Msg::Key { key, args: Vec::new() }
+    }
+
+    /// The same message with the value `name`.
+    pub fn with(self, name: &'static str, value: impl fmt::Display) -> Msg {
+        match self {
+            Msg::Key { key, mut args } => {
+                args.push((name, value.to_string()));
+                Msg::Key { key, args }
+            }
+            text => text,
+        }
+    }
+
+    /// In `lang`'s words.
+    pub fn in_lang(&self, lang: crate::web::i18n::Lang) -> String {
+        match self {
+            Msg::Text(t) => t.clone(),
+            Msg::Key { key, args } => {
+                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                crate::web::i18n::text_in(lang, key, &args)
+            }
+        }
+    }
+
+    /// In the words of the request being answered.
+    pub fn localized(&self) -> String {
+        self.in_lang(crate::web::i18n::current())
+    }
+}
+
+/// English, for logs and JSON.
+impl fmt::Display for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::Text(t) => f.write_str(t),
+            key => f.write_str(&key.in_lang(crate::web::i18n::Lang::En)),
+        }
+    }
+}
+
+impl From<String> for Msg {
+    fn from(t: String) -> Msg {
+        Msg::Text(t)
+    }
+}
+
+impl From<&str> for Msg {
+    fn from(t: &str) -> Msg {
+        Msg::Text(t.to_owned())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// A protocol error whose code and description are meant for the client.
@@ -90,25 +155,25 @@ pub enum AppError {
     OAuth { code: OAuthErrorCode, description: String },
     /// Input a person or API caller got wrong; the message is shown as is.
     #[error("bad request: {0}")]
-    BadRequest(String),
+    BadRequest(Msg),
     #[error("authentication required")]
     Unauthorized,
     /// Wrong username or password (deliberately not saying which).
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("forbidden: {0}")]
-    Forbidden(String),
+    Forbidden(Msg),
     /// The caller is signed in but has not verified a second factor recently enough for what
     /// it asks (changing factors, administration); the message says how to.
     #[error("second factor required: {0}")]
-    MfaRequired(String),
+    MfaRequired(Msg),
     /// A bearer token without the scope the resource needs (RFC 6750 §3.1).
     #[error("insufficient scope: {0}")]
     InsufficientScope(String),
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Msg),
     /// The body is not in the media type the endpoint takes (RFC 9110 §15.5.16).
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
@@ -136,7 +201,7 @@ pub enum AppError {
     /// A sending limit was reached (codes by SMS or email: cooldown, hourly caps); the message
     /// says which, and when to try again.
     #[error("rate limited: {message}")]
-    RateLimited { retry_after_seconds: u64, message: String },
+    RateLimited { retry_after_seconds: u64, message: Msg },
     /// Back-pressure: too many requests waiting (e.g. password hashing). Retry later.
     #[error("overloaded")]
     Overloaded { retry_after_seconds: u64 },
@@ -201,18 +266,30 @@ impl AppError {
         }
     }
 
-    /// What the caller may see: never internal details.
+    /// Its message, if it carries one of its own.
+    pub fn message(&self) -> Option<&Msg> {
+        match self {
+            AppError::BadRequest(m)
+            | AppError::Forbidden(m)
+            | AppError::MfaRequired(m)
+            | AppError::Conflict(m)
+            | AppError::RateLimited { message: m, .. } => Some(m),
+            _ => None,
+        }
+    }
+
+    /// What the caller may see, in English: never internal details.
     pub fn public_message(&self) -> String {
         match self {
             AppError::OAuth { description, .. } => description.clone(),
             AppError::BadRequest(m)
             | AppError::Forbidden(m)
             | AppError::MfaRequired(m)
-            | AppError::InsufficientScope(m)
             | AppError::Conflict(m)
-            | AppError::UnsupportedMediaType(m)
-            | AppError::PayloadTooLarge(m)
-            | AppError::RateLimited { message: m, .. } => m.clone(),
+            | AppError::RateLimited { message: m, .. } => m.to_string(),
+            AppError::InsufficientScope(m) | AppError::UnsupportedMediaType(m) | AppError::PayloadTooLarge(m) => {
+                m.clone()
+            }
             AppError::MethodNotAllowed => "This address does not take that method.".into(),
             AppError::SlowRequest => "The request did not arrive in time.".into(),
             AppError::Unauthorized => "Authentication required.".into(),

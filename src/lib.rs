@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod login;
+pub mod metrics;
 pub mod mfa;
 pub mod oidc;
 pub mod plugin_host;

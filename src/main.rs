@@ -507,6 +507,20 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         println!("\nDemo: open {}/demo and sign in with", state.issuer());
         println!("  username: demo\n  password: {pw}");
     }
+    let m = &state.config.metrics;
+    if m.enabled && !m.listen.is_empty() {
+        let at = m.listen.clone();
+        let metrics = tokio::net::TcpListener::bind(&at)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {at} (metrics.listen): {e}"))?;
+        tracing::info!(listen = %metrics.local_addr()?, "metrics are served on their own address");
+        let router = portcullis::http::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let app = if demo { portcullis::app_with_demo(state.clone()) } else { portcullis::app(state.clone()) };
     portcullis::server::serve(listener, state, app, portcullis::server::shutdown_signal()).await
 }

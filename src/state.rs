@@ -28,6 +28,8 @@ pub struct AppState {
     pub delivery: Arc<crate::delivery::Delivery>,
     /// The product's name, logo and colours on the pages.
     pub brand: Arc<crate::web::brand::Brand>,
+    /// This process's Prometheus metrics (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// When keys were last re-read because a token named an unknown key (at most once a second).
     last_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
@@ -69,6 +71,7 @@ impl AppState {
         let delivery = crate::delivery::Delivery::from_config(&config)?;
         let brand = crate::web::brand::Brand::from_config(&config.branding).map_err(anyhow::Error::msg)?;
         Ok(AppState {
+            metrics: Arc::new(crate::metrics::Metrics::new(db.writers_waiting())),
             delivery: Arc::new(delivery),
             brand: Arc::new(brand),
             decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),

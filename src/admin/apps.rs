@@ -9,7 +9,7 @@ use url::Url;
 use super::Admin;
 use crate::audit::event;
 use crate::crypto::{self, Secret};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::oidc::SCOPES_SUPPORTED;
 use crate::oidc::token::client_secret_hash;
 use crate::saml;
@@ -53,19 +53,20 @@ fn validate_redirect_uri(state: &AppState, uri: &str) -> AppResult<()> {
 /// (when `private_schemes`) a reverse-domain private-use scheme.
 fn validate_url(state: &AppState, what: &str, uri: &str, private_schemes: bool) -> AppResult<()> {
     if uri.len() > MAX_URL_BYTES {
-        return Err(AppError::BadRequest(format!("{what}s are at most {MAX_URL_BYTES} bytes")));
+        return Err(AppError::BadRequest(Msg::key("adm-err-url-long").with("what", what).with("max", MAX_URL_BYTES)));
     }
-    let u = Url::parse(uri).map_err(|_| AppError::BadRequest(format!("{what} `{uri}` is not an absolute URL")))?;
+    let u = Url::parse(uri)
+        .map_err(|_| AppError::BadRequest(Msg::key("adm-err-url-relative").with("what", what).with("url", uri)))?;
     if u.fragment().is_some() {
-        return Err(AppError::BadRequest(format!("{what} `{uri}` must not have a fragment")));
+        return Err(AppError::BadRequest(Msg::key("adm-err-url-fragment").with("what", what).with("url", uri)));
     }
     let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match u.scheme() {
         "https" => Ok(()),
         "http" if loopback || state.config.dev_mode => Ok(()),
-        "http" => Err(AppError::BadRequest(format!("{what} `{uri}`: http is only allowed for loopback hosts"))),
+        "http" => Err(AppError::BadRequest(Msg::key("adm-err-url-http").with("what", what).with("url", uri))),
         s if private_schemes && s.contains('.') => Ok(()),
-        _ => Err(AppError::BadRequest(format!("{what} `{uri}` must be https"))),
+        _ => Err(AppError::BadRequest(Msg::key("adm-err-url-https").with("what", what).with("url", uri))),
     }
 }
 
@@ -85,13 +86,13 @@ fn checked_client(
 ) -> AppResult<Vec<String>> {
     check_name(name)?;
     if redirect_uris.is_empty() {
-        return Err(AppError::BadRequest("at least one redirect URI is required".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-redirect-required")));
     }
     if redirect_uris.len() > MAX_URIS || post_logout_redirect_uris.len() > MAX_URIS {
-        return Err(AppError::BadRequest(format!("at most {MAX_URIS} redirect URIs of each kind")));
+        return Err(AppError::BadRequest(Msg::key("adm-err-redirect-many").with("max", MAX_URIS)));
     }
     if extra_scopes.len() > MAX_SCOPES || extra_scopes.iter().any(|s| s.len() > 128) {
-        return Err(AppError::BadRequest(format!("at most {MAX_SCOPES} extra scopes of 1-128 characters")));
+        return Err(AppError::BadRequest(Msg::key("adm-err-scopes-many").with("max", MAX_SCOPES)));
     }
     for u in redirect_uris.iter().chain(post_logout_redirect_uris) {
         validate_redirect_uri(state, u)?;
@@ -101,7 +102,7 @@ fn checked_client(
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') && !scopes.contains(s) {
             scopes.push(s.clone());
         } else if !scopes.contains(s) {
-            return Err(AppError::BadRequest(format!("invalid scope `{s}`")));
+            return Err(AppError::BadRequest(Msg::key("adm-err-scope").with("scope", s)));
         }
     }
     Ok(scopes)
@@ -109,7 +110,7 @@ fn checked_client(
 
 fn check_name(name: &str) -> AppResult<()> {
     if name.trim().is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("the app needs a name of 1-128 characters".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-app-name")));
     }
     Ok(())
 }
@@ -120,7 +121,7 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
     // Generated ids are hex: base64url could start with `-`, which a shell tool would read as a flag.
     let client_id = spec.client_id.map(str::to_owned).unwrap_or_else(|| hex::encode(crypto::random_bytes::<16>()));
     if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-        return Err(AppError::BadRequest("client ids are 1-128 visible ASCII characters without `:`".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-client-id")));
     }
     let secret = (!spec.public).then(Secret::random);
     let secret_hash = secret.as_deref().map(client_secret_hash);
@@ -138,7 +139,11 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
     )
     .await
     .map_err(|e| {
-        if e.is_unique_violation() { AppError::Conflict(format!("client id `{client_id}` is taken")) } else { e }
+        if e.is_unique_violation() {
+            AppError::Conflict(Msg::key("adm-err-client-id-taken").with("id", &client_id))
+        } else {
+            e
+        }
     })?;
     let detail = json!({"protocol": "oidc", "name": app.name, "client_id": client_id, "public": spec.public});
     admin.audit(state, event::APP_CREATED, None, Some(&app.id), &detail).await?;
@@ -156,10 +161,11 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
 /// is checked by `saml::registration`, the URLs as every app's are.
 pub async fn add_saml(state: &AppState, admin: &Admin, spec: SamlAppSpec) -> AppResult<ServiceProvider> {
     let check_url = |what: &str, url: &str| validate_url(state, what, url, false);
+    check_name(&spec.name)?;
     let sp = saml::registration::service_provider(spec, uuid::Uuid::new_v4().to_string(), &check_url)?;
     store::saml::create(&state.db, &sp, state.now()).await.map_err(|e| {
         if e.is_unique_violation() {
-            AppError::Conflict(format!("entity ID `{}` is already registered", sp.entity_id))
+            AppError::Conflict(Msg::key("adm-err-entity-taken").with("id", &sp.entity_id))
         } else {
             e
         }
@@ -240,6 +246,7 @@ pub async fn update_saml(state: &AppState, admin: &Admin, app: &App, spec: SamlA
     let previous = store::saml::find_by_app(&state.db, &app.id).await?.ok_or(AppError::NotFound)?;
     let from_metadata = spec.metadata.is_some();
     let check_url = |what: &str, url: &str| validate_url(state, what, url, false);
+    check_name(&spec.name)?;
     let mut sp = saml::registration::service_provider(spec, app.id.clone(), &check_url)?;
     // Fields list ACS and SLO URLs only; where they are unchanged, the indexes and bindings
     // the SP's metadata gave them stay (an SP may ask for its ACS by index).
@@ -254,7 +261,7 @@ pub async fn update_saml(state: &AppState, admin: &Admin, app: &App, spec: SamlA
     }
     let changed = store::saml::update(&state.db, &sp).await.map_err(|e| {
         if e.is_unique_violation() {
-            AppError::Conflict(format!("entity ID `{}` is already registered", sp.entity_id))
+            AppError::Conflict(Msg::key("adm-err-entity-taken").with("id", &sp.entity_id))
         } else {
             e
         }
@@ -272,13 +279,11 @@ pub async fn update_saml(state: &AppState, admin: &Admin, app: &App, spec: SamlA
 pub async fn rotate_secret(state: &AppState, admin: &Admin, app: &App) -> AppResult<Secret> {
     let client = store::apps::find_client_by_app(&state.db, &app.id).await?.ok_or(AppError::NotFound)?;
     let Some(old_hash) = client.secret_hash.as_deref() else {
-        return Err(AppError::BadRequest("a public client has no secret: it proves itself with PKCE".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-public-no-secret")));
     };
     let secret = Secret::random();
     if !store::apps::update_client_secret(&state.db, &client.client_id, old_hash, &client_secret_hash(&secret)).await? {
-        return Err(AppError::Conflict(
-            "the secret was just changed by someone else: use the one they were shown, or rotate again".into(),
-        ));
+        return Err(AppError::Conflict(Msg::key("adm-err-secret-raced")));
     }
     let detail = json!({"protocol": "oidc", "client_id": client.client_id});
     admin.audit(state, event::APP_SECRET_ROTATED, None, Some(&app.id), &detail).await?;

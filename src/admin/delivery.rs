@@ -14,7 +14,7 @@ use crate::store::outbox::{self, Status, Summary};
 /// and audits it. Returns the message's record, whose status the caller can follow.
 pub async fn send_test(state: &AppState, admin: &Admin, channel: Channel, to: &str) -> AppResult<Summary> {
     if !state.delivery.is_available(channel) {
-        return Err(AppError::BadRequest(format!("no {channel} transport is configured")));
+        return Err(AppError::BadRequest(format!("no {channel} transport is configured").into()));
     }
     let to = match channel {
         Channel::Email => delivery::normalise_email(to),
@@ -50,12 +50,11 @@ pub async fn send_test(state: &AppState, admin: &Admin, channel: Channel, to: &s
 
 /// The newest `limit` messages (at most 1000), optionally only those in `status`.
 pub async fn list(state: &AppState, _: &Admin, status: Option<&str>, limit: i64) -> AppResult<Vec<Summary>> {
-    let status =
-        match status {
-            None => None,
-            Some(s) => Some(Status::parse(s).ok_or_else(|| {
-                AppError::BadRequest(format!("status: `{s}` is not pending, sending, sent or failed"))
-            })?),
-        };
+    let status = match status {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            AppError::BadRequest(format!("status: `{s}` is not pending, sending, sent or failed").into())
+        })?),
+    };
     outbox::list(&state.db, status, limit.clamp(1, 1000)).await
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::Admin;
 use super::security::{self, SecurityEvent};
 use crate::audit::event;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::manage;
 use crate::mfa::policy::Factor;
 use crate::mfa::recovery::{self, ADMIN_LINK_MAX_SECONDS, Issued, LinkSpec};
@@ -83,17 +83,15 @@ pub async fn recovery_link(
 ) -> AppResult<Issued> {
     let reason = clean_reason(Some(reason), true)?.unwrap_or_default();
     if !(60..=ADMIN_LINK_MAX_SECONDS).contains(&expires_in) {
-        return Err(AppError::BadRequest(format!(
-            "expires_in is in seconds, from 60 to {ADMIN_LINK_MAX_SECONDS} (24 hours)"
-        )));
+        return Err(AppError::BadRequest(Msg::key("adm-err-expires-in").with("max", ADMIN_LINK_MAX_SECONDS)));
     }
     if target.disabled {
-        return Err(AppError::Conflict("the account is disabled; enable it first".into()));
+        return Err(AppError::Conflict(Msg::key("adm-err-account-disabled")));
     }
     let email_to = match (email, target.email.as_deref()) {
         (false, _) => None,
         (true, Some(addr)) if target.email_verified && !addr.is_empty() => Some(addr),
-        (true, _) => return Err(AppError::BadRequest("the user has no verified email address to send it to".into())),
+        (true, _) => return Err(AppError::BadRequest(Msg::key("adm-err-no-verified-email"))),
     };
     let spec = LinkSpec {
         purpose: LinkPurpose::MfaRecovery,
@@ -109,10 +107,10 @@ pub async fn recovery_link(
 fn clean_reason(reason: Option<&str>, required: bool) -> AppResult<Option<String>> {
     let r = reason.map(str::trim).filter(|r| !r.is_empty());
     match r {
-        None if required => Err(AppError::BadRequest("a reason is required (it goes into the audit log)".into())),
+        None if required => Err(AppError::BadRequest(Msg::key("adm-err-reason-required"))),
         None => Ok(None),
         Some(r) if r.chars().count() > 500 || r.chars().any(char::is_control) => {
-            Err(AppError::BadRequest("the reason is one line of at most 500 characters".into()))
+            Err(AppError::BadRequest(Msg::key("adm-err-reason-long")))
         }
         Some(r) => Ok(Some(r.to_owned())),
     }

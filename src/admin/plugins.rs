@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::Admin;
 use crate::audit::event;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::policy::{Factor, Policy, Verdict};
 use crate::mfa::selector::{self, OnError, PluginMode};
 use crate::plugin_host::context::LoginContext;
@@ -39,16 +39,16 @@ fn valid_name(name: &str) -> bool {
 /// Stores a new version of a plugin after compiling and linking it against its world.
 pub async fn upload(state: &AppState, admin: &Admin, up: &Upload<'_>) -> AppResult<Plugin> {
     if !valid_name(up.name) {
-        return Err(AppError::BadRequest(
-            "the name must be 1 to 64 characters: lowercase letters, digits, '-' and '_'".into(),
-        ));
+        return Err(AppError::BadRequest(Msg::key("adm-err-plugin-name")));
     }
     if up.description.chars().count() > 500 {
-        return Err(AppError::BadRequest("the description is longer than 500 characters".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-plugin-description")));
     }
     let cap = state.plugins.caps().max_upload_bytes;
     if up.bytes.len() > cap {
-        return Err(AppError::BadRequest(format!("the component is {} bytes; the cap is {cap}", up.bytes.len())));
+        return Err(AppError::BadRequest(
+            Msg::key("adm-err-plugin-size").with("size", up.bytes.len()).with("max", cap),
+        ));
     }
     let defaults = state.plugins.default_limits();
     let limits = Limits {
@@ -56,14 +56,14 @@ pub async fn upload(state: &AppState, admin: &Admin, up: &Upload<'_>) -> AppResu
         memory_bytes: up.memory_mib.map_or(defaults.memory_bytes, |m| m * 1024 * 1024),
         timeout_ms: up.timeout_ms.unwrap_or(defaults.timeout_ms),
     };
-    state.plugins.check_limits(&limits).map_err(AppError::BadRequest)?;
+    state.plugins.check_limits(&limits).map_err(|m| AppError::BadRequest(m.into()))?;
     let sha256 = hex::encode(crate::crypto::sha256(up.bytes));
     let host = state.plugins.clone();
     let (sha, bytes) = (sha256.clone(), up.bytes.to_vec());
     let prepared = tokio::task::spawn_blocking(move || host.compile(&sha, &bytes))
         .await
         .map_err(AppError::internal)?
-        .map_err(AppError::BadRequest)?;
+        .map_err(|m| AppError::BadRequest(m.into()))?;
     let plugin = store::plugins::create(
         &state.db,
         &store::plugins::NewPlugin {
@@ -110,7 +110,7 @@ pub async fn list(state: &AppState, _: &Admin) -> AppResult<Vec<Listed>> {
 pub async fn resolve(state: &AppState, _: &Admin, reference: &str) -> AppResult<Plugin> {
     let found = match reference.split_once('@') {
         Some((name, v)) => {
-            let v: i64 = v.parse().map_err(|_| AppError::BadRequest(format!("bad version in `{reference}`")))?;
+            let v: i64 = v.parse().map_err(|_| AppError::BadRequest(format!("bad version in `{reference}`").into()))?;
             store::plugins::find_by_name(&state.db, name, Some(v)).await?
         }
         None => match store::plugins::find(&state.db, reference).await? {
@@ -131,16 +131,13 @@ pub async fn assign(
     mode: &str,
     on_error: Option<&str>,
 ) -> AppResult<Assignment> {
-    let mode = PluginMode::parse(mode)
-        .ok_or_else(|| AppError::BadRequest("mode must be active, shadow or disabled".into()))?;
+    let mode = PluginMode::parse(mode).ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-plugin-mode")))?;
     if scope != GLOBAL && store::apps::find(&state.db, scope).await?.is_none() {
-        return Err(AppError::BadRequest(format!("no app with id `{scope}` (use `global` for every app)")));
+        return Err(AppError::BadRequest(Msg::key("adm-err-plugin-scope").with("id", scope)));
     }
     let current = store::plugins::assignments(&state.db, Some(&plugin.id)).await?;
     let on_error = match on_error {
-        Some(s) => {
-            OnError::parse(s).ok_or_else(|| AppError::BadRequest("on_error must be fail_secure or fail_open".into()))?
-        }
+        Some(s) => OnError::parse(s).ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-plugin-on-error")))?,
         None => current.iter().find(|a| a.scope == scope).map_or(OnError::FailSecure, |a| a.on_error),
     };
     let a =

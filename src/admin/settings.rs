@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Admin;
 use crate::audit::event;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::assurance::Assurance;
 use crate::mfa::policy::{AppPolicy, Factor, Policy, Settings};
 use crate::state::AppState;
@@ -21,19 +21,19 @@ pub async fn update(state: &AppState, admin: &Admin, patch: &serde_json::Value) 
     let mut merged = serde_json::to_value(&current).expect("settings serialise");
     for (k, v) in changes {
         if merged.get(k).is_none() {
-            return Err(AppError::BadRequest(format!("unknown setting `{k}`")));
+            return Err(AppError::BadRequest(format!("unknown setting `{k}`").into()));
         }
         // Check each key on its own, so the error names it.
         let mut single = serde_json::to_value(&current).expect("settings serialise");
         single[k] = v.clone();
         if let Err(e) = serde_json::from_value::<Settings>(single) {
-            return Err(AppError::BadRequest(format!("setting `{k}`: {e}")));
+            return Err(AppError::BadRequest(format!("setting `{k}`: {e}").into()));
         }
         merged[k] = v.clone();
     }
     let new: Settings =
-        serde_json::from_value(merged).map_err(|e| AppError::BadRequest(format!("invalid setting: {e}")))?;
-    new.validate().map_err(AppError::BadRequest)?;
+        serde_json::from_value(merged).map_err(|e| AppError::BadRequest(format!("invalid setting: {e}").into()))?;
+    new.validate().map_err(|m| AppError::BadRequest(m.into()))?;
     check_policies(state, &new, None).await?;
     store::settings::save(&state.db, &new, state.now()).await?;
     let keys: Vec<&str> = changes.keys().map(String::as_str).collect();
@@ -48,26 +48,28 @@ enum Proposed<'a> {
 }
 
 /// Why `policy` (named `what`) could never be met under `s`, if it could not.
-fn policy_problem(state: &AppState, what: &str, policy: Policy, s: &Settings) -> Option<String> {
+fn policy_problem(state: &AppState, what: &str, policy: Policy, s: &Settings) -> Option<Msg> {
     let usable = crate::mfa::manage::usable_factors(state, s);
     if crate::mfa::policy::satisfiable(policy, &usable) {
         return None;
     }
     let need = crate::mfa::policy::weakest_factor_for(policy);
     if s.mfa_allowed_factors.contains(&need) {
-        return Some(format!(
-            "{what} `{}` cannot be met on this issuer: passkeys need a domain name ({}), so no one could sign in",
-            policy.as_str(),
-            state.issuer()
-        ));
+        return Some(
+            Msg::key("adm-err-policy-passkey-host")
+                .with("what", what)
+                .with("policy", policy.as_str())
+                .with("issuer", state.issuer()),
+        );
     }
     let allowed: Vec<&str> = s.mfa_allowed_factors.iter().map(|f| f.as_str()).collect();
-    Some(format!(
-        "{what} `{}` needs `{}` in mfa_allowed_factors (now [{}]), or no one it applies to could sign in",
-        policy.as_str(),
-        need.as_str(),
-        allowed.join(", ")
-    ))
+    Some(
+        Msg::key("adm-err-policy-factor")
+            .with("what", what)
+            .with("policy", policy.as_str())
+            .with("factor", need.as_str())
+            .with("allowed", allowed.join(", ")),
+    )
 }
 
 /// Refuses settings under which some policy in force could never be met (DESIGN §5: no
@@ -78,9 +80,7 @@ async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Propos
         return Err(AppError::BadRequest(m));
     }
     if s.mfa_enforce_enrollment && crate::mfa::manage::usable_factors(state, s).is_empty() {
-        return Err(AppError::BadRequest(
-            "mfa_enforce_enrollment needs a factor in mfa_allowed_factors that works on this issuer".into(),
-        ));
+        return Err(AppError::BadRequest(Msg::key("adm-err-enforce-no-factor")));
     }
     // The policy about to be set (for a group that may not exist yet), then every other one.
     if let Some(Proposed::Group(name, Some(p))) = proposed
@@ -115,12 +115,12 @@ async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Propos
                 crate::mfa::manage::usable_factors(state, s).into_iter().filter(|f| list.contains(f)).collect();
             if !crate::mfa::policy::satisfiable(policy, &usable) {
                 let names: Vec<&str> = list.iter().map(|f| f.as_str()).collect();
-                return Err(AppError::BadRequest(format!(
-                    "app `{}`: allowed_factors [{}] leave nothing here that meets `{}`, so no one could sign in to it",
-                    app.name,
-                    names.join(", "),
-                    policy.as_str()
-                )));
+                return Err(AppError::BadRequest(
+                    Msg::key("adm-err-app-factors")
+                        .with("app", &app.name)
+                        .with("factors", names.join(", "))
+                        .with("policy", policy.as_str()),
+                ));
             }
         }
     }
@@ -131,7 +131,7 @@ async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Propos
 /// falls short of what the global policy (raised by their groups) now asks. They are not
 /// locked out (enrolment is always offered for an allowed factor), but their next sign-in,
 /// and their next admin action, will ask for the second step.
-pub async fn own_account_warnings(state: &AppState, admin: &Admin) -> AppResult<Vec<String>> {
+pub async fn own_account_warnings(state: &AppState, admin: &Admin) -> AppResult<Vec<Msg>> {
     let Some(user) = admin.user() else { return Ok(Vec::new()) };
     let s = store::settings::load(&state.db).await?;
     let groups = store::settings::user_groups(&state.db, &user.id).await?;
@@ -148,17 +148,13 @@ pub async fn own_account_warnings(state: &AppState, admin: &Admin) -> AppResult<
         return Ok(Vec::new());
     }
     let need = crate::mfa::policy::weakest_factor_for(policy);
-    Ok(vec![format!(
-        "Your own account has no {} yet, which the policy `{}` now asks of you: set one up on your account page before you sign in again or change settings.",
-        need.label(),
-        policy.as_str()
-    )])
+    Ok(vec![Msg::key("adm-warn-own-account").with("factor", need.as_str()).with("policy", policy.as_str())])
 }
 
 /// Sets an app's MFA policy, re-auth interval and trusted-device setting.
 pub async fn set_app_policy(state: &AppState, admin: &Admin, app_id: &str, policy: &AppPolicy) -> AppResult<()> {
     if !(0..=60 * 24 * 365).contains(&policy.reauth_interval_minutes) {
-        return Err(AppError::BadRequest("reauth_interval_minutes must be between 0 and 525600".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-reauth-range")));
     }
     let settings = store::settings::load(&state.db).await?;
     check_policies(state, &settings, Some(&Proposed::App(app_id, policy))).await?;

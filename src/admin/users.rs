@@ -8,7 +8,7 @@ use super::Admin;
 use super::security::{self, SecurityEvent};
 use crate::audit::event;
 use crate::crypto;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::recovery;
 use crate::state::AppState;
 use crate::store::links::LinkPurpose;
@@ -44,15 +44,13 @@ async fn check(state: &AppState, spec: &UserSpec<'_>) -> AppResult<()> {
     let plain =
         |v: Option<&str>, max: usize| v.is_none_or(|v| v.chars().count() <= max && !v.chars().any(char::is_control));
     if !plain(spec.email, 254) || !plain(spec.display_name, 128) {
-        return Err(AppError::BadRequest(
-            "emails are at most 254 characters and display names 128, without control characters".into(),
-        ));
+        return Err(AppError::BadRequest(Msg::key("adm-err-user-fields")));
     }
     for g in spec.groups {
         validate_group(g)?;
     }
     if store::users::find_by_username(&state.db, spec.username).await?.is_some() {
-        return Err(AppError::Conflict(format!("user `{}` already exists", spec.username)));
+        return Err(AppError::Conflict(Msg::key("adm-err-user-exists").with("name", spec.username)));
     }
     Ok(())
 }
@@ -72,7 +70,11 @@ async fn insert(state: &AppState, admin: &Admin, spec: &UserSpec<'_>, hash: Opti
     )
     .await
     .map_err(|e| {
-        if e.is_unique_violation() { AppError::Conflict(format!("user `{}` already exists", spec.username)) } else { e }
+        if e.is_unique_violation() {
+            AppError::Conflict(Msg::key("adm-err-user-exists").with("name", spec.username))
+        } else {
+            e
+        }
     })?;
     for g in spec.groups {
         store::users::add_to_group(&state.db, &user.id, g).await?;
@@ -111,7 +113,7 @@ pub async fn reinvite(
     send_email: bool,
 ) -> AppResult<recovery::Issued> {
     if user.password_hash.is_some() {
-        return Err(AppError::BadRequest("This user already chose a password: send a recovery link instead.".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-invite-has-password")));
     }
     check_invitation(user.email.as_deref(), days, send_email)?;
     issue_invitation(state, admin, user, days, send_email).await
@@ -119,10 +121,10 @@ pub async fn reinvite(
 
 fn check_invitation(email: Option<&str>, days: i64, send_email: bool) -> AppResult<()> {
     if !(1..=INVITATION_MAX_DAYS).contains(&days) {
-        return Err(AppError::BadRequest(format!("An invitation is valid 1 to {INVITATION_MAX_DAYS} days.")));
+        return Err(AppError::BadRequest(Msg::key("adm-err-invite-days").with("max", INVITATION_MAX_DAYS)));
     }
     if send_email && email.is_none_or(|e| e.trim().is_empty()) {
-        return Err(AppError::BadRequest("To email the invitation, give the user's email address.".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-invite-no-email")));
     }
     Ok(())
 }
@@ -146,7 +148,7 @@ async fn issue_invitation(
 
 fn validate_username(u: &str) -> AppResult<()> {
     if u.is_empty() || u.len() > 64 || u.trim() != u || u.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("usernames are 1-64 characters, without surrounding spaces".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-username")));
     }
     Ok(())
 }
@@ -155,7 +157,7 @@ fn validate_username(u: &str) -> AppResult<()> {
 pub(crate) fn validate_password(p: &str) -> AppResult<()> {
     let n = p.chars().count();
     if !(12..=128).contains(&n) {
-        return Err(AppError::BadRequest("passwords are 12 to 128 characters long".into()));
+        return Err(AppError::BadRequest(Msg::key("refuse-password-length")));
     }
     Ok(())
 }
@@ -164,7 +166,7 @@ pub(crate) fn validate_password(p: &str) -> AppResult<()> {
 /// no surrounding spaces.
 pub(super) fn validate_group(g: &str) -> AppResult<()> {
     if g.is_empty() || g.len() > 128 || g.trim() != g || g.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("group names are 1-128 characters, without surrounding spaces".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-group-name")));
     }
     Ok(())
 }
@@ -172,7 +174,7 @@ pub(super) fn validate_group(g: &str) -> AppResult<()> {
 pub async fn find(state: &AppState, username: &str) -> AppResult<User> {
     store::users::find_by_username(&state.db, username)
         .await?
-        .ok_or_else(|| AppError::BadRequest(format!("no user `{username}`")))
+        .ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-no-user").with("name", username)))
 }
 
 /// Sets a new password; the security event ends the user's sessions, grants and devices.

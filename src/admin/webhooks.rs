@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::Admin;
 use crate::delivery::{self, Channel, Content, Outgoing, webhooks};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store::{self, outbox::Summary, webhooks::Webhook};
 
@@ -58,16 +58,13 @@ pub struct Spec {
 }
 
 fn check_url(state: &AppState, url: &str) -> AppResult<String> {
-    let u = url::Url::parse(url.trim()).map_err(|e| AppError::BadRequest(format!("url: {e}")))?;
+    let u = url::Url::parse(url.trim()).map_err(|e| AppError::BadRequest(format!("url: {e}").into()))?;
     let ok_scheme = u.scheme() == "https" || (u.scheme() == "http" && state.config.delivery.allow_insecure_webhooks);
     if !ok_scheme || u.host_str().is_none() || !u.username().is_empty() || u.password().is_some() {
-        return Err(AppError::BadRequest(
-            "url: an https:// address without credentials in it (http:// only with delivery.allow_insecure_webhooks)"
-                .into(),
-        ));
+        return Err(AppError::BadRequest(Msg::key("adm-err-webhook-url")));
     }
     if u.as_str().len() > 2000 || u.fragment().is_some() {
-        return Err(AppError::BadRequest("url: at most 2000 characters, without a #fragment".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-webhook-url-long")));
     }
     Ok(u.to_string())
 }
@@ -84,26 +81,27 @@ fn check_events(events: &[String]) -> AppResult<String> {
                     .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')))
     };
     if events.is_empty() || events.len() > 50 {
-        return Err(AppError::BadRequest("events: from 1 to 50 event names, prefixes (`mfa.*`) or `*`".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-webhook-events")));
     }
     if let Some(bad) = events.iter().find(|e| !ok(e)) {
-        return Err(AppError::BadRequest(format!(
-            "events: `{bad}` is not an event name, a prefix like `mfa.*`, or `*`"
-        )));
+        return Err(AppError::BadRequest(Msg::key("adm-err-webhook-event").with("event", bad)));
     }
     Ok(events.join(" "))
 }
 
 fn check_description(d: &str) -> AppResult<String> {
     if d.chars().count() > 200 || d.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("description: one line of at most 200 characters".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-webhook-description")));
     }
     Ok(d.trim().to_owned())
 }
 
 /// Registers a subscriber. Returns it and its signing secret (`whsec_…`), shown this once.
 pub async fn create(state: &AppState, admin: &Admin, spec: &Spec) -> AppResult<(View, crate::crypto::Secret)> {
-    let url = check_url(state, spec.url.as_deref().ok_or_else(|| AppError::BadRequest("url is required".into()))?)?;
+    let url = check_url(
+        state,
+        spec.url.as_deref().ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-webhook-url-required")))?,
+    )?;
     let events = check_events(spec.events.as_deref().unwrap_or(&["*".to_owned()]))?;
     let description = check_description(spec.description.as_deref().unwrap_or_default())?;
     let id = uuid::Uuid::new_v4().simple().to_string();

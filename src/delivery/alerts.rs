@@ -94,7 +94,8 @@ async fn queue(
     let Some(to) = user.email.clone().filter(|e| user.email_verified && !e.is_empty()) else { return Ok(()) };
     // A factor's kind is the detail's one word (`totp`); other details are not for the user.
     let what = detail.filter(|d| d.len() <= 32 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-    let what = what.and_then(crate::mfa::policy::Factor::parse).map(|f| f.label().to_owned());
+    let what =
+        what.and_then(crate::mfa::policy::Factor::parse).map(|f| crate::web::i18n::t1("factor-name", "f", f.as_str()));
     crate::delivery::enqueue(
         state,
         Outgoing {

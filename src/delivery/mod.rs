@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, EmailTransportKind, SmsTransportKind};
 use crate::crypto::MasterKey;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 pub use crate::store::outbox::Channel;
 use crate::store::outbox::NewMessage;
@@ -154,7 +154,7 @@ pub struct Outgoing {
 /// Fails when its channel has no transport.
 pub fn prepare(state: &AppState, msg: Outgoing) -> AppResult<NewMessage> {
     if !state.delivery.is_available(msg.channel) {
-        return Err(AppError::BadRequest(format!("no {} transport is configured", msg.channel)));
+        return Err(AppError::BadRequest(format!("no {} transport is configured", msg.channel).into()));
     }
     let now = state.now();
     let give_up = state.config.delivery.give_up_after_seconds;
@@ -422,42 +422,41 @@ pub fn mask_phone(e164: &str) -> String {
 /// A phone number in any common notation → E.164 (`+15555555671`), checked against the
 /// numbering plan of its country (libphonenumber's metadata), or why not. Numbers without a
 /// `+` country code are refused rather than guessed.
-pub fn normalise_phone(input: &str) -> Result<String, String> {
+pub fn normalise_phone(input: &str) -> Result<String, Msg> {
     let trimmed = input.trim();
     if trimmed.is_empty() || trimmed.len() > 32 {
-        return Err("enter a phone number with its country code, like +1 555 555 5671".into());
+        return Err(Msg::key("refuse-phone-empty"));
     }
     if !trimmed.starts_with('+') {
-        return Err("start the number with + and its country code, like +1 555 555 5671".into());
+        return Err(Msg::key("refuse-phone-country"));
     }
-    let number = phonenumber::parse(None, trimmed).map_err(|_| "that is not a phone number".to_owned())?;
+    let number = phonenumber::parse(None, trimmed).map_err(|_| Msg::key("refuse-phone-invalid"))?;
     if !phonenumber::is_valid(&number) {
-        return Err("that number does not exist in its country's numbering plan".into());
+        return Err(Msg::key("refuse-phone-plan"));
     }
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 /// Refuses an E.164 number whose country calling code `sms.allowed_country_codes` does not
 /// list (with the `log` transport an empty list allows all).
-pub fn check_sms_country(sms: &crate::config::SmsConfig, e164: &str) -> Result<(), String> {
-    let code = phonenumber::parse(None, e164)
-        .map(|n| n.code().value())
-        .map_err(|_| "that is not a phone number".to_owned())?;
+pub fn check_sms_country(sms: &crate::config::SmsConfig, e164: &str) -> Result<(), Msg> {
+    let code =
+        phonenumber::parse(None, e164).map(|n| n.code().value()).map_err(|_| Msg::key("refuse-phone-invalid"))?;
     let open = sms.allowed_country_codes.is_empty() && sms.transport == SmsTransportKind::Log;
     if open || sms.allowed_country_codes.contains(&code) {
         Ok(())
     } else {
-        Err(format!("text messages cannot be sent to +{code} numbers here"))
+        Err(Msg::key("refuse-phone-country-closed").with("code", code))
     }
 }
 
 /// An email address as lettre (RFC 5321/5322) accepts it, trimmed, or why not.
-pub fn normalise_email(input: &str) -> Result<String, String> {
+pub fn normalise_email(input: &str) -> Result<String, Msg> {
     let trimmed = input.trim();
     if trimmed.len() > 254 {
-        return Err("that email address is too long".into());
+        return Err(Msg::key("refuse-email-long"));
     }
-    trimmed.parse::<lettre::Address>().map(|a| a.to_string()).map_err(|_| "that is not an email address".to_owned())
+    trimmed.parse::<lettre::Address>().map(|a| a.to_string()).map_err(|_| Msg::key("refuse-email-invalid"))
 }
 
 #[cfg(test)]

@@ -86,21 +86,28 @@ async fn deliver(state: &AppState, msg: Claimed) {
         Err(_) => Err(Failure::Transient(format!("no answer within {} s", d.attempt_timeout.as_secs()))),
     };
     let now = state.now();
+    let count = |outcome| state.metrics.delivery(msg.channel.as_str(), outcome);
     let recorded = match &result {
         Ok(()) => {
+            count("sent");
             tracing::info!(message_id = %msg.id, channel = %msg.channel, purpose = %msg.purpose, attempt = msg.attempts, "message delivered");
             outbox::mark_sent(&state.db, &msg.id, &d.node, msg.attempts, now).await
         }
         Err(Failure::Transient(e)) => {
             let next = now + backoff(msg.attempts);
             if next < msg.expires_at {
+                count("retry");
                 tracing::warn!(message_id = %msg.id, channel = %msg.channel, attempt = msg.attempts, retry_in = next - now, error = %e, "delivery failed; will try again");
                 outbox::retry_later(&state.db, &msg.id, &d.node, msg.attempts, next, &bounded(e)).await
             } else {
+                count("failed");
                 give_up(state, &msg, e, now).await
             }
         }
-        Err(Failure::Permanent(e)) => give_up(state, &msg, e, now).await,
+        Err(Failure::Permanent(e)) => {
+            count("failed");
+            give_up(state, &msg, e, now).await
+        }
     };
     match recorded {
         Ok(true) => {}

@@ -13,18 +13,19 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::admin_pages::POLICIES;
+use super::admin_pages::{policies, policy_label};
 use super::cookies;
 use super::error::{PageResult, page_message, render, status_of};
-use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, form_expired};
 use super::notice::{Done, Notice};
 use crate::admin::apps::{self, OidcAppEdit, OidcAppSpec, SamlAppSpec};
 use crate::admin::{Admin, plugins as admin_plugins, settings};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::policy::{AppPolicy, Factor, Policy};
 use crate::state::AppState;
 use crate::store::saml::{AttributeMapping, ServiceProvider};
 use crate::store::{self, apps::App, apps::Protocol};
+use crate::web::i18n;
 use crate::web::{AdminAppNewPage, AdminAppPage, AdminAppsPage, AppListRow, AssignedPlugin, OidcForm, SamlForm, when};
 
 /// `GET /admin/apps`.
@@ -50,24 +51,18 @@ pub async fn list(State(state): State<AppState>, AdminPage(_): AdminPage, done: 
             name: app.name,
             protocol: protocol_label(app.protocol),
             identifier: identifier.unwrap_or_default(),
-            policy: policy_label(policy.mfa_policy),
+            policy: policy_label(policy.mfa_policy.map_or("inherit", Policy::as_str)),
             plugins: assigned.join(", "),
         });
     }
-    Ok(render(StatusCode::OK, &AdminAppsPage { rows, notice: done.text() }))
+    let notice = done.localized();
+    Ok(render(StatusCode::OK, &AdminAppsPage { rows, notice: notice.as_deref() }))
 }
 
 fn protocol_label(p: Protocol) -> &'static str {
     match p {
         Protocol::Oidc => "OpenID Connect",
         Protocol::Saml => "SAML 2.0",
-    }
-}
-
-fn policy_label(p: Option<Policy>) -> &'static str {
-    match p {
-        None => "As for everyone",
-        Some(p) => POLICIES.iter().find(|(v, _)| *v == p.as_str()).map_or("", |(_, l)| l),
     }
 }
 
@@ -141,7 +136,14 @@ pub async fn create_oidc(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             let f = r.expired_form()?;
-            return Ok(new_page(&state, jar, f.view(), SamlForm::default(), Some(FORM_EXPIRED), StatusCode::FORBIDDEN));
+            return Ok(new_page(
+                &state,
+                jar,
+                f.view(),
+                SamlForm::default(),
+                Some(form_expired().as_str()),
+                StatusCode::FORBIDDEN,
+            ));
         }
     };
     let redirect_uris = lines(&f.redirect_uris);
@@ -161,9 +163,9 @@ pub async fn create_oidc(
             let app = store::apps::find(&state.db, &created.app_id).await?.ok_or(AppError::NotFound)?;
             let view = View {
                 notice: Some(if created.client_secret.is_some() {
-                    "Application registered. Copy the client secret now: it is not shown again.".into()
+                    i18n::t("adm-note-app-confidential")
                 } else {
-                    "Application registered. It is a public client: it signs in with PKCE, without a secret.".into()
+                    i18n::t("adm-note-app-public")
                 }),
                 secret: created.client_secret.as_ref().map(|s| s.expose().to_owned()),
                 ..View::default()
@@ -222,9 +224,9 @@ impl SamlBody {
                     .map(str::trim)
                     .filter(|l| !l.is_empty())
                     .map(|l| {
-                        let (name, source) = l.split_once('=').ok_or_else(|| {
-                            AppError::BadRequest(format!("Attributes: `{l}` is not `SAML name = source`"))
-                        })?;
+                        let (name, source) = l
+                            .split_once('=')
+                            .ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-attribute").with("line", l)))?;
                         Ok(AttributeMapping { name: name.trim().to_owned(), source: source.trim().to_owned() })
                     })
                     .collect::<AppResult<Vec<_>>>()?,
@@ -267,7 +269,7 @@ const SAML_FIELDS: &[&str] = &[
 ];
 
 async fn read_saml(mp: Result<Multipart, MultipartRejection>) -> AppResult<SamlBody> {
-    let unreadable = |e: String| AppError::BadRequest(format!("The form could not be read: {e}"));
+    let unreadable = |e: String| AppError::BadRequest(format!("The form could not be read: {e}").into());
     let mut mp = mp.map_err(|e| unreadable(e.body_text()))?;
     let mut body = SamlBody { csrf: None, fields: HashMap::new(), metadata_file: None };
     loop {
@@ -288,7 +290,7 @@ async fn read_saml(mp: Result<Multipart, MultipartRejection>) -> AppResult<SamlB
             Err(e) => return Err(unreadable(e.body_text())),
         };
         let text = String::from_utf8(bytes.to_vec())
-            .map_err(|_| AppError::BadRequest(format!("`{name}` is not UTF-8 text")))?;
+            .map_err(|_| AppError::BadRequest(format!("`{name}` is not UTF-8 text").into()))?;
         // The same rule as every other form (see `edge`): text never carries NUL.
         if text.contains('\0') {
             return Err(AppError::BadRequest("text must not contain NUL characters".into()));
@@ -322,7 +324,7 @@ pub async fn create_saml(
     };
     if !cookies::verify_csrf(&state, &jar, body.csrf.as_deref()) {
         let status = StatusCode::FORBIDDEN;
-        return Ok(new_page(&state, jar, OidcForm::default(), body.view(), Some(FORM_EXPIRED), status));
+        return Ok(new_page(&state, jar, OidcForm::default(), body.view(), Some(form_expired().as_str()), status));
     }
     let result = match body.spec() {
         Ok(spec) => apps::add_saml(&state, &admin, spec).await,
@@ -347,7 +349,7 @@ pub async fn show(
     done: Done,
 ) -> PageResult<Response> {
     let app = store::apps::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
-    let view = View { notice: done.text().map(str::to_owned), ..View::default() };
+    let view = View { notice: done.localized(), ..View::default() };
     Ok(app_page(&state, jar, &app, view, StatusCode::OK).await?)
 }
 
@@ -442,13 +444,13 @@ async fn app_page(state: &AppState, jar: CookieJar, app: &App, view: View, statu
         secret: view.secret.as_deref(),
         oidc,
         saml,
-        policies: &POLICIES,
+        policies: policies(),
         mfa_policy: policy.mfa_policy.map_or("inherit", Policy::as_str),
         reauth: policy.reauth_interval_minutes,
         trusted: policy.allow_trusted_devices,
         factors: [Factor::Totp, Factor::Passkey, Factor::Sms, Factor::Email]
             .into_iter()
-            .map(|f| (f.as_str(), f.label(), allowed.contains(&f)))
+            .map(|f| (f.as_str(), allowed.contains(&f)))
             .collect(),
         assigned,
         plugins: plugins.iter().map(|p| (p.id.clone(), format!("{} v{}", p.name, p.version))).collect(),
@@ -494,7 +496,7 @@ pub async fn act(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            let view = View { error: Some(FORM_EXPIRED.into()), ..View::default() };
+            let view = View { error: Some(form_expired()), ..View::default() };
             return Ok(app_page(&state, jar, &app, view, StatusCode::FORBIDDEN).await?);
         }
     };
@@ -540,12 +542,10 @@ async fn run(state: &AppState, admin: &Admin, app: &App, action: &str, f: &AppAc
             apps::update_oidc(state, admin, app, &edit).await?;
         }
         "rotate-secret" => {
-            confirmed(f, "the app stops working until it has the new secret")?;
+            confirmed(f, "adm-err-confirm-rotate")?;
             let secret = apps::rotate_secret(state, admin, app).await?;
             return Ok(Outcome::Shown(Box::new(View {
-                notice: Some(
-                    "New client secret. Copy it now: it is not shown again, and the old one no longer works.".into(),
-                ),
+                notice: Some(i18n::t("adm-note-new-secret")),
                 secret: Some(secret.expose().to_owned()),
                 ..View::default()
             })));
@@ -553,13 +553,15 @@ async fn run(state: &AppState, admin: &Admin, app: &App, action: &str, f: &AppAc
         "policy" => {
             let mfa_policy = match f.mfa_policy.as_str() {
                 "inherit" => None,
-                v => Some(Policy::parse(v).ok_or_else(|| AppError::BadRequest(format!("`{v}` is not a policy")))?),
+                v => Some(
+                    Policy::parse(v).ok_or_else(|| AppError::BadRequest(format!("`{v}` is not a policy").into()))?,
+                ),
             };
             let reauth = f
                 .reauth_interval_minutes
                 .trim()
                 .parse()
-                .map_err(|_| AppError::BadRequest("Ask again after: enter a whole number of minutes.".into()))?;
+                .map_err(|_| AppError::BadRequest(Msg::key("adm-err-reauth-minutes")))?;
             let mut factors = Vec::new();
             for (on, factor) in [
                 (&f.factor_totp, Factor::Totp),
@@ -589,7 +591,7 @@ async fn run(state: &AppState, admin: &Admin, app: &App, action: &str, f: &AppAc
             admin_plugins::unassign(state, admin, &plugin, &app.id).await?;
         }
         "delete" => {
-            confirmed(f, "deleting an app cannot be undone")?;
+            confirmed(f, "adm-err-confirm-delete-app")?;
             apps::remove(state, admin, app).await?;
             return Ok(Outcome::Deleted);
         }
@@ -598,10 +600,11 @@ async fn run(state: &AppState, admin: &Admin, app: &App, action: &str, f: &AppAc
     Ok(Outcome::Saved)
 }
 
-fn confirmed(f: &AppActionForm, why: &str) -> AppResult<()> {
+/// The box of a destructive form is ticked, or `why` (a catalogue key) says what it would do.
+fn confirmed(f: &AppActionForm, why: &'static str) -> AppResult<()> {
     match f.confirm.as_deref() {
         Some("yes") => Ok(()),
-        _ => Err(AppError::BadRequest(format!("Tick the box to confirm: {why}."))),
+        _ => Err(AppError::BadRequest(Msg::key(why))),
     }
 }
 
@@ -626,7 +629,7 @@ pub async fn edit_saml(
         Err(e) => return Err(e.into()),
     };
     if !cookies::verify_csrf(&state, &jar, body.csrf.as_deref()) {
-        let view = View { error: Some(FORM_EXPIRED.into()), saml: Some(body.view()), ..View::default() };
+        let view = View { error: Some(form_expired()), saml: Some(body.view()), ..View::default() };
         return Ok(app_page(&state, jar, &app, view, StatusCode::FORBIDDEN).await?);
     }
     let result = match body.spec() {

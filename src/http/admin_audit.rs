@@ -63,7 +63,7 @@ impl Wanted {
 
 /// Midnight UTC of a `YYYY-MM-DD` date.
 fn day_start(s: &str, what: &str) -> AppResult<i64> {
-    let bad = || AppError::BadRequest(format!("{what}: a date like 2026-12-01"));
+    let bad = || AppError::BadRequest(format!("{what}: a date like 2026-12-01").into());
     let mut parts = s.split('-');
     let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
@@ -83,7 +83,7 @@ async fn wanted(state: &AppState, q: &AuditQuery) -> AppResult<Wanted> {
             None => store::users::find_by_username(&state.db, &u)
                 .await?
                 .map(|found| found.id)
-                .ok_or_else(|| AppError::BadRequest(format!("user: no user `{u}`")))?,
+                .ok_or_else(|| AppError::BadRequest(format!("user: no user `{u}`").into()))?,
         }),
         None => None,
     };
@@ -178,7 +178,7 @@ pub async fn export(
     let json = match q.format.as_str() {
         "json" => true,
         "csv" | "" => false,
-        other => return Err(AppError::BadRequest(format!("format: `{other}` is not csv or json")).into()),
+        other => return Err(AppError::BadRequest(format!("format: `{other}` is not csv or json").into()).into()),
     };
     let w = wanted(&state, &q).await?;
     // Pages of entries by id, each read when the client is ready for it.

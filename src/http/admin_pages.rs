@@ -11,25 +11,29 @@ use serde_json::json;
 
 use super::cookies;
 use super::error::{PageResult, message_page, page_message, render, status_of};
-use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED, SignedIn};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, SignedIn, form_expired};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, settings};
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{Factor, Policy};
 use crate::state::AppState;
 use crate::store;
+use crate::web::i18n;
 use crate::web::{AdminSettingsPage, AppRow, GlobalSettingsView, GroupRow};
 
-pub(crate) const POLICIES: [(&str, &str); 5] = [
-    ("disabled", "Off"),
-    ("optional", "Only for users who set one up"),
-    ("any", "Required: any method"),
-    ("otp", "Required: a code or a passkey"),
-    ("passkey", "Required: a passkey (phishing-resistant)"),
-];
+/// Every policy with its label in the request's language (`adm-policy` in the catalogues).
+pub(crate) fn policies() -> Vec<(&'static str, String)> {
+    ["disabled", "optional", "any", "otp", "passkey"].into_iter().map(|p| (p, policy_label(p))).collect()
+}
+
+/// A policy's label (`inherit`: as for everyone).
+pub(crate) fn policy_label(policy: &str) -> String {
+    crate::web::i18n::t1("adm-policy", "p", policy)
+}
 
 pub async fn show(State(state): State<AppState>, jar: CookieJar, _: AdminPage, done: Done) -> PageResult<Response> {
-    Ok(page(&state, jar, done.text(), None, StatusCode::OK).await?)
+    let notice = done.localized();
+    Ok(page(&state, jar, notice.as_deref(), None, StatusCode::OK).await?)
 }
 
 async fn page(
@@ -69,11 +73,11 @@ async fn page(
         self_service_recovery: s.self_service_recovery,
         self_service_password_reset: s.self_service_password_reset,
         alerts: [
-            ("alert_factor_changes", "A sign-in method is added or removed", s.alert_factor_changes),
-            ("alert_new_trusted_device", "A device is trusted", s.alert_new_trusted_device),
-            ("alert_recovery_used", "The account is recovered", s.alert_recovery_used),
-            ("alert_password_changes", "The password changes", s.alert_password_changes),
-            ("alert_lockout", "Sign-in is locked after failed attempts", s.alert_lockout),
+            ("alert_factor_changes", s.alert_factor_changes),
+            ("alert_new_trusted_device", s.alert_new_trusted_device),
+            ("alert_recovery_used", s.alert_recovery_used),
+            ("alert_password_changes", s.alert_password_changes),
+            ("alert_lockout", s.alert_lockout),
         ],
         enforce: s.mfa_enforce_enrollment,
         grace: s.mfa_enrollment_grace_period,
@@ -81,7 +85,7 @@ async fn page(
         trusted: s.trusted_device_duration_days,
         backup: s.backup_codes_count,
     };
-    let p = AdminSettingsPage { csrf: &csrf, notice, error, policies: &POLICIES, s: view, groups, apps };
+    let p = AdminSettingsPage { csrf: &csrf, notice, error, policies: policies(), s: view, groups, apps };
     Ok((jar, render(status, &p)).into_response())
 }
 
@@ -131,11 +135,11 @@ fn number(key: &str, v: &Option<String>) -> AppResult<i64> {
         .unwrap_or_default()
         .trim()
         .parse()
-        .map_err(|_| AppError::BadRequest(format!("{key}: enter a whole number")))
+        .map_err(|_| AppError::BadRequest(format!("{key}: enter a whole number").into()))
 }
 
 fn policy(v: &str) -> AppResult<Policy> {
-    Policy::parse(v).ok_or_else(|| AppError::BadRequest(format!("mfa_policy: `{v}` is not a policy")))
+    Policy::parse(v).ok_or_else(|| AppError::BadRequest(format!("mfa_policy: `{v}` is not a policy").into()))
 }
 
 async fn save(
@@ -150,7 +154,7 @@ async fn save(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            return Ok(page(&state, jar, None, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
+            return Ok(page(&state, jar, None, Some(form_expired().as_str()), StatusCode::FORBIDDEN).await?);
         }
     };
     match apply(&state, &admin, &f, target).await {
@@ -168,15 +172,17 @@ async fn save(
             if warnings.is_empty() && still_admin {
                 return Ok(notice.redirect("/admin/settings").into_response());
             }
-            let mut text = notice.text().to_owned();
+            let mut text = notice.localized();
             for w in &warnings {
                 text.push(' ');
-                text.push_str(w);
+                text.push_str(&w.localized());
             }
             if !still_admin && warnings.is_empty() {
-                text.push_str(" Your session no longer meets the new policy: verify your second step on your account page before changing settings again.");
+                text.push(' ');
+                text.push_str(&i18n::t("adm-note-session-below-policy"));
             }
-            Ok(message_page(StatusCode::OK, "Saved", &text, Some(("/profile", "Your account"))))
+            let (title, link) = (i18n::t("adm-saved"), i18n::t("adm-nav-account"));
+            Ok(message_page(StatusCode::OK, &title, &text, Some(("/profile", &link))))
         }
         Err(e) if e.http_status() < 500 => {
             let status = status_of(&e);

@@ -12,12 +12,13 @@ use serde::Deserialize;
 
 use super::cookies;
 use super::error::{PageResult, page_message, render, status_of};
-use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, form_expired};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, mfa as admin_mfa, users};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store::{self, users::User};
+use crate::web::i18n;
 use crate::web::{AdminHomePage, AdminUserPage, AdminUsersPage, AuditRow, SessionRow, UserListRow, when};
 
 const PAGE_SIZE: i64 = 25;
@@ -79,7 +80,12 @@ async fn list_page(
             email: u.email.clone().unwrap_or_default(),
             email_verified: u.email_verified,
             groups: store::users::find_groups(&state.db, &u.id).await?.join(", "),
-            factors: enrolled.list().iter().map(|f| f.label()).collect::<Vec<_>>().join(", "),
+            factors: enrolled
+                .list()
+                .iter()
+                .map(|f| i18n::t1("adm-factor", "f", f.as_str()))
+                .collect::<Vec<_>>()
+                .join(", "),
             mfa: enrolled.any(),
             last_sign_in: store::users::last_sign_in(&state.db, &u.id).await?.map(when),
             locked: users::locked_until(state, &u).await?.is_some_and(|t| t > now),
@@ -118,7 +124,7 @@ pub async fn show(
     done: Done,
 ) -> PageResult<Response> {
     let user = admin_mfa::user(&state, &id).await?;
-    let view = View { notice: done.text().map(str::to_owned), ..View::default() };
+    let view = View { notice: done.localized(), ..View::default() };
     Ok(page(&state, jar, &admin, &user, view, StatusCode::OK).await?)
 }
 
@@ -170,7 +176,7 @@ async fn page(
         factors: mfa
             .factors
             .iter()
-            .map(|f| (f.id.clone(), f.kind.label(), f.name.clone(), when(f.created_at)))
+            .map(|f| (f.id.clone(), i18n::t1("adm-factor", "f", f.kind.as_str()), f.name.clone(), when(f.created_at)))
             .collect(),
         backup_remaining: mfa.backup_codes_remaining,
         devices: mfa.trusted_devices.iter().map(|d| (d.id.clone(), d.name.clone(), when(d.last_seen_at))).collect(),
@@ -235,7 +241,7 @@ pub async fn act(
 fn confirmed(f: &ActionForm) -> AppResult<()> {
     match f.confirm.as_deref() {
         Some("yes") => Ok(()),
-        _ => Err(AppError::BadRequest("Tick the box to confirm: this cannot be undone.".into())),
+        _ => Err(AppError::BadRequest(Msg::key("adm-err-confirm-undo"))),
     }
 }
 
@@ -250,28 +256,22 @@ async fn run(state: &AppState, admin: &Admin, user: &User, action: &str, f: &Act
         "backup-codes" => {
             let codes = admin_mfa::generate_backup_codes(state, admin, user).await?;
             return Ok(Some(View {
-                notice: Some("New backup codes. Hand them to the user now: they are not shown again.".into()),
+                notice: Some(i18n::t("adm-note-backup-codes")),
                 codes: Some(codes),
                 ..View::default()
             }));
         }
         "recovery-link" => {
-            let hours: i64 = f
-                .expires_hours
-                .trim()
-                .parse()
-                .map_err(|_| AppError::BadRequest("Expires in: a whole number of hours, 1 to 24.".into()))?;
+            let hours: i64 =
+                f.expires_hours.trim().parse().map_err(|_| AppError::BadRequest(Msg::key("adm-err-link-hours")))?;
             if !(1..=24).contains(&hours) {
-                return Err(AppError::BadRequest("Expires in: a whole number of hours, 1 to 24.".into()));
+                return Err(AppError::BadRequest(Msg::key("adm-err-link-hours")));
             }
             let email = f.email.as_deref() == Some("on");
             let issued = admin_mfa::recovery_link(state, admin, user, &f.reason, hours * 3600, email).await?;
-            let sent = if email { " It was also emailed to the user's verified address." } else { "" };
+            let key = if email { "adm-note-recovery-link-sent" } else { "adm-note-recovery-link" };
             return Ok(Some(View {
-                notice: Some(format!(
-                    "Recovery link made; it works once until {}.{sent} Give it to the user over a channel you trust.",
-                    when(issued.expires_at)
-                )),
+                notice: Some(i18n::t1(key, "date", when(issued.expires_at))),
                 recovery_url: Some(issued.url.expose().to_owned()),
                 ..View::default()
             }));
@@ -299,7 +299,7 @@ async fn run(state: &AppState, admin: &Admin, user: &User, action: &str, f: &Act
         "disable" => {
             confirmed(f)?;
             if admin.actor_id() == Some(user.id.as_str()) {
-                return Err(AppError::BadRequest("You cannot disable your own account.".into()));
+                return Err(AppError::BadRequest(Msg::key("adm-err-disable-self")));
             }
             users::set_disabled(state, admin, &user.username, true).await?;
         }
@@ -322,16 +322,13 @@ fn invitation_days(text: &str) -> AppResult<i64> {
         .parse()
         .ok()
         .filter(|d| (1..=max).contains(d))
-        .ok_or_else(|| AppError::BadRequest(format!("Valid for: a whole number of days, 1 to {max}.")))
+        .ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-invite-days").with("max", max)))
 }
 
 fn invitation_view(issued: &crate::mfa::recovery::Issued, emailed: bool) -> View {
-    let sent = if emailed { " It was also emailed to the user." } else { "" };
+    let key = if emailed { "adm-note-invitation-sent" } else { "adm-note-invitation" };
     View {
-        notice: Some(format!(
-            "Invitation made; it works once until {}.{sent} The user chooses a password with it, then signs in.",
-            when(issued.expires_at)
-        )),
+        notice: Some(i18n::t1(key, "date", when(issued.expires_at))),
         invitation_url: Some(issued.url.expose().to_owned()),
         ..View::default()
     }
@@ -365,9 +362,15 @@ pub async fn create(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             let f = r.expired_form()?;
-            return Ok(
-                list_page(&state, jar, ListQuery::default(), Some(FORM_EXPIRED), &f, StatusCode::FORBIDDEN).await?
-            );
+            return Ok(list_page(
+                &state,
+                jar,
+                ListQuery::default(),
+                Some(form_expired().as_str()),
+                &f,
+                StatusCode::FORBIDDEN,
+            )
+            .await?);
         }
     };
     let groups: Vec<String> =

@@ -13,8 +13,9 @@ use super::error::{PageResult, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, webhooks};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
+use crate::web::i18n;
 use crate::web::{AdminWebhooksPage, WebhookRow, when};
 
 /// `GET /admin/webhooks`.
@@ -24,8 +25,7 @@ pub async fn show(
     AdminPage(admin): AdminPage,
     done: Done,
 ) -> PageResult<Response> {
-    Ok(page(&state, jar, &admin, View { notice: done.text().map(str::to_owned), ..View::default() }, StatusCode::OK)
-        .await?)
+    Ok(page(&state, jar, &admin, View { notice: done.localized(), ..View::default() }, StatusCode::OK).await?)
 }
 
 #[derive(Default)]
@@ -95,7 +95,7 @@ pub async fn create(
     };
     let view = match webhooks::create(&state, &admin, &spec).await {
         Ok((w, secret)) => View {
-            notice: Some("Subscriber registered. Give its receiver this secret now: it is not shown again.".into()),
+            notice: Some(i18n::t("adm-note-webhook-registered")),
             secret: Some((w.id, secret.expose().to_owned())),
             ..View::default()
         },
@@ -119,16 +119,13 @@ pub async fn act(
 ) -> PageResult<Response> {
     let confirmed = || match f.confirm.as_deref() {
         Some("yes") => Ok(()),
-        _ => Err(AppError::BadRequest("Tick the box to confirm.".into())),
+        _ => Err(AppError::BadRequest(Msg::key("adm-err-confirm"))),
     };
     let result: AppResult<Option<View>> = async {
         match action.as_str() {
             "test" => {
                 webhooks::send_test(&state, &admin, &id).await?;
-                Ok(Some(View {
-                    notice: Some("A webhook.test event is on its way; see the deliveries below.".into()),
-                    ..View::default()
-                }))
+                Ok(Some(View { notice: Some(i18n::t("adm-note-webhook-test")), ..View::default() }))
             }
             "enable" | "disable" => {
                 let spec = webhooks::Spec { enabled: Some(action == "enable"), ..webhooks::Spec::default() };
@@ -139,7 +136,7 @@ pub async fn act(
                 confirmed()?;
                 let (w, secret) = webhooks::rotate_secret(&state, &admin, &id).await?;
                 Ok(Some(View {
-                    notice: Some("New secret, shown once. The old one keeps signing beside it for 24 hours.".into()),
+                    notice: Some(i18n::t("adm-note-webhook-rotated")),
                     secret: Some((w.id, secret.expose().to_owned())),
                     ..View::default()
                 }))

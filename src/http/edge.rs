@@ -94,11 +94,28 @@ fn language(req: &Request) -> Lang {
     i18n::negotiate(jar.get(i18n::COOKIE).map(|c| c.value()), accept)
 }
 
-/// What the edge needs: the server's limits, and the brand the pages show.
+/// What the edge needs: the server's limits, the brand the pages show, and the metrics it
+/// counts every answer in.
 #[derive(Clone)]
 pub struct EdgeState {
     pub server: ServerConfig,
     pub brand: Arc<Brand>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// The route template that answered (`/admin/users/{id}`), passed out to the edge on the
+/// response: the edge runs before routing, so it cannot see `MatchedPath` itself.
+#[derive(Clone)]
+struct Route(axum::extract::MatchedPath);
+
+/// Route layer: tells the edge which route answered.
+pub async fn matched_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<axum::extract::MatchedPath>().cloned();
+    let mut resp = next.run(req).await;
+    if let Some(r) = route {
+        resp.extensions_mut().insert(Route(r));
+    }
+    resp
 }
 
 pub async fn guard(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
@@ -117,7 +134,10 @@ pub async fn guard(State(edge): State<EdgeState>, req: Request, next: Next) -> R
     );
     let handled = brand::scope(edge.brand.clone(), i18n::scope(lang, inner(edge.server, req, next)));
     let mut resp = handled.instrument(span.clone()).await;
-    let (status, latency_ms) = (resp.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0);
+    let elapsed = started.elapsed().as_secs_f64();
+    let (status, latency_ms) = (resp.status().as_u16(), elapsed * 1000.0);
+    let route = resp.extensions().get::<Route>().map(|r| r.0.as_str());
+    edge.metrics.http(&method, route, status, elapsed);
     if matches!(path.as_str(), "/healthz" | "/readyz") {
         tracing::debug!(parent: &span, status, latency_ms, "answered");
     } else {

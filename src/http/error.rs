@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
-use crate::error::{AppError, OAuthErrorCode};
+use crate::error::{AppError, Msg, OAuthErrorCode};
 use crate::web::MessagePage;
 use crate::web::i18n;
 
@@ -29,7 +29,7 @@ pub fn page_message(e: &AppError) -> String {
         | AppError::DatabaseUnavailable(_)
         | AppError::Database(_)
         | AppError::Internal(_) => i18n::t(&format!("error-{}", e.code())),
-        _ => e.public_message(),
+        _ => e.message().map(Msg::localized).unwrap_or_else(|| e.public_message()),
     }
 }
 
@@ -119,5 +119,23 @@ pub fn render<T: askama::Template>(status: StatusCode, t: &T) -> Response {
             tracing::error!(error = %e, "template rendering failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::i18n::{self, Lang};
+
+    /// Pages speak the reader's language; JSON keeps the English words programs match on.
+    #[tokio::test]
+    async fn a_refusal_is_localized_on_pages_and_english_in_json() {
+        let e = || AppError::BadRequest(Msg::key("refuse-email-invalid"));
+        let page = i18n::sync_scope(Lang::De, || page_message(&e()));
+        assert_eq!(page, "Das ist keine E-Mail-Adresse.");
+        let resp = i18n::scope(Lang::De, async { e().into_response() }).await;
+        let body = axum::body::to_bytes(resp.into_body(), 4096).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["error_description"], "that is not an email address");
     }
 }

@@ -4,12 +4,11 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::error::{AppError, Msg};
 
 /// An HTML form body.
 pub fn form<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_urlencoded::from_bytes(body)
-        .map_err(|_| AppError::BadRequest("The form could not be read. Please try again.".into()))
+    serde_urlencoded::from_bytes(body).map_err(|_| AppError::BadRequest(Msg::key("refuse-form-unreadable")))
 }
 
 /// A JSON request body; the content type must say JSON, which also keeps cross-site forms out.
@@ -18,13 +17,15 @@ pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, 
     if !ct.starts_with("application/json") {
         return Err(AppError::BadRequest("Content-Type must be application/json".into()));
     }
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}").into()))
 }
 
 /// A WebAuthn credential from the browser (its `toJSON()` form) as read from a page's hidden
 /// field (`serde_json::from_str`) or a JSON body (`from_value`): one answer when it is not one.
 pub fn credential<T>(parsed: Result<T, serde_json::Error>) -> Result<T, AppError> {
-    parsed.map_err(|e| AppError::BadRequest(format!("The browser did not return a usable passkey response ({e}).")))
+    parsed.map_err(|e| {
+        AppError::BadRequest(format!("The browser did not return a usable passkey response ({e}).").into())
+    })
 }
 
 /// OAuth endpoints take `application/x-www-form-urlencoded` (RFC 6749 §3.2).

@@ -174,7 +174,7 @@ fn body_error(e: axum::extract::rejection::BytesRejection) -> AppError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge(e.body_text())
     } else {
-        AppError::BadRequest(e.body_text())
+        AppError::BadRequest(e.body_text().into())
     }
 }
 
@@ -202,7 +202,9 @@ impl FromRequest<AppState> for PageScriptCall {
 pub struct CsrfForm<T>(pub T);
 
 /// What a page says when it answers an expired form itself.
-pub const FORM_EXPIRED: &str = "The form expired. Please try again.";
+pub fn form_expired() -> String {
+    crate::web::i18n::t("msg-form-expired")
+}
 
 pub enum CsrfRejection<T> {
     /// The body is not a form of this shape.

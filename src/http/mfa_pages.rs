@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::client::ClientInfo;
 use super::error::{PageResult, message_page, page_message, render, status_of};
-use super::guards::{CsrfForm, CsrfRejection, FORM_EXPIRED, PageScriptCall};
+use super::guards::{CsrfForm, CsrfRejection, PageScriptCall, form_expired};
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
 use crate::login::mfa::{self as flow, Progress, Proof, TrustAnswer};
@@ -259,7 +259,7 @@ async fn submit(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            return Ok(stage_page(&state, jar, &token, Some(Say::Error(FORM_EXPIRED)), StatusCode::FORBIDDEN).await?);
+            return Ok(stage_page(&state, jar, &token, Some(Say::Error(&form_expired())), StatusCode::FORBIDDEN).await?);
         }
     };
     let result = match action {

@@ -153,6 +153,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route("/admin/plugins/{id}/{action}", post(plugin_pages::act))
         .nest("/api/v1", api::router(&state))
         .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics_on_main))
         .route("/readyz", get(ops::readyz))
         .route("/static/portcullis.css", get(stylesheet))
         .route("/static/logo", get(logo))
@@ -160,7 +161,8 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), same_origin::guard))
         .with_state(state.clone())
-        .merge(extra);
+        .merge(extra)
+        .route_layer(axum::middleware::from_fn(edge::matched_route));
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
@@ -182,13 +184,18 @@ pub fn router(state: AppState, extra: Router) -> Router {
         Duration::from_secs(sv.request_timeout_seconds),
     ))
     .layer(axum::middleware::from_fn_with_state(
-        edge::EdgeState { server: sv, brand: state.brand.clone() },
+        edge::EdgeState { server: sv, brand: state.brand.clone(), metrics: state.metrics.clone() },
         edge::guard,
     ))
     .layer(RequestBodyTimeoutLayer::new(body_timeout))
     // 5xx responses that are faults are logged by `AppError::log` with their cause; the
     // rest (shedding, time-outs) are expected under load and stay out of the error log.
     .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+}
+
+/// The metrics alone, for `metrics.listen` (an address of their own).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(ops::metrics)).with_state(state)
 }
 
 /// A response no cache may keep (tokens, codes, anything about a user).

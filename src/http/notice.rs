@@ -66,60 +66,48 @@ impl Notice {
         Notice::SessionsEnded,
     ];
 
-    /// Its key in the URL and its text.
-    fn parts(self) -> (&'static str, &'static str) {
+    /// Its key in the URL (its text is `notice-KEY` in the catalogues).
+    fn key(self) -> &'static str {
         match self {
-            Notice::Verified => ("verified", "Thanks. You can change your sign-in methods for the next few minutes."),
-            Notice::TotpAdded => ("totp-added", "Your authenticator app is set up."),
-            Notice::TotpRemoved => ("totp-removed", "The authenticator app was removed."),
-            Notice::PasskeyAdded => ("passkey-added", "Your passkey was added."),
-            Notice::PasskeyRenamed => ("passkey-renamed", "The passkey was renamed."),
-            Notice::PasskeyRemoved => ("passkey-removed", "The passkey was removed."),
-            Notice::DeviceRevoked => ("device-revoked", "The device is no longer trusted."),
-            Notice::SmsAdded => ("sms-added", "Text message codes are set up."),
-            Notice::EmailAdded => ("email-added", "Email codes are set up, and your address is verified."),
-            Notice::CodesRemoved => ("codes-removed", "That sign-in method was removed."),
-            Notice::PrimarySet => ("primary-set", "The sign-in page will offer that method first."),
-            Notice::SettingsSaved => ("settings", "Settings saved."),
-            Notice::GroupSaved => ("group", "Group saved."),
-            Notice::AppSaved => ("app", "Application saved."),
-            Notice::AppCreated => {
-                ("app-created", "Application registered. Give the service provider the IdP details below.")
-            }
-            Notice::AppRemoved => ("app-removed", "Application deleted, with its grants and plugin assignments."),
-            Notice::PluginUploaded => {
-                ("uploaded", "Plugin uploaded. Test it, then run it in shadow mode before you activate it.")
-            }
-            Notice::PluginAssigned => ("assigned", "Assignment saved. It applies to the next sign-in."),
-            Notice::PluginUnassigned => ("unassigned", "Assignment removed."),
-            Notice::PluginDeleted => ("deleted", "Plugin version deleted."),
-            Notice::SessionEnded => ("session-ended", "That session is signed out."),
-            Notice::SessionsEnded => ("sessions-ended", "Every other session is signed out; this one stays."),
-            Notice::UserChanged => ("user", "Done. The change is in this user's audit log below."),
-            Notice::PasswordChanged => {
-                ("password-changed", "Your password was changed. Every other session of yours was signed out.")
-            }
+            Notice::Verified => "verified",
+            Notice::TotpAdded => "totp-added",
+            Notice::TotpRemoved => "totp-removed",
+            Notice::PasskeyAdded => "passkey-added",
+            Notice::PasskeyRenamed => "passkey-renamed",
+            Notice::PasskeyRemoved => "passkey-removed",
+            Notice::DeviceRevoked => "device-revoked",
+            Notice::SmsAdded => "sms-added",
+            Notice::EmailAdded => "email-added",
+            Notice::CodesRemoved => "codes-removed",
+            Notice::PrimarySet => "primary-set",
+            Notice::SettingsSaved => "settings",
+            Notice::GroupSaved => "group",
+            Notice::AppSaved => "app",
+            Notice::AppCreated => "app-created",
+            Notice::AppRemoved => "app-removed",
+            Notice::PluginUploaded => "uploaded",
+            Notice::PluginAssigned => "assigned",
+            Notice::PluginUnassigned => "unassigned",
+            Notice::PluginDeleted => "deleted",
+            Notice::SessionEnded => "session-ended",
+            Notice::SessionsEnded => "sessions-ended",
+            Notice::UserChanged => "user",
+            Notice::PasswordChanged => "password-changed",
         }
     }
 
     fn from_key(key: &str) -> Option<Notice> {
-        Notice::ALL.into_iter().find(|n| n.parts().0 == key)
+        Notice::ALL.into_iter().find(|n| n.key() == key)
     }
 
-    pub fn text(self) -> &'static str {
-        self.parts().1
-    }
-
-    /// Its text in the request's language (`notice-KEY` in the catalogues; the pages people
-    /// use have one), else in English.
+    /// Its text in the request's language.
     pub fn localized(self) -> String {
-        let key = format!("notice-{}", self.parts().0);
-        if i18n::has(i18n::Lang::En, &key) { i18n::t(&key) } else { self.text().to_owned() }
+        i18n::t(&format!("notice-{}", self.key()))
     }
 
     /// The address of `page` showing this notice.
     pub fn url(self, page: &str) -> String {
-        format!("{page}?done={}", self.parts().0)
+        format!("{page}?done={}", self.key())
     }
 
     /// Back to `page`, showing this notice.
@@ -133,10 +121,6 @@ impl Notice {
 pub struct Done(pub Option<Notice>);
 
 impl Done {
-    pub fn text(self) -> Option<&'static str> {
-        self.0.map(Notice::text)
-    }
-
     pub fn localized(self) -> Option<String> {
         self.0.map(Notice::localized)
     }
@@ -162,9 +146,11 @@ mod tests {
     #[test]
     fn every_notice_has_its_own_key_and_comes_back_from_its_url() {
         for n in Notice::ALL {
-            let (key, text) = n.parts();
-            assert!(!text.is_empty());
-            assert_eq!(Notice::ALL.iter().filter(|m| m.parts().0 == key).count(), 1, "{key} is used twice");
+            let key = n.key();
+            for lang in i18n::Lang::ALL {
+                assert!(i18n::has(lang, &format!("notice-{key}")), "notice-{key} is not in every catalogue");
+            }
+            assert_eq!(Notice::ALL.iter().filter(|m| m.key() == key).count(), 1, "{key} is used twice");
             let url = n.url("/profile");
             let key = url.split_once("?done=").map(|(_, k)| k).unwrap();
             assert_eq!(Notice::from_key(key), Some(n));

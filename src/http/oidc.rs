@@ -57,7 +57,7 @@ pub async fn authorize(
 ) -> PageResult<Response> {
     // Before the client and redirect URI are known to be good, errors are pages.
     let params = request_params(&method, query, &headers, &body)
-        .map_err(|e| PageError(AppError::BadRequest(page_message(&e))))?;
+        .map_err(|e| PageError(AppError::BadRequest(page_message(&e).into())))?;
     Ok(match oidc::authorize::validate(&state, params).await {
         Ok((req, _)) => super::pages::respond_begun(
             &state,
@@ -109,7 +109,7 @@ pub async fn logout(
     body: Bytes,
 ) -> PageResult<Response> {
     let mut params = request_params(&method, query, &headers, &body)
-        .map_err(|e| PageError(AppError::BadRequest(page_message(&e))))?;
+        .map_err(|e| PageError(AppError::BadRequest(page_message(&e).into())))?;
     let confirmed = method == Method::POST && params.take("confirm").as_deref() == Some("yes");
     let csrf = params.take("csrf");
     let req = match oidc::logout::validate(&state, params).await? {

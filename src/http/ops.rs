@@ -1,8 +1,8 @@
-//! Liveness and readiness.
+//! Liveness, readiness and metrics.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -22,4 +22,50 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// `GET /metrics` on the main listener: there only when metrics are on and have no address
+/// of their own.
+pub async fn metrics_on_main(state: State<AppState>, headers: HeaderMap) -> Result<Response, crate::error::AppError> {
+    let m = &state.config.metrics;
+    if !m.enabled || !m.listen.is_empty() {
+        return Err(crate::error::AppError::NotFound);
+    }
+    Ok(metrics(state, headers).await)
+}
+
+/// `GET /metrics`: the Prometheus scrape. With `metrics.token` set, only for a bearer of it.
+/// The gauges that live in the database are read now; a database that does not answer
+/// leaves them as they were, and the counters are still served.
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = state.config.metrics.token.expose();
+    if !token.is_empty() {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !crate::crypto::ct_eq(sent.as_bytes(), token.as_bytes()) {
+            let mut resp = crate::error::AppError::Unauthorized.into_response();
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));
+            return resp;
+        }
+    }
+    let m = &state.metrics;
+    match crate::store::outbox::count_by_status(&state.db).await {
+        Ok(counts) => {
+            for (status, n) in counts {
+                m.set_outbox(status.as_str(), n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: the outbox could not be counted"),
+    }
+    for (pool, size, idle) in state.db.pools() {
+        m.set_pool(pool, size, idle);
+    }
+    let mut resp = m.encode().into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }

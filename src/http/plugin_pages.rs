@@ -13,17 +13,18 @@ use serde::Deserialize;
 
 use super::cookies;
 use super::error::{PageResult, page_message, render, status_of};
-use super::guards::{AdminPage, CsrfForm, CsrfRejection, FORM_EXPIRED};
+use super::guards::{AdminPage, CsrfForm, CsrfRejection, form_expired};
 use super::notice::{Done, Notice};
 use crate::admin::Admin;
 use crate::admin::plugins::{self, Effect, Upload};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::selector::PluginMode;
 use crate::plugin_host::context::LoginContext;
 use crate::plugin_host::{Evaluation, Failure};
 use crate::state::AppState;
 use crate::store;
 use crate::store::plugins::{GLOBAL, Plugin};
+use crate::web::i18n;
 use crate::web::{
     AdminPluginPage, AdminPluginsPage, AssignmentRow, Choice, PluginListRow, PluginView, ReplayRow, ReplayView,
     StatsView, TestView, when,
@@ -42,7 +43,8 @@ pub async fn list(
     AdminPage(admin): AdminPage,
     done: Done,
 ) -> PageResult<Response> {
-    Ok(list_page(&state, &admin, jar, done.text(), None, StatusCode::OK).await?)
+    let notice = done.localized();
+    Ok(list_page(&state, &admin, jar, notice.as_deref(), None, StatusCode::OK).await?)
 }
 
 async fn list_page(
@@ -99,16 +101,18 @@ fn optional_number(key: &str, v: &str) -> AppResult<Option<u64>> {
     if v.is_empty() {
         return Ok(None);
     }
-    v.parse().map(Some).map_err(|_| AppError::BadRequest(format!("{key}: enter a whole number, or leave it empty")))
+    v.parse()
+        .map(Some)
+        .map_err(|_| AppError::BadRequest(format!("{key}: enter a whole number, or leave it empty").into()))
 }
 
 async fn read_upload(state: &AppState, mp: Result<Multipart, MultipartRejection>) -> AppResult<UploadForm> {
-    let unreadable = |e: String| AppError::BadRequest(format!("The upload could not be read: {e}"));
+    let unreadable = |e: String| AppError::BadRequest(format!("The upload could not be read: {e}").into());
     let mut mp = mp.map_err(|e| unreadable(e.body_text()))?;
     let mut f = UploadForm::default();
     let too_large = || {
         let cap = state.plugins.caps().max_upload_bytes;
-        AppError::BadRequest(format!("The component is larger than the upload cap ({}).", kib(cap as i64)))
+        AppError::BadRequest(Msg::key("adm-err-component-size").with("size", kib(cap as i64)))
     };
     loop {
         let field = match mp.next_field().await {
@@ -153,10 +157,10 @@ pub async fn upload(
         Err(e) => return Ok(list_page(&state, &admin, jar, None, Some(&page_message(&e)), status_of(&e)).await?),
     };
     if !cookies::verify_csrf(&state, &jar, f.csrf.as_deref()) {
-        return Ok(list_page(&state, &admin, jar, None, Some(FORM_EXPIRED), StatusCode::FORBIDDEN).await?);
+        return Ok(list_page(&state, &admin, jar, None, Some(form_expired().as_str()), StatusCode::FORBIDDEN).await?);
     }
     let result = match f.file.as_deref() {
-        None | Some([]) => Err(AppError::BadRequest("Choose a component file (.wasm) to upload.".into())),
+        None | Some([]) => Err(AppError::BadRequest(Msg::key("adm-err-no-component"))),
         Some(bytes) => {
             let up = Upload {
                 name: &f.name,
@@ -188,14 +192,14 @@ pub async fn show(
     done: Done,
 ) -> PageResult<Response> {
     let plugin = find(&state, &id).await?;
-    let view = View { notice: done.text(), ..View::default() };
+    let view = View { notice: done.localized(), ..View::default() };
     Ok(plugin_page(&state, &admin, jar, &plugin, view, StatusCode::OK).await?)
 }
 
 /// What a page shows besides the plugin itself.
 #[derive(Default)]
 struct View {
-    notice: Option<&'static str>,
+    notice: Option<String>,
     error: Option<String>,
     context: Option<String>,
     test: Option<TestView>,
@@ -232,7 +236,7 @@ async fn plugin_page(
         fuel_p50: s.fuel_p50,
         fuel_max: s.fuel_max,
     };
-    let mut scopes = vec![Choice { value: GLOBAL.into(), label: "Every application (global)".into() }];
+    let mut scopes = vec![Choice { value: GLOBAL.into(), label: i18n::t("adm-scope-global") }];
     scopes.extend(apps.iter().map(|(id, name)| Choice { value: id.clone(), label: name.clone() }));
     let recorded = store::plugins::recent_logins(&state.db, RECENT_LOGINS).await?;
     let recent = recorded
@@ -249,7 +253,7 @@ async fn plugin_page(
     let (jar, csrf) = cookies::csrf_token(state, jar);
     let page = AdminPluginPage {
         csrf: &csrf,
-        notice: view.notice,
+        notice: view.notice.as_deref(),
         error: view.error.as_deref(),
         p: plugin_view(plugin),
         assignments,
@@ -311,7 +315,7 @@ pub async fn act(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            let view = View { error: Some(FORM_EXPIRED.into()), ..View::default() };
+            let view = View { error: Some(form_expired()), ..View::default() };
             return Ok(plugin_page(&state, &admin, jar, &plugin, view, StatusCode::FORBIDDEN).await?);
         }
     };
@@ -365,7 +369,7 @@ async fn run_test(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionFor
                 Err(_) => None,
             };
             let Some(row) = row else {
-                let view = View { error: Some("That recorded login is no longer kept.".into()), ..View::default() };
+                let view = View { error: Some(i18n::t("adm-err-decision-gone")), ..View::default() };
                 return Ok(Outcome::Show(Box::new(view), StatusCode::NOT_FOUND));
             };
             let context: LoginContext = serde_json::from_str(&row.decision.context).map_err(AppError::internal)?;
@@ -374,7 +378,7 @@ async fn run_test(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionFor
         None => {
             let text = f.context.unwrap_or_default();
             let context = serde_json::from_str::<LoginContext>(&text)
-                .map_err(|e| AppError::BadRequest(format!("The context is not a login context: {e}")))?;
+                .map_err(|e| AppError::BadRequest(format!("The context is not a login context: {e}").into()))?;
             (context, text)
         }
     };
@@ -386,7 +390,7 @@ async fn run_test(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionFor
 async fn run_replay(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionForm) -> AppResult<View> {
     let last = match f.last.as_deref().map(str::trim).unwrap_or("").parse::<i64>() {
         Ok(n) if (1..=1000).contains(&n) => n,
-        _ => return Err(AppError::BadRequest("last: enter a number from 1 to 1000".into())),
+        _ => return Err(AppError::BadRequest(Msg::key("adm-err-replay-last"))),
     };
     let r = plugins::replay(state, admin, plugin, last).await?;
     let rows = r
@@ -486,17 +490,18 @@ fn test_view(e: &Evaluation) -> TestView {
 /// An effect in words: "otp · factors: passkey · ask again after 60 min · no trusted-device skip".
 fn effect_text(e: &Effect) -> String {
     if e.denied {
-        return "denied".into();
+        return i18n::t("adm-effect-denied");
     }
     let mut parts = vec![e.policy.as_str().to_owned()];
     if let Some(f) = &e.allowed_factors {
-        parts.push(format!("factors: {}", f.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")));
+        let names = f.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ");
+        parts.push(i18n::t1("adm-effect-factors", "factors", names));
     }
     if let Some(m) = e.reauth_interval_minutes {
-        parts.push(format!("ask again after {m} min"));
+        parts.push(i18n::t1("adm-ask-again-after", "minutes", m));
     }
     if !e.allow_trusted_device {
-        parts.push("no trusted-device skip".into());
+        parts.push(i18n::t("adm-effect-no-trust"));
     }
     parts.join(" · ")
 }

@@ -12,10 +12,10 @@ use serde::Deserialize;
 
 use super::client::ClientInfo;
 use super::error::{PageResult, page_message, render, status_of};
-use super::guards::{CsrfForm, CsrfRejection, FORM_EXPIRED, FreshlyVerified, PageScriptCall};
+use super::guards::{CsrfForm, CsrfRejection, FreshlyVerified, PageScriptCall, form_expired};
 use super::notice::{Done, Notice};
 use super::{cookies, forms, pages};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::login::{self, Client, Next};
 use crate::mfa::manage::{self, Fresh};
 use crate::mfa::policy::Factor;
@@ -260,7 +260,7 @@ async fn act(
         Ok(CsrfForm(f)) => f,
         Err(r) => {
             r.expired_form()?;
-            let view = View { error: Some(FORM_EXPIRED.into()), ..Default::default() };
+            let view = View { error: Some(form_expired()), ..Default::default() };
             return Ok(page(&state, jar, &client, &session, &user, view, StatusCode::FORBIDDEN).await?);
         }
     };
@@ -370,7 +370,7 @@ async fn run(
         }
         Action::PasswordChange => {
             if f.new_password != f.confirm_password {
-                return Err(AppError::BadRequest("The two new passwords are not the same.".into()));
+                return Err(AppError::BadRequest(Msg::key("refuse-new-passwords-differ")));
             }
             login::password::change(state, &fresh().await?, &f.password, &f.new_password, client).await?;
             Outcome::Done(Notice::PasswordChanged)
@@ -406,7 +406,7 @@ async fn verify_again(
         return Ok(Outcome::Respond((jar, Redirect::to("/login/mfa")).into_response()));
     }
     match login::password_login(state, &user.username, &f.password, None, client).await? {
-        None => Err(AppError::BadRequest("That password is not right.".into())),
+        None => Err(AppError::BadRequest(Msg::key("refuse-password-wrong"))),
         Some(next) => {
             if matches!(next, Next::Done { .. }) {
                 // The new session replaces this one.

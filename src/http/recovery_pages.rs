@@ -12,7 +12,7 @@ use super::client::ClientInfo;
 use super::cookies;
 use super::error::{PageResult, message_page, page_message, render, status_of};
 use super::guards::CsrfForm;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::login::mfa as flow;
 use crate::login::password;
 use crate::mfa::recovery;
@@ -171,7 +171,7 @@ pub fn set_password(purpose: LinkPurpose) -> axum::routing::MethodRouter<AppStat
               ClientInfo(client): ClientInfo,
               CsrfForm(f): CsrfForm<ResetForm>| async move {
             let result = if f.new_password != f.confirm_password {
-                Err(AppError::BadRequest("The two passwords are not the same.".into()))
+                Err(AppError::BadRequest(Msg::key("refuse-passwords-differ")))
             } else if purpose == LinkPurpose::Invitation {
                 password::accept_invitation(&state, &f.token, &f.new_password, &client).await
             } else {

@@ -5,7 +5,7 @@
 use super::{Client, MfaPending, Stage};
 use crate::audit::{self, event};
 use crate::crypto::{self, Secret};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::policy::{Factor, Verdict, parse_factors};
 use crate::mfa::{backup, limits, oob, passkey, totp};
 use crate::state::AppState;
@@ -122,7 +122,7 @@ async fn challenge(state: &AppState, token: &str, factor: Factor) -> AppResult<(
         return Err(expired());
     }
     if !parse_factors(&txn.challenge).contains(&factor) {
-        return Err(AppError::BadRequest(format!("{} is not offered for this sign-in", factor.as_str())));
+        return Err(AppError::BadRequest(Msg::key("refuse-factor-not-offered").with("factor", factor.as_str())));
     }
     Ok((txn, user))
 }
@@ -202,14 +202,12 @@ async fn enrolment(state: &AppState, token: &str, factor: Factor) -> AppResult<(
     match txn.stage {
         TxnStage::Enroll => {}
         TxnStage::Challenge => {
-            return Err(AppError::Forbidden(
-                "a factor cannot be added before this sign-in's second step is complete".into(),
-            ));
+            return Err(AppError::Forbidden(Msg::key("refuse-factor-before-step")));
         }
         TxnStage::Done => return Err(expired()),
     }
     if !parse_factors(&txn.enroll).contains(&factor) {
-        return Err(AppError::Forbidden(format!("{} cannot be set up in this step", factor.label())));
+        return Err(AppError::Forbidden(Msg::key("refuse-factor-not-here").with("factor", factor.as_str())));
     }
     // The settings may have changed since the step was decided.
     crate::mfa::manage::require_allowed(state, factor).await?;
@@ -258,7 +256,7 @@ pub async fn begin_oob_enrolment(
             .email
             .clone()
             .filter(|e| !e.is_empty())
-            .ok_or_else(|| AppError::BadRequest("your account has no email address to send codes to".into()))?,
+            .ok_or_else(|| AppError::BadRequest(Msg::key("refuse-no-email")))?,
         _ => phone.unwrap_or_default().to_owned(),
     };
     let destination = oob::destination(state, kind, &input)?;
@@ -340,7 +338,7 @@ pub async fn postpone(state: &AppState, token: &str, client: &Client) -> AppResu
     let (txn, user) = find(state, token).await?;
     if txn.stage != TxnStage::Enroll || !txn.can_postpone || user.mfa_enroll_deadline.is_some_and(|d| d <= state.now())
     {
-        return Err(AppError::Forbidden("setting up a second factor cannot be postponed".into()));
+        return Err(AppError::Forbidden(Msg::key("refuse-no-postpone")));
     }
     audit::record(state, event::MFA_ENROLLMENT_POSTPONED, Some(&user.id), txn.app_id.as_deref(), &client.origin, None)
         .await?;
@@ -465,7 +463,7 @@ pub async fn trust_device(
     let settings = store::settings::load(&state.db).await?;
     let txn = store::mfa_transactions::take_trust_token(&state.db, &crypto::token_hash(trust_token), state.now())
         .await?
-        .ok_or_else(|| AppError::BadRequest("the trust-device token is invalid, expired or used".into()))?;
+        .ok_or_else(|| AppError::BadRequest(Msg::key("refuse-trust-token")))?;
     if txn.user_id != user_id {
         return Err(AppError::Forbidden("the trust-device token belongs to another user".into()));
     }

@@ -10,7 +10,7 @@ pub mod request;
 
 use crate::audit::{self, Origin, event};
 use crate::crypto::{self, Secret};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::assurance::{self, Assurance};
 use crate::mfa::limits;
 use crate::mfa::policy::{self, Decision, Factor, Verdict, join_factors};
@@ -465,7 +465,7 @@ pub async fn end_own_sessions(
     let now = state.now();
     let targets: Vec<String> = match which {
         EndSessions::One(id) if id == current.id => {
-            return Err(AppError::BadRequest("That is the session you are using: sign out instead.".into()));
+            return Err(AppError::BadRequest(Msg::key("refuse-own-session")));
         }
         EndSessions::One(id) => vec![id.to_owned()],
         EndSessions::Others => store::sessions::list_for_user(&state.db, &user.id, now)
@@ -659,7 +659,7 @@ pub async fn step_up_session(
 ) -> AppResult<MfaPending> {
     let challenge = store::factors::enrolled(&state.db, &user.id).await?.list();
     if challenge.is_empty() {
-        return Err(AppError::BadRequest("no second factor is enrolled; sign in with your password again".into()));
+        return Err(AppError::BadRequest(Msg::key("refuse-no-factor-enrolled")));
     }
     let requirement =
         policy::Requirement { challenge, enroll: vec![], can_postpone: false, allow_trust: false, counted: None };

@@ -5,7 +5,7 @@
 use crate::admin::security::{self, SecurityEvent};
 use crate::audit::{self, event};
 use crate::crypto;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::login::{self, Client};
 use crate::mfa::manage::Fresh;
 use crate::mfa::recovery;
@@ -41,7 +41,7 @@ pub async fn change(
     let user = fresh.user();
     crate::admin::users::validate_password(new_password)?;
     if !login::confirm_password(state, user, current, client).await? {
-        return Err(AppError::BadRequest("The current password is not right.".into()));
+        return Err(AppError::BadRequest(Msg::key("refuse-current-password")));
     }
     let hash = state.hasher.hash(new_password).await?;
     store::users::update_password(&state.db, &user.id, &hash, state.now()).await?;

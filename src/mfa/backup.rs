@@ -3,7 +3,7 @@
 //! fast hash (SHA-256) is enough.
 
 use crate::crypto;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store;
 
@@ -45,7 +45,7 @@ fn new_code() -> String {
 /// Generates a new set, replacing (invalidating) the old one. The codes are returned once.
 pub async fn generate(state: &AppState, user_id: &str, count: i64) -> AppResult<Vec<String>> {
     if count < 1 {
-        return Err(AppError::Forbidden("backup codes are turned off".into()));
+        return Err(AppError::Forbidden(Msg::key("refuse-backup-off")));
     }
     let codes: Vec<String> = (0..count).map(|_| new_code()).collect();
     let hashes: Vec<String> = codes.iter().map(|c| hash(user_id, c)).collect();

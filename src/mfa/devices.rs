@@ -3,7 +3,7 @@
 //! reset. It only ever skips the second factor, never the first.
 
 use crate::crypto;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store;
 use crate::store::devices::Device;
@@ -26,7 +26,7 @@ pub async fn is_trusted(state: &AppState, user_id: &str, token: Option<&str>) ->
 /// Trusts the device for `days`; the cookie value is returned once.
 pub async fn trust(state: &AppState, user_id: &str, name: &str, days: i64) -> AppResult<(crypto::Secret, Device)> {
     if days < 1 {
-        return Err(AppError::Forbidden("trusted devices are turned off".into()));
+        return Err(AppError::Forbidden(Msg::key("refuse-devices-off")));
     }
     let name = clean_name(name, "This device")?;
     let token = crypto::Secret::random();
@@ -42,7 +42,7 @@ pub fn clean_name(name: &str, default: &str) -> AppResult<String> {
     let name = name.trim();
     let name = if name.is_empty() { default } else { name };
     if name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest("names are at most 64 characters, without control characters".into()));
+        return Err(AppError::BadRequest(Msg::key("refuse-name-length")));
     }
     Ok(name.to_owned())
 }

@@ -134,7 +134,8 @@ pub async fn check(state: &AppState, keys: &[&str]) -> AppResult<()> {
     Ok(())
 }
 
-/// A sending cap: at most `max` on `key` in a `window` of seconds; `message` says why not.
+/// A sending cap: at most `max` on `key` in a `window` of seconds; `message` (a catalogue key)
+/// says why not.
 #[derive(Debug, Clone)]
 pub struct Cap {
     pub key: String,
@@ -156,7 +157,7 @@ pub async fn spend(state: &AppState, caps: &[Cap]) -> AppResult<()> {
             let left = store::audit::window_left(&state.db, &key, cap.window, now).await?;
             return Err(AppError::RateLimited {
                 retry_after_seconds: left.max(1) as u64,
-                message: cap.message.to_owned(),
+                message: crate::error::Msg::key(cap.message),
             });
         }
     }

@@ -5,7 +5,7 @@
 use super::policy::{Enrolled, Factor};
 use super::{backup, passkey, totp};
 use crate::audit::{self, Origin, event};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store;
 use crate::store::sessions::Session;
@@ -87,10 +87,9 @@ pub async fn require_allowed(state: &AppState, factor: Factor) -> AppResult<()> 
     if allowed_factors(state).await?.contains(&factor) {
         return Ok(());
     }
-    Err(AppError::Forbidden(format!(
-        "factor_not_allowed: {} cannot be set up here (mfa_allowed_factors)",
-        factor.label()
-    )))
+    Err(AppError::Forbidden(
+        format!("factor_not_allowed: {} cannot be set up here (mfa_allowed_factors)", factor.label()).into(),
+    ))
 }
 
 pub async fn begin_totp(state: &AppState, fresh: &Fresh) -> AppResult<totp::Enrolment> {
@@ -181,7 +180,7 @@ fn oob_destination(state: &AppState, user: &User, kind: Factor, input: Option<&s
                 .email
                 .as_deref()
                 .filter(|e| !e.is_empty())
-                .ok_or_else(|| AppError::BadRequest("your account has no email address to send codes to".into()))?;
+                .ok_or_else(|| AppError::BadRequest(Msg::key("refuse-no-email")))?;
             super::oob::destination(state, kind, email)
         }
         _ => super::oob::destination(state, kind, input.unwrap_or_default()),
@@ -311,7 +310,7 @@ pub async fn set_primary(state: &AppState, user: &User, id: &str, origin: &Origi
     let kind =
         factors(state, user).await?.into_iter().find(|f| f.id == id).map(|f| f.kind).ok_or(AppError::NotFound)?;
     if kind == Factor::BackupCode {
-        return Err(AppError::BadRequest("backup codes are the way back in, not a primary factor".into()));
+        return Err(AppError::BadRequest(Msg::key("refuse-backup-primary")));
     }
     store::oob::set_primary(&state.db, &user.id, Some(kind)).await?;
     audit::record(state, event::PRIMARY_FACTOR_SET, Some(&user.id), None, origin, Some(kind.as_str())).await?;

@@ -23,7 +23,7 @@ pub fn channel(kind: Factor) -> AppResult<Channel> {
     match kind {
         Factor::Sms => Ok(Channel::Sms),
         Factor::Email => Ok(Channel::Email),
-        other => Err(AppError::BadRequest(format!("{} is not sent as a code", other.as_str()))),
+        other => Err(AppError::BadRequest(format!("{} is not sent as a code", other.as_str()).into())),
     }
 }
 
@@ -37,7 +37,7 @@ pub fn destination(state: &AppState, kind: Factor, input: &str) -> AppResult<Str
             Ok(number)
         }
         Factor::Email => delivery::normalise_email(input).map_err(AppError::BadRequest),
-        other => Err(AppError::BadRequest(format!("{} is not sent as a code", other.as_str()))),
+        other => Err(AppError::BadRequest(format!("{} is not sent as a code", other.as_str()).into())),
     }
 }
 
@@ -67,10 +67,9 @@ pub async fn send(
 ) -> AppResult<Sent> {
     let channel = channel(kind)?;
     if !state.delivery.is_available(channel) {
-        return Err(AppError::BadRequest(format!(
-            "{} cannot be sent: no {channel} transport is configured",
-            kind.label()
-        )));
+        return Err(AppError::BadRequest(
+            format!("{} cannot be sent: no {channel} transport is configured", kind.label()).into(),
+        ));
     }
     if kind == Factor::Sms {
         delivery::check_sms_country(&state.config.sms, destination).map_err(AppError::BadRequest)?;
@@ -186,41 +185,16 @@ async fn reserve_send(
             format!("code:resend:{}:{}:{}", user.id, kind.as_str(), purpose.as_str()),
             l.code_resend_seconds,
             1,
-            "Please wait before asking for another code.",
+            "limit-code-resend",
         ),
-        (
-            format!("code:user:{}", user.id),
-            3600,
-            l.codes_per_user_per_hour,
-            "Too many codes were sent to this account. Try again later.",
-        ),
-        (
-            format!("code:to:{dest}"),
-            3600,
-            l.codes_per_destination_per_hour,
-            "Too many codes were sent to this destination. Try again later.",
-        ),
-        (
-            format!("code:ip:{ip}"),
-            3600,
-            l.codes_per_ip_per_hour,
-            "Too many codes were asked for from this address. Try again later.",
-        ),
+        (format!("code:user:{}", user.id), 3600, l.codes_per_user_per_hour, "limit-code-account"),
+        (format!("code:to:{dest}"), 3600, l.codes_per_destination_per_hour, "limit-code-destination"),
+        (format!("code:ip:{ip}"), 3600, l.codes_per_ip_per_hour, "limit-code-client"),
     ];
     // The global caps: every text message costs money; every email spends the relay's reputation.
     match kind {
-        Factor::Sms => budgets.push((
-            "code:sms:all".into(),
-            3600,
-            l.sms_per_hour,
-            "Text messages are paused for a while. Use another way to sign in, or try again later.",
-        )),
-        _ => budgets.push((
-            "code:email:all".into(),
-            3600,
-            l.code_emails_per_hour,
-            "Code emails are paused for a while. Use another way to sign in, or try again later.",
-        )),
+        Factor::Sms => budgets.push(("code:sms:all".into(), 3600, l.sms_per_hour, "limit-sms-all")),
+        _ => budgets.push(("code:email:all".into(), 3600, l.code_emails_per_hour, "limit-code-emails-all")),
     }
     let caps: Vec<super::limits::Cap> = budgets
         .into_iter()

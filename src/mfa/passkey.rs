@@ -10,7 +10,7 @@ use webauthn_rs::prelude::{
 };
 
 use crate::crypto;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store;
 use crate::store::passkeys::PasskeyInfo;
@@ -60,7 +60,7 @@ impl RelyingParty {
     }
 
     fn get(&self) -> AppResult<&Webauthn> {
-        self.0.as_ref().map_err(|why| AppError::Forbidden(format!("passkeys are unavailable here: {why}")))
+        self.0.as_ref().map_err(|why| AppError::Forbidden(format!("passkeys are unavailable here: {why}").into()))
     }
 }
 
@@ -101,7 +101,7 @@ pub async fn begin_registration(state: &AppState, user: &User) -> AppResult<(Str
     let wa = state.passkeys.get()?;
     let existing = load_passkeys(&store::passkeys::credentials(&state.db, &user.id).await?)?;
     if existing.len() >= MAX_PER_USER {
-        return Err(AppError::Conflict(format!("you already have {MAX_PER_USER} passkeys; remove one first")));
+        return Err(AppError::Conflict(Msg::key("refuse-passkeys-max").with("count", MAX_PER_USER)));
     }
     let exclude = existing.iter().map(|(_, p)| p.cred_id().clone()).collect();
     let display = user.display_name.as_deref().unwrap_or(&user.username);
@@ -127,18 +127,16 @@ pub async fn finish_registration(
     let now = state.now();
     let reg = store::passkeys::take_challenge(&state.db, &crypto::token_hash(ceremony), &user.id, REGISTER, now)
         .await?
-        .ok_or_else(|| {
-            AppError::BadRequest("the passkey registration expired or was already used; start again".into())
-        })?;
+        .ok_or_else(|| AppError::BadRequest(Msg::key("refuse-passkey-registration-expired")))?;
     let reg: PasskeyRegistration =
         serde_json::from_str(&reg).map_err(|e| AppError::internal(format!("webauthn state: {e}")))?;
     let passkey = wa.finish_passkey_registration(credential, &reg).map_err(|e| {
         tracing::info!(error = %e, user_id = %user.id, "passkey registration refused");
-        AppError::BadRequest(format!("the passkey could not be registered: {e}"))
+        AppError::BadRequest(format!("the passkey could not be registered: {e}").into())
     })?;
     let cred_id = crypto::b64url(passkey.cred_id().as_ref());
     match store::passkeys::insert(&state.db, &user.id, &clean_name(name), &cred_id, &to_json(&passkey)?, now).await {
-        Err(e) if e.is_unique_violation() => Err(AppError::Conflict("this passkey is already registered".into())),
+        Err(e) if e.is_unique_violation() => Err(AppError::Conflict(Msg::key("refuse-passkey-known"))),
         other => other,
     }
 }
@@ -155,7 +153,7 @@ pub async fn begin_authentication(state: &AppState, user: &User, binding: &str) 
     let passkeys: Vec<Passkey> =
         load_passkeys(&store::passkeys::credentials(&state.db, &user.id).await?)?.into_iter().map(|(_, p)| p).collect();
     if passkeys.is_empty() {
-        return Err(AppError::Forbidden("no passkey is registered for this account".into()));
+        return Err(AppError::Forbidden(Msg::key("refuse-no-passkey")));
     }
     let (options, auth) = wa
         .start_passkey_authentication(&passkeys)
@@ -181,7 +179,7 @@ pub async fn verify(state: &AppState, user: &User, binding: &str, credential: &P
     let Some(auth) =
         store::passkeys::take_challenge(&state.db, &authentication_id(binding), &user.id, AUTHENTICATE, now).await?
     else {
-        return Err(AppError::BadRequest("the passkey challenge expired or was already used; try again".into()));
+        return Err(AppError::BadRequest(Msg::key("refuse-passkey-challenge-expired")));
     };
     let auth: PasskeyAuthentication =
         serde_json::from_str(&auth).map_err(|e| AppError::internal(format!("webauthn state: {e}")))?;

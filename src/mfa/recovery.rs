@@ -15,7 +15,7 @@
 use crate::audit::{self, Origin, event};
 use crate::crypto::{self, Secret};
 use crate::delivery::{self, Channel, Content, Outgoing};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::login::{self, Client, MfaPending};
 use crate::mfa::policy::Factor;
 use crate::state::AppState;
@@ -106,19 +106,19 @@ async fn spend_caps(state: &AppState, purpose: LinkPurpose, address: &str, clien
             key: format!("link:resend:{}:{to}", purpose.as_str()),
             window: l.code_resend_seconds,
             max: 1,
-            message: "A link was just sent. Please wait a minute before asking again.",
+            message: "limit-link-resend",
         },
         super::limits::Cap {
             key: format!("link:to:{to}"),
             window: 3600,
             max: l.codes_per_destination_per_hour,
-            message: "Too many links were asked for this address. Try again later.",
+            message: "limit-link-destination",
         },
         super::limits::Cap {
             key: format!("link:ip:{ip}"),
             window: 3600,
             max: l.codes_per_ip_per_hour,
-            message: "Too many links were asked for from this address. Try again later.",
+            message: "limit-link-client",
         },
     ];
     super::limits::spend(state, &caps).await
@@ -131,7 +131,7 @@ async fn spend_email_cap(state: &AppState) -> AppResult<()> {
         key: "code:email:all".into(),
         window: 3600,
         max: state.config.limits.code_emails_per_hour,
-        message: "Emails are paused for a while. Try again later, or ask an administrator.",
+        message: "limit-emails-all",
     };
     super::limits::spend(state, &[cap]).await
 }
@@ -147,9 +147,7 @@ pub async fn request_for_user(
 ) -> AppResult<Option<String>> {
     let purpose = LinkPurpose::MfaRecovery;
     if !self_service(state, purpose).await? {
-        return Err(AppError::Forbidden(
-            "Recovery by email is turned off here. Contact your administrator to get back in.".into(),
-        ));
+        return Err(AppError::Forbidden(Msg::key("refuse-recovery-off")));
     }
     let Some(address) = user.email.as_deref().filter(|e| user.email_verified && !e.is_empty()) else {
         return Ok(None);
@@ -335,9 +333,7 @@ pub async fn open(
     }
     let enroll = super::manage::allowed_factors(state).await?;
     if enroll.is_empty() {
-        return Err(AppError::Forbidden(
-            "no second factor can be set up here; ask an administrator to help you back in".into(),
-        ));
+        return Err(AppError::Forbidden(Msg::key("refuse-recovery-no-factor")));
     }
     let link = store::links::take(&state.db, &link.token_hash, LinkPurpose::MfaRecovery, state.now())
         .await?

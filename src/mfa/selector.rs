@@ -268,6 +268,12 @@ async fn evaluate_and_record(
         Ok(p) => state.plugins.evaluate(p, limits_of(r), context.clone(), lane).await,
         Err(e) => e,
     };
+    let outcome = match &evaluation.outcome {
+        Ok(_) => "ok",
+        Err(f) => f.kind.as_str(),
+    };
+    let seconds = evaluation.duration_us as f64 / 1e6;
+    state.metrics.plugin_run(&r.name, r.mode.as_str(), outcome, seconds);
     let on_error = r.on_error;
     let verdict = verdict(&evaluation, on_error);
     let run = super::decision_log::Run {

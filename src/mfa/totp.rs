@@ -4,7 +4,7 @@
 use totp_rs::{Builder, Secret, Totp};
 
 use crate::crypto;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store;
 use crate::store::users::User;
@@ -58,7 +58,7 @@ pub async fn begin_enrolment(state: &AppState, user: &User) -> AppResult<Enrolme
     let now = state.now();
     let existing = store::factors::find_totp(&state.db, &user.id).await?;
     if existing.as_ref().is_some_and(|r| r.confirmed_at.is_some()) {
-        return Err(AppError::Conflict("an authenticator app is already set up; remove it first".into()));
+        return Err(AppError::Conflict(Msg::key("refuse-totp-exists")));
     }
     let secret = match existing.filter(|r| now - r.created_at < REUSE_SECONDS) {
         Some(row) => state.master_key.decrypt(&context(&user.id), &row.secret)?,
@@ -66,7 +66,7 @@ pub async fn begin_enrolment(state: &AppState, user: &User) -> AppResult<Enrolme
             let secret = crypto::random_bytes::<20>().to_vec();
             let encrypted = state.master_key.encrypt(&context(&user.id), &secret);
             if !store::factors::put_pending_totp(&state.db, &user.id, &encrypted, now).await? {
-                return Err(AppError::Conflict("an authenticator app is already set up; remove it first".into()));
+                return Err(AppError::Conflict(Msg::key("refuse-totp-exists")));
             }
             secret
         }

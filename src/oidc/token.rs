@@ -94,12 +94,16 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
 
 pub async fn token(state: &AppState, mut p: Params, authorization: Option<&str>) -> AppResult<TokenResponse> {
     let grant_type = p.take("grant_type").ok_or_else(|| AppError::oauth(InvalidRequest, "grant_type is required"))?;
-    let client = authenticate_client(state, &mut p, authorization).await?;
-    match grant_type.as_str() {
-        "authorization_code" => authorization_code(state, &client, p).await,
-        "refresh_token" => refresh(state, &client, p).await,
-        _ => Err(AppError::oauth(UnsupportedGrantType, "supported: authorization_code, refresh_token")),
-    }
+    let answer = match authenticate_client(state, &mut p, authorization).await {
+        Ok(client) => match grant_type.as_str() {
+            "authorization_code" => authorization_code(state, &client, p).await,
+            "refresh_token" => refresh(state, &client, p).await,
+            _ => Err(AppError::oauth(UnsupportedGrantType, "supported: authorization_code, refresh_token")),
+        },
+        Err(e) => Err(e),
+    };
+    state.metrics.token_grant(&grant_type, answer.is_ok());
+    answer
 }
 
 async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {

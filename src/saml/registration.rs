@@ -72,7 +72,7 @@ pub fn service_provider(
     app_id: String,
     check_url: &dyn Fn(&str, &str) -> AppResult<()>,
 ) -> AppResult<ServiceProvider> {
-    let bad = |m: String| AppError::BadRequest(m);
+    let bad = |m: String| AppError::BadRequest(m.into());
     if spec.name.trim().is_empty() {
         return Err(bad("the app needs a name".into()));
     }

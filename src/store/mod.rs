@@ -51,6 +51,25 @@ pub struct SqliteDb {
     pub pool: SqlitePool,
     pub writer: SqlitePool,
     pub write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Writes waiting at the gate right now (the `portcullis_sqlite_writer_queue` gauge).
+    pub writers_waiting: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl SqliteDb {
+    /// Takes the write gate, counted among the waiting writers until it is held (a write
+    /// abandoned while waiting stops counting too).
+    pub async fn lock_writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        struct Waiting<'a>(&'a AtomicI64);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.writers_waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.writers_waiting);
+        self.write_gate.lock().await
+    }
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of either backend. The body is
@@ -78,7 +97,7 @@ macro_rules! on_db_write {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
-                let _gate = sqlite.write_gate.lock().await;
+                let _gate = sqlite.lock_writer().await;
                 let $pool = &sqlite.writer;
                 $body
             }
@@ -240,7 +259,12 @@ impl Db {
             // The writer first: it creates the file and switches it to WAL.
             let writer = open(opts.clone(), 1).await.map_err(fail)?;
             let pool = open(opts.pragma("query_only", "ON"), cfg.database.max_connections).await.map_err(fail)?;
-            Ok(Db::Sqlite(SqliteDb { pool, writer, write_gate: Default::default() }))
+            Ok(Db::Sqlite(SqliteDb {
+                pool,
+                writer,
+                write_gate: Default::default(),
+                writers_waiting: Default::default(),
+            }))
         } else {
             let opts = PgConnectOptions::from_str(&url)?;
             Self::connect_postgres(opts, cfg).await
@@ -272,7 +296,7 @@ impl Db {
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             Db::Sqlite(s) => {
-                let _gate = s.write_gate.lock().await;
+                let _gate = s.lock_writer().await;
                 SQLITE_MIGRATOR.run(&s.writer).await?
             }
             Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
@@ -289,6 +313,25 @@ impl Db {
             }
         };
         tokio::time::timeout(Duration::from_secs(1), ping).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
+    }
+
+    /// The count of writers waiting for SQLite's write gate (always 0 on PostgreSQL).
+    pub fn writers_waiting(&self) -> std::sync::Arc<std::sync::atomic::AtomicI64> {
+        match self {
+            Db::Sqlite(s) => s.writers_waiting.clone(),
+            Db::Postgres(_) => Default::default(),
+        }
+    }
+
+    /// Each pool's name, size and idle connections (for the metrics).
+    pub fn pools(&self) -> Vec<(&'static str, u32, usize)> {
+        match self {
+            Db::Sqlite(s) => vec![
+                ("sqlite_readers", s.pool.size(), s.pool.num_idle()),
+                ("sqlite_writer", s.writer.size(), s.writer.num_idle()),
+            ],
+            Db::Postgres(p) => vec![("postgres", p.size(), p.num_idle())],
+        }
     }
 
     pub fn kind(&self) -> &'static str {

@@ -258,6 +258,16 @@ pub struct Summary {
     pub finished_at: Option<i64>,
 }
 
+/// How many messages are in each status, every status named (the metrics' outbox depth).
+pub async fn count_by_status(db: &Db) -> AppResult<Vec<(Status, i64)>> {
+    let sql = "SELECT status, COUNT(*) FROM outbox GROUP BY status";
+    let counted: Vec<(Status, i64)> = on_db!(db, p => sqlx::query_as(sql).fetch_all(p).await?);
+    Ok([Status::Pending, Status::Sending, Status::Sent, Status::Failed]
+        .into_iter()
+        .map(|s| (s, counted.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n)))
+        .collect())
+}
+
 /// The newest messages, optionally only those in `status`.
 pub async fn list(db: &Db, status: Option<Status>, limit: i64) -> AppResult<Vec<Summary>> {
     // `$1 IS NULL` lets one statement serve both: every status, or the one asked for.

@@ -65,7 +65,9 @@ pub async fn create(db: &Db, n: &NewPlugin<'_>, now: i64) -> AppResult<Plugin> {
     res.map_err(|e| {
         let e = AppError::from(e);
         if e.is_unique_violation() {
-            AppError::Conflict(format!("another version of {} was uploaded at the same moment; try again", n.name))
+            AppError::Conflict(
+                format!("another version of {} was uploaded at the same moment; try again", n.name).into(),
+            )
         } else {
             e
         }

@@ -2,6 +2,8 @@
 //! geometry (numbers only), the templates draw it (text auto-escaped), and each chart comes
 //! with its figures as a table for screen readers and copying.
 
+use super::i18n;
+
 /// The drawing area: `WIDTH` × `PLOT` units, labels below.
 pub const WIDTH: i64 = 600;
 pub const PLOT: i64 = 120;
@@ -18,7 +20,7 @@ pub struct Bar {
 /// Values per day as vertical bars.
 pub struct BarChart {
     pub id: &'static str,
-    pub title: &'static str,
+    pub title: String,
     /// One sentence for assistive technology: total, peak, days.
     pub summary: String,
     /// The colour class of the bars.
@@ -34,7 +36,7 @@ pub struct BarChart {
 /// A share over days as a line (0 % at the bottom, 100 % at the top).
 pub struct LineChart {
     pub id: &'static str,
-    pub title: &'static str,
+    pub title: String,
     pub summary: String,
     /// `x,y x,y …` for a polyline.
     pub points: String,
@@ -53,7 +55,7 @@ pub struct HBar {
 
 pub struct HBarChart {
     pub id: &'static str,
-    pub title: &'static str,
+    pub title: String,
     pub summary: String,
     pub height: i64,
     pub bars: Vec<HBar>,
@@ -71,7 +73,7 @@ pub fn day_label(day: i64) -> String {
     }
 }
 
-pub fn bars(id: &'static str, title: &'static str, class: &'static str, days: &[i64], values: &[i64]) -> BarChart {
+pub fn bars(id: &'static str, title: &str, class: &'static str, days: &[i64], values: &[i64]) -> BarChart {
     let n = values.len().max(1) as i64;
     let max = values.iter().copied().max().unwrap_or(0).max(0);
     let slot = WIDTH / n;
@@ -90,12 +92,16 @@ pub fn bars(id: &'static str, title: &'static str, class: &'static str, days: &[
     let total: i64 = values.iter().sum();
     let peak = values.iter().zip(&labels).max_by_key(|(v, _)| **v).filter(|(v, _)| **v > 0);
     let summary = match peak {
-        Some((v, day)) => format!("{total} in {n} days; most on {day} ({v})."),
-        None => format!("None in {n} days."),
+        Some((v, day)) => i18n::text_in(
+            i18n::current(),
+            "chart-bars-summary",
+            &[("total", &total.to_string()), ("days", &n.to_string()), ("day", day), ("most", &v.to_string())],
+        ),
+        None => i18n::t1("chart-bars-none", "days", n),
     };
     BarChart {
         id,
-        title,
+        title: title.to_owned(),
         summary,
         class,
         max,
@@ -106,7 +112,7 @@ pub fn bars(id: &'static str, title: &'static str, class: &'static str, days: &[
     }
 }
 
-pub fn percent_line(id: &'static str, title: &'static str, days: &[i64], shares: &[f64]) -> LineChart {
+pub fn percent_line(id: &'static str, title: &str, days: &[i64], shares: &[f64]) -> LineChart {
     let n = shares.len() as i64;
     let step = if n > 1 { WIDTH / (n - 1) } else { 0 };
     let y = |s: f64| PLOT - (s.clamp(0.0, 1.0) * PLOT as f64).round() as i64;
@@ -115,12 +121,16 @@ pub fn percent_line(id: &'static str, title: &'static str, days: &[i64], shares:
     let labels: Vec<String> = days.iter().map(|d| day_label(*d)).collect();
     let pct = |s: f64| format!("{:.0} %", s * 100.0);
     let summary = match (shares.first(), shares.last()) {
-        (Some(a), Some(b)) => format!("From {} to {} over {n} days.", pct(*a), pct(*b)),
-        _ => "No data.".into(),
+        (Some(a), Some(b)) => i18n::text_in(
+            i18n::current(),
+            "chart-line-summary",
+            &[("from", &pct(*a)), ("to", &pct(*b)), ("days", &n.to_string())],
+        ),
+        _ => i18n::t("chart-no-data"),
     };
     LineChart {
         id,
-        title,
+        title: title.to_owned(),
         summary,
         points,
         first_label: labels.first().cloned().unwrap_or_default(),
@@ -130,7 +140,7 @@ pub fn percent_line(id: &'static str, title: &'static str, days: &[i64], shares:
 }
 
 /// `items`: (label, value, shown value).
-pub fn hbars(id: &'static str, title: &'static str, items: &[(String, i64, String)]) -> HBarChart {
+pub fn hbars(id: &'static str, title: &str, items: &[(String, i64, String)]) -> HBarChart {
     let max = items.iter().map(|(_, v, _)| *v).max().unwrap_or(0).max(1);
     let room = WIDTH - HBAR_LEFT - 60;
     let bars = items
@@ -144,7 +154,7 @@ pub fn hbars(id: &'static str, title: &'static str, items: &[(String, i64, Strin
         })
         .collect();
     let summary = items.iter().map(|(l, _, s)| format!("{l}: {s}")).collect::<Vec<_>>().join("; ");
-    HBarChart { id, title, summary, height: (items.len() as i64 * HBAR_ROW).max(HBAR_ROW), bars }
+    HBarChart { id, title: title.to_owned(), summary, height: (items.len() as i64 * HBAR_ROW).max(HBAR_ROW), bars }
 }
 
 #[cfg(test)]

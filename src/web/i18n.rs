@@ -205,6 +205,46 @@ mod tests {
         }
     }
 
+    /// Every key named in the code and the templates (`t("…")`, `t1("…"`, `t2("…"`,
+    /// `Msg::key("…")`) is in the catalogues: a typo would show the key to people.
+    #[test]
+    fn every_key_used_is_in_the_catalogue() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs" || x == "html" || x == "txt") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let en = keys(EN);
+        let mut used = 0;
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for call in ["t(\"", "t1(\"", "t2(\"", "Msg::key(\""] {
+                for (at, _) in text.match_indices(call) {
+                    // Only calls of ours: `i18n::t(`, a bare `t(` in this module, `Msg::key(`.
+                    let before = &text[..at];
+                    if !(call.starts_with("Msg") || before.ends_with("i18n::") || before.ends_with(' ')) {
+                        continue;
+                    }
+                    let rest = &text[at + call.len()..];
+                    let key = &rest[..rest.find('"').unwrap()];
+                    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                        continue;
+                    }
+                    used += 1;
+                    assert!(en.iter().any(|k| k == key), "{}: `{key}` is not in en.ftl", f.display());
+                }
+            }
+        }
+        assert!(used > 300, "the scan found only {used} uses");
+    }
+
     #[test]
     fn negotiation() {
         assert_eq!(negotiate(None, None), Lang::En);

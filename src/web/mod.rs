@@ -187,6 +187,13 @@ pub struct AdminHomePage {
     pub recoveries: i64,
 }
 
+impl AdminHomePage {
+    /// Where the language menu comes back to.
+    pub fn language_back(&self) -> &'static str {
+        "/admin"
+    }
+}
+
 pub struct UserListRow {
     pub id: String,
     pub username: String,
@@ -252,7 +259,7 @@ pub struct AdminUserPage<'a> {
     pub error: Option<&'a str>,
     pub groups: Vec<String>,
     /// Id, kind, name, created.
-    pub factors: Vec<(String, &'static str, String, String)>,
+    pub factors: Vec<(String, String, String, String)>,
     pub backup_remaining: i64,
     /// Id, name, last seen.
     pub devices: Vec<(String, String, String)>,
@@ -288,7 +295,7 @@ pub struct AppListRow {
     pub protocol: &'static str,
     /// The OIDC client id or the SAML entity ID.
     pub identifier: String,
-    pub policy: &'static str,
+    pub policy: String,
     /// The plugins running for it (active or shadow).
     pub plugins: String,
 }
@@ -360,13 +367,13 @@ pub struct AdminAppPage<'a> {
     pub oidc: Option<OidcForm>,
     pub saml: Option<SamlForm>,
     /// (value, label) of each policy, weakest first.
-    pub policies: &'a [(&'static str, &'static str)],
+    pub policies: Vec<(&'static str, String)>,
     /// `inherit` or a policy value.
     pub mfa_policy: &'static str,
     pub reauth: i64,
     pub trusted: bool,
-    /// (value, label, accepted) of each factor the app may narrow to; none ticked: all.
-    pub factors: Vec<(&'static str, &'static str, bool)>,
+    /// (value, accepted) of each factor the app may narrow to; none ticked: all.
+    pub factors: Vec<(&'static str, bool)>,
     pub assigned: Vec<AssignedPlugin>,
     /// (id, "name vN") of every uploaded plugin version.
     pub plugins: Vec<(String, String)>,
@@ -577,7 +584,8 @@ pub struct GlobalSettingsView {
     pub self_service_recovery: bool,
     pub self_service_password_reset: bool,
     /// Key, label, on.
-    pub alerts: [(&'static str, &'static str, bool); 5],
+    /// Each alert's setting name and value (the template labels it).
+    pub alerts: [(&'static str, bool); 5],
     pub enforce: bool,
     pub grace: i64,
     pub reauth: i64,
@@ -609,7 +617,7 @@ pub struct AdminSettingsPage<'a> {
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
     /// (value, label) of each policy, weakest first.
-    pub policies: &'a [(&'static str, &'static str)],
+    pub policies: Vec<(&'static str, String)>,
     pub s: GlobalSettingsView,
     pub groups: Vec<GroupRow>,
     pub apps: Vec<AppRow>,

@@ -295,7 +295,7 @@ async fn the_dashboard_draws_what_happened(b: Backend) {
 
     let html = get_page(&admin, &srv, "/admin/stats").await;
     let today = portcullis::web::charts::day_label(srv.now().div_euclid(86_400));
-    assert!(html.contains("<strong>1</strong> of 2 active users"), "{html}");
+    assert!(html.contains("1 of 2 active users have a second step set up."), "{html}");
     for (id, summary) in [
         ("sign-ins", format!("1 in 30 days; most on {today} (1).")),
         ("failures", format!("1 in 30 days; most on {today} (1).")),
@@ -305,7 +305,7 @@ async fn the_dashboard_draws_what_happened(b: Backend) {
     }
     assert!(html.contains("<desc id=\"lockouts-d\">None in 30 days.</desc>"), "{html}");
     assert!(html.contains(&format!("<tr><th scope=\"row\">{today}</th><td>50 %</td></tr>")), "the rate today: {html}");
-    assert!(html.contains("Authenticator app: 1 (50 %)"), "{html}");
+    assert!(html.contains("Authenticator app (TOTP): 1 (50 %)"), "{html}");
     assert!(html.contains("No plugin ran"), "{html}");
     assert!(!html.contains("<script"), "drawn without a script");
 

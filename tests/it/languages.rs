@@ -6,7 +6,7 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(pages_follow_the_browser_and_the_visitors_choice);
+both_databases!(pages_follow_the_browser_and_the_visitors_choice, the_admin_console_speaks_german);
 
 async fn pages_follow_the_browser_and_the_visitors_choice(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
@@ -175,5 +175,131 @@ async fn mail_follows_the_page_that_asked(b: Backend) {
         assert!(mail["subject"].as_str().unwrap().starts_with(subject), "{accept}: {mail}");
         assert!(mail["text"].as_str().unwrap().contains(body), "{accept}: {mail}");
     }
+    srv.stop().await;
+}
+
+/// Text a page would show only if a key were missing from the catalogues (the key itself).
+fn leaked_key(html: &str) -> Option<&str> {
+    ["adm-", "chart-", "refuse-", "notice-", "limit-"].into_iter().find(|k| {
+        html.match_indices(k).any(|(at, _)| {
+            let before = html[..at].chars().last().unwrap_or(' ');
+            let word: String = html[at..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+            !before.is_ascii_alphanumeric() && before != '-' && before != '"' && word.len() > k.len() + 2
+        })
+    })
+}
+
+/// An administrator who chose German sees the whole console in German, refusals included,
+/// while the JSON API keeps its English words for programs.
+async fn the_admin_console_speaks_german(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let admin = admin_browser(&srv).await;
+    let resp = admin.post(srv.url("/language")).form(&[("lang", "de"), ("back", "/admin")]).send().await.unwrap();
+    assert_eq!(location(&resp), "/admin");
+    let vera = srv.add_user("vera").await;
+    srv.enrol_totp_now(&vera).await;
+    let app = srv.add_client(false).await;
+
+    let english = [
+        ">Overview<",
+        ">Users<",
+        ">Applications<",
+        "Audit log",
+        "Sign-in settings",
+        "Second step",
+        ">Save<",
+        ">Remove<",
+        "Sign-in methods",
+        "Figures",
+        "No entries",
+        "Register",
+        "Subscribers",
+        "Uploaded",
+        "Invite",
+        "Redirect URIs",
+        "Client secret",
+        "As for everyone",
+        "Required:",
+        "never",
+        "since ",
+        "Trusted devices",
+    ];
+    let pages = [
+        "/admin".to_owned(),
+        "/admin/users".to_owned(),
+        format!("/admin/users/{}", vera.id),
+        "/admin/apps".to_owned(),
+        "/admin/apps/new".to_owned(),
+        format!("/admin/apps/{}", app.app_id),
+        "/admin/audit".to_owned(),
+        "/admin/stats".to_owned(),
+        "/admin/settings".to_owned(),
+        "/admin/plugins".to_owned(),
+        "/admin/webhooks".to_owned(),
+    ];
+    for path in &pages {
+        let html = get_page(&admin, &srv, path).await;
+        assert!(html.contains("<html lang=\"de\">") && html.contains(">Anmeldeeinstellungen<"), "{path}: {html}");
+        for e in english {
+            assert!(!html.contains(e), "{path} still says {e:?}: {html}");
+        }
+        assert_eq!(leaked_key(&html), None, "{path} shows a catalogue key: {html}");
+    }
+    let users = get_page(&admin, &srv, "/admin/users").await;
+    assert!(users.contains("2 Benutzer.") && users.contains("Benutzer einladen"), "{users}");
+    let settings = get_page(&admin, &srv, "/admin/settings").await;
+    assert!(settings.contains("Pflicht: ein Passkey (phishing-resistent)"), "{settings}");
+
+    // Refusals come back in German on the page...
+    let resp =
+        post_form(&admin, &srv, "/admin/users", "/admin/users", &[("username", " "), ("expires_days", "7")]).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Benutzernamen haben 1 bis 64 Zeichen"), "{html}");
+    let page = format!("/admin/users/{}", vera.id);
+    let resp = post_form(&admin, &srv, &page, &format!("/admin/users/{}/reset-mfa", vera.id), &[]).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Kreuzen Sie das Kästchen zur Bestätigung an"), "{html}");
+    let resp = post_form(
+        &admin,
+        &srv,
+        "/admin/apps/new",
+        "/admin/apps/new/oidc",
+        &[("name", "X"), ("redirect_uris", "ftp://rp.example/cb"), ("client_type", "confidential")],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("`ftp://rp.example/cb` muss https sein."), "{html}");
+    // ... and the confirmations after a change.
+    let resp =
+        post_form(&admin, &srv, "/admin/settings", "/admin/groups", &[("name", "staff"), ("mfa_policy", "")]).await;
+    let to = location(&resp);
+    let html = get_page(&admin, &srv, &to).await;
+    assert!(html.contains("Gruppe gespeichert."), "{html}");
+
+    // A person's refusal too: the account page in German.
+    srv.add_user("walt").await;
+    let user = signed_in(&srv, "walt").await;
+    let resp = user.post(srv.url("/language")).form(&[("lang", "de"), ("back", "/profile")]).send().await.unwrap();
+    assert_eq!(location(&resp), "/profile");
+    let bad =
+        [("password", PASSWORD), ("new_password", "a new password 123"), ("confirm_password", "another one 12345")];
+    let resp = post_form(&user, &srv, "/profile", "/profile/password", &bad).await;
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Die beiden neuen Passwörter stimmen nicht überein."), "{html}");
+
+    // The API answers programs in English whatever the language.
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(srv.url("/api/v1/auth/login"))
+        .header("accept-language", "de")
+        .json(&serde_json::json!({"username": "walt", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error_description"], "Incorrect username or password.", "{body}");
     srv.stop().await;
 }

@@ -21,12 +21,13 @@ use crate::store;
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 pub(super) fn query<T>(q: QueryResult<T>) -> AppResult<T> {
-    q.map(|Query(v)| v).map_err(|e| AppError::BadRequest(format!("query: {}", e.body_text())))
+    q.map(|Query(v)| v).map_err(|e| AppError::BadRequest(format!("query: {}", e.body_text()).into()))
 }
 
 fn policy_value(key: &str, v: &str) -> AppResult<Policy> {
-    Policy::parse(v)
-        .ok_or_else(|| AppError::BadRequest(format!("{key}: `{v}` is not disabled, optional, any, otp or passkey")))
+    Policy::parse(v).ok_or_else(|| {
+        AppError::BadRequest(format!("{key}: `{v}` is not disabled, optional, any, otp or passkey").into())
+    })
 }
 
 pub async fn settings_get(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
@@ -40,7 +41,9 @@ pub async fn settings_patch(
 ) -> AppResult<Response> {
     let s = settings::update(&state, &admin, &patch).await?;
     let mut body = json!(s);
-    body["warnings"] = json!(settings::own_account_warnings(&state, &admin).await?);
+    body["warnings"] = json!(
+        settings::own_account_warnings(&state, &admin).await?.iter().map(ToString::to_string).collect::<Vec<_>>()
+    );
     Ok(Json(body).into_response())
 }
 
@@ -113,9 +116,9 @@ pub async fn app_patch(
                         crate::mfa::policy::Factor::parse(n)
                             .filter(|f| *f != crate::mfa::policy::Factor::BackupCode)
                             .ok_or_else(|| {
-                                AppError::BadRequest(format!(
-                                    "allowed_factors: `{n}` is not totp, passkey, sms or email"
-                                ))
+                                AppError::BadRequest(
+                                    format!("allowed_factors: `{n}` is not totp, passkey, sms or email").into(),
+                                )
                             })
                     })
                     .collect::<AppResult<Vec<_>>>()?,
@@ -360,7 +363,7 @@ pub async fn delivery_test(
     SameOriginJson(b): SameOriginJson<TestMessageBody>,
 ) -> AppResult<Response> {
     let channel = crate::delivery::Channel::parse(&b.channel)
-        .ok_or_else(|| AppError::BadRequest(format!("channel: `{}` is not email or sms", b.channel)))?;
+        .ok_or_else(|| AppError::BadRequest(format!("channel: `{}` is not email or sms", b.channel).into()))?;
     let msg = crate::admin::delivery::send_test(&state, &admin, channel, &b.to).await?;
     Ok((StatusCode::ACCEPTED, Json(msg)).into_response())
 }
