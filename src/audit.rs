@@ -72,6 +72,8 @@ pub mod event {
     pub const PASSWORD_RESET: &str = "password.reset";
     /// The user changed their password (current password and a fresh second factor).
     pub const PASSWORD_CHANGED: &str = "password.changed";
+    /// A configuration document applied (`portcullis config apply`, `serve --apply`).
+    pub const CONFIG_APPLIED: &str = "config.applied";
 }
 
 /// Where a request came from, for the log and for rate limits.

@@ -225,7 +225,7 @@ impl From<sqlx::Error> for AppError {
         if let sqlx::Error::Database(d) = &e
             && matches!(d.code().as_deref(), Some("22021" | "22P05"))
         {
-            return AppError::BadRequest("text contains a character that cannot be stored".into());
+            return AppError::BadRequest(Msg::key("refuse-unstorable"));
         }
         if crate::store::is_unavailable(&e) {
             return AppError::DatabaseUnavailable(e);

@@ -43,6 +43,10 @@ enum Command {
         /// Development mode: allow an http://localhost issuer (sets `dev_mode`).
         #[arg(long)]
         dev: bool,
+        /// Apply this configuration document (see `config apply`) before serving; a document
+        /// that does not apply stops the start.
+        #[arg(long, value_name = "FILE")]
+        apply: Option<std::path::PathBuf>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -69,6 +73,10 @@ enum Command {
     /// database: a break-glass that works with the server stopped or running, audited.
     #[command(subcommand)]
     Settings(settings_cli::SettingsCmd),
+    /// Apps, groups, settings and plugin assignments as one YAML document: export it, or make
+    /// the database match one (GitOps).
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Outgoing email and text messages: send a test, list what was sent or failed.
     #[command(subcommand)]
     Delivery(DeliveryCmd),
@@ -84,6 +92,26 @@ enum Command {
         limit: i64,
         #[command(flatten)]
         out: JsonOut,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Write the configuration as YAML (to standard output, or a file). Client secrets are
+    /// written as references to environment variables, never in clear.
+    Export {
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Make the database match a document, in one transaction, printing what changes.
+    Apply {
+        file: std::path::PathBuf,
+        /// Print what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also remove the apps, groups and plugin assignments the document does not name.
+        #[arg(long)]
+        prune: bool,
     },
 }
 
@@ -385,7 +413,8 @@ pub(crate) fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce(
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve { demo, .. } => serve(config, demo).await,
+        Command::Serve { demo, apply, .. } => serve(config, demo, apply).await,
+        Command::Config(cmd) => config_cmd(AppState::init(config).await?, cmd).await,
         Command::Health { url } => health(&config, url.as_deref()).await,
         Command::Migrate => {
             let db = Db::connect(&config).await?;
@@ -483,10 +512,13 @@ async fn delivery(state: AppState, cmd: DeliveryCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+async fn serve(config: Config, demo: bool, apply: Option<std::path::PathBuf>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let listen = config.listen.clone();
     let state = AppState::init(config).await?;
+    if let Some(file) = apply {
+        apply_document(&state, &file, false, false).await?;
+    }
     let admin_password = users::ensure_initial_admin(&state).await?;
     let demo_password = if demo { Some(portcullis::demo::register(&state).await?) } else { None };
     let listener =
@@ -523,6 +555,42 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     let app = if demo { portcullis::app_with_demo(state.clone()) } else { portcullis::app(state.clone()) };
     portcullis::server::serve(listener, state, app, portcullis::server::shutdown_signal()).await
+}
+
+async fn config_cmd(state: AppState, cmd: ConfigCmd) -> anyhow::Result<()> {
+    match cmd {
+        ConfigCmd::Export { output } => {
+            let yaml = portcullis::admin::declarative::export(&state).await.map_err(user_error)?;
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, yaml).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?
+                }
+                None => print!("{yaml}"),
+            }
+            Ok(())
+        }
+        ConfigCmd::Apply { file, dry_run, prune } => apply_document(&state, &file, dry_run, prune).await,
+    }
+}
+
+/// Applies a configuration document as the operator, printing each change.
+async fn apply_document(state: &AppState, file: &std::path::Path, dry_run: bool, prune: bool) -> anyhow::Result<()> {
+    let yaml = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    use portcullis::admin::declarative::{How, apply, process_env};
+    let how = How { dry_run, prune, env: &process_env };
+    let applied = apply(state, &Admin::operator(), &yaml, how)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), user_error(e)))?;
+    for line in &applied.changes {
+        println!("{line}");
+    }
+    let n = applied.changes.len();
+    match (n, dry_run) {
+        (0, _) => println!("{}: nothing to change", file.display()),
+        (_, true) => println!("{}: {n} change(s) would be made (dry run: nothing changed)", file.display()),
+        (_, false) => println!("{}: {n} change(s) applied", file.display()),
+    }
+    Ok(())
 }
 
 async fn user(state: AppState, cmd: UserCmd) -> anyhow::Result<()> {

@@ -77,7 +77,7 @@ const MAX_URL_BYTES: usize = 2048;
 
 /// The name, URIs and scopes of a client, checked; the scopes it may request (the standard
 /// ones and the extras) returned.
-fn checked_client(
+pub(crate) fn checked_client(
     state: &AppState,
     name: &str,
     redirect_uris: &[String],
@@ -108,11 +108,24 @@ fn checked_client(
     Ok(scopes)
 }
 
-fn check_name(name: &str) -> AppResult<()> {
+pub(crate) fn check_name(name: &str) -> AppResult<()> {
     if name.trim().is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(AppError::BadRequest(Msg::key("adm-err-app-name")));
     }
     Ok(())
+}
+
+/// A client id: 1-128 visible ASCII characters without `:` (it travels in HTTP Basic).
+pub(crate) fn check_client_id(client_id: &str) -> AppResult<()> {
+    if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return Err(AppError::BadRequest(Msg::key("adm-err-client-id")));
+    }
+    Ok(())
+}
+
+/// A service URL (ACS, SLO) checked as every app's URLs are.
+pub(crate) fn check_url(state: &AppState, what: &str, url: &str) -> AppResult<()> {
+    validate_url(state, what, url, false)
 }
 
 pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -> AppResult<CreatedOidcApp> {
@@ -120,9 +133,7 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
         checked_client(state, spec.name, spec.redirect_uris, spec.post_logout_redirect_uris, spec.extra_scopes)?;
     // Generated ids are hex: base64url could start with `-`, which a shell tool would read as a flag.
     let client_id = spec.client_id.map(str::to_owned).unwrap_or_else(|| hex::encode(crypto::random_bytes::<16>()));
-    if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-        return Err(AppError::BadRequest(Msg::key("adm-err-client-id")));
-    }
+    check_client_id(&client_id)?;
     let secret = (!spec.public).then(Secret::random);
     let secret_hash = secret.as_deref().map(client_secret_hash);
     let app = store::apps::create_oidc(

@@ -4,6 +4,7 @@
 //! CLI, the JSON API and the pages cannot differ in what they check or what they leave behind.
 
 pub mod apps;
+pub mod declarative;
 pub mod delivery;
 pub mod mfa;
 pub mod plugins;
@@ -46,7 +47,7 @@ impl Admin {
         use crate::mfa::assurance::Assurance;
         use crate::mfa::policy::Decision;
         if !user.is_admin {
-            return Err(AppError::Forbidden("administrators only".into()));
+            return Err(AppError::Forbidden(crate::error::Msg::key("refuse-admins-only")));
         }
         let ctx = crate::mfa::step::LoginCtx {
             user: &user,

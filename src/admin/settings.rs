@@ -76,35 +76,54 @@ fn policy_problem(state: &AppState, what: &str, policy: Policy, s: &Settings) ->
 /// settings change can lock every administrator out): the global one, every group's minimum
 /// and every app's own, with `proposed` standing in for the one about to change.
 async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Proposed<'_>>) -> AppResult<()> {
+    let mut groups: Vec<(String, Option<Policy>)> = store::settings::list_groups(&state.db)
+        .await?
+        .into_iter()
+        .filter(|g| !matches!(proposed, Some(Proposed::Group(name, _)) if *name == g.name))
+        .map(|g| {
+            let p = g.mfa_policy.as_deref().and_then(Policy::parse);
+            (g.name, p)
+        })
+        .collect();
+    // The policy about to be set (for a group that may not exist yet) first.
+    if let Some(Proposed::Group(name, p)) = proposed {
+        groups.insert(0, ((*name).to_owned(), *p));
+    }
+    let apps: Vec<(String, AppPolicy)> = store::settings::list_app_policies(&state.db)
+        .await?
+        .into_iter()
+        .map(|(app, stored)| match proposed {
+            Some(Proposed::App(id, p)) if *id == app.id => (app.name, (*p).clone()),
+            _ => (app.name, stored),
+        })
+        .collect();
+    check_all(state, s, &groups, &apps)
+}
+
+/// The check of `check_policies` on a whole proposed state: the settings, every group's
+/// minimum and every app's policy (by name).
+pub(crate) fn check_all(
+    state: &AppState,
+    s: &Settings,
+    groups: &[(String, Option<Policy>)],
+    apps: &[(String, AppPolicy)],
+) -> AppResult<()> {
     if let Some(m) = policy_problem(state, "mfa_policy", s.mfa_policy, s) {
         return Err(AppError::BadRequest(m));
     }
     if s.mfa_enforce_enrollment && crate::mfa::manage::usable_factors(state, s).is_empty() {
         return Err(AppError::BadRequest(Msg::key("adm-err-enforce-no-factor")));
     }
-    // The policy about to be set (for a group that may not exist yet), then every other one.
-    if let Some(Proposed::Group(name, Some(p))) = proposed
-        && let Some(m) = policy_problem(state, &format!("group `{name}`: mfa_policy"), *p, s)
-    {
-        return Err(AppError::BadRequest(m));
-    }
-    for g in store::settings::list_groups(&state.db).await? {
-        if matches!(proposed, Some(Proposed::Group(name, _)) if *name == g.name) {
-            continue;
-        }
-        if let Some(p) = g.mfa_policy.as_deref().and_then(Policy::parse)
-            && let Some(m) = policy_problem(state, &format!("group `{}`: mfa_policy", g.name), p, s)
+    for (name, policy) in groups {
+        if let Some(p) = policy
+            && let Some(m) = policy_problem(state, &format!("group `{name}`: mfa_policy"), *p, s)
         {
             return Err(AppError::BadRequest(m));
         }
     }
-    for (app, stored) in store::settings::list_app_policies(&state.db).await? {
-        let app_policy = match proposed {
-            Some(Proposed::App(id, p)) if *id == app.id => p,
-            _ => &stored,
-        };
+    for (name, app_policy) in apps {
         if let Some(p) = app_policy.mfa_policy
-            && let Some(m) = policy_problem(state, &format!("app `{}`: mfa_policy", app.name), p, s)
+            && let Some(m) = policy_problem(state, &format!("app `{name}`: mfa_policy"), p, s)
         {
             return Err(AppError::BadRequest(m));
         }
@@ -117,7 +136,7 @@ async fn check_policies(state: &AppState, s: &Settings, proposed: Option<&Propos
                 let names: Vec<&str> = list.iter().map(|f| f.as_str()).collect();
                 return Err(AppError::BadRequest(
                     Msg::key("adm-err-app-factors")
-                        .with("app", &app.name)
+                        .with("app", name)
                         .with("factors", names.join(", "))
                         .with("policy", policy.as_str()),
                 ));

@@ -269,7 +269,7 @@ const SAML_FIELDS: &[&str] = &[
 ];
 
 async fn read_saml(mp: Result<Multipart, MultipartRejection>) -> AppResult<SamlBody> {
-    let unreadable = |e: String| AppError::BadRequest(format!("The form could not be read: {e}").into());
+    let unreadable = |e: String| AppError::BadRequest(Msg::key("adm-err-form-unreadable").with("why", e));
     let mut mp = mp.map_err(|e| unreadable(e.body_text()))?;
     let mut body = SamlBody { csrf: None, fields: HashMap::new(), metadata_file: None };
     loop {
@@ -290,10 +290,10 @@ async fn read_saml(mp: Result<Multipart, MultipartRejection>) -> AppResult<SamlB
             Err(e) => return Err(unreadable(e.body_text())),
         };
         let text = String::from_utf8(bytes.to_vec())
-            .map_err(|_| AppError::BadRequest(format!("`{name}` is not UTF-8 text").into()))?;
+            .map_err(|_| AppError::BadRequest(Msg::key("adm-err-not-utf8").with("field", &name)))?;
         // The same rule as every other form (see `edge`): text never carries NUL.
         if text.contains('\0') {
-            return Err(AppError::BadRequest("text must not contain NUL characters".into()));
+            return Err(AppError::BadRequest(Msg::key("refuse-unstorable")));
         }
         match name.as_str() {
             "csrf" => body.csrf = Some(text),
@@ -554,7 +554,8 @@ async fn run(state: &AppState, admin: &Admin, app: &App, action: &str, f: &AppAc
             let mfa_policy = match f.mfa_policy.as_str() {
                 "inherit" => None,
                 v => Some(
-                    Policy::parse(v).ok_or_else(|| AppError::BadRequest(format!("`{v}` is not a policy").into()))?,
+                    Policy::parse(v)
+                        .ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-policy").with("value", v)))?,
                 ),
             };
             let reauth = f

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::{PageResult, page_message, render};
 use super::guards::AdminPage;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::state::AppState;
 use crate::store::{self, audit::Entry};
 use crate::web::{AdminAuditPage, AuditLogRow, when};
@@ -63,7 +63,7 @@ impl Wanted {
 
 /// Midnight UTC of a `YYYY-MM-DD` date.
 fn day_start(s: &str, what: &str) -> AppResult<i64> {
-    let bad = || AppError::BadRequest(format!("{what}: a date like 2026-12-01").into());
+    let bad = || AppError::BadRequest(Msg::key("adm-err-date").with("field", what));
     let mut parts = s.split('-');
     let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
@@ -83,7 +83,7 @@ async fn wanted(state: &AppState, q: &AuditQuery) -> AppResult<Wanted> {
             None => store::users::find_by_username(&state.db, &u)
                 .await?
                 .map(|found| found.id)
-                .ok_or_else(|| AppError::BadRequest(format!("user: no user `{u}`").into()))?,
+                .ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-no-user").with("name", u)))?,
         }),
         None => None,
     };

@@ -14,7 +14,7 @@ use super::error::{PageResult, message_page, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm, CsrfRejection, SignedIn, form_expired};
 use super::notice::{Done, Notice};
 use crate::admin::{Admin, settings};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::mfa::policy::{Factor, Policy};
 use crate::state::AppState;
 use crate::store;
@@ -135,11 +135,11 @@ fn number(key: &str, v: &Option<String>) -> AppResult<i64> {
         .unwrap_or_default()
         .trim()
         .parse()
-        .map_err(|_| AppError::BadRequest(format!("{key}: enter a whole number").into()))
+        .map_err(|_| AppError::BadRequest(Msg::key("adm-err-number").with("field", key)))
 }
 
 fn policy(v: &str) -> AppResult<Policy> {
-    Policy::parse(v).ok_or_else(|| AppError::BadRequest(format!("mfa_policy: `{v}` is not a policy").into()))
+    Policy::parse(v).ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-policy").with("value", v)))
 }
 
 async fn save(

@@ -269,7 +269,7 @@ fn reformat(path: &str, resp: Response) -> Response {
         s if s.is_client_error() && oauth => {
             AppError::oauth(OAuthErrorCode::InvalidRequest, "the request could not be read")
         }
-        s if s.is_client_error() => AppError::BadRequest("the request could not be read".into()),
+        s if s.is_client_error() => AppError::BadRequest(crate::error::Msg::key("refuse-unreadable")),
         _ => AppError::internal(format!("framework answered {status} on {path}")),
     };
     let mut out = error_response(path, e);

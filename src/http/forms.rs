@@ -23,9 +23,7 @@ pub fn json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, 
 /// A WebAuthn credential from the browser (its `toJSON()` form) as read from a page's hidden
 /// field (`serde_json::from_str`) or a JSON body (`from_value`): one answer when it is not one.
 pub fn credential<T>(parsed: Result<T, serde_json::Error>) -> Result<T, AppError> {
-    parsed.map_err(|e| {
-        AppError::BadRequest(format!("The browser did not return a usable passkey response ({e}).").into())
-    })
+    parsed.map_err(|e| AppError::BadRequest(Msg::key("refuse-passkey-response").with("why", e)))
 }
 
 /// OAuth endpoints take `application/x-www-form-urlencoded` (RFC 6749 §3.2).

@@ -189,7 +189,7 @@ impl FromRequest<AppState> for PageScriptCall {
         let jar = CookieJar::from_headers(req.headers());
         let SameOriginJson(token) = SameOriginJson::<CsrfField>::from_request(req, state).await?;
         if !cookies::verify_csrf(state, &jar, token.csrf.as_deref()) {
-            return Err(AppError::Forbidden("the page expired; reload it and try again".into()));
+            return Err(AppError::Forbidden(crate::error::Msg::key("refuse-page-expired")));
         }
         Ok(PageScriptCall)
     }

@@ -101,13 +101,11 @@ fn optional_number(key: &str, v: &str) -> AppResult<Option<u64>> {
     if v.is_empty() {
         return Ok(None);
     }
-    v.parse()
-        .map(Some)
-        .map_err(|_| AppError::BadRequest(format!("{key}: enter a whole number, or leave it empty").into()))
+    v.parse().map(Some).map_err(|_| AppError::BadRequest(Msg::key("adm-err-number-or-empty").with("field", key)))
 }
 
 async fn read_upload(state: &AppState, mp: Result<Multipart, MultipartRejection>) -> AppResult<UploadForm> {
-    let unreadable = |e: String| AppError::BadRequest(format!("The upload could not be read: {e}").into());
+    let unreadable = |e: String| AppError::BadRequest(Msg::key("adm-err-upload-unreadable").with("why", e));
     let mut mp = mp.map_err(|e| unreadable(e.body_text()))?;
     let mut f = UploadForm::default();
     let too_large = || {
@@ -378,7 +376,7 @@ async fn run_test(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionFor
         None => {
             let text = f.context.unwrap_or_default();
             let context = serde_json::from_str::<LoginContext>(&text)
-                .map_err(|e| AppError::BadRequest(format!("The context is not a login context: {e}").into()))?;
+                .map_err(|e| AppError::BadRequest(Msg::key("adm-err-context").with("why", e)))?;
             (context, text)
         }
     };

@@ -60,7 +60,7 @@ impl RelyingParty {
     }
 
     fn get(&self) -> AppResult<&Webauthn> {
-        self.0.as_ref().map_err(|why| AppError::Forbidden(format!("passkeys are unavailable here: {why}").into()))
+        self.0.as_ref().map_err(|why| AppError::Forbidden(Msg::key("refuse-passkeys-unavailable").with("why", why)))
     }
 }
 
@@ -132,7 +132,7 @@ pub async fn finish_registration(
         serde_json::from_str(&reg).map_err(|e| AppError::internal(format!("webauthn state: {e}")))?;
     let passkey = wa.finish_passkey_registration(credential, &reg).map_err(|e| {
         tracing::info!(error = %e, user_id = %user.id, "passkey registration refused");
-        AppError::BadRequest(format!("the passkey could not be registered: {e}").into())
+        AppError::BadRequest(Msg::key("refuse-passkey-registration").with("why", e))
     })?;
     let cred_id = crypto::b64url(passkey.cred_id().as_ref());
     match store::passkeys::insert(&state.db, &user.id, &clean_name(name), &cred_id, &to_json(&passkey)?, now).await {

@@ -87,7 +87,7 @@ pub struct SpMetadata {
 /// Reads an SP's EntityDescriptor. Refuses documents with a DTD, oversized documents, and
 /// metadata without an SPSSODescriptor or without an ACS on a binding we answer on (POST).
 pub fn parse_sp_metadata(xml: &str) -> AppResult<SpMetadata> {
-    let bad = |m: &str| AppError::BadRequest(format!("SP metadata: {m}").into());
+    let bad = |m: &str| AppError::BadRequest(crate::error::Msg::key("adm-err-sp-metadata").with("why", m));
     screen_xml(xml.as_bytes(), MAX_DOCUMENT_BYTES).map_err(|e| bad(&e))?;
     match super::xml::root(xml) {
         Ok((ns, local)) if ns == super::ns::METADATA && local == "EntityDescriptor" => {}

@@ -59,9 +59,8 @@ fn normalise_certificate(text: &str) -> AppResult<String> {
         text.lines().filter(|l| !l.trim_start().starts_with("-----")).flat_map(|l| l.split_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(&b64)
-        .map_err(|_| AppError::BadRequest("the SP certificate is neither PEM nor base64 DER".into()))?;
-    openssl::x509::X509::from_der(&der)
-        .map_err(|_| AppError::BadRequest("the SP certificate is not an X.509 certificate".into()))?;
+        .map_err(|_| AppError::BadRequest(crate::error::Msg::key("adm-err-sp-cert-encoding")))?;
+    openssl::x509::X509::from_der(&der).map_err(|_| AppError::BadRequest(crate::error::Msg::key("adm-err-sp-cert")))?;
     Ok(b64)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod declarative;
 pub mod devices;
 pub mod factors;
 pub mod grants;

@@ -105,7 +105,7 @@ pub async fn delete(db: &Db, id: &str) -> AppResult<bool> {
     let assigned = "SELECT COUNT(*) FROM plugin_assignments WHERE plugin_id = $1";
     let n: i64 = on_db!(db, p => sqlx::query_scalar(assigned).bind(id).fetch_one(p).await?);
     if n > 0 {
-        return Err(AppError::Conflict("the plugin is assigned; remove its assignments first".into()));
+        return Err(AppError::Conflict(crate::error::Msg::key("adm-err-plugin-assigned")));
     }
     let sql =
         "DELETE FROM plugins WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM plugin_assignments WHERE plugin_id = $1)";

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(admin_commands_with_json, serve_and_sigterm, plugin_commands);
+both_databases!(admin_commands_with_json, serve_and_sigterm, plugin_commands, config_documents_through_the_binary);
 
 struct Env {
     dir: tempfile::TempDir,
@@ -366,4 +366,51 @@ async fn plugin_commands(b: Backend) {
     e.json(&["plugin", "assign", "otp", "--global", "--remove", "--json"], None);
     e.json(&["plugin", "delete", "otp@1", "--json"], None);
     assert_eq!(e.json(&["plugin", "list", "--json"], None), serde_json::json!([]));
+}
+
+/// `config export`, `config apply [--dry-run]` and `serve --apply` through the binary: the diff
+/// on standard output, a broken document refused with its line and a failing exit status.
+async fn config_documents_through_the_binary(b: Backend) {
+    let Some(env) = env(b).await else { return };
+    let run = |args: &[&str]| {
+        let out = env.cmd(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, yaml, err) = run(&["config", "export"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(yaml.starts_with("# Portcullis configuration") && yaml.contains("version: 1"), "{yaml}");
+    let file = env.dir.path().join("portcullis.yaml");
+    let with_group = yaml.replace("groups: []", "groups:\n- name: ops\n  mfa_policy: any");
+    assert_ne!(with_group, yaml, "{yaml}");
+    std::fs::write(&file, &with_group).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, err) = run(&["config", "apply", path, "--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("+ group ops") && out.contains("dry run: nothing changed"), "{out}");
+    let (_, again, _) = run(&["config", "export"]);
+    assert_eq!(again, yaml, "the dry run changed nothing");
+    let (code, out, err) = run(&["config", "apply", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1 change(s) applied"), "{out}");
+    let (_, out, _) = run(&["config", "apply", path]);
+    assert!(out.contains("nothing to change"), "{out}");
+    let (_, exported, _) = run(&["config", "export"]);
+    assert_eq!(exported, with_group, "export after apply is the document");
+
+    // A broken document: refused, its line named, nothing applied; `serve --apply` does not start.
+    let broken = with_group.replace("mfa_policy: any", "mfa_policy: sometimes");
+    std::fs::write(&file, &broken).unwrap();
+    let line = broken.lines().position(|l| l.contains("sometimes")).unwrap() + 1;
+    let (code, _, err) = run(&["config", "apply", path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("line {line}")), "{err}");
+    let (code, _, err) = run(&["serve", "--apply", path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("line {line}")), "{err}");
+    let (_, exported, _) = run(&["config", "export"]);
+    assert_eq!(exported, with_group);
 }

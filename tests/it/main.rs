@@ -18,6 +18,7 @@ mod container;
 mod cookies_and_headers;
 mod cross_site_api;
 mod csrf;
+mod declarative;
 mod delivery;
 mod hostile_input;
 mod independent_clients;

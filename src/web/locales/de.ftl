@@ -860,3 +860,24 @@ factor-name = { $f ->
     [email] Codes per E-Mail
    *[other] Backup-Codes
 }
+
+## Weitere Ablehnungen
+refuse-page-expired = Die Seite ist abgelaufen; laden Sie sie neu und versuchen Sie es erneut.
+refuse-unreadable = Die Anfrage konnte nicht gelesen werden.
+refuse-passkey-response = Der Browser hat keine verwendbare Passkey-Antwort geliefert ({ $why }).
+refuse-unstorable = Der Text enthält ein Zeichen, das nicht gespeichert werden kann.
+refuse-admins-only = Nur für die Administration.
+refuse-passkeys-unavailable = Passkeys sind hier nicht verfügbar: { $why }
+refuse-passkey-registration = Der Passkey konnte nicht registriert werden: { $why }
+adm-err-form-unreadable = Das Formular konnte nicht gelesen werden: { $why }
+adm-err-upload-unreadable = Der Upload konnte nicht gelesen werden: { $why }
+adm-err-not-utf8 = `{ $field }` ist kein UTF-8-Text.
+adm-err-policy = mfa_policy: `{ $value }` ist keine Richtlinie.
+adm-err-number = { $field }: Geben Sie eine ganze Zahl ein.
+adm-err-number-or-empty = { $field }: Geben Sie eine ganze Zahl ein oder lassen Sie das Feld leer.
+adm-err-context = Der Kontext ist kein Anmeldekontext: { $why }
+adm-err-date = { $field }: ein Datum wie 2026-12-01
+adm-err-plugin-assigned = Das Plugin ist zugewiesen; entfernen Sie zuerst seine Zuweisungen.
+adm-err-sp-cert-encoding = Das SP-Zertifikat ist weder PEM noch Base64-DER.
+adm-err-sp-cert = Das SP-Zertifikat ist kein X.509-Zertifikat.
+adm-err-sp-metadata = SP-Metadaten: { $why }

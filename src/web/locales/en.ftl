@@ -860,3 +860,24 @@ factor-name = { $f ->
     [email] email codes
    *[other] backup codes
 }
+
+## More refusals
+refuse-page-expired = the page expired; reload it and try again
+refuse-unreadable = the request could not be read
+refuse-passkey-response = The browser did not return a usable passkey response ({ $why }).
+refuse-unstorable = text contains a character that cannot be stored
+refuse-admins-only = administrators only
+refuse-passkeys-unavailable = passkeys are unavailable here: { $why }
+refuse-passkey-registration = the passkey could not be registered: { $why }
+adm-err-form-unreadable = The form could not be read: { $why }
+adm-err-upload-unreadable = The upload could not be read: { $why }
+adm-err-not-utf8 = `{ $field }` is not UTF-8 text
+adm-err-policy = mfa_policy: `{ $value }` is not a policy
+adm-err-number = { $field }: enter a whole number
+adm-err-number-or-empty = { $field }: enter a whole number, or leave it empty
+adm-err-context = The context is not a login context: { $why }
+adm-err-date = { $field }: a date like 2026-12-01
+adm-err-plugin-assigned = the plugin is assigned; remove its assignments first
+adm-err-sp-cert-encoding = the SP certificate is neither PEM nor base64 DER
+adm-err-sp-cert = the SP certificate is not an X.509 certificate
+adm-err-sp-metadata = SP metadata: { $why }
