@@ -25,7 +25,7 @@ use crate::admin::Admin;
 use crate::admin::apps::{self, OidcAppSpec};
 use crate::admin::users::{self, UserSpec};
 use crate::crypto;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::error::{message_page, render};
 use crate::state::AppState;
 use crate::store;
@@ -34,8 +34,11 @@ use crate::web::{DemoClaims, DemoPage};
 pub const CLIENT_ID: &str = "portcullis-demo";
 const COOKIE: &str = "portcullis_demo_flow";
 
-/// Registers (or refreshes) the demo client and resets the `demo` user's password, which is
-/// returned so `serve --demo` can print it. Done by the operator, like `portcullis app add`.
+/// Registers (or refreshes) the demo client and sets the `demo` user's password, which is
+/// returned so `serve --demo` can print it: the same on every start with the same data
+/// directory (kept in `demo-password` there, readable by its owner only). The demo app asks
+/// for a second step (its own policy `any`), so the first sign-in shows the MFA step: set up
+/// an authenticator app or a passkey. Done by the operator, like `portcullis app add`.
 pub async fn register(state: &AppState) -> AppResult<String> {
     let admin = Admin::operator();
     let redirect = vec![state.url("/demo/callback")];
@@ -53,7 +56,12 @@ pub async fn register(state: &AppState) -> AppResult<String> {
                 public: true,
                 extra_scopes: &[],
             };
-            apps::add_oidc(state, &admin, &spec).await?;
+            let created = apps::add_oidc(state, &admin, &spec).await?;
+            let policy = crate::mfa::policy::AppPolicy {
+                mfa_policy: Some(crate::mfa::policy::Policy::Any),
+                ..Default::default()
+            };
+            crate::admin::settings::set_app_policy(state, &admin, &created.app_id, &policy).await?;
         }
     }
     // With an email transport (the demo script uses the log one), the demo user can try email
@@ -66,7 +74,7 @@ pub async fn register(state: &AppState) -> AppResult<String> {
             crate::admin::settings::update(state, &admin, &serde_json::json!({"mfa_allowed_factors": allowed})).await?;
         }
     }
-    let password = users::generate_password();
+    let password = demo_password(&state.config.data_dir)?;
     if store::users::find_by_username(&state.db, "demo").await?.is_some() {
         users::set_password(state, &admin, "demo", &password).await?;
     } else {
@@ -81,6 +89,26 @@ pub async fn register(state: &AppState) -> AppResult<String> {
         };
         users::add(state, &admin, &spec).await?;
     }
+    Ok(password)
+}
+
+/// The demo user's password: the one kept in the data directory, else a new one kept there.
+fn demo_password(data_dir: &std::path::Path) -> AppResult<String> {
+    let path = data_dir.join("demo-password");
+    if let Ok(kept) = std::fs::read_to_string(&path) {
+        let kept = kept.trim();
+        if users::validate_password(kept).is_ok() {
+            return Ok(kept.to_owned());
+        }
+    }
+    let password = users::generate_password();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut file = opts.open(&path).map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
+    std::io::Write::write_all(&mut file, format!("{password}\n").as_bytes())
+        .map_err(|e| AppError::internal(format!("cannot write {}: {e}", path.display())))?;
     Ok(password)
 }
 
@@ -146,7 +174,16 @@ fn demo_refused(msg: &str) -> Response {
     demo_error_with(StatusCode::BAD_REQUEST, msg)
 }
 
-async fn start(State(s): State<DemoState>, jar: CookieJar) -> Response {
+/// What "sign in again" asks for: nothing more, a phishing-resistant method (`acr_values`),
+/// or a fresh second step now (`max_age=0`).
+#[derive(Deserialize, Default)]
+struct StartQuery {
+    #[serde(default)]
+    ask: String,
+}
+
+async fn start(State(s): State<DemoState>, jar: CookieJar, Query(q): Query<StartQuery>) -> Response {
+    let ask = q.ask;
     let client = match oidc_client(&s).await {
         Ok(c) => c,
         Err(e) => {
@@ -155,13 +192,22 @@ async fn start(State(s): State<DemoState>, jar: CookieJar) -> Response {
         }
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf, nonce) = client
+    let mut request = client
         .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("groups".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    match ask.as_str() {
+        "phr" => {
+            request = request.add_auth_context_value(openidconnect::AuthenticationContextClass::new(
+                crate::oidc::acr::PHISHING_RESISTANT.into(),
+            ))
+        }
+        "fresh" => request = request.set_max_age(std::time::Duration::ZERO),
+        _ => {}
+    }
+    let (url, csrf, nonce) = request.url();
     let flow =
         Flow { verifier: verifier.secret().clone(), nonce: nonce.secret().clone(), state: csrf.secret().clone() };
     let sealed = s.app.master_key.encrypt("demo-flow", &serde_json::to_vec(&flow).expect("flow serialises"));

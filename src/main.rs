@@ -525,6 +525,7 @@ async fn serve(config: Config, demo: bool, apply: Option<std::path::PathBuf>) ->
         tokio::net::TcpListener::bind(&listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tracing::info!(
         issuer = %state.issuer(),
+        open = %format!("{}/{}", state.issuer(), if demo { "demo" } else { "" }),
         listen = %listener.local_addr()?,
         database = state.db.kind(),
         ready_ms = started.elapsed().as_millis() as u64,
@@ -538,6 +539,8 @@ async fn serve(config: Config, demo: bool, apply: Option<std::path::PathBuf>) ->
     if let Some(pw) = demo_password {
         println!("\nDemo: open {}/demo and sign in with", state.issuer());
         println!("  username: demo\n  password: {pw}");
+        let kept = state.config.data_dir.join("demo-password");
+        println!("  (the same on every start; kept in {})", kept.display());
     }
     let m = &state.config.metrics;
     if m.enabled && !m.listen.is_empty() {

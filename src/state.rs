@@ -53,6 +53,7 @@ impl AppState {
 
     /// Builds the state on an already-open database (tests pass their own pool and clock).
     pub async fn with_db(config: Config, db: Db, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+        crate::saml::xmlsec_log::route_to_log();
         db.migrate().await?;
         let (master_key, created) = MasterKey::load_or_create(&config.master_key_path())?;
         if created {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -101,6 +101,36 @@ pub struct EdgeState {
     pub server: ServerConfig,
     pub brand: Arc<Brand>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// In dev mode, the issuer a browser on another loopback name is sent to (see
+    /// `loopback_alias`); `None` otherwise.
+    pub dev_issuer: Option<Arc<url::Url>>,
+}
+
+/// In dev mode, a browser that opened a page on another name of this machine than the
+/// issuer's (`127.0.0.1` for `localhost`, or the reverse) is sent to the issuer's origin
+/// before anything answers: cookies are per host, so a sign-in begun on one name could not
+/// finish on the other. Only page navigations (GET or HEAD that ask for HTML) move; API
+/// calls, health checks and metrics answer where they are.
+fn loopback_alias(issuer: &url::Url, req: &Request) -> Option<String> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    let h = req.headers();
+    let navigates = h.get("sec-fetch-mode").is_some_and(|v| v == "navigate")
+        || h.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if !navigates {
+        return None;
+    }
+    let authority: axum::http::uri::Authority = h.get(header::HOST)?.to_str().ok()?.parse().ok()?;
+    let name = authority.host();
+    let loopback = |n: &str| matches!(n.to_ascii_lowercase().as_str(), "localhost" | "127.0.0.1" | "[::1]");
+    let issuer_host = issuer.host_str()?;
+    let same_port = authority.port_u16().or(Some(80)) == issuer.port_or_known_default();
+    if !loopback(name) || !loopback(issuer_host) || name.eq_ignore_ascii_case(issuer_host) || !same_port {
+        return None;
+    }
+    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    Some(format!("{}{}", issuer.origin().ascii_serialization(), path))
 }
 
 /// The route template that answered (`/admin/users/{id}`), passed out to the edge on the
@@ -119,6 +149,9 @@ pub async fn matched_route(req: Request, next: Next) -> Response {
 }
 
 pub async fn guard(State(edge): State<EdgeState>, req: Request, next: Next) -> Response {
+    if let Some(to) = edge.dev_issuer.as_deref().and_then(|issuer| loopback_alias(issuer, &req)) {
+        return axum::response::Redirect::temporary(&to).into_response();
+    }
     let started = std::time::Instant::now();
     let id = request_id(&req);
     let lang = language(&req);

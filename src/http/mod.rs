@@ -184,7 +184,16 @@ pub fn router(state: AppState, extra: Router) -> Router {
         Duration::from_secs(sv.request_timeout_seconds),
     ))
     .layer(axum::middleware::from_fn_with_state(
-        edge::EdgeState { server: sv, brand: state.brand.clone(), metrics: state.metrics.clone() },
+        edge::EdgeState {
+            server: sv,
+            brand: state.brand.clone(),
+            metrics: state.metrics.clone(),
+            dev_issuer: state
+                .config
+                .dev_mode
+                .then(|| url::Url::parse(&state.config.issuer).ok().map(std::sync::Arc::new))
+                .flatten(),
+        },
         edge::guard,
     ))
     .layer(RequestBodyTimeoutLayer::new(body_timeout))

@@ -10,6 +10,7 @@ pub mod response;
 pub mod slo;
 pub mod sso;
 pub mod xml;
+pub mod xmlsec_log;
 
 use std::sync::Arc;
 

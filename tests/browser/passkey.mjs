@@ -75,8 +75,8 @@ try {
   check((await page.textContent("h1")) === "Trust this device?", "the trust-device prompt after the passkey");
   await Promise.all([page.waitForURL(/\/demo\/callback/), page.click("button[value=no]")]);
   const claims = await page.textContent("dl.claims");
-  const amr = (await page.textContent("dl.claims dt:has-text('amr') + dd")).trim();
-  const acr = (await page.textContent("dl.claims dt:has-text('acr') + dd")).trim();
+  const amr = (await page.textContent("dl.claims dt:has-text('amr') + dd > code")).trim();
+  const acr = (await page.textContent("dl.claims dt:has-text('acr') + dd > code")).trim();
   const after = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
   check(problems.length === 0, problems.join(" | "));
   console.log(

@@ -84,8 +84,8 @@ try {
   const codes = await page.locator("#backup-codes li").count();
   check(!(await page.isVisible("text=Trust this device")), "a recovery never trusts the device");
   await Promise.all([page.waitForURL(/\/demo\/callback/), page.click("text=I saved them — continue")]);
-  const amr = (await page.textContent("dl.claims dt:has-text('amr') + dd")).trim();
-  const acr = (await page.textContent("dl.claims dt:has-text('acr') + dd")).trim();
+  const amr = (await page.textContent("dl.claims dt:has-text('amr') + dd > code")).trim();
+  const acr = (await page.textContent("dl.claims dt:has-text('acr') + dd > code")).trim();
   check(problems.length === 0, problems.join(" | "));
   console.log(JSON.stringify({ amr, acr, codes }));
 } catch (e) {

@@ -85,8 +85,8 @@ try {
   ]);
   check((await page.textContent("h1")) === "Trust this device?", "the trust-device prompt after the code");
   await Promise.all([page.waitForURL(/\/demo\/callback/), page.click("button[value=no]")]);
-  const amr = (await page.textContent("dl.claims dt:has-text('amr') + dd")).trim();
-  const acr = (await page.textContent("dl.claims dt:has-text('acr') + dd")).trim();
+  const amr = (await page.textContent("dl.claims dt:has-text('amr') + dd > code")).trim();
+  const acr = (await page.textContent("dl.claims dt:has-text('acr') + dd > code")).trim();
   check(problems.length === 0, problems.join(" | "));
   console.log(JSON.stringify({ amr, acr }));
 } catch (e) {

@@ -100,7 +100,7 @@ fn can_run() -> bool {
             panic!("CI=true but the browser test cannot run: {why}")
         }
         Err(why) => {
-            eprintln!("skipping the browser test: {why}");
+            skip(&format!("the browser tests: {why}"));
             false
         }
     }

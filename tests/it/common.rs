@@ -99,7 +99,7 @@ impl TestServer {
             Backend::Postgres => match postgres_url() {
                 Some(u) => Some(u),
                 None => {
-                    eprintln!("skipping the PostgreSQL run: PORTCULLIS_TEST_POSTGRES_URL is not set");
+                    skip("the PostgreSQL runs: PORTCULLIS_TEST_POSTGRES_URL is not set");
                     return None;
                 }
             },
@@ -280,6 +280,20 @@ fn drop_schema(url: String, schema: String) {
 /// A browser: cookies, no redirects followed. Idle connections are dropped after 5 s, before
 /// the server's 10 s `header_read_timeout` closes them: reusing one just as the server closes it
 /// fails the request with a broken pipe (a browser would retry; reqwest does not).
+/// A test that cannot run here says why: on standard error, and in the file named by
+/// `PORTCULLIS_TEST_SKIP_LOG` (the test command prints those reasons at the end, so a skip is
+/// visible whether or not the output was captured).
+pub fn skip(why: &str) {
+    eprintln!("skipping: {why}");
+    if let Ok(path) = std::env::var("PORTCULLIS_TEST_SKIP_LOG")
+        && !path.is_empty()
+        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+    {
+        use std::io::Write;
+        let _ = writeln!(f, "{why}");
+    }
+}
+
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)

@@ -4,7 +4,12 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(session_cookie_attributes, security_headers, request_ids_and_error_references);
+both_databases!(
+    session_cookie_attributes,
+    security_headers,
+    request_ids_and_error_references,
+    dev_mode_sends_browsers_to_the_issuers_loopback_name
+);
 
 async fn session_cookie_attributes(b: Backend) {
     let Some(srv) = TestServer::start_with(b, Options { https_issuer: true, ..Options::default() }).await else {
@@ -85,4 +90,41 @@ async fn request_ids_and_error_references(b: Backend) {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert!(body["error"].is_string());
     srv.stop().await;
+}
+
+/// In dev mode a page opened on `127.0.0.1` when the issuer is `localhost` moves to the
+/// issuer's name before any state is made (cookies are per host); programs, forms and other
+/// hosts are answered where they are, and a production server never moves anyone.
+async fn dev_mode_sends_browsers_to_the_issuers_loopback_name(b: Backend) {
+    let Some(srv) =
+        TestServer::start_with(b, Options { localhost_issuer: true, demo: true, ..Options::default() }).await
+    else {
+        return;
+    };
+    let http = browser();
+    let resp = http.get(srv.url("/demo/start")).header("accept", "text/html,*/*;q=0.8").send().await.unwrap();
+    assert_eq!(resp.status(), 307);
+    assert_eq!(location(&resp), format!("{}/demo/start", srv.issuer()));
+    assert!(resp.headers().get("set-cookie").is_none(), "no state on the wrong name");
+    let resp = http.get(srv.url("/login?request=abc")).header("sec-fetch-mode", "navigate").send().await.unwrap();
+    assert_eq!(location(&resp), format!("{}/login?request=abc", srv.issuer()));
+    // Not a page navigation: answered here.
+    assert_eq!(http.get(srv.url("/.well-known/openid-configuration")).send().await.unwrap().status(), 200);
+    let resp = http.post(srv.url("/login")).header("accept", "text/html").form(&[("a", "b")]).send().await.unwrap();
+    assert_ne!(resp.status(), 307);
+    // Another port, or a name that is not this machine's: answered here.
+    let resp =
+        http.get(srv.url("/login")).header("accept", "text/html").header("host", "127.0.0.1:1").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp =
+        http.get(srv.url("/login")).header("accept", "text/html").header("host", "evil.example").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    srv.stop().await;
+
+    let Some(prod) = TestServer::start_with(b, Options { https_issuer: true, ..Options::default() }).await else {
+        return;
+    };
+    let resp = http.get(prod.url("/login")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(resp.status(), 200, "no redirect outside dev mode");
+    prod.stop().await;
 }

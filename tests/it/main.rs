@@ -20,6 +20,7 @@ mod cross_site_api;
 mod csrf;
 mod declarative;
 mod delivery;
+mod demo_tour;
 mod hostile_input;
 mod independent_clients;
 mod key_rotation_nodes;

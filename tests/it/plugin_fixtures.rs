@@ -236,7 +236,15 @@ fn example(lang: &str, name: &str) -> Option<Vec<u8>> {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("CI=true but {} is missing ({e}): the README's test command builds it", path.display());
             }
-            eprintln!("skipping: {} is not built (plugins/examples/{lang}/build.sh)", path.display());
+            let why = format!("{} is not built (plugins/examples/{lang}/build.sh)", path.display());
+            eprintln!("skipping: {why}");
+            // Shared with the benches, which have no `common`: the skip log by hand.
+            if let Some(log) = std::env::var_os("PORTCULLIS_TEST_SKIP_LOG")
+                && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log)
+            {
+                use std::io::Write;
+                let _ = writeln!(f, "{why}");
+            }
             None
         }
     }

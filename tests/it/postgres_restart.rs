@@ -30,7 +30,7 @@ impl OwnPostgres {
         let is_root = unsafe { libc::geteuid() } == 0;
         let (Some(bin), true) = (bin, is_root) else {
             assert!(!required, "CI needs PostgreSQL's initdb and root (to run it as `postgres`)");
-            eprintln!("skipping: no initdb, or not root");
+            crate::common::skip("the PostgreSQL restart test: no initdb, or not root");
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
