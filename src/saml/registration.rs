@@ -2,7 +2,7 @@
 //! SAML (entity ID, ACS, SLO, certificate, NameID format, attributes, signing) into the
 //! `ServiceProvider` the IdP answers. Storing it and auditing it is the admin's (`admin/`).
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Msg};
 use crate::store::saml::{Acs, AttributeMapping, ServiceProvider, SignedParts};
 
 /// A SAML service provider to register. Every field but `name` may come from the SP's
@@ -71,9 +71,8 @@ pub fn service_provider(
     app_id: String,
     check_url: &dyn Fn(&str, &str) -> AppResult<()>,
 ) -> AppResult<ServiceProvider> {
-    let bad = |m: String| AppError::BadRequest(m.into());
     if spec.name.trim().is_empty() {
-        return Err(bad("the app needs a name".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-app-name")));
     }
     let meta = match &spec.metadata {
         Some(xml) => Some(super::metadata::parse_sp_metadata(xml)?),
@@ -82,10 +81,10 @@ pub fn service_provider(
     let entity_id = spec
         .entity_id
         .or_else(|| meta.as_ref().map(|m| m.entity_id.clone()))
-        .ok_or_else(|| bad("an entity ID is required (or SP metadata that has one)".into()))?;
+        .ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-saml-entity-required")))?;
     // SAML Core §8.3.6: entity identifiers are URIs of at most 1024 characters.
     if entity_id.trim() != entity_id || entity_id.is_empty() || entity_id.len() > 1024 {
-        return Err(bad("the entity ID must be a URI of 1 to 1024 characters without surrounding spaces".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-saml-entity")));
     }
     let acs: Vec<Acs> = if spec.acs_urls.is_empty() {
         meta.as_ref().map(|m| m.acs.clone()).unwrap_or_default()
@@ -102,7 +101,7 @@ pub fn service_provider(
             .collect()
     };
     if acs.is_empty() {
-        return Err(bad("at least one assertion consumer service URL is required".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-saml-acs-required")));
     }
     for a in &acs {
         check_url("ACS URL", &a.url)?;
@@ -111,10 +110,10 @@ pub fn service_provider(
     indexes.sort_unstable();
     indexes.dedup();
     if indexes.len() != acs.len() {
-        return Err(bad("ACS indexes must be unique".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-saml-acs-index")));
     }
     if acs.iter().filter(|a| a.is_default).count() > 1 {
-        return Err(bad("only one ACS can be the default".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-saml-acs-default")));
     }
     let (slo_url, slo_binding) = match (spec.slo_url, meta.as_ref().and_then(|m| m.slo.clone())) {
         (Some(url), _) => (Some(url), Some(super::binding::HTTP_REDIRECT.to_owned())),
@@ -131,44 +130,45 @@ pub fn service_provider(
     let want_requests_signed =
         spec.want_requests_signed.or_else(|| meta.as_ref().and_then(|m| m.authn_requests_signed)).unwrap_or(false);
     if want_requests_signed && certificate.is_none() {
-        return Err(bad("signed requests need the SP's signing certificate".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-saml-signed-needs-cert")));
     }
     let name_id_format = spec
         .name_id_format
         .or_else(|| meta.as_ref().and_then(|m| m.name_id_format.clone()))
         .unwrap_or_else(|| "persistent".into());
     if super::name_id::urn(&name_id_format).is_none() {
-        return Err(bad(format!(
-            "unknown NameID format `{name_id_format}` (one of {})",
-            super::name_id::SHORT_NAMES.join(", ")
-        )));
+        return Err(AppError::BadRequest(
+            Msg::key("adm-err-saml-nameid")
+                .with("format", &name_id_format)
+                .with("known", super::name_id::SHORT_NAMES.join(", ")),
+        ));
     }
     let attributes = spec.attributes.unwrap_or_else(default_saml_attributes);
     for (i, a) in attributes.iter().enumerate() {
         if a.name.trim().is_empty() || a.name.len() > 256 {
-            return Err(bad("attribute names are 1 to 256 characters".into()));
+            return Err(AppError::BadRequest(Msg::key("adm-err-saml-attribute-name")));
         }
         if attributes[..i].iter().any(|b| b.name == a.name) {
-            return Err(bad(format!("attribute `{}` is mapped twice", a.name)));
+            return Err(AppError::BadRequest(Msg::key("adm-err-saml-attribute-twice").with("name", &a.name)));
         }
         if !SAML_ATTRIBUTE_SOURCES.contains(&a.source.as_str()) && !a.source.starts_with("static:") {
-            return Err(bad(format!(
-                "attribute `{}`: unknown source `{}` (one of {}, or static:VALUE)",
-                a.name,
-                a.source,
-                SAML_ATTRIBUTE_SOURCES.join(", ")
-            )));
+            return Err(AppError::BadRequest(
+                Msg::key("adm-err-saml-attribute-source")
+                    .with("name", &a.name)
+                    .with("source", &a.source)
+                    .with("known", SAML_ATTRIBUTE_SOURCES.join(", ")),
+            ));
         }
     }
     let sign = match spec.sign.as_deref() {
         None => SignedParts::Both,
         Some(s) => {
-            SignedParts::parse(s).ok_or_else(|| bad(format!("sign must be assertion, response or both, not `{s}`")))?
+            SignedParts::parse(s).ok_or_else(|| AppError::BadRequest(Msg::key("adm-err-saml-sign").with("value", s)))?
         }
     };
     // SAML Bindings §3.4.3: RelayState is at most 80 bytes.
     if spec.default_relay_state.as_ref().is_some_and(|r| r.len() > 80) {
-        return Err(bad("the default RelayState is at most 80 bytes".into()));
+        return Err(AppError::BadRequest(Msg::key("adm-err-saml-relay")));
     }
     let sp = ServiceProvider {
         app_id,

@@ -881,3 +881,17 @@ adm-err-plugin-assigned = Das Plugin ist zugewiesen; entfernen Sie zuerst seine 
 adm-err-sp-cert-encoding = Das SP-Zertifikat ist weder PEM noch Base64-DER.
 adm-err-sp-cert = Das SP-Zertifikat ist kein X.509-Zertifikat.
 adm-err-sp-metadata = SP-Metadaten: { $why }
+
+## Ablehnungen bei der SAML-Registrierung
+adm-err-saml-entity-required = Eine Entity-ID ist nötig (oder SP-Metadaten, die eine enthalten).
+adm-err-saml-entity = Die Entity-ID ist eine URI mit 1 bis 1024 Zeichen ohne Leerzeichen am Rand.
+adm-err-saml-acs-required = Mindestens eine Assertion-Consumer-Service-URL ist nötig.
+adm-err-saml-acs-index = ACS-Indizes müssen eindeutig sein.
+adm-err-saml-acs-default = Nur ein ACS kann der Standard sein.
+adm-err-saml-signed-needs-cert = Signierte Anfragen brauchen das Signaturzertifikat des SP.
+adm-err-saml-nameid = Unbekanntes NameID-Format `{ $format }` (eines von { $known }).
+adm-err-saml-attribute-name = Attributnamen haben 1 bis 256 Zeichen.
+adm-err-saml-attribute-twice = Das Attribut `{ $name }` ist doppelt zugeordnet.
+adm-err-saml-attribute-source = Attribut `{ $name }`: unbekannte Quelle `{ $source }` (eine von { $known }, oder static:VALUE).
+adm-err-saml-sign = sign ist assertion, response oder both, nicht `{ $value }`.
+adm-err-saml-relay = Der Standard-RelayState hat höchstens 80 Bytes.

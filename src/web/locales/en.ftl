@@ -881,3 +881,17 @@ adm-err-plugin-assigned = the plugin is assigned; remove its assignments first
 adm-err-sp-cert-encoding = the SP certificate is neither PEM nor base64 DER
 adm-err-sp-cert = the SP certificate is not an X.509 certificate
 adm-err-sp-metadata = SP metadata: { $why }
+
+## SAML registration refusals
+adm-err-saml-entity-required = an entity ID is required (or SP metadata that has one)
+adm-err-saml-entity = the entity ID must be a URI of 1 to 1024 characters without surrounding spaces
+adm-err-saml-acs-required = at least one assertion consumer service URL is required
+adm-err-saml-acs-index = ACS indexes must be unique
+adm-err-saml-acs-default = only one ACS can be the default
+adm-err-saml-signed-needs-cert = signed requests need the SP's signing certificate
+adm-err-saml-nameid = unknown NameID format `{ $format }` (one of { $known })
+adm-err-saml-attribute-name = attribute names are 1 to 256 characters
+adm-err-saml-attribute-twice = attribute `{ $name }` is mapped twice
+adm-err-saml-attribute-source = attribute `{ $name }`: unknown source `{ $source }` (one of { $known }, or static:VALUE)
+adm-err-saml-sign = sign must be assertion, response or both, not `{ $value }`
+adm-err-saml-relay = the default RelayState is at most 80 bytes
