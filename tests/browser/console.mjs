@@ -3,8 +3,9 @@
 //
 //   node console.mjs BASE_URL ADMIN PASSWORD USER PASSWORD SCREENSHOT_DIR PATH...
 //
-// Signs in as the administrator, opens each PATH (console pages), then signs in as the user
-// and opens the account page. On each page and each of the four looks it runs axe (WCAG 2.1
+// Signs in as the administrator, opens each PATH (console pages), again in German (the
+// browser's language; German words are longer, so a phone's width is the test), then signs in
+// as the user and opens the account page. On each page and each of the four looks it runs axe (WCAG 2.1
 // A and AA rules) and keeps a screenshot in SCREENSHOT_DIR. Fails on any serious or critical
 // violation, a script or console error, an HTTP error, or a page wider than the window.
 // Prints one JSON line: how many pages and looks were checked, and the minor findings.
@@ -78,6 +79,18 @@ try {
     check(resp.status() < 400, `${p} answered ${resp.status()}`);
     await audit(page, p);
   }
+  // The same console in German: every page says so, and nothing overflows at 390 px.
+  const deContext = await browser.newContext({ bypassCSP: true, locale: "de-DE" });
+  const dePage = await deContext.newPage();
+  const deProblems = watch(dePage);
+  await signIn(dePage, admin, adminPassword);
+  for (const p of paths) {
+    const resp = await dePage.goto(`${base}${p}`);
+    check(resp.status() < 400, `${p} (de) answered ${resp.status()}`);
+    check((await dePage.getAttribute("html", "lang")) === "de", `${p} is not in German`);
+    await audit(dePage, `de${p}`);
+  }
+  problems.push(...deProblems);
   const userContext = await browser.newContext({ bypassCSP: true });
   const userPage = await userContext.newPage();
   const userProblems = watch(userPage);
