@@ -40,11 +40,13 @@ pub async fn metrics_on_main(state: State<AppState>, headers: HeaderMap) -> Resu
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let token = state.config.metrics.token.expose();
     if !token.is_empty() {
+        // The scheme's name is case-insensitive (RFC 9110 §11.1).
         let sent = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, t)| t.trim());
         if !crate::crypto::ct_eq(sent.as_bytes(), token.as_bytes()) {
             let mut resp = crate::error::AppError::Unauthorized.into_response();
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"metrics\""));

@@ -120,6 +120,9 @@ async fn metrics_can_need_a_token(b: Backend) {
     }
     let resp = http.get(srv.url("/metrics")).bearer_auth("scrape-me-0123456789").send().await.unwrap();
     assert_eq!(resp.status(), 200);
+    let resp =
+        http.get(srv.url("/metrics")).header("authorization", "bearer scrape-me-0123456789").send().await.unwrap();
+    assert_eq!(resp.status(), 200, "the scheme's name in any case");
     assert!(resp.text().await.unwrap().contains("portcullis_http_requests_total"));
     srv.stop().await;
 
