@@ -462,10 +462,7 @@ pub async fn apply(state: &AppState, admin: &Admin, yaml: &str, how: How<'_>) ->
     let mut groups: Vec<(u64, GroupEntry)> = Vec::new();
     for g in &doc.groups {
         let line = g.referenced.line();
-        let name = g.value.name.trim();
-        if name.is_empty() || name.len() > 128 || name != g.value.name {
-            return Err(at(line, AppError::BadRequest(crate::error::Msg::key("adm-err-group-name"))));
-        }
+        super::users::validate_group(&g.value.name).map_err(|e| at(line, e))?;
         if groups.iter().any(|(_, o)| o.name == g.value.name) {
             return Err(bad(line, format!("group `{}` is named twice", g.value.name)));
         }

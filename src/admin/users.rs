@@ -164,7 +164,7 @@ pub(crate) fn validate_password(p: &str) -> AppResult<()> {
 
 /// Group names as policies and tokens carry them: 1-128 characters, no control characters,
 /// no surrounding spaces.
-pub(super) fn validate_group(g: &str) -> AppResult<()> {
+pub(crate) fn validate_group(g: &str) -> AppResult<()> {
     if g.is_empty() || g.len() > 128 || g.trim() != g || g.chars().any(char::is_control) {
         return Err(AppError::BadRequest(Msg::key("adm-err-group-name")));
     }

@@ -203,6 +203,10 @@ async fn broken_documents_change_nothing(b: Backend) {
     let sha = yaml.lines().find_map(|l| l.trim().strip_prefix("sha256: ")).unwrap().to_owned();
     let e = apply(&target, &yaml.replace(&sha, &"0".repeat(64)), false, false).await.unwrap_err();
     assert!(e.contains("SHA-256"), "{e}");
+    // A group name with a control character, as the admin API refuses it.
+    let tab = yaml.replacen("name: contractors", "name: \"contra\\tctors\"", 1);
+    let e = apply(&target, &tab, false, false).await.unwrap_err();
+    assert!(e.contains(&format!("line {}", line_of(&tab, "contra"))), "{e}");
     // A policy no one could meet.
     let e = apply(&target, &yaml.replace("mfa_policy: otp", "mfa_policy: passkey"), false, false).await.unwrap_err();
     assert!(e.contains("cannot be met") || e.contains("needs"), "{e}");
