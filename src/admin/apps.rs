@@ -31,12 +31,13 @@ pub struct OidcAppSpec<'a> {
     pub extra_scopes: &'a [String],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedOidcApp {
     pub app_id: String,
     pub name: String,
     pub client_id: String,
     /// Shown once; only its hash is stored.
+    #[schema(value_type = Option<String>)]
     pub client_secret: Option<Secret>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,

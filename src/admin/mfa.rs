@@ -36,6 +36,7 @@ pub async fn remove_factor(
     factor_id: &str,
     reason: Option<&str>,
 ) -> AppResult<()> {
+    admin.not_on_self(&target.id, "adm-err-self-mfa")?;
     let reason = clean_reason(reason, false)?;
     let factor =
         manage::factors(state, target).await?.into_iter().find(|f| f.id == factor_id).ok_or(AppError::NotFound)?;
@@ -64,6 +65,7 @@ pub async fn remove_factor(
 
 /// A new set of backup codes for a user (replacing the old set), to hand over once.
 pub async fn generate_backup_codes(state: &AppState, admin: &Admin, target: &User) -> AppResult<Vec<String>> {
+    admin.not_on_self(&target.id, "adm-err-self-mfa")?;
     let count = store::settings::load(&state.db).await?.backup_codes_count;
     let codes = crate::mfa::backup::generate(state, &target.id, count).await?;
     let detail = json!({"username": target.username, "count": count, "by": "admin"});
@@ -81,6 +83,7 @@ pub async fn recovery_link(
     expires_in: i64,
     email: bool,
 ) -> AppResult<Issued> {
+    admin.not_on_self(&target.id, "adm-err-self-mfa")?;
     let reason = clean_reason(Some(reason), true)?.unwrap_or_default();
     if !(60..=ADMIN_LINK_MAX_SECONDS).contains(&expires_in) {
         return Err(AppError::BadRequest(Msg::key("adm-err-expires-in").with("max", ADMIN_LINK_MAX_SECONDS)));

@@ -86,6 +86,16 @@ impl Admin {
         self.user.as_ref().map(|u| u.id.as_str())
     }
 
+    /// Refuses an administrator's tool on their own account (`why`, a catalogue key): they
+    /// would lock themselves out, or change their own sign-in methods without the fresh
+    /// second factor their account page asks for. The operator at the command line may.
+    pub fn not_on_self(&self, target_id: &str, why: &'static str) -> AppResult<()> {
+        if self.actor_id() == Some(target_id) {
+            return Err(AppError::Forbidden(crate::error::Msg::key(why)));
+        }
+        Ok(())
+    }
+
     /// Records `event` as done by this administrator. `subject` is the user it concerns; an
     /// action that concerns no user is filed under the administrator's own id, so filtering
     /// the log by a user shows what was done to them and what they did as admin.

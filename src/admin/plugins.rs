@@ -86,7 +86,8 @@ pub async fn upload(state: &AppState, admin: &Admin, up: &Upload<'_>) -> AppResu
 }
 
 /// A plugin with where it is assigned.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ListedPlugin)]
 pub struct Listed {
     pub plugin: Plugin,
     pub assignments: Vec<Assignment>,
@@ -182,9 +183,12 @@ pub async fn delete(state: &AppState, admin: &Admin, plugin: &Plugin) -> AppResu
 }
 
 /// Figures over a plugin's retained decisions.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = PluginStats)]
 pub struct Stats {
     pub evaluations: u64,
+    /// Failures by kind.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub errors: BTreeMap<&'static str, u64>,
     pub latency_p50_us: u64,
     pub latency_p99_us: u64,
@@ -238,7 +242,8 @@ pub async fn test(state: &AppState, _: &Admin, plugin: &Plugin, context: LoginCo
 }
 
 /// What the MFA step makes of a verdict for a context: the parts that change the login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = PluginEffect)]
 pub struct Effect {
     pub policy: Policy,
     pub allowed_factors: Option<Vec<Factor>>,
@@ -259,7 +264,7 @@ pub fn effect(static_policy: Policy, v: Option<&Verdict>) -> Effect {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplayedLogin {
     pub decision_id: i64,
     pub at: i64,
@@ -275,7 +280,8 @@ pub struct ReplayedLogin {
     pub differs: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PluginReplay)]
 pub struct Replay {
     pub logins: usize,
     pub differences: usize,

@@ -2,83 +2,148 @@
 //! the mix of factors) and what the sign-ins did over the last 24 hours, 7 and 30 days, in all
 //! and per application.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::Admin;
 use crate::audit::event;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store;
+use crate::store::apps::Protocol;
 
-/// The events counted, by the name the answer gives them.
-const COUNTED: [(&str, &str); 10] = [
-    ("sign_ins", event::LOGIN_SUCCESS),
-    ("password_failures", event::LOGIN_FAILURE),
-    ("challenges", event::MFA_CHALLENGE),
-    ("mfa_passed", event::MFA_PASSED),
-    ("failures", event::MFA_FAILED),
-    ("denied", event::MFA_DENIED),
-    ("lockouts", event::LOCKOUT),
-    ("recoveries", event::RECOVERY_USED),
-    ("backup_codes_used", event::BACKUP_CODE_USED),
-    ("password_resets", event::PASSWORD_RESET),
+/// MFA adoption and what the sign-ins did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub mfa: Adoption,
+    /// By window: `24h`, `7d` and `30d`.
+    #[schema(value_type = BTreeMap<String, Counts>)]
+    pub logins: BTreeMap<&'static str, Counts>,
+    pub generated_at: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Adoption {
+    /// Active users.
+    pub users: i64,
+    /// With a factor of their own (backup codes alone do not count).
+    pub enrolled_users: i64,
+    /// `enrolled_users / users`, 0.0–1.0.
+    pub enrollment_rate: f64,
+    pub by_factor: FactorCounts,
+    pub by_app: Vec<AppStats>,
+}
+
+/// Users with each kind of factor.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FactorCounts {
+    pub totp: i64,
+    pub passkey: i64,
+    pub sms: i64,
+    pub email: i64,
+    pub backup_codes: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppStats {
+    pub app_id: String,
+    pub name: String,
+    pub protocol: Protocol,
+    pub last_30d: Counts,
+    /// Of the completed sign-ins, the share that passed a second factor in the sign-in.
+    pub mfa_rate: f64,
+}
+
+/// Sign-in events in a window.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Counts {
+    pub sign_ins: i64,
+    pub password_failures: i64,
+    pub challenges: i64,
+    pub mfa_passed: i64,
+    pub failures: i64,
+    pub denied: i64,
+    pub lockouts: i64,
+    pub recoveries: i64,
+    pub backup_codes_used: i64,
+    pub password_resets: i64,
+}
+
+/// The events counted.
+const COUNTED: [&str; 10] = [
+    event::LOGIN_SUCCESS,
+    event::LOGIN_FAILURE,
+    event::MFA_CHALLENGE,
+    event::MFA_PASSED,
+    event::MFA_FAILED,
+    event::MFA_DENIED,
+    event::LOCKOUT,
+    event::RECOVERY_USED,
+    event::BACKUP_CODE_USED,
+    event::PASSWORD_RESET,
 ];
 
 const WINDOWS: [(&str, i64); 3] = [("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)];
 
-fn counts(rows: &[(String, i64)]) -> Value {
-    let mut out = Map::new();
-    for (name, e) in COUNTED {
-        let n = rows.iter().find(|(ev, _)| ev == e).map_or(0, |(_, n)| *n);
-        out.insert(name.into(), json!(n));
+fn counts<'a>(rows: impl Iterator<Item = (&'a str, i64)>) -> Counts {
+    let mut c = Counts::default();
+    for (e, n) in rows {
+        let slot = match e {
+            event::LOGIN_SUCCESS => &mut c.sign_ins,
+            event::LOGIN_FAILURE => &mut c.password_failures,
+            event::MFA_CHALLENGE => &mut c.challenges,
+            event::MFA_PASSED => &mut c.mfa_passed,
+            event::MFA_FAILED => &mut c.failures,
+            event::MFA_DENIED => &mut c.denied,
+            event::LOCKOUT => &mut c.lockouts,
+            event::RECOVERY_USED => &mut c.recoveries,
+            event::BACKUP_CODE_USED => &mut c.backup_codes_used,
+            event::PASSWORD_RESET => &mut c.password_resets,
+            _ => continue,
+        };
+        *slot += n;
     }
-    Value::Object(out)
+    c
 }
 
-pub async fn stats(state: &AppState, _admin: &Admin) -> AppResult<Value> {
+fn share(part: i64, whole: i64) -> f64 {
+    if whole > 0 { ((part as f64 / whole as f64).min(1.0) * 1000.0).round() / 1000.0 } else { 0.0 }
+}
+
+pub async fn stats(state: &AppState, _admin: &Admin) -> AppResult<Stats> {
     let now = state.now();
     let e = store::stats::enrolment(&state.db).await?;
-    let rate = if e.users > 0 { (e.enrolled as f64 / e.users as f64 * 1000.0).round() / 1000.0 } else { 0.0 };
-    let events: Vec<&str> = COUNTED.iter().map(|(_, e)| *e).collect();
-    let mut logins = Map::new();
+    let mut logins = BTreeMap::new();
     for (name, seconds) in WINDOWS {
-        let rows = store::stats::event_counts(&state.db, &events, now - seconds).await?;
-        logins.insert(name.into(), counts(&rows));
+        let rows = store::stats::event_counts(&state.db, &COUNTED, now - seconds).await?;
+        logins.insert(name, counts(rows.iter().map(|(e, n)| (e.as_str(), *n))));
     }
-    let per_app = store::stats::event_counts_by_app(&state.db, &events, now - 30 * 86_400).await?;
+    let per_app = store::stats::event_counts_by_app(&state.db, &COUNTED, now - 30 * 86_400).await?;
     let mut by_app = Vec::new();
     for (app, _) in store::settings::list_app_policies(&state.db).await? {
-        let rows: Vec<(String, i64)> =
-            per_app.iter().filter(|(a, ..)| *a == app.id).map(|(_, ev, n)| (ev.clone(), *n)).collect();
-        let c = counts(&rows);
-        let signed_in = c["sign_ins"].as_i64().unwrap_or(0);
-        let with_mfa = c["mfa_passed"].as_i64().unwrap_or(0);
-        by_app.push(json!({
-            "app_id": app.id,
-            "name": app.name,
-            "protocol": app.protocol,
-            "last_30d": c,
-            // Of the completed sign-ins, the share that passed a second factor in the sign-in.
-            "mfa_rate": if signed_in > 0 { ((with_mfa as f64 / signed_in as f64).min(1.0) * 1000.0).round() / 1000.0 } else { 0.0 },
-        }));
+        let c = counts(per_app.iter().filter(|(a, ..)| *a == app.id).map(|(_, e, n)| (e.as_str(), *n)));
+        let mfa_rate = share(c.mfa_passed, c.sign_ins);
+        by_app.push(AppStats { app_id: app.id, name: app.name, protocol: app.protocol, last_30d: c, mfa_rate });
     }
-    Ok(json!({
-        "mfa": {
-            "users": e.users,
-            "enrolled_users": e.enrolled,
-            "enrollment_rate": rate,
-            "by_factor": {
-                "totp": e.totp,
-                "passkey": e.passkey,
-                "sms": e.sms,
-                "email": e.email,
-                "backup_codes": e.backup_codes,
+    Ok(Stats {
+        mfa: Adoption {
+            users: e.users,
+            enrolled_users: e.enrolled,
+            enrollment_rate: share(e.enrolled, e.users),
+            by_factor: FactorCounts {
+                totp: e.totp,
+                passkey: e.passkey,
+                sms: e.sms,
+                email: e.email,
+                backup_codes: e.backup_codes,
             },
-            "by_app": by_app,
+            by_app,
         },
-        "logins": logins,
-        "generated_at": now,
-    }))
+        logins,
+        generated_at: now,
+    })
 }
 
 /// What the MFA dashboard (`/admin/stats`) draws: the last `DAYS` days, oldest first.

@@ -190,6 +190,9 @@ pub async fn set_password(state: &AppState, admin: &Admin, username: &str, passw
 /// Disables (or re-enables) a user; disabling ends their sessions, grants and devices.
 pub async fn set_disabled(state: &AppState, admin: &Admin, username: &str, disabled: bool) -> AppResult<()> {
     let user = find(state, username).await?;
+    if disabled {
+        admin.not_on_self(&user.id, "adm-err-self-disable")?;
+    }
     store::users::update_disabled(&state.db, &user.id, disabled, state.now()).await?;
     let e = if disabled { event::USER_DISABLED } else { event::USER_ENABLED };
     admin.audit(state, e, Some(&user.id), None, &json!({"username": user.username})).await?;
@@ -226,6 +229,7 @@ pub async fn remove_from_group(state: &AppState, admin: &Admin, username: &str, 
 /// leads to enrolment wherever MFA is required, and no existing sign-in survives it.
 pub async fn reset_mfa(state: &AppState, admin: &Admin, username: &str) -> AppResult<()> {
     let user = find(state, username).await?;
+    admin.not_on_self(&user.id, "adm-err-self-mfa")?;
     store::factors::delete_totp(&state.db, &user.id).await?;
     store::factors::delete_backup_codes(&state.db, &user.id).await?;
     store::factors::delete_passkeys(&state.db, &user.id).await?;

@@ -19,7 +19,8 @@ pub const REMOVED: &str = "webhook.removed";
 pub const ROTATED: &str = "webhook.secret_rotated";
 
 /// A subscriber as the API shows it: never its secrets.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Webhook)]
 pub struct View {
     pub id: String,
     pub url: String,
@@ -48,8 +49,9 @@ impl View {
 }
 
 /// What a new subscriber or a change says; `None` leaves a field as it is.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookSpec)]
 pub struct Spec {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,

@@ -26,16 +26,15 @@ const PAGE_SIZE: i64 = 25;
 /// `GET /admin`: where an administrator starts — figures of the last day and the ways on.
 pub async fn home(State(state): State<AppState>, AdminPage(admin): AdminPage) -> PageResult<Response> {
     let stats = crate::admin::stats::stats(&state, &admin).await?;
-    let n = |v: &serde_json::Value| v.as_i64().unwrap_or(0);
-    let day = &stats["logins"]["24h"];
+    let day = stats.logins.get("24h").ok_or_else(|| AppError::internal("no 24h window"))?;
     let page = AdminHomePage {
-        users: n(&stats["mfa"]["users"]),
-        enrolled: n(&stats["mfa"]["enrolled_users"]),
-        rate_percent: (stats["mfa"]["enrollment_rate"].as_f64().unwrap_or(0.0) * 100.0).round() as i64,
-        sign_ins: n(&day["sign_ins"]),
-        failures: n(&day["failures"]) + n(&day["password_failures"]),
-        lockouts: n(&day["lockouts"]),
-        recoveries: n(&day["recoveries"]),
+        users: stats.mfa.users,
+        enrolled: stats.mfa.enrolled_users,
+        rate_percent: (stats.mfa.enrollment_rate * 100.0).round() as i64,
+        sign_ins: day.sign_ins,
+        failures: day.failures + day.password_failures,
+        lockouts: day.lockouts,
+        recoveries: day.recoveries,
     };
     Ok(render(StatusCode::OK, &page))
 }

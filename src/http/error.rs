@@ -3,9 +3,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde_json::json;
 
 use crate::error::{AppError, Msg, OAuthErrorCode};
+use crate::http::api::openapi::ApiError;
 use crate::web::MessagePage;
 use crate::web::i18n;
 
@@ -42,7 +42,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
         let status = status_of(&self);
-        let body = json!({"error": self.code(), "error_description": self.public_message()});
+        let body = ApiError { error: self.code().into(), error_description: self.public_message(), redirect_to: None };
         let mut resp = (status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -46,7 +46,17 @@ pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str>
 /// Options for `navigator.credentials.create` with the id of the registration ceremony that
 /// the finishing call names: `{"session": ..., "publicKey": ...}`, never cached.
 pub fn registration_options(ceremony: String, options: webauthn_rs::prelude::CreationChallengeResponse) -> Response {
-    let mut body = serde_json::json!(options);
-    body["session"] = serde_json::json!(ceremony);
-    super::no_store(axum::Json(body))
+    let public_key = serde_json::json!(options.public_key);
+    super::no_store(axum::Json(PasskeyCreation { session: ceremony, public_key }))
+}
+
+/// What `navigator.credentials.create` needs, and the ceremony the answer goes back to.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PasskeyCreation {
+    /// The ceremony's id: the `session` query parameter of the finishing call.
+    pub session: String,
+    /// `PublicKeyCredentialCreationOptions` (WebAuthn L3 JSON form).
+    #[serde(rename = "publicKey")]
+    #[schema(value_type = Object)]
+    pub public_key: serde_json::Value,
 }

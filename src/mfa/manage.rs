@@ -248,7 +248,7 @@ pub async fn confirm_oob(
 }
 
 /// One factor as `GET /api/v1/mfa/factors` lists it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct FactorView {
     /// `totp` and `backup_codes` for the one of their kind; the row id otherwise.
     pub id: String,
@@ -418,7 +418,7 @@ pub async fn overview(
 }
 
 /// A user's MFA status, as `GET /api/v1/me/mfa` and `GET /api/v1/admin/users/{id}/mfa` give it.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct MfaStatus {
     pub user_id: String,
     pub username: String,

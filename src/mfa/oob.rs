@@ -42,7 +42,7 @@ pub fn destination(state: &AppState, kind: Factor, input: &str) -> AppResult<Str
 }
 
 /// What the caller is told about a code that was sent.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Sent {
     /// The code's id; a set-up's factor will have it as its id.
     #[serde(skip)]

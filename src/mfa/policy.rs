@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::assurance::Assurance;
 
 /// MFA policy values, weakest first; `Ord` follows strength, so "the stronger of two" is `max`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// No challenge.
@@ -39,7 +39,7 @@ impl Policy {
 }
 
 /// Second factors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Factor {
     Totp,
@@ -96,7 +96,7 @@ pub fn parse_factors(s: &str) -> Vec<Factor> {
 }
 
 /// Global settings (DESIGN §2), stored in the database and read at every login.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub mfa_policy: Policy,
@@ -191,7 +191,7 @@ pub fn weakest_factor_for(policy: Policy) -> Factor {
 }
 
 /// An app's own settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppPolicy {
     /// `None`: inherit the global policy.
     pub mfa_policy: Option<Policy>,

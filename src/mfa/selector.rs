@@ -24,7 +24,7 @@ const RECENT_PASSWORD_SECONDS: i64 = 86_400;
 
 /// Where an assigned plugin stands in its scope: its verdict enforced (one per scope),
 /// evaluated and recorded only (one per scope), or kept assigned without running.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginMode {
     Active,
@@ -55,7 +55,7 @@ crate::text_enum!(PluginMode);
 crate::text_enum!(OnError);
 
 /// What to do when a plugin fails (DESIGN §2 step 5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
     /// At least `any`: the login needs a second factor.

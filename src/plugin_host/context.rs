@@ -7,15 +7,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::mfa::policy::{Factor, Policy};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PluginAttribute)]
 pub struct Attribute {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PluginUser)]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -35,8 +37,9 @@ pub struct User {
     pub password_changed_at: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PluginFactor)]
 pub struct EnrolledFactor {
     pub kind: Factor,
     pub name: String,
@@ -46,8 +49,9 @@ pub struct EnrolledFactor {
     pub last_used_at: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PluginApp)]
 pub struct App {
     pub id: String,
     pub name: String,
@@ -59,8 +63,9 @@ pub struct App {
     pub metadata: Vec<Attribute>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schema(as = PluginRequest)]
 pub struct Request {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -71,8 +76,9 @@ pub struct Request {
     pub force_authn: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PluginSession)]
 pub struct Session {
     pub auth_time: i64,
     #[serde(default)]
@@ -81,8 +87,9 @@ pub struct Session {
     pub amr: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schema(as = PluginDevice)]
 pub struct Device {
     pub trusted: bool,
     pub known: bool,
@@ -90,8 +97,9 @@ pub struct Device {
     pub last_seen_at: Option<i64>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schema(as = PluginSignals)]
 pub struct Signals {
     pub new_device: bool,
     pub new_ip: bool,
@@ -100,7 +108,7 @@ pub struct Signals {
 }
 
 /// Everything about one login (WIT `login-context`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginContext {
     pub now: i64,
@@ -143,8 +151,9 @@ impl LoginContext {
 }
 
 /// A selector's verdict (WIT `decision`), as returned, before the floor rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PluginDecision)]
 pub struct Decision {
     pub policy: Policy,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -157,8 +157,9 @@ impl LogBuffer {
 }
 
 /// Why an evaluation produced no usable decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PluginFailureKind)]
 pub enum FailureKind {
     /// The component trapped (unreachable, out-of-bounds access, stack overflow, ...).
     Trap,
@@ -208,16 +209,19 @@ impl FailureKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PluginFailure)]
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
 }
 
 /// One run of a selector.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PluginEvaluation)]
 pub struct Evaluation {
     #[serde(with = "outcome")]
+    #[schema(schema_with = outcome::schema)]
     pub outcome: Result<Decision, Failure>,
     pub logs: Vec<String>,
     /// Log lines dropped (or cut) because of the caps.
@@ -254,6 +258,19 @@ mod outcome {
             Repr::Decision(x) => Ok(x),
             Repr::Error(f) => Err(f),
         })
+    }
+
+    /// The OpenAPI schema of this representation: one of the two objects.
+    pub fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Ref};
+        let one = |key: &str, schema: &str| {
+            ObjectBuilder::new().property(key, Ref::from_schema_name(schema)).required(key).build()
+        };
+        OneOfBuilder::new()
+            .item(one("decision", "PluginDecision"))
+            .item(one("error", "PluginFailure"))
+            .description(Some("The selector's decision, or why there is none."))
+            .into()
     }
 }
 

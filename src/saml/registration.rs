@@ -7,7 +7,7 @@ use crate::store::saml::{Acs, AttributeMapping, ServiceProvider, SignedParts};
 
 /// A SAML service provider to register. Every field but `name` may come from the SP's
 /// metadata (`metadata`); fields given here win over the metadata's.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SamlAppSpec {
     pub name: String,

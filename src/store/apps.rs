@@ -7,7 +7,7 @@ use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
 /// How an app signs its users in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Oidc,
@@ -33,7 +33,7 @@ impl Protocol {
 
 crate::text_enum!(Protocol);
 
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct App {
     pub id: String,
     pub name: String,

@@ -32,7 +32,8 @@ where
     sqlx::query(sql).bind(now).bind(e.event).bind(e.user_id).bind(e.actor_id).bind(e.app_id).bind(e.ip).bind(e.detail)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct Entry {
     pub id: i64,
     pub at: i64,

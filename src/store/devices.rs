@@ -4,7 +4,8 @@ use super::{Db, returned_one};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = TrustedDevice)]
 pub struct Device {
     pub id: String,
     #[serde(skip)]

@@ -133,7 +133,7 @@ pub async fn use_backup_code(db: &Db, user_id: &str, hash: &str, now: i64) -> Ap
     Ok(n == 1)
 }
 
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
 pub struct BackupCodeStatus {
     pub remaining: i64,
     pub total: i64,

@@ -11,8 +11,9 @@ use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
 /// Where a message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = MessageChannel)]
 pub enum Channel {
     Email,
     Sms,
@@ -40,8 +41,9 @@ impl Channel {
 }
 crate::text_enum!(Channel);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = MessageStatus)]
 pub enum Status {
     /// Waiting for its next attempt.
     Pending,
@@ -243,7 +245,8 @@ macro_rules! summary_columns {
 }
 
 /// What an administrator sees of a message: never its body.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = OutboxMessage)]
 pub struct Summary {
     pub id: String,
     pub channel: Channel,

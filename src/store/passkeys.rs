@@ -6,7 +6,7 @@ use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
 /// A passkey as the user sees it.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct PasskeyInfo {
     pub id: String,
     pub name: String,

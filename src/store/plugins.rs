@@ -6,7 +6,7 @@ use crate::error::{AppError, AppResult};
 use crate::mfa::selector::{OnError, PluginMode};
 use crate::{on_db, on_db_write};
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Plugin {
     pub id: String,
     pub name: String,
@@ -113,7 +113,8 @@ pub async fn delete(db: &Db, id: &str) -> AppResult<bool> {
     Ok(n == 1)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = PluginAssignment)]
 pub struct Assignment {
     /// `global` or an app id.
     pub scope: String,

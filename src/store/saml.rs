@@ -10,7 +10,7 @@ use crate::{on_db, on_db_write};
 
 /// An assertion consumer service: where responses are posted (SAML Metadata §2.4.4).
 /// Which parts of a response the IdP signs for a service provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SignedParts {
     Assertion,
@@ -39,7 +39,7 @@ impl SignedParts {
 
 crate::text_enum!(SignedParts);
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Acs {
     pub url: String,
     pub index: u32,
@@ -48,14 +48,14 @@ pub struct Acs {
 }
 
 /// One SAML attribute of the response and the user field it carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AttributeMapping {
     pub name: String,
     pub source: String,
 }
 
 /// A registered service provider, with its lists decoded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServiceProvider {
     pub app_id: String,
     pub name: String,

@@ -133,7 +133,7 @@ pub async fn user_groups(db: &Db, user_id: &str) -> AppResult<Vec<(String, Optio
     Ok(rows.into_iter().map(|(name, policy)| (name, policy.as_deref().and_then(Policy::parse))).collect())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Group {
     pub name: String,
     pub mfa_policy: Option<String>,

@@ -6,7 +6,7 @@ use super::{Db, returned_one};
 use crate::error::AppResult;
 use crate::{on_db, on_db_write};
 
-#[derive(Clone, FromRow, serde::Serialize)]
+#[derive(Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub username: String,

@@ -41,6 +41,7 @@ mod mfa_totp_login;
 mod mfa_totp_replay;
 mod mfa_used_transaction;
 mod oidc_flow;
+mod openapi;
 mod ops;
 mod parser_properties;
 mod password_work;

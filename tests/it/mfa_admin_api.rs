@@ -6,7 +6,7 @@ use crate::both_databases;
 use crate::common::*;
 use serde_json::json;
 
-both_databases!(settings_apps_groups_and_audit);
+both_databases!(settings_apps_groups_and_audit, an_administrator_cannot_lock_or_strip_themselves);
 
 async fn settings_apps_groups_and_audit(b: Backend) {
     let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
@@ -107,5 +107,49 @@ async fn settings_apps_groups_and_audit(b: Backend) {
     assert_eq!(resp.status(), 400);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request", "{body}");
+    srv.stop().await;
+}
+
+/// An administrator's tools refuse their own account: disabling it would lock them out, and
+/// their own factors change on their account page, which asks for a fresh second factor
+/// (the fuzzer in `openapi.rs` found `root` in the user list and disabled it). On another
+/// administrator's account the same calls work.
+async fn an_administrator_cannot_lock_or_strip_themselves(b: Backend) {
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let root = srv.add_admin("root").await;
+    srv.add_admin("other").await;
+    let secret = srv.enrol_totp(&root).await;
+    let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let (_, body) = api_login(&srv, &admin, "root").await;
+    let mfa = json!({"mfa_token": body["mfa_token"], "code": srv.code(&secret)});
+    assert_eq!(api_post(&admin, &srv.url("/api/v1/auth/mfa/totp"), mfa).await.0, 200);
+    let factors: serde_json::Value =
+        admin.get(srv.url("/api/v1/admin/users/root/mfa")).send().await.unwrap().json().await.unwrap();
+    let totp = factors["factors"][0]["id"].as_str().unwrap().to_owned();
+    let calls = [
+        ("POST", "/api/v1/admin/users/root/disable".to_owned(), None),
+        ("POST", "/api/v1/admin/users/root/reset-mfa".to_owned(), None),
+        ("POST", "/api/v1/admin/users/root/mfa/backup-codes".to_owned(), None),
+        ("POST", "/api/v1/admin/users/root/mfa/recovery".to_owned(), Some(json!({"reason": "me", "expires_in": 600}))),
+        ("DELETE", format!("/api/v1/admin/users/root/mfa/factors/{totp}"), None),
+    ];
+    for (method, path, body) in &calls {
+        let mut req = admin.request(method.parse().unwrap(), srv.url(path));
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 403, "{method} {path}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "forbidden", "{method} {path}: {body}");
+    }
+    // Nothing changed: still enabled, still signed in, the factor still there.
+    let after: serde_json::Value =
+        admin.get(srv.url("/api/v1/admin/users/root/mfa")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(after["factors"], factors["factors"]);
+    assert!(!portcullis::store::users::find_by_username(&srv.state.db, "root").await.unwrap().unwrap().disabled);
+    // Another administrator's account: allowed.
+    let resp = admin.post(srv.url("/api/v1/admin/users/other/disable")).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
     srv.stop().await;
 }

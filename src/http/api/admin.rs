@@ -6,15 +6,15 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::admin::apps::{self, OidcAppSpec, SamlAppSpec};
 use crate::admin::{Admin, mfa as admin_mfa, settings, users, webhooks as admin_webhooks};
 use crate::error::{AppError, AppResult};
 use crate::http::guards::SameOriginJson;
-use crate::mfa::policy::{AppPolicy, Policy};
+use crate::mfa::policy::{AppPolicy, Factor, Policy, Settings};
 use crate::state::AppState;
 use crate::store;
 
@@ -30,32 +30,75 @@ fn policy_value(key: &str, v: &str) -> AppResult<Policy> {
     })
 }
 
+/// The global sign-in settings.
+#[utoipa::path(get, path = "/api/v1/admin/settings", tag = "admin",
+    responses((status = 200, description = "The settings", body = Settings)))]
 pub async fn settings_get(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
     Ok(Json(store::settings::load(&state.db).await?).into_response())
 }
 
+/// The settings after a change, and what it means for the administrator's own account.
+#[derive(Serialize)]
+pub struct SettingsChanged {
+    #[serde(flatten)]
+    settings: Settings,
+    /// E.g. that the administrator has no factor the new policy accepts.
+    warnings: Vec<String>,
+}
+
+/// `Settings`' schema with `warnings` beside its fields (a derived `flatten` would be an
+/// `allOf` whose `Settings` part, which refuses unknown fields as a request must, refuses
+/// `warnings` too).
+impl utoipa::PartialSchema for SettingsChanged {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+        let mut schema = <Settings as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(o)) = &mut schema {
+            o.additional_properties = None;
+            let strings = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
+            o.properties.insert("warnings".into(), strings.into());
+            o.required.push("warnings".into());
+        }
+        schema
+    }
+}
+
+impl ToSchema for SettingsChanged {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <Settings as ToSchema>::schemas(schemas);
+    }
+}
+
+/// Changes some of the global settings (the fields given); refuses a change that would lock
+/// every administrator out.
+#[utoipa::path(patch, path = "/api/v1/admin/settings", tag = "admin",
+    request_body(content = Settings, description = "Any of the settings' fields",
+        example = json!({"mfa_policy": "any", "mfa_reauth_interval_minutes": 720})),
+    responses((status = 200, description = "The settings", body = SettingsChanged)))]
 pub async fn settings_patch(
     State(state): State<AppState>,
     admin: Admin,
     SameOriginJson(patch): SameOriginJson<Value>,
 ) -> AppResult<Response> {
-    let s = settings::update(&state, &admin, &patch).await?;
-    let mut body = json!(s);
-    body["warnings"] = json!(
-        settings::own_account_warnings(&state, &admin).await?.iter().map(ToString::to_string).collect::<Vec<_>>()
-    );
-    Ok(Json(body).into_response())
+    let settings = settings::update(&state, &admin, &patch).await?;
+    let warnings =
+        settings::own_account_warnings(&state, &admin).await?.iter().map(ToString::to_string).collect::<Vec<_>>();
+    Ok(Json(SettingsChanged { settings, warnings }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppPolicyBody {
     /// `inherit` or a policy value.
+    #[schema(example = "passkey")]
     mfa_policy: Option<String>,
+    /// 0: the global interval.
     reauth_interval_minutes: Option<i64>,
     allow_trusted_devices: Option<bool>,
     /// The factors the app accepts (a subset of `mfa_allowed_factors`); `[]` or `null`: all.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
     allowed_factors: Option<Option<Vec<String>>>,
 }
 
@@ -64,28 +107,59 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
     Option::<T>::deserialize(d).map(Some)
 }
 
-fn app_policy_json(app: &store::apps::App, p: &AppPolicy) -> Value {
-    json!({
-        "id": app.id,
-        "name": app.name,
-        "protocol": app.protocol,
-        "mfa_policy": p.mfa_policy.map_or("inherit", Policy::as_str),
-        "reauth_interval_minutes": p.reauth_interval_minutes,
-        "allow_trusted_devices": p.allow_trusted_devices,
-        "allowed_factors": p.allowed_factors,
-    })
+/// An app and its own sign-in policy.
+#[derive(Serialize, ToSchema)]
+pub struct AppPolicyView {
+    id: String,
+    name: String,
+    protocol: store::apps::Protocol,
+    /// `inherit` or a policy value.
+    #[schema(example = "inherit")]
+    mfa_policy: &'static str,
+    reauth_interval_minutes: i64,
+    allow_trusted_devices: bool,
+    /// The factors the app accepts; `null`: all that are allowed.
+    allowed_factors: Option<Vec<Factor>>,
 }
 
+fn app_policy_view(app: store::apps::App, p: AppPolicy) -> AppPolicyView {
+    AppPolicyView {
+        id: app.id,
+        name: app.name,
+        protocol: app.protocol,
+        mfa_policy: p.mfa_policy.map_or("inherit", Policy::as_str),
+        reauth_interval_minutes: p.reauth_interval_minutes,
+        allow_trusted_devices: p.allow_trusted_devices,
+        allowed_factors: p.allowed_factors,
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppList {
+    apps: Vec<store::apps::App>,
+}
+
+/// Every registered app (OIDC clients and SAML service providers).
+#[utoipa::path(get, path = "/api/v1/admin/apps", tag = "admin",
+    responses((status = 200, description = "The apps", body = AppList)))]
 pub async fn apps_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
-    Ok(Json(json!({"apps": store::apps::list(&state.db).await?})).into_response())
+    Ok(Json(AppList { apps: store::apps::list(&state.db).await? }).into_response())
 }
 
+/// An app and its own sign-in policy.
+#[utoipa::path(get, path = "/api/v1/admin/apps/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The app's id")),
+    responses((status = 200, description = "The app", body = AppPolicyView)))]
 pub async fn app_get(State(state): State<AppState>, _: Admin, Path(id): Path<String>) -> AppResult<Response> {
     let app = store::apps::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
     let policy = store::settings::find_app_policy(&state.db, &id).await?.unwrap_or_default();
-    Ok(Json(app_policy_json(&app, &policy)).into_response())
+    Ok(Json(app_policy_view(app, policy)).into_response())
 }
 
+/// Changes an app's own sign-in policy (the fields given).
+#[utoipa::path(patch, path = "/api/v1/admin/apps/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The app's id")), request_body = AppPolicyBody,
+    responses((status = 200, description = "The app", body = AppPolicyView)))]
 pub async fn app_patch(
     State(state): State<AppState>,
     admin: Admin,
@@ -113,43 +187,52 @@ pub async fn app_patch(
                 names
                     .iter()
                     .map(|n| {
-                        crate::mfa::policy::Factor::parse(n)
-                            .filter(|f| *f != crate::mfa::policy::Factor::BackupCode)
-                            .ok_or_else(|| {
-                                AppError::BadRequest(
-                                    format!("allowed_factors: `{n}` is not totp, passkey, sms or email").into(),
-                                )
-                            })
+                        Factor::parse(n).filter(|f| *f != Factor::BackupCode).ok_or_else(|| {
+                            AppError::BadRequest(
+                                format!("allowed_factors: `{n}` is not totp, passkey, sms or email").into(),
+                            )
+                        })
                     })
                     .collect::<AppResult<Vec<_>>>()?,
             ),
         };
     }
     settings::set_app_policy(&state, &admin, &id, &p).await?;
-    Ok(Json(app_policy_json(&app, &p)).into_response())
+    Ok(Json(app_policy_view(app, p)).into_response())
 }
 
+/// Removes an app: its clients' tokens and sessions' links to it end.
+#[utoipa::path(delete, path = "/api/v1/admin/apps/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The app's id")),
+    responses((status = 204, description = "Removed")))]
 pub async fn app_delete(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
     let app = store::apps::find(&state.db, &id).await?.ok_or(AppError::NotFound)?;
     apps::remove(&state, &admin, &app).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OidcAppBody {
+    #[schema(example = "Wiki")]
     name: String,
+    /// Chosen client id; generated when absent.
     client_id: Option<String>,
+    #[schema(example = json!(["https://wiki.example.com/callback"]))]
     redirect_uris: Vec<String>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
+    /// A public client (SPA, native app): no secret, PKCE required.
     #[serde(default)]
     public: bool,
+    /// Extra scopes beyond the standard ones (e.g. `api:read`).
     #[serde(default)]
     scopes: Vec<String>,
 }
 
 /// Registers an OIDC client; a confidential client's secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/admin/apps/oidc", tag = "admin", request_body = OidcAppBody,
+    responses((status = 201, description = "The client (with its secret, shown once)", body = apps::CreatedOidcApp)))]
 pub async fn oidc_app_create(
     State(state): State<AppState>,
     admin: Admin,
@@ -168,6 +251,8 @@ pub async fn oidc_app_create(
 }
 
 /// Registers a SAML service provider from fields, its metadata (`metadata`), or both.
+#[utoipa::path(post, path = "/api/v1/admin/apps/saml", tag = "admin", request_body = SamlAppSpec,
+    responses((status = 201, description = "The service provider", body = store::saml::ServiceProvider)))]
 pub async fn saml_app_create(
     State(state): State<AppState>,
     admin: Admin,
@@ -177,17 +262,37 @@ pub async fn saml_app_create(
     Ok((StatusCode::CREATED, Json(json!(sp))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
+    /// The group's minimum policy; absent or `null`: none.
+    #[schema(example = "otp")]
     mfa_policy: Option<String>,
 }
 
-pub async fn groups_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
-    let groups = store::settings::list_groups(&state.db).await?;
-    Ok(Json(json!({"groups": groups})).into_response())
+#[derive(Serialize, ToSchema)]
+pub struct GroupList {
+    groups: Vec<store::settings::Group>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct GroupView {
+    name: String,
+    mfa_policy: Option<Policy>,
+}
+
+/// Every group, with its minimum policy and member count.
+#[utoipa::path(get, path = "/api/v1/admin/groups", tag = "admin",
+    responses((status = 200, description = "The groups", body = GroupList)))]
+pub async fn groups_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
+    let groups = store::settings::list_groups(&state.db).await?;
+    Ok(Json(GroupList { groups }).into_response())
+}
+
+/// Creates a group or sets its minimum policy.
+#[utoipa::path(put, path = "/api/v1/admin/groups/{name}", tag = "admin",
+    params(("name" = String, Path, description = "The group's name")), request_body = GroupBody,
+    responses((status = 200, description = "The group", body = GroupView)))]
 pub async fn group_put(
     State(state): State<AppState>,
     admin: Admin,
@@ -196,9 +301,14 @@ pub async fn group_put(
 ) -> AppResult<Response> {
     let policy = b.mfa_policy.as_deref().map(|v| policy_value("mfa_policy", v)).transpose()?;
     settings::set_group_policy(&state, &admin, &name, policy).await?;
-    Ok(Json(json!({"name": name, "mfa_policy": policy})).into_response())
+    Ok(Json(GroupView { name, mfa_policy: policy }).into_response())
 }
 
+/// Adds a user to a group.
+#[utoipa::path(put, path = "/api/v1/admin/groups/{name}/members/{username}", tag = "admin",
+    params(("name" = String, Path, description = "The group's name"),
+        ("username" = String, Path, description = "The user's name")),
+    responses((status = 204, description = "A member")))]
 pub async fn group_member_put(
     State(state): State<AppState>,
     admin: Admin,
@@ -208,6 +318,11 @@ pub async fn group_member_put(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Takes a user out of a group.
+#[utoipa::path(delete, path = "/api/v1/admin/groups/{name}/members/{username}", tag = "admin",
+    params(("name" = String, Path, description = "The group's name"),
+        ("username" = String, Path, description = "The user's name")),
+    responses((status = 204, description = "No longer a member")))]
 pub async fn group_member_delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -219,9 +334,10 @@ pub async fn group_member_delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
+    #[schema(example = "bob")]
     username: String,
     /// Generated (and answered once) when absent.
     password: Option<String>,
@@ -238,7 +354,7 @@ pub struct NewUserBody {
     invite: Option<InviteBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
     /// 1 to 14 (default 7).
@@ -248,11 +364,47 @@ pub struct InviteBody {
     send_email: bool,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<store::users::User>,
+}
+
+/// Every account.
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    responses((status = 200, description = "The accounts", body = UserList)))]
 pub async fn users_list(State(state): State<AppState>, _: Admin) -> AppResult<Response> {
-    Ok(Json(json!({"users": store::users::list(&state.db).await?})).into_response())
+    Ok(Json(UserList { users: store::users::list(&state.db).await? }).into_response())
+}
+
+/// A new account: with its generated password, or its invitation link (in this answer only).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CreatedUser {
+    Invited(InvitedUser),
+    Added(AddedUser),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitedUser {
+    id: String,
+    username: String,
+    /// The link to choose a password (works once).
+    invitation_url: String,
+    expires_at: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AddedUser {
+    id: String,
+    username: String,
+    is_admin: bool,
+    /// The generated password when none was given (shown once); otherwise `null`.
+    password: Option<String>,
 }
 
 /// Creates an account; a generated password, or the invitation link, is in this answer only.
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = NewUserBody,
+    responses((status = 201, description = "The account", body = CreatedUser)))]
 pub async fn user_create(
     State(state): State<AppState>,
     admin: Admin,
@@ -276,11 +428,11 @@ pub async fn user_create(
         };
         let days = invite.expires_days.unwrap_or(7);
         let (user, issued) = users::invite(&state, &admin, &spec, days, invite.send_email).await?;
-        let body = json!({
-            "id": user.id,
-            "username": user.username,
-            "invitation_url": issued.url.expose(),
-            "expires_at": issued.expires_at,
+        let body = CreatedUser::Invited(InvitedUser {
+            id: user.id,
+            username: user.username,
+            invitation_url: issued.url.expose().to_owned(),
+            expires_at: issued.expires_at,
         });
         return Ok((StatusCode::CREATED, Json(body)).into_response());
     }
@@ -295,31 +447,56 @@ pub async fn user_create(
         groups: &b.groups,
     };
     let user = users::add(&state, &admin, &spec).await?;
-    let body = json!({"id": user.id, "username": user.username, "is_admin": user.is_admin, "password": generated});
+    let body = CreatedUser::Added(AddedUser {
+        id: user.id,
+        username: user.username,
+        is_admin: user.is_admin,
+        password: generated,
+    });
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-/// What an administrator can do to an account by name.
-#[derive(Clone, Copy)]
-pub enum UserAction {
-    Disable,
-    Enable,
-    ResetMfa,
+/// Disables an account: its sessions and tokens end, and it cannot sign in.
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/disable", tag = "admin",
+    params(("username" = String, Path, description = "The user's name")),
+    responses((status = 204, description = "Disabled")))]
+pub async fn user_disable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> AppResult<StatusCode> {
+    users::set_disabled(&state, &admin, &username, true).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /users/{username}/disable|enable|reset-mfa`.
-pub fn post_user_action(action: UserAction) -> MethodRouter<AppState> {
-    post(move |State(state): State<AppState>, admin: Admin, Path(username): Path<String>| async move {
-        match action {
-            UserAction::Disable => users::set_disabled(&state, &admin, &username, true).await?,
-            UserAction::Enable => users::set_disabled(&state, &admin, &username, false).await?,
-            UserAction::ResetMfa => users::reset_mfa(&state, &admin, &username).await?,
-        }
-        AppResult::Ok(StatusCode::NO_CONTENT)
-    })
+/// Enables a disabled account.
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/enable", tag = "admin",
+    params(("username" = String, Path, description = "The user's name")),
+    responses((status = 204, description = "Enabled")))]
+pub async fn user_enable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> AppResult<StatusCode> {
+    users::set_disabled(&state, &admin, &username, false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// Removes every factor, backup code and trusted device of an account.
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/reset-mfa", tag = "admin",
+    params(("username" = String, Path, description = "The user's name")),
+    responses((status = 204, description = "Reset")))]
+pub async fn user_reset_mfa(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(username): Path<String>,
+) -> AppResult<StatusCode> {
+    users::reset_mfa(&state, &admin, &username).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     user_id: Option<String>,
     actor_id: Option<String>,
@@ -329,10 +506,20 @@ pub struct AuditQuery {
     since: Option<i64>,
     /// Unix time: entries before it.
     until: Option<i64>,
+    /// An entry id: entries older than it (the next page).
     before: Option<i64>,
+    /// 1–1000 (default 100).
     limit: Option<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct AuditList {
+    entries: Vec<store::audit::Entry>,
+}
+
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, description = "Entries", body = AuditList)))]
 pub async fn audit(State(state): State<AppState>, _: Admin, q: QueryResult<AuditQuery>) -> AppResult<Response> {
     let q = query(q)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -345,18 +532,23 @@ pub async fn audit(State(state): State<AppState>, _: Admin, q: QueryResult<Audit
         until: q.until,
         before: q.before,
     };
-    Ok(Json(json!({"entries": store::audit::list(&state.db, &filter, limit).await?})).into_response())
+    Ok(Json(AuditList { entries: store::audit::list(&state.db, &filter, limit).await? }).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestMessageBody {
     /// `email` or `sms`.
+    #[schema(example = "email")]
     channel: String,
+    #[schema(example = "ops@example.com")]
     to: String,
 }
 
-/// `POST /delivery/test`: queues a test message; 202 with its record (follow it in `/outbox`).
+/// Queues a test message through the configured transport; 202 with its record (follow it
+/// in `/api/v1/admin/outbox`).
+#[utoipa::path(post, path = "/api/v1/admin/delivery/test", tag = "admin", request_body = TestMessageBody,
+    responses((status = 202, description = "Queued", body = store::outbox::Summary)))]
 pub async fn delivery_test(
     State(state): State<AppState>,
     admin: Admin,
@@ -368,31 +560,50 @@ pub async fn delivery_test(
     Ok((StatusCode::ACCEPTED, Json(msg)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
+    /// `pending`, `sending`, `sent` or `failed`.
     status: Option<String>,
+    /// 1–1000 (default 100).
     limit: Option<i64>,
 }
 
-/// `GET /outbox[?status=failed]`: messages newest first, without their bodies.
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    messages: Vec<store::outbox::Summary>,
+}
+
+/// The outbox (mail, SMS, webhook events), newest first, without the messages' bodies.
+#[utoipa::path(get, path = "/api/v1/admin/outbox", tag = "admin", params(OutboxQuery),
+    responses((status = 200, description = "Messages", body = MessageList)))]
 pub async fn outbox(State(state): State<AppState>, admin: Admin, q: QueryResult<OutboxQuery>) -> AppResult<Response> {
     let q = query(q)?;
     let messages = crate::admin::delivery::list(&state, &admin, q.status.as_deref(), q.limit.unwrap_or(100)).await?;
-    Ok(Json(json!({"messages": messages})).into_response())
+    Ok(Json(MessageList { messages }).into_response())
 }
 
-/// `GET /users/{id}/mfa` (the id, or the username).
+/// A user's MFA status (by id or username).
+#[utoipa::path(get, path = "/api/v1/admin/users/{username}/mfa", tag = "admin",
+    params(("username" = String, Path, description = "The user's name or id")),
+    responses((status = 200, description = "The user's MFA status", body = crate::mfa::manage::MfaStatus)))]
 pub async fn user_mfa(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
     let user = admin_mfa::user(&state, &id).await?;
     Ok(Json(admin_mfa::status(&state, &admin, &user).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
+    /// Why, for the audit log and the user's alert.
     reason: Option<String>,
 }
 
-/// `DELETE /users/{id}/mfa/factors/{factor_id}?reason=…`.
+/// Removes one of a user's factors.
+#[utoipa::path(delete, path = "/api/v1/admin/users/{username}/mfa/factors/{factor_id}", tag = "admin",
+    params(("username" = String, Path, description = "The user's name or id"),
+        ("factor_id" = String, Path, description = "The factor's id"), ReasonQuery),
+    responses((status = 204, description = "Removed")))]
 pub async fn user_factor_delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -405,7 +616,15 @@ pub async fn user_factor_delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /users/{id}/mfa/backup-codes`: a new set, in this answer only.
+#[derive(Serialize, ToSchema)]
+pub struct IssuedBackupCodes {
+    backup_codes: Vec<String>,
+}
+
+/// A new set of backup codes for a user, in this answer only (the old set stops working).
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/mfa/backup-codes", tag = "admin",
+    params(("username" = String, Path, description = "The user's name or id")),
+    responses((status = 201, description = "The codes", body = IssuedBackupCodes)))]
 pub async fn user_backup_codes(
     State(state): State<AppState>,
     admin: Admin,
@@ -413,21 +632,35 @@ pub async fn user_backup_codes(
 ) -> AppResult<Response> {
     let user = admin_mfa::user(&state, &id).await?;
     let codes = admin_mfa::generate_backup_codes(&state, &admin, &user).await?;
-    Ok(crate::http::no_store((StatusCode::CREATED, Json(json!({"backup_codes": codes})))))
+    Ok(crate::http::no_store((StatusCode::CREATED, Json(IssuedBackupCodes { backup_codes: codes }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryLinkBody {
+    #[schema(example = "lost phone, identity checked by video call")]
     reason: String,
     /// Seconds, at most 86400.
+    #[schema(example = 3600)]
     expires_in: i64,
     /// Also email it to the user's verified address.
     #[serde(default)]
     email: bool,
 }
 
-/// `POST /users/{id}/mfa/recovery {reason, expires_in}`: a recovery link, in this answer only.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryLink {
+    /// Works once; shown in this answer only.
+    recovery_url: String,
+    expires_at: i64,
+    emailed: bool,
+    note: &'static str,
+}
+
+/// An MFA recovery link for a user, in this answer only.
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/mfa/recovery", tag = "admin",
+    params(("username" = String, Path, description = "The user's name or id")), request_body = RecoveryLinkBody,
+    responses((status = 201, description = "The link", body = RecoveryLink)))]
 pub async fn user_recovery_link(
     State(state): State<AppState>,
     admin: Admin,
@@ -436,41 +669,70 @@ pub async fn user_recovery_link(
 ) -> AppResult<Response> {
     let user = admin_mfa::user(&state, &id).await?;
     let issued = admin_mfa::recovery_link(&state, &admin, &user, &b.reason, b.expires_in, b.email).await?;
-    let body = json!({
-        "recovery_url": issued.url,
-        "expires_at": issued.expires_at,
-        "emailed": b.email,
-        "note": "The link works once. The user signs in with their password, sets up a new factor, and only then gets a session.",
-    });
+    let body = RecoveryLink {
+        recovery_url: issued.url.expose().to_owned(),
+        expires_at: issued.expires_at,
+        emailed: b.email,
+        note: "The link works once. The user signs in with their password, sets up a new factor, and only then gets a session.",
+    };
     Ok(crate::http::no_store((StatusCode::CREATED, Json(body))))
 }
 
-/// `GET /stats`.
+/// MFA adoption and what the sign-ins did over the last 24 hours, 7 and 30 days.
+#[utoipa::path(get, path = "/api/v1/admin/stats", tag = "admin",
+    responses((status = 200, description = "The figures", body = crate::admin::stats::Stats)))]
 pub async fn stats(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
     Ok(Json(crate::admin::stats::stats(&state, &admin).await?).into_response())
 }
 
-/// `GET /webhooks`.
-pub async fn webhooks_list(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
-    Ok(Json(json!({"webhooks": admin_webhooks::list(&state, &admin).await?})).into_response())
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    webhooks: Vec<admin_webhooks::View>,
 }
 
-/// `POST /webhooks {url, events, description}`: the secret is in this answer only.
+/// A webhook subscriber with its signing secret (in this answer only).
+#[derive(Serialize, ToSchema)]
+pub struct WebhookWithSecret {
+    #[serde(flatten)]
+    webhook: admin_webhooks::View,
+    /// `whsec_...` (Standard Webhooks).
+    secret: String,
+}
+
+/// The webhook subscribers.
+#[utoipa::path(get, path = "/api/v1/admin/webhooks", tag = "admin",
+    responses((status = 200, description = "Subscribers", body = WebhookList)))]
+pub async fn webhooks_list(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    Ok(Json(WebhookList { webhooks: admin_webhooks::list(&state, &admin).await? }).into_response())
+}
+
+/// Adds a webhook subscriber; its signing secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/admin/webhooks", tag = "admin",
+    request_body(content = admin_webhooks::Spec,
+        example = json!({"url": "https://hooks.example.com/portcullis", "events": ["user.locked_out"]})),
+    responses((status = 201, description = "The subscriber and its secret", body = WebhookWithSecret)))]
 pub async fn webhook_create(
     State(state): State<AppState>,
     admin: Admin,
     SameOriginJson(spec): SameOriginJson<admin_webhooks::Spec>,
 ) -> AppResult<Response> {
-    let (view, secret) = admin_webhooks::create(&state, &admin, &spec).await?;
-    let mut body = json!(view);
-    body["secret"] = json!(secret);
+    let (webhook, secret) = admin_webhooks::create(&state, &admin, &spec).await?;
+    let body = WebhookWithSecret { webhook, secret: secret.expose().to_owned() };
     Ok(crate::http::no_store((StatusCode::CREATED, Json(body))))
 }
 
+/// One webhook subscriber.
+#[utoipa::path(get, path = "/api/v1/admin/webhooks/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The subscriber's id")),
+    responses((status = 200, description = "The subscriber", body = admin_webhooks::View)))]
 pub async fn webhook_get(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
     Ok(Json(admin_webhooks::get(&state, &admin, &id).await?).into_response())
 }
 
+/// Changes a webhook subscriber (the fields given).
+#[utoipa::path(patch, path = "/api/v1/admin/webhooks/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The subscriber's id")), request_body = admin_webhooks::Spec,
+    responses((status = 200, description = "The subscriber", body = admin_webhooks::View)))]
 pub async fn webhook_patch(
     State(state): State<AppState>,
     admin: Admin,
@@ -480,6 +742,10 @@ pub async fn webhook_patch(
     Ok(Json(admin_webhooks::update(&state, &admin, &id, &spec).await?).into_response())
 }
 
+/// Removes a webhook subscriber.
+#[utoipa::path(delete, path = "/api/v1/admin/webhooks/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The subscriber's id")),
+    responses((status = 204, description = "Removed")))]
 pub async fn webhook_delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -489,30 +755,45 @@ pub async fn webhook_delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /webhooks/{id}/rotate-secret`: the new secret, in this answer only.
+/// A new signing secret, in this answer only; the previous one keeps signing for a day.
+#[utoipa::path(post, path = "/api/v1/admin/webhooks/{id}/rotate-secret", tag = "admin",
+    params(("id" = String, Path, description = "The subscriber's id")),
+    responses((status = 200, description = "The subscriber and its new secret", body = WebhookWithSecret)))]
 pub async fn webhook_rotate(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let (view, secret) = admin_webhooks::rotate_secret(&state, &admin, &id).await?;
-    let mut body = json!(view);
-    body["secret"] = json!(secret);
+    let (webhook, secret) = admin_webhooks::rotate_secret(&state, &admin, &id).await?;
+    let body = WebhookWithSecret { webhook, secret: secret.expose().to_owned() };
     Ok(crate::http::no_store((StatusCode::OK, Json(body))))
 }
 
-/// `POST /webhooks/{id}/test`: a `webhook.test` event; answers its outbox record.
+/// Queues a `webhook.test` event for the subscriber; answers its outbox record.
+#[utoipa::path(post, path = "/api/v1/admin/webhooks/{id}/test", tag = "admin",
+    params(("id" = String, Path, description = "The subscriber's id")),
+    responses((status = 202, description = "Queued", body = store::outbox::Summary)))]
 pub async fn webhook_test(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> AppResult<Response> {
     let summary = admin_webhooks::send_test(&state, &admin, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(summary)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LimitQuery {
+    /// 1–1000 (default 100).
     limit: Option<i64>,
 }
 
-/// `GET /webhooks/{id}/deliveries`: the subscriber's delivery log, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    deliveries: Vec<store::outbox::Summary>,
+}
+
+/// The subscriber's delivery log, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/webhooks/{id}/deliveries", tag = "admin",
+    params(("id" = String, Path, description = "The subscriber's id"), LimitQuery),
+    responses((status = 200, description = "Deliveries", body = DeliveryList)))]
 pub async fn webhook_deliveries(
     State(state): State<AppState>,
     admin: Admin,
@@ -521,5 +802,5 @@ pub async fn webhook_deliveries(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let list = admin_webhooks::deliveries(&state, &admin, &id, q.limit.unwrap_or(100)).await?;
-    Ok(Json(json!({"deliveries": list})).into_response())
+    Ok(Json(DeliveryList { deliveries: list }).into_response())
 }

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod auth;
 pub mod me;
+pub mod openapi;
 pub mod plugins;
 pub mod recovery;
 
@@ -17,7 +18,6 @@ use axum::{Json, Router};
 use axum_extra::extract::CookieJar;
 use serde_json::Value;
 
-use crate::mfa::policy::Factor;
 use crate::state::AppState;
 
 /// A JSON answer no cache may keep, with the cookies of `jar`.
@@ -25,16 +25,16 @@ fn no_store(jar: CookieJar, status: StatusCode, body: Value) -> Response {
     super::no_store((status, jar, Json(body)))
 }
 
-/// Everything under `/api/v1`.
+/// Everything under `/api/v1`; `openapi.json` describes it (a test keeps the two in step).
 pub fn router(state: &AppState) -> Router<AppState> {
     let auth = Router::new()
         .route("/login", post(auth::login))
-        .route("/mfa/totp", auth::post_mfa_code(Factor::Totp))
-        .route("/mfa/backup-code", auth::post_mfa_code(Factor::BackupCode))
-        .route("/mfa/sms", auth::post_mfa_code(Factor::Sms))
-        .route("/mfa/email", auth::post_mfa_code(Factor::Email))
-        .route("/mfa/sms/send", auth::post_send_code(Factor::Sms))
-        .route("/mfa/email/send", auth::post_send_code(Factor::Email))
+        .route("/mfa/totp", post(auth::mfa_totp))
+        .route("/mfa/backup-code", post(auth::mfa_backup_code))
+        .route("/mfa/sms", post(auth::mfa_sms))
+        .route("/mfa/email", post(auth::mfa_email))
+        .route("/mfa/sms/send", post(auth::send_sms))
+        .route("/mfa/email/send", post(auth::send_email))
         .route("/mfa/passkey/begin", post(auth::mfa_passkey_begin))
         .route("/mfa/passkey/finish", post(auth::mfa_passkey_finish))
         .route("/mfa/enrollment/postpone", post(auth::postpone_enrollment))
@@ -52,10 +52,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/passkeys", get(me::passkeys_list))
         .route("/passkeys/{id}", get(me::passkey_get).patch(me::passkey_patch).delete(me::passkey_delete))
         .route("/backup-codes", get(me::backup_codes_status).post(me::backup_codes_generate))
-        .route("/sms/enroll", me::post_oob_enroll(Factor::Sms))
-        .route("/sms/confirm", me::post_oob_confirm(Factor::Sms))
-        .route("/email/enroll", me::post_oob_enroll(Factor::Email))
-        .route("/email/confirm", me::post_oob_confirm(Factor::Email))
+        .route("/sms/enroll", post(me::sms_enroll))
+        .route("/sms/confirm", post(me::sms_confirm))
+        .route("/email/enroll", post(me::email_enroll))
+        .route("/email/confirm", post(me::email_confirm))
         .route("/factors", get(me::factors_list))
         .route("/factors/{id}", delete(me::factor_delete))
         .route("/factors/{id}/primary", put(me::factor_primary));
@@ -74,9 +74,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/groups/{name}", put(admin::group_put))
         .route("/groups/{name}/members/{username}", put(admin::group_member_put).delete(admin::group_member_delete))
         .route("/users", get(admin::users_list).post(admin::user_create))
-        .route("/users/{username}/disable", admin::post_user_action(admin::UserAction::Disable))
-        .route("/users/{username}/enable", admin::post_user_action(admin::UserAction::Enable))
-        .route("/users/{username}/reset-mfa", admin::post_user_action(admin::UserAction::ResetMfa))
+        .route("/users/{username}/disable", post(admin::user_disable))
+        .route("/users/{username}/enable", post(admin::user_enable))
+        .route("/users/{username}/reset-mfa", post(admin::user_reset_mfa))
         .route("/users/{username}/mfa", get(admin::user_mfa))
         .route("/users/{username}/mfa/factors/{factor_id}", delete(admin::user_factor_delete))
         .route("/users/{username}/mfa/backup-codes", post(admin::user_backup_codes))
@@ -102,5 +102,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/plugins/{plugin}/replay", post(plugins::replay))
         .route("/plugin-decisions", get(plugins::decisions))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::guards::admin_layer));
-    Router::new().nest("/auth", auth).nest("/mfa", mfa).nest("/me", me).nest("/admin", admin)
+    Router::new()
+        .nest("/auth", auth)
+        .nest("/mfa", mfa)
+        .nest("/me", me)
+        .nest("/admin", admin)
+        .route("/openapi.json", get(openapi::serve))
 }
