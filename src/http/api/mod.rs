@@ -102,10 +102,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/plugins/{plugin}/replay", post(plugins::replay))
         .route("/plugin-decisions", get(plugins::decisions))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::guards::admin_layer));
+    let doc = std::sync::Arc::new(std::sync::OnceLock::new());
     Router::new()
         .nest("/auth", auth)
         .nest("/mfa", mfa)
         .nest("/me", me)
         .nest("/admin", admin)
-        .route("/openapi.json", get(openapi::serve))
+        .route("/openapi.json", get(move |state| openapi::serve(state, doc.clone())))
 }
