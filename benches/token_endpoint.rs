@@ -13,7 +13,15 @@
 //! the old refresh token and stores the new one — the same work as the peer's `refresh` test in
 //! `../shared/bench-peer` (oidc-provider: ~1,300/s with RS256 on these 2 cores, in memory).
 //!
-//! Run: `cargo bench --bench token_endpoint` (env: BENCH_SECONDS=10, BENCH_CHAINS=64).
+//! Then, when Node.js is on the PATH, the side-by-side run: the certified peer
+//! (`oidc-provider`, installed once under the target directory from npm) and Portcullis on
+//! each database and algorithm, driven in turn by the peer's own load tool
+//! (`../shared/bench-peer/oidc-load.mjs`: refresh chains and full password logins), in one
+//! table with the ratio to the peer and the share of the Argon2id ceiling measured here.
+//!
+//! Run: `cargo bench --bench token_endpoint` (env: BENCH_SECONDS=10, BENCH_CHAINS=64;
+//! BENCH_PEER=0 skips the side-by-side run, BENCH_PEER=only runs nothing else,
+//! BENCH_PEER_DIR points at the peer's scripts).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -67,7 +75,8 @@ fn main() {
         Some(url) => backends.push(("postgres", Some(url.clone()))),
         None => println!("(PostgreSQL skipped: set PORTCULLIS_BENCH_POSTGRES_URL)"),
     }
-    for (name, url) in backends {
+    let only_side_by_side = std::env::var("BENCH_PEER").as_deref() == Ok("only");
+    for (name, url) in backends.into_iter().filter(|_| !only_side_by_side) {
         for alg in [SigningAlg::RS256, SigningAlg::ES256] {
             let r = run(url.as_deref(), alg, chains, Duration::from_secs(seconds));
             println!(
@@ -85,6 +94,274 @@ fn main() {
                 r.rss_idle_kib as f64 / 1024.0,
                 r.rss_peak_kib as f64 / 1024.0
             );
+        }
+    }
+    side_by_side(pg.as_deref(), chains, seconds);
+}
+
+/// The peer's load tool and the peer itself (`../shared/bench-peer`), when Node.js is here.
+struct Peer {
+    dir: std::path::PathBuf,
+    node_modules: std::path::PathBuf,
+    node_version: String,
+}
+
+/// The peer version the figures in the README were measured against.
+const PEER_VERSION: &str = "9.13.3";
+
+impl Peer {
+    /// Finds the peer's scripts and installs `oidc-provider` beside the build (once), or says
+    /// why the side-by-side run is skipped.
+    fn find() -> Result<Peer, String> {
+        if std::env::var("BENCH_PEER").as_deref() == Ok("0") {
+            return Err("BENCH_PEER=0".into());
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::var("BENCH_PEER_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| root.join("../shared/bench-peer"));
+        if !dir.join("oidc-load.mjs").is_file() {
+            return Err(format!("no peer scripts at {} (set BENCH_PEER_DIR)", dir.display()));
+        }
+        let node_version = match std::process::Command::new("node").arg("--version").output() {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+            _ => return Err("no `node` on PATH".into()),
+        };
+        let target =
+            std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join("target"));
+        let prefix = target.join("bench-peer");
+        let node_modules = prefix.join("node_modules");
+        if !node_modules.join("oidc-provider").is_dir() {
+            std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+            let ok = std::process::Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+                .arg(&prefix)
+                .arg(format!("oidc-provider@{PEER_VERSION}"))
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return Err(format!("`npm install oidc-provider@{PEER_VERSION}` failed"));
+            }
+        }
+        Ok(Peer { dir: dir.canonicalize().unwrap_or(dir), node_modules, node_version })
+    }
+
+    /// Starts the peer (RS256, in-memory store, an HTML login form) on a free port.
+    fn start(&self) -> (std::process::Child, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new("node")
+            .arg(self.dir.join("nop-server.mjs"))
+            .env("NODE_ENV", "production")
+            .env("NOP_MODULES", &self.node_modules)
+            .env("PORT", port.to_string())
+            .env("LOGIN_FORM", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the peer");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the peer did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (child, format!("http://127.0.0.1:{port}"))
+    }
+
+    /// Runs the load tool; returns its `RESULT` (`Null` for `mint`, which writes tokens) and
+    /// the server's CPU share over the run.
+    fn load(&self, mode: &str, args: &[String], server_pid: u32) -> (serde_json::Value, f64) {
+        let cpu0 = proc_cpu_seconds(server_pid);
+        let t0 = Instant::now();
+        let out = std::process::Command::new("node")
+            .arg(self.dir.join("oidc-load.mjs"))
+            .arg(mode)
+            .args(args)
+            .output()
+            .expect("run the load tool");
+        let cpu = (proc_cpu_seconds(server_pid) - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
+        assert!(out.status.success(), "{mode} failed: {}", String::from_utf8_lossy(&out.stderr));
+        if mode == "mint" {
+            return (serde_json::Value::Null, cpu);
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let result = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("RESULT "))
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_else(|| panic!("{mode} gave no result: {}", String::from_utf8_lossy(&out.stderr)));
+        (result, cpu)
+    }
+}
+
+/// One target of the side-by-side run.
+struct Target {
+    name: String,
+    base: String,
+    client_secret: String,
+    pid: u32,
+    /// The peer takes the load tool's defaults (a scope with its resource, prompt=consent);
+    /// Portcullis is asked for what gives the same two signatures per refresh.
+    portcullis: bool,
+}
+
+struct SideBySide {
+    refresh: f64,
+    refresh_p99: f64,
+    refresh_cpu: f64,
+    logins: f64,
+    login_p99: f64,
+    login_cpu: f64,
+}
+
+fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> SideBySide {
+    let mut common: Vec<String> =
+        ["--issuer", &t.base, "--client-id", "bench-client", "--client-secret", &t.client_secret]
+            .map(str::to_owned)
+            .to_vec();
+    if t.portcullis {
+        let password = format!("password={PASSWORD}");
+        common.extend(["--scope", "openid offline_access", "--auth-param", "none"].map(str::to_owned));
+        common.extend(["--form", "username=bench-user", "--form", &password].map(str::to_owned));
+    } else {
+        common.extend(["--form", "login=bench-user", "--form", "password=bench-pass"].map(str::to_owned));
+    }
+    let tokens = tempfile::NamedTempFile::new().unwrap();
+    let chain_args =
+        ["--chains", &chains.to_string(), "--tokens-file", tokens.path().to_str().unwrap()].map(str::to_owned);
+    let mint: Vec<String> = common.iter().chain(chain_args.iter()).cloned().collect();
+    peer.load("mint", &mint, t.pid);
+    let mut refresh = mint.clone();
+    refresh.extend(["--duration".to_owned(), seconds.to_string()]);
+    let (r, refresh_cpu) = peer.load("refresh", &refresh, t.pid);
+    let mut login = common.clone();
+    login.extend(["--concurrency", "16", "--duration", &seconds.to_string()].map(str::to_owned));
+    let (l, login_cpu) = peer.load("login", &login, t.pid);
+    let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    SideBySide {
+        refresh: num(&r, "ok_per_s"),
+        refresh_p99: num(&r, "p99_ms"),
+        refresh_cpu,
+        logins: num(&l, "ok_per_s"),
+        login_p99: num(&l, "p99_ms"),
+        login_cpu,
+    }
+}
+
+/// Argon2id verifications per second with every core hashing (production parameters): the
+/// ceiling for password sign-ins on this machine.
+fn argon2_limit() -> f64 {
+    let hasher = portcullis::crypto::password::PasswordHasher::new(&Default::default()).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let stored = hasher.hash("a password for the ceiling").await.unwrap();
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(3);
+        let mut set = tokio::task::JoinSet::new();
+        // More callers than the pool's slots, as under a sign-in flood: the pool runs full.
+        for _ in 0..2 * num_cpus() {
+            let (h, s) = (hasher.clone(), stored.clone());
+            set.spawn(async move {
+                let mut n = 0u32;
+                while Instant::now() < deadline {
+                    h.verify(Some(&s), "a password for the ceiling").await.unwrap();
+                    n += 1;
+                }
+                n
+            });
+        }
+        let mut total = 0;
+        while let Some(n) = set.join_next().await {
+            total += n.unwrap();
+        }
+        f64::from(total) / started.elapsed().as_secs_f64()
+    })
+}
+
+/// Starts a Portcullis bench server child; returns it with its port and client secret.
+fn start_server(pg_url: Option<&str>, alg: SigningAlg) -> (std::process::Child, u16, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("BENCH_ROLE", "server")
+        .env("BENCH_ALG", alg.as_str())
+        .env("BENCH_PG_URL", pg_url.unwrap_or(""))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let mut parts = line.split_whitespace().skip(1);
+    let port: u16 = parts.next().expect("server did not start").parse().unwrap();
+    let secret = parts.next().unwrap().to_owned();
+    (child, port, secret)
+}
+
+/// The peer and Portcullis driven in turn by the peer's own load tool, in one table.
+fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
+    let peer = match Peer::find() {
+        Ok(p) => p,
+        Err(why) => {
+            println!("\n(side by side with the peer skipped: {why})");
+            return;
+        }
+    };
+    println!();
+    println!(
+        "Side by side: the peer (oidc-provider {PEER_VERSION} on Node {}, in-memory store, RS256) and Portcullis \
+         (durable storage), each driven in turn by the peer's load tool (oidc-load.mjs: {chains} refresh chains, \
+         16 concurrent logins, {seconds} s per test)",
+        peer.node_version
+    );
+    let limit = argon2_limit();
+    println!("Argon2id ceiling on this machine (production parameters, every core hashing): {limit:.0}/s");
+    println!(
+        "{:<26} {:>10} {:>8} {:>8} {:>7} {:>9} {:>8} {:>7} {:>10}",
+        "target", "refresh/s", "× peer", "p99 ms", "CPU", "logins/s", "p99 ms", "CPU", "of Argon2"
+    );
+    let row = |name: &str, r: &SideBySide, ratio: f64, of_limit: Option<f64>| {
+        println!(
+            "{:<26} {:>10.0} {:>7.2}× {:>8.2} {:>6.0}% {:>9.1} {:>8.1} {:>6.0}% {:>10}",
+            name,
+            r.refresh,
+            ratio,
+            r.refresh_p99,
+            r.refresh_cpu,
+            r.logins,
+            r.login_p99,
+            r.login_cpu,
+            of_limit.map_or("—".to_owned(), |f| format!("{:.0} %", f * 100.0))
+        );
+    };
+    let (mut child, base) = peer.start();
+    let t = Target {
+        name: "peer oidc-provider RS256".into(),
+        base,
+        client_secret: "bench-secret".into(),
+        pid: child.id(),
+        portcullis: false,
+    };
+    let p = side_by_side_run(&peer, &t, chains, seconds);
+    let _ = child.kill();
+    let _ = child.wait();
+    row(&t.name, &p, 1.0, None);
+    let mut backends = vec![("sqlite", None)];
+    if let Some(url) = pg {
+        backends.push(("postgres", Some(url)));
+    }
+    for (db, url) in backends {
+        for alg in [SigningAlg::RS256, SigningAlg::ES256] {
+            let (mut child, port, secret) = start_server(url, alg);
+            let t = Target {
+                name: format!("portcullis {db} {}", alg.as_str()),
+                base: format!("http://127.0.0.1:{port}"),
+                client_secret: secret,
+                pid: child.id(),
+                portcullis: true,
+            };
+            let r = side_by_side_run(&peer, &t, chains, seconds);
+            drop(child.stdin.take());
+            let _ = child.wait();
+            row(&t.name, &r, r.refresh / p.refresh.max(f64::EPSILON), Some(r.logins / limit));
         }
     }
 }
@@ -199,21 +476,8 @@ fn server_main() {
 }
 
 fn run(pg_url: Option<&str>, alg: SigningAlg, chains: usize, duration: Duration) -> Figures {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("BENCH_ROLE", "server")
-        .env("BENCH_ALG", alg.as_str())
-        .env("BENCH_PG_URL", pg_url.unwrap_or(""))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut child, port, secret) = start_server(pg_url, alg);
     let pid = child.id();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let mut parts = line.split_whitespace().skip(1);
-    let port: u16 = parts.next().expect("server did not start").parse().unwrap();
-    let secret = parts.next().unwrap().to_owned();
     let base = format!("http://127.0.0.1:{port}");
     let load_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let figures = load_rt.block_on(async {

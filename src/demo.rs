@@ -46,6 +46,7 @@ pub async fn register(state: &AppState) -> AppResult<String> {
     match store::apps::find_client(&state.db, CLIENT_ID).await? {
         Some(_) => {
             store::apps::update_redirect_uris(&state.db, CLIENT_ID, &redirect).await?;
+            state.clients.changed();
         }
         None => {
             let spec = OidcAppSpec {

@@ -155,6 +155,12 @@ pub struct Metrics {
     sqlite_writer_queue: Gauge,
     /// Writers waiting for SQLite's write gate right now (kept by `store`, read on scrape).
     pub writers_waiting: std::sync::Arc<AtomicI64>,
+    /// SQLite's group commit: groups, the writes they carried, and the groups written as one
+    /// statement (kept by `store`, copied into the counters on scrape).
+    group_commits: Counter,
+    grouped_writes: Counter,
+    group_statements: Counter,
+    pub groups: std::sync::Arc<crate::store::group_commit::GroupStats>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -165,13 +171,17 @@ impl std::fmt::Debug for Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics::new(std::sync::Arc::default())
+        Metrics::new(std::sync::Arc::default(), std::sync::Arc::default())
     }
 }
 
 impl Metrics {
-    /// A registry with every metric at zero; `writers_waiting` is the database's own count.
-    pub fn new(writers_waiting: std::sync::Arc<AtomicI64>) -> Metrics {
+    /// A registry with every metric at zero; `writers_waiting` and `groups` are the
+    /// database's own counts.
+    pub fn new(
+        writers_waiting: std::sync::Arc<AtomicI64>,
+        groups: std::sync::Arc<crate::store::group_commit::GroupStats>,
+    ) -> Metrics {
         let mut r = Registry::with_prefix("portcullis");
         let m = Metrics {
             http_requests: Family::default(),
@@ -189,6 +199,10 @@ impl Metrics {
             db_connections: Family::default(),
             sqlite_writer_queue: Gauge::default(),
             writers_waiting,
+            group_commits: Counter::default(),
+            grouped_writes: Counter::default(),
+            group_statements: Counter::default(),
+            groups,
             registry: Registry::default(),
         };
         r.register(
@@ -232,6 +246,17 @@ impl Metrics {
             "sqlite_writer_queue",
             "Writes waiting for the SQLite writer (read when scraped; 0 on PostgreSQL)",
             m.sqlite_writer_queue.clone(),
+        );
+        r.register(
+            "sqlite_group_commits",
+            "Groups of refresh-token rotations committed together on SQLite (0 on PostgreSQL)",
+            m.group_commits.clone(),
+        );
+        r.register("sqlite_grouped_writes", "Writes carried by those groups", m.grouped_writes.clone());
+        r.register(
+            "sqlite_group_statements",
+            "Groups written as one statement (the rest were written one by one in a transaction)",
+            m.group_statements.clone(),
         );
         Metrics { registry: r, ..m }
     }
@@ -308,6 +333,12 @@ impl Metrics {
     /// Everything in the text format (`CONTENT_TYPE`).
     pub fn encode(&self) -> String {
         self.sqlite_writer_queue.set(self.writers_waiting.load(Ordering::Relaxed));
+        let catch_up = |counter: &Counter, total: &std::sync::atomic::AtomicU64| {
+            counter.inc_by(total.load(Ordering::Relaxed).saturating_sub(counter.get()));
+        };
+        catch_up(&self.group_commits, &self.groups.commits);
+        catch_up(&self.grouped_writes, &self.groups.writes);
+        catch_up(&self.group_statements, &self.groups.statements);
         let mut out = String::new();
         // Writing into a String cannot fail; the encoder only reports the writer's errors.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -338,6 +369,7 @@ mod tests {
             r#"portcullis_token_grants_total{grant_type="refresh_token",outcome="issued"} 1"#,
             r#"portcullis_token_grants_total{grant_type="other",outcome="refused"} 1"#,
             "portcullis_sqlite_writer_queue 0",
+            "portcullis_sqlite_group_commits_total 0",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }

@@ -7,8 +7,21 @@ use crate::config::Config;
 use crate::crypto::{KeyRing, MasterKey, PasswordHasher, keystore};
 use crate::store::Db;
 
+/// The state every handler gets: one shared allocation, so a request's copy of it is one
+/// reference count (axum hands each handler and middleware its own copy; a struct of twenty
+/// `Arc`s cost twenty contended increments and decrements per copy).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `AppState` holds.
+pub struct Shared {
     pub config: Arc<Config>,
     /// The issuer's origin, as browsers send it in `Origin` (derived once from the issuer).
     pub issuer_origin: Arc<str>,
@@ -30,6 +43,8 @@ pub struct AppState {
     pub brand: Arc<crate::web::brand::Brand>,
     /// This process's Prometheus metrics (`GET /metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The OIDC client registrations this node has read (see `ClientCache`).
+    pub clients: Arc<crate::store::apps::ClientCache>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// When keys were last re-read because a token named an unknown key (at most once a second).
     last_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
@@ -71,8 +86,8 @@ impl AppState {
         let plugins = crate::plugin_host::PluginHost::new(&config.plugins, Some(config.plugin_cache_dir()))?;
         let delivery = crate::delivery::Delivery::from_config(&config)?;
         let brand = crate::web::brand::Brand::from_config(&config.branding).map_err(anyhow::Error::msg)?;
-        Ok(AppState {
-            metrics: Arc::new(crate::metrics::Metrics::new(db.writers_waiting())),
+        Ok(AppState(Arc::new(Shared {
+            metrics: Arc::new(crate::metrics::Metrics::new(db.writers_waiting(), db.group_stats())),
             delivery: Arc::new(delivery),
             brand: Arc::new(brand),
             decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),
@@ -85,9 +100,10 @@ impl AppState {
             master_key: Arc::new(master_key),
             hasher,
             clock,
+            clients: Arc::default(),
             keys: Arc::new(RwLock::new(Arc::new(ring))),
             last_kid_reload: Arc::default(),
-        })
+        })))
     }
 
     pub fn now(&self) -> i64 {

@@ -208,7 +208,9 @@ pub async fn find(state: &AppState, reference: &str) -> AppResult<App> {
 /// Removes an app with its client or service provider, policy, plugin assignments and
 /// grants (refresh tokens and codes go with them).
 pub async fn remove(state: &AppState, admin: &Admin, app: &App) -> AppResult<()> {
-    if !store::apps::delete(&state.db, &app.id).await? {
+    let removed = store::apps::delete(&state.db, &app.id).await?;
+    state.clients.changed();
+    if !removed {
         return Err(AppError::NotFound);
     }
     let detail = json!({"protocol": app.protocol, "name": app.name});
@@ -240,6 +242,7 @@ pub async fn update_oidc(state: &AppState, admin: &Admin, app: &App, edit: &Oidc
         },
     )
     .await?;
+    state.clients.changed();
     if !changed {
         return Err(AppError::NotFound);
     }
@@ -294,7 +297,10 @@ pub async fn rotate_secret(state: &AppState, admin: &Admin, app: &App) -> AppRes
         return Err(AppError::BadRequest(Msg::key("adm-err-public-no-secret")));
     };
     let secret = Secret::random();
-    if !store::apps::update_client_secret(&state.db, &client.client_id, old_hash, &client_secret_hash(&secret)).await? {
+    let rotated =
+        store::apps::update_client_secret(&state.db, &client.client_id, old_hash, &client_secret_hash(&secret)).await?;
+    state.clients.changed();
+    if !rotated {
         return Err(AppError::Conflict(Msg::key("adm-err-secret-raced")));
     }
     let detail = json!({"protocol": "oidc", "client_id": client.client_id});

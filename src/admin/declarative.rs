@@ -696,7 +696,9 @@ pub async fn apply(state: &AppState, admin: &Admin, yaml: &str, how: How<'_>) ->
     let record =
         crate::audit::Record::new(event::CONFIG_APPLIED, admin.actor_id(), None, admin.origin(), Some(&detail))
             .by(admin.actor_id());
-    store::declarative::apply(&state.db, &ops, &record.row(), now).await.map_err(|e| {
+    let applied = store::declarative::apply(&state.db, &ops, &record.row(), now).await;
+    state.clients.changed();
+    applied.map_err(|e| {
         if e.is_unique_violation() {
             AppError::Conflict("another change took a client id or entity ID at the same moment; apply again".into())
         } else {

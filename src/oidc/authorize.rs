@@ -80,8 +80,11 @@ const MAX_PARAM_LEN: usize = 2048;
 /// stored) and the client.
 pub async fn validate(state: &AppState, mut p: Params) -> Result<(LoginRequest, OidcClient), AuthorizeError> {
     let client_id = p.take("client_id").ok_or_else(|| AuthorizeError::Page("The request has no client_id.".into()))?;
-    let client = store::apps::find_client(&state.db, &client_id)
+    let client = state
+        .clients
+        .find(&state.db, &client_id)
         .await?
+        .map(|c| OidcClient::clone(&c))
         .ok_or_else(|| AuthorizeError::Page("The application that sent you here is not registered.".into()))?;
     let redirect_uri =
         p.take("redirect_uri").ok_or_else(|| AuthorizeError::Page("The request has no redirect_uri.".into()))?;

@@ -6,7 +6,6 @@ use super::Params;
 use super::authorize::append_query;
 use crate::error::AppResult;
 use crate::state::AppState;
-use crate::store;
 
 /// A validated logout request.
 #[derive(Debug, Clone, Default)]
@@ -47,7 +46,7 @@ pub async fn validate(state: &AppState, mut p: Params) -> AppResult<Result<Logou
         hinted_sid = claims.get("sid").and_then(Value::as_str).map(str::to_owned);
     }
     let client = match &client_id {
-        Some(id) => store::apps::find_client(&state.db, id).await?,
+        Some(id) => state.clients.find(&state.db, id).await?,
         None => None,
     };
     let redirect = match &post_logout_redirect_uri {
@@ -69,7 +68,7 @@ pub async fn validate(state: &AppState, mut p: Params) -> AppResult<Result<Logou
     Ok(Ok(LogoutRequest {
         redirect,
         hinted_sid,
-        client_name: client.map(|c| c.name),
+        client_name: client.map(|c| c.name.clone()),
         id_token_hint,
         client_id,
         post_logout_redirect_uri,

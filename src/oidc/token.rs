@@ -41,7 +41,7 @@ pub async fn authenticate_client(
     state: &AppState,
     p: &mut Params,
     authorization: Option<&str>,
-) -> AppResult<OidcClient> {
+) -> AppResult<std::sync::Arc<OidcClient>> {
     let invalid = |d: &str| AppError::oauth(InvalidClient, d);
     let basic = match authorization {
         Some(h) => Some(parse_basic(h).ok_or_else(|| invalid("malformed Authorization header"))?),
@@ -61,7 +61,7 @@ pub async fn authenticate_client(
         }
         None => (form_id.ok_or_else(|| invalid("client authentication required"))?, form_secret),
     };
-    let client = store::apps::find_client(&state.db, &client_id).await?;
+    let client = state.clients.find(&state.db, &client_id).await?;
     // Compare against a dummy hash when the client is unknown, so timing does not tell.
     let stored = client.as_ref().and_then(|c| c.secret_hash.clone());
     match (client, secret) {

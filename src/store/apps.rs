@@ -214,3 +214,105 @@ pub async fn update_oidc(db: &Db, app_id: &str, e: &OidcClientEdit<'_>) -> AppRe
     });
     Ok(n == 1)
 }
+
+/// How often a node asks whether the client registrations changed elsewhere (another node,
+/// the CLI): the longest another node's change can go unseen. Changes made through this
+/// node's own admin paths are seen at once (`ClientCache::changed`).
+const CLIENTS_RECHECK: std::time::Duration = std::time::Duration::from_millis(250);
+/// Registrations kept at most; past it the cache starts over (no client is ever unreadable).
+const CLIENTS_CACHED: usize = 10_000;
+
+/// The OIDC client registrations this node has read, so the token endpoint does not read the
+/// client on every grant. Migration 0020's triggers bump the `clients` row of
+/// `cache_versions` in the same transaction as any change of a client or its app's name; the
+/// cache reads that version at most every `CLIENTS_RECHECK` and starts over when it moved.
+/// Unknown client ids are never cached (a flood of made-up ids cannot fill it).
+#[derive(Debug)]
+pub struct ClientCache {
+    inner: std::sync::RwLock<CachedClients>,
+    started: std::time::Instant,
+    /// Milliseconds after `started` when the version was last read; `u64::MAX` asks for a
+    /// read on the next lookup.
+    checked_at: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct CachedClients {
+    version: Option<i64>,
+    clients: std::collections::HashMap<String, std::sync::Arc<OidcClient>>,
+}
+
+impl Default for ClientCache {
+    fn default() -> Self {
+        ClientCache {
+            inner: Default::default(),
+            started: std::time::Instant::now(),
+            checked_at: std::sync::atomic::AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl ClientCache {
+    /// The client `client_id` as stored, from the cache when it is current.
+    pub async fn find(&self, db: &Db, client_id: &str) -> AppResult<Option<std::sync::Arc<OidcClient>>> {
+        let version = self.current_version(db).await?;
+        if let Some(c) = self.read().clients.get(client_id) {
+            return Ok(Some(c.clone()));
+        }
+        let Some(client) = find_client(db, client_id).await?.map(std::sync::Arc::new) else { return Ok(None) };
+        let mut inner = self.write();
+        // Kept only if no change was seen since the version this read began under: a read
+        // that raced a change could hold the old registration.
+        if inner.version == Some(version) {
+            if inner.clients.len() >= CLIENTS_CACHED {
+                inner.clients.clear();
+            }
+            inner.clients.insert(client_id.to_owned(), client.clone());
+        }
+        Ok(Some(client))
+    }
+
+    /// This node changed a registration: the next lookup reads the version first.
+    pub fn changed(&self) {
+        self.checked_at.store(u64::MAX, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The version the cache holds, read again from the database when due.
+    async fn current_version(&self, db: &Db) -> AppResult<i64> {
+        use std::sync::atomic::Ordering;
+        let now = self.started.elapsed().as_millis() as u64;
+        let last = self.checked_at.load(Ordering::Acquire);
+        let due = last == u64::MAX || now.saturating_sub(last) >= CLIENTS_RECHECK.as_millis() as u64;
+        if let (false, Some(v)) = (due, self.read().version) {
+            return Ok(v);
+        }
+        // One lookup re-reads; others that find it due meanwhile read too (harmless).
+        self.checked_at.store(now, Ordering::Release);
+        let stored = match clients_version(db).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.changed();
+                return Err(e);
+            }
+        };
+        let mut inner = self.write();
+        if inner.version != Some(stored) {
+            inner.clients.clear();
+            inner.version = Some(stored);
+        }
+        Ok(stored)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, CachedClients> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, CachedClients> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn clients_version(db: &Db) -> AppResult<i64> {
+    let sql = "SELECT version FROM cache_versions WHERE name = 'clients'";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await?))
+}

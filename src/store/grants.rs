@@ -3,8 +3,10 @@
 //! Every single-use artefact is consumed by one conditional UPDATE, so two concurrent
 //! redemptions on any number of nodes yield exactly one winner.
 
-use sqlx::FromRow;
+use futures_util::future::BoxFuture;
+use sqlx::{FromRow, SqliteConnection};
 
+use super::group_commit::GroupedWrite;
 use super::users::Profile;
 use super::{Db, returned};
 use crate::error::AppResult;
@@ -239,6 +241,33 @@ const PG_ROTATE_REFRESH: &str = concat!(
     " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = (SELECT grant_id FROM stored)"
 );
 
+/// What a rotation returns on SQLite: the grant and its user's profile and groups, read by
+/// primary key from the rotated row.
+macro_rules! refreshed_of_token {
+    () => {
+        concat!(
+            grant_column_of_token!(client_id),
+            grant_column_of_token!(user_id),
+            grant_column_of_token!(session_id),
+            grant_column_of_token!(scope),
+            grant_column_of_token!(nonce),
+            grant_column_of_token!(auth_time),
+            grant_column_of_token!(amr),
+            grant_column_of_token!(acr),
+            grant_column_of_token!(created_at),
+            grant_column_of_token!(revoked_at),
+            user_column_of_token!(username),
+            user_column_of_token!(email),
+            user_column_of_token!(email_verified),
+            user_column_of_token!(display_name),
+            user_column_of_token!(updated_at),
+            user_column_of_token!(disabled),
+            ", (SELECT json_group_array(gr.name ORDER BY gr.name) FROM groups gr JOIN user_groups ug ON ug.group_id = gr.id \
+               WHERE ug.user_id = (SELECT user_id FROM grants WHERE id = refresh_tokens.grant_id)) AS groups",
+        )
+    };
+}
+
 /// SQLite has no data-modifying CTEs, but one statement with a trigger does the same: the
 /// token's row becomes its successor and the trigger `refresh_tokens_keep_predecessor`
 /// (migration 0008) re-inserts the presented hash as used. Grant and profile come back through
@@ -248,24 +277,24 @@ const SQLITE_ROTATE_REFRESH: &str = concat!(
     "UPDATE refresh_tokens SET token_hash = $4, created_at = $2, expires_at = $5",
     consumable_refresh!(),
     "RETURNING grant_id AS id",
-    grant_column_of_token!(client_id),
-    grant_column_of_token!(user_id),
-    grant_column_of_token!(session_id),
-    grant_column_of_token!(scope),
-    grant_column_of_token!(nonce),
-    grant_column_of_token!(auth_time),
-    grant_column_of_token!(amr),
-    grant_column_of_token!(acr),
-    grant_column_of_token!(created_at),
-    grant_column_of_token!(revoked_at),
-    user_column_of_token!(username),
-    user_column_of_token!(email),
-    user_column_of_token!(email_verified),
-    user_column_of_token!(display_name),
-    user_column_of_token!(updated_at),
-    user_column_of_token!(disabled),
-    ", (SELECT json_group_array(gr.name ORDER BY gr.name) FROM groups gr JOIN user_groups ug ON ug.group_id = gr.id \
-       WHERE ug.user_id = (SELECT user_id FROM grants WHERE id = refresh_tokens.grant_id)) AS groups",
+    refreshed_of_token!(),
+);
+
+/// A group of rotations as one statement (`group_commit`): the same rule and the same trigger
+/// as `SQLITE_ROTATE_REFRESH`, for each entry of the JSON array `$1`
+/// (`[{"old", "new", "client", "now", "exp"}]`). A token named by two entries is rotated once
+/// (SQLite updates a row once however many entries match it), and the other entry finds it
+/// used, as it would one after the other. Each rotated row says which entry it was by its new
+/// hash.
+const SQLITE_ROTATE_GROUP: &str = concat!(
+    "UPDATE refresh_tokens SET token_hash = j.new_hash, created_at = j.now, expires_at = j.expires_at \
+     FROM (SELECT value ->> 'old' AS old_hash, value ->> 'new' AS new_hash, value ->> 'client' AS client_id, \
+           value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM json_each($1)) AS j \
+     WHERE refresh_tokens.token_hash = j.old_hash AND refresh_tokens.used_at IS NULL \
+     AND refresh_tokens.expires_at > j.now \
+     AND refresh_tokens.grant_id IN (SELECT id FROM grants WHERE client_id = j.client_id AND revoked_at IS NULL) \
+     RETURNING refresh_tokens.token_hash AS rotated_to, grant_id AS id",
+    refreshed_of_token!(),
 );
 
 /// Consumes `old_hash` and stores `new_hash` atomically; a reused token revokes its whole
@@ -278,14 +307,21 @@ pub async fn rotate_refresh_token(
     now: i64,
     new_expires_at: i64,
 ) -> AppResult<Rotation> {
-    let sql = match db {
-        Db::Postgres(_) => PG_ROTATE_REFRESH,
-        Db::Sqlite(_) => SQLITE_ROTATE_REFRESH,
+    let rotated = match db {
+        Db::Sqlite(s) => {
+            let rotate = SqliteRotation {
+                old_hash: old_hash.to_owned(),
+                new_hash: new_hash.to_owned(),
+                client_id: client_id.to_owned(),
+                now,
+                new_expires_at,
+            };
+            s.rotations.write(rotate).await?
+        }
+        Db::Postgres(_) => returned(on_db_write!(db, p => sqlx::query_as::<_, Refreshed>(PG_ROTATE_REFRESH)
+            .bind(old_hash).bind(now).bind(client_id).bind(new_hash).bind(new_expires_at)
+            .fetch_all(p).await?)),
     };
-    let rows = on_db_write!(db, p => sqlx::query_as::<_, Refreshed>(sql)
-        .bind(old_hash).bind(now).bind(client_id).bind(new_hash).bind(new_expires_at)
-        .fetch_all(p).await?);
-    let rotated = returned(rows);
     if let Some(grant) = rotated {
         return Ok(Rotation::Rotated(Box::new(grant)));
     }
@@ -297,6 +333,63 @@ pub async fn rotate_refresh_token(
             Ok(Rotation::Reused { grant_id })
         }
         None => Ok(Rotation::Invalid),
+    }
+}
+
+/// One rotation on SQLite, committed in a group with the others queued beside it (rotations
+/// come in floods; see `group_commit`).
+pub struct SqliteRotation {
+    old_hash: String,
+    new_hash: String,
+    client_id: String,
+    now: i64,
+    new_expires_at: i64,
+}
+
+impl GroupedWrite for SqliteRotation {
+    type Output = Option<Refreshed>;
+
+    fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query_as::<_, Refreshed>(SQLITE_ROTATE_REFRESH)
+                .bind(&self.old_hash)
+                .bind(self.now)
+                .bind(&self.client_id)
+                .bind(&self.new_hash)
+                .bind(self.new_expires_at)
+                .fetch_all(conn)
+                .await?;
+            Ok(returned(rows))
+        })
+    }
+
+    fn run_group<'c>(
+        group: &'c [&'c Self],
+        conn: &'c mut SqliteConnection,
+    ) -> Option<BoxFuture<'c, Result<Vec<Option<Refreshed>>, sqlx::Error>>> {
+        #[derive(FromRow)]
+        struct Rotated {
+            rotated_to: String,
+            #[sqlx(flatten)]
+            refreshed: Refreshed,
+        }
+        let entries: Vec<serde_json::Value> = group
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "old": r.old_hash, "new": r.new_hash, "client": r.client_id,
+                    "now": r.now, "exp": r.new_expires_at,
+                })
+            })
+            .collect();
+        let input = serde_json::Value::Array(entries).to_string();
+        Some(Box::pin(async move {
+            // Read to the end (`returned`'s note): the statement commits when it is done.
+            let rows = sqlx::query_as::<_, Rotated>(SQLITE_ROTATE_GROUP).bind(input).fetch_all(conn).await?;
+            let mut by_new_hash: std::collections::HashMap<String, Refreshed> =
+                rows.into_iter().map(|r| (r.rotated_to, r.refreshed)).collect();
+            Ok(group.iter().map(|r| by_new_hash.remove(&r.new_hash)).collect())
+        }))
     }
 }
 

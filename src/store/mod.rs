@@ -8,6 +8,7 @@ pub mod declarative;
 pub mod devices;
 pub mod factors;
 pub mod grants;
+pub mod group_commit;
 pub mod keys;
 pub mod links;
 pub mod mfa_transactions;
@@ -54,6 +55,9 @@ pub struct SqliteDb {
     pub write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Writes waiting at the gate right now (the `portcullis_sqlite_writer_queue` gauge).
     pub writers_waiting: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Refresh-token rotations come in floods and are committed in groups: see
+    /// `group_commit`.
+    pub rotations: group_commit::GroupCommit<grants::SqliteRotation>,
 }
 
 impl SqliteDb {
@@ -260,12 +264,12 @@ impl Db {
             // The writer first: it creates the file and switches it to WAL.
             let writer = open(opts.clone(), 1).await.map_err(fail)?;
             let pool = open(opts.pragma("query_only", "ON"), cfg.database.max_connections).await.map_err(fail)?;
-            Ok(Db::Sqlite(SqliteDb {
-                pool,
-                writer,
-                write_gate: Default::default(),
-                writers_waiting: Default::default(),
-            }))
+            let write_gate = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+            let writers_waiting = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+            let rotations =
+                group_commit::GroupCommit::start(writer.clone(), write_gate.clone(), writers_waiting.clone())
+                    .map_err(|e| anyhow::anyhow!("cannot start the SQLite writer thread: {e}"))?;
+            Ok(Db::Sqlite(SqliteDb { pool, writer, write_gate, writers_waiting, rotations }))
         } else {
             let opts = PgConnectOptions::from_str(&url)?;
             Self::connect_postgres(opts, cfg).await
@@ -320,6 +324,14 @@ impl Db {
     pub fn writers_waiting(&self) -> std::sync::Arc<std::sync::atomic::AtomicI64> {
         match self {
             Db::Sqlite(s) => s.writers_waiting.clone(),
+            Db::Postgres(_) => Default::default(),
+        }
+    }
+
+    /// SQLite's group-commit counters (always 0 on PostgreSQL).
+    pub fn group_stats(&self) -> std::sync::Arc<group_commit::GroupStats> {
+        match self {
+            Db::Sqlite(s) => s.rotations.stats.clone(),
             Db::Postgres(_) => Default::default(),
         }
     }

@@ -3,7 +3,39 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(client_authentication_failures, client_secret_post_works, refresh_token_bound_to_its_client);
+both_databases!(
+    client_authentication_failures,
+    client_secret_post_works,
+    refresh_token_bound_to_its_client,
+    changes_made_here_apply_at_once
+);
+
+/// The token endpoint keeps the clients it has read; a change made through this node (an
+/// administrator rotating the secret, removing the app) applies to the very next request.
+async fn changes_made_here_apply_at_once(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let app = srv.add_client(false).await;
+    let old = app.client_secret.as_ref().unwrap().expose().to_owned();
+    let http = reqwest::Client::new();
+    let check = |secret: String| {
+        let req = http
+            .post(srv.url("/oauth2/token"))
+            .basic_auth(&app.client_id, Some(secret))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", "made-up")]);
+        async move { req.send().await.unwrap().json::<serde_json::Value>().await.unwrap()["error"].clone() }
+    };
+    for _ in 0..3 {
+        assert_eq!(check(old.clone()).await, "invalid_grant", "the client authenticates");
+    }
+    let admin = portcullis::admin::Admin::operator();
+    let registered = portcullis::admin::apps::find(&srv.state, &app.client_id).await.unwrap();
+    let new = portcullis::admin::apps::rotate_secret(&srv.state, &admin, &registered).await.unwrap();
+    assert_eq!(check(old.clone()).await, "invalid_client", "the old secret stops at once");
+    assert_eq!(check(new.expose().to_owned()).await, "invalid_grant");
+    portcullis::admin::apps::remove(&srv.state, &admin, &registered).await.unwrap();
+    assert_eq!(check(new.expose().to_owned()).await, "invalid_client", "a removed client stops at once");
+    srv.stop().await;
+}
 
 async fn client_authentication_failures(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };

@@ -610,6 +610,45 @@ pub async fn api_post(http: &reqwest::Client, url: &str, body: serde_json::Value
     (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
+/// Signs alice in at `base` (code flow with PKCE, public client); returns the tokens.
+pub async fn tokens_from(base: &str, client_id: &str) -> serde_json::Value {
+    let browser = browser();
+    let (verifier, challenge) = pkce();
+    let url = format!(
+        "{base}/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+        urlencode(REDIRECT)
+    );
+    let resp = browser.get(url).send().await.unwrap();
+    let login = location(&resp);
+    let html = browser.get(format!("{base}{login}")).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("csrf", hidden_input(&html, "csrf").unwrap()),
+        ("request", hidden_input(&html, "request").unwrap()),
+        ("username", "alice".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let resp = browser.post(format!("{base}/login")).form(&form).send().await.unwrap();
+    let code = query_param(&location(&resp), "code").expect("a code");
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// Several `portcullis serve` processes ("nodes") on one database, as behind a load
 /// balancer: one issuer, one data directory (so one master key), one PostgreSQL schema (or
 /// one SQLite file). Nothing is shared between them but the database.

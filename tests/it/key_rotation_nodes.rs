@@ -32,45 +32,6 @@ async fn nodes_starting_together_make_one_key(b: Backend) {
     assert!(kids.windows(2).all(|w| w[0] == w[1]), "every node publishes the same key: {kids:?}");
 }
 
-/// Signs alice in at `base` (code flow with PKCE, public client); returns the tokens.
-async fn tokens_from(base: &str, client_id: &str) -> serde_json::Value {
-    let browser = browser();
-    let (verifier, challenge) = pkce();
-    let url = format!(
-        "{base}/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
-        urlencode(REDIRECT)
-    );
-    let resp = browser.get(url).send().await.unwrap();
-    let login = location(&resp);
-    let html = browser.get(format!("{base}{login}")).send().await.unwrap().text().await.unwrap();
-    let form = [
-        ("csrf", hidden_input(&html, "csrf").unwrap()),
-        ("request", hidden_input(&html, "request").unwrap()),
-        ("username", "alice".to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let resp = browser.post(format!("{base}/login")).form(&form).send().await.unwrap();
-    let code = query_param(&location(&resp), "code").expect("a code");
-    let resp = reqwest::Client::new()
-        .post(format!("{base}/oauth2/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", &verifier),
-            ("client_id", client_id),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 async fn rotation_never_refuses_a_token(b: Backend) {
     let env = [("PORTCULLIS_TOKENS__KEY_RELOAD_SECONDS", "1")];
     let Some(nodes) = Nodes::start_with_env(b, 2, &env).await else { return };

@@ -57,6 +57,7 @@ mod profile_pages;
 mod prompt_and_max_age;
 mod recovery;
 mod redirect_uri;
+mod refresh_nodes;
 mod refresh_rotation;
 mod router_oneshot;
 mod saml_registration;

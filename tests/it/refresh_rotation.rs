@@ -11,8 +11,70 @@ both_databases!(
     refresh_token_expiry,
     refresh_refused_for_disabled_user,
     refused_refresh_keeps_the_grant,
-    failed_refresh_keeps_the_token
+    failed_refresh_keeps_the_token,
+    concurrent_rotations_and_replays
 );
+
+/// Many chains rotating at once (on SQLite their rotations are queued together and written as
+/// one statement), and one token presented by many requests at once (on SQLite in one group
+/// statement): every chain advances with fresh tokens of its own, and the replayed token has
+/// exactly one winner, after which its family is revoked while the other chains carry on.
+async fn concurrent_rotations_and_replays(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let mut chains = Vec::new();
+    for _ in 0..24 {
+        chains.push(first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for round in 0..5 {
+        let requests = futures_util::future::join_all(chains.iter().map(|t| refresh(&srv, &app, t)));
+        let answers = queued_together(&srv, 24, requests).await;
+        for (i, (status, body)) in answers.into_iter().enumerate() {
+            assert_eq!(status, 200, "round {round}, chain {i}: {body}");
+            let next = body["refresh_token"].as_str().unwrap().to_owned();
+            assert!(seen.insert(next.clone()), "a token handed out twice");
+            chains[i] = next;
+        }
+    }
+    let replayed = chains[0].clone();
+    let requests = futures_util::future::join_all((0..16).map(|_| refresh(&srv, &app, &replayed)));
+    let answers = queued_together(&srv, 16, requests).await;
+    let winners: Vec<&serde_json::Value> = answers.iter().filter(|(s, _)| *s == 200).map(|(_, b)| b).collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!((*status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    }
+    let (status, body) = refresh(&srv, &app, winners[0]["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the family is revoked: {body}");
+    let answers = futures_util::future::join_all(chains[1..].iter().map(|t| refresh(&srv, &app, t))).await;
+    assert!(answers.iter().all(|(s, _)| *s == 200), "the other chains carry on: {answers:?}");
+    if let portcullis::store::Db::Sqlite(s) = &srv.state.db {
+        let stats = &s.rotations.stats;
+        let statements = stats.statements.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(statements >= 6, "the queued rotations were written as group statements ({statements})");
+    }
+    srv.stop().await;
+}
+
+/// On SQLite, holds the writer until `n` writes are queued, so that `requests` reach it as
+/// groups; on PostgreSQL simply runs them.
+async fn queued_together<F: std::future::Future>(srv: &TestServer, n: i64, requests: F) -> F::Output {
+    match &srv.state.db {
+        portcullis::store::Db::Sqlite(s) => {
+            let gate = s.write_gate.lock().await;
+            let release = async {
+                while s.writers_waiting.load(std::sync::atomic::Ordering::Relaxed) < n {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                drop(gate);
+            };
+            tokio::join!(requests, release).0
+        }
+        portcullis::store::Db::Postgres(_) => requests.await,
+    }
+}
 
 async fn refresh(
     srv: &TestServer,
