@@ -140,7 +140,7 @@ pub fn test_offline(config: &Config, cmd: PluginCmd) -> anyhow::Result<bool> {
     let d = host.default_limits();
     let limits = Limits {
         fuel: fuel.unwrap_or(d.fuel),
-        memory_bytes: memory_mib.map_or(d.memory_bytes, |m| m * 1024 * 1024),
+        memory_bytes: memory_mib.map_or(d.memory_bytes, |m| m.saturating_mul(1024 * 1024)),
         timeout_ms: timeout_ms.unwrap_or(d.timeout_ms),
     };
     host.check_limits(&limits).map_err(|e| anyhow::anyhow!(e))?;

@@ -53,7 +53,7 @@ pub async fn upload(state: &AppState, admin: &Admin, up: &Upload<'_>) -> AppResu
     let defaults = state.plugins.default_limits();
     let limits = Limits {
         fuel: up.fuel.unwrap_or(defaults.fuel),
-        memory_bytes: up.memory_mib.map_or(defaults.memory_bytes, |m| m * 1024 * 1024),
+        memory_bytes: up.memory_mib.map_or(defaults.memory_bytes, |m| m.saturating_mul(1024 * 1024)),
         timeout_ms: up.timeout_ms.unwrap_or(defaults.timeout_ms),
     };
     state.plugins.check_limits(&limits).map_err(|m| AppError::BadRequest(m.into()))?;

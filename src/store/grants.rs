@@ -193,11 +193,14 @@ pub enum Rotation {
 
 /// A token may be consumed only if it is unused, unexpired, and its grant is this client's and
 /// in force; a token presented by another client stays untouched for its owner. One text for
-/// both backends, so the rule cannot differ between them.
+/// both backends, so the rule cannot differ between them. The grant is looked up by its key
+/// (`EXISTS … g.id = grant_id`): an `IN (SELECT id FROM grants WHERE client_id = …)` made
+/// SQLite list every grant of the client on every refresh.
 macro_rules! consumable_refresh {
     () => {
         " WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
-         AND grant_id IN (SELECT id FROM grants WHERE client_id = $3 AND revoked_at IS NULL) "
+         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.client_id = $3 \
+                     AND g.revoked_at IS NULL) "
     };
 }
 
@@ -292,7 +295,8 @@ const SQLITE_ROTATE_GROUP: &str = concat!(
            value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM json_each($1)) AS j \
      WHERE refresh_tokens.token_hash = j.old_hash AND refresh_tokens.used_at IS NULL \
      AND refresh_tokens.expires_at > j.now \
-     AND refresh_tokens.grant_id IN (SELECT id FROM grants WHERE client_id = j.client_id AND revoked_at IS NULL) \
+     AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.client_id = j.client_id \
+                 AND g.revoked_at IS NULL) \
      RETURNING refresh_tokens.token_hash AS rotated_to, grant_id AS id",
     refreshed_of_token!(),
 );

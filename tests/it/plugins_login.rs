@@ -402,6 +402,21 @@ async fn admin_api_lifecycle(b: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+    // Limits out of range, however large (a size in MiB that overflows in bytes included).
+    for limits in
+        ["memory_mib=0", "memory_mib=17592186044417", "memory_mib=18446744073709551615", "fuel=0", "timeout_ms=0"]
+    {
+        let resp = admin
+            .post(srv.url(&format!("/api/v1/admin/plugins?name=p&{limits}")))
+            .header("content-type", "application/wasm")
+            .body(fx::fixed(Policy::Any))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{limits}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["error_description"].as_str().unwrap().contains("must be between"), "{limits}: {body}");
+    }
     let list: Value = admin.get(srv.url("/api/v1/admin/plugins")).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["plugins"], json!([]));
 
