@@ -130,9 +130,13 @@ fn stopped() -> AppError {
     AppError::DatabaseUnavailable(sqlx::Error::PoolClosed)
 }
 
-/// An error for every write of a group that could not begin or commit.
-fn group_failed(e: &sqlx::Error) -> AppError {
-    AppError::DatabaseUnavailable(sqlx::Error::Io(std::io::Error::other(format!("a grouped write failed: {e}"))))
+/// Answers every write of a group that could not begin or commit: nothing of theirs was
+/// written, so each gets a retryable error.
+fn fail_all<W: GroupedWrite>(group: Vec<Pending<W>>, e: &sqlx::Error) {
+    for p in group {
+        let retryable = sqlx::Error::Io(std::io::Error::other(format!("a grouped write failed: {e}")));
+        let _ = p.reply.send(Err(AppError::DatabaseUnavailable(retryable)));
+    }
 }
 
 async fn writer_task<W: GroupedWrite>(
@@ -159,7 +163,7 @@ async fn commit_group<W: GroupedWrite>(writer: &SqlitePool, group: Vec<Pending<W
     let mut conn = match writer.acquire().await {
         Ok(c) => c,
         Err(e) => {
-            group.into_iter().for_each(|p| drop(p.reply.send(Err(group_failed(&e)))));
+            fail_all(group, &e);
             return 0;
         }
     };
@@ -209,7 +213,7 @@ async fn one_by_one<W: GroupedWrite>(
             None => match writer.acquire().await {
                 Ok(c) => c,
                 Err(e) => {
-                    group.into_iter().for_each(|p| drop(p.reply.send(Err(group_failed(&e)))));
+                    fail_all(group, &e);
                     return 0;
                 }
             },
@@ -217,7 +221,7 @@ async fn one_by_one<W: GroupedWrite>(
         let mut tx = match c.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => tx,
             Err(e) => {
-                group.into_iter().for_each(|p| drop(p.reply.send(Err(group_failed(&e)))));
+                fail_all(group, &e);
                 return 0;
             }
         };
@@ -241,7 +245,7 @@ async fn one_by_one<W: GroupedWrite>(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, writes = group.len(), "a group of writes could not commit");
-                    group.into_iter().for_each(|p| drop(p.reply.send(Err(group_failed(&e)))));
+                    fail_all(group, &e);
                     // Whatever state the connection was left in, the next group gets a new one.
                     let _ = c.close().await;
                     0
