@@ -247,15 +247,11 @@ impl Metrics {
             "Writes waiting for the SQLite writer (read when scraped; 0 on PostgreSQL)",
             m.sqlite_writer_queue.clone(),
         );
+        r.register("group_commits", "Groups of refresh-token rotations committed together", m.group_commits.clone());
+        r.register("grouped_writes", "Writes carried by those groups", m.grouped_writes.clone());
         r.register(
-            "sqlite_group_commits",
-            "Groups of refresh-token rotations committed together on SQLite (0 on PostgreSQL)",
-            m.group_commits.clone(),
-        );
-        r.register("sqlite_grouped_writes", "Writes carried by those groups", m.grouped_writes.clone());
-        r.register(
-            "sqlite_group_statements",
-            "Groups written as one statement (the rest were written one by one in a transaction)",
+            "group_statements",
+            "Groups written as one statement (the rest were written one by one, after that statement failed)",
             m.group_statements.clone(),
         );
         Metrics { registry: r, ..m }
@@ -369,7 +365,7 @@ mod tests {
             r#"portcullis_token_grants_total{grant_type="refresh_token",outcome="issued"} 1"#,
             r#"portcullis_token_grants_total{grant_type="other",outcome="refused"} 1"#,
             "portcullis_sqlite_writer_queue 0",
-            "portcullis_sqlite_group_commits_total 0",
+            "portcullis_group_commits_total 0",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }

@@ -4,7 +4,7 @@
 //! redemptions on any number of nodes yield exactly one winner.
 
 use futures_util::future::BoxFuture;
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::{FromRow, PgConnection, Postgres, Sqlite, SqliteConnection};
 
 use super::group_commit::GroupedWrite;
 use super::users::Profile;
@@ -193,14 +193,22 @@ pub enum Rotation {
 
 /// A token may be consumed only if it is unused, unexpired, and its grant is this client's and
 /// in force; a token presented by another client stays untouched for its owner. One text for
-/// both backends, so the rule cannot differ between them. The grant is looked up by its key
-/// (`EXISTS … g.id = grant_id`): an `IN (SELECT id FROM grants WHERE client_id = …)` made
-/// SQLite list every grant of the client on every refresh.
+/// every statement that rotates (single or grouped, either backend), given where the
+/// presented hash, the time and the client come from, so the rule cannot differ between
+/// them. The grant is looked up by its key (`EXISTS … g.id = grant_id`): an
+/// `IN (SELECT id FROM grants WHERE client_id = …)` made SQLite list every grant of the client
+/// on every refresh.
 macro_rules! consumable_refresh {
-    () => {
-        " WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
-         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.client_id = $3 \
-                     AND g.revoked_at IS NULL) "
+    ($token:literal, $now:literal, $client:literal) => {
+        concat!(
+            " WHERE refresh_tokens.token_hash = ",
+            $token,
+            " AND refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > ",
+            $now,
+            " AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.client_id = ",
+            $client,
+            " AND g.revoked_at IS NULL) "
+        )
     };
 }
 
@@ -232,7 +240,7 @@ macro_rules! user_column_of_token {
 /// one statement (one round trip, one atomic unit) with data-modifying CTEs.
 const PG_ROTATE_REFRESH: &str = concat!(
     "WITH consumed AS (UPDATE refresh_tokens SET used_at = $2",
-    consumable_refresh!(),
+    consumable_refresh!("$1", "$2", "$3"),
     "RETURNING grant_id), stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
        SELECT $4, grant_id, $2, $5, NULL FROM consumed RETURNING grant_id) \
      SELECT ",
@@ -278,7 +286,7 @@ macro_rules! refreshed_of_token {
 /// database thread, where a transaction and the reads after it took seven.
 const SQLITE_ROTATE_REFRESH: &str = concat!(
     "UPDATE refresh_tokens SET token_hash = $4, created_at = $2, expires_at = $5",
-    consumable_refresh!(),
+    consumable_refresh!("$1", "$2", "$3"),
     "RETURNING grant_id AS id",
     refreshed_of_token!(),
 );
@@ -292,13 +300,33 @@ const SQLITE_ROTATE_REFRESH: &str = concat!(
 const SQLITE_ROTATE_GROUP: &str = concat!(
     "UPDATE refresh_tokens SET token_hash = j.new_hash, created_at = j.now, expires_at = j.expires_at \
      FROM (SELECT value ->> 'old' AS old_hash, value ->> 'new' AS new_hash, value ->> 'client' AS client_id, \
-           value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM json_each($1)) AS j \
-     WHERE refresh_tokens.token_hash = j.old_hash AND refresh_tokens.used_at IS NULL \
-     AND refresh_tokens.expires_at > j.now \
-     AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.client_id = j.client_id \
-                 AND g.revoked_at IS NULL) \
-     RETURNING refresh_tokens.token_hash AS rotated_to, grant_id AS id",
+           value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM json_each($1)) AS j",
+    consumable_refresh!("j.old_hash", "j.now", "j.client_id"),
+    "RETURNING refresh_tokens.token_hash AS rotated_to, grant_id AS id",
     refreshed_of_token!(),
+);
+
+/// A group of rotations as one statement on PostgreSQL: `PG_ROTATE_REFRESH` over the arrays
+/// `$1` (presented hashes), `$2` (new hashes), `$3` (clients), `$4` (times) and `$5` (new
+/// expiries), one entry per rotation. A token named by two entries is updated once (an
+/// `UPDATE … FROM` changes a row once, whichever entry it took), so only one of them stores a
+/// successor and the other finds nothing, as it would one after the other. Each stored row
+/// says which entry it was by its new hash.
+const PG_ROTATE_GROUP: &str = concat!(
+    "WITH j AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) \
+       AS j(old_hash, new_hash, client_id, at_time, expires_at)), \
+     consumed AS (UPDATE refresh_tokens SET used_at = j.at_time FROM j",
+    consumable_refresh!("j.old_hash", "j.at_time", "j.client_id"),
+    "RETURNING refresh_tokens.grant_id, j.new_hash, j.at_time, j.expires_at), \
+     stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+       SELECT new_hash, grant_id, at_time, expires_at, NULL FROM consumed RETURNING token_hash, grant_id) \
+     SELECT s.token_hash AS rotated_to, ",
+    grant_columns_beside_profile!(),
+    ", ",
+    profile_columns!(),
+    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]')::text FROM groups gr \
+       JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id) AS groups",
+    " FROM stored s JOIN grants g ON g.id = s.grant_id JOIN users u ON u.id = g.user_id"
 );
 
 /// Consumes `old_hash` and stores `new_hash` atomically; a reused token revokes its whole
@@ -311,20 +339,18 @@ pub async fn rotate_refresh_token(
     now: i64,
     new_expires_at: i64,
 ) -> AppResult<Rotation> {
+    let rotate = GroupedRotation {
+        old_hash: old_hash.to_owned(),
+        new_hash: new_hash.to_owned(),
+        client_id: client_id.to_owned(),
+        now,
+        new_expires_at,
+    };
+    // Rotations come in floods: on either backend they are committed in groups with the
+    // others queued beside them (see `group_commit`).
     let rotated = match db {
-        Db::Sqlite(s) => {
-            let rotate = SqliteRotation {
-                old_hash: old_hash.to_owned(),
-                new_hash: new_hash.to_owned(),
-                client_id: client_id.to_owned(),
-                now,
-                new_expires_at,
-            };
-            s.rotations.write(rotate).await?
-        }
-        Db::Postgres(_) => returned(on_db_write!(db, p => sqlx::query_as::<_, Refreshed>(PG_ROTATE_REFRESH)
-            .bind(old_hash).bind(now).bind(client_id).bind(new_hash).bind(new_expires_at)
-            .fetch_all(p).await?)),
+        Db::Sqlite(s) => s.rotations.write(rotate).await?,
+        Db::Postgres(p) => p.rotations.write(rotate).await?,
     };
     if let Some(grant) = rotated {
         return Ok(Rotation::Rotated(Box::new(grant)));
@@ -340,9 +366,8 @@ pub async fn rotate_refresh_token(
     }
 }
 
-/// One rotation on SQLite, committed in a group with the others queued beside it (rotations
-/// come in floods; see `group_commit`).
-pub struct SqliteRotation {
+/// One rotation, committed in a group with the others queued beside it.
+pub struct GroupedRotation {
     old_hash: String,
     new_hash: String,
     client_id: String,
@@ -350,7 +375,23 @@ pub struct SqliteRotation {
     new_expires_at: i64,
 }
 
-impl GroupedWrite for SqliteRotation {
+/// A rotated row of a group statement, with the new hash that says whose it is.
+#[derive(FromRow)]
+struct Rotated {
+    rotated_to: String,
+    #[sqlx(flatten)]
+    refreshed: Refreshed,
+}
+
+/// Each rotation's row of a group statement's answer, in the group's order (`None` where its
+/// token was not consumable).
+fn by_new_hash(group: &[&GroupedRotation], rows: Vec<Rotated>) -> Vec<Option<Refreshed>> {
+    let mut rows: std::collections::HashMap<String, Refreshed> =
+        rows.into_iter().map(|r| (r.rotated_to, r.refreshed)).collect();
+    group.iter().map(|r| rows.remove(&r.new_hash)).collect()
+}
+
+impl GroupedWrite<Sqlite> for GroupedRotation {
     type Output = Option<Refreshed>;
 
     fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
@@ -371,12 +412,6 @@ impl GroupedWrite for SqliteRotation {
         group: &'c [&'c Self],
         conn: &'c mut SqliteConnection,
     ) -> Option<BoxFuture<'c, Result<Vec<Option<Refreshed>>, sqlx::Error>>> {
-        #[derive(FromRow)]
-        struct Rotated {
-            rotated_to: String,
-            #[sqlx(flatten)]
-            refreshed: Refreshed,
-        }
         let entries: Vec<serde_json::Value> = group
             .iter()
             .map(|r| {
@@ -390,9 +425,46 @@ impl GroupedWrite for SqliteRotation {
         Some(Box::pin(async move {
             // Read to the end (`returned`'s note): the statement commits when it is done.
             let rows = sqlx::query_as::<_, Rotated>(SQLITE_ROTATE_GROUP).bind(input).fetch_all(conn).await?;
-            let mut by_new_hash: std::collections::HashMap<String, Refreshed> =
-                rows.into_iter().map(|r| (r.rotated_to, r.refreshed)).collect();
-            Ok(group.iter().map(|r| by_new_hash.remove(&r.new_hash)).collect())
+            Ok(by_new_hash(group, rows))
+        }))
+    }
+}
+
+impl GroupedWrite<Postgres> for GroupedRotation {
+    type Output = Option<Refreshed>;
+
+    fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
+        Box::pin(async move {
+            let rows = sqlx::query_as::<_, Refreshed>(PG_ROTATE_REFRESH)
+                .bind(&self.old_hash)
+                .bind(self.now)
+                .bind(&self.client_id)
+                .bind(&self.new_hash)
+                .bind(self.new_expires_at)
+                .fetch_all(conn)
+                .await?;
+            Ok(returned(rows))
+        })
+    }
+
+    fn run_group<'c>(
+        group: &'c [&'c Self],
+        conn: &'c mut PgConnection,
+    ) -> Option<BoxFuture<'c, Result<Vec<Option<Refreshed>>, sqlx::Error>>> {
+        let column = |f: fn(&GroupedRotation) -> &str| group.iter().map(|r| f(r)).collect::<Vec<&str>>();
+        let (old, new, clients) = (column(|r| &r.old_hash), column(|r| &r.new_hash), column(|r| &r.client_id));
+        let times: Vec<i64> = group.iter().map(|r| r.now).collect();
+        let expiries: Vec<i64> = group.iter().map(|r| r.new_expires_at).collect();
+        Some(Box::pin(async move {
+            let rows = sqlx::query_as::<_, Rotated>(PG_ROTATE_GROUP)
+                .bind(old)
+                .bind(new)
+                .bind(clients)
+                .bind(times)
+                .bind(expiries)
+                .fetch_all(conn)
+                .await?;
+            Ok(by_new_hash(group, rows))
         }))
     }
 }

@@ -1,28 +1,33 @@
-//! Group commit on SQLite's single writer.
+//! Group commit: writes that come in floods (refresh-token rotations) are queued to a task
+//! that takes whatever is waiting and writes it together, in one statement where the write
+//! knows how (`GroupedWrite::run_group`): one round trip, one commit and one plan for the lot
+//! instead of one each.
 //!
-//! Every write on SQLite passes one gate and one connection (see `SqliteDb`). For the writes
-//! that come in floods — refresh-token rotations — a task of its own takes whatever is queued
-//! when the writer is free and writes it together: in one statement where the write knows how
-//! (`GroupedWrite::run_group`), otherwise in one transaction, with one pass of the gate and
-//! one commit for the lot instead of one each.
+//! - On SQLite (`GroupCommit`) every write passes one gate and one connection (see
+//!   `SqliteDb`); the task takes the gate per group, so one group is written at a time.
+//! - On PostgreSQL (`PgGroupCommit`) a few groups may be in flight at once on the pool, each
+//!   one statement in its own transaction; while they run, the next group gathers.
 //!
 //! What each caller sees is unchanged:
 //! - its own result, handed over only after the commit returned, so an answer never tells of
 //!   a write that a crash could still lose;
-//! - its own failure: when the group's statement fails, the writes run one by one in a
-//!   transaction; when one of those fails, the transaction is rolled back, that caller gets
-//!   its error, and the others run again without it in a new transaction (a statement that
-//!   fails can leave SQLite's transaction rolled back behind it, so nothing after a failure
-//!   runs in the same one);
-//! - when the group cannot begin or commit (the database is busy, the disk is full), every
-//!   caller of it gets `DatabaseUnavailable` (503 with `Retry-After`): nothing of theirs was
-//!   written, so trying again is safe.
+//! - its own failure: when the group's statement fails in the database (which undoes the whole
+//!   statement), the writes run one by one; on SQLite in a transaction, and when one of those
+//!   fails, the transaction is rolled back, that caller gets its error, and the others run
+//!   again without it in a new transaction (a statement that fails can leave SQLite's
+//!   transaction rolled back behind it, so nothing after a failure runs in the same one);
+//! - when the group cannot begin or commit (the database is busy or down, the disk is full),
+//!   every caller of it gets `DatabaseUnavailable` (503 with `Retry-After`): nothing of theirs
+//!   was written, so trying again is safe;
+//! - when it is not known whether the group's statement committed (the connection broke while
+//!   it ran, its answer could not be read), every caller gets that error as a lone write
+//!   would, and nothing is written again: a rotation run twice would read as a replay.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use futures_util::future::BoxFuture;
-use sqlx::{Connection, SqliteConnection, SqlitePool};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{AppError, AppResult};
@@ -33,41 +38,44 @@ const MAX_GROUP: usize = 256;
 const QUEUE: usize = 4096;
 
 /// One write that may share a commit with others of its kind: a statement or a few, run on
-/// the writer's connection inside the group's transaction. It must not begin or end a
-/// transaction itself, and it may be run more than once (after another write of its group
-/// failed), so it holds its inputs rather than consuming them.
-pub trait GroupedWrite: Send + Sync + Sized + 'static {
+/// one connection of `DB`. It must not begin or end a transaction itself, and it may be run
+/// more than once (after another write of its group failed), so it holds its inputs rather
+/// than consuming them.
+pub trait GroupedWrite<DB: sqlx::Database>: Send + Sync + Sized + 'static {
     type Output: Send + 'static;
 
-    fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<Self::Output, sqlx::Error>>;
+    fn run<'c>(&'c self, conn: &'c mut DB::Connection) -> BoxFuture<'c, Result<Self::Output, sqlx::Error>>;
 
-    /// The whole group as one statement (one round trip to SQLite's thread and one commit),
-    /// answering each write's output in the group's order; `None` when the kind has no such
-    /// statement. A failure here changes nothing (a statement is atomic): the group is then
+    /// The whole group as one statement (one round trip and one commit), answering each
+    /// write's output in the group's order; `None` when the kind has no such statement. A
+    /// failure inside the database changes nothing (a statement is atomic): the group is then
     /// written one by one.
     fn run_group<'c>(
         _group: &'c [&'c Self],
-        _conn: &'c mut SqliteConnection,
+        _conn: &'c mut DB::Connection,
     ) -> Option<BoxFuture<'c, Result<Vec<Self::Output>, sqlx::Error>>> {
         None
     }
 }
 
 /// A queued write with the way back to its caller.
-struct Pending<W: GroupedWrite> {
+struct Pending<W, O> {
     write: W,
-    reply: oneshot::Sender<AppResult<W::Output>>,
+    reply: oneshot::Sender<AppResult<O>>,
 }
 
-/// The handle writes of one kind are queued through; the task behind it ends when the last
-/// handle goes.
-pub struct GroupCommit<W: GroupedWrite> {
-    queue: mpsc::Sender<Pending<W>>,
+type SqlitePending<W> = Pending<W, <W as GroupedWrite<Sqlite>>::Output>;
+type PgPending<W> = Pending<W, <W as GroupedWrite<Postgres>>::Output>;
+
+/// The handle writes of one kind are queued through on SQLite; the task behind it ends when
+/// the last handle goes.
+pub struct GroupCommit<W: GroupedWrite<Sqlite>> {
+    queue: mpsc::Sender<SqlitePending<W>>,
     writers_waiting: Arc<AtomicI64>,
     pub stats: Arc<GroupStats>,
 }
 
-impl<W: GroupedWrite> Clone for GroupCommit<W> {
+impl<W: GroupedWrite<Sqlite>> Clone for GroupCommit<W> {
     fn clone(&self) -> Self {
         GroupCommit {
             queue: self.queue.clone(),
@@ -77,7 +85,7 @@ impl<W: GroupedWrite> Clone for GroupCommit<W> {
     }
 }
 
-impl<W: GroupedWrite> std::fmt::Debug for GroupCommit<W> {
+impl<W: GroupedWrite<Sqlite>> std::fmt::Debug for GroupCommit<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupCommit").field("stats", &self.stats).finish_non_exhaustive()
     }
@@ -92,7 +100,27 @@ pub struct GroupStats {
     pub statements: AtomicU64,
 }
 
-impl<W: GroupedWrite> GroupCommit<W> {
+impl GroupStats {
+    fn committed(&self, writes: usize) {
+        if writes > 0 {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.writes.fetch_add(writes as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Queues `write` on `queue` and waits for its own answer; `unsent` runs when the writer
+/// task is gone and the write could not be queued.
+async fn queue_and_wait<W, O>(queue: &mpsc::Sender<Pending<W, O>>, write: W, unsent: impl FnOnce()) -> AppResult<O> {
+    let (reply, answer) = oneshot::channel();
+    if queue.send(Pending { write, reply }).await.is_err() {
+        unsent();
+        return Err(stopped());
+    }
+    answer.await.unwrap_or_else(|_| Err(stopped()))
+}
+
+impl<W: GroupedWrite<Sqlite>> GroupCommit<W> {
     /// Starts the writer task. It takes `gate` for each group, so other writes of this
     /// process (which pass the gate one by one) never interleave with a group, and counts
     /// queued writes in `writers_waiting` like the gate does.
@@ -116,13 +144,11 @@ impl<W: GroupedWrite> GroupCommit<W> {
     /// Runs `write` in the next group and answers with its own result once that group has
     /// committed.
     pub async fn write(&self, write: W) -> AppResult<W::Output> {
-        let (reply, answer) = oneshot::channel();
         self.writers_waiting.fetch_add(1, Ordering::Relaxed);
-        if self.queue.send(Pending { write, reply }).await.is_err() {
+        queue_and_wait(&self.queue, write, || {
             self.writers_waiting.fetch_sub(1, Ordering::Relaxed);
-            return Err(stopped());
-        }
-        answer.await.unwrap_or_else(|_| Err(stopped()))
+        })
+        .await
     }
 }
 
@@ -132,34 +158,86 @@ fn stopped() -> AppError {
 
 /// Answers every write of a group that could not begin or commit: nothing of theirs was
 /// written, so each gets a retryable error.
-fn fail_all<W: GroupedWrite>(group: Vec<Pending<W>>, e: &sqlx::Error) {
+fn fail_all<W, O>(group: Vec<Pending<W, O>>, e: &sqlx::Error) {
     for p in group {
         let retryable = sqlx::Error::Io(std::io::Error::other(format!("a grouped write failed: {e}")));
         let _ = p.reply.send(Err(AppError::DatabaseUnavailable(retryable)));
     }
 }
 
-async fn writer_task<W: GroupedWrite>(
+/// Answers every write of a group whose statement may or may not have committed with what a
+/// lone write would have got for that error. Nothing is tried again.
+fn fail_all_in_doubt<W, O>(group: Vec<Pending<W, O>>, e: sqlx::Error) {
+    tracing::error!(error = %e, writes = group.len(), "a group statement failed after it may have committed");
+    let message = e.to_string();
+    let unavailable = crate::store::is_unavailable(&e);
+    for p in group {
+        let e = sqlx::Error::Io(std::io::Error::other(format!("a grouped write failed: {message}")));
+        let _ = p.reply.send(Err(if unavailable { AppError::DatabaseUnavailable(e) } else { AppError::Database(e) }));
+    }
+}
+
+/// Hands each caller its output, in the group's order.
+fn answer_all<W, O>(group: Vec<Pending<W, O>>, outputs: Vec<O>) -> usize {
+    let n = group.len();
+    // A caller that went away (its client hung up) simply does not hear of it.
+    group.into_iter().zip(outputs).for_each(|(p, out)| drop(p.reply.send(Ok(out))));
+    n
+}
+
+/// What became of a group's statement.
+enum GroupStatement<O> {
+    /// Committed, with each write's output.
+    Done(Vec<O>),
+    /// Nothing of it was written: the writes may run one by one.
+    Undone,
+    /// It may have committed: nothing may run again.
+    InDoubt(sqlx::Error),
+}
+
+/// Sorts the outcome of a group statement for `n` writes. A statement that failed inside the
+/// database, or that never reached it (`retryable`), wrote nothing. An answer for another
+/// number of writes than were given is a fault of the statement's own: it has committed, so
+/// it is in doubt for every caller.
+fn sort_outcome<O>(n: usize, outcome: Result<Vec<O>, sqlx::Error>, retryable: bool) -> GroupStatement<O> {
+    match outcome {
+        Ok(outputs) if outputs.len() == n => GroupStatement::Done(outputs),
+        Ok(outputs) => GroupStatement::InDoubt(sqlx::Error::Protocol(format!(
+            "a group statement answered for {} writes out of {n}",
+            outputs.len()
+        ))),
+        Err(e) if matches!(e, sqlx::Error::Database(_)) || retryable => {
+            tracing::debug!(error = %e, writes = n, "a group statement failed; writing one by one");
+            GroupStatement::Undone
+        }
+        Err(e) => GroupStatement::InDoubt(e),
+    }
+}
+
+async fn writer_task<W: GroupedWrite<Sqlite>>(
     writer: SqlitePool,
     gate: Arc<tokio::sync::Mutex<()>>,
     writers_waiting: Arc<AtomicI64>,
     stats: Arc<GroupStats>,
-    mut rx: mpsc::Receiver<Pending<W>>,
+    mut rx: mpsc::Receiver<SqlitePending<W>>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         let _gate = gate.lock().await;
         writers_waiting.fetch_sub(group.len() as i64, Ordering::Relaxed);
         let committed = commit_group(&writer, std::mem::take(&mut group), &stats).await;
-        if committed > 0 {
-            stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats.writes.fetch_add(committed as u64, Ordering::Relaxed);
-        }
+        stats.committed(committed);
     }
 }
 
-/// Writes `group` and answers each caller; returns how many writes were committed.
-async fn commit_group<W: GroupedWrite>(writer: &SqlitePool, group: Vec<Pending<W>>, stats: &GroupStats) -> usize {
+/// Writes `group` and answers each caller; returns how many writes were committed. A lone
+/// write goes the same way: its group statement commits by itself, one round trip where a
+/// transaction around it takes three.
+async fn commit_group<W: GroupedWrite<Sqlite>>(
+    writer: &SqlitePool,
+    group: Vec<SqlitePending<W>>,
+    stats: &GroupStats,
+) -> usize {
     let mut conn = match writer.acquire().await {
         Ok(c) => c,
         Err(e) => {
@@ -167,45 +245,166 @@ async fn commit_group<W: GroupedWrite>(writer: &SqlitePool, group: Vec<Pending<W
             return 0;
         }
     };
-    if group.len() > 1 {
-        let answered = {
-            let writes: Vec<&W> = group.iter().map(|p| &p.write).collect();
-            match W::run_group(&writes, &mut conn) {
-                Some(statement) => Some(statement.await),
-                None => None,
-            }
-        };
-        if let Some(answered) = answered {
-            match answered {
-                Ok(outputs) if outputs.len() == group.len() => {
-                    stats.statements.fetch_add(1, Ordering::Relaxed);
-                    let n = group.len();
-                    // A caller that went away (its client hung up) simply does not hear of it.
-                    group.into_iter().zip(outputs).for_each(|(p, out)| drop(p.reply.send(Ok(out))));
-                    return n;
-                }
-                Ok(outputs) => {
-                    tracing::error!(
-                        writes = group.len(),
-                        outputs = outputs.len(),
-                        "a group statement answered for other writes than it was given"
-                    );
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, writes = group.len(), "a group statement failed; writing one by one")
-                }
+    let outcome = {
+        let writes: Vec<&W> = group.iter().map(|p| &p.write).collect();
+        match W::run_group(&writes, &mut conn) {
+            Some(statement) => Some(sort_outcome(writes.len(), statement.await, false)),
+            None => None,
+        }
+    };
+    match outcome {
+        Some(GroupStatement::Done(outputs)) => {
+            stats.statements.fetch_add(1, Ordering::Relaxed);
+            answer_all(group, outputs)
+        }
+        Some(GroupStatement::InDoubt(e)) => {
+            fail_all_in_doubt(group, e);
+            0
+        }
+        Some(GroupStatement::Undone) | None => one_by_one(writer, Some(conn), group).await,
+    }
+}
+
+/// The handle writes of one kind are queued through on PostgreSQL; the task behind it ends
+/// when the last handle goes.
+pub struct PgGroupCommit<W: GroupedWrite<Postgres>> {
+    queue: mpsc::Sender<PgPending<W>>,
+    /// Writes queued or being written right now.
+    pending: Arc<AtomicI64>,
+    pub stats: Arc<GroupStats>,
+}
+
+impl<W: GroupedWrite<Postgres>> Clone for PgGroupCommit<W> {
+    fn clone(&self) -> Self {
+        PgGroupCommit { queue: self.queue.clone(), pending: self.pending.clone(), stats: self.stats.clone() }
+    }
+}
+
+impl<W: GroupedWrite<Postgres>> std::fmt::Debug for PgGroupCommit<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgGroupCommit").field("stats", &self.stats).finish_non_exhaustive()
+    }
+}
+
+impl<W: GroupedWrite<Postgres>> PgGroupCommit<W> {
+    /// Starts the task that gathers groups, on the current runtime (the pool's). At most
+    /// `in_flight` groups run at once, each on a connection of `pool`; the pool's other
+    /// connections stay for everything else.
+    pub fn start(pool: PgPool, in_flight: usize) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let stats = Arc::new(GroupStats::default());
+        tokio::spawn(pg_gather(pool, in_flight.max(1), stats.clone(), rx));
+        PgGroupCommit { queue, pending: Arc::default(), stats }
+    }
+
+    /// Runs `write` in the next group and answers with its own result once that group has
+    /// committed.
+    pub async fn write(&self, write: W) -> AppResult<W::Output> {
+        struct Counted<'a>(&'a AtomicI64);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
             }
         }
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let _counted = Counted(&self.pending);
+        queue_and_wait(&self.queue, write, || ()).await
     }
-    one_by_one(writer, Some(conn), group).await
+
+    /// Writes queued or being written right now.
+    pub fn pending(&self) -> i64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+}
+
+async fn pg_gather<W: GroupedWrite<Postgres>>(
+    pool: PgPool,
+    in_flight: usize,
+    stats: Arc<GroupStats>,
+    mut rx: mpsc::Receiver<PgPending<W>>,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    loop {
+        // A slot first: while every slot is busy, the queue fills and the next group grows.
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        if rx.recv_many(&mut group, MAX_GROUP).await == 0 {
+            return;
+        }
+        let (pool, stats) = (pool.clone(), stats.clone());
+        tokio::spawn(async move {
+            let committed = pg_commit_group(&pool, group, &stats).await;
+            stats.committed(committed);
+            drop(slot);
+        });
+    }
+}
+
+/// Writes `group` in one statement on PostgreSQL, or one by one when that statement wrote
+/// nothing; answers each caller and returns how many writes were committed.
+async fn pg_commit_group<W: GroupedWrite<Postgres>>(
+    pool: &PgPool,
+    group: Vec<PgPending<W>>,
+    stats: &GroupStats,
+) -> usize {
+    let outcome = match pool.acquire().await {
+        Ok(mut conn) => {
+            let writes: Vec<&W> = group.iter().map(|p| &p.write).collect();
+            match W::run_group(&writes, &mut conn) {
+                Some(statement) => {
+                    let outcome = statement.await;
+                    let retryable =
+                        outcome.as_ref().is_err_and(|e| crate::store::is_retryable(e, crate::store::Statement::Write));
+                    Some(sort_outcome(writes.len(), outcome, retryable))
+                }
+                None => None,
+            }
+        }
+        Err(e) => {
+            fail_all(group, &e);
+            return 0;
+        }
+    };
+    match outcome {
+        Some(GroupStatement::Done(outputs)) => {
+            stats.statements.fetch_add(1, Ordering::Relaxed);
+            answer_all(group, outputs)
+        }
+        Some(GroupStatement::InDoubt(e)) => {
+            fail_all_in_doubt(group, e);
+            0
+        }
+        Some(GroupStatement::Undone) | None => {
+            // Each on its own, in its own transaction, with a lone write's retries; the
+            // writes run side by side, as they would have without grouping.
+            let runs = group.into_iter().map(|p| async move {
+                let out: AppResult<W::Output> = async {
+                    Ok(crate::retry_pg!(
+                        pool,
+                        pl,
+                        {
+                            let mut conn = pl.acquire().await?;
+                            p.write.run(&mut conn).await?
+                        },
+                        crate::store::Statement::Write
+                    ))
+                }
+                .await;
+                let ok = out.is_ok();
+                let _ = p.reply.send(out);
+                ok
+            });
+            futures_util::future::join_all(runs).await.into_iter().filter(|ok| *ok).count()
+        }
+    }
 }
 
 /// The group in one transaction, each write on its own statement, until it commits or every
 /// write of it has failed; returns how many writes were committed.
-async fn one_by_one<W: GroupedWrite>(
+async fn one_by_one<W: GroupedWrite<Sqlite>>(
     writer: &SqlitePool,
-    mut conn: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
-    mut group: Vec<Pending<W>>,
+    mut conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
+    mut group: Vec<SqlitePending<W>>,
 ) -> usize {
     while !group.is_empty() {
         let mut c = match conn.take() {
@@ -238,11 +437,7 @@ async fn one_by_one<W: GroupedWrite>(
         }
         let Some((i, e)) = failed else {
             return match tx.commit().await {
-                Ok(()) => {
-                    let n = group.len();
-                    group.into_iter().zip(outputs).for_each(|(p, out)| drop(p.reply.send(Ok(out))));
-                    n
-                }
+                Ok(()) => answer_all(group, outputs),
                 Err(e) => {
                     tracing::error!(error = %e, writes = group.len(), "a group of writes could not commit");
                     fail_all(group, &e);
@@ -271,11 +466,12 @@ async fn one_by_one<W: GroupedWrite>(
 mod tests {
     use super::*;
     use crate::store::Db;
+    use sqlx::SqliteConnection;
 
     /// Inserts its key into a scratch table; a key already there fails (primary key).
     struct Insert(String);
 
-    impl GroupedWrite for Insert {
+    impl GroupedWrite<Sqlite> for Insert {
         type Output = String;
         fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<String, sqlx::Error>> {
             Box::pin(async move {

@@ -35,7 +35,7 @@ use crate::config::Config;
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqliteDb),
-    Postgres(PgPool),
+    Postgres(PgDb),
 }
 
 /// SQLite admits one writer at a time; colliding writers fall into SQLite's busy handler,
@@ -57,7 +57,15 @@ pub struct SqliteDb {
     pub writers_waiting: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// Refresh-token rotations come in floods and are committed in groups: see
     /// `group_commit`.
-    pub rotations: group_commit::GroupCommit<grants::SqliteRotation>,
+    pub rotations: group_commit::GroupCommit<grants::GroupedRotation>,
+}
+
+/// The PostgreSQL pool, with the queue refresh-token rotations are grouped through (see
+/// `group_commit`).
+#[derive(Clone, Debug)]
+pub struct PgDb {
+    pub pool: PgPool,
+    pub rotations: group_commit::PgGroupCommit<grants::GroupedRotation>,
 }
 
 impl SqliteDb {
@@ -89,7 +97,9 @@ macro_rules! on_db {
                 let $pool = &sqlite.pool;
                 $body
             }
-            $crate::store::Db::Postgres(pg) => $crate::retry_pg!(pg, $pool, $body, $crate::store::Statement::Read),
+            $crate::store::Db::Postgres(pg) => {
+                $crate::retry_pg!(&pg.pool, $pool, $body, $crate::store::Statement::Read)
+            }
         }
     };
 }
@@ -106,7 +116,9 @@ macro_rules! on_db_write {
                 let $pool = &sqlite.writer;
                 $body
             }
-            $crate::store::Db::Postgres(pg) => $crate::retry_pg!(pg, $pool, $body, $crate::store::Statement::Write),
+            $crate::store::Db::Postgres(pg) => {
+                $crate::retry_pg!(&pg.pool, $pool, $body, $crate::store::Statement::Write)
+            }
         }
     };
 }
@@ -295,7 +307,11 @@ impl Db {
             .connect_with(opts)
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
-        Ok(Db::Postgres(pool))
+        // A quarter of the pool for groups of rotations at once: under a flood each carries
+        // many, and the rest of the pool stays for everything else.
+        let in_flight = (cfg.database.max_connections as usize / 4).clamp(1, 8);
+        let rotations = group_commit::PgGroupCommit::start(pool.clone(), in_flight);
+        Ok(Db::Postgres(PgDb { pool, rotations }))
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -304,7 +320,7 @@ impl Db {
                 let _gate = s.lock_writer().await;
                 SQLITE_MIGRATOR.run(&s.writer).await?
             }
-            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+            Db::Postgres(p) => POSTGRES_MIGRATOR.run(&p.pool).await?,
         }
         Ok(())
     }
@@ -314,7 +330,7 @@ impl Db {
         let ping = async {
             match self {
                 Db::Sqlite(s) => sqlx::query("SELECT 1").execute(&s.pool).await.map(|_| ()),
-                Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+                Db::Postgres(p) => sqlx::query("SELECT 1").execute(&p.pool).await.map(|_| ()),
             }
         };
         tokio::time::timeout(Duration::from_secs(1), ping).await.unwrap_or(Err(sqlx::Error::PoolTimedOut))
@@ -328,11 +344,11 @@ impl Db {
         }
     }
 
-    /// SQLite's group-commit counters (always 0 on PostgreSQL).
+    /// The group-commit counters of refresh-token rotations.
     pub fn group_stats(&self) -> std::sync::Arc<group_commit::GroupStats> {
         match self {
             Db::Sqlite(s) => s.rotations.stats.clone(),
-            Db::Postgres(_) => Default::default(),
+            Db::Postgres(p) => p.rotations.stats.clone(),
         }
     }
 
@@ -343,7 +359,7 @@ impl Db {
                 ("sqlite_readers", s.pool.size(), s.pool.num_idle()),
                 ("sqlite_writer", s.writer.size(), s.writer.num_idle()),
             ],
-            Db::Postgres(p) => vec![("postgres", p.size(), p.num_idle())],
+            Db::Postgres(p) => vec![("postgres", p.pool.size(), p.pool.num_idle())],
         }
     }
 
@@ -361,7 +377,7 @@ impl Db {
                 s.pool.close().await;
                 s.writer.close().await;
             }
-            Db::Postgres(p) => p.close().await,
+            Db::Postgres(p) => p.pool.close().await,
         }
     }
 }

@@ -466,7 +466,7 @@ async fn two_nodes_send_each_message_once(b: Backend) {
                 tx.commit().await
             }
             portcullis::store::Db::Postgres(p) => {
-                let mut tx = p.begin().await?;
+                let mut tx = p.pool.begin().await?;
                 for r in &rows {
                     portcullis::queue_message!(&mut *tx, r);
                 }

@@ -63,7 +63,7 @@ async fn logout_confirmation_and_redirects(b: Backend) {
             sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&s.pool).await.unwrap()
         }
         portcullis::store::Db::Postgres(p) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(p).await.unwrap()
+            sqlx::query_scalar("SELECT COUNT(*) FROM sessions").fetch_one(&p.pool).await.unwrap()
         }
     };
     assert_eq!(rows, 0, "the session row is gone, so every node sees the logout");

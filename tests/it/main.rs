@@ -21,6 +21,7 @@ mod csrf;
 mod declarative;
 mod delivery;
 mod demo_tour;
+mod group_commit;
 mod hostile_input;
 mod independent_clients;
 mod key_rotation_nodes;

@@ -15,9 +15,9 @@ both_databases!(
     concurrent_rotations_and_replays
 );
 
-/// Many chains rotating at once (on SQLite their rotations are queued together and written as
-/// one statement), and one token presented by many requests at once (on SQLite in one group
-/// statement): every chain advances with fresh tokens of its own, and the replayed token has
+/// Many chains rotating at once (their rotations are queued together and written in group
+/// statements), and one token presented by many requests at once (in group statements too):
+/// every chain advances with fresh tokens of its own, and the replayed token has
 /// exactly one winner, after which its family is revoked while the other chains carry on.
 async fn concurrent_rotations_and_replays(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
@@ -50,29 +50,43 @@ async fn concurrent_rotations_and_replays(b: Backend) {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the family is revoked: {body}");
     let answers = futures_util::future::join_all(chains[1..].iter().map(|t| refresh(&srv, &app, t))).await;
     assert!(answers.iter().all(|(s, _)| *s == 200), "the other chains carry on: {answers:?}");
-    if let portcullis::store::Db::Sqlite(s) = &srv.state.db {
-        let stats = &s.rotations.stats;
-        let statements = stats.statements.load(std::sync::atomic::Ordering::Relaxed);
-        assert!(statements >= 6, "the queued rotations were written as group statements ({statements})");
-    }
+    use std::sync::atomic::Ordering::Relaxed;
+    let stats = srv.state.db.group_stats();
+    let (statements, commits, writes) =
+        (stats.statements.load(Relaxed), stats.commits.load(Relaxed), stats.writes.load(Relaxed));
+    assert!(statements >= 6, "the queued rotations were written as group statements ({statements})");
+    assert!(writes >= 2 * commits, "groups carried many rotations each ({writes} in {commits} commits)");
     srv.stop().await;
 }
 
-/// On SQLite, holds the writer until `n` writes are queued, so that `requests` reach it as
-/// groups; on PostgreSQL simply runs them.
+/// Holds the writes back until `n` rotations are waiting, so that `requests` reach the
+/// database in groups: on SQLite by holding the writer's gate, on PostgreSQL by locking every
+/// refresh token from another connection (the groups already sent wait on the lock, the rest
+/// queue behind them).
 async fn queued_together<F: std::future::Future>(srv: &TestServer, n: i64, requests: F) -> F::Output {
+    use std::sync::atomic::Ordering::Relaxed;
     match &srv.state.db {
         portcullis::store::Db::Sqlite(s) => {
             let gate = s.write_gate.lock().await;
             let release = async {
-                while s.writers_waiting.load(std::sync::atomic::Ordering::Relaxed) < n {
+                while s.writers_waiting.load(Relaxed) < n {
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 }
                 drop(gate);
             };
             tokio::join!(requests, release).0
         }
-        portcullis::store::Db::Postgres(_) => requests.await,
+        portcullis::store::Db::Postgres(p) => {
+            let mut lock = p.pool.begin().await.unwrap();
+            sqlx::query("SELECT token_hash FROM refresh_tokens FOR UPDATE").fetch_all(&mut *lock).await.unwrap();
+            let release = async {
+                while p.rotations.pending() < n {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                lock.rollback().await.unwrap();
+            };
+            tokio::join!(requests, release).0
+        }
     }
 }
 
@@ -210,7 +224,7 @@ async fn alter(srv: &TestServer, sql: &'static str) {
             sqlx::query(sql).execute(&s.writer).await.unwrap();
         }
         portcullis::store::Db::Postgres(p) => {
-            sqlx::query(sql).execute(p).await.unwrap();
+            sqlx::query(sql).execute(&p.pool).await.unwrap();
         }
     }
 }

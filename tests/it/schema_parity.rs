@@ -37,7 +37,7 @@ async fn columns(db: &portcullis::store::Db) -> BTreeSet<(String, String)> {
             "SELECT table_name::text, column_name::text FROM information_schema.columns
              WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
         )
-        .fetch_all(p)
+        .fetch_all(&p.pool)
         .await
         .unwrap(),
     };
