@@ -391,21 +391,28 @@ fn by_new_hash(group: &[&GroupedRotation], rows: Vec<Rotated>) -> Vec<Option<Ref
     group.iter().map(|r| rows.remove(&r.new_hash)).collect()
 }
 
+/// A lone rotation's statement, on either backend (the same binds in the same order).
+macro_rules! rotate_one {
+    ($r:expr, $sql:expr, $conn:expr) => {
+        Box::pin(async move {
+            let rows = sqlx::query_as::<_, Refreshed>($sql)
+                .bind(&$r.old_hash)
+                .bind($r.now)
+                .bind(&$r.client_id)
+                .bind(&$r.new_hash)
+                .bind($r.new_expires_at)
+                .fetch_all($conn)
+                .await?;
+            Ok(returned(rows))
+        })
+    };
+}
+
 impl GroupedWrite<Sqlite> for GroupedRotation {
     type Output = Option<Refreshed>;
 
     fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
-        Box::pin(async move {
-            let rows = sqlx::query_as::<_, Refreshed>(SQLITE_ROTATE_REFRESH)
-                .bind(&self.old_hash)
-                .bind(self.now)
-                .bind(&self.client_id)
-                .bind(&self.new_hash)
-                .bind(self.new_expires_at)
-                .fetch_all(conn)
-                .await?;
-            Ok(returned(rows))
-        })
+        rotate_one!(self, SQLITE_ROTATE_REFRESH, conn)
     }
 
     fn run_group<'c>(
@@ -434,17 +441,7 @@ impl GroupedWrite<Postgres> for GroupedRotation {
     type Output = Option<Refreshed>;
 
     fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
-        Box::pin(async move {
-            let rows = sqlx::query_as::<_, Refreshed>(PG_ROTATE_REFRESH)
-                .bind(&self.old_hash)
-                .bind(self.now)
-                .bind(&self.client_id)
-                .bind(&self.new_hash)
-                .bind(self.new_expires_at)
-                .fetch_all(conn)
-                .await?;
-            Ok(returned(rows))
-        })
+        rotate_one!(self, PG_ROTATE_REFRESH, conn)
     }
 
     fn run_group<'c>(

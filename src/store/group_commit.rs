@@ -252,16 +252,29 @@ async fn commit_group<W: GroupedWrite<Sqlite>>(
             None => None,
         }
     };
+    match settle(group, outcome, stats) {
+        Ok(committed) => committed,
+        Err(group) => one_by_one(writer, Some(conn), group).await,
+    }
+}
+
+/// Answers the callers of a group whose statement is done or in doubt, and returns how many
+/// writes were committed; hands the group back when it is to be written one by one.
+fn settle<W, O>(
+    group: Vec<Pending<W, O>>,
+    outcome: Option<GroupStatement<O>>,
+    stats: &GroupStats,
+) -> Result<usize, Vec<Pending<W, O>>> {
     match outcome {
         Some(GroupStatement::Done(outputs)) => {
             stats.statements.fetch_add(1, Ordering::Relaxed);
-            answer_all(group, outputs)
+            Ok(answer_all(group, outputs))
         }
         Some(GroupStatement::InDoubt(e)) => {
             fail_all_in_doubt(group, e);
-            0
+            Ok(0)
         }
-        Some(GroupStatement::Undone) | None => one_by_one(writer, Some(conn), group).await,
+        Some(GroupStatement::Undone) | None => Err(group),
     }
 }
 
@@ -365,16 +378,9 @@ async fn pg_commit_group<W: GroupedWrite<Postgres>>(
             return 0;
         }
     };
-    match outcome {
-        Some(GroupStatement::Done(outputs)) => {
-            stats.statements.fetch_add(1, Ordering::Relaxed);
-            answer_all(group, outputs)
-        }
-        Some(GroupStatement::InDoubt(e)) => {
-            fail_all_in_doubt(group, e);
-            0
-        }
-        Some(GroupStatement::Undone) | None => {
+    match settle(group, outcome, stats) {
+        Ok(committed) => committed,
+        Err(group) => {
             // Each on its own, in its own transaction, with a lone write's retries; the
             // writes run side by side, as they would have without grouping.
             let runs = group.into_iter().map(|p| async move {
