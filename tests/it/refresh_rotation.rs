@@ -12,7 +12,8 @@ both_databases!(
     refresh_refused_for_disabled_user,
     refused_refresh_keeps_the_grant,
     failed_refresh_keeps_the_token,
-    concurrent_rotations_and_replays
+    concurrent_rotations_and_replays,
+    group_work_follows_the_group
 );
 
 /// Many chains rotating at once (their rotations are queued together and written in group
@@ -251,4 +252,106 @@ async fn failed_refresh_keeps_the_token(b: Backend) {
     let (status, body) = refresh(&srv, &app, body["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "and the family lives on: {body}");
     srv.stop().await;
+}
+
+/// A group statement's work follows the group, not the client or the table: with 400 other
+/// grants of the same client and 5,000 used tokens (never analysed, as in a new database under a
+/// flood), rotating three tokens reads each token and its grant by key. The plan is read from the database itself: on
+/// PostgreSQL the rows each scan of `refresh_tokens` and `grants` produced over all its loops
+/// (`EXPLAIN ANALYZE`, rolled back); on SQLite that both are searched by key, never scanned.
+async fn group_work_follows_the_group(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let alice = srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let mut old = Vec::new();
+    for _ in 0..3 {
+        let rt = first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned();
+        old.push(portcullis::crypto::token_hash(&rt));
+    }
+    let new: Vec<String> = (0..3).map(|i| format!("successor-{i}")).collect();
+    // The same insert on either database, after the rows `n` it numbers.
+    macro_rules! bulk {
+        ($numbers:literal) => {
+            concat!(
+                $numbers,
+                " INSERT INTO grants (id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, \
+                 created_at, revoked_at) SELECT 'bulk-' || n.i, $1, $2, NULL, 'openid', NULL, 0, 'pwd', '', 0, NULL FROM n"
+            )
+        };
+    }
+    match &srv.state.db {
+        portcullis::store::Db::Postgres(p) => {
+            let sql = bulk!("WITH n(i) AS (SELECT generate_series(1, 400))");
+            sqlx::query(sql).bind(&app.client_id).bind(&alice.id).execute(&p.pool).await.unwrap();
+            let used = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+                        SELECT 'used-' || i, 'bulk-' || (i % 400 + 1), 0, 2000000000, 1 FROM generate_series(1, 5000) i";
+            sqlx::query(used).execute(&p.pool).await.unwrap();
+            // The server's statements are prepared once per connection and soon run on a generic
+            // plan, made without the arrays' lengths: plan it that way here too.
+            let mut conn = p.pool.acquire().await.unwrap();
+            let prepare = format!("PREPARE rotate_group AS {}", portcullis::store::grants::PG_ROTATE_GROUP);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *conn).await.unwrap();
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await.unwrap();
+            // EXECUTE takes no bound parameters: the arrays are written out (hex hashes, the
+            // generated client id and fixed names, nothing to quote).
+            let array = |items: &[String]| format!("ARRAY['{}']", items.join("','"));
+            let explain = format!(
+                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE rotate_group({}, {}, {}, ARRAY[1000, 1000, 1000], \
+                 ARRAY[2000000000, 2000000000, 2000000000])",
+                array(&old),
+                array(&new),
+                array(&vec![app.client_id.clone(); 3])
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_one(&mut *tx).await.unwrap();
+            // The plan comes back as `json`, whose wire form is its text.
+            let plan: serde_json::Value =
+                serde_json::from_str(&sqlx::Row::try_get_unchecked::<String, _>(&row, 0).unwrap()).unwrap();
+            tx.rollback().await.unwrap();
+            sqlx::query("DEALLOCATE rotate_group").execute(&mut *conn).await.unwrap();
+            let mut read = Vec::new();
+            rows_read(&plan[0]["Plan"], &mut read);
+            let total: f64 = read.iter().map(|(_, rows)| rows).sum();
+            // Per entry: its token, its grant twice (rule, answer), the successor's key check.
+            assert!(total <= 3.0 * 6.0, "the group read {total} rows for 3 rotations: {read:?}\n{plan:#}");
+            assert_eq!(plan[0]["Plan"]["Actual Rows"], 3, "the three tokens were rotated: {plan:#}");
+        }
+        portcullis::store::Db::Sqlite(s) => {
+            let sql = bulk!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)");
+            {
+                let _gate = s.write_gate.lock().await;
+                sqlx::query(sql).bind(&app.client_id).bind(&alice.id).execute(&s.writer).await.unwrap();
+            }
+            let explain = format!("EXPLAIN QUERY PLAN {}", portcullis::store::grants::SQLITE_ROTATE_GROUP);
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(explain)).bind("[]").fetch_all(&s.pool).await.unwrap();
+            let steps: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+            let on = |table: &str| {
+                let name = format!(" {table} ");
+                steps.iter().filter(move |d| format!("{d} ").contains(&name)).copied().collect::<Vec<_>>()
+            };
+            assert!(!on("refresh_tokens").is_empty(), "{steps:#?}");
+            for table in ["refresh_tokens", "grants", "g"] {
+                for step in on(table) {
+                    assert!(step.starts_with("SEARCH") && step.contains("=?"), "{table} read by key: {steps:#?}");
+                }
+            }
+        }
+    }
+    srv.stop().await;
+}
+
+/// `(relation, rows over all loops)` of every scan of `refresh_tokens` or `grants` in a
+/// PostgreSQL JSON plan, sub-plans and CTEs included.
+fn rows_read(node: &serde_json::Value, out: &mut Vec<(String, f64)>) {
+    if let Some(rel) = node["Relation Name"].as_str()
+        && (rel == "refresh_tokens" || rel == "grants")
+        && node["Node Type"].as_str().is_some_and(|t| t.contains("Scan"))
+    {
+        let rows = node["Actual Rows"].as_f64().unwrap_or(0.0) + node["Rows Removed by Filter"].as_f64().unwrap_or(0.0);
+        out.push((format!("{rel} ({})", node["Node Type"]), rows * node["Actual Loops"].as_f64().unwrap_or(1.0)));
+    }
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        rows_read(child, out);
+    }
 }
