@@ -201,11 +201,16 @@ pub enum Rotation {
 /// the client on every refresh, and an `EXISTS` that PostgreSQL turned into a semi-join let
 /// its planner match a group's entries with every grant of their client before finding their
 /// tokens (27 rotations probed 1,728 token keys with 64 grants, and it grows with the grants).
+/// An optional fourth argument adds a condition on the token's key alone (`AND token_hash …`).
 macro_rules! consumable_refresh {
     ($token:literal, $now:literal, $client:literal) => {
+        consumable_refresh!($token, $now, $client, "")
+    };
+    ($token:literal, $now:literal, $client:literal, $key_also:literal) => {
         concat!(
             " WHERE refresh_tokens.token_hash = ",
             $token,
+            $key_also,
             " AND refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > ",
             $now,
             " AND (SELECT g.client_id FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL) = ",
@@ -322,7 +327,7 @@ pub const PG_ROTATE_GROUP: &str = concat!(
     // `= ANY($1)` besides the join: an index condition of the table alone, so even with no
     // statistics yet (a new database under a flood) the tokens are found by key, where the
     // join alone let the planner read the whole table into a hash.
-    consumable_refresh!("j.old_hash AND refresh_tokens.token_hash = ANY($1::text[])", "j.at_time", "j.client_id"),
+    consumable_refresh!("j.old_hash", "j.at_time", "j.client_id", " AND refresh_tokens.token_hash = ANY($1::text[])"),
     "RETURNING refresh_tokens.grant_id, j.new_hash, j.at_time, j.expires_at), \
      stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
        SELECT new_hash, grant_id, at_time, expires_at, NULL FROM consumed RETURNING token_hash, grant_id) \

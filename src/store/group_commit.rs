@@ -313,14 +313,7 @@ impl<W: GroupedWrite<Postgres>> PgGroupCommit<W> {
     /// Runs `write` in the next group and answers with its own result once that group has
     /// committed.
     pub async fn write(&self, write: W) -> AppResult<W::Output> {
-        struct Counted<'a>(&'a AtomicI64);
-        impl Drop for Counted<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        self.pending.fetch_add(1, Ordering::Relaxed);
-        let _counted = Counted(&self.pending);
+        let _counted = super::Counted::enter(&self.pending);
         queue_and_wait(&self.queue, write, || ()).await
     }
 

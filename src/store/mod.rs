@@ -72,16 +72,25 @@ impl SqliteDb {
     /// Takes the write gate, counted among the waiting writers until it is held (a write
     /// abandoned while waiting stops counting too).
     pub async fn lock_writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        use std::sync::atomic::{AtomicI64, Ordering};
-        struct Waiting<'a>(&'a AtomicI64);
-        impl Drop for Waiting<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        self.writers_waiting.fetch_add(1, Ordering::Relaxed);
-        let _waiting = Waiting(&self.writers_waiting);
+        let _waiting = Counted::enter(&self.writers_waiting);
         self.write_gate.lock().await
+    }
+}
+
+/// One among those counted by a gauge (writers waiting, writes pending) for as long as it
+/// lives: the count goes down when it is dropped, also when the future holding it is.
+pub(crate) struct Counted<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl<'a> Counted<'a> {
+    pub(crate) fn enter(gauge: &'a std::sync::atomic::AtomicI64) -> Self {
+        gauge.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
