@@ -1,4 +1,4 @@
-//! What every bindings module of the selector world shares: linking, instantiating and calling
+//! What every bindings module of the selector world shares: linking, instantiating, calling
 //! `evaluate`, and converting the context and decision, written once and expanded in each
 //! version's module (`v1`, `v1_1`) against that version's generated types (`bindings`, `t`).
 //! A module brings only what differs: its WIT path, the version it serves, and how factor
@@ -33,12 +33,21 @@ macro_rules! selector_host {
         }
 
         impl super::Selector for Prepared {
+            fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Box<dyn super::Instance>> {
+                Ok(Box::new(Instance(self.0.instantiate(&mut *store)?)))
+            }
+        }
+
+        struct Instance(bindings::Selector);
+
+        impl super::Instance for Instance {
             fn evaluate(
                 &self,
                 store: &mut Store<HostState>,
                 input: &ctx::LoginContext,
             ) -> wasmtime::Result<Result<ctx::Decision, String>> {
-                evaluate(&self.0, store, input)
+                let out = self.0.call_evaluate(&mut *store, &to_wit(input))?;
+                Ok(out.map(from_wit))
             }
         }
 
@@ -58,18 +67,6 @@ macro_rules! selector_host {
 
         fn prepare(linker: &Linker<HostState>, component: &Component) -> wasmtime::Result<SelectorPre<HostState>> {
             SelectorPre::new(linker.instantiate_pre(component)?)
-        }
-
-        /// Instantiates and calls `evaluate`. The outer error is a trap or a host-side failure; the
-        /// inner one is the selector's own `err`.
-        fn evaluate(
-            pre: &SelectorPre<HostState>,
-            store: &mut Store<HostState>,
-            input: &ctx::LoginContext,
-        ) -> wasmtime::Result<Result<ctx::Decision, String>> {
-            let selector = pre.instantiate(&mut *store)?;
-            let out = selector.call_evaluate(&mut *store, &to_wit(input))?;
-            Ok(out.map(from_wit))
         }
 
         fn policy(p: Policy) -> t::Policy {

@@ -2,7 +2,9 @@
 //! compiled once and cached on disk (keyed by sha256 and the engine's compatibility hash),
 //! one `InstancePre` per plugin version, and a fresh store per evaluation with a fuel budget,
 //! an epoch deadline, a memory cap and caps on log lines and output. No WASI is linked: a
-//! selector's only import is `host.log`, so a decision is a pure function of its input.
+//! selector's only import is `host.log`, so a decision is a pure function of its input. Each
+//! evaluator thread instantiates the next store of the plugin it last ran after answering
+//! (`Standby`), so a login waits for the call, not for the instantiation.
 //!
 //! The world version is read from the component's import names before anything is compiled.
 //! Each version of the contract has its own bindings module (`v1`, `v1_1`), frozen with it, listed
@@ -65,6 +67,14 @@ trait World: Send + Sync {
 
 /// A component linked against its world: instantiated afresh for every evaluation.
 trait Selector: Send + Sync {
+    /// Instantiates the component in `store` (which is then used for one call only).
+    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Box<dyn Instance>>;
+}
+
+/// A component instantiated in a store of its own, ready for its one `evaluate` call.
+trait Instance: Send {
+    /// Calls `evaluate`. The outer error is a trap or a host-side failure; the inner one is the
+    /// selector's own `err`.
     fn evaluate(
         &self,
         store: &mut Store<HostState>,
@@ -293,6 +303,46 @@ pub struct Prepared {
     selector: Box<dyn Selector>,
 }
 
+/// A plugin instantiated in a fresh store ahead of the login that will use it, with its limits
+/// set. The evaluator thread that ran a plugin makes the next one right after answering, so a
+/// login waits for the `evaluate` call alone, not for instantiating a large component (most of
+/// a JavaScript selector's time). It serves exactly one login (a fresh store per login, DESIGN
+/// §3), only for the same compiled plugin and limits, and its instantiation counts against that
+/// login's fuel and deadline as an inline one would.
+pub struct Standby {
+    plugin: Arc<Prepared>,
+    limits: Limits,
+    started: Started,
+}
+
+/// A store with the plugin instantiated in it, or the instantiation's failure.
+struct Started {
+    store: Store<HostState>,
+    instance: wasmtime::Result<Box<dyn Instance>>,
+    fuel: u64,
+    timeout_ms: u64,
+    memory_bytes: usize,
+    /// Wall-clock and processor time the instantiation took.
+    took: Duration,
+    cpu: Duration,
+}
+
+/// What an evaluation leaves behind: the used store, to drop after answering, and what the
+/// evaluation ran now (the instantiation too unless a standby was used).
+#[derive(Default)]
+pub struct Spent {
+    _store: Option<Store<HostState>>,
+    /// Wall-clock time spent running the plugin for this evaluation.
+    pub ran: Duration,
+    /// The plugin instantiated (so a standby of it can be made).
+    pub instantiated: bool,
+}
+
+/// Epoch ticks for a deadline `left` from now (one more: the current tick is partly gone).
+fn deadline_ticks(left: Duration) -> u64 {
+    (left.as_millis() as u64).div_ceil(TICK.as_millis() as u64) + 1
+}
+
 /// The engine and everything compiled with it. One per process, shared through `AppState`.
 pub struct PluginHost {
     engine: Engine,
@@ -325,6 +375,8 @@ pub struct PluginHost {
     inflight: Mutex<HashMap<String, Arc<CompileGate>>>,
     /// Components compiled since start (each artefact once, whatever the number of logins).
     compiles: std::sync::atomic::AtomicU64,
+    /// Evaluations that ran in a standby instance (`Standby`).
+    standbys_used: std::sync::atomic::AtomicU64,
 }
 
 type Compiled = Result<Arc<Prepared>, String>;
@@ -380,7 +432,9 @@ impl PluginHost {
     pub fn new(caps: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
         let active = if caps.max_concurrent == 0 { auto_slots() } else { caps.max_concurrent };
         let shadow = active.div_ceil(2).max(1);
-        let slots = (active + shadow) as u32;
+        // Each evaluator thread holds at most one instance at a time (its standby, or the one it
+        // runs); as many again for evaluations run on other threads (`plugin test`, benches).
+        let slots = 2 * (active + shadow) as u32;
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(slots)
             .total_core_instances(slots * 16)
@@ -429,6 +483,7 @@ impl PluginHost {
             inflight: Mutex::new(HashMap::new()),
             evaluators: Evaluators::start(active + shadow)?,
             compiles: std::sync::atomic::AtomicU64::new(0),
+            standbys_used: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -587,16 +642,62 @@ impl PluginHost {
 
     /// Runs `evaluate` once in a fresh store, on this thread.
     pub fn evaluate_blocking(&self, plugin: &Prepared, limits: &Limits, input: &LoginContext) -> Evaluation {
+        self.evaluate_with(None, plugin, limits, input).0
+    }
+
+    /// `plugin` instantiated with `limits` in a fresh store, ready for one evaluation (`None`
+    /// when instantiating it failed: the evaluation that would have used it instantiates
+    /// inline and reports the failure), and the wall-clock time that took either way.
+    pub fn standby(&self, plugin: &Arc<Prepared>, limits: &Limits) -> (Option<Standby>, Duration) {
+        let Ok(started) = self.start(plugin, limits) else { return (None, Duration::ZERO) };
+        let took = started.took;
+        let standby = started.instance.is_ok().then(|| Standby { plugin: plugin.clone(), limits: *limits, started });
+        (standby, took)
+    }
+
+    /// Runs `evaluate` once: in `standby` when it holds this plugin with these limits, in a
+    /// fresh store otherwise (a standby of anything else is dropped first). Returns the
+    /// evaluation and the used store, to be dropped once the evaluation is answered:
+    /// resetting the store's pages is not what a login waits for.
+    pub fn evaluate_with(
+        &self,
+        standby: Option<Standby>,
+        plugin: &Prepared,
+        limits: &Limits,
+        input: &LoginContext,
+    ) -> (Evaluation, Spent) {
         let context_bytes = input.text_bytes();
         if context_bytes > MAX_CONTEXT_BYTES {
             // Bounded going in too: what the login hands a plugin stays small and copyable.
-            return Evaluation::failed(
+            let e = Evaluation::failed(
                 FailureKind::Unavailable,
                 format!(
                     "the login context holds {context_bytes} bytes of text; at most {MAX_CONTEXT_BYTES} are passed"
                 ),
             );
+            return (e, Spent::default());
         }
+        let mine = standby.filter(|s| std::ptr::eq(Arc::as_ptr(&s.plugin), plugin) && s.limits == *limits);
+        let used_standby = mine.is_some();
+        let started = match mine {
+            Some(s) => {
+                self.standbys_used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                s.started
+            }
+            None => match self.start(plugin, limits) {
+                Ok(s) => s,
+                Err(m) => return (Evaluation::failed(FailureKind::Unavailable, m), Spent::default()),
+            },
+        };
+        let instantiated = started.instance.is_ok();
+        let inline = if used_standby { Duration::ZERO } else { started.took };
+        let (evaluation, store, call) = self.finish(started, input);
+        (evaluation, Spent { _store: Some(store), ran: inline + call, instantiated })
+    }
+
+    /// A fresh store with `limits`, and `plugin` instantiated in it (or why it could not be);
+    /// an error when the store could not even be set up.
+    fn start(&self, plugin: &Prepared, limits: &Limits) -> Result<Started, String> {
         let memory_bytes = limits.memory_bytes.min(self.caps.max_memory_mib * 1024 * 1024) as usize;
         let state = HostState {
             limiter: MemoryCap { bytes: memory_bytes, exceeded: false },
@@ -612,23 +713,38 @@ impl PluginHost {
         store.limiter(|s| &mut s.limiter);
         let fuel = limits.fuel.min(self.caps.max_fuel);
         if let Err(e) = store.set_fuel(fuel) {
-            return Evaluation::failed(FailureKind::Unavailable, first_line(&e));
+            return Err(first_line(&e));
         }
         let timeout_ms = limits.timeout_ms.min(self.caps.max_timeout_ms);
-        let ticks = timeout_ms.div_ceil(TICK.as_millis() as u64) + 1;
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(deadline_ticks(Duration::from_millis(timeout_ms)));
         store.epoch_deadline_trap();
-
         let started = Instant::now();
         let cpu_started = thread_cpu_time();
-        let result = plugin.selector.evaluate(&mut store, input);
-        let duration_us = started.elapsed().as_micros() as u64;
+        let instance = plugin.selector.instantiate(&mut store);
+        let (took, cpu) = (started.elapsed(), thread_cpu_time().saturating_sub(cpu_started));
+        Ok(Started { store, instance, fuel, timeout_ms, memory_bytes, took, cpu })
+    }
+
+    /// Calls `evaluate` in a started store, with what is left of the fuel and of the deadline
+    /// after the instantiation: a standby's evaluation has the same budget as an inline one.
+    /// Returns the evaluation, the store, and how long the call took.
+    fn finish(&self, started: Started, input: &LoginContext) -> (Evaluation, Store<HostState>, Duration) {
+        let Started { mut store, instance, fuel, timeout_ms, memory_bytes, took, cpu: instantiating } = started;
+        let called = Instant::now();
+        let cpu_started = thread_cpu_time();
+        let result = instance.and_then(|i| {
+            // Set again: a standby's deadline was counted from when it was made.
+            store.set_epoch_deadline(deadline_ticks(Duration::from_millis(timeout_ms).saturating_sub(took)));
+            i.evaluate(&mut store, input)
+        });
+        let call = called.elapsed();
+        let duration_us = (took + call).as_micros() as u64;
         let interrupted = matches!(&result, Err(e) if matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt)));
         let fuel_used = (!interrupted).then(|| fuel - store.get_fuel().unwrap_or(0));
         // A selector cannot wait for anything (its only import is `log`): when it reaches its
         // deadline having had the CPU for less than half of it, the machine was too busy to run
         // it, which is a capacity failure (fail secure), not the plugin's.
-        let cpu = thread_cpu_time().saturating_sub(cpu_started);
+        let cpu = instantiating + thread_cpu_time().saturating_sub(cpu_started);
         let starved = interrupted && cpu < Duration::from_millis(timeout_ms) / 2;
         let outcome = match result {
             _ if starved => Err(Failure {
@@ -645,7 +761,8 @@ impl PluginHost {
             Err(e) => Err(classify(&e, store.data().limiter.exceeded, memory_bytes, fuel, timeout_ms)),
         };
         let logs = std::mem::take(&mut store.data_mut().logs.lines);
-        Evaluation { outcome, logs, logs_dropped: store.data().logs.dropped, fuel_used, duration_us }
+        let evaluation = Evaluation { outcome, logs, logs_dropped: store.data().logs.dropped, fuel_used, duration_us };
+        (evaluation, store, call)
     }
 
     fn check(&self, mut d: Decision) -> Result<Decision, Failure> {
@@ -686,6 +803,11 @@ impl PluginHost {
     /// Components compiled since start.
     pub fn compiles(&self) -> u64 {
         self.compiles.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Evaluations that ran in a standby instance since start.
+    pub fn standbys_used(&self) -> u64 {
+        self.standbys_used.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Marks `sha256` as being prepared; false when it already is (single flight).
@@ -776,6 +898,8 @@ impl PluginHost {
                 }
             }
         };
+        // Logins keep a standby of their plugin ready on the thread; an admin's test does not.
+        let keep_ready = !matches!(lane, Lane::Admin);
         // Charged on the evaluator thread, where the run happens whether or not the login that
         // asked for it is still waiting (a client that hangs up does not get a free run).
         let charged = match lane {
@@ -785,13 +909,24 @@ impl PluginHost {
         };
         let host = self.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.evaluators.run(Box::new(move || {
+        self.evaluators.run(Box::new(move |ready: &mut Option<Standby>| {
             let _held = held;
-            let evaluation = host.evaluate_blocking(&plugin, &limits, &input);
-            if let Some(scope) = charged {
-                host.cpu.charge(&scope, Duration::from_micros(evaluation.duration_us), Instant::now());
+            let (evaluation, spent) = host.evaluate_with(ready.take(), &plugin, &limits, &input);
+            if let Some(scope) = &charged {
+                host.cpu.charge(scope, spent.ran, Instant::now());
             }
             let _ = tx.send(evaluation);
+            // After the answer, still holding the evaluation's slot and shares (the work is
+            // this plugin's): the used store is reset, and the next login's store instantiated.
+            let instantiated = spent.instantiated;
+            drop(spent);
+            if keep_ready && instantiated {
+                let took;
+                (*ready, took) = host.standby(&plugin, &limits);
+                if let Some(scope) = &charged {
+                    host.cpu.charge(scope, took, Instant::now());
+                }
+            }
         }));
         rx.await.unwrap_or_else(|_| Evaluation::failed(FailureKind::Trap, "the evaluation was aborted"))
     }
@@ -861,7 +996,8 @@ impl PluginHost {
 /// fails secure (see `evaluate_blocking`).
 const EVALUATOR_NICE: i32 = 10;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A job for an evaluator thread, given the thread's standby (see `Standby`).
+type Job = Box<dyn FnOnce(&mut Option<Standby>) + Send>;
 
 /// A fixed set of threads running evaluations. Admission (the slots) bounds how many run at
 /// once to the number of threads, so a job never waits here for a thread.
@@ -889,11 +1025,12 @@ impl Evaluators {
                         libc::gettid()
                     };
                     tids.lock().unwrap_or_else(|e| e.into_inner())[i] = tid;
+                    let mut ready = None;
                     loop {
                         let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                         match job {
                             // A panic ends the job (its answer is dropped: `aborted`), not the thread.
-                            Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))),
+                            Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut ready)))),
                             Err(_) => break,
                         }
                     }

@@ -115,6 +115,21 @@ pub fn fixed(policy: Policy) -> Vec<u8> {
     component(&returns(policy))
 }
 
+/// A selector that counts its calls in a global and in linear memory: `any` on its first call
+/// in an instance, `otp` on any later one (state carried over from another login).
+pub fn counts_its_calls() -> Vec<u8> {
+    let body = format!(
+        "(global.set $calls (i32.add (global.get $calls) (i32.const 1))) \
+         (i32.store (i32.const 2048) (i32.add (i32.load (i32.const 2048)) (i32.const 1))) \
+         (if (result i32) (i32.or (i32.gt_u (global.get $calls) (i32.const 1)) \
+                                  (i32.gt_u (i32.load (i32.const 2048)) (i32.const 1))) \
+           (then {}) (else {}))",
+        returns(Policy::Otp),
+        returns(Policy::Any)
+    );
+    component_with("1.0.0", 2, "(global $calls (mut i32) (i32.const 0))", &body)
+}
+
 pub fn infinite_loop() -> Vec<u8> {
     component("(loop $l (br $l)) (i32.const 0)")
 }

@@ -192,6 +192,61 @@ fn an_abandoned_run_is_charged_to_its_scope() {
     assert_eq!(other.outcome.as_ref().map(|d| d.policy), Ok(Policy::Otp), "{other:?}");
 }
 
+/// Logins' evaluations run in standby instances made after the previous answer on the same
+/// evaluator thread, and each login still has a store of its own: a selector that remembers
+/// its calls (in a global and in memory) never sees another login's, one after another or many
+/// at once. A standby made under other limits is not used.
+#[test]
+fn standby_instances_serve_one_login_each() {
+    use portcullis::plugin_host::Lane;
+    use std::sync::Arc;
+    let caps = portcullis::config::PluginsConfig { user_evaluations_per_minute: 0, ..plugin_caps() };
+    let h = Arc::new(PluginHost::new(&caps, None).unwrap());
+    let bytes = fx::counts_its_calls();
+    let p = h.compile(&hex::encode(portcullis::crypto::sha256(&bytes)), &bytes).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let input = Arc::new(fx::context());
+    let limits = h.default_limits();
+    let lane = |u: usize| Lane::Active { scope: "global".into(), user_id: format!("user-{u}") };
+    let threads = h.evaluator_threads().len() as u64;
+    let sequential = 4 * threads;
+    for i in 0..sequential as usize {
+        let e = rt.block_on(h.evaluate(p.clone(), limits, input.clone(), lane(i)));
+        assert_eq!(e.outcome.as_ref().map(|d| d.policy), Ok(Policy::Any), "call {i}: {e:?}");
+    }
+    // Each thread instantiates inline for its first evaluation of the plugin only.
+    assert!(h.standbys_used() >= sequential - threads, "{} standbys used of {sequential}", h.standbys_used());
+
+    let runs: Vec<_> = (0..64)
+        .map(|i| {
+            let (h, p, input) = (h.clone(), p.clone(), input.clone());
+            rt.spawn(async move { h.evaluate(p, limits, input, lane(i)).await })
+        })
+        .collect();
+    let mut decided = 0;
+    for r in runs {
+        let e = rt.block_on(r).unwrap();
+        match &e.outcome {
+            Ok(d) => {
+                assert_eq!(d.policy, Policy::Any, "{e:?}");
+                decided += 1;
+            }
+            // Many at once may meet the scope's share of slots: a capacity failure, never a
+            // decision from another login's state.
+            Err(f) => assert_eq!(f.kind, FailureKind::Busy, "{e:?}"),
+        }
+    }
+    assert!(decided > 0);
+
+    // Every thread now holds a standby made with `limits`; with a fuel budget too small to
+    // instantiate, the evaluation must run inline under it and fail.
+    let starved = Limits { fuel: 1, ..limits };
+    for i in 0..threads as usize {
+        let e = rt.block_on(h.evaluate(p.clone(), starved, input.clone(), lane(i)));
+        assert_eq!(failure(&e).0, FailureKind::Fuel, "{e:?}");
+    }
+}
+
 #[test]
 fn memory_bomb_stops_at_the_cap() {
     let h = host();
