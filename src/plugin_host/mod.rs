@@ -308,7 +308,8 @@ pub struct Prepared {
 /// login waits for the `evaluate` call alone, not for instantiating a large component (most of
 /// a JavaScript selector's time). It serves exactly one login (a fresh store per login, DESIGN
 /// §3), only for the same compiled plugin and limits, and its instantiation counts against that
-/// login's fuel and deadline as an inline one would.
+/// login's fuel and deadline as an inline one would (the deadline by the processor time it
+/// used) and against the scope's share of processor time when it is made.
 pub struct Standby {
     plugin: Arc<Prepared>,
     limits: Limits,
@@ -647,12 +648,14 @@ impl PluginHost {
 
     /// `plugin` instantiated with `limits` in a fresh store, ready for one evaluation (`None`
     /// when instantiating it failed: the evaluation that would have used it instantiates
-    /// inline and reports the failure), and the wall-clock time that took either way.
+    /// inline and reports the failure), and the processor time that took either way. Processor
+    /// time, not wall-clock: a standby is made when nobody waits for it, on a thread below the
+    /// request-serving ones, so it may wait for the CPU far longer than it uses it.
     pub fn standby(&self, plugin: &Arc<Prepared>, limits: &Limits) -> (Option<Standby>, Duration) {
         let Ok(started) = self.start(plugin, limits) else { return (None, Duration::ZERO) };
-        let took = started.took;
+        let cpu = started.cpu;
         let standby = started.instance.is_ok().then(|| Standby { plugin: plugin.clone(), limits: *limits, started });
-        (standby, took)
+        (standby, cpu)
     }
 
     /// Runs `evaluate` once: in `standby` when it holds this plugin with these limits, in a
@@ -682,7 +685,9 @@ impl PluginHost {
         let started = match mine {
             Some(s) => {
                 self.standbys_used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                s.started
+                // Counted by the processor time it used: while it was made nobody waited, and
+                // the thread may have waited for the CPU (see `standby`).
+                Started { took: s.started.cpu, ..s.started }
             }
             None => match self.start(plugin, limits) {
                 Ok(s) => s,
@@ -910,21 +915,25 @@ impl PluginHost {
         let host = self.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.evaluators.run(Box::new(move |ready: &mut Option<Standby>| {
-            let _held = held;
+            let mut held = held;
             let (evaluation, spent) = host.evaluate_with(ready.take(), &plugin, &limits, &input);
             if let Some(scope) = &charged {
                 host.cpu.charge(scope, spent.ran, Instant::now());
             }
+            // The user's evaluation is done: their place is given back before the answer, so
+            // their next login never waits for what follows (on a busy core, the thread that
+            // answered may not run again until the next login waits). The slot and the scope's
+            // share stay held, as what follows is the plugin's work: the used store is reset,
+            // and the next login's store instantiated.
+            drop(held._user.take());
             let _ = tx.send(evaluation);
-            // After the answer, still holding the evaluation's slot and shares (the work is
-            // this plugin's): the used store is reset, and the next login's store instantiated.
             let instantiated = spent.instantiated;
             drop(spent);
             if keep_ready && instantiated {
-                let took;
-                (*ready, took) = host.standby(&plugin, &limits);
+                let used;
+                (*ready, used) = host.standby(&plugin, &limits);
                 if let Some(scope) = &charged {
-                    host.cpu.charge(scope, took, Instant::now());
+                    host.cpu.charge(scope, used, Instant::now());
                 }
             }
         }));
