@@ -5,7 +5,7 @@
 //! administrator uploaded), never from what a client sends, so a caller cannot grow the
 //! series without bound. The README lists each metric.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -149,6 +149,10 @@ pub struct Metrics {
     token_grants: Family<GrantLabels, Counter>,
     plugin_runs: Family<PluginLabels, Counter>,
     plugin_duration: Family<PluginName, Histogram, fn() -> Histogram>,
+    plugin_standbys: Counter,
+    plugin_standbys_held: Gauge,
+    /// The plugin host's count behind `plugin_standbys` (set before a scrape).
+    standbys_total: AtomicU64,
     deliveries: Family<DeliveryLabels, Counter>,
     outbox: Family<StatusLabels, Gauge>,
     db_connections: Family<PoolLabels, Gauge>,
@@ -161,6 +165,9 @@ pub struct Metrics {
     grouped_writes: Counter,
     group_statements: Counter,
     pub groups: std::sync::Arc<crate::store::group_commit::GroupStats>,
+    /// One scrape at a time brings the counters kept elsewhere up to date: two at once would
+    /// each add the same difference.
+    scraping: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -194,6 +201,9 @@ impl Metrics {
             token_grants: Family::default(),
             plugin_runs: Family::default(),
             plugin_duration: Family::new_with_constructor(plugin_buckets),
+            plugin_standbys: Counter::default(),
+            plugin_standbys_held: Gauge::default(),
+            standbys_total: AtomicU64::new(0),
             deliveries: Family::default(),
             outbox: Family::default(),
             db_connections: Family::default(),
@@ -203,6 +213,7 @@ impl Metrics {
             grouped_writes: Counter::default(),
             group_statements: Counter::default(),
             groups,
+            scraping: std::sync::Mutex::new(()),
             registry: Registry::default(),
         };
         r.register(
@@ -234,6 +245,16 @@ impl Metrics {
             "plugin_evaluation_duration_seconds",
             "Time of a selector plugin run (instantiation and call), by plugin",
             m.plugin_duration.clone(),
+        );
+        r.register(
+            "plugin_standbys_used",
+            "Selector plugin runs that found their instance made ahead on their evaluator thread (read when scraped)",
+            m.plugin_standbys.clone(),
+        );
+        r.register(
+            "plugin_standbys_held",
+            "Selector plugin instances made ahead and held by evaluator threads (read when scraped)",
+            m.plugin_standbys_held.clone(),
         );
         r.register("deliveries", "Outbox delivery attempts, by channel and outcome", m.deliveries.clone());
         r.register("outbox_messages", "Messages in the outbox, by status (read when scraped)", m.outbox.clone());
@@ -310,6 +331,13 @@ impl Metrics {
         self.plugin_duration.get_or_create(&PluginName { plugin }).observe(seconds);
     }
 
+    /// The plugin host's standbys: runs served by one since start (`PluginHost::standbys_used`)
+    /// and those held now (`PluginHost::standbys_held`).
+    pub fn set_plugin_standbys(&self, used: u64, held: usize) {
+        self.standbys_total.fetch_max(used, Ordering::Relaxed);
+        self.plugin_standbys_held.set(held as i64);
+    }
+
     /// A delivery attempt's outcome: `sent`, `retry` or `failed`.
     pub fn delivery(&self, channel: &'static str, outcome: &'static str) {
         self.deliveries.get_or_create(&DeliveryLabels { channel, outcome }).inc();
@@ -328,13 +356,15 @@ impl Metrics {
 
     /// Everything in the text format (`CONTENT_TYPE`).
     pub fn encode(&self) -> String {
+        let _one = self.scraping.lock().unwrap_or_else(|e| e.into_inner());
         self.sqlite_writer_queue.set(self.writers_waiting.load(Ordering::Relaxed));
-        let catch_up = |counter: &Counter, total: &std::sync::atomic::AtomicU64| {
+        let catch_up = |counter: &Counter, total: &AtomicU64| {
             counter.inc_by(total.load(Ordering::Relaxed).saturating_sub(counter.get()));
         };
         catch_up(&self.group_commits, &self.groups.commits);
         catch_up(&self.grouped_writes, &self.groups.writes);
         catch_up(&self.group_statements, &self.groups.statements);
+        catch_up(&self.plugin_standbys, &self.standbys_total);
         let mut out = String::new();
         // Writing into a String cannot fail; the encoder only reports the writer's errors.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -373,6 +403,33 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
+    /// Counters kept elsewhere (group commits, standbys used) are brought up to date by each
+    /// scrape: many scrapes at once still count each event once.
+    #[test]
+    fn simultaneous_scrapes_count_once() {
+        let m = std::sync::Arc::new(Metrics::default());
+        for total in [40u64, 40, 1000] {
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let m = m.clone();
+                    std::thread::spawn(move || {
+                        m.groups.commits.store(total, Ordering::Relaxed);
+                        m.set_plugin_standbys(total, 2);
+                        m.encode()
+                    })
+                })
+                .collect();
+            threads.into_iter().for_each(|t| drop(t.join().unwrap()));
+            let text = m.encode();
+            for line in [
+                format!("portcullis_plugin_standbys_used_total {total}"),
+                format!("portcullis_group_commits_total {total}"),
+            ] {
+                assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+            }
+        }
+    }
+
     /// Every metric the sample Grafana dashboard and the README name is one we serve.
     #[test]
     fn the_dashboard_and_the_readme_name_only_served_metrics() {
@@ -385,6 +442,7 @@ mod tests {
         m.event(event::MFA_PASSED, Some("totp"));
         m.token_grant("authorization_code", true);
         m.plugin_run("risk", "active", "ok", 0.001);
+        m.set_plugin_standbys(3, 1);
         m.delivery("email", "sent");
         m.set_outbox("pending", 0);
         m.set_pool("postgres", 1, 1);

@@ -65,6 +65,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     for (pool, size, idle) in state.db.pools() {
         m.set_pool(pool, size, idle);
     }
+    m.set_plugin_standbys(state.plugins.standbys_used(), state.plugins.standbys_held());
     let mut resp = m.encode().into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE));

@@ -309,7 +309,8 @@ pub struct Prepared {
 /// a JavaScript selector's time). It serves exactly one login (a fresh store per login, DESIGN
 /// §3), only for the same compiled plugin and limits, and its instantiation counts against that
 /// login's fuel and deadline as an inline one would (the deadline by the processor time it
-/// used) and against the scope's share of processor time when it is made.
+/// used) and against the scope's share of processor time when it is made. A thread with
+/// nothing to do for `STANDBY_IDLE` drops its standby.
 pub struct Standby {
     plugin: Arc<Prepared>,
     limits: Limits,
@@ -815,6 +816,19 @@ impl PluginHost {
         self.standbys_used.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Standbys the evaluator threads hold now (each an instance of a plugin and its pages).
+    pub fn standbys_held(&self) -> usize {
+        self.evaluators.holding.iter().filter(|h| h.load(std::sync::atomic::Ordering::Relaxed)).count()
+    }
+
+    /// How long an evaluator thread keeps its standby with nothing to do (`STANDBY_IDLE`
+    /// unless set here). A thread already waiting takes the new value after that wait.
+    pub fn set_standby_idle(&self, idle: Duration) {
+        // At least 10 ms: a thread must not spin on its queue.
+        let ms = (idle.as_millis() as u64).max(10);
+        self.evaluators.idle_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Marks `sha256` as being prepared; false when it already is (single flight).
     pub fn start_warming(&self, sha256: &str) -> bool {
         self.warming.lock().expect("plugin warming lock").insert(sha256.to_owned())
@@ -1005,24 +1019,33 @@ impl PluginHost {
 /// fails secure (see `evaluate_blocking`).
 const EVALUATOR_NICE: i32 = 10;
 
+/// How long an evaluator thread keeps its standby with nothing to do: a standby saves a login
+/// the instantiation under load, and an idle server need not hold the instance's pages.
+const STANDBY_IDLE: Duration = Duration::from_secs(60);
+
 /// A job for an evaluator thread, given the thread's standby (see `Standby`).
 type Job = Box<dyn FnOnce(&mut Option<Standby>) + Send>;
 
 /// A fixed set of threads running evaluations. Admission (the slots) bounds how many run at
 /// once to the number of threads, so a job never waits here for a thread.
 struct Evaluators {
-    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    jobs: flume::Sender<Job>,
     /// The kernel thread ids of the threads, by place (0 until a thread has started).
     tids: Arc<Mutex<Vec<i32>>>,
+    /// Which threads hold a standby now, by place.
+    holding: Arc<Vec<std::sync::atomic::AtomicBool>>,
+    /// How long a thread keeps its standby with nothing to do, in milliseconds.
+    idle_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Evaluators {
     fn start(threads: usize) -> anyhow::Result<Evaluators> {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
+        let (tx, rx) = flume::unbounded::<Job>();
         let tids = Arc::new(Mutex::new(vec![0; threads]));
+        let holding: Arc<Vec<_>> = Arc::new((0..threads).map(|_| std::sync::atomic::AtomicBool::new(false)).collect());
+        let idle_ms = Arc::new(std::sync::atomic::AtomicU64::new(STANDBY_IDLE.as_millis() as u64));
         for i in 0..threads {
-            let (rx, tids) = (rx.clone(), tids.clone());
+            let (rx, tids, holding, idle_ms) = (rx.clone(), tids.clone(), holding.clone(), idle_ms.clone());
             std::thread::Builder::new()
                 .name(format!("plugin-eval-{i}"))
                 .spawn(move || {
@@ -1036,21 +1059,25 @@ impl Evaluators {
                     tids.lock().unwrap_or_else(|e| e.into_inner())[i] = tid;
                     let mut ready = None;
                     loop {
-                        let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        match job {
+                        let idle = Duration::from_millis(idle_ms.load(std::sync::atomic::Ordering::Relaxed));
+                        match rx.recv_timeout(idle) {
                             // A panic ends the job (its answer is dropped: `aborted`), not the thread.
                             Ok(job) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut ready)))),
-                            Err(_) => break,
+                            // Idle: the standby's instance goes back to the pool, with its
+                            // pages (its plugin may have been deleted or unassigned since).
+                            Err(flume::RecvTimeoutError::Timeout) => ready = None,
+                            Err(flume::RecvTimeoutError::Disconnected) => break,
                         }
+                        holding[i].store(ready.is_some(), std::sync::atomic::Ordering::Relaxed);
                     }
                 })
                 .map_err(|e| anyhow::anyhow!("plugin evaluator thread: {e}"))?;
         }
-        Ok(Evaluators { jobs: Mutex::new(tx), tids })
+        Ok(Evaluators { jobs: tx, tids, holding, idle_ms })
     }
 
     fn run(&self, job: Job) {
-        let _ = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job);
+        let _ = self.jobs.send(job);
     }
 }
 

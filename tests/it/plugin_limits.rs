@@ -247,6 +247,44 @@ fn standby_instances_serve_one_login_each() {
     }
 }
 
+/// A thread with nothing to do gives its standby back (the instance and its pages; its plugin
+/// may be gone), and the next login instantiates inline again, in a fresh store as ever.
+#[test]
+fn idle_threads_give_their_standbys_back() {
+    use portcullis::plugin_host::Lane;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let caps = portcullis::config::PluginsConfig { user_evaluations_per_minute: 0, ..plugin_caps() };
+    let h = Arc::new(PluginHost::new(&caps, None).unwrap());
+    h.set_standby_idle(Duration::from_millis(300));
+    let bytes = fx::counts_its_calls();
+    let p = h.compile(&hex::encode(portcullis::crypto::sha256(&bytes)), &bytes).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (input, limits) = (Arc::new(fx::context()), h.default_limits());
+    let evaluate = |i: usize| {
+        let lane = Lane::Active { scope: "global".into(), user_id: format!("user-{i}") };
+        let e = rt.block_on(h.evaluate(p.clone(), limits, input.clone(), lane));
+        assert_eq!(e.outcome.as_ref().map(|d| d.policy), Ok(Policy::Any), "call {i}: {e:?}");
+    };
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}: {} standbys held", h.standbys_held());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    assert_eq!(h.standbys_held(), 0);
+    for i in 0..2 * h.evaluator_threads().len() {
+        evaluate(i);
+    }
+    // A standby is made after the answer.
+    until("a standby is made", &|| h.standbys_held() > 0);
+    until("every standby is given back when idle", &|| h.standbys_held() == 0);
+    let used = h.standbys_used();
+    evaluate(1000);
+    assert_eq!(h.standbys_used(), used, "no standby was left to use");
+}
+
 #[test]
 fn memory_bomb_stops_at_the_cap() {
     let h = host();
