@@ -65,6 +65,8 @@ pub struct SqliteDb {
 #[derive(Clone, Debug)]
 pub struct PgDb {
     pub pool: PgPool,
+    /// The connections groups of refresh-token rotations run on (see `connect_postgres`).
+    pub rotation_pool: PgPool,
     pub rotations: group_commit::PgGroupCommit<grants::GroupedRotation>,
 }
 
@@ -92,6 +94,24 @@ impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// A PostgreSQL pool of `max` connections with the configured acquire timeout. A connection
+/// in steady use is not pinged before each query (a round trip per query); one that sat idle
+/// a while is, since a restart or a firewall may have cut it in the meantime.
+fn pg_pool(cfg: &Config, max: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PG_PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .acquire_timeout(Duration::from_secs(cfg.database.acquire_timeout_seconds))
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of either backend. The body is
@@ -298,29 +318,26 @@ impl Db {
     }
 
     pub async fn connect_postgres(opts: PgConnectOptions, cfg: &Config) -> anyhow::Result<Db> {
-        let pool = PgPoolOptions::new()
-            .max_connections(cfg.database.max_connections)
-            // A connection in steady use is not pinged before each query (a round trip per
-            // query); one that sat idle a while is, since a restart or a firewall may have cut
-            // it in the meantime.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= PG_PING_AFTER_IDLE {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .acquire_timeout(Duration::from_secs(cfg.database.acquire_timeout_seconds))
-            .connect_with(opts)
+        // A quarter of the connections (at most 8) carry groups of rotations, each group on a
+        // connection of its own, so that under a flood they never wait behind other work and
+        // the rest of the pool stays for everything else. Both pools together keep to
+        // `max_connections` (two at the least).
+        let max = cfg.database.max_connections;
+        let in_flight = (max / 4).clamp(1, 8);
+        let pool = pg_pool(cfg, max.saturating_sub(in_flight).max(1))
+            .connect_with(opts.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
-        // A quarter of the pool for groups of rotations at once: under a flood each carries
-        // many, and the rest of the pool stays for everything else.
-        let in_flight = (cfg.database.max_connections as usize / 4).clamp(1, 8);
-        let rotations = group_commit::PgGroupCommit::start(pool.clone(), in_flight);
-        Ok(Db::Postgres(PgDb { pool, rotations }))
+        // The group statement finds every row by key. PostgreSQL keeps a prepared statement's
+        // generic plan, made once per connection after its first few runs, until the table's
+        // statistics change: on a new database under a flood that plan was made while the
+        // token table was a page or two, where reading it whole is cheapest, and every group
+        // then read the whole table (65,000 rows a group after 10 s, half of the machine's
+        // processor time) until autovacuum analysed it. With sequential scans off, the plan
+        // these connections make is the one by key whatever the table's size was then.
+        let rotation_pool = pg_pool(cfg, in_flight).connect_lazy_with(opts.options([("enable_seqscan", "off")]));
+        let rotations = group_commit::PgGroupCommit::start(rotation_pool.clone(), in_flight as usize);
+        Ok(Db::Postgres(PgDb { pool, rotation_pool, rotations }))
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -368,7 +385,10 @@ impl Db {
                 ("sqlite_readers", s.pool.size(), s.pool.num_idle()),
                 ("sqlite_writer", s.writer.size(), s.writer.num_idle()),
             ],
-            Db::Postgres(p) => vec![("postgres", p.pool.size(), p.pool.num_idle())],
+            Db::Postgres(p) => vec![
+                ("postgres", p.pool.size(), p.pool.num_idle()),
+                ("postgres_rotations", p.rotation_pool.size(), p.rotation_pool.num_idle()),
+            ],
         }
     }
 
@@ -386,7 +406,10 @@ impl Db {
                 s.pool.close().await;
                 s.writer.close().await;
             }
-            Db::Postgres(p) => p.pool.close().await,
+            Db::Postgres(p) => {
+                p.rotation_pool.close().await;
+                p.pool.close().await
+            }
         }
     }
 }

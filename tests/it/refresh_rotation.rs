@@ -343,6 +343,57 @@ async fn group_work_follows_the_group(b: Backend) {
 
 /// `(relation, rows over all loops)` of every scan of `refresh_tokens` or `grants` in a
 /// PostgreSQL JSON plan, sub-plans and CTEs included.
+/// PostgreSQL keeps a prepared statement's generic plan until the tables' statistics change, so
+/// the plan a rotation connection makes on a new database, while the tables are a page each,
+/// is the one every group runs with under the flood that follows (until autovacuum analyses
+/// the tables). Made that way here, on a connection of the server's rotation pool: no table is
+/// read whole, every token, grant and user is found by key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_plan_made_on_a_new_database_reads_by_key() {
+    let Some(srv) = TestServer::start(Backend::Postgres).await else { return };
+    srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let rt = first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned();
+    let portcullis::store::Db::Postgres(p) = &srv.state.db else { unreachable!() };
+    let mut conn = p.rotation_pool.acquire().await.unwrap();
+    let prepare = format!("PREPARE rotate_group_new AS {}", portcullis::store::grants::PG_ROTATE_GROUP);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *conn).await.unwrap();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await.unwrap();
+    let explain = format!(
+        "EXPLAIN (FORMAT JSON) EXECUTE rotate_group_new(ARRAY['{}'], ARRAY['successor'], ARRAY['{}'], \
+         ARRAY[1000], ARRAY[2000000000])",
+        portcullis::crypto::token_hash(&rt),
+        app.client_id
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_one(&mut *tx).await.unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_str(&sqlx::Row::try_get_unchecked::<String, _>(&row, 0).unwrap()).unwrap();
+    tx.rollback().await.unwrap();
+    sqlx::query("DEALLOCATE rotate_group_new").execute(&mut *conn).await.unwrap();
+    let mut scans = Vec::new();
+    table_scans(&plan[0]["Plan"], &mut scans);
+    assert!(scans.iter().any(|(table, _)| table == "refresh_tokens"), "{scans:?}\n{plan:#}");
+    for (table, how) in &scans {
+        // A bitmap heap scan reads the rows its bitmap index scan found.
+        assert!(how.contains("Index") || how == "Bitmap Heap Scan", "{table} read by {how}, not by key:\n{plan:#}");
+    }
+    drop(conn);
+    srv.stop().await;
+}
+
+/// Each table a plan reads, with the node that reads it.
+fn table_scans(node: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    if let Some(rel) = node["Relation Name"].as_str()
+        && node["Node Type"].as_str().is_some_and(|t| t.contains("Scan"))
+    {
+        out.push((rel.to_owned(), node["Node Type"].as_str().unwrap_or_default().to_owned()));
+    }
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        table_scans(child, out);
+    }
+}
+
 fn rows_read(node: &serde_json::Value, out: &mut Vec<(String, f64)>) {
     if let Some(rel) = node["Relation Name"].as_str()
         && (rel == "refresh_tokens" || rel == "grants")
