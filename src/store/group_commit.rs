@@ -526,6 +526,12 @@ mod tests {
         let stored: i64 =
             sqlx::query_scalar("SELECT count(*) FROM scratch WHERE k LIKE 'new-%'").fetch_one(&db.pool).await.unwrap();
         assert_eq!(stored, 57, "every write that was answered Ok is stored");
+        // The counters are kept after the callers are answered: wait until they tell of all 57.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while group.stats.writes.load(Ordering::Relaxed) < 57 {
+            assert!(std::time::Instant::now() < deadline, "{:?}", group.stats);
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
         let commits = group.stats.commits.load(Ordering::Relaxed);
         assert!(commits < 57, "writes shared transactions ({commits} commits for 57 writes)");
         assert_eq!(group.stats.writes.load(Ordering::Relaxed), 57);

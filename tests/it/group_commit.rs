@@ -131,6 +131,12 @@ async fn a_failed_group_statement_leaves_each_write_its_own_result(b: Backend) {
         Db::Postgres(p) => sqlx::query_scalar(count).fetch_one(&p.pool).await.unwrap(),
     };
     assert_eq!(stored, 57, "every write answered Ok is stored");
+    // The counters are kept after the callers are answered: wait until they tell of all 57.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stats.writes.load(Relaxed) < 57 {
+        assert!(std::time::Instant::now() < deadline, "{} writes counted", stats.writes.load(Relaxed));
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
     let commits = stats.commits.load(Relaxed);
     assert!(commits < 57, "writes shared commits ({commits} for 57 writes)");
     assert!(stats.statements.load(Relaxed) < commits, "the groups with a taken key were written one by one");

@@ -53,8 +53,18 @@ async fn concurrent_rotations_and_replays(b: Backend) {
     assert!(answers.iter().all(|(s, _)| *s == 200), "the other chains carry on: {answers:?}");
     use std::sync::atomic::Ordering::Relaxed;
     let stats = srv.state.db.group_stats();
-    let (statements, commits, writes) =
-        (stats.statements.load(Relaxed), stats.commits.load(Relaxed), stats.writes.load(Relaxed));
+    // The counters are kept just after the callers are answered: read them once they are still.
+    let read = || (stats.statements.load(Relaxed), stats.commits.load(Relaxed), stats.writes.load(Relaxed));
+    let mut last = read();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let now = read();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let (statements, commits, writes) = last;
     assert!(statements >= 6, "the queued rotations were written as group statements ({statements})");
     assert!(writes >= 2 * commits, "groups carried many rotations each ({writes} in {commits} commits)");
     srv.stop().await;
