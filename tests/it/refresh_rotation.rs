@@ -296,29 +296,16 @@ async fn group_work_follows_the_group(b: Backend) {
             let used = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
                         SELECT 'used-' || i, 'bulk-' || (i % 400 + 1), 0, 2000000000, 1 FROM generate_series(1, 5000) i";
             sqlx::query(used).execute(&p.pool).await.unwrap();
-            // The server's statements are prepared once per connection and soon run on a generic
-            // plan, made without the arrays' lengths: plan it that way here too.
-            let mut conn = p.pool.acquire().await.unwrap();
-            let prepare = format!("PREPARE rotate_group AS {}", portcullis::store::grants::PG_ROTATE_GROUP);
-            sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *conn).await.unwrap();
-            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-            sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await.unwrap();
-            // EXECUTE takes no bound parameters: the arrays are written out (hex hashes, the
-            // generated client id and fixed names, nothing to quote).
+            // Planned as the server runs it (`generic_group_plan`); the arrays hold hex hashes,
+            // the generated client id and fixed names, nothing to quote.
             let array = |items: &[String]| format!("ARRAY['{}']", items.join("','"));
-            let explain = format!(
-                "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE rotate_group({}, {}, {}, ARRAY[1000, 1000, 1000], \
-                 ARRAY[2000000000, 2000000000, 2000000000])",
+            let arguments = format!(
+                "{}, {}, {}, ARRAY[1000, 1000, 1000], ARRAY[2000000000, 2000000000, 2000000000]",
                 array(&old),
                 array(&new),
                 array(&vec![app.client_id.clone(); 3])
             );
-            let row = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_one(&mut *tx).await.unwrap();
-            // The plan comes back as `json`, whose wire form is its text.
-            let plan: serde_json::Value =
-                serde_json::from_str(&sqlx::Row::try_get_unchecked::<String, _>(&row, 0).unwrap()).unwrap();
-            tx.rollback().await.unwrap();
-            sqlx::query("DEALLOCATE rotate_group").execute(&mut *conn).await.unwrap();
+            let plan = generic_group_plan(&mut p.pool.acquire().await.unwrap(), "ANALYZE, ", &arguments).await;
             let mut read = Vec::new();
             rows_read(&plan[0]["Plan"], &mut read);
             let total: f64 = read.iter().map(|(_, rows)| rows).sum();
@@ -365,22 +352,12 @@ async fn rotation_plan_made_on_a_new_database_reads_by_key() {
     let app = srv.add_client(false).await;
     let rt = first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned();
     let portcullis::store::Db::Postgres(p) = &srv.state.db else { unreachable!() };
-    let mut conn = p.rotation_pool.acquire().await.unwrap();
-    let prepare = format!("PREPARE rotate_group_new AS {}", portcullis::store::grants::PG_ROTATE_GROUP);
-    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *conn).await.unwrap();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await.unwrap();
-    let explain = format!(
-        "EXPLAIN (FORMAT JSON) EXECUTE rotate_group_new(ARRAY['{}'], ARRAY['successor'], ARRAY['{}'], \
-         ARRAY[1000], ARRAY[2000000000])",
+    let arguments = format!(
+        "ARRAY['{}'], ARRAY['successor'], ARRAY['{}'], ARRAY[1000], ARRAY[2000000000]",
         portcullis::crypto::token_hash(&rt),
         app.client_id
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_one(&mut *tx).await.unwrap();
-    let plan: serde_json::Value =
-        serde_json::from_str(&sqlx::Row::try_get_unchecked::<String, _>(&row, 0).unwrap()).unwrap();
-    tx.rollback().await.unwrap();
-    sqlx::query("DEALLOCATE rotate_group_new").execute(&mut *conn).await.unwrap();
+    let plan = generic_group_plan(&mut p.rotation_pool.acquire().await.unwrap(), "", &arguments).await;
     let mut scans = Vec::new();
     table_scans(&plan[0]["Plan"], &mut scans);
     assert!(scans.iter().any(|(table, _)| table == "refresh_tokens"), "{scans:?}\n{plan:#}");
@@ -388,8 +365,25 @@ async fn rotation_plan_made_on_a_new_database_reads_by_key() {
         // A bitmap heap scan reads the rows its bitmap index scan found.
         assert!(how.contains("Index") || how == "Bitmap Heap Scan", "{table} read by {how}, not by key:\n{plan:#}");
     }
-    drop(conn);
     srv.stop().await;
+}
+
+/// The plan of `PG_ROTATE_GROUP` for `arguments` (written out: EXECUTE takes no bound
+/// parameters) as the server runs it: prepared once on the connection and planned generically,
+/// without the arrays' lengths. `options` go before `FORMAT JSON` (`"ANALYZE, "` runs it, in a
+/// transaction that is rolled back).
+async fn generic_group_plan(conn: &mut sqlx::PgConnection, options: &str, arguments: &str) -> serde_json::Value {
+    let prepare = format!("PREPARE rotate_group AS {}", portcullis::store::grants::PG_ROTATE_GROUP);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare)).execute(&mut *conn).await.unwrap();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan").execute(&mut *tx).await.unwrap();
+    let explain = format!("EXPLAIN ({options}FORMAT JSON) EXECUTE rotate_group({arguments})");
+    let row = sqlx::query(sqlx::AssertSqlSafe(explain)).fetch_one(&mut *tx).await.unwrap();
+    // The plan comes back as `json`, whose wire form is its text.
+    let plan = serde_json::from_str(&sqlx::Row::try_get_unchecked::<String, _>(&row, 0).unwrap()).unwrap();
+    tx.rollback().await.unwrap();
+    sqlx::query("DEALLOCATE rotate_group").execute(&mut *conn).await.unwrap();
+    plan
 }
 
 /// Each table a plan reads, with the node that reads it.
