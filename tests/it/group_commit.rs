@@ -63,7 +63,7 @@ impl GroupedWrite<Postgres> for Insert {
 
 /// Sixty inserts held back until all are waiting, three of them of keys already taken: the
 /// groups that carry those fail as statements and are written one by one; 57 succeed, each of
-/// the three gets its own unique violation, and the groups were shared.
+/// the three gets its own unique violation, and on SQLite the groups were shared.
 async fn a_failed_group_statement_leaves_each_write_its_own_result(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
     let db = &srv.state.db;
@@ -131,14 +131,14 @@ async fn a_failed_group_statement_leaves_each_write_its_own_result(b: Backend) {
         Db::Postgres(p) => sqlx::query_scalar(count).fetch_one(&p.pool).await.unwrap(),
     };
     assert_eq!(stored, 57, "every write answered Ok is stored");
-    // The counters are kept after the callers are answered: wait until they tell of all 57.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while stats.writes.load(Relaxed) < 57 {
-        assert!(std::time::Instant::now() < deadline, "{} writes counted", stats.writes.load(Relaxed));
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
+    // A commit is counted before its callers are answered: every answered write is counted.
+    assert_eq!(stats.writes.load(Relaxed), 57, "each committed write is counted once");
     let commits = stats.commits.load(Relaxed);
-    assert!(commits < 57, "writes shared commits ({commits} for 57 writes)");
+    if matches!(db, Db::Sqlite(_)) {
+        // SQLite writes a failed group's writes one by one in one transaction; PostgreSQL runs
+        // them side by side, each in its own, and counts each as the commit it is.
+        assert!(commits < 57, "writes shared commits ({commits} for 57 writes)");
+    }
     assert!(stats.statements.load(Relaxed) < commits, "the groups with a taken key were written one by one");
     srv.stop().await;
 }
