@@ -63,21 +63,53 @@ pub struct Attempt {
     budgets: Vec<Budget>,
 }
 
+/// How long a refused attempt waits, in all, for a budget held by attempts still being checked
+/// (the key is not locked). Each wait is twice the one before, from `FIRST_WAIT`.
+const HELD_BUDGET_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+const FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Reserves an attempt on each budget, or fails with `LockedOut` (giving back what it
 /// reserved) when any of them is locked or spent.
+///
+/// A budget may be spent by attempts still being checked rather than by failures: one account
+/// signing in from many places at once (a shared or test account), its guesses waiting for the
+/// hashing pool. Those settle within a hash or two, and each right guess frees its attempt, so
+/// an attempt refused while its key is not locked tries again for a moment before it is
+/// refused. Nothing is evaluated without a reservation, so a burst of wrong guesses still gets
+/// exactly the budget checked: the first ones fail and lock the key, and the waiting ones then
+/// learn the lockout.
 pub async fn reserve(state: &AppState, budgets: Vec<Budget>) -> AppResult<Attempt> {
-    let l = &state.config.limits;
-    let now = state.now();
+    let (mut waited, mut wait) = (std::time::Duration::ZERO, FIRST_WAIT);
+    loop {
+        let now = state.now();
+        let Some(held) = try_reserve(state, &budgets, now).await? else { return Ok(Attempt { budgets }) };
+        if let Some(left) = store::audit::locked_for(&state.db, held, now).await? {
+            return Err(AppError::LockedOut { retry_after_seconds: left.max(1) as u64 });
+        }
+        if waited >= HELD_BUDGET_WAIT {
+            let left = store::audit::retry_after(&state.db, held, now).await?;
+            return Err(AppError::LockedOut { retry_after_seconds: left as u64 });
+        }
+        let pause = wait.min(HELD_BUDGET_WAIT - waited);
+        tokio::time::sleep(pause).await;
+        waited += pause;
+        wait *= 2;
+    }
+}
+
+/// Reserves an attempt on every budget, or none: returns the key of the budget that refused
+/// (the attempts reserved before it are given back).
+async fn try_reserve<'b>(state: &AppState, budgets: &'b [Budget], now: i64) -> AppResult<Option<&'b str>> {
+    let window = state.config.limits.window_seconds;
     for (i, b) in budgets.iter().enumerate() {
-        if store::audit::reserve_attempt(&state.db, &b.key, l.window_seconds, b.max, now).await?.is_none() {
+        if store::audit::reserve_attempt(&state.db, &b.key, window, b.max, now).await?.is_none() {
             for earlier in &budgets[..i] {
                 store::audit::release_attempt(&state.db, &earlier.key).await?;
             }
-            let left = store::audit::retry_after(&state.db, &b.key, now).await?;
-            return Err(AppError::LockedOut { retry_after_seconds: left as u64 });
+            return Ok(Some(&b.key));
         }
     }
-    Ok(Attempt { budgets })
+    Ok(None)
 }
 
 impl Attempt {
