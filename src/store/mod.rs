@@ -333,8 +333,9 @@ impl Db {
         // statistics change: on a new database under a flood that plan was made while the
         // token table was a page or two, where reading it whole is cheapest, and every group
         // then read the whole table (in one 15 s bench run, 6,833 scans read 147 million rows:
-        // half of the machine's processor time) until autovacuum analysed it. With sequential scans off, the plan
-        // these connections make is the one by key whatever the table's size was then.
+        // half of the machine's processor time) until autovacuum analysed it. With sequential
+        // scans off, the plan these connections make is the one by key whatever the table's
+        // size was then.
         let rotation_pool = pg_pool(cfg, in_flight).connect_lazy_with(opts.options([("enable_seqscan", "off")]));
         let rotations = group_commit::PgGroupCommit::start(rotation_pool.clone(), in_flight as usize);
         Ok(Db::Postgres(PgDb { pool, rotation_pool, rotations }))

@@ -329,8 +329,6 @@ async fn group_work_follows_the_group(b: Backend) {
     srv.stop().await;
 }
 
-/// `(relation, rows over all loops)` of every scan of `refresh_tokens` or `grants` in a
-/// PostgreSQL JSON plan, sub-plans and CTEs included.
 /// PostgreSQL keeps a prepared statement's generic plan until the tables' statistics change, so
 /// the plan a rotation connection makes on a new database, while the tables are a page each,
 /// is the one every group runs with under the flood that follows (until autovacuum analyses
@@ -389,6 +387,8 @@ fn table_scans(node: &serde_json::Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// `(relation, rows over all loops)` of every scan of `refresh_tokens` or `grants` in a
+/// PostgreSQL JSON plan, sub-plans and CTEs included.
 fn rows_read(node: &serde_json::Value, out: &mut Vec<(String, f64)>) {
     if let Some(rel) = node["Relation Name"].as_str()
         && (rel == "refresh_tokens" || rel == "grants")
