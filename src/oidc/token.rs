@@ -197,8 +197,7 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
         }
         Rotation::Invalid => return Err(AppError::oauth(InvalidGrant, "invalid refresh token")),
     };
-    let groups = refreshed.groups().map_err(|e| AppError::internal(format!("a user's groups as read: {e}")))?;
-    let (grant, user) = (refreshed.grant, refreshed.user);
+    let (grant, user, groups) = (refreshed.grant, refreshed.user, refreshed.groups);
     let scope = match requested_scope {
         Some(s) if s.split_ascii_whitespace().all(|w| has_word(&grant.scope, w)) => s,
         Some(_) => return Err(AppError::internal("a refresh grant's scope changed while it was refreshed")),

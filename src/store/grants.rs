@@ -171,13 +171,62 @@ pub struct Refreshed {
     pub grant: Grant,
     #[sqlx(flatten)]
     pub user: Profile,
-    /// The user's group names, sorted, as a JSON array (both dialects aggregate to JSON text).
-    groups: String,
+    /// The user's group names, sorted (aggregated to a JSON array by the statement).
+    #[sqlx(json)]
+    pub groups: Vec<String>,
 }
 
-impl Refreshed {
-    pub fn groups(&self) -> Result<Vec<String>, serde_json::Error> {
-        serde_json::from_str(&self.groups)
+/// `Refreshed` as SQLite's rotation returns it: one JSON object per rotated row
+/// (`refreshed_of_token!`).
+#[derive(serde::Deserialize)]
+struct RefreshedObject {
+    id: String,
+    client_id: String,
+    user_id: String,
+    session_id: Option<String>,
+    scope: String,
+    nonce: Option<String>,
+    auth_time: i64,
+    amr: String,
+    acr: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+    username: String,
+    email: Option<String>,
+    email_verified: bool,
+    display_name: Option<String>,
+    updated_at: i64,
+    disabled: bool,
+    groups: Vec<String>,
+}
+
+impl From<RefreshedObject> for Refreshed {
+    fn from(o: RefreshedObject) -> Refreshed {
+        Refreshed {
+            grant: Grant {
+                id: o.id,
+                client_id: o.client_id,
+                user_id: o.user_id.clone(),
+                session_id: o.session_id,
+                scope: o.scope,
+                nonce: o.nonce,
+                auth_time: o.auth_time,
+                amr: o.amr,
+                acr: o.acr,
+                created_at: o.created_at,
+                revoked_at: o.revoked_at,
+            },
+            user: Profile {
+                id: o.user_id,
+                username: o.username,
+                email: o.email,
+                email_verified: o.email_verified,
+                display_name: o.display_name,
+                updated_at: o.updated_at,
+                disabled: o.disabled,
+            },
+            groups: o.groups,
+        }
     }
 }
 
@@ -220,30 +269,6 @@ macro_rules! consumable_refresh {
     };
 }
 
-/// `, (SELECT col FROM grants WHERE id = refresh_tokens.grant_id) AS col` for a RETURNING list.
-macro_rules! grant_column_of_token {
-    ($col:ident) => {
-        concat!(
-            ", (SELECT ",
-            stringify!($col),
-            " FROM grants WHERE id = refresh_tokens.grant_id) AS ",
-            stringify!($col)
-        )
-    };
-}
-
-/// The same for a column of the grant's user.
-macro_rules! user_column_of_token {
-    ($col:ident) => {
-        concat!(
-            ", (SELECT ",
-            stringify!($col),
-            " FROM users WHERE id = (SELECT user_id FROM grants WHERE id = refresh_tokens.grant_id)) AS ",
-            stringify!($col)
-        )
-    };
-}
-
 /// PostgreSQL consumes, stores the successor and reads the grant with its user's profile and groups in
 /// one statement (one round trip, one atomic unit) with data-modifying CTEs.
 const PG_ROTATE_REFRESH: &str = concat!(
@@ -255,35 +280,27 @@ const PG_ROTATE_REFRESH: &str = concat!(
     grant_columns_beside_profile!(),
     ", ",
     profile_columns!(),
-    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]')::text FROM groups gr \
+    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]'::json) FROM groups gr \
        JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id) AS groups",
     " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = (SELECT grant_id FROM stored)"
 );
 
-/// What a rotation returns on SQLite: the grant and its user's profile and groups, read by
-/// primary key from the rotated row.
+/// What a rotation returns on SQLite: the grant with its user's profile and groups as one JSON
+/// object (`RefreshedObject`), the grant and the user each found once by primary key from the
+/// rotated row (a subquery per column found them sixteen times, on the one writer thread).
+/// SQLite keeps booleans as 0 and 1; `json()` makes them JSON's own.
 macro_rules! refreshed_of_token {
     () => {
-        concat!(
-            grant_column_of_token!(client_id),
-            grant_column_of_token!(user_id),
-            grant_column_of_token!(session_id),
-            grant_column_of_token!(scope),
-            grant_column_of_token!(nonce),
-            grant_column_of_token!(auth_time),
-            grant_column_of_token!(amr),
-            grant_column_of_token!(acr),
-            grant_column_of_token!(created_at),
-            grant_column_of_token!(revoked_at),
-            user_column_of_token!(username),
-            user_column_of_token!(email),
-            user_column_of_token!(email_verified),
-            user_column_of_token!(display_name),
-            user_column_of_token!(updated_at),
-            user_column_of_token!(disabled),
-            ", (SELECT json_group_array(gr.name ORDER BY gr.name) FROM groups gr JOIN user_groups ug ON ug.group_id = gr.id \
-               WHERE ug.user_id = (SELECT user_id FROM grants WHERE id = refresh_tokens.grant_id)) AS groups",
-        )
+        ", (SELECT json_object('id', g.id, 'client_id', g.client_id, 'user_id', g.user_id, \
+             'session_id', g.session_id, 'scope', g.scope, 'nonce', g.nonce, 'auth_time', g.auth_time, \
+             'amr', g.amr, 'acr', g.acr, 'created_at', g.created_at, 'revoked_at', g.revoked_at, \
+             'username', u.username, 'email', u.email, \
+             'email_verified', json(iif(u.email_verified, 'true', 'false')), \
+             'display_name', u.display_name, 'updated_at', u.updated_at, \
+             'disabled', json(iif(u.disabled, 'true', 'false')), \
+             'groups', (SELECT json_group_array(gr.name ORDER BY gr.name) FROM groups gr \
+               JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id)) \
+           FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = refresh_tokens.grant_id) AS refreshed"
     };
 }
 
@@ -295,7 +312,7 @@ macro_rules! refreshed_of_token {
 const SQLITE_ROTATE_REFRESH: &str = concat!(
     "UPDATE refresh_tokens SET token_hash = $4, created_at = $2, expires_at = $5",
     consumable_refresh!("$1", "$2", "$3"),
-    "RETURNING grant_id AS id",
+    "RETURNING refresh_tokens.token_hash AS rotated_to",
     refreshed_of_token!(),
 );
 
@@ -310,7 +327,7 @@ pub const SQLITE_ROTATE_GROUP: &str = concat!(
      FROM (SELECT value ->> 'old' AS old_hash, value ->> 'new' AS new_hash, value ->> 'client' AS client_id, \
            value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM json_each($1)) AS j",
     consumable_refresh!("j.old_hash", "j.now", "j.client_id"),
-    "RETURNING refresh_tokens.token_hash AS rotated_to, grant_id AS id",
+    "RETURNING refresh_tokens.token_hash AS rotated_to",
     refreshed_of_token!(),
 );
 
@@ -335,7 +352,7 @@ pub const PG_ROTATE_GROUP: &str = concat!(
     grant_columns_beside_profile!(),
     ", ",
     profile_columns!(),
-    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]')::text FROM groups gr \
+    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]'::json) FROM groups gr \
        JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id) AS groups",
     " FROM stored s JOIN grants g ON g.id = s.grant_id JOIN users u ON u.id = g.user_id"
 );
@@ -386,7 +403,7 @@ pub struct GroupedRotation {
     new_expires_at: i64,
 }
 
-/// A rotated row of a group statement, with the new hash that says whose it is.
+/// A rotated row of a group statement on PostgreSQL, with the new hash that says whose it is.
 #[derive(FromRow)]
 struct Rotated {
     rotated_to: String,
@@ -394,56 +411,76 @@ struct Rotated {
     refreshed: Refreshed,
 }
 
-/// Each rotation's row of a group statement's answer, in the group's order (`None` where its
-/// token was not consumable).
-fn by_new_hash(group: &[&GroupedRotation], rows: Vec<Rotated>) -> Vec<Option<Refreshed>> {
-    let mut rows: std::collections::HashMap<String, Refreshed> =
-        rows.into_iter().map(|r| (r.rotated_to, r.refreshed)).collect();
+/// A rotated row on SQLite: the new hash and the rest as one JSON object (`refreshed_of_token!`).
+type SqliteRotated = (String, String);
+
+/// The `Refreshed` of a rotated row on SQLite.
+fn refreshed_of(object: &str) -> Result<Refreshed, sqlx::Error> {
+    let object: RefreshedObject = serde_json::from_str(object).map_err(|e| sqlx::Error::Decode(e.into()))?;
+    Ok(object.into())
+}
+
+/// Each rotation's row of a group statement's answer (a new hash and what it rotated to), in
+/// the group's order (`None` where its token was not consumable).
+fn by_new_hash(group: &[&GroupedRotation], rows: impl Iterator<Item = (String, Refreshed)>) -> Vec<Option<Refreshed>> {
+    let mut rows: std::collections::HashMap<String, Refreshed> = rows.collect();
     group.iter().map(|r| rows.remove(&r.new_hash)).collect()
 }
 
-/// A lone rotation's statement, on either backend (the same binds in the same order).
+/// A lone rotation's statement, on either backend (the same binds in the same order), read as
+/// `$row` rows.
 macro_rules! rotate_one {
-    ($r:expr, $sql:expr, $conn:expr) => {
-        Box::pin(async move {
-            let rows = sqlx::query_as::<_, Refreshed>($sql)
-                .bind(&$r.old_hash)
-                .bind($r.now)
-                .bind(&$r.client_id)
-                .bind(&$r.new_hash)
-                .bind($r.new_expires_at)
-                .fetch_all($conn)
-                .await?;
-            Ok(returned(rows))
-        })
+    ($r:expr, $sql:expr, $row:ty, $conn:expr) => {
+        sqlx::query_as::<_, $row>($sql)
+            .bind(&$r.old_hash)
+            .bind($r.now)
+            .bind(&$r.client_id)
+            .bind(&$r.new_hash)
+            .bind($r.new_expires_at)
+            .fetch_all($conn)
     };
+}
+
+/// One entry of SQLite's group statement's JSON input.
+#[derive(serde::Serialize)]
+struct GroupEntry<'a> {
+    old: &'a str,
+    new: &'a str,
+    client: &'a str,
+    now: i64,
+    exp: i64,
 }
 
 impl GroupedWrite<Sqlite> for GroupedRotation {
     type Output = Option<Refreshed>;
 
     fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
-        rotate_one!(self, SQLITE_ROTATE_REFRESH, conn)
+        Box::pin(async move {
+            let rows = rotate_one!(self, SQLITE_ROTATE_REFRESH, SqliteRotated, conn).await?;
+            returned(rows).map(|(_, object)| refreshed_of(&object)).transpose()
+        })
     }
 
     fn run_group<'c>(
         group: &'c [&'c Self],
         conn: &'c mut SqliteConnection,
     ) -> Option<BoxFuture<'c, Result<Vec<Option<Refreshed>>, sqlx::Error>>> {
-        let entries: Vec<serde_json::Value> = group
+        let entries: Vec<GroupEntry> = group
             .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "old": r.old_hash, "new": r.new_hash, "client": r.client_id,
-                    "now": r.now, "exp": r.new_expires_at,
-                })
+            .map(|r| GroupEntry {
+                old: &r.old_hash,
+                new: &r.new_hash,
+                client: &r.client_id,
+                now: r.now,
+                exp: r.new_expires_at,
             })
             .collect();
-        let input = serde_json::Value::Array(entries).to_string();
         Some(Box::pin(async move {
+            let input = serde_json::to_string(&entries).map_err(|e| sqlx::Error::Encode(e.into()))?;
             // Read to the end (`returned`'s note): the statement commits when it is done.
-            let rows = sqlx::query_as::<_, Rotated>(SQLITE_ROTATE_GROUP).bind(input).fetch_all(conn).await?;
-            Ok(by_new_hash(group, rows))
+            let rows = sqlx::query_as::<_, SqliteRotated>(SQLITE_ROTATE_GROUP).bind(input).fetch_all(conn).await?;
+            let rows = rows.into_iter().map(|(to, object)| Ok((to, refreshed_of(&object)?)));
+            Ok(by_new_hash(group, rows.collect::<Result<Vec<_>, sqlx::Error>>()?.into_iter()))
         }))
     }
 }
@@ -452,7 +489,7 @@ impl GroupedWrite<Postgres> for GroupedRotation {
     type Output = Option<Refreshed>;
 
     fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
-        rotate_one!(self, PG_ROTATE_REFRESH, conn)
+        Box::pin(async move { Ok(returned(rotate_one!(self, PG_ROTATE_REFRESH, Refreshed, conn).await?)) })
     }
 
     fn run_group<'c>(
@@ -472,7 +509,7 @@ impl GroupedWrite<Postgres> for GroupedRotation {
                 .bind(expiries)
                 .fetch_all(conn)
                 .await?;
-            Ok(by_new_hash(group, rows))
+            Ok(by_new_hash(group, rows.into_iter().map(|r| (r.rotated_to, r.refreshed))))
         }))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod audit;
+pub mod checkpoint;
 pub mod declarative;
 pub mod devices;
 pub mod factors;
@@ -58,6 +59,8 @@ pub struct SqliteDb {
     /// Refresh-token rotations come in floods and are committed in groups: see
     /// `group_commit`.
     pub rotations: group_commit::GroupCommit<grants::GroupedRotation>,
+    /// The WAL is checkpointed beside the writer: see `checkpoint`.
+    pub checkpointer: checkpoint::Checkpointer,
 }
 
 /// The PostgreSQL pool, with the queue refresh-token rotations are grouped through (see
@@ -303,14 +306,17 @@ impl Db {
             };
             let fail = |e: sqlx::Error| anyhow::anyhow!("cannot open SQLite database {url}: {e}");
             // The writer first: it creates the file and switches it to WAL.
-            let writer = open(opts.clone(), 1).await.map_err(fail)?;
-            let pool = open(opts.pragma("query_only", "ON"), cfg.database.max_connections).await.map_err(fail)?;
+            let writer_opts = opts.clone().pragma("wal_autocheckpoint", checkpoint::WRITER_AUTOCHECKPOINT);
+            let writer = open(writer_opts, 1).await.map_err(fail)?;
+            let pool =
+                open(opts.clone().pragma("query_only", "ON"), cfg.database.max_connections).await.map_err(fail)?;
             let write_gate = std::sync::Arc::new(tokio::sync::Mutex::new(()));
             let writers_waiting = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
             let rotations =
                 group_commit::GroupCommit::start(writer.clone(), write_gate.clone(), writers_waiting.clone())
                     .map_err(|e| anyhow::anyhow!("cannot start the SQLite writer thread: {e}"))?;
-            Ok(Db::Sqlite(SqliteDb { pool, writer, write_gate, writers_waiting, rotations }))
+            let checkpointer = checkpoint::Checkpointer::start(opts);
+            Ok(Db::Sqlite(SqliteDb { pool, writer, write_gate, writers_waiting, rotations, checkpointer }))
         } else {
             let opts = PgConnectOptions::from_str(&url)?;
             Self::connect_postgres(opts, cfg).await

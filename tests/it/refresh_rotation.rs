@@ -319,7 +319,7 @@ async fn group_work_follows_the_group(b: Backend) {
                 steps.iter().filter(move |d| format!("{d} ").contains(&name)).copied().collect::<Vec<_>>()
             };
             assert!(!on("refresh_tokens").is_empty(), "{steps:#?}");
-            for table in ["refresh_tokens", "grants", "g"] {
+            for table in ["refresh_tokens", "grants", "g", "u"] {
                 for step in on(table) {
                     assert!(step.starts_with("SEARCH") && step.contains("=?"), "{table} read by key: {steps:#?}");
                 }
