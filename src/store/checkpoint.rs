@@ -81,17 +81,19 @@ async fn run(
             Ok([(_, size, copied)]) => {
                 let idle = size == copied && *size == last_size;
                 last_size = *size;
-                if !idle {
+                if idle {
+                    IDLE_PAUSE
+                } else {
                     checkpoints.fetch_add(1, Ordering::Relaxed);
-                }
-                if !idle && let Some(file) = file.clone() {
-                    // Off the runtime's workers: a sync takes milliseconds.
-                    let synced = tokio::task::spawn_blocking(move || file.sync_data()).await;
-                    if let Ok(Err(e)) = synced {
-                        tracing::warn!(error = %e, "syncing the database file failed");
+                    if let Some(file) = file.clone() {
+                        // Off the runtime's workers: a sync takes milliseconds.
+                        let synced = tokio::task::spawn_blocking(move || file.sync_data()).await;
+                        if let Ok(Err(e)) = synced {
+                            tracing::warn!(error = %e, "syncing the database file failed");
+                        }
                     }
+                    BUSY_PAUSE
                 }
-                if idle { IDLE_PAUSE } else { BUSY_PAUSE }
             }
             Ok(_) => IDLE_PAUSE,
             Err(e) => {
