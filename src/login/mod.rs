@@ -597,11 +597,12 @@ pub(crate) async fn start_recovery(state: &AppState, r: RecoveryStart<'_>) -> Ap
 
 /// The waiting request behind the login page, for showing which app asked.
 pub async fn pending_request(state: &AppState, request_id: &str) -> AppResult<Option<(LoginRequest, String)>> {
-    let Some(req) = store::sessions::find_auth_request(&state.db, request_id, state.now()).await? else {
+    let Some((req, name)) =
+        store::sessions::find_auth_request_with_app_name(&state.db, request_id, state.now()).await?
+    else {
         return Ok(None);
     };
-    let name = store::apps::find(&state.db, &req.app_id).await?.map(|a| a.name).ok_or(AppError::NotFound)?;
-    Ok(Some((req, name)))
+    Ok(Some((req, name.ok_or(AppError::NotFound)?)))
 }
 
 /// Continues a waiting request with an existing session (after the MFA step or the

@@ -97,19 +97,17 @@ pub async fn reserve(state: &AppState, budgets: Vec<Budget>) -> AppResult<Attemp
     }
 }
 
-/// Reserves an attempt on every budget, or none: returns the key of the budget that refused
-/// (the attempts reserved before it are given back).
+/// Reserves an attempt on every budget, or none: returns the key of a budget that refused
+/// (the attempts the others counted are given back). One statement for all the budgets.
 async fn try_reserve<'b>(state: &AppState, budgets: &'b [Budget], now: i64) -> AppResult<Option<&'b str>> {
     let window = state.config.limits.window_seconds;
-    for (i, b) in budgets.iter().enumerate() {
-        if store::audit::reserve_attempt(&state.db, &b.key, window, b.max, now).await?.is_none() {
-            for earlier in &budgets[..i] {
-                store::audit::release_attempt(&state.db, &earlier.key).await?;
-            }
-            return Ok(Some(&b.key));
-        }
+    let asked: Vec<(&str, i64)> = budgets.iter().map(|b| (b.key.as_str(), b.max)).collect();
+    let counted = store::audit::reserve_attempts(&state.db, &asked, window, now).await?;
+    let Some(refused) = budgets.iter().find(|b| !counted.contains(&b.key)) else { return Ok(None) };
+    for given_back in counted {
+        store::audit::release_attempt(&state.db, &given_back).await?;
     }
-    Ok(None)
+    Ok(Some(&refused.key))
 }
 
 impl Attempt {

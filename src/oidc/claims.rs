@@ -14,7 +14,7 @@ pub async fn released_groups(state: &AppState, user: &Profile, scope: &str) -> A
 }
 
 /// The scope-dependent user claims for the ID token and userinfo; `groups` as read by
-/// `released_groups` (or with the refresh token's rotation).
+/// `released_groups` (or with the code's redemption or the refresh token's rotation).
 pub fn user_claims(user: &Profile, groups: &[String], scope: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("sub".into(), json!(user.id));

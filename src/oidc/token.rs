@@ -12,7 +12,7 @@ use crate::config::SigningAlg;
 use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::state::AppState;
-use crate::store::grants::{CodeRedemption, Grant, GrantWithProfile, Rotation};
+use crate::store::grants::{CodeRedemption, Grant, Refreshed, Rotation};
 use crate::store::{self, apps::OidcClient, users::Profile};
 
 use OAuthErrorCode::*;
@@ -112,8 +112,8 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
     let verifier = p.take("code_verifier");
     let now = state.now();
     let bad = |d: &str| AppError::oauth(InvalidGrant, d);
-    let redeemed = match store::grants::redeem_code(&state.db, &crypto::token_hash(&code), now).await? {
-        CodeRedemption::Fresh(c) => c,
+    let (redeemed, granted) = match store::grants::redeem_code(&state.db, &crypto::token_hash(&code), now).await? {
+        CodeRedemption::Fresh { code, granted } => (code, granted),
         CodeRedemption::Replayed { grant_id } => {
             // A second redemption means the code leaked: revoke what the first one issued
             // (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
@@ -123,9 +123,7 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
         }
         CodeRedemption::Unknown => return Err(bad("unknown authorization code")),
     };
-    let GrantWithProfile { grant, user } = store::grants::find_with_profile(&state.db, &redeemed.grant_id)
-        .await?
-        .ok_or_else(|| bad("unknown authorization code"))?;
+    let Refreshed { grant, user, groups } = *granted;
     if grant.client_id != client.client_id {
         store::grants::revoke(&state.db, &grant.id, now).await?;
         return Err(bad("authorization code was issued to another client"));
@@ -155,7 +153,7 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
         (None, Some(_)) => return Err(bad("code_verifier sent but the authorization request had no code_challenge")),
         (None, None) => {}
     }
-    issue_tokens(state, client, &grant, &user, &grant.scope, now).await
+    issue_tokens(state, client, &grant, &user, &groups, &grant.scope, now).await
 }
 
 /// RFC 7636 §4.1: 43..128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
@@ -210,16 +208,18 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
     Ok(resp)
 }
 
+/// Tokens for a redeemed code, with a refresh token; `groups` as read with the redemption
+/// (released only when the scope asks for them).
 async fn issue_tokens(
     state: &AppState,
     client: &OidcClient,
     grant: &Grant,
     user: &Profile,
+    groups: &[String],
     scope: &str,
     now: i64,
 ) -> AppResult<TokenResponse> {
-    let groups = released_groups(state, user, scope).await?;
-    let mut resp = issue_tokens_without_refresh(state, client, grant, user, &groups, scope, now).await?;
+    let mut resp = issue_tokens_without_refresh(state, client, grant, user, groups, scope, now).await?;
     let rt = Secret::random();
     store::grants::create_refresh_token(
         &state.db,

@@ -102,6 +102,46 @@ pub async fn reserve_attempt(db: &Db, key: &str, window: i64, max: i64, now: i64
     Ok(counted.first().copied())
 }
 
+/// `reserve_attempt` on several keys at once, one statement for all of them (a sign-in is
+/// charged to its account and its address): each `(key, max)` is counted or refused by the
+/// same rule, and the keys that counted the attempt come back. The rows are written in key
+/// order, so two such statements never wait on each other's rows crosswise. A key named twice
+/// is counted once, against the smaller of its budgets.
+pub async fn reserve_attempts(db: &Db, budgets: &[(&str, i64)], window: i64, now: i64) -> AppResult<Vec<String>> {
+    let mut budgets = budgets.to_vec();
+    budgets.sort_unstable();
+    budgets.dedup_by(|later, first| later.0 == first.0);
+    // `$1` is the JSON array `[[key, max], …]` on both databases.
+    let sql = match db {
+        Db::Sqlite(_) => {
+            "INSERT INTO rate_limits (key, window_start, failures, locked_until) \
+             SELECT value ->> 0, $2, 1, NULL FROM json_each($1) WHERE true ORDER BY 1 \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
+               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+             WHERE (rate_limits.locked_until IS NULL OR rate_limits.locked_until <= $2) \
+               AND (rate_limits.window_start <= $3 OR rate_limits.failures < \
+                 (SELECT b.value ->> 1 FROM json_each($1) AS b WHERE b.value ->> 0 = rate_limits.key)) \
+             RETURNING key"
+        }
+        Db::Postgres(_) => {
+            "INSERT INTO rate_limits (key, window_start, failures, locked_until) \
+             SELECT e ->> 0, $2, 1, NULL FROM json_array_elements($1::json) AS e ORDER BY 1 \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
+               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+             WHERE (rate_limits.locked_until IS NULL OR rate_limits.locked_until <= $2) \
+               AND (rate_limits.window_start <= $3 OR rate_limits.failures < \
+                 (SELECT (b ->> 1)::bigint FROM json_array_elements($1::json) AS b WHERE b ->> 0 = rate_limits.key)) \
+             RETURNING key"
+        }
+    };
+    let list = serde_json::to_string(&budgets).map_err(|e| crate::error::AppError::internal(e.to_string()))?;
+    let counted = on_db_write!(db, p => sqlx::query_scalar::<_, String>(sql).bind(&list).bind(now).bind(now - window)
+        .fetch_all(p).await?);
+    Ok(counted)
+}
+
 /// Gives back one reserved attempt that turned out right, without forgetting earlier
 /// failures (the per-address counter: one good account does not reset an address).
 pub async fn release_attempt(db: &Db, key: &str) -> AppResult<()> {

@@ -40,15 +40,6 @@ macro_rules! grant_columns_beside_profile {
     };
 }
 
-/// A grant and the profile of its user, read together (tokens need both).
-#[derive(Debug, Clone, FromRow)]
-pub struct GrantWithProfile {
-    #[sqlx(flatten)]
-    pub grant: Grant,
-    #[sqlx(flatten)]
-    pub user: Profile,
-}
-
 pub struct NewCode<'a> {
     pub code_hash: &'a str,
     pub redirect_uri: &'a str,
@@ -57,21 +48,90 @@ pub struct NewCode<'a> {
 }
 
 /// Creates a grant and its authorization code together.
+#[rustfmt::skip]
 pub async fn create_with_code(db: &Db, g: &Grant, code: &NewCode<'_>) -> AppResult<()> {
-    let sql =
+    const GRANT: &str =
         concat!("INSERT INTO grants (", grant_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)");
-    on_db_write!(db, p => {
-        let mut tx = p.begin().await?;
-        sqlx::query(sql)
-            .bind(&g.id).bind(&g.client_id).bind(&g.user_id).bind(&g.session_id).bind(&g.scope).bind(&g.nonce)
-            .bind(g.auth_time).bind(&g.amr).bind(&g.acr).bind(g.created_at)
-            .execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) VALUES ($1, $2, $3, $4, $5, NULL)")
-            .bind(code.code_hash).bind(&g.id).bind(code.redirect_uri).bind(code.code_challenge).bind(code.expires_at)
-            .execute(&mut *tx).await?;
-        tx.commit().await?;
-    });
+    const CODE: &str = "INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
+                        VALUES ($1, $2, $3, $4, $5, NULL)";
+    // PostgreSQL writes both rows in one statement (one trip where a transaction took four);
+    // SQLite, without data-modifying CTEs, in one transaction on its writer.
+    const POSTGRES: &str = concat!(
+        "WITH g AS (INSERT INTO grants (",
+        grant_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL) RETURNING id) \
+         INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
+         SELECT $11, g.id, $12, $13, $14, NULL FROM g"
+    );
+    // The grant's values, `$1` to `$10` of both statements.
+    macro_rules! grant_values {
+        ($q:expr) => {
+            $q.bind(&g.id).bind(&g.client_id).bind(&g.user_id).bind(&g.session_id).bind(&g.scope).bind(&g.nonce)
+                .bind(g.auth_time).bind(&g.amr).bind(&g.acr).bind(g.created_at)
+        };
+    }
+    match db {
+        Db::Sqlite(sqlite) => {
+            let _gate = sqlite.lock_writer().await;
+            let mut tx = sqlite.writer.begin().await?;
+            grant_values!(sqlx::query(GRANT)).execute(&mut *tx).await?;
+            sqlx::query(CODE)
+                .bind(code.code_hash).bind(&g.id).bind(code.redirect_uri).bind(code.code_challenge).bind(code.expires_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Db::Postgres(pg) => {
+            crate::retry_pg!(&pg.pool, p, {
+                grant_values!(sqlx::query(POSTGRES))
+                    .bind(code.code_hash).bind(code.redirect_uri).bind(code.code_challenge).bind(code.expires_at)
+                    .execute(p).await?
+            }, crate::store::Statement::Write);
+        }
+    }
     Ok(())
+}
+
+/// What a rotation (and a code's redemption) returns on SQLite: the grant with its user's
+/// profile and groups as one JSON object (`RefreshedObject`), the grant and the user each found
+/// once by primary key from the written row's `$grant_id` (a subquery per column found them
+/// sixteen times, on the one writer thread).
+/// SQLite keeps booleans as 0 and 1; `json()` makes them JSON's own.
+macro_rules! refreshed_of_token {
+    ($grant_id:literal) => {
+        concat!(
+            ", (SELECT json_object('id', g.id, 'client_id', g.client_id, 'user_id', g.user_id, \
+               'session_id', g.session_id, 'scope', g.scope, 'nonce', g.nonce, 'auth_time', g.auth_time, \
+               'amr', g.amr, 'acr', g.acr, 'created_at', g.created_at, 'revoked_at', g.revoked_at, \
+               'username', u.username, 'email', u.email, \
+               'email_verified', json(iif(u.email_verified, 'true', 'false')), \
+               'display_name', u.display_name, 'updated_at', u.updated_at, \
+               'disabled', json(iif(u.disabled, 'true', 'false')), \
+               'groups', (SELECT json_group_array(gr.name ORDER BY gr.name) FROM groups gr \
+                 JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id)) \
+             FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = ",
+            $grant_id,
+            ") AS refreshed"
+        )
+    };
+}
+
+/// `refreshed_of_token!` on PostgreSQL, as text: the same object, for the one statement that
+/// returns it there (a code's redemption; rotations there return columns).
+macro_rules! pg_refreshed_of {
+    ($grant_id:literal) => {
+        concat!(
+            ", (SELECT json_build_object('id', g.id, 'client_id', g.client_id, 'user_id', g.user_id, \
+               'session_id', g.session_id, 'scope', g.scope, 'nonce', g.nonce, 'auth_time', g.auth_time, \
+               'amr', g.amr, 'acr', g.acr, 'created_at', g.created_at, 'revoked_at', g.revoked_at, \
+               'username', u.username, 'email', u.email, 'email_verified', u.email_verified, \
+               'display_name', u.display_name, 'updated_at', u.updated_at, 'disabled', u.disabled, \
+               'groups', (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]'::json) FROM groups gr \
+                 JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id))::text \
+             FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = ",
+            $grant_id,
+            ") AS refreshed"
+        )
+    };
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -84,11 +144,18 @@ pub struct RedeemedCode {
     /// the grant only after this statement, so the winner still gets (soon revoked) tokens,
     /// exactly as when the replay comes later.
     pub grant_revoked: bool,
+    /// The grant with its user's profile and groups, as one JSON object (`RefreshedObject`).
+    #[sqlx(rename = "refreshed")]
+    granted: Option<String>,
 }
 
 pub enum CodeRedemption {
-    /// First use: the caller may issue tokens (after checking client, redirect URI, PKCE).
-    Fresh(RedeemedCode),
+    /// First use: the caller may issue tokens (after checking client, redirect URI, PKCE),
+    /// for the grant and profile read in the same statement.
+    Fresh {
+        code: RedeemedCode,
+        granted: Box<Refreshed>,
+    },
     /// Already used: the grant it belongs to (now to be revoked).
     Replayed {
         grant_id: String,
@@ -96,14 +163,31 @@ pub enum CodeRedemption {
     Unknown,
 }
 
-/// Marks the code used. Exactly one concurrent caller sees `Fresh`.
+/// Marks the code used and reads its grant, the user's profile and groups in the same
+/// statement (one trip to the database for what tokens need). Exactly one concurrent caller
+/// sees `Fresh`.
 pub async fn redeem_code(db: &Db, code_hash: &str, now: i64) -> AppResult<CodeRedemption> {
-    let sql = "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
-               RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
-               (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked";
+    const SQLITE: &str = concat!(
+        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+         RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
+         (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked",
+        refreshed_of_token!("auth_codes.grant_id"),
+    );
+    const POSTGRES: &str = concat!(
+        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+         RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
+         (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked",
+        pg_refreshed_of!("auth_codes.grant_id"),
+    );
+    let sql = match db {
+        Db::Sqlite(_) => SQLITE,
+        Db::Postgres(_) => POSTGRES,
+    };
     let fresh = on_db_write!(db, p => returned(sqlx::query_as::<_, RedeemedCode>(sql).bind(code_hash).bind(now).fetch_all(p).await?));
-    if let Some(c) = fresh {
-        return Ok(CodeRedemption::Fresh(c));
+    if let Some(mut code) = fresh {
+        // The grant and its user outlive their codes (foreign keys), so the object is there.
+        let Some(object) = code.granted.take() else { return Ok(CodeRedemption::Unknown) };
+        return Ok(CodeRedemption::Fresh { code, granted: Box::new(refreshed_of(&object)?) });
     }
     let used = on_db!(db, p => sqlx::query_scalar::<_, String>("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
         .bind(code_hash).fetch_optional(p).await?);
@@ -111,17 +195,6 @@ pub async fn redeem_code(db: &Db, code_hash: &str, now: i64) -> AppResult<CodeRe
         Some(grant_id) => CodeRedemption::Replayed { grant_id },
         None => CodeRedemption::Unknown,
     })
-}
-
-pub async fn find_with_profile(db: &Db, id: &str) -> AppResult<Option<GrantWithProfile>> {
-    let sql = concat!(
-        "SELECT ",
-        grant_columns_beside_profile!(),
-        ", ",
-        profile_columns!(),
-        " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = $1"
-    );
-    Ok(on_db!(db, p => sqlx::query_as::<_, GrantWithProfile>(sql).bind(id).fetch_optional(p).await?))
 }
 
 /// Is the grant still in force? (Used on every userinfo and introspection call.)
@@ -285,25 +358,6 @@ const PG_ROTATE_REFRESH: &str = concat!(
     " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = (SELECT grant_id FROM stored)"
 );
 
-/// What a rotation returns on SQLite: the grant with its user's profile and groups as one JSON
-/// object (`RefreshedObject`), the grant and the user each found once by primary key from the
-/// rotated row (a subquery per column found them sixteen times, on the one writer thread).
-/// SQLite keeps booleans as 0 and 1; `json()` makes them JSON's own.
-macro_rules! refreshed_of_token {
-    () => {
-        ", (SELECT json_object('id', g.id, 'client_id', g.client_id, 'user_id', g.user_id, \
-             'session_id', g.session_id, 'scope', g.scope, 'nonce', g.nonce, 'auth_time', g.auth_time, \
-             'amr', g.amr, 'acr', g.acr, 'created_at', g.created_at, 'revoked_at', g.revoked_at, \
-             'username', u.username, 'email', u.email, \
-             'email_verified', json(iif(u.email_verified, 'true', 'false')), \
-             'display_name', u.display_name, 'updated_at', u.updated_at, \
-             'disabled', json(iif(u.disabled, 'true', 'false')), \
-             'groups', (SELECT json_group_array(gr.name ORDER BY gr.name) FROM groups gr \
-               JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id)) \
-           FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = refresh_tokens.grant_id) AS refreshed"
-    };
-}
-
 /// SQLite has no data-modifying CTEs, but one statement with a trigger does the same: the
 /// token's row becomes its successor and the trigger `refresh_tokens_keep_predecessor`
 /// (migration 0008) re-inserts the presented hash as used. Grant and profile come back through
@@ -313,7 +367,7 @@ const SQLITE_ROTATE_REFRESH: &str = concat!(
     "UPDATE refresh_tokens SET token_hash = $4, created_at = $2, expires_at = $5",
     consumable_refresh!("$1", "$2", "$3"),
     "RETURNING refresh_tokens.token_hash AS rotated_to",
-    refreshed_of_token!(),
+    refreshed_of_token!("refresh_tokens.grant_id"),
 );
 
 /// A group of rotations as one statement (`group_commit`): the same rule and the same trigger
@@ -328,7 +382,7 @@ pub const SQLITE_ROTATE_GROUP: &str = concat!(
            value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM json_each($1)) AS j",
     consumable_refresh!("j.old_hash", "j.now", "j.client_id"),
     "RETURNING refresh_tokens.token_hash AS rotated_to",
-    refreshed_of_token!(),
+    refreshed_of_token!("refresh_tokens.grant_id"),
 );
 
 /// A group of rotations as one statement on PostgreSQL: `PG_ROTATE_REFRESH` over the arrays

@@ -336,6 +336,30 @@ pub async fn find_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<
     row.map(RequestRow::into_request).transpose()
 }
 
+/// A waiting request and the name of the app it is for, in one read (the login page shows
+/// both); `None` when the request is unknown or expired. The name is `None` only if the app
+/// was removed while the request waited.
+pub async fn find_auth_request_with_app_name(
+    db: &Db,
+    id: &str,
+    now: i64,
+) -> AppResult<Option<(LoginRequest, Option<String>)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        request: RequestRow,
+        app_name: Option<String>,
+    }
+    let sql = concat!(
+        "SELECT ",
+        req_columns!(),
+        ", (SELECT a.name FROM apps a WHERE a.id = auth_requests.app_id) AS app_name \
+         FROM auth_requests WHERE id = $1 AND expires_at > $2"
+    );
+    let row = on_db!(db, p => sqlx::query_as::<_, Row>(sql).bind(id).bind(now).fetch_optional(p).await?);
+    row.map(|r| Ok((r.request.into_request()?, r.app_name))).transpose()
+}
+
 /// Consumes the request: exactly one caller gets it back.
 pub async fn take_auth_request(db: &Db, id: &str, now: i64) -> AppResult<Option<LoginRequest>> {
     let sql = concat!("DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING ", req_columns!());

@@ -12,6 +12,7 @@ use crate::common::*;
 both_databases!(
     totp_burst_is_cut_at_the_limit,
     password_burst_is_cut_at_the_limit,
+    address_burst_over_many_accounts_is_cut_at_the_address_limit,
     bursts_across_two_processes,
     a_burst_of_right_passwords_is_admitted
 );
@@ -103,6 +104,37 @@ async fn password_burst_is_cut_at_the_limit(b: Backend) {
     srv.advance(srv.state.config.limits.lockout_seconds + 1);
     let (status, _) = api_post(&reqwest::Client::new(), &url, json!({"username": "bob", "password": PASSWORD})).await;
     assert_eq!(status, 200);
+    srv.stop().await;
+}
+
+/// Guesses spread over many accounts from one address: each account stays within its own
+/// budget, so the address's (smaller here) is the one that binds, and exactly it is evaluated.
+/// Both budgets are reserved in one statement, each against its own limit.
+async fn address_burst_over_many_accounts_is_cut_at_the_address_limit(b: Backend) {
+    let opts = Options {
+        tweak: Box::new(|c: &mut portcullis::config::Config| {
+            lots_of_hashing(c);
+            c.limits.password_failures_per_ip = 7;
+        }),
+        ..manual_clock()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let names: Vec<String> = (0..12).map(|i| format!("user{i}")).collect();
+    for name in &names {
+        srv.add_user(name).await;
+    }
+    let url = srv.url("/api/v1/auth/login");
+    let guesses = (0..60)
+        .map(|i| (url.clone(), json!({"username": names[i % names.len()], "password": format!("wrong password {i}")})))
+        .collect::<Vec<_>>();
+    let results = burst(guesses).await;
+    let (evaluated, refused) = tally(&results, "invalid_credentials");
+    assert_eq!((evaluated, refused), (7, 53), "exactly the address's budget is evaluated: {results:?}");
+    assert_eq!(count_events(&srv, None, "login.failure").await, 7);
+    // The address is locked now, for every account behind it.
+    let (status, body) =
+        api_post(&reqwest::Client::new(), &url, json!({"username": "user0", "password": PASSWORD})).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
     srv.stop().await;
 }
 
