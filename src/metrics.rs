@@ -165,6 +165,9 @@ pub struct Metrics {
     grouped_writes: Counter,
     group_statements: Counter,
     pub groups: std::sync::Arc<crate::store::group_commit::GroupStats>,
+    /// Checkpoints run beside the SQLite writer (kept by `store::checkpoint`, copied on scrape).
+    sqlite_checkpoints: Counter,
+    pub checkpoints: std::sync::Arc<AtomicU64>,
     /// One scrape at a time brings the counters kept elsewhere up to date: two at once would
     /// each add the same difference.
     scraping: std::sync::Mutex<()>,
@@ -178,16 +181,17 @@ impl std::fmt::Debug for Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics::new(std::sync::Arc::default(), std::sync::Arc::default())
+        Metrics::new(std::sync::Arc::default(), std::sync::Arc::default(), std::sync::Arc::default())
     }
 }
 
 impl Metrics {
-    /// A registry with every metric at zero; `writers_waiting` and `groups` are the
-    /// database's own counts.
+    /// A registry with every metric at zero; `writers_waiting`, `groups` and `checkpoints` are
+    /// the database's own counts.
     pub fn new(
         writers_waiting: std::sync::Arc<AtomicI64>,
         groups: std::sync::Arc<crate::store::group_commit::GroupStats>,
+        checkpoints: std::sync::Arc<AtomicU64>,
     ) -> Metrics {
         let mut r = Registry::with_prefix("portcullis");
         let m = Metrics {
@@ -213,6 +217,8 @@ impl Metrics {
             grouped_writes: Counter::default(),
             group_statements: Counter::default(),
             groups,
+            sqlite_checkpoints: Counter::default(),
+            checkpoints,
             scraping: std::sync::Mutex::new(()),
             registry: Registry::default(),
         };
@@ -274,6 +280,11 @@ impl Metrics {
             "group_statements",
             "Groups written as one statement (the rest were written one by one, after that statement failed)",
             m.group_statements.clone(),
+        );
+        r.register(
+            "sqlite_checkpoints",
+            "WAL checkpoints run beside the SQLite writer while the WAL grew (0 on PostgreSQL)",
+            m.sqlite_checkpoints.clone(),
         );
         Metrics { registry: r, ..m }
     }
@@ -364,6 +375,7 @@ impl Metrics {
         catch_up(&self.group_commits, &self.groups.commits);
         catch_up(&self.grouped_writes, &self.groups.writes);
         catch_up(&self.group_statements, &self.groups.statements);
+        catch_up(&self.sqlite_checkpoints, &self.checkpoints);
         catch_up(&self.plugin_standbys, &self.standbys_total);
         let mut out = String::new();
         // Writing into a String cannot fail; the encoder only reports the writer's errors.
@@ -396,6 +408,7 @@ mod tests {
             r#"portcullis_token_grants_total{grant_type="other",outcome="refused"} 1"#,
             "portcullis_sqlite_writer_queue 0",
             "portcullis_group_commits_total 0",
+            "portcullis_sqlite_checkpoints_total 0",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }

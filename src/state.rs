@@ -87,7 +87,7 @@ impl AppState {
         let delivery = crate::delivery::Delivery::from_config(&config)?;
         let brand = crate::web::brand::Brand::from_config(&config.branding).map_err(anyhow::Error::msg)?;
         Ok(AppState(Arc::new(Shared {
-            metrics: Arc::new(crate::metrics::Metrics::new(db.writers_waiting(), db.group_stats())),
+            metrics: Arc::new(crate::metrics::Metrics::new(db.writers_waiting(), db.group_stats(), db.checkpoints())),
             delivery: Arc::new(delivery),
             brand: Arc::new(brand),
             decisions: Arc::new(crate::mfa::decision_log::DecisionLog::start(db.clone())),

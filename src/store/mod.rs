@@ -385,6 +385,14 @@ impl Db {
         }
     }
 
+    /// The checkpoints run beside the SQLite writer so far (none on PostgreSQL).
+    pub fn checkpoints(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        match self {
+            Db::Sqlite(s) => s.checkpointer.checkpoints.clone(),
+            Db::Postgres(_) => Default::default(),
+        }
+    }
+
     /// Each pool's name, size and idle connections (for the metrics).
     pub fn pools(&self) -> Vec<(&'static str, u32, usize)> {
         match self {

@@ -36,6 +36,15 @@ async fn wal_stays_bounded_under_refreshes() {
     let portcullis::store::Db::Sqlite(s) = &srv.state.db else { unreachable!() };
     let ran = s.checkpointer.checkpoints.load(std::sync::atomic::Ordering::Relaxed);
     assert!(ran >= 10, "{ran} checkpoints beside the writer");
+    // And the metrics say so.
+    let text = reqwest::get(srv.url("/metrics")).await.unwrap().text().await.unwrap();
+    let scraped: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("portcullis_sqlite_checkpoints_total "))
+        .unwrap_or_else(|| panic!("no checkpoint counter in\n{text}"))
+        .parse()
+        .unwrap();
+    assert!(scraped >= ran, "{scraped} checkpoints scraped, {ran} counted before");
 }
 
 async fn rotate(srv: &TestServer, app: &portcullis::admin::apps::CreatedOidcApp, mut token: String, rounds: usize) {
