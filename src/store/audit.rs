@@ -83,6 +83,24 @@ pub async fn locked_for(db: &Db, key: &str, now: i64) -> AppResult<Option<i64>> 
     Ok(until.filter(|u| *u > now).map(|u| u - now))
 }
 
+/// The rule every reservation counts by, after the row for a key was proposed (`$2` is now,
+/// `$3` the start of the current window): a new window starts at 1, an open one counts one
+/// more while it holds fewer than `$limit` attempts, and a locked key counts nothing and comes
+/// back with no row.
+macro_rules! reservation_rule {
+    ($limit:literal) => {
+        concat!(
+            " ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
+               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+             WHERE (rate_limits.locked_until IS NULL OR rate_limits.locked_until <= $2) \
+               AND (rate_limits.window_start <= $3 OR rate_limits.failures < ",
+            $limit,
+            ")"
+        )
+    };
+}
+
 /// Reserves one attempt on `key` before the guess is checked (DESIGN §5): one statement that
 /// counts it and refuses when the key is locked or `max` attempts of the current window are
 /// already counted, so N simultaneous guesses on any number of nodes never get more than
@@ -90,14 +108,12 @@ pub async fn locked_for(db: &Db, key: &str, now: i64) -> AppResult<Option<i64>> 
 /// `clear_failures` gives it back (a request that dies mid-check is a failure: fail secure).
 /// Returns the attempts now counted, or `None` when refused.
 pub async fn reserve_attempt(db: &Db, key: &str, window: i64, max: i64, now: i64) -> AppResult<Option<i64>> {
-    let sql = "INSERT INTO rate_limits (key, window_start, failures, locked_until) VALUES ($1, $2, 1, NULL) \
-               ON CONFLICT (key) DO UPDATE SET \
-                 failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
-                 window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-               WHERE (rate_limits.locked_until IS NULL OR rate_limits.locked_until <= $2) \
-                 AND (rate_limits.window_start <= $3 OR rate_limits.failures < $4) \
-               RETURNING failures";
-    let counted = on_db_write!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(key).bind(now).bind(now - window).bind(max)
+    const SQL: &str = concat!(
+        "INSERT INTO rate_limits (key, window_start, failures, locked_until) VALUES ($1, $2, 1, NULL)",
+        reservation_rule!("$4"),
+        " RETURNING failures"
+    );
+    let counted = on_db_write!(db, p => sqlx::query_scalar::<_, i64>(SQL).bind(key).bind(now).bind(now - window).bind(max)
         .fetch_all(p).await?);
     Ok(counted.first().copied())
 }
@@ -111,30 +127,25 @@ pub async fn reserve_attempts(db: &Db, budgets: &[(&str, i64)], window: i64, now
     let mut budgets = budgets.to_vec();
     budgets.sort_unstable();
     budgets.dedup_by(|later, first| later.0 == first.0);
-    // `$1` is the JSON array `[[key, max], …]` on both databases.
+    // `$1` is the JSON array `[[key, max], …]` on both databases; each key's own limit is
+    // looked up in it.
+    const SQLITE: &str = concat!(
+        "INSERT INTO rate_limits (key, window_start, failures, locked_until) \
+         SELECT value ->> 0, $2, 1, NULL FROM json_each($1) WHERE true ORDER BY 1",
+        reservation_rule!("(SELECT b.value ->> 1 FROM json_each($1) AS b WHERE b.value ->> 0 = rate_limits.key)"),
+        " RETURNING key"
+    );
+    const POSTGRES: &str = concat!(
+        "INSERT INTO rate_limits (key, window_start, failures, locked_until) \
+         SELECT e ->> 0, $2, 1, NULL FROM json_array_elements($1::json) AS e ORDER BY 1",
+        reservation_rule!(
+            "(SELECT (b ->> 1)::bigint FROM json_array_elements($1::json) AS b WHERE b ->> 0 = rate_limits.key)"
+        ),
+        " RETURNING key"
+    );
     let sql = match db {
-        Db::Sqlite(_) => {
-            "INSERT INTO rate_limits (key, window_start, failures, locked_until) \
-             SELECT value ->> 0, $2, 1, NULL FROM json_each($1) WHERE true ORDER BY 1 \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
-               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-             WHERE (rate_limits.locked_until IS NULL OR rate_limits.locked_until <= $2) \
-               AND (rate_limits.window_start <= $3 OR rate_limits.failures < \
-                 (SELECT b.value ->> 1 FROM json_each($1) AS b WHERE b.value ->> 0 = rate_limits.key)) \
-             RETURNING key"
-        }
-        Db::Postgres(_) => {
-            "INSERT INTO rate_limits (key, window_start, failures, locked_until) \
-             SELECT e ->> 0, $2, 1, NULL FROM json_array_elements($1::json) AS e ORDER BY 1 \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.failures + 1 END, \
-               window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-             WHERE (rate_limits.locked_until IS NULL OR rate_limits.locked_until <= $2) \
-               AND (rate_limits.window_start <= $3 OR rate_limits.failures < \
-                 (SELECT (b ->> 1)::bigint FROM json_array_elements($1::json) AS b WHERE b ->> 0 = rate_limits.key)) \
-             RETURNING key"
-        }
+        Db::Sqlite(_) => SQLITE,
+        Db::Postgres(_) => POSTGRES,
     };
     let list = serde_json::to_string(&budgets).map_err(|e| crate::error::AppError::internal(e.to_string()))?;
     let counted = on_db_write!(db, p => sqlx::query_scalar::<_, String>(sql).bind(&list).bind(now).bind(now - window)
