@@ -180,11 +180,12 @@ async fn upkeep(state: AppState) {
     }
 }
 
-/// Process-wide allocator tuning, called once at start-up by the binary. Argon2 allocates
-/// `password.memory_kib` (19 MiB) per hash on blocking threads; with glibc's dynamic mmap
-/// threshold those blocks end up in per-thread arenas that are never given back, so resident
-/// memory grows with every hashing thread. A fixed threshold makes each large block its own
-/// mapping, returned to the system when the hash is done.
+/// Process-wide allocator tuning, called once at start-up by the binary. Large, short-lived
+/// blocks (a plugin upload's body, a compiled component's bytes) on glibc's dynamic mmap
+/// threshold end up in per-thread arenas that are never given back, so resident memory grows
+/// with every thread that once held one. A fixed threshold makes each large block its own
+/// mapping, returned to the system when it is freed. (Password hashing maps its memory
+/// itself: `crypto::password`.)
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
