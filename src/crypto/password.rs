@@ -11,7 +11,7 @@
 //! A hash computes in an anonymous mapping of its own (`Arena`), not in the allocator's heap:
 //! it goes back to the system when dropped whatever the global allocator keeps for itself,
 //! and it asks for transparent huge pages, so a hash on fresh memory takes a few hundred page
-//! faults instead of about five thousand and runs as fast as one on reused memory.
+//! faults instead of thousands and runs about as fast as one on reused memory.
 //!
 //! Both bounds hold against clients that hang up: a place in the queue is a guard given back
 //! when the waiting request is dropped, and a slot travels into the blocking task, so it is
