@@ -420,8 +420,9 @@ fn server_main() {
                 let admin = sqlx::PgPool::connect(url).await.unwrap();
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
                 admin.close().await;
-                let opts =
-                    portcullis::store::postgres_options(url).unwrap().options([("search_path", schema.as_str())]);
+                let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
                 (Db::connect_postgres(opts, &cfg).await.unwrap(), Some(schema))
             }
         };

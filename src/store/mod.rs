@@ -27,7 +27,7 @@ pub mod webhooks;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
@@ -97,42 +97,6 @@ impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
-}
-
-/// PostgreSQL connection options from a `postgres://` URL, read as sqlx reads it (the URL,
-/// then the `PG*` environment variables), except for one default: when neither the URL
-/// (`sslmode`) nor `PGSSLMODE` says how to use TLS and the server is on this machine (a
-/// loopback address, `localhost` or a Unix socket), the connection does not ask for TLS.
-///
-/// sqlx's own default, `prefer`, takes TLS whenever the server offers it and never checks the
-/// server's certificate: it only keeps a passive listener on the wire from reading along, and
-/// on loopback there is no wire (whoever can read it is root on the database's machine). It
-/// costs the database and Portcullis the encryption of every statement: 8–10 % of the
-/// PostgreSQL refresh rate in the benchmark. A server elsewhere keeps sqlx's default, and any
-/// mode the URL or the environment names (`require`, `verify-full`…) is used as named.
-pub fn postgres_options(url: &str) -> anyhow::Result<PgConnectOptions> {
-    postgres_options_with(url, std::env::var_os("PGSSLMODE").is_some())
-}
-
-fn postgres_options_with(url: &str, env_names_mode: bool) -> anyhow::Result<PgConnectOptions> {
-    let opts = PgConnectOptions::from_str(url)?;
-    let parsed = url::Url::parse(url)?;
-    let url_names_mode = parsed.query_pairs().any(|(k, _)| k == "sslmode" || k == "ssl-mode");
-    if url_names_mode || env_names_mode || !postgres_is_local(&opts) {
-        return Ok(opts);
-    }
-    Ok(opts.ssl_mode(PgSslMode::Disable))
-}
-
-/// Whether the options reach the server through a Unix socket or a loopback address.
-fn postgres_is_local(opts: &PgConnectOptions) -> bool {
-    if opts.get_socket().is_some() {
-        return true;
-    }
-    let host = opts.get_host().trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        || host.starts_with('/')
 }
 
 /// A PostgreSQL pool of `max` connections with the configured acquire timeout. A connection
@@ -354,7 +318,8 @@ impl Db {
             let checkpointer = checkpoint::Checkpointer::start(opts);
             Ok(Db::Sqlite(SqliteDb { pool, writer, write_gate, writers_waiting, rotations, checkpointer }))
         } else {
-            Self::connect_postgres(postgres_options(&url)?, cfg).await
+            let opts = PgConnectOptions::from_str(&url)?;
+            Self::connect_postgres(opts, cfg).await
         }
     }
 
@@ -460,48 +425,6 @@ impl Db {
                 p.rotation_pool.close().await;
                 p.pool.close().await
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mode(url: &str, env_names_mode: bool) -> String {
-        format!("{:?}", postgres_options_with(url, env_names_mode).unwrap().get_ssl_mode())
-    }
-
-    /// What sqlx itself would use for the URL (its default, or `PGSSLMODE` if set here).
-    fn sqlx_mode(url: &str) -> String {
-        format!("{:?}", PgConnectOptions::from_str(url).unwrap().get_ssl_mode())
-    }
-
-    #[test]
-    fn a_local_server_is_reached_without_tls_unless_a_mode_is_named() {
-        for local in [
-            "postgres://u:p@127.0.0.1:5432/db",
-            "postgres://u:p@127.1.2.3/db",
-            "postgresql://u@localhost/db",
-            "postgres://u:p@[::1]:5432/db",
-            "postgres:///db?host=/var/run/postgresql",
-        ] {
-            assert_eq!(mode(local, false), "Disable", "{local}");
-            // `PGSSLMODE` in the environment decides, as it does for sqlx.
-            assert_eq!(mode(local, true), sqlx_mode(local), "{local}");
-        }
-        for named in [
-            "postgres://u:p@127.0.0.1/db?sslmode=require",
-            "postgres://u:p@localhost/db?sslmode=verify-full",
-            "postgres://u:p@127.0.0.1/db?ssl-mode=prefer",
-        ] {
-            assert_eq!(mode(named, false), sqlx_mode(named), "{named}");
-            assert_ne!(mode(named, false), "Disable", "{named}");
-        }
-        for remote in
-            ["postgres://u:p@db.example.com/db", "postgres://u:p@10.0.0.5:5432/db", "postgres://u@[2001:db8::1]/db"]
-        {
-            assert_eq!(mode(remote, false), sqlx_mode(remote), "{remote}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A real Portcullis server on port 0 for each test, on SQLite (temp dir) or PostgreSQL (a
 //! fresh schema in `PORTCULLIS_TEST_POSTGRES_URL`), driven over HTTP by real clients.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use portcullis::admin::apps::{self, CreatedOidcApp, OidcAppSpec};
@@ -11,6 +12,7 @@ use portcullis::config::Config;
 use portcullis::state::AppState;
 use portcullis::store::Db;
 use reqwest::redirect::Policy;
+use sqlx::postgres::PgConnectOptions;
 use tokio::sync::oneshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +75,7 @@ impl Default for Options {
     }
 }
 
-pub fn postgres_url() -> Option<String> {
+fn postgres_url() -> Option<String> {
     match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
@@ -131,8 +133,7 @@ impl TestServer {
                 // The schema name is generated here from a UUID: nothing external reaches the SQL.
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
                 admin.close().await;
-                let opts =
-                    portcullis::store::postgres_options(url).unwrap().options([("search_path", schema.as_str())]);
+                let opts = PgConnectOptions::from_str(url).unwrap().options([("search_path", schema.as_str())]);
                 cfg.database.max_connections = 8;
                 (Db::connect_postgres(opts, &cfg).await.unwrap(), Some((url.clone(), schema)))
             }

@@ -54,7 +54,6 @@ mod plugin_limits;
 mod plugin_pages;
 mod plugins_login;
 mod postgres_restart;
-mod postgres_tls;
 mod profile_pages;
 mod prompt_and_max_age;
 mod recovery;
