@@ -12,7 +12,7 @@ use super::error::{PageError, PageResult, message_page, page_message, render};
 use super::no_store;
 use super::{cookies, forms, pages};
 use crate::error::{AppError, AppResult};
-use crate::login;
+use crate::login::{self, AuthorizeNext};
 use crate::oidc::authorize::AuthorizeError;
 use crate::oidc::{self, Params};
 use crate::state::AppState;
@@ -59,11 +59,17 @@ pub async fn authorize(
     let params = request_params(&method, query, &headers, &body)
         .map_err(|e| PageError(AppError::BadRequest(page_message(&e).into())))?;
     Ok(match oidc::authorize::validate(&state, params).await {
-        Ok((req, _)) => super::pages::respond_begun(
-            &state,
-            jar,
-            login::begin(&state, req, false, &client).await.map_err(PageError)?,
-        ),
+        Ok((req, oidc_client)) => {
+            let hint = req.wants.login_hint.clone();
+            match login::begin(&state, req, false, &client).await.map_err(PageError)? {
+                // The form is the answer itself, for the request just stored (one round trip
+                // less than a redirect to `/login?request=`, which shows the same form).
+                AuthorizeNext::Login { request_id } => {
+                    super::pages::login_page(&state, jar, Some(&request_id), Some(&oidc_client.name), hint.as_deref())
+                }
+                next => super::pages::respond_begun(&state, jar, next),
+            }
+        }
         Err(AuthorizeError::Redirect(e)) => Redirect::to(&e.to_url(state.issuer())).into_response(),
         Err(AuthorizeError::Page(msg)) => {
             message_page(StatusCode::BAD_REQUEST, &i18n::t("msg-cannot-sign-in"), &msg, None)

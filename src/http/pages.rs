@@ -26,7 +26,6 @@ pub async fn login_form(
     jar: CookieJar,
     Query(q): Query<LoginQuery>,
 ) -> PageResult<Response> {
-    let (jar, csrf) = cookies::csrf_token(&state, jar);
     let (app_name, hint) = match &q.request {
         Some(id) => match login::pending_request(&state, id).await? {
             Some((req, name)) => (Some(name), req.wants.login_hint),
@@ -34,14 +33,20 @@ pub async fn login_form(
         },
         None => (None, None),
     };
-    let page = LoginPage {
-        csrf: &csrf,
-        request: q.request.as_deref(),
-        app_name: app_name.as_deref(),
-        username: hint.as_deref().unwrap_or(""),
-        error: None,
-    };
-    Ok((jar, render(StatusCode::OK, &page)).into_response())
+    Ok(login_page(&state, jar, q.request.as_deref(), app_name.as_deref(), hint.as_deref()))
+}
+
+/// The empty sign-in form (with a fresh CSRF cookie), for a waiting request or none.
+pub fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    request: Option<&str>,
+    app_name: Option<&str>,
+    hint: Option<&str>,
+) -> Response {
+    let (jar, csrf) = cookies::csrf_token(state, jar);
+    let page = LoginPage { csrf: &csrf, request, app_name, username: hint.unwrap_or(""), error: None };
+    (jar, render(StatusCode::OK, &page)).into_response()
 }
 
 pub fn expired_request() -> Response {

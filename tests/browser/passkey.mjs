@@ -65,7 +65,7 @@ try {
 
   // 4. The demo relying party: password, then the passkey as second factor.
   await page.goto(`${base}/demo`);
-  await Promise.all([page.waitForURL(/\/login\?request=/), page.click("text=Sign in with Portcullis")]);
+  await Promise.all([page.waitForURL(/\/oauth2\/authorize\?/), page.click("text=Sign in with Portcullis")]);
   await page.fill("#username", username);
   await page.fill("#password", password);
   await Promise.all([page.waitForURL(`${base}/login/mfa`), page.click("button[type=submit]")]);

@@ -404,7 +404,8 @@ pub fn authorize_url(srv: &TestServer, client_id: &str, extra: &[(&str, &str)]) 
     u.into()
 }
 
-/// Follows authorize → login page → submit; returns the final redirect to the client.
+/// Follows authorize → the login form it shows → submit; returns the final redirect to the
+/// client (at once, when a session answers the request).
 pub async fn sign_in(
     srv: &TestServer,
     browser: &reqwest::Client,
@@ -413,13 +414,25 @@ pub async fn sign_in(
     password: &str,
 ) -> String {
     let resp = browser.get(authorize).send().await.unwrap();
-    assert_eq!(resp.status(), 303, "authorize should redirect");
-    let loc = location(&resp);
-    if loc.starts_with(REDIRECT) {
+    if resp.status() == 303 {
+        let loc = location(&resp);
+        assert!(loc.starts_with(REDIRECT), "authorize redirected elsewhere than to the client: {loc}");
         return loc;
     }
-    assert!(loc.starts_with("/login?request="), "expected login redirect, got {loc}");
-    submit_login(srv, browser, &loc, username, password).await
+    assert_eq!(resp.status(), 200, "authorize should show the login form");
+    let html = resp.text().await.unwrap();
+    assert!(hidden_input(&html, "request").is_some(), "the form carries the waiting request");
+    post_login_form(srv, browser, &html, username, password).await
+}
+
+/// The authorization endpoint answered with the sign-in form for the request it stored:
+/// returns the path that shows the same form (`/login?request=…`).
+pub async fn shown_login_form(resp: reqwest::Response) -> String {
+    assert_eq!(resp.status(), 200, "expected the sign-in form");
+    let html = resp.text().await.unwrap();
+    assert!(hidden_input(&html, "csrf").is_some(), "the form carries its CSRF token");
+    let request = hidden_input(&html, "request").expect("the form carries the waiting request");
+    format!("/login?request={request}")
 }
 
 /// GETs the login page at `path` and posts the form; returns the redirect target.
@@ -433,9 +446,21 @@ pub async fn submit_login(
     let page = browser.get(srv.url(path)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    let csrf = hidden_input(&html, "csrf").expect("csrf field");
+    post_login_form(srv, browser, &html, username, password).await
+}
+
+/// Posts the login form of `html` (its CSRF token and waiting request) with the credentials;
+/// returns the redirect target.
+pub async fn post_login_form(
+    srv: &TestServer,
+    browser: &reqwest::Client,
+    html: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let csrf = hidden_input(html, "csrf").expect("csrf field");
     let mut form = vec![("csrf", csrf), ("username", username.to_owned()), ("password", password.to_owned())];
-    if let Some(r) = hidden_input(&html, "request") {
+    if let Some(r) = hidden_input(html, "request") {
         form.push(("request", r));
     }
     let resp = browser.post(srv.url("/login")).form(&form).send().await.unwrap();
@@ -619,8 +644,8 @@ pub async fn tokens_from(base: &str, client_id: &str) -> serde_json::Value {
         urlencode(REDIRECT)
     );
     let resp = browser.get(url).send().await.unwrap();
-    let login = location(&resp);
-    let html = browser.get(format!("{base}{login}")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(resp.status(), 200, "authorize shows the login form");
+    let html = resp.text().await.unwrap();
     let form = [
         ("csrf", hidden_input(&html, "csrf").unwrap()),
         ("request", hidden_input(&html, "request").unwrap()),

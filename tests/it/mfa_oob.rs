@@ -540,7 +540,7 @@ async fn an_app_can_keep_text_codes_out(b: Backend) {
     // accepted factor instead (after proving who they are, which SMS cannot do here).
     let browser = browser();
     let resp = browser.get(authorize_url(&srv, &app.client_id, &[])).send().await.unwrap();
-    let login = location(&resp);
+    let login = shown_login_form(resp).await;
     let request = query_param(&srv.url(&login), "request").expect("a login request");
     let http = client();
     let resp = http

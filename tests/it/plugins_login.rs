@@ -182,7 +182,7 @@ async fn carried_verdict_is_bound_to_its_user(b: Backend) {
     // Alice's login waits at her second step, her verdict kept in her MFA transaction.
     let alice_browser = browser();
     let resp = alice_browser.get(authorize_url(&srv, &client.client_id, &[])).send().await.unwrap();
-    let login = location(&resp);
+    let login = shown_login_form(resp).await;
     let request = query_param(&srv.url(&login), "request").unwrap();
     assert_eq!(submit_login(&srv, &alice_browser, &login, "alice", PASSWORD).await, "/login/mfa");
     let evaluations =

@@ -56,8 +56,7 @@ async fn sso_and_forced_reauthentication(b: Backend) {
 
     // max_age=60 with a 120-second-old sign-in: back to the login form, then a new auth_time.
     let resp = browser.get(authorize_url(&srv, &app.client_id, &[("max_age", "60")])).send().await.unwrap();
-    let loc = location(&resp);
-    assert!(loc.starts_with("/login?request="), "max_age exceeded forces a login, got {loc}");
+    let loc = shown_login_form(resp).await; // max_age exceeded forces a login
     let redirect = submit_login(&srv, &browser, &loc, "alice", PASSWORD).await;
     let t1 = auth_time_of(&srv, &app, &redirect).await;
     assert!(t1 >= t0 + 120);
@@ -75,8 +74,7 @@ async fn sso_and_forced_reauthentication(b: Backend) {
 
     // prompt=login always asks again, even with a session that is seconds old.
     let resp = browser.get(authorize_url(&srv, &app.client_id, &[("prompt", "login")])).send().await.unwrap();
-    let loc = location(&resp);
-    assert!(loc.starts_with("/login?request="));
+    let loc = shown_login_form(resp).await;
     let redirect = submit_login(&srv, &browser, &loc, "alice", PASSWORD).await;
     assert!(query_param(&redirect, "code").is_some());
 

@@ -734,8 +734,7 @@ async fn not_you_ends_the_step_and_keeps_the_request(b: Backend) {
     let app = srv.add_client(false).await;
     let browser = browser();
     let resp = browser.get(authorize_url(&srv, &app.client_id, &[])).send().await.unwrap();
-    let login_at = location(&resp);
-    assert!(login_at.starts_with("/login?request="), "{login_at}");
+    let login_at = shown_login_form(resp).await;
     let login = get_page(&browser, &srv, &login_at).await;
     let form = [
         ("csrf", hidden_input(&login, "csrf").unwrap()),
