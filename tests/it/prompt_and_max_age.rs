@@ -4,7 +4,7 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(prompt_none_without_session, sso_and_forced_reauthentication);
+both_databases!(prompt_none_without_session, sso_and_forced_reauthentication, login_hint_fills_the_form);
 
 async fn prompt_none_without_session(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
@@ -82,4 +82,25 @@ async fn sso_and_forced_reauthentication(b: Backend) {
     srv.advance(61 * 60);
     let resp = browser.get(authorize_url(&srv, &app.client_id, &[("prompt", "none")])).send().await.unwrap();
     assert_eq!(query_param(&location(&resp), "error").as_deref(), Some("login_required"));
+}
+
+/// The form the authorization endpoint shows names the app that asked and is filled with the
+/// `login_hint`; the same waiting request at `/login?request=` shows the same. The hint is
+/// escaped like any other value on the page.
+async fn login_hint_fills_the_form(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    let app = srv.add_client(false).await;
+    let browser = browser();
+    for (hint, shown) in [("alice", "alice"), ("\"><b>x</b>", "&#34;&#62;&#60;b&#62;x&#60;/b&#62;")] {
+        let resp = browser.get(authorize_url(&srv, &app.client_id, &[("login_hint", hint)])).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let html = resp.text().await.unwrap();
+        let request = hidden_input(&html, "request").expect("the waiting request");
+        let again = get_page(&browser, &srv, &format!("/login?request={request}")).await;
+        for page in [&html, &again] {
+            assert!(page.contains("<strong>Test RP</strong>"), "the app's name: {page}");
+            assert!(page.contains(&format!("value=\"{shown}\"")), "the hint {hint:?} in the username field: {page}");
+            assert!(!page.contains("<b>x</b>"), "the hint is escaped");
+        }
+    }
 }
