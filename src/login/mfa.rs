@@ -389,22 +389,27 @@ async fn advance(
                 }
                 None => session,
             };
+            audit::record(
+                state,
+                event::LOGIN_SUCCESS,
+                Some(&user.id),
+                txn.app_id.as_deref(),
+                &client.origin,
+                factor.map(Factor::as_str),
+            )
+            .await?;
             (session, None)
         }
         None => {
-            let (s, t) = super::new_session(state, &user, txn.auth_time, factor, client).await?;
-            (s, Some(t))
+            // The session and its audit record; the waiting request is answered after (the
+            // trust-device prompt or the new backup codes may come first).
+            let app_id = txn.app_id.as_deref();
+            let s = super::new_session(state, &user, txn.auth_time, factor, app_id, client, None)
+                .await?
+                .ok_or_else(|| AppError::internal("a session without a request to answer was not written"))?;
+            (s.session, Some(s.token))
         }
     };
-    audit::record(
-        state,
-        event::LOGIN_SUCCESS,
-        Some(&user.id),
-        txn.app_id.as_deref(),
-        &client.origin,
-        factor.map(Factor::as_str),
-    )
-    .await?;
     // A factor was just set up: the way back in comes with it, if the user has none left.
     let backup_codes = match (from, factor) {
         (TxnStage::Enroll, Some(_)) => crate::mfa::manage::offer_backup_codes(state, &user, &client.origin).await?,

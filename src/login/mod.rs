@@ -345,26 +345,34 @@ async fn proceed_inner(
         }
     };
     // Satisfied: a session exists (or is created now) and the code is issued.
-    let (session, new_token) = match subject {
-        Subject::Session { session, .. } => (session.clone(), None),
+    let (session, new_token, redirect) = match subject {
+        Subject::Session { session, .. } => (session.clone(), None, None),
         Subject::FirstFactor { user, auth_time } => {
-            let (s, t) = new_session(state, user, auth_time, None, client).await?;
-            audit::record(state, event::LOGIN_SUCCESS, Some(&user.id), app_id.as_deref(), &client.origin, None).await?;
-            (s, Some(t))
+            // A waiting OIDC request is answered in the new session's own commit.
+            let answering = waiting.and_then(|w| match &w.req.answer {
+                Answer::Oidc(a) if w.stored => Some(Answering { request_id: &w.req.id, answer: a, factor }),
+                _ => None,
+            });
+            let Some(s) = new_session(state, user, auth_time, None, app_id.as_deref(), client, answering).await? else {
+                return Ok(Next::RequestExpired);
+            };
+            (s.session, Some(s.token), s.redirect)
         }
     };
-    let redirect = match waiting {
-        Some(w) => match issue(state, w, &session, user, factor).await? {
+    let redirect = match (redirect, waiting) {
+        (Some(url), _) => Some(url),
+        (None, Some(w)) => match issue(state, w, &session, user, factor).await? {
             Some(url) => Some(url),
             None => return Ok(Next::RequestExpired),
         },
-        None => None,
+        (None, None) => None,
     };
     Ok(Next::Done { session, user: Box::new(user.clone()), new_session_token: new_token, redirect })
 }
 
-/// Issues the code (OIDC) or the assertion (SAML) for a satisfied login: the one place a
-/// session becomes either. A stored request is consumed here, once.
+/// Issues the code (OIDC) or the assertion (SAML) for a satisfied login. A stored request is
+/// consumed here, once. (A new session answers an OIDC request in its own commit instead:
+/// `new_session`.)
 async fn issue(
     state: &AppState,
     w: Waiting<'_>,
@@ -404,26 +412,56 @@ async fn deny(
     Ok(Next::Denied { redirect, reason: reason.to_owned() })
 }
 
-/// A new SSO session (new cookie value); the browser's previous one ends, so a planted
-/// session id is never promoted (session fixation, ASVS 3.2.1).
+/// A waiting OIDC request that a new session answers: consumed, and its code issued, in the
+/// session's commit.
+#[derive(Clone, Copy)]
+pub(crate) struct Answering<'a> {
+    pub request_id: &'a str,
+    pub answer: &'a crate::login::request::OidcAnswer,
+    /// The second factor the code's `amr` and `acr` name.
+    pub factor: Option<Factor>,
+}
+
+/// A new session, its cookie value and, when it answered a request, the redirect with the code.
+pub(crate) struct SignedIn {
+    pub session: Session,
+    pub token: Secret,
+    pub redirect: Option<String>,
+}
+
+/// A new SSO session (new cookie value) with its audit record (`app_id`: the app signed in
+/// to): the browser's previous one ends, so a planted session id is never promoted (session
+/// fixation, ASVS 3.2.1). With `answering`, the waiting request is consumed and its code
+/// issued in the same commit; `None` when it was no longer waiting (then nothing was written
+/// but the audit record).
 pub(crate) async fn new_session(
     state: &AppState,
     user: &User,
     auth_time: i64,
     mfa_factor: Option<Factor>,
+    app_id: Option<&str>,
     client: &Client,
-) -> AppResult<(Session, Secret)> {
-    if let Some(prev) = client.session_token.as_deref()
-        && let Some((s, _)) = current_session(state, Some(prev)).await?
-    {
-        store::sessions::delete(&state.db, &s.id).await?;
-    }
+    answering: Option<Answering<'_>>,
+) -> AppResult<Option<SignedIn>> {
     let now = state.now();
     let token = Secret::random();
+    let id = store::sessions::new_id();
     let amr = assurance::methods(mfa_factor).join(" ");
-    let session = store::sessions::create(
-        &state.db,
-        &store::sessions::NewSession {
+    let previous = client.session_token.as_deref().map(crypto::token_hash);
+    let sightings = crate::mfa::selector::sightings(client.origin.ip.as_deref(), client.user_agent.as_deref());
+    let sightings: Vec<(&str, &str)> = sightings.iter().map(|(k, h)| (*k, h.as_str())).collect();
+    let record = audit::Record::new(
+        event::LOGIN_SUCCESS,
+        Some(&user.id),
+        app_id,
+        &client.origin,
+        mfa_factor.map(Factor::as_str),
+    );
+    let code = answering.map(|a| authorize::new_code(state, a.answer, &id, &user.id, auth_time, a.factor));
+    let sign_in = store::sessions::SignIn {
+        id: &id,
+        previous: previous.as_deref(),
+        session: store::sessions::NewSession {
             token_hash: &crypto::token_hash(&token),
             user_id: &user.id,
             expires_at: now + state.config.session.absolute_timeout_minutes * 60,
@@ -435,13 +473,18 @@ pub(crate) async fn new_session(
             // Kept for the account page's device name; bounded, a header can be long.
             user_agent: client.user_agent.as_deref().map(|ua| crate::web::device::prefix(ua, 512)),
         },
-        now,
-    )
-    .await?;
-    crate::mfa::selector::record_sightings(state, &user.id, client.origin.ip.as_deref(), client.user_agent.as_deref())
-        .await?;
+        sightings: &sightings,
+        audit: record.row(),
+        request: answering.map(|a| a.request_id),
+        code: code.as_ref().map(|c| (&c.grant, c.row())),
+    };
+    let session = store::sessions::sign_in(&state.db, &sign_in, now).await?;
+    record.log();
+    record.announce(state).await;
+    let Some(session) = session else { return Ok(None) };
     tracing::info!(user_id = %user.id, session = %session.id, "signed in");
-    Ok((session, token))
+    let redirect = answering.zip(code).map(|(a, c)| authorize::code_redirect(state, a.answer, &c.code));
+    Ok(Some(SignedIn { session, token, redirect }))
 }
 
 /// Which of their own sessions a user ends from the account page.

@@ -114,14 +114,10 @@ impl Attempt {
     /// The guess was right: the account's failures are forgotten (an active lockout stays),
     /// shared budgets get this attempt back.
     pub async fn succeeded(self, state: &AppState) -> AppResult<()> {
-        for b in &self.budgets {
-            if b.clear_on_success {
-                store::audit::clear_failures(&state.db, &b.key, state.now()).await?;
-            } else {
-                store::audit::release_attempt(&state.db, &b.key).await?;
-            }
-        }
-        Ok(())
+        let keys = |clear: bool| -> Vec<&str> {
+            self.budgets.iter().filter(|b| b.clear_on_success == clear).map(|b| b.key.as_str()).collect()
+        };
+        store::audit::settle_success(&state.db, &keys(true), &keys(false), state.now()).await
     }
 
     /// The guess was never checked (the request was shed before the work): every budget

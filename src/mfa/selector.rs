@@ -293,16 +293,18 @@ fn sighting_hash(value: &str) -> String {
     crate::crypto::token_hash(value)
 }
 
-/// Remembers where a user signed in from (called when a session is created).
+/// Where a user signs in from, as the sightings a new session records (`kind`, value hash):
+/// the address and the User-Agent, hashed as the plugins' risk signals look them up.
+pub fn sightings(ip: Option<&str>, agent: Option<&str>) -> Vec<(&'static str, String)> {
+    let ip = ip.map(|ip| ("ip", sighting_hash(ip)));
+    let agent = agent.map(|agent| ("agent", sighting_hash(agent)));
+    ip.into_iter().chain(agent).collect()
+}
+
+/// Remembers where a user signed in from, on its own (a sign-in records its sightings in its
+/// own commit: `login::new_session`).
 pub async fn record_sightings(state: &AppState, user_id: &str, ip: Option<&str>, agent: Option<&str>) -> AppResult<()> {
-    let now = state.now();
-    if let Some(ip) = ip {
-        store::plugins::record_sighting(&state.db, user_id, "ip", &sighting_hash(ip), now).await?;
-    }
-    if let Some(agent) = agent {
-        store::plugins::record_sighting(&state.db, user_id, "agent", &sighting_hash(agent), now).await?;
-    }
-    Ok(())
+    store::plugins::record_sightings(&state.db, user_id, &sightings(ip, agent), state.now()).await
 }
 
 /// The login context for a plugin: the user, their factors, the app, the request, the

@@ -50,21 +50,19 @@ pub struct Outcome {
 
 pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> {
     let db = &state.db;
-    let mut settings = store::settings::load(db).await?;
+    let facts = store::settings::login_facts(db, ctx.app_id, &ctx.user.id).await?;
+    let mut settings = facts.settings;
     // Only what can work here may be set up: no passkeys without a relying party (the issuer
     // is an IP address), no codes over a channel without a transport.
     settings.mfa_allowed_factors = super::manage::usable_factors(state, &settings);
-    let app = match ctx.app_id {
-        Some(id) => store::settings::find_app_for_login(db, id).await?,
-        None => None,
-    };
+    let app = facts.app;
     let app_policy = app.as_ref().map(|a| a.policy.clone()).unwrap_or_default();
-    let groups = store::settings::user_groups(db, &ctx.user.id).await?;
+    let groups = facts.groups;
     let group_minimum = groups.iter().filter_map(|g| g.1).max();
-    // Plugins assigned to this login; when there are any, the factors are read with the
-    // details their context reports, once for both.
+    // Plugins assigned to this login (read only when there are any); then the factors are
+    // read again with the details their context reports.
     let running = match ctx.plugin {
-        PluginRun::Evaluate => store::plugins::running(db, ctx.app_id).await?,
+        PluginRun::Evaluate if facts.plugins_assigned => store::plugins::running(db, ctx.app_id).await?,
         _ => vec![],
     };
     let evaluate = !running.is_empty();
@@ -72,7 +70,7 @@ pub async fn decide(state: &AppState, ctx: &LoginCtx<'_>) -> AppResult<Outcome> 
         let details = store::factors::details(db, &ctx.user.id).await?;
         (store::factors::enrolled_from(&details), details)
     } else {
-        (store::factors::enrolled(db, &ctx.user.id).await?, vec![])
+        (facts.enrolled, vec![])
     };
     // A code that cannot be sent cannot be a challenge (the transport was turned off since).
     enrolled.sms &= state.delivery.is_available(crate::delivery::Channel::Sms);

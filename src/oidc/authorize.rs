@@ -242,44 +242,86 @@ pub fn refusal_url(issuer: &str, a: &OidcAnswer, refused: Refused, reason: &str)
     e.to_url(issuer)
 }
 
-/// Issues an authorization code for a satisfied login of `session`, finished with `factor`
-/// (the second factor that counts), and returns the redirect URL (RFC 6749 §4.1.2, with
-/// `iss` per RFC 9207). The grant's `acr` answers the request's `acr_values`.
+/// An authorization code about to be issued: the grant and code rows to write, and the code
+/// itself for the redirect.
+pub struct NewCodeGrant {
+    pub grant: Grant,
+    pub code: String,
+    code_hash: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    expires_at: i64,
+}
+
+impl NewCodeGrant {
+    /// The code's row, beside `grant`.
+    pub fn row(&self) -> store::grants::NewCode<'_> {
+        store::grants::NewCode {
+            code_hash: &self.code_hash,
+            redirect_uri: &self.redirect_uri,
+            code_challenge: self.code_challenge.as_deref(),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// The grant and code for a satisfied login of the session `session_id` (of `user_id`, signed
+/// in at `auth_time`), finished with `factor` (the second factor that counts). The grant's
+/// `acr` answers the request's `acr_values`. Nothing is written: `issue_code` writes it alone,
+/// a sign-in writes it with its session (`login::new_session`).
+pub fn new_code(
+    state: &AppState,
+    a: &OidcAnswer,
+    session_id: &str,
+    user_id: &str,
+    auth_time: i64,
+    factor: Option<Factor>,
+) -> NewCodeGrant {
+    let now = state.now();
+    let code = crypto::random_token();
+    NewCodeGrant {
+        grant: Grant {
+            id: crypto::b64url(&crypto::random_bytes::<16>()),
+            client_id: a.client_id.clone(),
+            user_id: user_id.to_owned(),
+            session_id: Some(session_id.to_owned()),
+            scope: a.scope.clone(),
+            nonce: a.nonce.clone(),
+            auth_time,
+            amr: assurance::methods(factor).join(" "),
+            acr: acr::answer(Assurance::achieved(factor), a.acr_values.as_deref()).to_owned(),
+            created_at: now,
+            revoked_at: None,
+        },
+        code_hash: crypto::token_hash(&code),
+        code,
+        redirect_uri: a.redirect_uri.clone(),
+        code_challenge: a.code_challenge.clone(),
+        expires_at: now + state.config.tokens.code_ttl_seconds,
+    }
+}
+
+/// The redirect back to the client with `code` (RFC 6749 §4.1.2, with `iss` per RFC 9207).
+pub fn code_redirect(state: &AppState, a: &OidcAnswer, code: &str) -> String {
+    let mut pairs = vec![("code", code)];
+    if let Some(s) = &a.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", state.issuer()));
+    append_query(&a.redirect_uri, &pairs)
+}
+
+/// Issues an authorization code for a satisfied login of an existing `session` and returns
+/// the redirect URL.
 pub async fn issue_code(
     state: &AppState,
     a: &OidcAnswer,
     session: &Session,
     factor: Option<Factor>,
 ) -> AppResult<String> {
-    let now = state.now();
-    let code = crypto::random_token();
-    let code_hash = crypto::token_hash(&code);
-    let grant = Grant {
-        id: crypto::b64url(&crypto::random_bytes::<16>()),
-        client_id: a.client_id.clone(),
-        user_id: session.user_id.clone(),
-        session_id: Some(session.id.clone()),
-        scope: a.scope.clone(),
-        nonce: a.nonce.clone(),
-        auth_time: session.auth_time,
-        amr: assurance::methods(factor).join(" "),
-        acr: acr::answer(Assurance::achieved(factor), a.acr_values.as_deref()).to_owned(),
-        created_at: now,
-        revoked_at: None,
-    };
-    let new_code = store::grants::NewCode {
-        code_hash: &code_hash,
-        redirect_uri: &a.redirect_uri,
-        code_challenge: a.code_challenge.as_deref(),
-        expires_at: now + state.config.tokens.code_ttl_seconds,
-    };
-    store::grants::create_with_code(&state.db, &grant, &new_code).await?;
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = &a.state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", state.issuer()));
-    Ok(append_query(&a.redirect_uri, &pairs))
+    let c = new_code(state, a, &session.id, &session.user_id, session.auth_time, factor);
+    store::grants::create_with_code(&state.db, &c.grant, &c.row()).await?;
+    Ok(code_redirect(state, a, &c.code))
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ macro_rules! reservation_rule {
 /// counts it and refuses when the key is locked or `max` attempts of the current window are
 /// already counted, so N simultaneous guesses on any number of nodes never get more than
 /// `max` evaluations. A reserved attempt counts as a failure until `release_attempt` or
-/// `clear_failures` gives it back (a request that dies mid-check is a failure: fail secure).
+/// `settle_success` gives it back (a request that dies mid-check is a failure: fail secure).
 /// Returns the attempts now counted, or `None` when refused.
 pub async fn reserve_attempt(db: &Db, key: &str, window: i64, max: i64, now: i64) -> AppResult<Option<i64>> {
     const SQL: &str = concat!(
@@ -192,10 +192,26 @@ pub async fn unlock(db: &Db, key: &str) -> AppResult<bool> {
     Ok(n > 0)
 }
 
-/// Forgets the failures on `key` after a success; an active lockout stays.
-pub async fn clear_failures(db: &Db, key: &str, now: i64) -> AppResult<()> {
-    on_db_write!(db, p => sqlx::query("DELETE FROM rate_limits WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $2)")
-        .bind(key).bind(now).execute(p).await?.rows_affected());
+/// Settles a right guess: the failures on each of `clear` are forgotten (an active lockout
+/// stays) and the attempt reserved on each of `release` is given back, in one round trip: on
+/// PostgreSQL one statement, on SQLite two in one batch (`$1` and `$2` are JSON arrays of keys).
+pub async fn settle_success(db: &Db, clear: &[&str], release: &[&str], now: i64) -> AppResult<()> {
+    const SQLITE: &str = "\
+        DELETE FROM rate_limits WHERE key IN (SELECT value FROM json_each($1)) \
+          AND (locked_until IS NULL OR locked_until <= $3); \
+        UPDATE rate_limits SET failures = failures - 1 WHERE key IN (SELECT value FROM json_each($2)) AND failures > 0";
+    const POSTGRES: &str = "\
+        WITH cleared AS (DELETE FROM rate_limits WHERE key IN (SELECT json_array_elements_text($1::json)) \
+          AND (locked_until IS NULL OR locked_until <= $3)) \
+        UPDATE rate_limits SET failures = failures - 1 \
+          WHERE key IN (SELECT json_array_elements_text($2::json)) AND failures > 0";
+    let sql = match db {
+        Db::Sqlite(_) => SQLITE,
+        Db::Postgres(_) => POSTGRES,
+    };
+    let json = |keys: &[&str]| serde_json::to_string(keys).map_err(|e| crate::error::AppError::internal(e.to_string()));
+    let (clear, release) = (json(clear)?, json(release)?);
+    on_db_write!(db, p => sqlx::query(sql).bind(&clear).bind(&release).bind(now).execute(p).await?.rows_affected());
     Ok(())
 }
 

@@ -47,13 +47,25 @@ pub struct NewCode<'a> {
     pub expires_at: i64,
 }
 
+/// The grant's values, `$1` to `$10` of its insert.
+macro_rules! grant_values {
+    ($q:expr, $g:expr) => {
+        $q.bind(&$g.id)
+            .bind(&$g.client_id)
+            .bind(&$g.user_id)
+            .bind(&$g.session_id)
+            .bind(&$g.scope)
+            .bind(&$g.nonce)
+            .bind($g.auth_time)
+            .bind(&$g.amr)
+            .bind(&$g.acr)
+            .bind($g.created_at)
+    };
+}
+
 /// Creates a grant and its authorization code together.
 #[rustfmt::skip]
 pub async fn create_with_code(db: &Db, g: &Grant, code: &NewCode<'_>) -> AppResult<()> {
-    const GRANT: &str =
-        concat!("INSERT INTO grants (", grant_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)");
-    const CODE: &str = "INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
-                        VALUES ($1, $2, $3, $4, $5, NULL)";
     // PostgreSQL writes both rows in one statement (one trip where a transaction took four);
     // SQLite, without data-modifying CTEs, in one transaction on its writer.
     const POSTGRES: &str = concat!(
@@ -63,31 +75,40 @@ pub async fn create_with_code(db: &Db, g: &Grant, code: &NewCode<'_>) -> AppResu
          INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
          SELECT $11, g.id, $12, $13, $14, NULL FROM g"
     );
-    // The grant's values, `$1` to `$10` of both statements.
-    macro_rules! grant_values {
-        ($q:expr) => {
-            $q.bind(&g.id).bind(&g.client_id).bind(&g.user_id).bind(&g.session_id).bind(&g.scope).bind(&g.nonce)
-                .bind(g.auth_time).bind(&g.amr).bind(&g.acr).bind(g.created_at)
-        };
-    }
     match db {
         Db::Sqlite(sqlite) => {
             let _gate = sqlite.lock_writer().await;
             let mut tx = sqlite.writer.begin().await?;
-            grant_values!(sqlx::query(GRANT)).execute(&mut *tx).await?;
-            sqlx::query(CODE)
-                .bind(code.code_hash).bind(&g.id).bind(code.redirect_uri).bind(code.code_challenge).bind(code.expires_at)
-                .execute(&mut *tx).await?;
+            insert_with_code(&mut tx, g, code).await?;
             tx.commit().await?;
         }
         Db::Postgres(pg) => {
             crate::retry_pg!(&pg.pool, p, {
-                grant_values!(sqlx::query(POSTGRES))
+                grant_values!(sqlx::query(POSTGRES), g)
                     .bind(code.code_hash).bind(code.redirect_uri).bind(code.code_challenge).bind(code.expires_at)
                     .execute(p).await?
             }, crate::store::Statement::Write);
         }
     }
+    Ok(())
+}
+
+/// Writes a grant and its code on SQLite, in the caller's transaction (SQLite has no
+/// data-modifying CTEs).
+async fn insert_with_code(conn: &mut SqliteConnection, g: &Grant, code: &NewCode<'_>) -> sqlx::Result<()> {
+    const GRANT: &str =
+        concat!("INSERT INTO grants (", grant_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)");
+    const CODE: &str = "INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
+                        VALUES ($1, $2, $3, $4, $5, NULL)";
+    grant_values!(sqlx::query(GRANT), g).execute(&mut *conn).await?;
+    sqlx::query(CODE)
+        .bind(code.code_hash)
+        .bind(&g.id)
+        .bind(code.redirect_uri)
+        .bind(code.code_challenge)
+        .bind(code.expires_at)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

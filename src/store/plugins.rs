@@ -307,11 +307,20 @@ pub async fn signals(
         .bind(failures_since).fetch_one(p).await?))
 }
 
-pub async fn record_sighting(db: &Db, user_id: &str, kind: &str, value_hash: &str, now: i64) -> AppResult<()> {
-    let sql = "INSERT INTO user_sightings (user_id, kind, value_hash, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $4) \
-               ON CONFLICT (user_id, kind, value_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at";
-    on_db_write!(db, p => sqlx::query(sql).bind(user_id).bind(kind).bind(value_hash).bind(now).execute(p).await?
-        .rows_affected());
+/// Records sightings `(kind, value hash)` of `user_id` at `now`, in one statement.
+pub async fn record_sightings(db: &Db, user_id: &str, seen: &[(&str, String)], now: i64) -> AppResult<()> {
+    const SQLITE: &str = "INSERT INTO user_sightings (user_id, kind, value_hash, first_seen_at, last_seen_at) \
+         SELECT $1, value ->> 0, value ->> 1, $2, $2 FROM json_each($3) WHERE true \
+         ON CONFLICT (user_id, kind, value_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at";
+    const POSTGRES: &str = "INSERT INTO user_sightings (user_id, kind, value_hash, first_seen_at, last_seen_at) \
+         SELECT $1, e ->> 0, e ->> 1, $2, $2 FROM json_array_elements($3::json) AS e \
+         ON CONFLICT (user_id, kind, value_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at";
+    let sql = match db {
+        Db::Sqlite(_) => SQLITE,
+        Db::Postgres(_) => POSTGRES,
+    };
+    let seen = serde_json::to_string(seen).map_err(|e| AppError::internal(e.to_string()))?;
+    on_db_write!(db, p => sqlx::query(sql).bind(user_id).bind(now).bind(&seen).execute(p).await?.rows_affected());
     Ok(())
 }
 

@@ -3,11 +3,12 @@
 
 use sqlx::FromRow;
 
-use super::{Db, returned, returned_one};
+use super::{Db, returned};
 use crate::error::{AppError, AppResult};
 use crate::login::request::{Answer, LoginRequest, OidcAnswer, SamlAnswer, Wants};
 use crate::mfa::assurance::Assurance;
 use crate::store::apps::Protocol;
+use crate::store::grants::{Grant, NewCode};
 use crate::{on_db, on_db_write};
 
 #[derive(Debug, Clone, FromRow)]
@@ -49,16 +50,125 @@ macro_rules! columns {
     };
 }
 
-pub async fn create(db: &Db, s: &NewSession<'_>, now: i64) -> AppResult<Session> {
-    let id = crate::crypto::b64url(&crate::crypto::random_bytes::<16>());
-    let sql = concat!(
-        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, CASE WHEN $9 IS NULL THEN NULL ELSE $4 END, $9, $10, $11) RETURNING ",
-        columns!()
-    );
-    Ok(on_db_write!(db, p => returned_one(sqlx::query_as::<_, Session>(sql)
-        .bind(&id).bind(s.token_hash).bind(s.user_id).bind(now).bind(s.expires_at).bind(s.auth_time).bind(s.amr).bind(s.acr).bind(s.mfa_factor)
-        .bind(s.ip).bind(s.user_agent).fetch_all(p).await?)?))
+/// A sign-in's writes, committed together: the browser's previous session ends, the new one
+/// begins, where the user came from is remembered, the audit record is written and, for a
+/// waiting authorization request, the request is consumed and its grant and code written. A
+/// crash or a failure leaves none of it; a request consumed meanwhile leaves none of it but
+/// the audit record.
+pub struct SignIn<'a> {
+    /// The new session's public id (`new_id`), which the grant names.
+    pub id: &'a str,
+    /// The token hash of the session cookie the browser came with: that session ends (no
+    /// session fixation), whoever's it was.
+    pub previous: Option<&'a str>,
+    pub session: NewSession<'a>,
+    /// Where the user signed in from: `(kind, value hash)`.
+    pub sightings: &'a [(&'a str, &'a str)],
+    pub audit: super::audit::Event<'a>,
+    /// The id of the waiting request this sign-in answers, consumed here, once.
+    pub request: Option<&'a str>,
+    /// The grant and code that answer it (OIDC).
+    pub code: Option<(&'a Grant, NewCode<'a>)>,
+}
+
+/// A new session's public id.
+pub fn new_id() -> String {
+    crate::crypto::b64url(&crate::crypto::random_bytes::<16>())
+}
+
+/// Writes a sign-in (see `SignIn`) in one commit and one round trip: on PostgreSQL one
+/// statement, on SQLite one batch of statements in a transaction on the writer (its numbered
+/// parameters are the same for every statement of the batch). Returns the new session, or
+/// `None` when the request was no longer waiting (then only the audit record was written).
+#[rustfmt::skip]
+pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Session>> {
+    // `$1` the request (NULL: none), `$2` now, `$3` the previous session's token hash, `$4` to
+    // `$13` the session, `$14` the sightings as JSON `[[kind, hash], …]`, `$15` to `$20` the
+    // audit record, `$21` to `$30` the grant (NULL: none), `$31` to `$34` its code.
+    //
+    // SQLite: the writer is the only one, so the request found waiting by the first statements
+    // is the one the last takes; every write but the audit record waits for it.
+    const SQLITE: &str = "\
+        DELETE FROM sessions WHERE token_hash = $3 \
+          AND ($1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2)); \
+        INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor, ip, user_agent) \
+          SELECT $4, $5, $6, $2, $2, $7, $8, $9, $10, CASE WHEN $11 IS NULL THEN NULL ELSE $2 END, $11, $12, $13 \
+          WHERE $1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2); \
+        INSERT INTO user_sightings (user_id, kind, value_hash, first_seen_at, last_seen_at) \
+          SELECT $6, value ->> 0, value ->> 1, $2, $2 FROM json_each($14) \
+          WHERE $1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2) \
+          ON CONFLICT (user_id, kind, value_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at; \
+        INSERT INTO grants (id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, revoked_at) \
+          SELECT $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, NULL \
+          WHERE $21 IS NOT NULL AND ($1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2)); \
+        INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
+          SELECT $31, $21, $32, $33, $34, NULL \
+          WHERE $21 IS NOT NULL AND ($1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2)); \
+        INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) VALUES ($2, $15, $16, $17, $18, $19, $20); \
+        DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING 1";
+    // PostgreSQL: every part but the audit record only once the request is taken (`go` has
+    // its row when there is none to take).
+    const POSTGRES: &str = "WITH taken AS (DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING id), \
+         go AS (SELECT 1 AS one WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM taken)), \
+         prev AS (DELETE FROM sessions WHERE token_hash = $3 AND EXISTS (SELECT 1 FROM go)), \
+         s AS (INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, auth_time, amr, acr, mfa_at, mfa_factor, ip, user_agent) \
+               SELECT $4, $5, $6, $2, $2, $7, $8, $9, $10, CASE WHEN $11::text IS NULL THEN NULL ELSE $2 END, $11, $12, $13 FROM go), \
+         seen AS (INSERT INTO user_sightings (user_id, kind, value_hash, first_seen_at, last_seen_at) \
+               SELECT $6, e ->> 0, e ->> 1, $2, $2 FROM go, json_array_elements($14::json) AS e \
+               ON CONFLICT (user_id, kind, value_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at), \
+         audit AS (INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) VALUES ($2, $15, $16, $17, $18, $19, $20)), \
+         g AS (INSERT INTO grants (id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, revoked_at) \
+               SELECT $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, NULL FROM go WHERE $21::text IS NOT NULL), \
+         c AS (INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
+               SELECT $31, $21, $32, $33, $34, NULL FROM go WHERE $21::text IS NOT NULL) \
+         SELECT 1 FROM go";
+    let (id, n, a) = (s.id, &s.session, &s.audit);
+    let sightings = serde_json::to_string(s.sightings).map_err(|e| AppError::internal(e.to_string()))?;
+    let (grant, code) = (s.code.as_ref().map(|c| c.0), s.code.as_ref().map(|c| &c.1));
+    macro_rules! bound {
+        ($q:expr) => {
+            $q.bind(s.request).bind(now).bind(s.previous)
+                .bind(id).bind(n.token_hash).bind(n.user_id).bind(n.expires_at).bind(n.auth_time).bind(n.amr)
+                .bind(n.acr).bind(n.mfa_factor).bind(n.ip).bind(n.user_agent)
+                .bind(&sightings)
+                .bind(a.event).bind(a.user_id).bind(a.actor_id).bind(a.app_id).bind(a.ip).bind(a.detail)
+                .bind(grant.map(|g| &g.id)).bind(grant.map(|g| &g.client_id)).bind(grant.map(|g| &g.user_id))
+                .bind(grant.and_then(|g| g.session_id.as_ref())).bind(grant.map(|g| &g.scope))
+                .bind(grant.and_then(|g| g.nonce.as_ref())).bind(grant.map(|g| g.auth_time))
+                .bind(grant.map(|g| &g.amr)).bind(grant.map(|g| &g.acr)).bind(grant.map(|g| g.created_at))
+                .bind(code.map(|c| c.code_hash)).bind(code.map(|c| c.redirect_uri))
+                .bind(code.and_then(|c| c.code_challenge)).bind(code.map(|c| c.expires_at))
+        };
+    }
+    let went = match db {
+        Db::Sqlite(sqlite) => {
+            let _gate = sqlite.lock_writer().await;
+            let mut tx = sqlite.writer.begin().await?;
+            let taken = bound!(sqlx::query_scalar::<_, i64>(SQLITE)).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            s.request.is_none() || !taken.is_empty()
+        }
+        Db::Postgres(pg) => {
+            let go = crate::retry_pg!(&pg.pool, p, {
+                bound!(sqlx::query_scalar::<_, i32>(POSTGRES)).fetch_all(p).await?
+            }, crate::store::Statement::Write);
+            !go.is_empty()
+        }
+    };
+    Ok(went.then(|| Session {
+        id: id.to_owned(),
+        user_id: n.user_id.to_owned(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: n.expires_at,
+        auth_time: n.auth_time,
+        amr: n.amr.to_owned(),
+        acr: n.acr.to_owned(),
+        mfa_at: n.mfa_factor.map(|_| now),
+        mfa_factor: n.mfa_factor.map(str::to_owned),
+        ip: n.ip.map(str::to_owned),
+        user_agent: n.user_agent.map(str::to_owned),
+    }))
 }
 
 /// The live session for a cookie's token hash: not past its absolute expiry and not idle

@@ -9,6 +9,11 @@ use crate::{on_db, on_db_write};
 pub async fn load(db: &Db) -> AppResult<Settings> {
     let rows =
         on_db!(db, p => sqlx::query_as::<_, (String, String)>("SELECT key, value FROM settings").fetch_all(p).await?);
+    settings_from(rows)
+}
+
+/// The settings for the stored `(key, JSON value)` rows, over the defaults.
+fn settings_from(rows: Vec<(String, String)>) -> AppResult<Settings> {
     let mut map = serde_json::to_value(Settings::default()).expect("settings serialise");
     for (k, v) in rows {
         let v: serde_json::Value =
@@ -90,29 +95,113 @@ pub struct LoginApp {
     pub client: Option<(String, bool)>,
 }
 
-#[derive(sqlx::FromRow)]
-struct LoginAppRow {
-    id: String,
-    name: String,
-    protocol: super::apps::Protocol,
-    #[sqlx(flatten)]
-    policy: AppPolicyRow,
-    client_id: Option<String>,
-    public_client: bool,
+/// What the MFA step reads for one login, in one round trip: the settings, the app (when the
+/// login is for one), the user's groups, the factors they have and whether any selector plugin
+/// is assigned to the login (its rows are read only then).
+#[derive(Debug)]
+pub struct LoginFacts {
+    pub settings: Settings,
+    pub app: Option<LoginApp>,
+    pub groups: Vec<(String, Option<Policy>)>,
+    pub enrolled: crate::mfa::policy::Enrolled,
+    pub plugins_assigned: bool,
 }
 
-pub async fn find_app_for_login(db: &Db, app_id: &str) -> AppResult<Option<LoginApp>> {
-    let sql = "SELECT a.id, a.name, a.protocol, a.mfa_policy, a.reauth_interval_minutes, a.allow_trusted_devices, \
-               a.allowed_factors, c.client_id, c.secret_hash IS NULL AS public_client \
-               FROM apps a LEFT JOIN oidc_clients c ON c.app_id = a.id WHERE a.id = $1";
-    let row = on_db!(db, p => sqlx::query_as::<_, LoginAppRow>(sql).bind(app_id).fetch_optional(p).await?);
-    Ok(row.map(|r| LoginApp {
-        id: r.id,
-        name: r.name,
-        protocol: r.protocol,
-        policy: r.policy.into(),
-        client: r.client_id.map(|c| (c, r.public_client)),
-    }))
+#[derive(sqlx::FromRow)]
+struct LoginFactsRow {
+    settings: String,
+    app_id: Option<String>,
+    app_name: Option<String>,
+    protocol: Option<super::apps::Protocol>,
+    mfa_policy: Option<String>,
+    reauth_interval_minutes: Option<i64>,
+    allow_trusted_devices: Option<bool>,
+    allowed_factors: Option<String>,
+    client_id: Option<String>,
+    public_client: Option<bool>,
+    groups: String,
+    totp: i64,
+    passkeys: i64,
+    backup_codes: i64,
+    sms: i64,
+    email: i64,
+    plugins: i64,
+}
+
+/// The app's columns (`$1`, NULL for none), the user's factor counts (`$2`) and the plugin
+/// assignments for the login, beside each database's own list of settings and groups.
+macro_rules! login_facts {
+    ($settings:literal, $groups:literal) => {
+        concat!(
+            "SELECT ",
+            $settings,
+            " AS settings, a.id AS app_id, a.name AS app_name, a.protocol, a.mfa_policy, a.reauth_interval_minutes, \
+             a.allow_trusted_devices, a.allowed_factors, c.client_id, \
+             CASE WHEN c.client_id IS NULL THEN NULL ELSE c.secret_hash IS NULL END AS public_client, ",
+            $groups,
+            " AS groups, \
+             (SELECT COUNT(*) FROM totp_credentials WHERE user_id = $2 AND confirmed_at IS NOT NULL) AS totp, \
+             (SELECT COUNT(*) FROM passkeys WHERE user_id = $2) AS passkeys, \
+             (SELECT COUNT(*) FROM backup_codes WHERE user_id = $2 AND used_at IS NULL) AS backup_codes, \
+             (SELECT COUNT(*) FROM oob_factors WHERE user_id = $2 AND kind = 'sms') AS sms, \
+             (SELECT COUNT(*) FROM oob_factors WHERE user_id = $2 AND kind = 'email') AS email, \
+             (SELECT COUNT(*) FROM plugin_assignments WHERE mode IN ('active', 'shadow') \
+                AND (scope = 'global' OR scope = $1)) AS plugins \
+             FROM (SELECT 1 AS one) AS base LEFT JOIN apps a ON a.id = $1 LEFT JOIN oidc_clients c ON c.app_id = a.id"
+        )
+    };
+}
+
+/// Reads `LoginFacts` for a login of `user_id` to `app_id` (or to Portcullis itself).
+pub async fn login_facts(db: &Db, app_id: Option<&str>, user_id: &str) -> AppResult<LoginFacts> {
+    const SQLITE: &str = login_facts!(
+        "(SELECT json_group_array(json_array(key, value)) FROM settings)",
+        "(SELECT json_group_array(json_array(g.name, g.mfa_policy) ORDER BY g.name) \
+          FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = $2)"
+    );
+    const POSTGRES: &str = login_facts!(
+        "(SELECT COALESCE(json_agg(json_build_array(key, value)), '[]')::text FROM settings)",
+        "(SELECT COALESCE(json_agg(json_build_array(g.name, g.mfa_policy) ORDER BY g.name), '[]')::text \
+          FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = $2)"
+    );
+    let sql = match db {
+        Db::Sqlite(_) => SQLITE,
+        Db::Postgres(_) => POSTGRES,
+    };
+    let r = on_db!(db, p => sqlx::query_as::<_, LoginFactsRow>(sql).bind(app_id).bind(user_id).fetch_one(p).await?);
+    let corrupt = |what: &str, e: serde_json::Error| AppError::internal(format!("corrupt {what}: {e}"));
+    let settings: Vec<(String, String)> = serde_json::from_str(&r.settings).map_err(|e| corrupt("settings", e))?;
+    let groups: Vec<(String, Option<String>)> = serde_json::from_str(&r.groups).map_err(|e| corrupt("groups", e))?;
+    let app = match (r.app_id, r.app_name, r.protocol, r.mfa_policy, r.reauth_interval_minutes, r.allow_trusted_devices)
+    {
+        (Some(id), Some(name), Some(protocol), Some(mfa_policy), Some(reauth), Some(trusted)) => Some(LoginApp {
+            id,
+            name,
+            protocol,
+            policy: AppPolicyRow {
+                mfa_policy,
+                reauth_interval_minutes: reauth,
+                allow_trusted_devices: trusted,
+                allowed_factors: r.allowed_factors,
+            }
+            .into(),
+            client: r.client_id.map(|c| (c, r.public_client.unwrap_or(false))),
+        }),
+        _ => None,
+    };
+    Ok(LoginFacts {
+        settings: settings_from(settings)?,
+        app,
+        groups: groups.into_iter().map(|(name, policy)| (name, policy.as_deref().and_then(Policy::parse))).collect(),
+        enrolled: crate::mfa::policy::Enrolled {
+            totp: r.totp > 0,
+            passkeys: r.passkeys as usize,
+            backup_codes: r.backup_codes as usize,
+            sms: r.sms > 0,
+            email: r.email > 0,
+        },
+        plugins_assigned: r.plugins > 0,
+    })
 }
 
 pub async fn update_app_policy(db: &Db, app_id: &str, a: &AppPolicy) -> AppResult<bool> {

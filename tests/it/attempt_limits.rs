@@ -14,7 +14,8 @@ both_databases!(
     password_burst_is_cut_at_the_limit,
     address_burst_over_many_accounts_is_cut_at_the_address_limit,
     bursts_across_two_processes,
-    a_burst_of_right_passwords_is_admitted
+    a_burst_of_right_passwords_is_admitted,
+    a_right_password_settles_both_budgets
 );
 
 /// Sends every `(url, body)` at once (all tasks wait on one barrier first).
@@ -235,4 +236,53 @@ async fn bursts_across_two_processes(b: Backend) {
     )
     .await;
     assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+}
+
+/// The failures counted on `key`, as stored (0 when no counter is kept).
+async fn failures_on(srv: &TestServer, key: &str) -> i64 {
+    use portcullis::store::Db;
+    let sql = "SELECT failures FROM rate_limits WHERE key = $1";
+    let n: Option<i64> = match &srv.state.db {
+        Db::Sqlite(s) => sqlx::query_scalar(sql).bind(key).fetch_optional(&s.pool).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).bind(key).fetch_optional(&p.pool).await.unwrap(),
+    };
+    n.unwrap_or(0)
+}
+
+/// A right password forgets the account's failures (a burst of wrong ones after it gets the
+/// whole budget again) and gives back only its own attempt on the address's budget; a
+/// lockout it meets stays.
+async fn a_right_password_settles_both_budgets(b: Backend) {
+    let opts = Options { tweak: Box::new(lots_of_hashing), ..manual_clock() };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    srv.add_user("carol").await;
+    let url = srv.url("/api/v1/auth/login");
+    let limit = srv.state.config.limits.password_failures_per_account as usize;
+    let (account, address) = ("pwd:user:carol", "pwd:ip:127.0.0.1");
+    let wrong = |n: usize, tag: &str| {
+        (0..n).map(|i| (url.clone(), json!({"username": "carol", "password": format!("{tag} {i}")}))).collect()
+    };
+    let results = burst(wrong(limit - 1, "first")).await;
+    assert_eq!(tally(&results, "invalid_credentials"), (limit - 1, 0));
+    assert_eq!(
+        (failures_on(&srv, account).await, failures_on(&srv, address).await),
+        (limit as i64 - 1, limit as i64 - 1)
+    );
+
+    let right = json!({"username": "carol", "password": PASSWORD});
+    let (status, _) = api_post(&reqwest::Client::new(), &url, right.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(failures_on(&srv, account).await, 0, "the account's failures are forgotten");
+    assert_eq!(
+        failures_on(&srv, address).await,
+        limit as i64 - 1,
+        "the address keeps its failures, not the right guess"
+    );
+
+    // The whole budget again, and then a lockout that a right password does not lift.
+    let results = burst(wrong(limit + 3, "second")).await;
+    assert_eq!(tally(&results, "invalid_credentials"), (limit, 3), "{results:?}");
+    let (status, body) = api_post(&reqwest::Client::new(), &url, right).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+    srv.stop().await;
 }

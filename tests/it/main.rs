@@ -67,6 +67,7 @@ mod schema_parity;
 mod secrets_redacted;
 mod security_events;
 mod settings_safety;
+mod sign_in_commit;
 mod slow_clients;
 mod sqlite_wal;
 mod token_errors;
