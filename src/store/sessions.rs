@@ -76,9 +76,10 @@ pub fn new_id() -> String {
     crate::crypto::b64url(&crate::crypto::random_bytes::<16>())
 }
 
-/// Writes a sign-in (see `SignIn`) in one commit and one round trip: on PostgreSQL one
-/// statement, on SQLite one batch of statements in a transaction on the writer (its numbered
-/// parameters are the same for every statement of the batch). Returns the new session, or
+/// Writes a sign-in (see `SignIn`) in one commit: on PostgreSQL one statement (one round
+/// trip), on SQLite one batch of statements in a transaction on the writer (three trips to its
+/// thread: begin, the batch, commit; the batch's numbered parameters are the same for every
+/// statement in it). Returns the new session, or
 /// `None` when the request was no longer waiting (then only the audit record was written).
 #[rustfmt::skip]
 pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Session>> {
