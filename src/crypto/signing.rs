@@ -12,6 +12,8 @@ use aws_lc_rs::signature::{
     self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RSA_PKCS1_SHA256,
     RsaKeyPair, UnparsedPublicKey,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -111,15 +113,32 @@ impl SigningKey {
         UnparsedPublicKey::new(alg, &self.public_raw).verify(msg, sig).is_ok()
     }
 
-    /// Compact JWS (RFC 7515) of `claims` with header `{alg, typ, kid}`.
+    /// Compact JWS (RFC 7515) of `claims` with header `{alg, kid, typ}`, written into one
+    /// string sized for it: a token is signed for every grant, so nothing is built twice.
     pub fn sign_jwt<C: Serialize>(&self, typ: &str, claims: &C) -> String {
-        let header = json!({"alg": self.alg.as_str(), "typ": typ, "kid": self.kid});
-        let mut out = b64url(header.to_string().as_bytes());
+        #[derive(Serialize)]
+        struct Header<'a> {
+            alg: &'a str,
+            kid: &'a str,
+            typ: &'a str,
+        }
+        let header =
+            serde_json::to_vec(&Header { alg: self.alg.as_str(), kid: &self.kid, typ }).expect("a header serialises");
+        let mut payload = Vec::with_capacity(768);
+        serde_json::to_writer(&mut payload, claims).expect("claims serialise");
+        let signature_len = match &self.material {
+            KeyMaterial::Rsa(kp) => kp.public_modulus_len(),
+            KeyMaterial::Ec(_) => 64,
+        };
+        let encoded = |n: usize| n.div_ceil(3) * 4;
+        let mut out =
+            String::with_capacity(encoded(header.len()) + encoded(payload.len()) + encoded(signature_len) + 2);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut out);
         out.push('.');
-        out.push_str(&b64url(&serde_json::to_vec(claims).expect("claims serialise")));
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
         let sig = self.sign_bytes(out.as_bytes());
         out.push('.');
-        out.push_str(&b64url(&sig));
+        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
         out
     }
 }

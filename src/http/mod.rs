@@ -32,7 +32,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
@@ -163,19 +162,9 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .with_state(state.clone())
         .merge(extra)
         .route_layer(axum::middleware::from_fn(edge::matched_route));
-    let set = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-    };
-    let mut app = app
+    let app = app
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(set(header::CONTENT_SECURITY_POLICY, CSP))
-        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(set(header::REFERRER_POLICY, "no-referrer"))
-        .layer(set(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"));
-    if https {
-        app = app.layer(set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
-    }
+        .layer(axum::middleware::map_response_with_state(https, security_headers));
     // Outermost last: the body timeout wraps the body before anything reads it; the edge
     // (NUL screening, error formats) sees the request timeout's answer and reformats it.
     let body_timeout = Duration::from_secs(sv.body_read_timeout_seconds);
@@ -200,6 +189,25 @@ pub fn router(state: AppState, extra: Router) -> Router {
     // 5xx responses that are faults are logged by `AppError::log` with their cause; the
     // rest (shedding, time-outs) are expected under load and stay out of the error log.
     .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+}
+
+/// The headers every response carries unless its handler chose its own (HSTS only over
+/// HTTPS), added in one pass with room made for them at once.
+async fn security_headers(axum::extract::State(https): axum::extract::State<bool>, mut resp: Response) -> Response {
+    const HEADERS: [(HeaderName, &str); 5] = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ];
+    const HSTS: (HeaderName, &str) = (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    let h = resp.headers_mut();
+    h.reserve(HEADERS.len() + 1);
+    for (name, value) in HEADERS.into_iter().chain(https.then_some(HSTS)) {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+    resp
 }
 
 /// The metrics alone, for `metrics.listen` (an address of their own).

@@ -6,9 +6,10 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::claims::{amr_array, at_hash, released_groups, user_claims};
+use super::claims::{Amr, UserClaims, at_hash, released_groups};
 use super::{Params, has_word};
 use crate::config::SigningAlg;
+use crate::crypto::signing::SigningKey;
 use crate::crypto::{self, Secret};
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::state::AppState;
@@ -246,64 +247,41 @@ async fn issue_tokens_without_refresh(
         return Err(AppError::oauth(InvalidGrant, "the user is no longer active"));
     }
     let key = state.keys().active_at(now).clone();
-    let key_alg = key.alg;
     let cfg = &state.config.tokens;
-    // RFC 9068 §2.2 JWT access token.
-    let access_claims = json!({
-        "iss": state.issuer(),
-        "sub": user.id,
-        "aud": state.issuer(),
-        "client_id": client.client_id,
-        "iat": now,
-        "exp": now + cfg.access_token_ttl_seconds,
-        "jti": crypto::b64url(&crypto::random_bytes::<16>()),
-        "scope": scope,
-        "auth_time": grant.auth_time,
-        "acr": grant.acr,
-        "amr": amr_array(&grant.amr),
-        "sid": grant.session_id,
-        "gid": grant.id,
-    });
-    let id_claims = if has_word(scope, "openid") {
-        let mut claims = user_claims(user, groups, scope);
-        let mut put = |k: &str, v: Value| {
-            claims.insert(k.to_owned(), v);
-        };
-        put("iss", json!(state.issuer()));
-        put("aud", json!(client.client_id));
-        put("azp", json!(client.client_id));
-        put("iat", json!(now));
-        put("exp", json!(now + cfg.id_token_ttl_seconds));
-        put("auth_time", json!(grant.auth_time));
-        put("amr", amr_array(&grant.amr));
-        put("acr", json!(grant.acr));
-        if let Some(sid) = &grant.session_id {
-            put("sid", json!(sid));
-        }
-        if let Some(nonce) = &grant.nonce {
-            put("nonce", json!(nonce));
-        }
-        Some(claims)
-    } else {
-        None
-    };
-    let sign = move || {
-        let access_token = key.sign_jwt("at+jwt", &access_claims);
-        let id_token = id_claims.map(|mut claims| {
-            claims.insert("at_hash".to_owned(), json!(at_hash(&access_token)));
-            key.sign_jwt("JWT", &claims)
-        });
-        (access_token, id_token)
-    };
+    let lifetimes = (cfg.access_token_ttl_seconds, cfg.id_token_ttl_seconds);
+    let jti = crypto::b64url(&crypto::random_bytes::<16>());
     // Two RSA signatures take about half a millisecond. On an async worker they would hold up
     // every task queued behind them, among them the one whose turn it is to write to SQLite
     // (writes queue one at a time), so the writes, and with them every grant, would advance
-    // at the pace of the signatures. ES256 signs in a few dozen microseconds, in place.
-    let (access_token, id_token) = match key_alg {
-        SigningAlg::RS256 => tokio::task::spawn_blocking(sign)
+    // at the pace of the signatures. ES256 signs in a few dozen microseconds, in place, from
+    // claims borrowed where they lie; the blocking pool needs its own copies.
+    let (access_token, id_token) = match key.alg {
+        SigningAlg::RS256 => {
+            let owned = (state.issuer().to_owned(), client.client_id.clone(), grant.clone(), user.clone());
+            let (groups, scope) = (groups.to_vec(), scope.to_owned());
+            tokio::task::spawn_blocking(move || {
+                let (issuer, client_id, grant, user) = &owned;
+                let t = Tokens {
+                    issuer,
+                    client_id,
+                    grant,
+                    user,
+                    groups: &groups,
+                    scope: &scope,
+                    jti: &jti,
+                    now,
+                    lifetimes,
+                };
+                t.sign(&key)
+            })
             .await
-            .map_err(|e| AppError::internal(format!("signing task failed: {e}")))?,
-        SigningAlg::ES256 => sign(),
+            .map_err(|e| AppError::internal(format!("signing task failed: {e}")))?
+        }
+        SigningAlg::ES256 => {
+            let client_id = &client.client_id;
+            Tokens { issuer: state.issuer(), client_id, grant, user, groups, scope, jti: &jti, now, lifetimes }
+                .sign(&key)
+        }
     };
     Ok(TokenResponse {
         access_token: access_token.into(),
@@ -313,6 +291,103 @@ async fn issue_tokens_without_refresh(
         id_token: id_token.map(Secret::from),
         scope: scope.to_owned(),
     })
+}
+
+/// What one token response says, borrowed from the grant, the user and the request.
+struct Tokens<'a> {
+    issuer: &'a str,
+    client_id: &'a str,
+    grant: &'a Grant,
+    user: &'a Profile,
+    groups: &'a [String],
+    scope: &'a str,
+    jti: &'a str,
+    now: i64,
+    /// The access token's and the ID token's, in seconds.
+    lifetimes: (i64, i64),
+}
+
+/// RFC 9068 §2.2 JWT access token.
+#[derive(Serialize)]
+struct AccessClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    client_id: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: &'a str,
+    scope: &'a str,
+    auth_time: i64,
+    acr: &'a str,
+    amr: Amr<'a>,
+    sid: Option<&'a str>,
+    gid: &'a str,
+}
+
+/// OpenID Connect Core §2 ID token.
+#[derive(Serialize)]
+struct IdClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    iat: i64,
+    exp: i64,
+    auth_time: i64,
+    amr: Amr<'a>,
+    acr: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    at_hash: &'a str,
+    #[serde(flatten)]
+    user: UserClaims<'a>,
+}
+
+impl Tokens<'_> {
+    /// The access token, and the ID token when the scope asks for one (its `at_hash` is the
+    /// access token's).
+    fn sign(&self, key: &SigningKey) -> (String, Option<String>) {
+        let (g, (access_ttl, id_ttl)) = (self.grant, self.lifetimes);
+        let access_token = key.sign_jwt(
+            "at+jwt",
+            &AccessClaims {
+                iss: self.issuer,
+                sub: &self.user.id,
+                aud: self.issuer,
+                client_id: self.client_id,
+                iat: self.now,
+                exp: self.now + access_ttl,
+                jti: self.jti,
+                scope: self.scope,
+                auth_time: g.auth_time,
+                acr: &g.acr,
+                amr: Amr(&g.amr),
+                sid: g.session_id.as_deref(),
+                gid: &g.id,
+            },
+        );
+        let id_token = has_word(self.scope, "openid").then(|| {
+            let at_hash = at_hash(&access_token);
+            let claims = IdClaims {
+                iss: self.issuer,
+                aud: self.client_id,
+                azp: self.client_id,
+                iat: self.now,
+                exp: self.now + id_ttl,
+                auth_time: g.auth_time,
+                amr: Amr(&g.amr),
+                acr: &g.acr,
+                sid: g.session_id.as_deref(),
+                nonce: g.nonce.as_deref(),
+                at_hash: &at_hash,
+                user: UserClaims::released(self.user, self.groups, self.scope),
+            };
+            key.sign_jwt("JWT", &claims)
+        });
+        (access_token, id_token)
+    }
 }
 
 /// A verified, unexpired access token of ours whose grant is still in force.
@@ -362,7 +437,7 @@ pub async fn userinfo(state: &AppState, authorization: Option<&str>) -> AppResul
     let user =
         store::users::find_profile(&state.db, at.str("sub")).await?.filter(|u| !u.disabled).ok_or_else(invalid)?;
     let groups = released_groups(state, &user, &scope).await?;
-    Ok(Value::Object(user_claims(&user, &groups, &scope)))
+    serde_json::to_value(UserClaims::released(&user, &groups, &scope)).map_err(|e| AppError::internal(e.to_string()))
 }
 
 enum FoundToken {
@@ -452,7 +527,7 @@ pub async fn introspect(state: &AppState, mut p: Params, authorization: Option<&
                 "exp": expires_at,
                 "auth_time": grant.auth_time,
                 "acr": grant.acr,
-                "amr": amr_array(&grant.amr),
+                "amr": Amr(&grant.amr),
             })
         }
         _ => inactive,

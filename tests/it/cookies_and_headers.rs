@@ -55,6 +55,12 @@ async fn security_headers(b: Backend) {
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+        // Each once, and HSTS only over HTTPS (this server is plain HTTP on loopback).
+        for name in ["content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"] {
+            assert_eq!(h.get_all(name).iter().count(), 1, "{path}: {name}");
+        }
+        assert!(h.get("strict-transport-security").is_none(), "{path}");
     }
     let resp = reqwest::get(srv.url("/nope")).await.unwrap();
     assert_eq!(resp.status(), 404);
