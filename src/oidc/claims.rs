@@ -15,7 +15,8 @@ pub async fn released_groups(state: &AppState, user: &Profile, scope: &str) -> A
 
 /// The scope-dependent user claims for the ID token and userinfo; `groups` as read by
 /// `released_groups` (or with the code's redemption or the refresh token's rotation). Borrowed
-/// from the profile: a token's claims are written straight into it, never built as a map.
+/// from the profile and written straight into an ID token, never built as a map first
+/// (userinfo, which is not on the hot path, makes its JSON value of them).
 #[derive(Debug, Serialize)]
 pub struct UserClaims<'a> {
     pub sub: &'a str,
