@@ -416,8 +416,10 @@ fn server_main() {
         let (db, schema) = match &pg_url {
             None => (Db::connect(&cfg).await.unwrap(), None),
             Some(url) => {
-                let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
+                // Named after this process, so a later run can drop what a killed one left.
+                let schema = format!("bench_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
                 let admin = sqlx::PgPool::connect(url).await.unwrap();
+                drop_orphan_schemas(&admin).await;
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
                 admin.close().await;
                 let opts = <sqlx::postgres::PgConnectOptions as std::str::FromStr>::from_str(url)
@@ -473,6 +475,23 @@ fn server_main() {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&pool).await;
         }
     });
+}
+
+/// Drops the schemas of bench servers that are gone (killed before they could drop their own):
+/// `bench_<pid>_<id>` whose process no longer runs on this machine.
+async fn drop_orphan_schemas(admin: &sqlx::PgPool) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'bench\\_%'")
+            .fetch_all(admin)
+            .await
+            .unwrap_or_default();
+    for name in names.into_iter().filter(|n| n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) {
+        let pid = name.strip_prefix("bench_").and_then(|rest| rest.split_once('_')).map(|(pid, _)| pid);
+        let Some(pid) = pid.filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) else { continue };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE"))).execute(admin).await;
+        }
+    }
 }
 
 fn run(pg_url: Option<&str>, alg: SigningAlg, chains: usize, duration: Duration) -> Figures {

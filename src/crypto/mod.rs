@@ -93,6 +93,11 @@ pub fn b64url(data: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(data)
 }
 
+/// `b64url` appended to `out` (a JWS is three of these in one string).
+pub fn b64url_into(data: &[u8], out: &mut String) {
+    URL_SAFE_NO_PAD.encode_string(data, out);
+}
+
 pub fn b64url_decode(data: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(data).ok()
 }

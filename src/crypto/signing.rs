@@ -12,8 +12,6 @@ use aws_lc_rs::signature::{
     self, ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RSA_PKCS1_SHA256,
     RsaKeyPair, UnparsedPublicKey,
 };
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -133,12 +131,12 @@ impl SigningKey {
         let encoded = |n: usize| n.div_ceil(3) * 4;
         let mut out =
             String::with_capacity(encoded(header.len()) + encoded(payload.len()) + encoded(signature_len) + 2);
-        URL_SAFE_NO_PAD.encode_string(&header, &mut out);
+        super::b64url_into(&header, &mut out);
         out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+        super::b64url_into(&payload, &mut out);
         let sig = self.sign_bytes(out.as_bytes());
         out.push('.');
-        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+        super::b64url_into(&sig, &mut out);
         out
     }
 }

@@ -162,11 +162,10 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .with_state(state.clone())
         .merge(extra)
         .route_layer(axum::middleware::from_fn(edge::matched_route));
-    let app = app
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::map_response_with_state(https, security_headers));
+    let app = app.layer(DefaultBodyLimit::max(BODY_LIMIT));
     // Outermost last: the body timeout wraps the body before anything reads it; the edge
-    // (NUL screening, error formats) sees the request timeout's answer and reformats it.
+    // (NUL screening, error formats) sees the request timeout's answer and reformats it; the
+    // security headers go on every answer, the pages the edge makes itself included.
     let body_timeout = Duration::from_secs(sv.body_read_timeout_seconds);
     app.layer(TimeoutLayer::with_status_code(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -189,6 +188,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
     // 5xx responses that are faults are logged by `AppError::log` with their cause; the
     // rest (shedding, time-outs) are expected under load and stay out of the error log.
     .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+    .layer(axum::middleware::map_response_with_state(https, security_headers))
 }
 
 /// The headers every response carries unless its handler chose its own (HSTS only over

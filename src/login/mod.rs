@@ -432,8 +432,8 @@ pub(crate) struct SignedIn {
 /// A new SSO session (new cookie value) with its audit record (`app_id`: the app signed in
 /// to): the browser's previous one ends, so a planted session id is never promoted (session
 /// fixation, ASVS 3.2.1). With `answering`, the waiting request is consumed and its code
-/// issued in the same commit; `None` when it was no longer waiting (then nothing was written
-/// but the audit record).
+/// issued in the same commit; `None` when it was no longer waiting (then nothing was
+/// written, the audit record included, and nothing is announced).
 pub(crate) async fn new_session(
     state: &AppState,
     user: &User,
@@ -478,10 +478,9 @@ pub(crate) async fn new_session(
         request: answering.map(|a| a.request_id),
         code: code.as_ref().map(|c| (&c.grant, c.row())),
     };
-    let session = store::sessions::sign_in(&state.db, &sign_in, now).await?;
+    let Some(session) = store::sessions::sign_in(&state.db, &sign_in, now).await? else { return Ok(None) };
     record.log();
     record.announce(state).await;
-    let Some(session) = session else { return Ok(None) };
     tracing::info!(user_id = %user.id, session = %session.id, "signed in");
     let redirect = answering.zip(code).map(|(a, c)| authorize::code_redirect(state, a.answer, &c.code));
     Ok(Some(SignedIn { session, token, redirect }))

@@ -79,8 +79,9 @@ pub fn new_id() -> String {
 /// Writes a sign-in (see `SignIn`) in one commit: on PostgreSQL one statement (one round
 /// trip), on SQLite one batch of statements in a transaction on the writer (three trips to its
 /// thread: begin, the batch, commit; the batch's numbered parameters are the same for every
-/// statement in it). Returns the new session, or
-/// `None` when the request was no longer waiting (then only the audit record was written).
+/// statement in it). Returns the new session, or `None` when the request was no longer
+/// waiting (then nothing was written: a sign-in that lost the race for its request is no
+/// sign-in, and its `login.success` is not on record).
 #[rustfmt::skip]
 pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Session>> {
     // `$1` the request (NULL: none), `$2` now, `$3` the previous session's token hash, `$4` to
@@ -88,7 +89,7 @@ pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Sess
     // audit record, `$21` to `$30` the grant (NULL: none), `$31` to `$34` its code.
     //
     // SQLite: the writer is the only one, so the request found waiting by the first statements
-    // is the one the last takes; every write but the audit record waits for it.
+    // is the one the last takes; every write waits for it.
     const SQLITE: &str = "\
         DELETE FROM sessions WHERE token_hash = $3 \
           AND ($1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2)); \
@@ -105,10 +106,11 @@ pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Sess
         INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
           SELECT $31, $21, $32, $33, $34, NULL \
           WHERE $21 IS NOT NULL AND ($1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2)); \
-        INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) VALUES ($2, $15, $16, $17, $18, $19, $20); \
+        INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) SELECT $2, $15, $16, $17, $18, $19, $20 \
+          WHERE $1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2); \
         DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING 1";
-    // PostgreSQL: every part but the audit record only once the request is taken (`go` has
-    // its row when there is none to take).
+    // PostgreSQL: every part only once the request is taken (`go` has its row when there is
+    // none to take).
     const POSTGRES: &str = "WITH taken AS (DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING id), \
          go AS (SELECT 1 AS one WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM taken)), \
          prev AS (DELETE FROM sessions WHERE token_hash = $3 AND EXISTS (SELECT 1 FROM go)), \
@@ -117,7 +119,7 @@ pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Sess
          seen AS (INSERT INTO user_sightings (user_id, kind, value_hash, first_seen_at, last_seen_at) \
                SELECT $6, e ->> 0, e ->> 1, $2, $2 FROM go, json_array_elements($14::json) AS e \
                ON CONFLICT (user_id, kind, value_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at), \
-         audit AS (INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) VALUES ($2, $15, $16, $17, $18, $19, $20)), \
+         audit AS (INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) SELECT $2, $15, $16, $17, $18, $19, $20 FROM go), \
          g AS (INSERT INTO grants (id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, revoked_at) \
                SELECT $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, NULL FROM go WHERE $21::text IS NOT NULL), \
          c AS (INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \

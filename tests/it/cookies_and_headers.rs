@@ -46,9 +46,32 @@ async fn session_cookie_attributes(b: Backend) {
 
 async fn security_headers(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
-    for path in ["/login", "/.well-known/openid-configuration", "/nope"] {
-        let resp = reqwest::get(srv.url(path)).await.unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let big = "a=".to_owned() + &"x".repeat(70 * 1024);
+    let form = "application/x-www-form-urlencoded";
+    // Handlers' answers, and the answers the edge writes itself: the framework's 405 and 413
+    // reformatted into a page or OAuth JSON, and a NUL refused before any handler runs.
+    let cases = [
+        (http.get(srv.url("/login")), 200, "text/html"),
+        (http.get(srv.url("/.well-known/openid-configuration")), 200, "application/json"),
+        (http.get(srv.url("/nope")), 404, "text/html"),
+        (http.put(srv.url("/login")), 405, "text/html"),
+        (http.put(srv.url("/oauth2/token")), 405, "application/json"),
+        (http.post(srv.url("/login")).header("content-type", form).body(big.clone()), 413, "text/html"),
+        (http.post(srv.url("/oauth2/token")).header("content-type", form).body(big), 413, "application/json"),
+        (http.get(srv.url("/login?next=%00")), 400, "text/html"),
+        (
+            http.post(srv.url("/oauth2/token")).header("content-type", form).body("grant_type=a%00"),
+            400,
+            "application/json",
+        ),
+    ];
+    for (req, status, format) in cases {
+        let resp = req.send().await.unwrap();
+        let path = resp.url().path().to_owned();
+        assert_eq!(resp.status(), status, "{path}");
         let h = resp.headers();
+        assert!(h["content-type"].to_str().unwrap().starts_with(format), "{path} {status}: {:?}", h["content-type"]);
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert!(csp.contains("default-src 'none'"));
