@@ -34,8 +34,9 @@ pub struct Delivery {
     wake: tokio::sync::Notify,
     email: Option<email::EmailTransport>,
     sms: Option<sms::SmsTransport>,
-    /// The client webhook subscribers are called with.
-    webhook_client: reqwest::Client,
+    /// The client webhook subscribers are called with, made at the first call (`webhook_client`):
+    /// a node that never calls one does not set up TLS and its root certificates.
+    webhook_client: std::sync::OnceLock<reqwest::Client>,
     /// The subscribers, as this node last read them.
     pub subscribers: webhooks::Subscribers,
     attempt_timeout: Duration,
@@ -69,7 +70,7 @@ impl Delivery {
             wake: tokio::sync::Notify::new(),
             email,
             sms,
-            webhook_client: webhooks::client(attempt_timeout)?,
+            webhook_client: std::sync::OnceLock::new(),
             subscribers: webhooks::Subscribers::default(),
             attempt_timeout,
         })
@@ -83,6 +84,16 @@ impl Delivery {
             // Subscribers are registered in the database; the channel is always there.
             Channel::Webhook => true,
         }
+    }
+
+    /// The webhook client, made now if this is the node's first call.
+    fn webhook_client(&self) -> Result<&reqwest::Client, Failure> {
+        if let Some(c) = self.webhook_client.get() {
+            return Ok(c);
+        }
+        let made = webhooks::client(self.attempt_timeout)
+            .map_err(|e| Failure::Transient(format!("cannot set up the webhook client: {e}")))?;
+        Ok(self.webhook_client.get_or_init(|| made))
     }
 
     /// Tells this node's worker that a message was queued (after the transaction committed).

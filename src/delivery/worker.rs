@@ -139,7 +139,9 @@ async fn attempt(state: &AppState, msg: &Claimed) -> Result<(), Failure> {
             Some(t) => t.send(&msg.id, &payload.to, &rendered.text).await,
             None => Err(Failure::Permanent("sms.transport is off".into())),
         },
-        Channel::Webhook => super::webhooks::send(state, &d.webhook_client, &msg.id, &payload.to, &rendered.text).await,
+        Channel::Webhook => {
+            super::webhooks::send(state, d.webhook_client()?, &msg.id, &payload.to, &rendered.text).await
+        }
     }
 }
 

@@ -347,12 +347,10 @@ fn deadline_ticks(left: Duration) -> u64 {
 
 /// The engine and everything compiled with it. One per process, shared through `AppState`.
 pub struct PluginHost {
-    engine: Engine,
-    /// The bindings of each entry of `WORLDS`, in its order.
-    worlds: Vec<Box<dyn World>>,
+    /// Made when this process first loads a plugin (`runtime`), not at start.
+    runtime: std::sync::OnceLock<Result<Runtime, String>>,
     caps: PluginsConfig,
     cache_dir: Option<PathBuf>,
-    engine_key: String,
     prepared: Mutex<HashMap<String, Arc<Prepared>>>,
     /// Evaluation slots for active plugins, shared by every scope...
     slots: Arc<tokio::sync::Semaphore>,
@@ -428,10 +426,19 @@ pub const MAX_CONTEXT_BYTES: usize = 64 * 1024;
 /// Bytes of each linear memory kept resident between instantiations.
 const KEEP_RESIDENT: usize = 2 * 1024 * 1024;
 
-impl PluginHost {
-    /// The engine with the configured caps. `cache_dir` holds compiled artefacts (`None`:
-    /// compile in memory only, for `plugin test`).
-    pub fn new(caps: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+/// The wasmtime engine and what is made on it once: the bindings of each entry of `WORLDS`
+/// (in its order) and the key naming the artefacts this engine can load. Built when the process
+/// first loads a plugin rather than at start, so a server without plugins never runs the
+/// engine's set-up code, never reserves its instance pool and has no epoch thread waking
+/// every `TICK`.
+struct Runtime {
+    engine: Engine,
+    worlds: Vec<Box<dyn World>>,
+    key: String,
+}
+
+impl Runtime {
+    fn new(caps: &PluginsConfig) -> Result<Runtime, String> {
         let active = if caps.max_concurrent == 0 { auto_slots() } else { caps.max_concurrent };
         let shadow = active.div_ceil(2).max(1);
         // Each evaluator thread holds at most one instance at a time (its standby, or the one it
@@ -454,25 +461,33 @@ impl PluginHost {
             .pagemap_scan(wasmtime::Enabled::Auto);
         let mut config = compiler::code_config();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("plugin engine: {e}"))?;
+        let engine = Engine::new(&config).map_err(|e| format!("plugin engine: {e}"))?;
         let worlds = WORLDS
             .iter()
-            .map(|(v, make)| make(&engine).map_err(|e| anyhow::anyhow!("plugin linker for {v}: {e}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .map(|(v, make)| make(&engine).map_err(|e| format!("plugin linker for {v}: {e}")))
+            .collect::<Result<Vec<_>, String>>()?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        let engine_key = format!("{:016x}", h.finish());
+        let key = format!("{:016x}", h.finish());
+        spawn_ticker(&engine).map_err(|e| format!("plugin epoch thread: {e}"))?;
+        Ok(Runtime { engine, worlds, key })
+    }
+}
+
+impl PluginHost {
+    /// The engine with the configured caps. `cache_dir` holds compiled artefacts (`None`:
+    /// compile in memory only, for `plugin test`).
+    pub fn new(caps: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
+        let active = if caps.max_concurrent == 0 { auto_slots() } else { caps.max_concurrent };
+        let shadow = active.div_ceil(2).max(1);
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("plugin cache directory {}: {e}", dir.display()))?;
         }
-        spawn_ticker(&engine);
         Ok(PluginHost {
-            engine,
-            worlds,
+            runtime: std::sync::OnceLock::new(),
             caps: caps.clone(),
             cache_dir,
-            engine_key,
             prepared: Mutex::new(HashMap::new()),
             slots: Arc::new(tokio::sync::Semaphore::new(active)),
             per_scope: active.div_ceil(2).max(1),
@@ -487,6 +502,18 @@ impl PluginHost {
             compiles: std::sync::atomic::AtomicU64::new(0),
             standbys_used: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// The engine, made now if this is the first plugin this process loads. Its failure (a
+    /// wasmtime that cannot run on this machine) is kept and given to every caller, so each
+    /// evaluation fails as unavailable instead of retrying the set-up.
+    fn runtime(&self) -> Result<&Runtime, String> {
+        self.runtime
+            .get_or_init(|| {
+                Runtime::new(&self.caps).inspect_err(|e| tracing::error!(error = %e, "plugins cannot run on this node"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     pub fn caps(&self) -> &PluginsConfig {
@@ -518,7 +545,8 @@ impl PluginHost {
     }
 
     fn cache_path(&self, sha256: &str) -> Option<PathBuf> {
-        self.cache_dir.as_ref().map(|d| d.join(format!("{sha256}-{}.cwasm", self.engine_key)))
+        let key = &self.runtime().ok()?.key;
+        self.cache_dir.as_ref().map(|d| d.join(format!("{sha256}-{key}.cwasm")))
     }
 
     /// The prepared plugin from memory or the on-disk cache, without the original bytes.
@@ -538,7 +566,7 @@ impl PluginHost {
         // SAFETY: the file was written by `compile` below into our own cache directory from a
         // component this engine compiled; its name carries the engine's compatibility hash,
         // and wasmtime checks its header and that hash again while deserialising.
-        let component = match unsafe { Component::deserialize(&self.engine, &bytes) } {
+        let component = match unsafe { Component::deserialize(&self.runtime().ok()?.engine, &bytes) } {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "discarding a plugin cache entry");
@@ -590,7 +618,7 @@ impl PluginHost {
         // SAFETY: the artefact was just made by our compiler child from these bytes;
         // wasmtime checks its header and that the engine that made it is compatible with
         // this one (same version and compilation settings) before using it.
-        let component = unsafe { Component::deserialize(&self.engine, &artefact) }.map_err(|e| {
+        let component = unsafe { Component::deserialize(&self.runtime()?.engine, &artefact) }.map_err(|e| {
             format!("the plugin compiler ({}) did not produce a usable artefact: {}", program.display(), first_line(&e))
         })?;
         let prepared = Arc::new(self.link(version, &component)?);
@@ -605,7 +633,7 @@ impl PluginHost {
 
     fn link(&self, version: WorldVersion, component: &Component) -> Result<Prepared, String> {
         let i = world_for(version).ok_or_else(|| unsupported(version))?;
-        let selector = self.worlds[i].prepare(component).map_err(|e| {
+        let selector = self.runtime()?.worlds[i].prepare(component).map_err(|e| {
             let world = WORLDS[i].0;
             let built = if version == world { String::new() } else { format!(" (it was built for {version})") };
             format!("the component does not fit world portcullis:mfa/selector@{world}{built}: {}", first_line(&e))
@@ -629,9 +657,15 @@ impl PluginHost {
     pub fn sweep_cache(&self, used: &std::collections::HashSet<String>, grace: Duration) -> usize {
         let Some(dir) = &self.cache_dir else { return 0 };
         let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-        let current = format!("-{}.cwasm", self.engine_key);
+        let entries: Vec<_> = entries.flatten().collect();
+        // An empty directory does not need the engine's key, so it is not made for nothing.
+        if entries.is_empty() {
+            return 0;
+        }
+        let Ok(runtime) = self.runtime() else { return 0 };
+        let current = format!("-{}.cwasm", runtime.key);
         let mut removed = 0;
-        for entry in entries.flatten() {
+        for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
             let keep = name.strip_suffix(&current).is_some_and(|sha| used.contains(sha));
             let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a >= grace));
@@ -715,7 +749,7 @@ impl PluginHost {
                 max_bytes: self.caps.max_log_bytes,
             },
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.runtime()?.engine, state);
         store.limiter(|s| &mut s.limiter);
         let fuel = limits.fuel.min(self.caps.max_fuel);
         if let Err(e) = store.set_fuel(fuel) {
@@ -1177,7 +1211,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
 /// Advances the engine's epoch until the engine is gone: one tick per `TICK` of wall-clock time,
 /// counted from the start, so a ticker thread that wakes late under load catches up at once
 /// instead of stretching every deadline by its own delays.
-fn spawn_ticker(engine: &Engine) {
+fn spawn_ticker(engine: &Engine) -> std::io::Result<()> {
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("plugin-epoch".into())
@@ -1194,7 +1228,7 @@ fn spawn_ticker(engine: &Engine) {
                 }
             }
         })
-        .expect("spawn the plugin epoch thread");
+        .map(drop)
 }
 
 /// Reads the world version a component was built for from its import names

@@ -774,6 +774,16 @@ impl Nodes {
         (started.elapsed(), status)
     }
 
+    /// The process id of node `i`.
+    pub fn pid(&self, i: usize) -> u32 {
+        self.children[i].id()
+    }
+
+    /// The data directory the nodes share.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// The `portcullis` command with the nodes' configuration (for set-up and admin work).
     pub fn cli(&self, args: &[&str]) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));

@@ -3,7 +3,12 @@
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(health_ready_discovery, metrics_move_with_what_happens, metrics_can_need_a_token);
+both_databases!(
+    health_ready_discovery,
+    metrics_move_with_what_happens,
+    metrics_can_need_a_token,
+    plugin_engine_waits_for_a_plugin
+);
 
 async fn health_ready_discovery(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
@@ -130,4 +135,52 @@ async fn metrics_can_need_a_token(b: Backend) {
     let Some(srv) = TestServer::start_with(b, opts).await else { return };
     assert_eq!(reqwest::get(srv.url("/metrics")).await.unwrap().status(), 404);
     srv.stop().await;
+}
+
+/// The names of a process's threads.
+fn thread_names(pid: u32) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim_end().to_owned())
+        .collect()
+}
+
+/// A node with no plugin to run does not set up the plugin engine: no epoch thread waking it
+/// every 10 ms, none of wasmtime's set-up in its memory. The first plugin assigned sets it up,
+/// on that node, without a restart.
+async fn plugin_engine_waits_for_a_plugin(b: Backend) {
+    use crate::plugin_fixtures as fx;
+    use portcullis::mfa::policy::Policy;
+    // Assigned plugins are looked for at every key reload: each second here.
+    let Some(nodes) = Nodes::start_with_env(b, 1, &[("PORTCULLIS_TOKENS__KEY_RELOAD_SECONDS", "1")]).await else {
+        return;
+    };
+    let pid = nodes.pid(0);
+    // Requests that do not need a plugin: discovery and the sign-in form.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let base = &nodes.bases[0];
+    assert_eq!(http.get(format!("{base}/.well-known/openid-configuration")).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{base}/login")).send().await.unwrap().status(), 200);
+    // Two rounds of the look for assigned plugins.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let names = thread_names(pid);
+    assert!(names.iter().any(|n| n.starts_with("tokio")), "the thread names are readable: {names:?}");
+    assert!(!names.iter().any(|n| n == "plugin-epoch"), "no plugin, yet the engine was set up: {names:?}");
+
+    let file = nodes.dir().join("otp.wasm");
+    std::fs::write(&file, fx::fixed(Policy::Otp)).unwrap();
+    let file = file.to_str().unwrap();
+    for args in
+        [&["plugin", "upload", file, "--name", "otp"][..], &["plugin", "assign", "otp", "--global", "--mode", "shadow"]]
+    {
+        let out = nodes.cli(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !thread_names(pid).iter().any(|n| n == "plugin-epoch") {
+        assert!(std::time::Instant::now() < deadline, "the assigned plugin never set the engine up");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
