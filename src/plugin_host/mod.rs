@@ -347,8 +347,10 @@ fn deadline_ticks(left: Duration) -> u64 {
 
 /// The engine and everything compiled with it. One per process, shared through `AppState`.
 pub struct PluginHost {
-    /// Made when this process first loads a plugin (`runtime`), not at start.
-    runtime: std::sync::OnceLock<Result<Runtime, String>>,
+    /// Made when this process first loads a plugin (`runtime`), not at start...
+    runtime: std::sync::OnceLock<Runtime>,
+    /// ...by one caller at a time.
+    making_runtime: Mutex<()>,
     caps: PluginsConfig,
     cache_dir: Option<PathBuf>,
     prepared: Mutex<HashMap<String, Arc<Prepared>>>,
@@ -486,6 +488,7 @@ impl PluginHost {
         }
         Ok(PluginHost {
             runtime: std::sync::OnceLock::new(),
+            making_runtime: Mutex::new(()),
             caps: caps.clone(),
             cache_dir,
             prepared: Mutex::new(HashMap::new()),
@@ -504,16 +507,19 @@ impl PluginHost {
         })
     }
 
-    /// The engine, made now if this is the first plugin this process loads. Its failure (a
-    /// wasmtime that cannot run on this machine) is kept and given to every caller, so each
-    /// evaluation fails as unavailable instead of retrying the set-up.
+    /// The engine, made now if this is the first plugin this process loads. A failure (no
+    /// memory to reserve the instance pool, no thread for the epoch) is not kept: the caller's
+    /// evaluation fails as unavailable and the next caller tries again.
     fn runtime(&self) -> Result<&Runtime, String> {
-        self.runtime
-            .get_or_init(|| {
-                Runtime::new(&self.caps).inspect_err(|e| tracing::error!(error = %e, "plugins cannot run on this node"))
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+        if let Some(r) = self.runtime.get() {
+            return Ok(r);
+        }
+        let _one = self.making_runtime.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = self.runtime.get() {
+            return Ok(r);
+        }
+        let made = Runtime::new(&self.caps).inspect_err(|e| tracing::error!(error = %e, "cannot set up plugins"))?;
+        Ok(self.runtime.get_or_init(|| made))
     }
 
     pub fn caps(&self) -> &PluginsConfig {
@@ -544,8 +550,8 @@ impl PluginHost {
         Ok(())
     }
 
-    fn cache_path(&self, sha256: &str) -> Option<PathBuf> {
-        let key = &self.runtime().ok()?.key;
+    /// Where the artefact of `sha256` made by the engine with `key` is cached.
+    fn cache_path(&self, key: &str, sha256: &str) -> Option<PathBuf> {
         self.cache_dir.as_ref().map(|d| d.join(format!("{sha256}-{key}.cwasm")))
     }
 
@@ -559,14 +565,15 @@ impl PluginHost {
         if let Some(p) = self.loaded(sha256) {
             return Some(p);
         }
-        let path = self.cache_path(sha256)?;
+        let runtime = self.runtime().ok()?;
+        let path = self.cache_path(&runtime.key, sha256)?;
         // Read into memory rather than mapped: a cache file changed on disk under a running
         // server must not turn into a SIGBUS.
         let bytes = std::fs::read(&path).ok()?;
         // SAFETY: the file was written by `compile` below into our own cache directory from a
         // component this engine compiled; its name carries the engine's compatibility hash,
         // and wasmtime checks its header and that hash again while deserialising.
-        let component = match unsafe { Component::deserialize(&self.runtime().ok()?.engine, &bytes) } {
+        let component = match unsafe { Component::deserialize(&runtime.engine, &bytes) } {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "discarding a plugin cache entry");
@@ -618,11 +625,12 @@ impl PluginHost {
         // SAFETY: the artefact was just made by our compiler child from these bytes;
         // wasmtime checks its header and that the engine that made it is compatible with
         // this one (same version and compilation settings) before using it.
-        let component = unsafe { Component::deserialize(&self.runtime()?.engine, &artefact) }.map_err(|e| {
+        let runtime = self.runtime()?;
+        let component = unsafe { Component::deserialize(&runtime.engine, &artefact) }.map_err(|e| {
             format!("the plugin compiler ({}) did not produce a usable artefact: {}", program.display(), first_line(&e))
         })?;
         let prepared = Arc::new(self.link(version, &component)?);
-        if let Some(path) = self.cache_path(sha256)
+        if let Some(path) = self.cache_path(&runtime.key, sha256)
             && let Err(e) = write_atomically(&path, &artefact)
         {
             tracing::warn!(path = %path.display(), error = %e, "could not cache a compiled plugin");
@@ -644,7 +652,11 @@ impl PluginHost {
     /// Forgets a deleted plugin's artefacts.
     pub fn forget(&self, sha256: &str) {
         self.prepared.lock().expect("plugin cache lock").remove(sha256);
-        if let Some(path) = self.cache_path(sha256) {
+        // Without an engine this process has made and cached nothing; an artefact an earlier
+        // run left goes with the next sweep (`sweep_cache`), as it is no stored plugin's.
+        if let Some(runtime) = self.runtime.get()
+            && let Some(path) = self.cache_path(&runtime.key, sha256)
+        {
             let _ = std::fs::remove_file(path);
         }
     }
