@@ -408,6 +408,13 @@ const SHADOW_SCOPE: &str = " shadow";
 /// How long an admin's test or replay run waits for room on the shadow budget.
 const ADMIN_WAIT: Duration = Duration::from_secs(10);
 
+/// Slots for active evaluations (`plugins.max_concurrent`, or `auto_slots`) and for shadow
+/// runs (half as many, at least one).
+fn lanes(caps: &PluginsConfig) -> (usize, usize) {
+    let active = if caps.max_concurrent == 0 { auto_slots() } else { caps.max_concurrent };
+    (active, active.div_ceil(2).max(1))
+}
+
 /// Slots for active evaluations when `plugins.max_concurrent` is 0: two per core, at least 4.
 pub fn auto_slots() -> usize {
     (std::thread::available_parallelism().map_or(2, |n| n.get()) * 2).max(4)
@@ -441,8 +448,7 @@ struct Runtime {
 
 impl Runtime {
     fn new(caps: &PluginsConfig) -> Result<Runtime, String> {
-        let active = if caps.max_concurrent == 0 { auto_slots() } else { caps.max_concurrent };
-        let shadow = active.div_ceil(2).max(1);
+        let (active, shadow) = lanes(caps);
         // Each evaluator thread holds at most one instance at a time (its standby, or the one it
         // runs); as many again for evaluations run on other threads (`plugin test`, benches).
         let slots = 2 * (active + shadow) as u32;
@@ -480,8 +486,7 @@ impl PluginHost {
     /// The engine with the configured caps. `cache_dir` holds compiled artefacts (`None`:
     /// compile in memory only, for `plugin test`).
     pub fn new(caps: &PluginsConfig, cache_dir: Option<PathBuf>) -> anyhow::Result<PluginHost> {
-        let active = if caps.max_concurrent == 0 { auto_slots() } else { caps.max_concurrent };
-        let shadow = active.div_ceil(2).max(1);
+        let (active, shadow) = lanes(caps);
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("plugin cache directory {}: {e}", dir.display()))?;
