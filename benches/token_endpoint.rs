@@ -21,7 +21,9 @@
 //!
 //! Run: `cargo bench --bench token_endpoint` (env: BENCH_SECONDS=10, BENCH_CHAINS=64;
 //! BENCH_PEER=0 skips the side-by-side run, BENCH_PEER=only runs nothing else,
-//! BENCH_PEER_DIR points at the peer's scripts).
+//! BENCH_PEER_DIR points at the peer's scripts; BENCH_PG_MAX_CONN sets the server's
+//! `database.max_connections`, which also sets how many groups of rotations PostgreSQL takes
+//! at once, to compare pool shapes).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -413,6 +415,9 @@ fn server_main() {
         let mut cfg = Config::for_tests(&base, dir.path(), "");
         cfg.password = Default::default();
         cfg.tokens.signing_alg = alg;
+        if let Some(n) = std::env::var("BENCH_PG_MAX_CONN").ok().and_then(|v| v.parse().ok()) {
+            cfg.database.max_connections = n;
+        }
         let (db, schema) = match &pg_url {
             None => (Db::connect(&cfg).await.unwrap(), None),
             Some(url) => {
