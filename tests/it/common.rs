@@ -134,7 +134,9 @@ impl TestServer {
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
                 admin.close().await;
                 let opts = PgConnectOptions::from_str(url).unwrap().options([("search_path", schema.as_str())]);
-                cfg.database.max_connections = 8;
+                // Two groups of rotations at once (an eighth of the pool), as in production, so
+                // that concurrent groups on one node race for the same tokens in the tests too.
+                cfg.database.max_connections = 16;
                 (Db::connect_postgres(opts, &cfg).await.unwrap(), Some((url.clone(), schema)))
             }
         };
