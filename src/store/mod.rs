@@ -330,8 +330,8 @@ impl Db {
         // keep to `max_connections` (two at the least). Fewer groups at once make each group
         // larger, and PostgreSQL's cost per statement (executor start-up, the commit) is then
         // shared by more rotations: with the default pool of 16, two groups at once (about
-        // ten rotations each at 64 chains) cost PostgreSQL a fifth less processor time per
-        // rotation than four (about five each), with a lower p99 in every A/B pair and the
+        // ten rotations each at 64 chains) cost PostgreSQL a fifth to a quarter less processor
+        // time per rotation than four (about five each), with a lower p99 in every A/B pair and the
         // rate the same or higher (2026-12-04); one group at a time cost a third less but
         // made every rotation wait for the commit before it, and the rate did not rise.
         let max = cfg.database.max_connections;
