@@ -279,6 +279,35 @@ fn argon2_limit() -> f64 {
     })
 }
 
+/// The same ceiling computed with the RustCrypto `argon2` crate (each core hashing in memory of
+/// its own, reused, its fastest way), which the server used until 2026-12-04: what the
+/// production parameters allow with that implementation, for comparison with earlier runs.
+fn argon2_limit_rustcrypto() -> f64 {
+    use argon2::{Algorithm, Argon2, Block, Params, Version};
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(3);
+    let threads: Vec<_> = (0..num_cpus())
+        .map(|_| {
+            std::thread::spawn(move || {
+                let argon =
+                    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).unwrap());
+                let mut memory = vec![Block::default(); 19 * 1024];
+                let mut out = [0u8; 32];
+                let mut n = 0u32;
+                while Instant::now() < deadline {
+                    argon
+                        .hash_password_into_with_memory(b"a password", b"sixteen byte slt", &mut out, &mut memory)
+                        .unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    f64::from(total) / started.elapsed().as_secs_f64()
+}
+
 /// Starts a Portcullis bench server child; returns it with its port and client secret.
 fn start_server(pg_url: Option<&str>, alg: SigningAlg) -> (std::process::Child, u16, String) {
     use std::io::BufRead;
@@ -315,14 +344,20 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
         peer.node_version
     );
     let limit = argon2_limit();
-    println!("Argon2id ceiling on this machine (production parameters, every core hashing): {limit:.0}/s");
+    let limit_rc = argon2_limit_rustcrypto();
     println!(
-        "{:<26} {:>10} {:>8} {:>8} {:>7} {:>9} {:>8} {:>7} {:>10}",
-        "target", "refresh/s", "× peer", "p99 ms", "CPU", "logins/s", "p99 ms", "CPU", "of Argon2"
+        "Argon2id ceiling on this machine (production parameters, every core hashing): {limit:.0}/s with the \
+         server's hasher (argon2-rust, {:?} backend), {limit_rc:.0}/s with the RustCrypto crate",
+        argon2_rust::detected_backend()
     );
-    let row = |name: &str, r: &SideBySide, ratio: f64, of_limit: Option<f64>| {
+    println!(
+        "{:<26} {:>10} {:>8} {:>8} {:>7} {:>9} {:>8} {:>7} {:>10} {:>10}",
+        "target", "refresh/s", "× peer", "p99 ms", "CPU", "logins/s", "p99 ms", "CPU", "of Argon2", "of RC"
+    );
+    let share = |f: Option<f64>| f.map_or("—".to_owned(), |f| format!("{:.0} %", f * 100.0));
+    let row = |name: &str, r: &SideBySide, ratio: f64, logins: Option<f64>| {
         println!(
-            "{:<26} {:>10.0} {:>7.2}× {:>8.2} {:>6.0}% {:>9.1} {:>8.1} {:>6.0}% {:>10}",
+            "{:<26} {:>10.0} {:>7.2}× {:>8.2} {:>6.0}% {:>9.1} {:>8.1} {:>6.0}% {:>10} {:>10}",
             name,
             r.refresh,
             ratio,
@@ -331,7 +366,8 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             r.logins,
             r.login_p99,
             r.login_cpu,
-            of_limit.map_or("—".to_owned(), |f| format!("{:.0} %", f * 100.0))
+            share(logins.map(|l| l / limit)),
+            share(logins.map(|l| l / limit_rc)),
         );
     };
     let (mut child, base) = peer.start();
@@ -363,7 +399,7 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             let r = side_by_side_run(&peer, &t, chains, seconds);
             drop(child.stdin.take());
             let _ = child.wait();
-            row(&t.name, &r, r.refresh / p.refresh.max(f64::EPSILON), Some(r.logins / limit));
+            row(&t.name, &r, r.refresh / p.refresh.max(f64::EPSILON), Some(r.logins));
         }
     }
 }
