@@ -242,35 +242,39 @@ impl Arena {
         salt: &[u8],
         out: &mut [u8],
     ) -> anyhow::Result<Option<()>> {
-        let algorithm = match algorithm {
-            Algorithm::Argon2d => fast::Algorithm::Argon2d,
-            Algorithm::Argon2i => fast::Algorithm::Argon2i,
-            Algorithm::Argon2id => fast::Algorithm::Argon2id,
-        };
-        let version = match version {
-            Version::V0x10 => fast::Version::V0x10,
-            Version::V0x13 => fast::Version::V0x13,
-        };
-        let Ok(params) = fast::Params::builder()
-            .memory(fast::params::Memory::kib(params.m_cost().into()))
-            .passes(params.t_cost())
-            .lanes(params.p_cost())
-            .tag_len(fast::params::TagLen::bytes(out.len() as u64))
-            .build()
-        else {
-            return Ok(None);
-        };
-        let argon = fast::Argon2::new(algorithm, version, params);
+        let Some(argon) = in_argon2_rust(algorithm, version, params, out.len()) else { return Ok(None) };
         let hasher = self.0.get_or_insert_with(|| argon.hasher());
         hasher.set_argon2(argon);
         match hasher.hash_into(password, salt, out) {
             Ok(()) => Ok(Some(())),
             Err(fast::Error::MemoryAllocationError) => {
-                anyhow::bail!("cannot have {} KiB for Argon2", params.memory_kib())
+                anyhow::bail!("cannot have {} KiB for Argon2", params.m_cost())
             }
             Err(_) => Ok(None),
         }
     }
+}
+
+/// The hash `algorithm`, `version` and `params` describe, with a tag of `tag_len` bytes, in
+/// argon2-rust's terms; `None` when they are not a valid Argon2 hash.
+fn in_argon2_rust(algorithm: Algorithm, version: Version, params: &Params, tag_len: usize) -> Option<fast::Argon2> {
+    let algorithm = match algorithm {
+        Algorithm::Argon2d => fast::Algorithm::Argon2d,
+        Algorithm::Argon2i => fast::Algorithm::Argon2i,
+        Algorithm::Argon2id => fast::Algorithm::Argon2id,
+    };
+    let version = match version {
+        Version::V0x10 => fast::Version::V0x10,
+        Version::V0x13 => fast::Version::V0x13,
+    };
+    let params = fast::Params::builder()
+        .memory(fast::params::Memory::kib(params.m_cost().into()))
+        .passes(params.t_cost())
+        .lanes(params.p_cost())
+        .tag_len(fast::params::TagLen::bytes(u64::try_from(tag_len).ok()?))
+        .build()
+        .ok()?;
+    Some(fast::Argon2::new(algorithm, version, params))
 }
 
 /// Verifies `password` against the PHC string `stored` (any Argon2 variant and parameters),
@@ -384,6 +388,49 @@ mod tests {
             assert!(verify_in(&mut memory, &stored, b"correct horse battery").unwrap());
             assert!(!verify_in(&mut memory, &stored, b"correct horse batterY").unwrap());
             assert!(verify_in(&mut memory, &small, b"small").unwrap());
+        }
+    }
+
+    /// Every backend this processor can run (scalar, SSE2, AVX2, AVX-512 or NEON) gives the
+    /// RustCrypto crate's hash: a hash stored by a node that picked one verifies on a node that
+    /// picks another.
+    #[test]
+    fn every_backend_gives_the_rustcrypto_crates_hashes() {
+        use argon2::{Argon2, PasswordHasher as _};
+        use fast::__internal::{Backend, hash_with_backend};
+        let cases = [
+            (Algorithm::Argon2id, Version::V0x13, 19 * 1024, 2, 1, 32),
+            (Algorithm::Argon2i, Version::V0x10, 256, 3, 2, 16),
+            (Algorithm::Argon2d, Version::V0x13, 96, 1, 3, 48),
+        ];
+        let backends = [Backend::Scalar, Backend::Sse2, Backend::Avx2, Backend::Avx512, Backend::Neon];
+        let available: Vec<_> = backends.into_iter().filter(|b| b.is_available()).collect();
+        assert!(available.contains(&fast::detected_backend()), "the backend picked is among those tried");
+        for (alg, version, m, t, p, len) in cases {
+            let params = Params::new(m, t, p, Some(len)).unwrap();
+            let salt = b"sixteen byte slt";
+            let stored = Argon2::new(alg, version, params.clone()).hash_password_with_salt(b"pw", salt).unwrap();
+            let expected = stored.hash.unwrap();
+            let argon = in_argon2_rust(alg, version, &params, len).unwrap();
+            for &backend in &available {
+                let mut out = vec![0u8; len];
+                // SAFETY: `is_available` said this processor can run the backend.
+                unsafe {
+                    hash_with_backend(
+                        backend,
+                        argon.algorithm(),
+                        argon.version(),
+                        argon.params(),
+                        b"pw",
+                        salt,
+                        &[],
+                        &[],
+                        &mut out,
+                    )
+                }
+                .unwrap();
+                assert_eq!(out, expected.as_bytes(), "{backend:?} on {stored}");
+            }
         }
     }
 
