@@ -284,14 +284,16 @@ fn argon2_limit() -> f64 {
 /// production parameters allow with that implementation, for comparison with earlier runs.
 fn argon2_limit_rustcrypto() -> f64 {
     use argon2::{Algorithm, Argon2, Block, Params, Version};
+    let production = portcullis::config::PasswordConfig::default();
+    let params = Params::new(production.memory_kib, production.iterations, production.parallelism, None).unwrap();
     let started = Instant::now();
     let deadline = started + Duration::from_secs(3);
     let threads: Vec<_> = (0..num_cpus())
         .map(|_| {
+            let params = params.clone();
             std::thread::spawn(move || {
-                let argon =
-                    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).unwrap());
-                let mut memory = vec![Block::default(); 19 * 1024];
+                let mut memory = vec![Block::default(); params.block_count()];
+                let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
                 let mut out = [0u8; 32];
                 let mut n = 0u32;
                 while Instant::now() < deadline {

@@ -231,7 +231,7 @@ impl Arena {
 
     /// Computes the tag of `password` with `salt` into `out` (its length is the tag's), in
     /// this arena's memory, which grows to the hash's size and stays for the next one (Argon2
-    /// writes every block before it reads it). `None` when the parameters are not a valid
+    /// writes every block before it reads it). False when the parameters are not a valid
     /// Argon2 hash; memory that cannot be had is an error, never a wrong password.
     fn compute(
         &mut self,
@@ -241,16 +241,16 @@ impl Arena {
         password: &[u8],
         salt: &[u8],
         out: &mut [u8],
-    ) -> anyhow::Result<Option<()>> {
-        let Some(argon) = in_argon2_rust(algorithm, version, params, out.len()) else { return Ok(None) };
+    ) -> anyhow::Result<bool> {
+        let Some(argon) = in_argon2_rust(algorithm, version, params, out.len()) else { return Ok(false) };
         let hasher = self.0.get_or_insert_with(|| argon.hasher());
         hasher.set_argon2(argon);
         match hasher.hash_into(password, salt, out) {
-            Ok(()) => Ok(Some(())),
+            Ok(()) => Ok(true),
             Err(fast::Error::MemoryAllocationError) => {
                 anyhow::bail!("cannot have {} KiB for Argon2", params.m_cost())
             }
-            Err(_) => Ok(None),
+            Err(_) => Ok(false),
         }
     }
 }
@@ -291,7 +291,7 @@ fn verify_in(memory: &mut Arena, stored: &str, password: &[u8]) -> anyhow::Resul
     let Ok(params) = Params::try_from(&hash) else { return Ok(false) };
     let mut out = vec![0u8; expected.as_ref().len()];
     let computed = memory.compute(algorithm, version, &params, password, salt.as_ref(), &mut out)?;
-    Ok(computed.is_some() && super::ct_eq(&out, expected.as_ref()))
+    Ok(computed && super::ct_eq(&out, expected.as_ref()))
 }
 
 /// Hashes a new password with a random salt (PHC string), computing in `memory`.
@@ -300,9 +300,9 @@ fn hash_in(memory: &mut Arena, params: &Params, password: &str) -> anyhow::Resul
     let fail = |e: &dyn std::fmt::Display| anyhow::anyhow!("password hashing failed: {e}");
     let salt = super::random_bytes::<{ argon2::RECOMMENDED_SALT_LEN }>();
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    memory
-        .compute(Algorithm::Argon2id, Version::V0x13, params, password.as_bytes(), &salt, &mut out)?
-        .ok_or_else(|| fail(&"invalid Argon2 parameters"))?;
+    if !memory.compute(Algorithm::Argon2id, Version::V0x13, params, password.as_bytes(), &salt, &mut out)? {
+        return Err(fail(&"invalid Argon2 parameters"));
+    }
     let hash = PasswordHash {
         algorithm: argon2::ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
