@@ -393,14 +393,16 @@ const SQLITE_ROTATE_REFRESH: &str = concat!(
 
 /// A group of rotations as one statement (`group_commit`): the same rule and the same trigger
 /// as `SQLITE_ROTATE_REFRESH`, for each entry of the JSON array `$1`
-/// (`[{"old", "new", "client", "now", "exp"}]`). A token named by two entries is rotated once
+/// (`[{"old", "new", "client", "now", "exp"}]`). `jsonb_each` hands each entry on in SQLite's
+/// binary form, which `->>` reads as it is (`json_each` gives it back as text, which every
+/// row then parsed again). A token named by two entries is rotated once
 /// (SQLite updates a row once however many entries match it), and the other entry finds it
 /// used, as it would one after the other. Each rotated row says which entry it was by its new
 /// hash. Public for the test that reads its query plan.
 pub const SQLITE_ROTATE_GROUP: &str = concat!(
     "UPDATE refresh_tokens SET token_hash = j.new_hash, created_at = j.now, expires_at = j.expires_at \
      FROM (SELECT value ->> 'old' AS old_hash, value ->> 'new' AS new_hash, value ->> 'client' AS client_id, \
-           value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM json_each($1)) AS j",
+           value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM jsonb_each($1)) AS j",
     consumable_refresh!("j.old_hash", "j.now", "j.client_id"),
     "RETURNING refresh_tokens.token_hash AS rotated_to",
     refreshed_of_token!("refresh_tokens.grant_id"),
