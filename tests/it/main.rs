@@ -54,6 +54,7 @@ mod plugin_limits;
 mod plugin_pages;
 mod plugins_login;
 mod postgres_restart;
+mod postgres_sockets;
 mod profile_pages;
 mod prompt_and_max_age;
 mod recovery;
