@@ -415,6 +415,22 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// How long a query waits for a connection before failing, in seconds.
     pub acquire_timeout_seconds: u64,
+    /// When SQLite makes a commit durable (ignored on PostgreSQL, whose own
+    /// `synchronous_commit` decides).
+    pub sqlite_synchronous: SqliteSync,
+}
+
+/// SQLite's `synchronous` setting in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// The WAL is synced when it is checkpointed, which the checkpoint task does within about a
+    /// second of a write: a crash of the process loses nothing; a power loss or a crash of the
+    /// operating system may lose the commits of that last second, never the database itself.
+    Normal,
+    /// Every commit syncs the WAL before it is answered: nothing answered is lost to a power
+    /// loss either, for one disk sync per commit (a group of rotations shares one).
+    Full,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,7 +529,7 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { max_connections: 16, acquire_timeout_seconds: 3 }
+        DatabaseConfig { max_connections: 16, acquire_timeout_seconds: 3, sqlite_synchronous: SqliteSync::Normal }
     }
 }
 

@@ -31,7 +31,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-use crate::config::Config;
+use crate::config::{Config, SqliteSync};
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -289,9 +289,13 @@ impl Db {
             let opts = SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                // NORMAL is durable across application crashes in WAL mode; a power loss can
-                // lose the last transactions but never corrupts the database.
-                .synchronous(SqliteSynchronous::Normal)
+                // See `SqliteSync`: NORMAL is durable across a crash of the process, and the
+                // checkpoint task syncs the WAL within about a second of a write; FULL syncs
+                // every commit.
+                .synchronous(match cfg.database.sqlite_synchronous {
+                    SqliteSync::Normal => SqliteSynchronous::Normal,
+                    SqliteSync::Full => SqliteSynchronous::Full,
+                })
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             let open = |opts: SqliteConnectOptions, max: u32| {

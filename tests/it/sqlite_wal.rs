@@ -82,3 +82,34 @@ async fn readers_refuse_writes() {
     assert!(err.to_string().contains("readonly"), "{err}");
     sqlx::query(write).execute(&s.writer).await.unwrap();
 }
+
+/// `database.sqlite_synchronous` reaches the connection that commits: NORMAL by default (the
+/// WAL synced as it is checkpointed), FULL when asked (every commit synced before it is
+/// answered), and with FULL grouped rotations and sign-ins still commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_syncs_as_configured() {
+    use portcullis::config::SqliteSync;
+    for (setting, level) in [(None, 1), (Some(SqliteSync::Full), 2)] {
+        let opts = Options {
+            tweak: Box::new(move |c| {
+                if let Some(s) = setting {
+                    c.database.sqlite_synchronous = s;
+                }
+            }),
+            ..Options::default()
+        };
+        let srv = TestServer::start_with(Backend::Sqlite, opts).await.unwrap();
+        let portcullis::store::Db::Sqlite(s) = &srv.state.db else { unreachable!() };
+        let got: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&s.writer).await.unwrap();
+        assert_eq!(got, level, "synchronous on the writer with {setting:?}");
+        srv.add_user("alice").await;
+        let app = srv.add_client(false).await;
+        let chains = (0..4).map(|_| async {
+            let (code, verifier) = get_code(&srv, &browser(), &app.client_id, "alice").await;
+            let tokens = json(exchange_code(&srv, &app, &code, &verifier).await).await;
+            rotate(&srv, &app, tokens["refresh_token"].as_str().unwrap().to_owned(), 5).await
+        });
+        futures_util::future::join_all(chains).await;
+        srv.stop().await;
+    }
+}
