@@ -404,7 +404,7 @@ async fn advance(
             // The session and its audit record; the waiting request is answered after (the
             // trust-device prompt or the new backup codes may come first).
             let app_id = txn.app_id.as_deref();
-            let s = super::new_session(state, &user, txn.auth_time, factor, app_id, client, None)
+            let s = super::new_session(state, &user, txn.auth_time, factor, app_id, client, None, None)
                 .await?
                 .ok_or_else(|| AppError::internal("a session without a request to answer was not written"))?;
             (s.session, Some(s.token))

@@ -134,6 +134,15 @@ pub async fn begin(state: &AppState, req: LoginRequest, stored: bool, client: &C
     Ok(AuthorizeNext::Login { request_id: req.id })
 }
 
+/// Writes a right password's settlement on its own, where the login does not lead to a new
+/// session's commit that would carry it.
+async fn settle(state: &AppState, success: Option<limits::Success>) -> AppResult<()> {
+    match success {
+        Some(s) => s.settle(state).await,
+        None => Ok(()),
+    }
+}
+
 /// Where a refused request's answer goes: back through the protocol that asked (the OIDC
 /// error redirect, or the SAML status response's hand-over page).
 async fn refusal_url(state: &AppState, req: &LoginRequest, refused: Refused, reason: &str) -> AppResult<String> {
@@ -177,17 +186,23 @@ pub async fn password_login(
         }
         Err(e) => return Err(e),
     };
-    attempt.succeeded(state).await?;
+    // Settled with the sign-in this leads to, in its commit, or on its own where it leads
+    // elsewhere (see `proceed_inner`). A sign-in that fails in between leaves the attempt
+    // counted, as any attempt whose request died does.
+    let success = attempt.success();
     let req = match request_id {
         Some(id) => match store::sessions::find_auth_request(&state.db, id, state.now()).await? {
             Some(r) => Some(r),
-            None => return Ok(Some(Next::RequestExpired)),
+            None => {
+                success.settle(state).await?;
+                return Ok(Some(Next::RequestExpired));
+            }
         },
         None => None,
     };
     let subject = Subject::FirstFactor { user: &user, auth_time: state.now() };
     let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
-    Ok(Some(proceed(state, subject, waiting, client, true).await?))
+    Ok(Some(proceed_inner(state, subject, waiting, client, true, false, PluginRun::Evaluate, Some(success)).await?))
 }
 
 /// Checks the password of a known user (before a recovery session, a password change), counted
@@ -283,9 +298,12 @@ pub async fn proceed(
     client: &Client,
     interactive: bool,
 ) -> AppResult<Next> {
-    proceed_inner(state, subject, waiting, client, interactive, false, PluginRun::Evaluate).await
+    proceed_inner(state, subject, waiting, client, interactive, false, PluginRun::Evaluate, None).await
 }
 
+/// `success`: the right password of a first factor, settled in the new session's commit when
+/// the login is satisfied, and on its own before anything else it leads to.
+#[allow(clippy::too_many_arguments)]
 async fn proceed_inner(
     state: &AppState,
     subject: Subject<'_>,
@@ -294,6 +312,7 @@ async fn proceed_inner(
     interactive: bool,
     postponed: bool,
     plugin: PluginRun<'_>,
+    success: Option<limits::Success>,
 ) -> AppResult<Next> {
     let user = subject.user();
     let app_id = waiting.map(|w| w.req.app_id.clone());
@@ -325,6 +344,7 @@ async fn proceed_inner(
         Decision::Satisfied { factor, .. } => factor,
         Decision::Required(r) if postponed && r.can_postpone && !r.enroll.is_empty() => r.counted,
         Decision::Required(r) => {
+            settle(state, success).await?;
             if !interactive {
                 return deny(
                     state,
@@ -341,19 +361,26 @@ async fn proceed_inner(
             return start_mfa(state, subject, req, app_id, plan, client).await.map(Next::Mfa);
         }
         Decision::Denied { reason } => {
+            settle(state, success).await?;
             return deny(state, waiting, user, app_id.as_deref(), client, Refused::AccessDenied, &reason).await;
         }
     };
     // Satisfied: a session exists (or is created now) and the code is issued.
     let (session, new_token, redirect) = match subject {
-        Subject::Session { session, .. } => (session.clone(), None, None),
+        Subject::Session { session, .. } => {
+            settle(state, success).await?;
+            (session.clone(), None, None)
+        }
         Subject::FirstFactor { user, auth_time } => {
             // A waiting OIDC request is answered in the new session's own commit.
             let answering = waiting.and_then(|w| match &w.req.answer {
                 Answer::Oidc(a) if w.stored => Some(Answering { request_id: &w.req.id, answer: a, factor }),
                 _ => None,
             });
-            let Some(s) = new_session(state, user, auth_time, None, app_id.as_deref(), client, answering).await? else {
+            let settlement = success.as_ref().map(limits::Success::settlement);
+            let Some(s) =
+                new_session(state, user, auth_time, None, app_id.as_deref(), client, answering, settlement).await?
+            else {
                 return Ok(Next::RequestExpired);
             };
             (s.session, Some(s.token), s.redirect)
@@ -433,7 +460,9 @@ pub(crate) struct SignedIn {
 /// to): the browser's previous one ends, so a planted session id is never promoted (session
 /// fixation, ASVS 3.2.1). With `answering`, the waiting request is consumed and its code
 /// issued in the same commit; `None` when it was no longer waiting (then nothing was
-/// written, the audit record included, and nothing is announced).
+/// written, the audit record included, and nothing is announced). `settle`, the first
+/// factor's attempt budgets, is written in the same commit in either case.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn new_session(
     state: &AppState,
     user: &User,
@@ -442,6 +471,7 @@ pub(crate) async fn new_session(
     app_id: Option<&str>,
     client: &Client,
     answering: Option<Answering<'_>>,
+    settle: Option<store::audit::Settlement<'_>>,
 ) -> AppResult<Option<SignedIn>> {
     let now = state.now();
     let token = Secret::random();
@@ -477,6 +507,7 @@ pub(crate) async fn new_session(
         audit: record.row(),
         request: answering.map(|a| a.request_id),
         code: code.as_ref().map(|c| (&c.grant, c.row())),
+        settle,
     };
     let Some(session) = store::sessions::sign_in(&state.db, &sign_in, now).await? else { return Ok(None) };
     record.log();
@@ -674,7 +705,7 @@ pub async fn continue_request(
         None => PluginRun::Evaluate,
     };
     let waiting = req.as_ref().map(|req| Waiting { req, stored: true });
-    proceed_inner(state, Subject::Session { session, user }, waiting, client, true, postponed, plugin).await
+    proceed_inner(state, Subject::Session { session, user }, waiting, client, true, postponed, plugin, None).await
 }
 
 /// Ends an SSO session everywhere: the row goes (every node reads it) and the tokens bound

@@ -114,10 +114,16 @@ impl Attempt {
     /// The guess was right: the account's failures are forgotten (an active lockout stays),
     /// shared budgets get this attempt back.
     pub async fn succeeded(self, state: &AppState) -> AppResult<()> {
-        let keys = |clear: bool| -> Vec<&str> {
-            self.budgets.iter().filter(|b| b.clear_on_success == clear).map(|b| b.key.as_str()).collect()
+        self.success().settle(state).await
+    }
+
+    /// The guess was right, to be settled later: with the write it leads to (a sign-in, in
+    /// the same commit) or on its own.
+    pub fn success(self) -> Success {
+        let keys = |clear: bool| -> Vec<String> {
+            self.budgets.iter().filter(|b| b.clear_on_success == clear).map(|b| b.key.clone()).collect()
         };
-        store::audit::settle_success(&state.db, &keys(true), &keys(false), state.now()).await
+        Success { clear: keys(true), release: keys(false) }
     }
 
     /// The guess was never checked (the request was shed before the work): every budget
@@ -140,6 +146,27 @@ impl Attempt {
             }
         }
         Ok(())
+    }
+}
+
+/// A right guess whose settlement is still to be written (see `Attempt::success`). Dropped
+/// unwritten, its attempts stay counted as failures, as an unsettled `Attempt`'s do.
+#[must_use = "write the settlement with the sign-in, or settle() it"]
+#[derive(Debug)]
+pub struct Success {
+    clear: Vec<String>,
+    release: Vec<String>,
+}
+
+impl Success {
+    /// What the sign-in's commit writes for it.
+    pub fn settlement(&self) -> store::audit::Settlement<'_> {
+        store::audit::Settlement { clear: &self.clear, release: &self.release }
+    }
+
+    /// Writes the settlement on its own.
+    pub async fn settle(self, state: &AppState) -> AppResult<()> {
+        store::audit::settle_success(&state.db, &self.settlement(), state.now()).await
     }
 }
 

@@ -113,17 +113,33 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
     let verifier = p.take("code_verifier");
     let now = state.now();
     let bad = |d: &str| AppError::oauth(InvalidGrant, d);
-    let (redeemed, granted) = match store::grants::redeem_code(&state.db, &crypto::token_hash(&code), now).await? {
-        CodeRedemption::Fresh { code, granted } => (code, granted),
-        CodeRedemption::Replayed { grant_id } => {
-            // A second redemption means the code leaked: revoke what the first one issued
-            // (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
-            store::grants::revoke(&state.db, &grant_id, now).await?;
-            tracing::warn!(%grant_id, client_id = %client.client_id, "authorization code replayed; grant revoked");
-            return Err(bad("authorization code already used"));
-        }
-        CodeRedemption::Unknown => return Err(bad("unknown authorization code")),
+    // The refresh token is stored by the statement that redeems the code, when the checks
+    // below hold there too (one commit for the exchange).
+    let refresh_token = Secret::random();
+    let refresh_token_hash = crypto::token_hash(&refresh_token);
+    let challenge = verifier.as_deref().map(|v| match is_valid_verifier(v) {
+        true => crypto::b64url(&crypto::sha256(v.as_bytes())),
+        false => store::grants::NO_CHALLENGE.to_owned(),
+    });
+    let exchange = store::grants::Exchange {
+        client_id: &client.client_id,
+        redirect_uri: redirect_uri.as_deref(),
+        challenge: challenge.as_deref(),
+        refresh_token_hash: &refresh_token_hash,
+        refresh_expires_at: now + state.config.tokens.refresh_token_ttl_seconds,
     };
+    let (redeemed, granted) =
+        match store::grants::redeem_code(&state.db, &crypto::token_hash(&code), &exchange, now).await? {
+            CodeRedemption::Fresh { code, granted } => (code, granted),
+            CodeRedemption::Replayed { grant_id } => {
+                // A second redemption means the code leaked: revoke what the first one issued
+                // (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+                store::grants::revoke(&state.db, &grant_id, now).await?;
+                tracing::warn!(%grant_id, client_id = %client.client_id, "authorization code replayed; grant revoked");
+                return Err(bad("authorization code already used"));
+            }
+            CodeRedemption::Unknown => return Err(bad("unknown authorization code")),
+        };
     let Refreshed { grant, user, groups } = *granted;
     if grant.client_id != client.client_id {
         store::grants::revoke(&state.db, &grant.id, now).await?;
@@ -139,12 +155,13 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
         return Err(bad("redirect_uri does not match the authorization request"));
     }
     match (&redeemed.code_challenge, verifier) {
-        (Some(challenge), Some(v)) => {
+        (Some(expected), Some(v)) => {
             if !is_valid_verifier(&v) {
                 return Err(AppError::oauth(InvalidRequest, "code_verifier must be 43-128 unreserved characters"));
             }
-            let computed = crypto::b64url(&crypto::sha256(v.as_bytes()));
-            if !crypto::ct_eq(computed.as_bytes(), challenge.as_bytes()) {
+            // The verifier's S256 challenge, computed above for the statement.
+            let computed = challenge.as_deref().unwrap_or(store::grants::NO_CHALLENGE);
+            if !crypto::ct_eq(computed.as_bytes(), expected.as_bytes()) {
                 return Err(bad("code_verifier does not match the code_challenge"));
             }
         }
@@ -154,7 +171,13 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
         (None, Some(_)) => return Err(bad("code_verifier sent but the authorization request had no code_challenge")),
         (None, None) => {}
     }
-    issue_tokens(state, client, &grant, &user, &groups, &grant.scope, now).await
+    let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &groups, &grant.scope, now).await?;
+    if !redeemed.refresh_stored {
+        // Every check the statement made was made again above: they cannot disagree.
+        return Err(AppError::internal("a code exchange passed its checks but its refresh token was not stored"));
+    }
+    resp.refresh_token = Some(refresh_token);
+    Ok(resp)
 }
 
 /// RFC 7636 §4.1: 43..128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
@@ -206,31 +229,6 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
     // fail for a reason that a retry with that token would turn into a revoked family.
     let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &groups, &scope, now).await?;
     resp.refresh_token = Some(new_token);
-    Ok(resp)
-}
-
-/// Tokens for a redeemed code, with a refresh token; `groups` as read with the redemption
-/// (released only when the scope asks for them).
-async fn issue_tokens(
-    state: &AppState,
-    client: &OidcClient,
-    grant: &Grant,
-    user: &Profile,
-    groups: &[String],
-    scope: &str,
-    now: i64,
-) -> AppResult<TokenResponse> {
-    let mut resp = issue_tokens_without_refresh(state, client, grant, user, groups, scope, now).await?;
-    let rt = Secret::random();
-    store::grants::create_refresh_token(
-        &state.db,
-        &crypto::token_hash(&rt),
-        &grant.id,
-        now,
-        now + state.config.tokens.refresh_token_ttl_seconds,
-    )
-    .await?;
-    resp.refresh_token = Some(rt);
     Ok(resp)
 }
 

@@ -1,7 +1,7 @@
 //! The audit log and the database-backed failure counters behind rate limits.
 
 use super::Db;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::{on_db, on_db_write};
 
 pub struct Event<'a> {
@@ -192,10 +192,26 @@ pub async fn unlock(db: &Db, key: &str) -> AppResult<bool> {
     Ok(n > 0)
 }
 
-/// Settles a right guess: the failures on each of `clear` are forgotten (an active lockout
-/// stays) and the attempt reserved on each of `release` is given back, in one round trip: on
-/// PostgreSQL one statement, on SQLite two in one batch (`$1` and `$2` are JSON arrays of keys).
-pub async fn settle_success(db: &Db, clear: &[&str], release: &[&str], now: i64) -> AppResult<()> {
+/// A right guess's settlement: the failures on each of `clear` are forgotten (an active
+/// lockout stays) and the attempt reserved on each of `release` is given back.
+#[derive(Debug, Clone, Copy)]
+pub struct Settlement<'a> {
+    pub clear: &'a [String],
+    pub release: &'a [String],
+}
+
+impl Settlement<'_> {
+    /// The two lists as JSON arrays of keys, as the statements take them (`settle_success`,
+    /// and a sign-in's commit).
+    pub fn json(&self) -> AppResult<(String, String)> {
+        let json = |keys: &[String]| serde_json::to_string(keys).map_err(|e| AppError::internal(e.to_string()));
+        Ok((json(self.clear)?, json(self.release)?))
+    }
+}
+
+/// Writes a settlement on its own, in one round trip: on PostgreSQL one statement, on SQLite
+/// two in one batch (`$1` and `$2` are JSON arrays of keys).
+pub async fn settle_success(db: &Db, s: &Settlement<'_>, now: i64) -> AppResult<()> {
     const SQLITE: &str = "\
         DELETE FROM rate_limits WHERE key IN (SELECT value FROM json_each($1)) \
           AND (locked_until IS NULL OR locked_until <= $3); \
@@ -209,8 +225,7 @@ pub async fn settle_success(db: &Db, clear: &[&str], release: &[&str], now: i64)
         Db::Sqlite(_) => SQLITE,
         Db::Postgres(_) => POSTGRES,
     };
-    let json = |keys: &[&str]| serde_json::to_string(keys).map_err(|e| crate::error::AppError::internal(e.to_string()));
-    let (clear, release) = (json(clear)?, json(release)?);
+    let (clear, release) = s.json()?;
     on_db_write!(db, p => sqlx::query(sql).bind(&clear).bind(&release).bind(now).execute(p).await?.rows_affected());
     Ok(())
 }

@@ -165,6 +165,9 @@ pub struct RedeemedCode {
     /// the grant only after this statement, so the winner still gets (soon revoked) tokens,
     /// exactly as when the replay comes later.
     pub grant_revoked: bool,
+    /// Whether the exchange's refresh token was stored with the redemption: exactly when every
+    /// check of `Exchange` held.
+    pub refresh_stored: bool,
     /// The grant with its user's profile and groups, as one JSON object (`RefreshedObject`).
     #[sqlx(rename = "refreshed")]
     granted: Option<String>,
@@ -184,27 +187,85 @@ pub enum CodeRedemption {
     Unknown,
 }
 
+/// What a code exchange brings, checked by the statement that redeems the code: the refresh
+/// token is stored with the redemption, in its commit, only when the code was issued to this
+/// client for this redirect URI and this PKCE challenge, has not expired, and its grant and
+/// user are still in force. The caller checks the same from the returned row to say which
+/// failed; a refused exchange stores nothing but the code's use.
+pub struct Exchange<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    /// The S256 challenge of the verifier sent: `None` when none was sent; a value no
+    /// challenge has (`NO_CHALLENGE`) when the one sent is malformed.
+    pub challenge: Option<&'a str>,
+    pub refresh_token_hash: &'a str,
+    pub refresh_expires_at: i64,
+}
+
+/// Stands for a malformed verifier in `Exchange::challenge`: no stored challenge equals it.
+pub const NO_CHALLENGE: &str = "!";
+
 /// Marks the code used and reads its grant, the user's profile and groups in the same
-/// statement (one trip to the database for what tokens need). Exactly one concurrent caller
-/// sees `Fresh`.
-pub async fn redeem_code(db: &Db, code_hash: &str, now: i64) -> AppResult<CodeRedemption> {
+/// statement (one trip to the database for what tokens need), storing the exchange's refresh
+/// token in the same commit when its checks hold (see `Exchange`). Exactly one concurrent
+/// caller sees `Fresh`.
+pub async fn redeem_code(db: &Db, code_hash: &str, x: &Exchange<'_>, now: i64) -> AppResult<CodeRedemption> {
+    // `$1` the code, `$2` now, `$3` the refresh token's hash, `$4` its expiry, `$5` the client,
+    // `$6` the redirect URI, `$7` the verifier's challenge. SQLite runs two statements in one
+    // transaction on its one writer (the token first, while the code is still unused); on
+    // PostgreSQL the token is one more part of the redemption's statement.
     const SQLITE: &str = concat!(
-        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+        "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+         SELECT $3, a.grant_id, $2, $4, NULL FROM auth_codes a \
+           JOIN grants g ON g.id = a.grant_id JOIN users u ON u.id = g.user_id \
+         WHERE a.code_hash = $1 AND a.used_at IS NULL AND a.expires_at > $2 AND g.client_id = $5 \
+           AND g.revoked_at IS NULL AND NOT u.disabled AND a.redirect_uri = $6 \
+           AND a.code_challenge IS $7; \
+         UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
          RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
-         (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked",
+         (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked, \
+         EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $3) AS refresh_stored",
         refreshed_of_token!("auth_codes.grant_id"),
     );
     const POSTGRES: &str = concat!(
-        "UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
-         RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
-         (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked",
-        pg_refreshed_of!("auth_codes.grant_id"),
+        "WITH r AS (UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+           RETURNING grant_id, redirect_uri, code_challenge, expires_at), \
+         stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+           SELECT $3, r.grant_id, $2, $4, NULL FROM r \
+             JOIN grants g ON g.id = r.grant_id JOIN users u ON u.id = g.user_id \
+           WHERE r.expires_at > $2 AND g.client_id = $5 AND g.revoked_at IS NULL AND NOT u.disabled \
+             AND r.redirect_uri = $6::text AND r.code_challenge IS NOT DISTINCT FROM $7::text \
+           RETURNING 1) \
+         SELECT grant_id, redirect_uri, code_challenge, expires_at, \
+         (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = r.grant_id) AS grant_revoked, \
+         EXISTS (SELECT 1 FROM stored) AS refresh_stored",
+        pg_refreshed_of!("r.grant_id"),
+        " FROM r",
     );
-    let sql = match db {
-        Db::Sqlite(_) => SQLITE,
-        Db::Postgres(_) => POSTGRES,
+    macro_rules! bound {
+        ($q:expr) => {
+            $q.bind(code_hash)
+                .bind(now)
+                .bind(x.refresh_token_hash)
+                .bind(x.refresh_expires_at)
+                .bind(x.client_id)
+                .bind(x.redirect_uri)
+                .bind(x.challenge)
+        };
+    }
+    let fresh = match db {
+        Db::Sqlite(sqlite) => {
+            let _gate = sqlite.lock_writer().await;
+            let mut tx = sqlite.writer.begin().await?;
+            let rows = bound!(sqlx::query_as::<_, RedeemedCode>(SQLITE)).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            returned(rows)
+        }
+        Db::Postgres(pg) => {
+            let query = || bound!(sqlx::query_as::<_, RedeemedCode>(POSTGRES));
+            returned(crate::retry_pg!(&pg.pool, p, query().fetch_all(p).await?, crate::store::Statement::Write))
+        }
     };
-    let fresh = on_db_write!(db, p => returned(sqlx::query_as::<_, RedeemedCode>(sql).bind(code_hash).bind(now).fetch_all(p).await?));
     if let Some(mut code) = fresh {
         // The grant and its user outlive their codes (foreign keys), so the object is there.
         let Some(object) = code.granted.take() else { return Ok(CodeRedemption::Unknown) };
@@ -241,18 +302,6 @@ pub async fn revoke_for_session(db: &Db, session_id: &str, now: i64) -> AppResul
 pub async fn revoke_for_user(db: &Db, user_id: &str, now: i64) -> AppResult<()> {
     on_db_write!(db, p => sqlx::query("UPDATE grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
         .bind(user_id).bind(now).execute(p).await?.rows_affected());
-    Ok(())
-}
-
-pub async fn create_refresh_token(
-    db: &Db,
-    token_hash: &str,
-    grant_id: &str,
-    now: i64,
-    expires_at: i64,
-) -> AppResult<()> {
-    on_db_write!(db, p => sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) VALUES ($1, $2, $3, $4, NULL)")
-        .bind(token_hash).bind(grant_id).bind(now).bind(expires_at).execute(p).await?.rows_affected());
     Ok(())
 }
 

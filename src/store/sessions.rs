@@ -51,8 +51,9 @@ macro_rules! columns {
 }
 
 /// A sign-in's writes, committed together: the browser's previous session ends, the new one
-/// begins, where the user came from is remembered, the audit record is written and, for a
-/// waiting authorization request, the request is consumed and its grant and code written. A
+/// begins, where the user came from is remembered, the audit record is written, the right
+/// password's attempt budgets are settled and, for a waiting authorization request, the
+/// request is consumed and its grant and code written. A
 /// crash or a failure leaves none of it; a request consumed meanwhile leaves none of it but
 /// the audit record.
 pub struct SignIn<'a> {
@@ -69,6 +70,9 @@ pub struct SignIn<'a> {
     pub request: Option<&'a str>,
     /// The grant and code that answer it (OIDC).
     pub code: Option<(&'a Grant, NewCode<'a>)>,
+    /// The attempt budgets of the right password this sign-in follows, settled in its commit
+    /// whether or not the request was still waiting (the password was right either way).
+    pub settle: Option<super::audit::Settlement<'a>>,
 }
 
 /// A new session's public id.
@@ -80,13 +84,14 @@ pub fn new_id() -> String {
 /// trip), on SQLite one batch of statements in a transaction on the writer (three trips to its
 /// thread: begin, the batch, commit; the batch's numbered parameters are the same for every
 /// statement in it). Returns the new session, or `None` when the request was no longer
-/// waiting (then nothing was written: a sign-in that lost the race for its request is no
-/// sign-in, and its `login.success` is not on record).
+/// waiting (then nothing was written but the settlement: a sign-in that lost the race for its
+/// request is no sign-in, and its `login.success` is not on record).
 #[rustfmt::skip]
 pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Session>> {
     // `$1` the request (NULL: none), `$2` now, `$3` the previous session's token hash, `$4` to
     // `$13` the session, `$14` the sightings as JSON `[[kind, hash], …]`, `$15` to `$20` the
-    // audit record, `$21` to `$30` the grant (NULL: none), `$31` to `$34` its code.
+    // audit record, `$21` to `$30` the grant (NULL: none), `$31` to `$34` its code, `$35` and
+    // `$36` the settlement's keys to clear and to release (JSON arrays; NULL: none).
     //
     // SQLite: the writer is the only one, so the request found waiting by the first statements
     // is the one the last takes; every write waits for it.
@@ -108,6 +113,9 @@ pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Sess
           WHERE $21 IS NOT NULL AND ($1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2)); \
         INSERT INTO audit_log (at, event, user_id, actor_id, app_id, ip, detail) SELECT $2, $15, $16, $17, $18, $19, $20 \
           WHERE $1 IS NULL OR EXISTS (SELECT 1 FROM auth_requests WHERE id = $1 AND expires_at > $2); \
+        DELETE FROM rate_limits WHERE key IN (SELECT value FROM json_each($35)) \
+          AND (locked_until IS NULL OR locked_until <= $2); \
+        UPDATE rate_limits SET failures = failures - 1 WHERE key IN (SELECT value FROM json_each($36)) AND failures > 0; \
         DELETE FROM auth_requests WHERE id = $1 AND expires_at > $2 RETURNING 1";
     // PostgreSQL: every part only once the request is taken (`go` has its row when there is
     // none to take).
@@ -123,11 +131,16 @@ pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Sess
          g AS (INSERT INTO grants (id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, revoked_at) \
                SELECT $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, NULL FROM go WHERE $21::text IS NOT NULL), \
          c AS (INSERT INTO auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
-               SELECT $31, $21, $32, $33, $34, NULL FROM go WHERE $21::text IS NOT NULL) \
+               SELECT $31, $21, $32, $33, $34, NULL FROM go WHERE $21::text IS NOT NULL), \
+         cleared AS (DELETE FROM rate_limits WHERE key IN (SELECT json_array_elements_text($35::json)) \
+               AND (locked_until IS NULL OR locked_until <= $2)), \
+         released AS (UPDATE rate_limits SET failures = failures - 1 \
+               WHERE key IN (SELECT json_array_elements_text($36::json)) AND failures > 0) \
          SELECT 1 FROM go";
     let (id, n, a) = (s.id, &s.session, &s.audit);
     let sightings = serde_json::to_string(s.sightings).map_err(|e| AppError::internal(e.to_string()))?;
     let (grant, code) = (s.code.as_ref().map(|c| c.0), s.code.as_ref().map(|c| &c.1));
+    let (clear, release) = s.settle.map(|t| t.json()).transpose()?.unzip();
     macro_rules! bound {
         ($q:expr) => {
             $q.bind(s.request).bind(now).bind(s.previous)
@@ -141,6 +154,7 @@ pub async fn sign_in(db: &Db, s: &SignIn<'_>, now: i64) -> AppResult<Option<Sess
                 .bind(grant.map(|g| &g.amr)).bind(grant.map(|g| &g.acr)).bind(grant.map(|g| g.created_at))
                 .bind(code.map(|c| c.code_hash)).bind(code.map(|c| c.redirect_uri))
                 .bind(code.and_then(|c| c.code_challenge)).bind(code.map(|c| c.expires_at))
+                .bind(&clear).bind(&release)
         };
     }
     let went = match db {

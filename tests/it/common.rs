@@ -262,6 +262,12 @@ pub async fn wait_ready(base: &str) -> bool {
     false
 }
 
+/// A port nothing listens on right now (it may be taken before it is used: see
+/// `Nodes::serve_at`).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// Drops a test's PostgreSQL schema, from a separate thread: `Drop` cannot await.
 fn drop_schema(url: String, schema: String) {
     let _ = std::thread::spawn(move || {
@@ -708,10 +714,8 @@ impl Nodes {
                 (format!("{url}{sep}options=-c%20search_path%3D{schema}"), Some((url, schema)))
             }
         };
-        let ports: Vec<u16> =
-            (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
         let mut nodes = Nodes {
-            bases: ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect(),
+            bases: (0..n).map(|_| format!("http://127.0.0.1:{}", free_port())).collect(),
             children: Vec::new(),
             dir,
             db_url,
@@ -720,8 +724,10 @@ impl Nodes {
         // The schema is migrated once, so the nodes do not race each other's migrations.
         let out = nodes.cli(&["migrate"]).output().unwrap();
         assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
-        for port in &ports {
-            let child = nodes.serve_on(*port, env);
+        for i in 0..n {
+            // The first node's address is every node's issuer: it is settled before the others
+            // start.
+            let child = nodes.serve_at(i, env);
             nodes.children.push(child);
         }
         for base in nodes.bases.clone() {
@@ -742,23 +748,54 @@ impl Nodes {
 
     /// Starts one more node with `env` on top of the nodes' configuration; returns its index.
     pub async fn spawn(&mut self, env: &[(&str, &str)]) -> usize {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = self.serve_on(port, env);
-        let base = format!("http://127.0.0.1:{port}");
+        self.bases.push(format!("http://127.0.0.1:{}", free_port()));
+        let i = self.bases.len() - 1;
+        let child = self.serve_at(i, env);
         self.children.push(child);
-        self.bases.push(base.clone());
-        assert!(wait_ready(&base).await, "node {base} did not become ready");
-        self.children.len() - 1
+        assert!(wait_ready(&self.bases[i]).await, "node {} did not become ready", self.bases[i]);
+        i
     }
 
-    fn serve_on(&self, port: u16, env: &[(&str, &str)]) -> std::process::Child {
-        self.cli(&["serve"])
-            .envs(env.iter().copied())
-            .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
+    /// Starts node `i` on the port of `bases[i]`, and returns once it listens there. A port
+    /// picked free can be taken before the node binds it (another test's server, or a
+    /// connection's local port), and a check of `/readyz` could then reach that other server:
+    /// the node says when it listens, on its standard output, and one that could not is
+    /// started again on another port (`bases[i]` changes).
+    fn serve_at(&mut self, i: usize, env: &[(&str, &str)]) -> std::process::Child {
+        use std::io::BufRead;
+        const TRIES: usize = 5;
+        for _ in 0..TRIES {
+            let port = self.bases[i].rsplit(':').next().unwrap().to_owned();
+            let log = self.dir.path().join(format!("node-{port}.log"));
+            let mut child = self
+                .cli(&["serve"])
+                .envs(env.iter().copied())
+                .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            // The output is read to its end (a closed pipe would fail the node's later prints).
+            let out = child.stdout.take().unwrap();
+            let (listening, heard) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    if line.starts_with("Portcullis is running at") {
+                        let _ = listening.send(());
+                    }
+                }
+            });
+            let wait = std::time::Duration::from_secs(60);
+            if tokio::task::block_in_place(|| heard.recv_timeout(wait)).is_ok() {
+                return child;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            eprintln!("node {i} did not listen on {port}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            self.bases[i] = format!("http://127.0.0.1:{}", free_port());
+        }
+        panic!("node {i} could not start in {TRIES} tries (its log is printed above)");
     }
 
     /// Kills node `i` outright (SIGKILL: no shutdown, no cleanup), as a crash would.
@@ -834,6 +871,14 @@ impl Drop for Nodes {
         for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        // A failed test shows what its nodes logged.
+        if std::thread::panicking() {
+            for base in &self.bases {
+                let port = base.rsplit(':').next().unwrap();
+                let log = std::fs::read_to_string(self.dir.path().join(format!("node-{port}.log")));
+                eprintln!("--- node {base} ---\n{}", log.unwrap_or_default());
+            }
         }
         if let Some((url, schema)) = self.pg_schema.take() {
             drop_schema(url, schema);

@@ -13,6 +13,7 @@ mod attempt_limits;
 mod browser_passkey;
 mod cli;
 mod client_auth;
+mod code_exchange_commit;
 mod code_single_use;
 mod container;
 mod cookies_and_headers;

@@ -58,8 +58,21 @@ async fn racing_sign_ins_of_one_request_leave_one_session(b: Backend) {
     // The answered one is on record, and only it: the others signed no one in.
     let successes = srv.audit(Some(&alice.id), "login.success", 50).await.len();
     assert_eq!(successes, 1, "one sign-in, one record");
+    // Every right password was settled, the winner's in its sign-in's commit and the losers'
+    // in theirs (which wrote nothing else): no attempt stays counted against the account or
+    // the address.
+    assert_eq!(counted_attempts(&srv).await, 0, "every right password gave its attempts back");
     let tokens = exchange_code(&srv, &app, &codes[0], &verifier).await;
     assert_eq!(tokens.status(), 200);
+}
+
+/// Attempts still counted on any budget (accounts and addresses).
+async fn counted_attempts(srv: &TestServer) -> i64 {
+    let sql = "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM rate_limits";
+    match &srv.state.db {
+        Db::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(&s.pool).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar::<_, i64>(sql).fetch_one(&p.pool).await.unwrap(),
+    }
 }
 
 async fn a_new_session_ends_the_browsers_previous_one(b: Backend) {
