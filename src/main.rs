@@ -519,10 +519,12 @@ async fn serve(config: Config, demo: bool, apply: Option<std::path::PathBuf>) ->
     if let Some(file) = apply {
         apply_document(&state, &file, false, false).await?;
     }
-    let admin_password = users::ensure_initial_admin(&state).await?;
-    let demo_password = if demo { Some(portcullis::demo::register(&state).await?) } else { None };
+    // Listening first: a port already taken must stop the start before the first
+    // administrator is made, whose password is shown only once (below).
     let listener =
         tokio::net::TcpListener::bind(&listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let admin_password = users::ensure_initial_admin(&state).await?;
+    let demo_password = if demo { Some(portcullis::demo::register(&state).await?) } else { None };
     tracing::info!(
         issuer = %state.issuer(),
         open = %format!("{}/{}", state.issuer(), if demo { "demo" } else { "" }),

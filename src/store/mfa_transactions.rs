@@ -192,7 +192,7 @@ pub async fn start(db: &Db, s: &Start<'_>) -> AppResult<()> {
     on_db_write!(db, p => {
         let mut tx = p.begin().await?;
         if let Some(r) = &request {
-            super::sessions::insert_auth_request(r, true).execute(&mut *tx).await?;
+            super::sessions::insert_auth_request(r, super::sessions::Insert::IfNew).execute(&mut *tx).await?;
         }
         let v = &t.plugin;
         sqlx::query(insert_txn)

@@ -401,17 +401,31 @@ macro_rules! req_columns {
     };
 }
 
+/// Stores a request waiting for its login. On PostgreSQL its commit does not wait for the
+/// WAL to reach the disk (`synchronous_commit` off for this one statement's transaction): a
+/// crash of the database in the next few hundred milliseconds may lose the request, and the
+/// user then starts the login again; nothing issued depends on it, since every write that
+/// consumes it commits synchronously and so flushes it first. Every other write keeps the
+/// server's setting.
 pub async fn create_auth_request(db: &Db, r: &LoginRequest) -> AppResult<()> {
     let row = RequestRow::of(r);
-    on_db_write!(db, p => insert_auth_request(&row, false).execute(p).await?.rows_affected());
+    on_db_write!(db, p => insert_auth_request(&row, Insert::Waiting).execute(p).await?.rows_affected());
     Ok(())
 }
 
-/// The statement storing a request's row, for either database (inside a caller's
-/// transaction too); `if_new` leaves a request already stored (same id) as it is.
+/// How `insert_auth_request` stores its row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Insert {
+    /// A new request waiting for its login (see `create_auth_request`).
+    Waiting,
+    /// Inside a caller's transaction; a request already stored (same id) stays as it is.
+    IfNew,
+}
+
+/// The statement storing a request's row, for either database.
 pub(crate) fn insert_auth_request<'q, DB: sqlx::Database>(
     r: &'q RequestRow,
-    if_new: bool,
+    how: Insert,
 ) -> sqlx::query::Query<'static, DB, DB::Arguments>
 where
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -422,7 +436,16 @@ where
     Protocol: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Assurance: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    const SQL: &str = concat!(
+    // `set_config(…, true)` holds for the statement's own transaction only: the connection
+    // goes back to the pool with the server's setting. (SQLite's commits follow
+    // `sqlite_synchronous`, whose NORMAL already leaves the syncing to the checkpoint.)
+    const WAITING_PG: &str = concat!(
+        "INSERT INTO auth_requests (",
+        req_columns!(),
+        ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21 \
+         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+    );
+    const WAITING: &str = concat!(
         "INSERT INTO auth_requests (",
         req_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
@@ -433,7 +456,12 @@ where
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
          ON CONFLICT (id) DO NOTHING"
     );
-    sqlx::query(if if_new { IF_NEW } else { SQL })
+    let sql = match how {
+        Insert::IfNew => IF_NEW,
+        Insert::Waiting if DB::NAME == "PostgreSQL" => WAITING_PG,
+        Insert::Waiting => WAITING,
+    };
+    sqlx::query(sql)
         .bind(&r.id)
         .bind(&r.app_id)
         .bind(r.protocol)

@@ -274,17 +274,25 @@ async fn admin_commands_with_json(b: Backend) {
 
 async fn serve_and_sigterm(b: Backend) {
     let Some(e) = env(b).await else { return };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A port already taken stops the start before the first administrator is made: its
+    // password is shown only once, by the start that goes on to serve.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().port();
+    let refused = e.cmd(&["serve", "--demo"]).env("PORTCULLIS_LISTEN", format!("127.0.0.1:{busy}")).output().unwrap();
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains(&format!("cannot listen on 127.0.0.1:{busy}")), "{why}");
+    assert!(!String::from_utf8_lossy(&refused.stdout).contains("username: admin"));
+    drop(taken);
+    let Listening { child, port, stdout } = listening(None, |port| {
+        let mut c = e.cmd(&["serve", "--demo"]);
+        c.env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PORTCULLIS_ISSUER", format!("http://127.0.0.1:{port}"))
+            .env("PORTCULLIS_LOG_FORMAT", "json")
+            .stderr(Stdio::piped());
+        c
+    });
     let base = format!("http://127.0.0.1:{port}");
-    let child = e
-        .cmd(&["serve", "--demo"])
-        .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PORTCULLIS_ISSUER", &base)
-        .env("PORTCULLIS_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     assert!(wait_ready(&base).await, "server did not become ready");
     // The container health check: ready here, not on a port nothing listens on.
     let ready = e.cmd(&["health"]).env("PORTCULLIS_LISTEN", format!("0.0.0.0:{port}")).output().unwrap();
@@ -300,7 +308,7 @@ async fn serve_and_sigterm(b: Backend) {
     assert!(term.success());
     let status = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
     assert!(status.status.success(), "graceful exit on SIGTERM: {status:?}");
-    let stdout = String::from_utf8_lossy(&status.stdout);
+    let stdout = stdout.join().unwrap();
     assert!(stdout.contains("username: admin"), "first start prints the admin account: {stdout}");
     assert!(stdout.contains("username: demo"));
     let stderr = String::from_utf8_lossy(&status.stderr);

@@ -268,6 +268,54 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A `portcullis serve` child that listens, on `port`.
+pub struct Listening {
+    pub child: std::process::Child,
+    pub port: u16,
+    /// Everything the child prints on its standard output, once it has exited.
+    pub stdout: std::thread::JoinHandle<String>,
+}
+
+/// Starts `portcullis serve` as `command(port)` builds it (`PORTCULLIS_LISTEN` on that port;
+/// standard output is taken here) and returns once it listens. A port picked free can be
+/// taken before the child binds it (another test's server, or a connection's local port), and
+/// a check of `/readyz` could then reach that other server: the child says when it listens,
+/// on its standard output, and one that could not is started again on another port. `first`
+/// is the port to try first (default: any free one). A child's standard error, when
+/// `command` leaves it to its caller, shows why it did not listen.
+pub fn listening(first: Option<u16>, mut command: impl FnMut(u16) -> std::process::Command) -> Listening {
+    use std::io::BufRead;
+    const TRIES: usize = 5;
+    let mut port = first.unwrap_or_else(free_port);
+    for _ in 0..TRIES {
+        let mut child = command(port).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        // The output is read to its end (a closed pipe would fail the child's later prints).
+        let out = child.stdout.take().unwrap();
+        let (listens, heard) = std::sync::mpsc::channel();
+        let stdout = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if line.starts_with("Portcullis is running at") {
+                    let _ = listens.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let wait = std::time::Duration::from_secs(60);
+        if tokio::task::block_in_place(|| heard.recv_timeout(wait)).is_ok() {
+            return Listening { child, port, stdout };
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("`portcullis serve` did not listen on {port}: {}", stdout.join().unwrap_or_default());
+        port = free_port();
+    }
+    panic!("`portcullis serve` could not start in {TRIES} tries (see above)");
+}
+
 /// Drops a test's PostgreSQL schema, from a separate thread: `Drop` cannot await.
 fn drop_schema(url: String, schema: String) {
     let _ = std::thread::spawn(move || {
@@ -756,46 +804,20 @@ impl Nodes {
         i
     }
 
-    /// Starts node `i` on the port of `bases[i]`, and returns once it listens there. A port
-    /// picked free can be taken before the node binds it (another test's server, or a
-    /// connection's local port), and a check of `/readyz` could then reach that other server:
-    /// the node says when it listens, on its standard output, and one that could not is
-    /// started again on another port (`bases[i]` changes).
+    /// Starts node `i` on the port of `bases[i]` (see `listening`; `bases[i]` follows the
+    /// port it ends up on).
     fn serve_at(&mut self, i: usize, env: &[(&str, &str)]) -> std::process::Child {
-        use std::io::BufRead;
-        const TRIES: usize = 5;
-        for _ in 0..TRIES {
-            let port = self.bases[i].rsplit(':').next().unwrap().to_owned();
-            let log = self.dir.path().join(format!("node-{port}.log"));
-            let mut child = self
-                .cli(&["serve"])
-                .envs(env.iter().copied())
+        let first: u16 = self.bases[i].rsplit(':').next().unwrap().parse().unwrap();
+        let dir = self.dir.path().to_owned();
+        let started = listening(Some(first), |port| {
+            let mut c = self.cli(&["serve"]);
+            c.envs(env.iter().copied())
                 .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap();
-            // The output is read to its end (a closed pipe would fail the node's later prints).
-            let out = child.stdout.take().unwrap();
-            let (listening, heard) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                for line in std::io::BufReader::new(out).lines() {
-                    let Ok(line) = line else { break };
-                    if line.starts_with("Portcullis is running at") {
-                        let _ = listening.send(());
-                    }
-                }
-            });
-            let wait = std::time::Duration::from_secs(60);
-            if tokio::task::block_in_place(|| heard.recv_timeout(wait)).is_ok() {
-                return child;
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            eprintln!("node {i} did not listen on {port}: {}", std::fs::read_to_string(&log).unwrap_or_default());
-            self.bases[i] = format!("http://127.0.0.1:{}", free_port());
-        }
-        panic!("node {i} could not start in {TRIES} tries (its log is printed above)");
+                .stderr(std::fs::File::create(dir.join(format!("node-{port}.log"))).unwrap());
+            c
+        });
+        self.bases[i] = format!("http://127.0.0.1:{}", started.port);
+        started.child
     }
 
     /// Kills node `i` outright (SIGKILL: no shutdown, no cleanup), as a crash would.

@@ -17,6 +17,21 @@ struct OwnPostgres {
     port: u16,
 }
 
+/// A free port below the range the kernel hands out for port 0 and for outgoing connections,
+/// so that no other test's server or connection takes it while this PostgreSQL is down.
+fn quiet_port() -> u16 {
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768);
+    let span = low.saturating_sub(10_000).max(1);
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u16;
+    (0..span)
+        .map(|i| 10_000 + seed.wrapping_add(i) % span)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port below the ephemeral range")
+}
+
 fn as_postgres(cmd: &str) -> std::process::Output {
     Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", cmd]).output().unwrap()
 }
@@ -35,26 +50,34 @@ impl OwnPostgres {
         };
         let dir = tempfile::tempdir().unwrap();
         assert!(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap().success());
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let pg = OwnPostgres { bin, dir, port };
+        let mut pg = OwnPostgres { bin, dir, port: quiet_port() };
         let out = as_postgres(&format!(
             "{}/initdb -D {}/data -A trust -U postgres --no-sync >/dev/null",
             pg.bin.display(),
             pg.dir.path().display()
         ));
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        // The port may still be taken between the check and the start: then another one.
+        for _ in 0..4 {
+            if pg.try_ctl("start").status.success() {
+                return Some(pg);
+            }
+            pg.port = quiet_port();
+        }
         pg.ctl("start");
         Some(pg)
     }
 
-    fn ctl(&self, action: &str) {
+    fn try_ctl(&self, action: &str) -> std::process::Output {
         let d = self.dir.path().display();
         let opts = format!("-p {} -k {d} -c listen_addresses=127.0.0.1 -c fsync=off", self.port);
-        let out = as_postgres(&format!(
-            "{}/pg_ctl -D {d}/data -l {d}/log -m fast -w -o '{opts}' {action}",
-            self.bin.display()
-        ));
-        assert!(out.status.success(), "pg_ctl {action}: {}", String::from_utf8_lossy(&out.stderr));
+        as_postgres(&format!("{}/pg_ctl -D {d}/data -l {d}/log -m fast -w -o '{opts}' {action}", self.bin.display()))
+    }
+
+    fn ctl(&self, action: &str) {
+        let out = self.try_ctl(action);
+        let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+        assert!(out.status.success(), "pg_ctl {action}: {}\n{log}", String::from_utf8_lossy(&out.stderr));
     }
 
     fn url(&self) -> String {

@@ -99,3 +99,62 @@ async fn a_new_session_ends_the_browsers_previous_one(b: Backend) {
     let kept: Vec<String> = ids(&before).into_iter().filter(|id| ids(&after).contains(id)).collect();
     assert_eq!(kept.len(), 1, "one of the two earlier sessions is gone, the new one replaces it");
 }
+
+/// A waiting request is stored without waiting for PostgreSQL's WAL flush, and only it: the
+/// setting holds for that statement's own transaction. Had it stayed on the connection, the
+/// sessions, grants and limits written next on it would be lost with a crash of the database.
+/// Every connection the pool holds after racing authorization requests commits as the server
+/// is set, and every request is stored and can be signed in with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_requests_leave_commits_as_the_server_sets_them() {
+    let Some(srv) = TestServer::start(Backend::Postgres).await else { return };
+    srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let (verifier, challenge) = pkce();
+    let authorize =
+        authorize_url(&srv, &app.client_id, &[("code_challenge", &challenge), ("code_challenge_method", "S256")]);
+    const REQUESTS: usize = 40;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..REQUESTS {
+        let (browser, url) = (browser(), authorize.clone());
+        set.spawn(async move {
+            let page = browser.get(url).send().await.unwrap();
+            assert_eq!(page.status(), 200);
+            (browser, page.text().await.unwrap())
+        });
+    }
+    let pages = set.join_all().await;
+    let Db::Postgres(pg) = &srv.state.db else { unreachable!() };
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_requests").fetch_one(&pg.pool).await.unwrap();
+    assert_eq!(stored, REQUESTS as i64);
+    // All of the pool's connections at once, each asked how its next commit will go.
+    let mut held = Vec::new();
+    for _ in 0..pg.pool.size() {
+        held.push(pg.pool.acquire().await.unwrap());
+    }
+    assert!(held.len() > 1, "the racing requests used several connections");
+    for conn in &mut held {
+        let as_set: bool =
+            sqlx::query_scalar("SELECT setting = reset_val FROM pg_settings WHERE name = 'synchronous_commit'")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+        assert!(as_set, "a connection came back from storing a request with its commits made asynchronous");
+    }
+    drop(held);
+    // The last request stored is signed in with, and its code exchanged.
+    let (browser, html) = pages.last().unwrap();
+    let form = [
+        ("csrf", hidden_input(html, "csrf").unwrap()),
+        ("request", hidden_input(html, "request").unwrap()),
+        ("username", "alice".to_owned()),
+        ("password", PASSWORD.to_owned()),
+    ];
+    let resp = browser.post(srv.url("/login")).form(&form).send().await.unwrap();
+    let to = resp.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned();
+    let code = query_param(&to, "code").unwrap_or_else(|| panic!("signed in to the app: {to}"));
+    let tokens = exchange_code(&srv, &app, &code, &verifier).await;
+    assert_eq!(tokens.status(), 200);
+    let tokens: serde_json::Value = tokens.json().await.unwrap();
+    assert!(tokens.get("id_token").is_some(), "{tokens}");
+}
