@@ -170,28 +170,69 @@ impl Peer {
     }
 
     /// Runs the load tool; returns its `RESULT` (`Null` for `mint`, which writes tokens) and
-    /// the server's CPU share over the run.
-    fn load(&self, mode: &str, args: &[String], server_pid: u32) -> (serde_json::Value, f64) {
-        let cpu0 = proc_cpu_seconds(server_pid);
-        let t0 = Instant::now();
+    /// where the machine's processor time went over the run.
+    fn load(&self, mode: &str, args: &[String], server_pid: u32) -> (serde_json::Value, Split) {
+        let before = Sample::take(server_pid);
         let out = std::process::Command::new("node")
             .arg(self.dir.join("oidc-load.mjs"))
             .arg(mode)
             .args(args)
             .output()
             .expect("run the load tool");
-        let cpu = (proc_cpu_seconds(server_pid) - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
+        let mut split = Sample::take(server_pid).since(&before);
         assert!(out.status.success(), "{mode} failed: {}", String::from_utf8_lossy(&out.stderr));
         if mode == "mint" {
-            return (serde_json::Value::Null, cpu);
+            return (serde_json::Value::Null, split);
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let result = stdout
+        let result: serde_json::Value = stdout
             .lines()
             .find_map(|l| l.strip_prefix("RESULT "))
             .and_then(|j| serde_json::from_str(j).ok())
             .unwrap_or_else(|| panic!("{mode} gave no result: {}", String::from_utf8_lossy(&out.stderr)));
-        (result, cpu)
+        split.load_tool = result["loadgen_cpu_pct"].as_f64().unwrap_or(0.0);
+        (result, split)
+    }
+}
+
+/// Where the machine's processor time went over one run of the load tool, in per cent of one
+/// core: the server, PostgreSQL's processes (all of them, whatever they served), the load tool
+/// (as it measures itself), and the machine's idle time (all cores, from `/proc/stat`).
+#[derive(Default, Clone, Copy)]
+struct Split {
+    server: f64,
+    postgres: f64,
+    load_tool: f64,
+    idle: f64,
+}
+
+/// Cumulative processor times at one instant, for `Split`.
+struct Sample {
+    at: Instant,
+    server: f64,
+    postgres: f64,
+    idle: f64,
+}
+
+impl Sample {
+    fn take(server_pid: u32) -> Sample {
+        Sample {
+            at: Instant::now(),
+            server: proc_cpu_seconds(server_pid),
+            postgres: postgres_cpu_seconds(),
+            idle: machine_idle_seconds(),
+        }
+    }
+
+    fn since(&self, before: &Sample) -> Split {
+        let secs = self.at.duration_since(before.at).as_secs_f64().max(f64::EPSILON);
+        let pct = |a: f64, b: f64| (a - b) / secs * 100.0;
+        Split {
+            server: pct(self.server, before.server),
+            postgres: pct(self.postgres, before.postgres),
+            load_tool: 0.0,
+            idle: pct(self.idle, before.idle),
+        }
     }
 }
 
@@ -209,10 +250,10 @@ struct Target {
 struct SideBySide {
     refresh: f64,
     refresh_p99: f64,
-    refresh_cpu: f64,
+    refresh_split: Split,
     logins: f64,
     login_p99: f64,
-    login_cpu: f64,
+    login_split: Split,
 }
 
 fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> SideBySide {
@@ -234,18 +275,18 @@ fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> Sid
     peer.load("mint", &mint, t.pid);
     let mut refresh = mint.clone();
     refresh.extend(["--duration".to_owned(), seconds.to_string()]);
-    let (r, refresh_cpu) = peer.load("refresh", &refresh, t.pid);
+    let (r, refresh_split) = peer.load("refresh", &refresh, t.pid);
     let mut login = common.clone();
     login.extend(["--concurrency", "16", "--duration", &seconds.to_string()].map(str::to_owned));
-    let (l, login_cpu) = peer.load("login", &login, t.pid);
+    let (l, login_split) = peer.load("login", &login, t.pid);
     let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
     SideBySide {
         refresh: num(&r, "ok_per_s"),
         refresh_p99: num(&r, "p99_ms"),
-        refresh_cpu,
+        refresh_split,
         logins: num(&l, "ok_per_s"),
         login_p99: num(&l, "p99_ms"),
-        login_cpu,
+        login_split,
     }
 }
 
@@ -364,10 +405,10 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             r.refresh,
             ratio,
             r.refresh_p99,
-            r.refresh_cpu,
+            r.refresh_split.server,
             r.logins,
             r.login_p99,
-            r.login_cpu,
+            r.login_split.server,
             share(logins.map(|l| l / limit)),
             share(logins.map(|l| l / limit_rc)),
         );
@@ -384,6 +425,7 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
     let _ = child.kill();
     let _ = child.wait();
     row(&t.name, &p, 1.0, None);
+    let mut splits = vec![(t.name.clone(), false, p.refresh_split, p.login_split, p.refresh, p.logins)];
     let mut backends = vec![("sqlite", None)];
     if let Some(url) = pg {
         backends.push(("postgres", Some(url)));
@@ -402,7 +444,39 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             drop(child.stdin.take());
             let _ = child.wait();
             row(&t.name, &r, r.refresh / p.refresh.max(f64::EPSILON), Some(r.logins));
+            splits.push((t.name.clone(), url.is_some(), r.refresh_split, r.login_split, r.refresh, r.logins));
         }
+    }
+    // The ratios are shares of one machine: what the load tool and PostgreSQL take, and what
+    // stays idle, the server cannot use.
+    println!();
+    println!(
+        "Where the machine's time went in the same runs (per cent of one core; {} cores = {} %; PostgreSQL: all \
+         its processes)",
+        num_cpus(),
+        num_cpus() * 100
+    );
+    println!(
+        "{:<26} {:>7} {:>7} {:>7} {:>7} {:>10} | {:>7} {:>7} {:>7} {:>7} {:>9}",
+        "target", "server", "PG", "load", "idle", "µs/refr.", "server", "PG", "load", "idle", "ms/login"
+    );
+    let pct = |v: f64| format!("{v:.0}%");
+    for (name, pg, r, l, refresh, logins) in splits {
+        let pg_pct = |s: &Split| if pg { pct(s.postgres) } else { "—".to_owned() };
+        println!(
+            "{:<26} {:>7} {:>7} {:>7} {:>7} {:>10.0} | {:>7} {:>7} {:>7} {:>7} {:>9.1}",
+            name,
+            pct(r.server),
+            pg_pct(&r),
+            pct(r.load_tool),
+            pct(r.idle),
+            r.server / 100.0 / refresh.max(f64::EPSILON) * 1e6,
+            pct(l.server),
+            pg_pct(&l),
+            pct(l.load_tool),
+            pct(l.idle),
+            l.server / 100.0 / logins.max(f64::EPSILON) * 1e3,
+        );
     }
 }
 
@@ -426,6 +500,23 @@ fn proc_status_kib(pid: u32, key: &str) -> u64 {
         .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(|l| l.to_owned()))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
+}
+
+/// utime + stime of every process named `postgres`, in seconds.
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .map(proc_cpu_seconds)
+        .sum()
+}
+
+/// The machine's idle time (idle and iowait, all cores), in seconds.
+fn machine_idle_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu: Vec<f64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    (cpu.get(3).copied().unwrap_or(0.0) + cpu.get(4).copied().unwrap_or(0.0)) / 100.0
 }
 
 /// utime + stime of a process, in seconds.
