@@ -198,7 +198,7 @@ impl Peer {
 /// Where the machine's processor time went over one run of the load tool, in per cent of one
 /// core: the server, PostgreSQL's processes (all of them, whatever they served), the load tool
 /// (as it measures itself), and the machine's idle time (all cores, from `/proc/stat`).
-#[derive(Default, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Split {
     server: f64,
     postgres: f64,
@@ -247,6 +247,7 @@ struct Target {
     portcullis: bool,
 }
 
+#[derive(Clone, Copy)]
 struct SideBySide {
     refresh: f64,
     refresh_p99: f64,
@@ -425,7 +426,7 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
     let _ = child.kill();
     let _ = child.wait();
     row(&t.name, &p, 1.0, None);
-    let mut splits = vec![(t.name.clone(), false, p.refresh_split, p.login_split, p.refresh, p.logins)];
+    let mut runs = vec![(t.name.clone(), false, p)];
     let mut backends = vec![("sqlite", None)];
     if let Some(url) = pg {
         backends.push(("postgres", Some(url)));
@@ -444,7 +445,7 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             drop(child.stdin.take());
             let _ = child.wait();
             row(&t.name, &r, r.refresh / p.refresh.max(f64::EPSILON), Some(r.logins));
-            splits.push((t.name.clone(), url.is_some(), r.refresh_split, r.login_split, r.refresh, r.logins));
+            runs.push((t.name.clone(), url.is_some(), r));
         }
     }
     // The ratios are shares of one machine: what the load tool and PostgreSQL take, and what
@@ -461,7 +462,8 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
         "target", "server", "PG", "load", "idle", "µs/refr.", "server", "PG", "load", "idle", "ms/login"
     );
     let pct = |v: f64| format!("{v:.0}%");
-    for (name, pg, r, l, refresh, logins) in splits {
+    for (name, pg, run) in runs {
+        let (r, l) = (run.refresh_split, run.login_split);
         let pg_pct = |s: &Split| if pg { pct(s.postgres) } else { "—".to_owned() };
         println!(
             "{:<26} {:>7} {:>7} {:>7} {:>7} {:>10.0} | {:>7} {:>7} {:>7} {:>7} {:>9.1}",
@@ -470,12 +472,12 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             pg_pct(&r),
             pct(r.load_tool),
             pct(r.idle),
-            r.server / 100.0 / refresh.max(f64::EPSILON) * 1e6,
+            r.server / 100.0 / run.refresh.max(f64::EPSILON) * 1e6,
             pct(l.server),
             pg_pct(&l),
             pct(l.load_tool),
             pct(l.idle),
-            l.server / 100.0 / logins.max(f64::EPSILON) * 1e3,
+            l.server / 100.0 / run.logins.max(f64::EPSILON) * 1e3,
         );
     }
 }
