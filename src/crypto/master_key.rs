@@ -11,6 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 
 pub struct MasterKey {
     key: RandomizedNonceKey,
+    /// Masks the row keys that refresh tokens carry (`locator`).
+    locator: super::LocatorMask,
 }
 
 impl fmt::Debug for MasterKey {
@@ -23,7 +25,7 @@ impl MasterKey {
     pub fn from_bytes(bytes: &[u8]) -> anyhow::Result<Self> {
         anyhow::ensure!(bytes.len() == 32, "master key must be 32 bytes, got {}", bytes.len());
         let key = RandomizedNonceKey::new(&AES_256_GCM, bytes).map_err(|_| anyhow::anyhow!("invalid master key"))?;
-        Ok(MasterKey { key })
+        Ok(MasterKey { key, locator: super::LocatorMask::derive(bytes) })
     }
 
     /// Reads the key file (base64 of 32 bytes), or creates it with mode 0600 when absent.
@@ -72,6 +74,12 @@ impl MasterKey {
         let bytes =
             STANDARD.decode(text.trim()).map_err(|_| anyhow::anyhow!("master key {} is not base64", path.display()))?;
         Self::from_bytes(&bytes)
+    }
+
+    /// The permutation that masks the row keys refresh tokens carry, the same on every node
+    /// that shares this key.
+    pub fn locator(&self) -> &super::LocatorMask {
+        &self.locator
     }
 
     /// nonce ‖ ciphertext ‖ tag. `context` is bound as associated data so a ciphertext

@@ -2,6 +2,7 @@
 //! hashing and signing keys. Everything uses aws-lc-rs except Argon2.
 
 pub mod keystore;
+pub mod locator;
 pub mod master_key;
 pub mod password;
 pub mod signing;
@@ -10,6 +11,7 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+pub use locator::{Located, LocatorMask};
 pub use master_key::MasterKey;
 pub use password::PasswordHasher;
 pub use signing::{KeyRing, SigningKey};

@@ -10,7 +10,7 @@ use super::claims::{Amr, UserClaims, at_hash, released_groups};
 use super::{Params, has_word};
 use crate::config::SigningAlg;
 use crate::crypto::signing::SigningKey;
-use crate::crypto::{self, Secret};
+use crate::crypto::{self, Located, Secret};
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::state::AppState;
 use crate::store::grants::{CodeRedemption, Grant, Refreshed, Rotation};
@@ -114,9 +114,9 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
     let now = state.now();
     let bad = |d: &str| AppError::oauth(InvalidGrant, d);
     // The refresh token is stored by the statement that redeems the code, when the checks
-    // below hold there too (one commit for the exchange).
-    let refresh_token = Secret::random();
-    let refresh_token_hash = crypto::token_hash(&refresh_token);
+    // below hold there too (one commit for the exchange); the token handed out names its row.
+    let refresh_secret = Secret::random();
+    let refresh_token_hash = crypto::token_hash(&refresh_secret);
     let challenge = verifier.as_deref().map(|v| match is_valid_verifier(v) {
         true => crypto::b64url(&crypto::sha256(v.as_bytes())),
         false => store::grants::NO_CHALLENGE.to_owned(),
@@ -172,11 +172,11 @@ async fn authorization_code(state: &AppState, client: &OidcClient, mut p: Params
         (None, None) => {}
     }
     let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &groups, &grant.scope, now).await?;
-    if !redeemed.refresh_stored {
+    let Some(refresh_id) = redeemed.refresh_id else {
         // Every check the statement made was made again above: they cannot disagree.
         return Err(AppError::internal("a code exchange passed its checks but its refresh token was not stored"));
-    }
-    resp.refresh_token = Some(refresh_token);
+    };
+    resp.refresh_token = Some(state.master_key.locator().token(refresh_id, &refresh_secret));
     Ok(resp)
 }
 
@@ -188,36 +188,37 @@ fn is_valid_verifier(v: &str) -> bool {
 
 async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
     let token = p.take("refresh_token").ok_or_else(|| AppError::oauth(InvalidRequest, "refresh_token is required"))?;
-    let token_hash = crypto::token_hash(&token);
+    let invalid = || AppError::oauth(InvalidGrant, "invalid refresh token");
+    let presented = locate_refresh_token(state, &token).await?.ok_or_else(invalid)?;
     let requested_scope = p.take("scope");
     // RFC 6749 §6: a narrower scope may be asked for, never a wider one. The request is
     // checked in full before the token is consumed, so a refused refresh leaves the grant as
     // it was (the scope of a grant never changes, so checking first is not a race).
     if let Some(s) = &requested_scope
-        && let Some((grant, _, _)) = store::grants::find_by_refresh_token(&state.db, &token_hash).await?
+        && let Some((grant, _, _)) = store::grants::find_by_refresh_token(&state.db, &presented).await?
         && grant.client_id == client.client_id
         && let Some(extra) = s.split_ascii_whitespace().find(|w| !has_word(&grant.scope, w))
     {
         return Err(AppError::oauth(InvalidScope, format!("scope `{extra}` was not granted")));
     }
     let now = state.now();
-    let new_token = Secret::random();
+    let new_secret = Secret::random();
     let rotation = store::grants::rotate_refresh_token(
         &state.db,
-        &token_hash,
-        &crypto::token_hash(&new_token),
+        &presented,
+        &crypto::token_hash(&new_secret),
         &client.client_id,
         now,
         now + state.config.tokens.refresh_token_ttl_seconds,
     )
     .await?;
-    let refreshed = match rotation {
-        Rotation::Rotated(r) => *r,
+    let (new_id, refreshed) = match rotation {
+        Rotation::Rotated { id, refreshed } => (id, *refreshed),
         Rotation::Reused { grant_id } => {
             tracing::warn!(%grant_id, client_id = %client.client_id, "refresh token reused; token family revoked");
             return Err(AppError::oauth(InvalidGrant, "refresh token already used; the authorization was revoked"));
         }
-        Rotation::Invalid => return Err(AppError::oauth(InvalidGrant, "invalid refresh token")),
+        Rotation::Invalid => return Err(invalid()),
     };
     let (grant, user, groups) = (refreshed.grant, refreshed.user, refreshed.groups);
     let scope = match requested_scope {
@@ -228,8 +229,21 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
     // From here on nothing is read or written: the token is consumed, and the answer must not
     // fail for a reason that a retry with that token would turn into a revoked family.
     let mut resp = issue_tokens_without_refresh(state, client, &grant, &user, &groups, &scope, now).await?;
-    resp.refresh_token = Some(new_token);
+    resp.refresh_token = Some(state.master_key.locator().token(new_id, &new_secret));
     Ok(resp)
+}
+
+/// The row a presented refresh token names: by the key it carries (`crypto::locator`), or, for
+/// a token issued before tokens carried one (43 characters), by its hash. `None` when it names
+/// none; whether it is the row's own token is for the statement that uses it to check.
+pub async fn locate_refresh_token(state: &AppState, token: &str) -> AppResult<Option<Located>> {
+    if let Some(located) = state.master_key.locator().locate(token) {
+        return Ok(Some(located));
+    }
+    if token.len() != 43 {
+        return Ok(None);
+    }
+    store::grants::legacy_refresh_token(&state.db, &crypto::token_hash(token)).await
 }
 
 async fn issue_tokens_without_refresh(
@@ -448,8 +462,9 @@ async fn find_token(state: &AppState, token: &str, hint: Option<&str>) -> AppRes
     let refresh_first = hint == Some("refresh_token");
     for attempt in 0..2 {
         if (attempt == 0) == refresh_first {
-            if let Some((grant, used, expires_at)) =
-                store::grants::find_by_refresh_token(&state.db, &crypto::token_hash(token)).await?
+            if let Some(located) = locate_refresh_token(state, token).await?
+                && let Some((grant, used, expires_at)) =
+                    store::grants::find_by_refresh_token(&state.db, &located).await?
             {
                 return Ok(Some(FoundToken::Refresh { grant: Box::new(grant), used, expires_at }));
             }

@@ -1,6 +1,7 @@
 //! Grants (one per authorization), their authorization codes and refresh tokens. A grant is a
 //! refresh-token family: revoking it kills every token issued from it (RFC 9700 §4.14.2).
-//! Every single-use artefact is consumed by one conditional UPDATE, so two concurrent
+//! Every single-use artefact is consumed by one conditional statement (an UPDATE of a code, a
+//! refresh token's successor inserted under a unique index), so two concurrent
 //! redemptions on any number of nodes yield exactly one winner.
 
 use futures_util::future::BoxFuture;
@@ -9,6 +10,7 @@ use sqlx::{FromRow, PgConnection, Postgres, Sqlite, SqliteConnection};
 use super::group_commit::GroupedWrite;
 use super::users::Profile;
 use super::{Db, returned};
+use crate::crypto::Located;
 use crate::error::AppResult;
 use crate::{on_db, on_db_write, profile_columns};
 
@@ -165,9 +167,9 @@ pub struct RedeemedCode {
     /// the grant only after this statement, so the winner still gets (soon revoked) tokens,
     /// exactly as when the replay comes later.
     pub grant_revoked: bool,
-    /// Whether the exchange's refresh token was stored with the redemption: exactly when every
-    /// check of `Exchange` held.
-    pub refresh_stored: bool,
+    /// The row of the exchange's refresh token, stored with the redemption: there exactly when
+    /// every check of `Exchange` held.
+    pub refresh_id: Option<i64>,
     /// The grant with its user's profile and groups, as one JSON object (`RefreshedObject`).
     #[sqlx(rename = "refreshed")]
     granted: Option<String>,
@@ -212,11 +214,12 @@ pub const NO_CHALLENGE: &str = "!";
 pub async fn redeem_code(db: &Db, code_hash: &str, x: &Exchange<'_>, now: i64) -> AppResult<CodeRedemption> {
     // `$1` the code, `$2` now, `$3` the refresh token's hash, `$4` its expiry, `$5` the client,
     // `$6` the redirect URI, `$7` the verifier's challenge. SQLite runs two statements in one
-    // transaction on its one writer (the token first, while the code is still unused); on
-    // PostgreSQL the token is one more part of the redemption's statement.
+    // transaction on its one writer (the token first, while the code is still unused; its row
+    // is the connection's last insert if it was stored, and another row if not); on PostgreSQL
+    // the token is one more part of the redemption's statement.
     const SQLITE: &str = concat!(
-        "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
-         SELECT $3, a.grant_id, $2, $4, NULL FROM auth_codes a \
+        "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) \
+         SELECT $3, a.grant_id, $2, $4 FROM auth_codes a \
            JOIN grants g ON g.id = a.grant_id JOIN users u ON u.id = g.user_id \
          WHERE a.code_hash = $1 AND a.used_at IS NULL AND a.expires_at > $2 AND g.client_id = $5 \
            AND g.revoked_at IS NULL AND NOT u.disabled AND a.redirect_uri = $6 \
@@ -224,21 +227,21 @@ pub async fn redeem_code(db: &Db, code_hash: &str, x: &Exchange<'_>, now: i64) -
          UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
          RETURNING grant_id, redirect_uri, code_challenge, expires_at, \
          (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = auth_codes.grant_id) AS grant_revoked, \
-         EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $3) AS refresh_stored",
+         (SELECT r.id FROM refresh_tokens r WHERE r.id = last_insert_rowid() AND r.token_hash = $3) AS refresh_id",
         refreshed_of_token!("auth_codes.grant_id"),
     );
     const POSTGRES: &str = concat!(
         "WITH r AS (UPDATE auth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
            RETURNING grant_id, redirect_uri, code_challenge, expires_at), \
-         stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
-           SELECT $3, r.grant_id, $2, $4, NULL FROM r \
+         stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) \
+           SELECT $3, r.grant_id, $2, $4 FROM r \
              JOIN grants g ON g.id = r.grant_id JOIN users u ON u.id = g.user_id \
            WHERE r.expires_at > $2 AND g.client_id = $5 AND g.revoked_at IS NULL AND NOT u.disabled \
              AND r.redirect_uri = $6::text AND r.code_challenge IS NOT DISTINCT FROM $7::text \
-           RETURNING 1) \
+           RETURNING id) \
          SELECT grant_id, redirect_uri, code_challenge, expires_at, \
          (SELECT g.revoked_at IS NOT NULL FROM grants g WHERE g.id = r.grant_id) AS grant_revoked, \
-         EXISTS (SELECT 1 FROM stored) AS refresh_stored",
+         (SELECT id FROM stored) AS refresh_id",
         pg_refreshed_of!("r.grant_id"),
         " FROM r",
     );
@@ -374,8 +377,8 @@ impl From<RefreshedObject> for Refreshed {
 }
 
 pub enum Rotation {
-    /// The old token is consumed and the new one stored, atomically.
-    Rotated(Box<Refreshed>),
+    /// The old token is consumed and its successor stored, atomically, as the row `id`.
+    Rotated { id: i64, refreshed: Box<Refreshed> },
     /// The token was already used: reuse of a rotated token (RFC 9700 §4.14.2). The family
     /// has been revoked.
     Reused { grant_id: String },
@@ -383,118 +386,139 @@ pub enum Rotation {
     Invalid,
 }
 
-/// A token may be consumed only if it is unused, unexpired, and its grant is this client's and
+/// A token may be replaced only if it is unused, unexpired, and its grant is this client's and
 /// in force; a token presented by another client stays untouched for its owner. One text for
 /// every statement that rotates (single or grouped, either backend), given where the
-/// presented hash, the time and the client come from, so the rule cannot differ between
-/// them. The grant is read by its key from the token's row, as a scalar subquery (the client
-/// of that grant if it is in force, compared with the presenting client), never a join on the
-/// client: an `IN (SELECT id FROM grants WHERE client_id = …)` made SQLite list every grant of
-/// the client on every refresh, and an `EXISTS` that PostgreSQL turned into a semi-join let
-/// its planner match a group's entries with every grant of their client before finding their
-/// tokens (27 rotations probed 1,728 token keys with 64 grants, and it grows with the grants).
-/// An optional fourth argument adds a condition on the token's key alone (`AND token_hash …`).
+/// presented row's key and hash, the time and the client come from, so the rule cannot differ
+/// between them. The presented token is the row `p`, found by its key; its hash must match.
+/// That it has not been replaced yet is the successor's insert's to find: the unique index on
+/// `parent_id` takes one successor per token (`ON CONFLICT (parent_id) DO NOTHING`), however
+/// many statements race for it, on any number of nodes; `used_at` is set only on tokens of
+/// the earlier form (migration 0021). The grant is read by its key from the token's row, as a
+/// scalar subquery (the client of that grant if it is in force, compared with the presenting
+/// client), never a join on the client: an `IN (SELECT id FROM grants WHERE client_id = …)`
+/// made SQLite list every grant of the client on every refresh, and an `EXISTS` that
+/// PostgreSQL turned into a semi-join let its planner match a group's entries with every grant
+/// of their client before finding their tokens. An optional fifth argument adds a condition on
+/// the token's key alone (`AND p.id …`).
 macro_rules! consumable_refresh {
-    ($token:literal, $now:literal, $client:literal) => {
-        consumable_refresh!($token, $now, $client, "")
+    ($id:literal, $hash:literal, $now:literal, $client:literal) => {
+        consumable_refresh!($id, $hash, $now, $client, "")
     };
-    ($token:literal, $now:literal, $client:literal, $key_also:literal) => {
+    ($id:literal, $hash:literal, $now:literal, $client:literal, $key_also:literal) => {
         concat!(
-            " WHERE refresh_tokens.token_hash = ",
-            $token,
+            " WHERE p.id = ",
+            $id,
             $key_also,
-            " AND refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > ",
+            " AND p.token_hash = ",
+            $hash,
+            " AND p.used_at IS NULL AND p.expires_at > ",
             $now,
-            " AND (SELECT g.client_id FROM grants g WHERE g.id = refresh_tokens.grant_id AND g.revoked_at IS NULL) = ",
+            " AND (SELECT g.client_id FROM grants g WHERE g.id = p.grant_id AND g.revoked_at IS NULL) = ",
             $client,
             " "
         )
     };
 }
 
-/// PostgreSQL consumes, stores the successor and reads the grant with its user's profile and groups in
-/// one statement (one round trip, one atomic unit) with data-modifying CTEs.
+/// Whether the token `r` has been used: replaced by a successor, or (a token of the earlier
+/// form) marked used.
+macro_rules! refresh_used {
+    () => {
+        "(r.used_at IS NOT NULL OR EXISTS (SELECT 1 FROM refresh_tokens c WHERE c.parent_id = r.id))"
+    };
+}
+
+/// The rows a rotation stored (`stored`: the successor's `id`, `token_hash` and `grant_id`),
+/// each with its grant, the user's profile and groups, on PostgreSQL.
+macro_rules! pg_stored_with_grant {
+    () => {
+        concat!(
+            "SELECT s.id AS rotated_id, s.token_hash AS rotated_to, ",
+            grant_columns_beside_profile!(),
+            ", ",
+            profile_columns!(),
+            ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]'::json) FROM groups gr \
+               JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id) AS groups",
+            " FROM stored s JOIN grants g ON g.id = s.grant_id JOIN users u ON u.id = g.user_id"
+        )
+    };
+}
+
+/// PostgreSQL stores the successor and reads the grant with its user's profile and groups in
+/// one statement (one round trip, one atomic unit). `$1` the presented row, `$2` its hash,
+/// `$3` now, `$4` the client, `$5` the successor's hash, `$6` its expiry.
 const PG_ROTATE_REFRESH: &str = concat!(
-    "WITH consumed AS (UPDATE refresh_tokens SET used_at = $2",
-    consumable_refresh!("$1", "$2", "$3"),
-    "RETURNING grant_id), stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
-       SELECT $4, grant_id, $2, $5, NULL FROM consumed RETURNING grant_id) \
-     SELECT ",
-    grant_columns_beside_profile!(),
-    ", ",
-    profile_columns!(),
-    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]'::json) FROM groups gr \
-       JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id) AS groups",
-    " FROM grants g JOIN users u ON u.id = g.user_id WHERE g.id = (SELECT grant_id FROM stored)"
+    "WITH stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, parent_id) \
+       SELECT $5, p.grant_id, $3, $6, p.id FROM refresh_tokens p",
+    consumable_refresh!("$1", "$2", "$3", "$4"),
+    "ON CONFLICT (parent_id) DO NOTHING RETURNING id, token_hash, grant_id) ",
+    pg_stored_with_grant!()
 );
 
-/// SQLite has no data-modifying CTEs, but one statement with a trigger does the same: the
-/// token's row becomes its successor and the trigger `refresh_tokens_keep_predecessor`
-/// (migration 0008) re-inserts the presented hash as used. Grant and profile come back through
-/// RETURNING, primary-key lookups all. One statement is one atomic unit and one trip to the
-/// database thread, where a transaction and the reads after it took seven.
+/// The same on SQLite, whose INSERT returns the grant and profile as one JSON object, by
+/// primary-key lookups all. One statement is one atomic unit and one trip to the database
+/// thread.
 const SQLITE_ROTATE_REFRESH: &str = concat!(
-    "UPDATE refresh_tokens SET token_hash = $4, created_at = $2, expires_at = $5",
-    consumable_refresh!("$1", "$2", "$3"),
-    "RETURNING refresh_tokens.token_hash AS rotated_to",
+    "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, parent_id) \
+     SELECT $5, p.grant_id, $3, $6, p.id FROM refresh_tokens p",
+    consumable_refresh!("$1", "$2", "$3", "$4"),
+    "ON CONFLICT (parent_id) DO NOTHING RETURNING refresh_tokens.id, refresh_tokens.token_hash AS rotated_to",
     refreshed_of_token!("refresh_tokens.grant_id"),
 );
 
-/// A group of rotations as one statement (`group_commit`): the same rule and the same trigger
-/// as `SQLITE_ROTATE_REFRESH`, for each entry of the JSON array `$1`
-/// (`[{"old", "new", "client", "now", "exp"}]`). `jsonb_each` hands each entry on in SQLite's
-/// binary form, which `->>` reads as it is (`json_each` gives it back as text, which every
-/// row then parsed again). A token named by two entries is rotated once
-/// (SQLite updates a row once however many entries match it), and the other entry finds it
-/// used, as it would one after the other. Each rotated row says which entry it was by its new
-/// hash. Public for the test that reads its query plan.
+/// A group of rotations as one statement (`group_commit`): the same rule as
+/// `SQLITE_ROTATE_REFRESH`, for each entry of the JSON array `$1`
+/// (`[{"id", "old", "new", "client", "now", "exp"}]`). `jsonb_each` hands each entry on in
+/// SQLite's binary form, which `->>` reads as it is (`json_each` gives it back as text, which
+/// every row then parsed again). A token named by two entries gets one successor (the second
+/// insert meets the first in the unique index and does nothing), and the other entry finds
+/// it used, as it would one after the other. Each stored row says which entry it was by its
+/// new hash. Public for the test that reads its query plan.
 pub const SQLITE_ROTATE_GROUP: &str = concat!(
-    "UPDATE refresh_tokens SET token_hash = j.new_hash, created_at = j.now, expires_at = j.expires_at \
-     FROM (SELECT value ->> 'old' AS old_hash, value ->> 'new' AS new_hash, value ->> 'client' AS client_id, \
-           value ->> 'now' AS now, value ->> 'exp' AS expires_at FROM jsonb_each($1)) AS j",
-    consumable_refresh!("j.old_hash", "j.now", "j.client_id"),
-    "RETURNING refresh_tokens.token_hash AS rotated_to",
+    "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, parent_id) \
+     SELECT j.new_hash, p.grant_id, j.now, j.expires_at, p.id \
+     FROM (SELECT value ->> 'id' AS id, value ->> 'old' AS old_hash, value ->> 'new' AS new_hash, \
+           value ->> 'client' AS client_id, value ->> 'now' AS now, value ->> 'exp' AS expires_at \
+           FROM jsonb_each($1)) AS j, refresh_tokens p",
+    consumable_refresh!("j.id", "j.old_hash", "j.now", "j.client_id"),
+    "ON CONFLICT (parent_id) DO NOTHING RETURNING refresh_tokens.id, refresh_tokens.token_hash AS rotated_to",
     refreshed_of_token!("refresh_tokens.grant_id"),
 );
 
 /// A group of rotations as one statement on PostgreSQL: `PG_ROTATE_REFRESH` over the arrays
-/// `$1` (presented hashes), `$2` (new hashes), `$3` (clients), `$4` (times) and `$5` (new
-/// expiries), one entry per rotation. A token named by two entries is updated once (an
-/// `UPDATE … FROM` changes a row once, whichever entry it took), so only one of them stores a
-/// successor and the other finds nothing, as it would one after the other. Each stored row
-/// says which entry it was by its new hash. Public for the test that reads its query plan.
+/// `$1` (presented rows), `$2` (their hashes), `$3` (new hashes), `$4` (clients), `$5` (times)
+/// and `$6` (new expiries), one entry per rotation. A token named by two entries gets one
+/// successor (the second insert meets the first in the unique index and does nothing), and
+/// the other entry finds it used, as it would one after the other. Each stored row says which
+/// entry it was by its new hash. Public for the test that reads its query plan.
 pub const PG_ROTATE_GROUP: &str = concat!(
-    "WITH j AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) \
-       AS j(old_hash, new_hash, client_id, at_time, expires_at)), \
-     consumed AS (UPDATE refresh_tokens SET used_at = j.at_time FROM j",
+    "WITH j AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) \
+       AS j(old_id, old_hash, new_hash, client_id, at_time, expires_at)), \
+     stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, parent_id) \
+       SELECT j.new_hash, p.grant_id, j.at_time, j.expires_at, p.id FROM j, refresh_tokens p",
     // `= ANY($1)` besides the join: an index condition of the table alone, so even with no
     // statistics yet (a new database under a flood) the tokens are found by key, where the
     // join alone let the planner read the whole table into a hash.
-    consumable_refresh!("j.old_hash", "j.at_time", "j.client_id", " AND refresh_tokens.token_hash = ANY($1::text[])"),
-    "RETURNING refresh_tokens.grant_id, j.new_hash, j.at_time, j.expires_at), \
-     stored AS (INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
-       SELECT new_hash, grant_id, at_time, expires_at, NULL FROM consumed RETURNING token_hash, grant_id) \
-     SELECT s.token_hash AS rotated_to, ",
-    grant_columns_beside_profile!(),
-    ", ",
-    profile_columns!(),
-    ", (SELECT COALESCE(json_agg(gr.name ORDER BY gr.name), '[]'::json) FROM groups gr \
-       JOIN user_groups ug ON ug.group_id = gr.id WHERE ug.user_id = u.id) AS groups",
-    " FROM stored s JOIN grants g ON g.id = s.grant_id JOIN users u ON u.id = g.user_id"
+    consumable_refresh!("j.old_id", "j.old_hash", "j.at_time", "j.client_id", " AND p.id = ANY($1::bigint[])"),
+    "ON CONFLICT (parent_id) DO NOTHING RETURNING id, token_hash, grant_id) ",
+    pg_stored_with_grant!()
 );
 
-/// Consumes `old_hash` and stores `new_hash` atomically; a reused token revokes its whole
-/// family. Nothing is half-written: if storing the new token fails, the old one stays usable.
+/// Replaces the presented token (`presented`: its row and hash) with a successor of hash
+/// `new_hash`, atomically; a reused token revokes its whole family. Nothing is half-written:
+/// if storing the successor fails, the presented token stays usable.
 pub async fn rotate_refresh_token(
     db: &Db,
-    old_hash: &str,
+    presented: &Located,
     new_hash: &str,
     client_id: &str,
     now: i64,
     new_expires_at: i64,
 ) -> AppResult<Rotation> {
     let rotate = GroupedRotation {
-        old_hash: old_hash.to_owned(),
+        old_id: presented.id,
+        old_hash: presented.hash.clone(),
         new_hash: new_hash.to_owned(),
         client_id: client_id.to_owned(),
         now,
@@ -506,11 +530,13 @@ pub async fn rotate_refresh_token(
         Db::Sqlite(s) => s.rotations.write(rotate).await?,
         Db::Postgres(p) => p.rotations.write(rotate).await?,
     };
-    if let Some(grant) = rotated {
-        return Ok(Rotation::Rotated(Box::new(grant)));
+    if let Some((id, refreshed)) = rotated {
+        return Ok(Rotation::Rotated { id, refreshed: Box::new(refreshed) });
     }
-    let sql = "SELECT grant_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NOT NULL";
-    let used = on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(old_hash).fetch_optional(p).await?);
+    let sql =
+        concat!("SELECT r.grant_id FROM refresh_tokens r WHERE r.id = $1 AND r.token_hash = $2 AND ", refresh_used!());
+    let used = on_db!(db, p => sqlx::query_scalar::<_, String>(sql).bind(presented.id).bind(&presented.hash)
+        .fetch_optional(p).await?);
     match used {
         Some(grant_id) => {
             revoke(db, &grant_id, now).await?;
@@ -522,6 +548,7 @@ pub async fn rotate_refresh_token(
 
 /// One rotation, committed in a group with the others queued beside it.
 pub struct GroupedRotation {
+    old_id: i64,
     old_hash: String,
     new_hash: String,
     client_id: String,
@@ -529,16 +556,19 @@ pub struct GroupedRotation {
     new_expires_at: i64,
 }
 
-/// A rotated row of a group statement on PostgreSQL, with the new hash that says whose it is.
+/// A stored successor on PostgreSQL: its row, the new hash that says whose it is, and what
+/// the response is built from.
 #[derive(FromRow)]
 struct Rotated {
+    rotated_id: i64,
     rotated_to: String,
     #[sqlx(flatten)]
     refreshed: Refreshed,
 }
 
-/// A rotated row on SQLite: the new hash and the rest as one JSON object (`refreshed_of_token!`).
-type SqliteRotated = (String, String);
+/// A stored successor on SQLite: its row, its hash and the rest as one JSON object
+/// (`refreshed_of_token!`).
+type SqliteRotated = (i64, String, String);
 
 /// The `Refreshed` of a rotated row on SQLite.
 fn refreshed_of(object: &str) -> Result<Refreshed, sqlx::Error> {
@@ -546,10 +576,18 @@ fn refreshed_of(object: &str) -> Result<Refreshed, sqlx::Error> {
     Ok(object.into())
 }
 
-/// Each rotation's row of a group statement's answer (a new hash and what it rotated to), in
-/// the group's order (`None` where its token was not consumable).
-fn by_new_hash(group: &[&GroupedRotation], rows: impl Iterator<Item = (String, Refreshed)>) -> Vec<Option<Refreshed>> {
-    let mut rows: std::collections::HashMap<String, Refreshed> = rows.collect();
+/// What one rotation yields: the successor's row and what the response is built from.
+type RotationOutput = Option<(i64, Refreshed)>;
+
+/// Each rotation's successor in a group statement's answer (rows of a new hash, the
+/// successor's row and what it rotated to), in the group's order (`None` where its token was
+/// not consumable).
+fn by_new_hash(
+    group: &[&GroupedRotation],
+    rows: impl Iterator<Item = (String, i64, Refreshed)>,
+) -> Vec<RotationOutput> {
+    let mut rows: std::collections::HashMap<String, (i64, Refreshed)> =
+        rows.map(|(hash, id, refreshed)| (hash, (id, refreshed))).collect();
     group.iter().map(|r| rows.remove(&r.new_hash)).collect()
 }
 
@@ -558,6 +596,7 @@ fn by_new_hash(group: &[&GroupedRotation], rows: impl Iterator<Item = (String, R
 macro_rules! rotate_one {
     ($r:expr, $sql:expr, $row:ty, $conn:expr) => {
         sqlx::query_as::<_, $row>($sql)
+            .bind($r.old_id)
             .bind(&$r.old_hash)
             .bind($r.now)
             .bind(&$r.client_id)
@@ -570,6 +609,7 @@ macro_rules! rotate_one {
 /// One entry of SQLite's group statement's JSON input.
 #[derive(serde::Serialize)]
 struct GroupEntry<'a> {
+    id: i64,
     old: &'a str,
     new: &'a str,
     client: &'a str,
@@ -577,23 +617,29 @@ struct GroupEntry<'a> {
     exp: i64,
 }
 
-impl GroupedWrite<Sqlite> for GroupedRotation {
-    type Output = Option<Refreshed>;
+/// SQLite's rotated rows, each with its new hash.
+fn sqlite_rotated(rows: Vec<SqliteRotated>) -> Result<Vec<(String, i64, Refreshed)>, sqlx::Error> {
+    rows.into_iter().map(|(id, to, object)| Ok((to, id, refreshed_of(&object)?))).collect()
+}
 
-    fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
+impl GroupedWrite<Sqlite> for GroupedRotation {
+    type Output = RotationOutput;
+
+    fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<RotationOutput, sqlx::Error>> {
         Box::pin(async move {
             let rows = rotate_one!(self, SQLITE_ROTATE_REFRESH, SqliteRotated, conn).await?;
-            returned(rows).map(|(_, object)| refreshed_of(&object)).transpose()
+            Ok(returned(sqlite_rotated(rows)?).map(|(_, id, refreshed)| (id, refreshed)))
         })
     }
 
     fn run_group<'c>(
         group: &'c [&'c Self],
         conn: &'c mut SqliteConnection,
-    ) -> Option<BoxFuture<'c, Result<Vec<Option<Refreshed>>, sqlx::Error>>> {
+    ) -> Option<BoxFuture<'c, Result<Vec<RotationOutput>, sqlx::Error>>> {
         let entries: Vec<GroupEntry> = group
             .iter()
             .map(|r| GroupEntry {
+                id: r.old_id,
                 old: &r.old_hash,
                 new: &r.new_hash,
                 client: &r.client_id,
@@ -605,29 +651,32 @@ impl GroupedWrite<Sqlite> for GroupedRotation {
             let input = serde_json::to_string(&entries).map_err(|e| sqlx::Error::Encode(e.into()))?;
             // Read to the end (`returned`'s note): the statement commits when it is done.
             let rows = sqlx::query_as::<_, SqliteRotated>(SQLITE_ROTATE_GROUP).bind(input).fetch_all(conn).await?;
-            let rows = rows.into_iter().map(|(to, object)| Ok((to, refreshed_of(&object)?)));
-            Ok(by_new_hash(group, rows.collect::<Result<Vec<_>, sqlx::Error>>()?.into_iter()))
+            Ok(by_new_hash(group, sqlite_rotated(rows)?.into_iter()))
         }))
     }
 }
 
 impl GroupedWrite<Postgres> for GroupedRotation {
-    type Output = Option<Refreshed>;
+    type Output = RotationOutput;
 
-    fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<Option<Refreshed>, sqlx::Error>> {
-        Box::pin(async move { Ok(returned(rotate_one!(self, PG_ROTATE_REFRESH, Refreshed, conn).await?)) })
+    fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<RotationOutput, sqlx::Error>> {
+        Box::pin(async move {
+            let rows = rotate_one!(self, PG_ROTATE_REFRESH, Rotated, conn).await?;
+            Ok(returned(rows).map(|r| (r.rotated_id, r.refreshed)))
+        })
     }
 
     fn run_group<'c>(
         group: &'c [&'c Self],
         conn: &'c mut PgConnection,
-    ) -> Option<BoxFuture<'c, Result<Vec<Option<Refreshed>>, sqlx::Error>>> {
+    ) -> Option<BoxFuture<'c, Result<Vec<RotationOutput>, sqlx::Error>>> {
         let column = |f: fn(&GroupedRotation) -> &str| group.iter().map(|r| f(r)).collect::<Vec<&str>>();
         let (old, new, clients) = (column(|r| &r.old_hash), column(|r| &r.new_hash), column(|r| &r.client_id));
-        let times: Vec<i64> = group.iter().map(|r| r.now).collect();
-        let expiries: Vec<i64> = group.iter().map(|r| r.new_expires_at).collect();
+        let numbers = |f: fn(&GroupedRotation) -> i64| group.iter().map(|r| f(r)).collect::<Vec<i64>>();
+        let (ids, times, expiries) = (numbers(|r| r.old_id), numbers(|r| r.now), numbers(|r| r.new_expires_at));
         Some(Box::pin(async move {
             let rows = sqlx::query_as::<_, Rotated>(PG_ROTATE_GROUP)
+                .bind(ids)
                 .bind(old)
                 .bind(new)
                 .bind(clients)
@@ -635,13 +684,22 @@ impl GroupedWrite<Postgres> for GroupedRotation {
                 .bind(expiries)
                 .fetch_all(conn)
                 .await?;
-            Ok(by_new_hash(group, rows.into_iter().map(|r| (r.rotated_to, r.refreshed))))
+            Ok(by_new_hash(group, rows.into_iter().map(|r| (r.rotated_to, r.rotated_id, r.refreshed))))
         }))
     }
 }
 
-/// The grant a (possibly used) refresh token belongs to, for revocation and introspection.
-pub async fn find_by_refresh_token(db: &Db, token_hash: &str) -> AppResult<Option<(Grant, bool, i64)>> {
+/// The row of a refresh token issued before tokens named their rows (migration 0021), found
+/// by the hash of the whole token.
+pub async fn legacy_refresh_token(db: &Db, token_hash: &str) -> AppResult<Option<Located>> {
+    let sql = "SELECT id FROM refresh_tokens WHERE token_hash = $1 AND legacy";
+    let id = on_db!(db, p => sqlx::query_scalar::<_, i64>(sql).bind(token_hash).fetch_optional(p).await?);
+    Ok(id.map(|id| Located { id, hash: token_hash.to_owned() }))
+}
+
+/// The grant a (possibly used) refresh token belongs to, for revocation and introspection:
+/// the grant, whether the token was used, and when it expires.
+pub async fn find_by_refresh_token(db: &Db, token: &Located) -> AppResult<Option<(Grant, bool, i64)>> {
     #[derive(FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -649,10 +707,14 @@ pub async fn find_by_refresh_token(db: &Db, token_hash: &str) -> AppResult<Optio
         used: bool,
         expires_at_rt: i64,
     }
-    let sql = "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, g.nonce, g.auth_time, g.amr, g.acr, g.created_at, g.revoked_at, \
-               r.used_at IS NOT NULL AS used, r.expires_at AS expires_at_rt \
-               FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1";
-    let row = on_db!(db, p => sqlx::query_as::<_, Row>(sql).bind(token_hash).fetch_optional(p).await?);
+    let sql = concat!(
+        "SELECT g.id, g.client_id, g.user_id, g.session_id, g.scope, g.nonce, g.auth_time, g.amr, g.acr, \
+         g.created_at, g.revoked_at, ",
+        refresh_used!(),
+        " AS used, r.expires_at AS expires_at_rt \
+         FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.id = $1 AND r.token_hash = $2"
+    );
+    let row = on_db!(db, p => sqlx::query_as::<_, Row>(sql).bind(token.id).bind(&token.hash).fetch_optional(p).await?);
     Ok(row.map(|r| (r.grant, r.used, r.expires_at_rt)))
 }
 

@@ -60,6 +60,9 @@ pub struct Options {
     pub tweak: Box<dyn FnOnce(&mut Config) + Send>,
     /// A PostgreSQL server of the test's own instead of `PORTCULLIS_TEST_POSTGRES_URL`.
     pub postgres_url: Option<String>,
+    /// A schema the test made and filled (`test_schema`), in place of a new one; dropped with
+    /// the server all the same.
+    pub postgres_schema: Option<String>,
 }
 
 impl Default for Options {
@@ -71,11 +74,22 @@ impl Default for Options {
             manual_clock: false,
             tweak: Box::new(|_| {}),
             postgres_url: None,
+            postgres_schema: None,
         }
     }
 }
 
-fn postgres_url() -> Option<String> {
+/// A new, empty schema on the PostgreSQL server at `url`.
+pub async fn test_schema(url: &str) -> String {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(url).await.expect("connect to PORTCULLIS_TEST_POSTGRES_URL");
+    // The schema name is generated here from a UUID: nothing external reaches the SQL.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    schema
+}
+
+pub fn postgres_url() -> Option<String> {
     match std::env::var("PORTCULLIS_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
@@ -128,11 +142,10 @@ impl TestServer {
         let (db, pg_schema) = match &pg_url {
             None => (Db::connect(&cfg).await.unwrap(), None),
             Some(url) => {
-                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let admin = sqlx::PgPool::connect(url).await.expect("connect to PORTCULLIS_TEST_POSTGRES_URL");
-                // The schema name is generated here from a UUID: nothing external reaches the SQL.
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
-                admin.close().await;
+                let schema = match opts.postgres_schema.clone() {
+                    Some(schema) => schema,
+                    None => test_schema(url).await,
+                };
                 let opts = PgConnectOptions::from_str(url).unwrap().options([("search_path", schema.as_str())]);
                 // Two groups of rotations at once (an eighth of the pool), as in production, so
                 // that concurrent groups on one node race for the same tokens in the tests too.

@@ -90,8 +90,9 @@ async fn a_crash_loses_no_answered_rotation(b: Backend) {
     let mut unused = Vec::new();
     for chain in &chains {
         let token = chain.lock().unwrap().clone();
-        let hash = portcullis::crypto::token_hash(&token);
-        let found = portcullis::store::grants::find_by_refresh_token(&state.db, &hash).await.unwrap();
+        let row = portcullis::oidc::token::locate_refresh_token(&state, &token).await.unwrap();
+        let row = row.unwrap_or_else(|| panic!("an answered refresh token names no row"));
+        let found = portcullis::store::grants::find_by_refresh_token(&state.db, &row).await.unwrap();
         let (_, used, _) = found.unwrap_or_else(|| panic!("an answered refresh token was lost in the crash"));
         if !used {
             unused.push(token);

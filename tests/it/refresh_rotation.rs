@@ -3,6 +3,8 @@
 //! family; refreshed ID tokens carry the user's current claims; expired tokens and disabled
 //! users get nothing; a refresh that fails leaves the presented token as it was.
 
+use std::str::FromStr;
+
 use crate::both_databases;
 use crate::common::*;
 
@@ -14,7 +16,8 @@ both_databases!(
     failed_refresh_keeps_the_token,
     concurrent_rotations_and_replays,
     group_rotation_of_a_client_id_json_escapes,
-    group_work_follows_the_group
+    group_work_follows_the_group,
+    tokens_of_the_earlier_form_survive_the_upgrade
 );
 
 /// Many chains rotating at once (their rotations are queued together and written in group
@@ -96,8 +99,8 @@ async fn group_rotation_of_a_client_id_json_escapes(b: Backend) {
 
 /// Holds the writes back until `n` rotations are waiting, so that `requests` reach the
 /// database in groups: on SQLite by holding the writer's gate, on PostgreSQL by locking every
-/// refresh token from another connection (the groups already sent wait on the lock, the rest
-/// queue behind them).
+/// grant from another connection (a successor's insert checks its grant's key, so the groups
+/// already sent wait on the lock, and the rest queue behind them).
 async fn queued_together<F: std::future::Future>(srv: &TestServer, n: i64, requests: F) -> F::Output {
     use std::sync::atomic::Ordering::Relaxed;
     match &srv.state.db {
@@ -113,7 +116,7 @@ async fn queued_together<F: std::future::Future>(srv: &TestServer, n: i64, reque
         }
         portcullis::store::Db::Postgres(p) => {
             let mut lock = p.pool.begin().await.unwrap();
-            sqlx::query("SELECT token_hash FROM refresh_tokens FOR UPDATE").fetch_all(&mut *lock).await.unwrap();
+            sqlx::query("SELECT id FROM grants FOR UPDATE").fetch_all(&mut *lock).await.unwrap();
             let release = async {
                 while p.rotations.pending() < n {
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
@@ -132,6 +135,11 @@ async fn refresh(
 ) -> (u16, serde_json::Value) {
     let resp = token_request(srv, app, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await;
     (resp.status().as_u16(), json(resp).await)
+}
+
+/// The row and hash a refresh token names.
+async fn located(srv: &TestServer, token: &str) -> portcullis::crypto::Located {
+    portcullis::oidc::token::locate_refresh_token(&srv.state, token).await.unwrap().expect("the token names a row")
 }
 
 async fn first_tokens(srv: &TestServer, app: &portcullis::admin::apps::CreatedOidcApp) -> serde_json::Value {
@@ -300,7 +308,7 @@ async fn group_work_follows_the_group(b: Backend) {
     let mut old = Vec::new();
     for _ in 0..3 {
         let rt = first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned();
-        old.push(portcullis::crypto::token_hash(&rt));
+        old.push(located(&srv, &rt).await);
     }
     let new: Vec<String> = (0..3).map(|i| format!("successor-{i}")).collect();
     // The same insert on either database, after the rows `n` it numbers.
@@ -323,9 +331,12 @@ async fn group_work_follows_the_group(b: Backend) {
             // Planned as the server runs it (`generic_group_plan`); the arrays hold hex hashes,
             // the generated client id and fixed names, nothing to quote.
             let array = |items: &[String]| format!("ARRAY['{}']", items.join("','"));
+            let ids: Vec<String> = old.iter().map(|t| t.id.to_string()).collect();
+            let hashes: Vec<String> = old.iter().map(|t| t.hash.clone()).collect();
             let arguments = format!(
-                "{}, {}, {}, ARRAY[1000, 1000, 1000], ARRAY[2000000000, 2000000000, 2000000000]",
-                array(&old),
+                "ARRAY[{}]::bigint[], {}, {}, {}, ARRAY[1000, 1000, 1000], ARRAY[2000000000, 2000000000, 2000000000]",
+                ids.join(", "),
+                array(&hashes),
                 array(&new),
                 array(&vec![app.client_id.clone(); 3])
             );
@@ -333,7 +344,7 @@ async fn group_work_follows_the_group(b: Backend) {
             let mut read = Vec::new();
             rows_read(&plan[0]["Plan"], &mut read);
             let total: f64 = read.iter().map(|(_, rows)| rows).sum();
-            // Per entry: its token, its grant twice (rule, answer), the successor's key check.
+            // Per entry: its token, its grant twice (rule, answer), the successor's grant check.
             assert!(total <= 3.0 * 6.0, "the group read {total} rows for 3 rotations: {read:?}\n{plan:#}");
             assert_eq!(plan[0]["Plan"]["Actual Rows"], 3, "the three tokens were rotated: {plan:#}");
         }
@@ -351,8 +362,9 @@ async fn group_work_follows_the_group(b: Backend) {
                 let name = format!(" {table} ");
                 steps.iter().filter(move |d| format!("{d} ").contains(&name)).copied().collect::<Vec<_>>()
             };
-            assert!(!on("refresh_tokens").is_empty(), "{steps:#?}");
-            for table in ["refresh_tokens", "grants", "g", "u"] {
+            // `p`: the presented tokens.
+            assert!(!on("p").is_empty(), "{steps:#?}");
+            for table in ["p", "refresh_tokens", "grants", "g", "u"] {
                 for step in on(table) {
                     assert!(step.starts_with("SEARCH") && step.contains("=?"), "{table} read by key: {steps:#?}");
                 }
@@ -374,10 +386,10 @@ async fn rotation_plan_made_on_a_new_database_reads_by_key() {
     let app = srv.add_client(false).await;
     let rt = first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned();
     let portcullis::store::Db::Postgres(p) = &srv.state.db else { unreachable!() };
+    let row = located(&srv, &rt).await;
     let arguments = format!(
-        "ARRAY['{}'], ARRAY['successor'], ARRAY['{}'], ARRAY[1000], ARRAY[2000000000]",
-        portcullis::crypto::token_hash(&rt),
-        app.client_id
+        "ARRAY[{}]::bigint[], ARRAY['{}'], ARRAY['successor'], ARRAY['{}'], ARRAY[1000], ARRAY[2000000000]",
+        row.id, row.hash, app.client_id
     );
     let plan = generic_group_plan(&mut p.rotation_pool.acquire().await.unwrap(), "", &arguments).await;
     let mut scans = Vec::new();
@@ -433,4 +445,140 @@ fn rows_read(node: &serde_json::Value, out: &mut Vec<(String, f64)>) {
     for child in node["Plans"].as_array().into_iter().flatten() {
         rows_read(child, out);
     }
+}
+
+/// The migrations up to and without `0021`, the one that made refresh tokens name their rows.
+async fn migrator_before_locators(dialect: &str) -> sqlx::migrate::Migrator {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dialect);
+    let mut m = sqlx::migrate::Migrator::new(dir).await.unwrap();
+    m.migrations = m.migrations.iter().filter(|m| m.version < 21).cloned().collect::<Vec<_>>().into();
+    assert_eq!(m.migrations.len(), 20);
+    m
+}
+
+/// Refresh tokens issued before tokens named their rows keep working across the upgrade. A
+/// database at migration 0020 holds what an installation of then held: a client, a user, a
+/// grant with a token in force, and a grant whose token was used and replaced. The server
+/// migrates it as it starts. Then the token in force rotates to one of the new form, whose chain
+/// goes on; presenting the old token again is reuse and revokes that family; the used token is
+/// reuse too and takes its successor with it; introspection finds them before and after.
+async fn tokens_of_the_earlier_form_survive_the_upgrade(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, now) = (portcullis::crypto::random_token(), unix_now());
+    let (in_force, used, successor) =
+        (portcullis::crypto::random_token(), portcullis::crypto::random_token(), portcullis::crypto::random_token());
+    let client_secret_hash = portcullis::oidc::token::client_secret_hash(&secret);
+    // What the installation held, in either dialect.
+    let rows: Vec<(&str, Vec<String>)> = vec![
+        ("INSERT INTO users (id, username, created_at, updated_at) VALUES ('u-old', 'old', 0, 0)", vec![]),
+        ("INSERT INTO apps (id, name, protocol, created_at) VALUES ('a-old', 'Old', 'oidc', 0)", vec![]),
+        (
+            "INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
+             allowed_scopes) VALUES ('old-client', 'a-old', $1, '[]', '[]', 'openid offline_access')",
+            vec![client_secret_hash],
+        ),
+        (
+            "INSERT INTO grants (id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, \
+             revoked_at) VALUES ($1, 'old-client', 'u-old', NULL, 'openid offline_access', NULL, 0, 'pwd', '', 0, NULL)",
+            vec!["g-in-force".into()],
+        ),
+        (
+            "INSERT INTO grants (id, client_id, user_id, session_id, scope, nonce, auth_time, amr, acr, created_at, \
+             revoked_at) VALUES ($1, 'old-client', 'u-old', NULL, 'openid offline_access', NULL, 0, 'pwd', '', 0, NULL)",
+            vec!["g-replaced".into()],
+        ),
+    ];
+    let tokens = [
+        (portcullis::crypto::token_hash(&in_force), "g-in-force", None),
+        (portcullis::crypto::token_hash(&used), "g-replaced", Some(now - 50)),
+        (portcullis::crypto::token_hash(&successor), "g-replaced", None),
+    ];
+    let token_sql = "INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at, used_at) \
+                     VALUES ($1, $2, $3, $4, $5)";
+    macro_rules! fill {
+        ($pool:expr) => {{
+            for (sql, binds) in &rows {
+                let mut q = sqlx::query(*sql);
+                for bind in binds {
+                    q = q.bind(bind);
+                }
+                q.execute($pool).await.unwrap();
+            }
+            for (hash, grant, used_at) in &tokens {
+                sqlx::query(token_sql)
+                    .bind(hash)
+                    .bind(*grant)
+                    .bind(now - 100)
+                    .bind(now + 3600)
+                    .bind(*used_at)
+                    .execute($pool)
+                    .await
+                    .unwrap();
+            }
+        }};
+    }
+    let mut opts = Options::default();
+    match b {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("old.db").display());
+            let lite = sqlx::sqlite::SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(lite.foreign_keys(true)).await.unwrap();
+            migrator_before_locators("sqlite").await.run(&pool).await.unwrap();
+            fill!(&pool);
+            pool.close().await;
+            opts.tweak = Box::new(move |c| c.database_url = url);
+        }
+        Backend::Postgres => {
+            let Some(url) = postgres_url() else { return };
+            let schema = test_schema(&url).await;
+            let pg =
+                sqlx::postgres::PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
+            let pool = sqlx::PgPool::connect_with(pg).await.unwrap();
+            migrator_before_locators("postgres").await.run(&pool).await.unwrap();
+            fill!(&pool);
+            pool.close().await;
+            opts.postgres_schema = Some(schema);
+        }
+    }
+    let srv = TestServer::start_with(b, opts).await.unwrap();
+    let http = reqwest::Client::new();
+    let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+        let req = http.post(srv.url(path)).basic_auth("old-client", Some(&secret)).form(&form);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let refresh = |token: &str| {
+        post("/oauth2/token", vec![("grant_type", "refresh_token".into()), ("refresh_token", token.into())])
+    };
+    let active = |token: &str| {
+        let answer = post("/oauth2/introspect", vec![("token", token.into())]);
+        async move { answer.await.1["active"].clone() }
+    };
+
+    assert_eq!(active(&successor).await, true, "a token of the earlier form is introspected as before");
+    let (status, body) = refresh(&in_force).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(jwt_claims(body["id_token"].as_str().unwrap())["sub"], "u-old");
+    let next = body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(next.len(), 54, "the successor is of the new form");
+    let (status, body) = refresh(&next).await;
+    assert_eq!(status, 200, "and its chain goes on: {body}");
+    let newest = body["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) = refresh(&in_force).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "reuse: {body}");
+    let (status, body) = refresh(&newest).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "the family was revoked: {body}");
+
+    let (status, body) = refresh(&used).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "a used token: {body}");
+    assert_eq!(active(&successor).await, false, "its reuse revoked its family");
+    let (status, body) = refresh(&successor).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    srv.stop().await;
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
