@@ -17,7 +17,8 @@ both_databases!(
     concurrent_rotations_and_replays,
     group_rotation_of_a_client_id_json_escapes,
     group_work_follows_the_group,
-    tokens_of_the_earlier_form_survive_the_upgrade
+    tokens_of_the_earlier_form_survive_the_upgrade,
+    altered_tokens_name_nothing_and_spend_nothing
 );
 
 /// Many chains rotating at once (their rotations are queued together and written in group
@@ -445,6 +446,63 @@ fn rows_read(node: &serde_json::Value, out: &mut Vec<(String, f64)>) {
     for child in node["Plans"].as_array().into_iter().flatten() {
         rows_read(child, out);
     }
+}
+
+/// A refresh token names its row by a masked key and proves itself by its secret. Whatever is
+/// made of real tokens — a character of the secret changed, one chain's key with another's
+/// secret, the secret without its key, the key masked another way — and whatever else comes
+/// (random strings of the right length, stray characters, huge or multibyte values), the
+/// answer is `invalid_grant` (`invalid_request` for none at all) or, at introspection,
+/// `active: false`; and nothing is spent: both
+/// real tokens rotate afterwards, so no forgery counted as the reuse of a real token.
+async fn altered_tokens_name_nothing_and_spend_nothing(b: Backend) {
+    let Some(srv) = TestServer::start(b).await else { return };
+    srv.add_user("alice").await;
+    let app = srv.add_client(false).await;
+    let a = first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned();
+    let b_token = first_tokens(&srv, &app).await["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!((a.len(), b_token.len()), (54, 54));
+    let flip = |t: &str, at: usize| {
+        let mut chars: Vec<char> = t.chars().collect();
+        chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+        chars.into_iter().collect::<String>()
+    };
+    let random = |n: usize| portcullis::crypto::random_token().chars().cycle().take(n).collect::<String>();
+    let forged = [
+        flip(&a, 30),
+        flip(&a, 53),
+        format!("{}{}", &a[..11], &b_token[11..]),
+        format!("{}{}", &b_token[..11], &a[11..]),
+        a[11..].to_owned(),
+        flip(&a, 3),
+        random(54),
+        format!("{}*{}", &a[..20], &a[21..]),
+        format!("{}é{}", &a[..10], &a[12..]),
+        "x".repeat(10_000),
+        String::new(),
+    ];
+    for token in &forged {
+        let (status, body) = refresh(&srv, &app, token).await;
+        if token.is_empty() {
+            assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+            continue;
+        }
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{token:?}: {body}");
+        let resp = reqwest::Client::new()
+            .post(srv.url("/oauth2/introspect"))
+            .basic_auth(&app.client_id, Some(app.client_secret.as_deref().unwrap()))
+            .form(&[("token", token.as_str()), ("token_type_hint", "refresh_token")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{token:?}");
+        assert_eq!(json(resp).await["active"], false, "{token:?}");
+    }
+    for token in [&a, &b_token] {
+        let (status, body) = refresh(&srv, &app, token).await;
+        assert_eq!(status, 200, "the real token was left as it was: {body}");
+    }
+    srv.stop().await;
 }
 
 /// The migrations up to and without `0021`, the one that made refresh tokens name their rows.
