@@ -407,6 +407,7 @@ async fn noisy_neighbour(n: usize) {
                 post_logout_redirect_uris: &[],
                 public: true,
                 extra_scopes: &[],
+                client_credentials: false,
             };
             apps::add_oidc(&state, &Admin::operator(), &spec).await.unwrap()
         }

@@ -16,8 +16,9 @@
 //! Then, when Node.js is on the PATH, the side-by-side run: the certified peer
 //! (`oidc-provider`, installed once under the target directory from npm) and Portcullis on
 //! each database and algorithm, driven in turn by the peer's own load tool
-//! (`../shared/bench-peer/oidc-load.mjs`: refresh chains and full password logins), in one
-//! table with the ratio to the peer and the share of the Argon2id ceiling measured here.
+//! (`../shared/bench-peer/oidc-load.mjs`: refresh chains, client credentials grants with 64 at
+//! once, and full password logins), in one table with the ratios to the peer and the share of
+//! the Argon2id ceiling measured here.
 //!
 //! Run: `cargo bench --bench token_endpoint` (env: BENCH_SECONDS=10, BENCH_CHAINS=64;
 //! BENCH_PEER=0 skips the side-by-side run, BENCH_PEER=only runs nothing else,
@@ -255,6 +256,10 @@ struct SideBySide {
     logins: f64,
     login_p99: f64,
     login_split: Split,
+    /// Client credentials grants (64 at once): one access token signed each, nothing stored.
+    cc: f64,
+    cc_p99: f64,
+    cc_split: Split,
 }
 
 fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> SideBySide {
@@ -277,6 +282,11 @@ fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> Sid
     let mut refresh = mint.clone();
     refresh.extend(["--duration".to_owned(), seconds.to_string()]);
     let (r, refresh_split) = peer.load("refresh", &refresh, t.pid);
+    // The peer's `bench.py` runs this grant at 16 and 64 connections; the scope is the load
+    // tool's default for it.
+    let mut cc = common.clone();
+    cc.extend(["--scope", "api:read", "--concurrency", "64", "--duration", &seconds.to_string()].map(str::to_owned));
+    let (c, cc_split) = peer.load("cc", &cc, t.pid);
     let mut login = common.clone();
     login.extend(["--concurrency", "16", "--duration", &seconds.to_string()].map(str::to_owned));
     let (l, login_split) = peer.load("login", &login, t.pid);
@@ -288,6 +298,9 @@ fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> Sid
         logins: num(&l, "ok_per_s"),
         login_p99: num(&l, "p99_ms"),
         login_split,
+        cc: num(&c, "ok_per_s"),
+        cc_p99: num(&c, "p99_ms"),
+        cc_split,
     }
 }
 
@@ -395,18 +408,38 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
         argon2_rust::detected_backend()
     );
     println!(
-        "{:<26} {:>10} {:>8} {:>8} {:>7} {:>9} {:>8} {:>7} {:>10} {:>10}",
-        "target", "refresh/s", "× peer", "p99 ms", "CPU", "logins/s", "p99 ms", "CPU", "of Argon2", "of RC"
+        "{:<26} {:>10} {:>8} {:>8} {:>7} | {:>8} {:>8} {:>8} {:>7} | {:>9} {:>8} {:>7} {:>10} {:>10}",
+        "target",
+        "refresh/s",
+        "× peer",
+        "p99 ms",
+        "CPU",
+        "cc/s",
+        "× peer",
+        "p99 ms",
+        "CPU",
+        "logins/s",
+        "p99 ms",
+        "CPU",
+        "of Argon2",
+        "of RC"
     );
     let share = |f: Option<f64>| f.map_or("—".to_owned(), |f| format!("{:.0} %", f * 100.0));
-    let row = |name: &str, r: &SideBySide, ratio: f64, logins: Option<f64>| {
+    // `peer`: the peer's own run, for the ratios (`None` for the peer's row).
+    let row = |name: &str, r: &SideBySide, peer: Option<&SideBySide>, logins: Option<f64>| {
+        let ratio =
+            |ours: f64, theirs: fn(&SideBySide) -> f64| peer.map_or(1.0, |p| ours / theirs(p).max(f64::EPSILON));
         println!(
-            "{:<26} {:>10.0} {:>7.2}× {:>8.2} {:>6.0}% {:>9.1} {:>8.1} {:>6.0}% {:>10} {:>10}",
+            "{:<26} {:>10.0} {:>7.2}× {:>8.2} {:>6.0}% | {:>8.0} {:>7.2}× {:>8.2} {:>6.0}% | {:>9.1} {:>8.1} {:>6.0}% {:>10} {:>10}",
             name,
             r.refresh,
-            ratio,
+            ratio(r.refresh, |p| p.refresh),
             r.refresh_p99,
             r.refresh_split.server,
+            r.cc,
+            ratio(r.cc, |p| p.cc),
+            r.cc_p99,
+            r.cc_split.server,
             r.logins,
             r.login_p99,
             r.login_split.server,
@@ -425,7 +458,7 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
     let p = side_by_side_run(&peer, &t, chains, seconds);
     let _ = child.kill();
     let _ = child.wait();
-    row(&t.name, &p, 1.0, None);
+    row(&t.name, &p, None, None);
     let mut runs = vec![(t.name.clone(), false, p)];
     let mut backends = vec![("sqlite", None)];
     if let Some(url) = pg {
@@ -444,7 +477,7 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             let r = side_by_side_run(&peer, &t, chains, seconds);
             drop(child.stdin.take());
             let _ = child.wait();
-            row(&t.name, &r, r.refresh / p.refresh.max(f64::EPSILON), Some(r.logins));
+            row(&t.name, &r, Some(&p), Some(r.logins));
             runs.push((t.name.clone(), url.is_some(), r));
         }
     }
@@ -458,21 +491,39 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
         num_cpus() * 100
     );
     println!(
-        "{:<26} {:>7} {:>7} {:>7} {:>7} {:>10} | {:>7} {:>7} {:>7} {:>7} {:>9}",
-        "target", "server", "PG", "load", "idle", "µs/refr.", "server", "PG", "load", "idle", "ms/login"
+        "{:<26} {:>7} {:>7} {:>7} {:>7} {:>10} | {:>7} {:>7} {:>7} {:>8} | {:>7} {:>7} {:>7} {:>7} {:>9}",
+        "target",
+        "server",
+        "PG",
+        "load",
+        "idle",
+        "µs/refr.",
+        "server",
+        "load",
+        "idle",
+        "µs/cc",
+        "server",
+        "PG",
+        "load",
+        "idle",
+        "ms/login"
     );
     let pct = |v: f64| format!("{v:.0}%");
     for (name, pg, run) in runs {
-        let (r, l) = (run.refresh_split, run.login_split);
+        let (r, c, l) = (run.refresh_split, run.cc_split, run.login_split);
         let pg_pct = |s: &Split| if pg { pct(s.postgres) } else { "—".to_owned() };
         println!(
-            "{:<26} {:>7} {:>7} {:>7} {:>7} {:>10.0} | {:>7} {:>7} {:>7} {:>7} {:>9.1}",
+            "{:<26} {:>7} {:>7} {:>7} {:>7} {:>10.0} | {:>7} {:>7} {:>7} {:>8.0} | {:>7} {:>7} {:>7} {:>7} {:>9.1}",
             name,
             pct(r.server),
             pg_pct(&r),
             pct(r.load_tool),
             pct(r.idle),
             r.server / 100.0 / run.refresh.max(f64::EPSILON) * 1e6,
+            pct(c.server),
+            pct(c.load_tool),
+            pct(c.idle),
+            c.server / 100.0 / run.cc.max(f64::EPSILON) * 1e6,
             pct(l.server),
             pg_pct(&l),
             pct(l.load_tool),
@@ -589,7 +640,10 @@ fn server_main() {
                 redirect_uris: &[REDIRECT.to_string()],
                 post_logout_redirect_uris: &[],
                 public: false,
-                extra_scopes: &[],
+                // What the peer's `bench.py` asks for by default: its client credentials
+                // tests use `api:read`, and so does its code flow.
+                extra_scopes: &["api:read".to_owned()],
+                client_credentials: true,
             },
         )
         .await

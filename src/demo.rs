@@ -56,6 +56,7 @@ pub async fn register(state: &AppState) -> AppResult<String> {
                 post_logout_redirect_uris: &logout,
                 public: true,
                 extra_scopes: &[],
+                client_credentials: false,
             };
             let created = apps::add_oidc(state, &admin, &spec).await?;
             let policy = crate::mfa::policy::AppPolicy {

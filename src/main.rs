@@ -225,8 +225,9 @@ enum AppCmd {
     AddOidc {
         #[arg(long)]
         name: String,
-        /// Redirect URI (repeatable; matched exactly).
-        #[arg(long = "redirect-uri", required = true)]
+        /// Redirect URI (repeatable; matched exactly). A public client needs one; a service
+        /// (the client credentials grant) none.
+        #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// Post-logout redirect URI (repeatable).
         #[arg(long = "post-logout-redirect-uri")]
@@ -240,6 +241,10 @@ enum AppCmd {
         /// Extra scope the client may request (repeatable), e.g. api:read.
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// Allow the client credentials grant: the client asks for access tokens in its own
+        /// name, with no user (confidential clients only; the tokens carry its extra scopes).
+        #[arg(long, conflicts_with = "public")]
+        client_credentials: bool,
         #[command(flatten)]
         out: JsonOut,
     },
@@ -727,7 +732,16 @@ pub(crate) async fn find_app(state: &AppState, reference: &str) -> anyhow::Resul
 async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
     let admin = Admin::operator();
     match cmd {
-        AppCmd::AddOidc { name, redirect_uris, post_logout_redirect_uris, client_id, public, scopes, out } => {
+        AppCmd::AddOidc {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            client_id,
+            public,
+            scopes,
+            client_credentials,
+            out,
+        } => {
             let created = apps::add_oidc(
                 &state,
                 &admin,
@@ -738,6 +752,7 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                     post_logout_redirect_uris: &post_logout_redirect_uris,
                     public,
                     extra_scopes: &scopes,
+                    client_credentials,
                 },
             )
             .await
@@ -752,6 +767,9 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                         s.push_str(&format!("\nclient_secret: {}\n(the secret is shown only now)", secret.expose()))
                     }
                     None => s.push_str("\npublic client: no secret, PKCE (S256) required"),
+                }
+                if created.client_credentials {
+                    s.push_str("\nclient credentials grant: allowed");
                 }
                 s
             });
@@ -831,6 +849,7 @@ async fn app(state: AppState, cmd: AppCmd) -> anyhow::Result<()> {
                     "redirect_uris": c.redirect_uris,
                     "post_logout_redirect_uris": c.post_logout_redirect_uris,
                     "allowed_scopes": c.allowed_scopes,
+                    "client_credentials": c.client_credentials(),
                 })
             });
             let saml = store::saml::find_by_app(&state.db, &a.id).await?;

@@ -329,6 +329,7 @@ impl Metrics {
         let grant_type = match grant_type {
             "authorization_code" => "authorization_code",
             "refresh_token" => "refresh_token",
+            "client_credentials" => "client_credentials",
             _ => "other",
         };
         let outcome = if ok { "issued" } else { "refused" };

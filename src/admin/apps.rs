@@ -29,6 +29,9 @@ pub struct OidcAppSpec<'a> {
     pub public: bool,
     /// Extra scopes beyond the standard ones (e.g. `api:read`).
     pub extra_scopes: &'a [String],
+    /// May ask for access tokens in its own name, with no user (RFC 6749 §4.4);
+    /// confidential clients only.
+    pub client_credentials: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -41,6 +44,8 @@ pub struct CreatedOidcApp {
     pub client_secret: Option<Secret>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// Whether it may use the client credentials grant.
+    pub client_credentials: bool,
 }
 
 /// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2); plain http only for
@@ -76,17 +81,33 @@ const MAX_URIS: usize = 32;
 const MAX_SCOPES: usize = 32;
 const MAX_URL_BYTES: usize = 2048;
 
-/// The name, URIs and scopes of a client, checked; the scopes it may request (the standard
-/// ones and the extras) returned.
+/// What a client registration asks for besides its name, URIs and scopes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ClientKind {
+    /// No secret: PKCE only.
+    pub public: bool,
+    /// The client credentials grant (RFC 6749 §4.4).
+    pub client_credentials: bool,
+}
+
+/// The name, URIs, scopes and grants of a client, checked; the scopes it may request (the
+/// standard ones and the extras) returned. A public client exists for the code flow and needs
+/// a redirect URI; a confidential one may have none (a service that never signs a user in,
+/// using the client credentials grant, or one whose grant is turned off for now). Only a
+/// confidential client may use that grant (RFC 6749 §4.4: it rests on the secret alone).
 pub(crate) fn checked_client(
     state: &AppState,
     name: &str,
     redirect_uris: &[String],
     post_logout_redirect_uris: &[String],
     extra_scopes: &[String],
+    kind: ClientKind,
 ) -> AppResult<Vec<String>> {
     check_name(name)?;
-    if redirect_uris.is_empty() {
+    if kind.public && kind.client_credentials {
+        return Err(AppError::BadRequest(Msg::key("adm-err-cc-public")));
+    }
+    if redirect_uris.is_empty() && kind.public {
         return Err(AppError::BadRequest(Msg::key("adm-err-redirect-required")));
     }
     if redirect_uris.len() > MAX_URIS || post_logout_redirect_uris.len() > MAX_URIS {
@@ -130,8 +151,9 @@ pub(crate) fn check_url(state: &AppState, what: &str, url: &str) -> AppResult<()
 }
 
 pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -> AppResult<CreatedOidcApp> {
+    let kind = ClientKind { public: spec.public, client_credentials: spec.client_credentials };
     let scopes =
-        checked_client(state, spec.name, spec.redirect_uris, spec.post_logout_redirect_uris, spec.extra_scopes)?;
+        checked_client(state, spec.name, spec.redirect_uris, spec.post_logout_redirect_uris, spec.extra_scopes, kind)?;
     // Generated ids are hex: base64url could start with `-`, which a shell tool would read as a flag.
     let client_id = spec.client_id.map(str::to_owned).unwrap_or_else(|| hex::encode(crypto::random_bytes::<16>()));
     check_client_id(&client_id)?;
@@ -146,6 +168,7 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
             redirect_uris: spec.redirect_uris,
             post_logout_redirect_uris: spec.post_logout_redirect_uris,
             allowed_scopes: &scopes,
+            client_credentials: spec.client_credentials,
         },
         state.now(),
     )
@@ -157,7 +180,13 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
             e
         }
     })?;
-    let detail = json!({"protocol": "oidc", "name": app.name, "client_id": client_id, "public": spec.public});
+    let detail = json!({
+        "protocol": "oidc",
+        "name": app.name,
+        "client_id": client_id,
+        "public": spec.public,
+        "client_credentials": spec.client_credentials,
+    });
     admin.audit(state, event::APP_CREATED, None, Some(&app.id), &detail).await?;
     Ok(CreatedOidcApp {
         app_id: app.id,
@@ -166,6 +195,7 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
         client_secret: secret,
         redirect_uris: spec.redirect_uris.to_vec(),
         post_logout_redirect_uris: spec.post_logout_redirect_uris.to_vec(),
+        client_credentials: spec.client_credentials,
     })
 }
 
@@ -224,13 +254,18 @@ pub struct OidcAppEdit<'a> {
     pub redirect_uris: &'a [String],
     pub post_logout_redirect_uris: &'a [String],
     pub extra_scopes: &'a [String],
+    pub client_credentials: bool,
 }
 
-/// Changes an OIDC app's name, redirect URIs and extra scopes. Grants already made keep
-/// their scopes until they end; new authorization requests see the new registration.
+/// Changes an OIDC app's name, redirect URIs, extra scopes and whether it may use the client
+/// credentials grant. Grants already made keep their scopes until they end; new authorization
+/// requests see the new registration. Turning the client credentials grant off ends the
+/// client's own access tokens at introspection at once.
 pub async fn update_oidc(state: &AppState, admin: &Admin, app: &App, edit: &OidcAppEdit<'_>) -> AppResult<()> {
+    let client = store::apps::find_client_by_app(&state.db, &app.id).await?.ok_or(AppError::NotFound)?;
+    let kind = ClientKind { public: client.is_public(), client_credentials: edit.client_credentials };
     let scopes =
-        checked_client(state, edit.name, edit.redirect_uris, edit.post_logout_redirect_uris, edit.extra_scopes)?;
+        checked_client(state, edit.name, edit.redirect_uris, edit.post_logout_redirect_uris, edit.extra_scopes, kind)?;
     let changed = store::apps::update_oidc(
         &state.db,
         &app.id,
@@ -239,7 +274,9 @@ pub async fn update_oidc(state: &AppState, admin: &Admin, app: &App, edit: &Oidc
             redirect_uris: edit.redirect_uris,
             post_logout_redirect_uris: edit.post_logout_redirect_uris,
             allowed_scopes: &scopes,
+            client_credentials: edit.client_credentials,
         },
+        state.now(),
     )
     .await?;
     state.clients.changed();
@@ -252,6 +289,7 @@ pub async fn update_oidc(state: &AppState, admin: &Admin, app: &App, edit: &Oidc
         "redirect_uris": edit.redirect_uris,
         "post_logout_redirect_uris": edit.post_logout_redirect_uris,
         "scopes": scopes,
+        "client_credentials": edit.client_credentials,
     });
     admin.audit(state, event::APP_UPDATED, None, Some(&app.id), &detail).await
 }
@@ -297,8 +335,14 @@ pub async fn rotate_secret(state: &AppState, admin: &Admin, app: &App) -> AppRes
         return Err(AppError::BadRequest(Msg::key("adm-err-public-no-secret")));
     };
     let secret = Secret::random();
-    let rotated =
-        store::apps::update_client_secret(&state.db, &client.client_id, old_hash, &client_secret_hash(&secret)).await?;
+    let rotated = store::apps::update_client_secret(
+        &state.db,
+        &client.client_id,
+        old_hash,
+        &client_secret_hash(&secret),
+        state.now(),
+    )
+    .await?;
     state.clients.changed();
     if !rotated {
         return Err(AppError::Conflict(Msg::key("adm-err-secret-raced")));

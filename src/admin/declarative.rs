@@ -61,12 +61,17 @@ pub struct OidcEntry {
     /// Where the confidential client's secret is read from when the document is applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<SecretRef>,
+    /// A public client needs one; a service (the client credentials grant) none.
+    #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
     /// Scopes beyond `openid profile email groups offline_access`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_scopes: Vec<String>,
+    /// May ask for access tokens in its own name (RFC 6749 §4.4); confidential clients only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_credentials: bool,
 }
 
 /// A secret by reference: an environment variable or a file (its content, trimmed).
@@ -250,6 +255,7 @@ pub async fn export(state: &AppState) -> AppResult<String> {
                 .collect();
             entry.oidc = Some(OidcEntry {
                 public: c.is_public(),
+                client_credentials: c.client_credentials(),
                 client_secret: (!c.is_public()).then(|| SecretRef { env: Some(secret_env(&c.client_id)), file: None }),
                 client_id: c.client_id,
                 redirect_uris: c.redirect_uris,
@@ -371,6 +377,7 @@ async fn check_app(state: &AppState, env: Env<'_>, line: u64, entry: AppEntry, a
                 &o.redirect_uris,
                 &o.post_logout_redirect_uris,
                 &o.extra_scopes,
+                super::apps::ClientKind { public: o.public, client_credentials: o.client_credentials },
             )
             .map_err(|e| at(line, e))?;
             super::apps::check_client_id(&o.client_id).map_err(|e| at(line, e))?;
@@ -576,6 +583,7 @@ pub async fn apply(state: &AppState, admin: &Admin, yaml: &str, how: How<'_>) ->
                     redirect_uris: o.redirect_uris.clone(),
                     post_logout_redirect_uris: o.post_logout_redirect_uris.clone(),
                     scopes: scopes.clone(),
+                    client_credentials: o.client_credentials,
                 });
                 ops.push(Op::AppPolicy { app_id: id.clone(), policy: w.policy.clone() });
                 id
@@ -608,6 +616,9 @@ pub async fn apply(state: &AppState, admin: &Admin, yaml: &str, how: How<'_>) ->
                         if a != b {
                             what.push("scopes");
                         }
+                        if c.client_credentials() != o.client_credentials {
+                            what.push("client_credentials");
+                        }
                         if c.is_public() != o.public {
                             return Err(bad(w.line, "a client cannot change between public and confidential"));
                         }
@@ -619,6 +630,7 @@ pub async fn apply(state: &AppState, admin: &Admin, yaml: &str, how: How<'_>) ->
                                 redirect_uris: o.redirect_uris.clone(),
                                 post_logout_redirect_uris: o.post_logout_redirect_uris.clone(),
                                 scopes: scopes.clone(),
+                                client_credentials: o.client_credentials,
                             });
                         }
                         if let Some(hash) = secret_hash

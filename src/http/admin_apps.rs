@@ -101,6 +101,8 @@ pub struct OidcFormBody {
     /// `public` or `confidential`.
     #[serde(default)]
     client_type: String,
+    /// The box for the client credentials grant: sent only when ticked.
+    client_credentials: Option<String>,
 }
 
 impl OidcFormBody {
@@ -112,6 +114,7 @@ impl OidcFormBody {
             post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
             scopes: self.scopes.clone(),
             public: self.client_type == "public",
+            client_credentials: self.client_credentials.is_some(),
         }
     }
 }
@@ -157,6 +160,7 @@ pub async fn create_oidc(
         post_logout_redirect_uris: &post_logout,
         public: f.client_type == "public",
         extra_scopes: &scopes,
+        client_credentials: f.client_credentials.is_some(),
     };
     match apps::add_oidc(&state, &admin, &spec).await {
         Ok(created) => {
@@ -404,6 +408,7 @@ async fn app_page(state: &AppState, jar: CookieJar, app: &App, view: View, statu
                         .collect::<Vec<_>>()
                         .join(" "),
                     public: c.is_public(),
+                    client_credentials: c.client_credentials(),
                 }
             }));
             public = c.is_public();
@@ -538,6 +543,7 @@ async fn run(state: &AppState, admin: &Admin, app: &App, action: &str, f: &AppAc
                 redirect_uris: &redirect_uris,
                 post_logout_redirect_uris: &post_logout,
                 extra_scopes: &scopes,
+                client_credentials: f.oidc.client_credentials.is_some(),
             };
             apps::update_oidc(state, admin, app, &edit).await?;
         }

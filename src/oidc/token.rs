@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::claims::{Amr, UserClaims, at_hash, released_groups};
-use super::{Params, has_word};
+use super::{Params, SCOPES_SUPPORTED, has_word};
 use crate::config::SigningAlg;
 use crate::crypto::signing::SigningKey;
 use crate::crypto::{self, Located, Secret};
@@ -99,7 +99,11 @@ pub async fn token(state: &AppState, mut p: Params, authorization: Option<&str>)
         Ok(client) => match grant_type.as_str() {
             "authorization_code" => authorization_code(state, &client, p).await,
             "refresh_token" => refresh(state, &client, p).await,
-            _ => Err(AppError::oauth(UnsupportedGrantType, "supported: authorization_code, refresh_token")),
+            "client_credentials" => client_credentials(state, &client, p).await,
+            _ => Err(AppError::oauth(
+                UnsupportedGrantType,
+                "supported: authorization_code, refresh_token, client_credentials",
+            )),
         },
         Err(e) => Err(e),
     };
@@ -233,6 +237,77 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
     Ok(resp)
 }
 
+/// The client credentials grant (RFC 6749 §4.4): an access token in the client's own name, for
+/// a confidential client registered for it. There is no user, so no ID token and no refresh
+/// token (§4.4.3), and only the client's own scopes (the standard ones are about a user); with
+/// no `scope`, all of them (§3.3 lets the server choose the default). Nothing is read or
+/// written: the token is checked at introspection against its client's registration.
+async fn client_credentials(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
+    if client.is_public() || !client.client_credentials() {
+        return Err(AppError::oauth(
+            UnauthorizedClient,
+            "this client is not registered for the client credentials grant",
+        ));
+    }
+    let own = |w: &str| !SCOPES_SUPPORTED.contains(&w) && client.allowed_scopes.iter().any(|a| a == w);
+    let scope = match p.take("scope") {
+        Some(requested) => {
+            let mut words: Vec<&str> = Vec::new();
+            for w in requested.split_ascii_whitespace() {
+                if SCOPES_SUPPORTED.contains(&w) {
+                    let d = format!("scope `{w}` is about a user, and the client credentials grant has none");
+                    return Err(AppError::oauth(InvalidScope, d));
+                }
+                if !own(w) {
+                    return Err(AppError::oauth(
+                        InvalidScope,
+                        format!("scope `{}` is not allowed for this client", shown(w)),
+                    ));
+                }
+                if !words.contains(&w) {
+                    words.push(w);
+                }
+            }
+            words.join(" ")
+        }
+        None => client.allowed_scopes.iter().filter(|w| own(w)).map(String::as_str).collect::<Vec<_>>().join(" "),
+    };
+    let now = state.now();
+    let key = state.keys().active_at(now).clone();
+    let ttl = state.config.tokens.access_token_ttl_seconds;
+    let claims = ClientAccessClaims {
+        iss: state.issuer().to_owned(),
+        sub: client.client_id.clone(),
+        aud: state.issuer().to_owned(),
+        client_id: client.client_id.clone(),
+        iat: now,
+        exp: now + ttl,
+        jti: crypto::b64url(&crypto::random_bytes::<16>()),
+        scope: scope.clone(),
+    };
+    // As for the other grants: an RSA signature goes to the blocking pool (see below).
+    let access_token = match key.alg {
+        SigningAlg::RS256 => tokio::task::spawn_blocking(move || key.sign_jwt("at+jwt", &claims))
+            .await
+            .map_err(|e| AppError::internal(format!("signing task failed: {e}")))?,
+        SigningAlg::ES256 => key.sign_jwt("at+jwt", &claims),
+    };
+    Ok(TokenResponse {
+        access_token: access_token.into(),
+        token_type: "Bearer",
+        expires_in: ttl,
+        refresh_token: None,
+        id_token: None,
+        scope,
+    })
+}
+
+/// A word of a request, echoed in an error only when it is short and plain.
+fn shown(w: &str) -> &str {
+    let plain = w.len() <= 64 && w.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'`');
+    if plain { w } else { "(not shown)" }
+}
+
 /// The row a presented refresh token names: by the key it carries (`crypto::locator`), or, for
 /// a token issued before tokens carried one (43 characters), by its hash. `None` when it names
 /// none; whether it is the row's own token is for the statement that uses it to check.
@@ -337,6 +412,21 @@ struct AccessClaims<'a> {
     gid: &'a str,
 }
 
+/// RFC 9068 §2.2 JWT access token of the client credentials grant: the client is the subject
+/// (§2.2: `sub` names the client when no user is involved), and there is no grant (`gid`): the
+/// token lives while its client is registered for the grant and has not revoked it.
+#[derive(Serialize)]
+struct ClientAccessClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    client_id: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    scope: String,
+}
+
 /// OpenID Connect Core §2 ID token.
 #[derive(Serialize)]
 struct IdClaims<'a> {
@@ -402,7 +492,9 @@ impl Tokens<'_> {
     }
 }
 
-/// A verified, unexpired access token of ours whose grant is still in force.
+/// A verified, unexpired access token of ours whose grant is still in force, or, for a token of
+/// the client credentials grant, whose client is still registered for that grant and has not
+/// revoked it.
 pub struct AccessToken {
     pub claims: Value,
 }
@@ -410,6 +502,11 @@ pub struct AccessToken {
 impl AccessToken {
     fn str(&self, k: &str) -> &str {
         self.claims.get(k).and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The grant it was issued under; `None` for the client's own token (no user).
+    fn grant_id(&self) -> Option<&str> {
+        self.claims.get("gid").and_then(Value::as_str)
     }
 }
 
@@ -427,10 +524,29 @@ pub async fn verify_access_token(state: &AppState, token: &str) -> AppResult<Opt
     if typ != "at+jwt" || at.str("iss") != state.issuer() || exp <= state.now() {
         return Ok(None);
     }
-    if !store::grants::is_active(&state.db, at.str("gid")).await? {
-        return Ok(None);
+    let in_force = match at.grant_id() {
+        Some(gid) => store::grants::is_active(&state.db, gid).await?,
+        None => client_token_in_force(state, &at).await?,
+    };
+    Ok(in_force.then_some(at))
+}
+
+/// A client's own token (the client credentials grant's) is in force while its client is
+/// registered, still confidential and still allowed the grant, was issued since the grant was
+/// last turned on and the secret last replaced, and has not been revoked. Removing the app,
+/// turning the grant off or replacing the secret ends its tokens at once (on another node,
+/// within the client cache's recheck).
+async fn client_token_in_force(state: &AppState, at: &AccessToken) -> AppResult<bool> {
+    let client_id = at.str("client_id");
+    if client_id.is_empty() || at.str("sub") != client_id {
+        return Ok(false);
     }
-    Ok(Some(at))
+    let Some(client) = state.clients.find(&state.db, client_id).await? else { return Ok(false) };
+    let iat = at.claims.get("iat").and_then(Value::as_i64).unwrap_or(i64::MIN);
+    if client.is_public() || client.client_credentials_since.is_none_or(|since| iat < since) {
+        return Ok(false);
+    }
+    Ok(!store::grants::client_token_revoked(&state.db, at.str("jti")).await?)
 }
 
 /// Userinfo (OpenID Connect Core §5.3) for a bearer token (RFC 6750 §2.1).
@@ -442,6 +558,11 @@ pub async fn userinfo(state: &AppState, authorization: Option<&str>) -> AppResul
         .map(|(_, t)| t.trim())
         .ok_or_else(|| AppError::oauth(InvalidToken, "a bearer access token is required"))?;
     let at = verify_access_token(state, token).await?.ok_or_else(invalid)?;
+    if at.grant_id().is_none() {
+        // OpenID Connect Core §5.3: userinfo returns claims about the end-user; a client's own
+        // token names none.
+        return Err(AppError::oauth(InvalidToken, "this access token was issued to a client, not for a user"));
+    }
     let scope = at.str("scope").to_owned();
     if !has_word(&scope, "openid") {
         return Err(AppError::InsufficientScope("userinfo needs the openid scope".into()));
@@ -483,7 +604,15 @@ pub async fn revoke(state: &AppState, mut p: Params, authorization: Option<&str>
     let client = authenticate_client(state, &mut p, authorization).await?;
     let token = p.take("token").ok_or_else(|| AppError::oauth(InvalidRequest, "token is required"))?;
     let grant_id = match find_token(state, &token, p.get("token_type_hint")).await? {
-        Some(FoundToken::Access(at)) if at.str("client_id") == client.client_id => Some(at.str("gid").to_owned()),
+        Some(FoundToken::Access(at)) if at.str("client_id") == client.client_id => match at.grant_id() {
+            Some(gid) => Some(gid.to_owned()),
+            None => {
+                // The client's own token: it has no grant, so it is revoked by itself.
+                let exp = at.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+                store::grants::revoke_client_token(&state.db, at.str("jti"), &client.client_id, exp).await?;
+                None
+            }
+        },
         Some(FoundToken::Refresh { grant, .. }) if grant.client_id == client.client_id => Some(grant.id),
         _ => None,
     };
@@ -505,7 +634,6 @@ pub async fn introspect(state: &AppState, mut p: Params, authorization: Option<&
     let inactive = json!({"active": false});
     Ok(match find_token(state, &token, p.get("token_type_hint")).await? {
         Some(FoundToken::Access(at)) if at.str("client_id") == client.client_id => {
-            let user = store::users::find_profile(&state.db, at.str("sub")).await?;
             let mut v = json!({
                 "active": true,
                 "token_type": "Bearer",
@@ -517,13 +645,16 @@ pub async fn introspect(state: &AppState, mut p: Params, authorization: Option<&
                 "exp": at.claims.get("exp"),
                 "iat": at.claims.get("iat"),
                 "jti": at.str("jti"),
-                // How the user authenticated, for resource servers deciding on step-up.
-                "auth_time": at.claims.get("auth_time"),
-                "acr": at.claims.get("acr"),
-                "amr": at.claims.get("amr"),
             });
-            if let Some(u) = user {
-                v["username"] = json!(u.username);
+            // A client's own token names no user, so nothing about how one signed in.
+            if at.grant_id().is_some() {
+                // How the user authenticated, for resource servers deciding on step-up.
+                for k in ["auth_time", "acr", "amr"] {
+                    v[k] = at.claims.get(k).cloned().unwrap_or(Value::Null);
+                }
+                if let Some(u) = store::users::find_profile(&state.db, at.str("sub")).await? {
+                    v["username"] = json!(u.username);
+                }
             }
             v
         }

@@ -49,6 +49,7 @@ pub struct OidcClientRow {
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
     pub allowed_scopes: String,
+    pub client_credentials_since: Option<i64>,
 }
 
 /// A registered OIDC client, with its lists decoded.
@@ -62,6 +63,9 @@ pub struct OidcClient {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub allowed_scopes: Vec<String>,
+    /// May ask for tokens in its own name (RFC 6749 §4.4; confidential clients only) when set:
+    /// since when its tokens count (the grant turned on, the secret last replaced).
+    pub client_credentials_since: Option<i64>,
 }
 
 impl std::fmt::Debug for OidcClient {
@@ -78,6 +82,11 @@ impl OidcClient {
         self.secret_hash.is_none()
     }
 
+    /// Whether it may use the client credentials grant.
+    pub fn client_credentials(&self) -> bool {
+        self.client_credentials_since.is_some()
+    }
+
     fn from_row(row: OidcClientRow, name: String) -> AppResult<Self> {
         let parse = |s: &str| -> AppResult<Vec<String>> {
             serde_json::from_str(s).map_err(|e| crate::error::AppError::internal(format!("corrupt client row: {e}")))
@@ -89,6 +98,7 @@ impl OidcClient {
             client_id: row.client_id,
             app_id: row.app_id,
             secret_hash: row.secret_hash,
+            client_credentials_since: row.client_credentials_since,
             name,
         })
     }
@@ -101,6 +111,7 @@ pub struct NewOidcClient<'a> {
     pub redirect_uris: &'a [String],
     pub post_logout_redirect_uris: &'a [String],
     pub allowed_scopes: &'a [String],
+    pub client_credentials: bool,
 }
 
 /// Creates the app and its client in one transaction.
@@ -118,9 +129,9 @@ pub async fn create_oidc(db: &Db, c: &NewOidcClient<'_>, now: i64) -> AppResult<
         let mut tx = p.begin().await?;
         sqlx::query("INSERT INTO apps (id, name, protocol, created_at) VALUES ($1, $2, 'oidc', $3)")
             .bind(&app.id).bind(&app.name).bind(now).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, client_credentials_since) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(c.client_id).bind(&app.id).bind(c.secret_hash).bind(&redirects).bind(&logouts).bind(&scopes)
-            .execute(&mut *tx).await?;
+            .bind(c.client_credentials.then_some(now)).execute(&mut *tx).await?;
         tx.commit().await?;
     });
     Ok(app)
@@ -128,7 +139,8 @@ pub async fn create_oidc(db: &Db, c: &NewOidcClient<'_>, now: i64) -> AppResult<
 
 macro_rules! client_select {
     () => {
-        "SELECT c.client_id, c.app_id, c.secret_hash, c.redirect_uris, c.post_logout_redirect_uris, c.allowed_scopes, a.name \
+        "SELECT c.client_id, c.app_id, c.secret_hash, c.redirect_uris, c.post_logout_redirect_uris, c.allowed_scopes, \
+         c.client_credentials_since, a.name \
          FROM oidc_clients c JOIN apps a ON a.id = c.app_id"
     };
 }
@@ -176,13 +188,47 @@ pub async fn delete(db: &Db, id: &str) -> AppResult<bool> {
 }
 
 /// Replaces a confidential client's secret, only if it is still `old_hash` (two rotations at
-/// once: one wins, the other changes nothing).
-pub async fn update_client_secret(db: &Db, client_id: &str, old_hash: &str, secret_hash: &str) -> AppResult<bool> {
-    let sql = "UPDATE oidc_clients SET secret_hash = $3 WHERE client_id = $1 AND secret_hash = $2";
-    let n = on_db_write!(db, p => sqlx::query(sql).bind(client_id).bind(old_hash).bind(secret_hash)
+/// once: one wins, the other changes nothing). The tokens the client got in its own name
+/// before `now` end with the old secret.
+pub async fn update_client_secret(
+    db: &Db,
+    client_id: &str,
+    old_hash: &str,
+    secret_hash: &str,
+    now: i64,
+) -> AppResult<bool> {
+    let sql = concat!(
+        "UPDATE oidc_clients SET secret_hash = $3, ",
+        client_tokens_restart!("$4"),
+        " WHERE client_id = $1 AND secret_hash = $2"
+    );
+    let n = on_db_write!(db, p => sqlx::query(sql).bind(client_id).bind(old_hash).bind(secret_hash).bind(now)
         .execute(p).await?.rows_affected());
     Ok(n == 1)
 }
+
+/// The assignment that makes a client's own tokens count from `$now` on, if it may use the
+/// client credentials grant (a secret replaced: what the old one got ends).
+macro_rules! client_tokens_restart {
+    ($now:literal) => {
+        concat!("client_credentials_since = CASE WHEN client_credentials_since IS NULL THEN NULL ELSE ", $now, " END")
+    };
+}
+
+/// The assignment that turns the client credentials grant on (`$on` true: counting from `$now`
+/// unless it was on already) or off.
+macro_rules! client_credentials_set {
+    ($on:literal, $now:literal) => {
+        concat!(
+            "client_credentials_since = CASE WHEN ",
+            $on,
+            " THEN COALESCE(client_credentials_since, ",
+            $now,
+            ") ELSE NULL END"
+        )
+    };
+}
+pub(crate) use {client_credentials_set, client_tokens_restart};
 
 pub async fn update_redirect_uris(db: &Db, client_id: &str, redirect_uris: &[String]) -> AppResult<bool> {
     let json = serde_json::to_string(redirect_uris).expect("strings serialise");
@@ -197,17 +243,23 @@ pub struct OidcClientEdit<'a> {
     pub redirect_uris: &'a [String],
     pub post_logout_redirect_uris: &'a [String],
     pub allowed_scopes: &'a [String],
+    pub client_credentials: bool,
 }
 
-/// Renames the app and replaces its client's URIs and scopes, in one transaction.
-pub async fn update_oidc(db: &Db, app_id: &str, e: &OidcClientEdit<'_>) -> AppResult<bool> {
+/// Renames the app and replaces its client's URIs, scopes and grants, in one transaction.
+pub async fn update_oidc(db: &Db, app_id: &str, e: &OidcClientEdit<'_>, now: i64) -> AppResult<bool> {
     let redirects = serde_json::to_string(e.redirect_uris).expect("strings serialise");
     let logouts = serde_json::to_string(e.post_logout_redirect_uris).expect("strings serialise");
     let scopes = e.allowed_scopes.join(" ");
     let n = on_db_write!(db, p => {
         let mut tx = p.begin().await?;
-        let n = sqlx::query("UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, allowed_scopes = $4 WHERE app_id = $1")
-            .bind(app_id).bind(&redirects).bind(&logouts).bind(&scopes).execute(&mut *tx).await?.rows_affected();
+        let sql = concat!(
+            "UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, allowed_scopes = $4, ",
+            client_credentials_set!("$5", "$6"),
+            " WHERE app_id = $1"
+        );
+        let n = sqlx::query(sql).bind(app_id).bind(&redirects).bind(&logouts).bind(&scopes)
+            .bind(e.client_credentials).bind(now).execute(&mut *tx).await?.rows_affected();
         sqlx::query("UPDATE apps SET name = $2 WHERE id = $1").bind(app_id).bind(e.name).execute(&mut *tx).await?;
         tx.commit().await?;
         n

@@ -2,6 +2,7 @@
 //! its audit record: a document applies whole or not at all.
 
 use super::Db;
+use super::apps::{client_credentials_set, client_tokens_restart};
 use super::saml::{ServiceProvider, SignedParts};
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{AppPolicy, Policy, Settings};
@@ -64,6 +65,7 @@ pub enum Op {
         redirect_uris: Vec<String>,
         post_logout_redirect_uris: Vec<String>,
         scopes: Vec<String>,
+        client_credentials: bool,
     },
     UpdateOidc {
         app_id: String,
@@ -71,6 +73,7 @@ pub enum Op {
         redirect_uris: Vec<String>,
         post_logout_redirect_uris: Vec<String>,
         scopes: Vec<String>,
+        client_credentials: bool,
     },
     Secret {
         client_id: String,
@@ -131,26 +134,33 @@ pub async fn apply(db: &Db, ops: &[Op], audit: &super::audit::Event<'_>, now: i6
                 Op::DeleteGroup(name) => {
                     sqlx::query("DELETE FROM groups WHERE name = $1").bind(name).execute(&mut *tx).await?;
                 }
-                Op::CreateOidc { app_id, name, client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes } => {
+                Op::CreateOidc {
+                    app_id, name, client_id, secret_hash, redirect_uris, post_logout_redirect_uris, scopes,
+                    client_credentials,
+                } => {
                     sqlx::query("INSERT INTO apps (id, name, protocol, created_at) VALUES ($1, $2, 'oidc', $3)")
                         .bind(app_id).bind(name).bind(now).execute(&mut *tx).await?;
                     sqlx::query("INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, \
-                                 post_logout_redirect_uris, allowed_scopes) VALUES ($1, $2, $3, $4, $5, $6)")
+                                 post_logout_redirect_uris, allowed_scopes, client_credentials_since) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7)")
                         .bind(client_id).bind(app_id).bind(secret_hash).bind(json(redirect_uris))
                         .bind(json(post_logout_redirect_uris)).bind(scopes.join(" "))
-                        .execute(&mut *tx).await?;
+                        .bind(client_credentials.then_some(now)).execute(&mut *tx).await?;
                 }
-                Op::UpdateOidc { app_id, name, redirect_uris, post_logout_redirect_uris, scopes } => {
-                    sqlx::query("UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, \
-                                 allowed_scopes = $4 WHERE app_id = $1")
+                Op::UpdateOidc {
+                    app_id, name, redirect_uris, post_logout_redirect_uris, scopes, client_credentials,
+                } => {
+                    sqlx::query(concat!("UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, \
+                                 allowed_scopes = $4, ", client_credentials_set!("$5", "$6"), " WHERE app_id = $1"))
                         .bind(app_id).bind(json(redirect_uris)).bind(json(post_logout_redirect_uris))
-                        .bind(scopes.join(" ")).execute(&mut *tx).await?;
+                        .bind(scopes.join(" ")).bind(client_credentials).bind(now).execute(&mut *tx).await?;
                     sqlx::query("UPDATE apps SET name = $2 WHERE id = $1").bind(app_id).bind(name)
                         .execute(&mut *tx).await?;
                 }
                 Op::Secret { client_id, hash } => {
-                    sqlx::query("UPDATE oidc_clients SET secret_hash = $2 WHERE client_id = $1")
-                        .bind(client_id).bind(hash).execute(&mut *tx).await?;
+                    sqlx::query(concat!("UPDATE oidc_clients SET secret_hash = $2, ", client_tokens_restart!("$3"),
+                                        " WHERE client_id = $1"))
+                        .bind(client_id).bind(hash).bind(now).execute(&mut *tx).await?;
                 }
                 Op::CreateSaml(r) => {
                     sqlx::query("INSERT INTO apps (id, name, protocol, created_at) VALUES ($1, $2, 'saml', $3)")

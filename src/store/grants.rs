@@ -718,11 +718,28 @@ pub async fn find_by_refresh_token(db: &Db, token: &Located) -> AppResult<Option
     Ok(row.map(|r| (r.grant, r.used, r.expires_at_rt)))
 }
 
-/// Housekeeping: drops expired codes and refresh tokens, and grants with nothing left.
+/// Revokes a client's own access token (one of no grant: the client credentials grant's) until
+/// it expires, by its `jti`. Nothing is stored when the client is gone: its tokens ended with it.
+pub async fn revoke_client_token(db: &Db, jti: &str, client_id: &str, expires_at: i64) -> AppResult<()> {
+    let sql = "INSERT INTO revoked_access_tokens (jti, client_id, expires_at) \
+               SELECT $1, client_id, $3 FROM oidc_clients WHERE client_id = $2 ON CONFLICT (jti) DO NOTHING";
+    on_db_write!(db, p => sqlx::query(sql).bind(jti).bind(client_id).bind(expires_at).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Whether a client's own access token was revoked.
+pub async fn client_token_revoked(db: &Db, jti: &str) -> AppResult<bool> {
+    let sql = "SELECT 1 FROM revoked_access_tokens WHERE jti = $1";
+    Ok(on_db!(db, p => sqlx::query_scalar::<_, i32>(sql).bind(jti).fetch_optional(p).await?).is_some())
+}
+
+/// Housekeeping: drops expired codes and refresh tokens, and grants with nothing left, and the
+/// revocations of access tokens that have expired.
 pub async fn purge_expired(db: &Db, now: i64) -> AppResult<()> {
     on_db_write!(db, p => {
         sqlx::query("DELETE FROM auth_codes WHERE expires_at <= $1").bind(now - 3600).execute(p).await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1").bind(now).execute(p).await?;
+        sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at <= $1").bind(now).execute(p).await?;
     });
     Ok(())
 }

@@ -310,6 +310,8 @@ pub struct OidcForm {
     /// Extra scopes beyond the standard ones.
     pub scopes: String,
     pub public: bool,
+    /// May use the client credentials grant.
+    pub client_credentials: bool,
 }
 
 /// A SAML registration form's values.

@@ -5,7 +5,9 @@ claim rules, userinfo, refresh with rotation, reuse of a rotated refresh token, 
 revocation. Then the step-up a stock mod_auth_openidc does (`acr_values` with the REFEDS MFA
 profile, and `Require claim acr:...`): the same SSO session is sent through the second factor
 (TOTP, computed here from RFC 6238), and the ID token must say the `acr` that was asked for,
-with an honest `amr`. Each step that fails exits non-zero with the reason.
+with an honest `amr`. Last, the client credentials grant: a token in the client's own name,
+verified against the JWKS, introspected, refused by userinfo, revoked. Each step that fails
+exits non-zero with the reason.
 
 Run by the Rust test suite (tests/it/independent_clients.rs) with:
 ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD, TOTP_SECRET (base32).
@@ -202,6 +204,25 @@ def main():
     check(stepped["amr"] == ["pwd", "otp", "mfa"], f"amr tells the methods used: {stepped['amr']}")
     intro = introspect(meta, token["access_token"])
     check(intro["acr"] == REFEDS_MFA and intro["amr"] == ["pwd", "otp", "mfa"] and intro["auth_time"], f"introspection says how the user signed in: {intro}")
+
+    # A service in its own name: the client credentials grant (RFC 6749 §4.4), as Authlib asks.
+    check("client_credentials" in meta["grant_types_supported"], "discovery offers the client credentials grant")
+    service = OAuth2Session(CLIENT_ID, CLIENT_SECRET, token_endpoint_auth_method="client_secret_basic")
+    cc = service.fetch_token(meta["token_endpoint"], grant_type="client_credentials", scope="api:read")
+    check(cc["token_type"].lower() == "bearer" and cc["scope"] == "api:read", f"client credentials: a bearer token for api:read ({cc.get('scope')})")
+    check("refresh_token" not in cc and "id_token" not in cc, "client credentials: no refresh token, no ID token")
+    cc_at = jwt.decode(cc["access_token"], jwks)
+    cc_at.validate()
+    check(cc_at.header.get("typ") == "at+jwt", "the client's token is an RFC 9068 JWT (typ at+jwt), signed (JWKS)")
+    check(cc_at["sub"] == CLIENT_ID and cc_at["client_id"] == CLIENT_ID and cc_at["iss"] == ISSUER, "its subject is the client")
+    check(not any(k in cc_at for k in ("gid", "sid", "auth_time", "acr", "amr")), f"it says nothing about a user: {dict(cc_at)}")
+    check(introspect(meta, cc["access_token"])["active"] is True, "introspection: the client's token is active")
+    r = requests.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {cc['access_token']}"}, timeout=10)
+    check(r.status_code == 401 and r.json()["error"] == "invalid_token", "userinfo refuses a token that names no user")
+    r = requests.post(meta["token_endpoint"], data={"grant_type": "client_credentials", "scope": "openid"}, auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    check(r.status_code == 400 and r.json()["error"] == "invalid_scope", "no user scope in the client's own name")
+    r = requests.post(meta["revocation_endpoint"], data={"token": cc["access_token"]}, auth=(CLIENT_ID, CLIENT_SECRET), timeout=10)
+    check(r.status_code == 200 and introspect(meta, cc["access_token"])["active"] is False, "revoked: the client's token is no longer active")
 
     print("authlib: all checks passed")
     print(json.dumps({"sub": claims["sub"], "amr": claims.get("amr"), "stepped_up_amr": stepped["amr"]}))

@@ -35,6 +35,19 @@ async fn token_status(srv: &TestServer, client_id: &str, secret: &str) -> u16 {
         .as_u16()
 }
 
+/// A client credentials grant's answer: the error, or `issued`.
+async fn client_credentials(srv: &TestServer, client_id: &str, secret: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(srv.url("/oauth2/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let v = json(resp).await;
+    v["error"].as_str().unwrap_or(if v["access_token"].is_string() { "issued" } else { "?" }).to_owned()
+}
+
 async fn oidc_apps_through_the_pages(b: Backend) {
     let Some(srv) = TestServer::start(b).await else { return };
     let admin = admin_browser(&srv).await;
@@ -110,6 +123,25 @@ async fn oidc_apps_through_the_pages(b: Backend) {
     assert!(client.allowed_scopes.contains(&"payroll:write".to_owned()));
     assert!(!client.allowed_scopes.contains(&"payroll:read".to_owned()));
     assert_eq!(srv.audit(None, "app.updated", 5).await.len(), 1);
+
+    // The client credentials grant, by its box (unticked, the form sends nothing for it).
+    assert_eq!(client_credentials(&srv, "payroll", &secret).await, "unauthorized_client");
+    let edit = |cc: bool| {
+        let mut f =
+            vec![("name", "Payroll 2"), ("redirect_uris", "https://rp.example/new-cb"), ("scopes", "payroll:write")];
+        if cc {
+            f.push(("client_credentials", "yes"));
+        }
+        f
+    };
+    let resp = post_form(&admin, &srv, &page, &act("edit"), &edit(true)).await;
+    assert_eq!(location(&resp), format!("{page}?done=app"));
+    assert!(get_page(&admin, &srv, &page).await.contains(r#"name="client_credentials" value="yes" checked"#));
+    assert_eq!(client_credentials(&srv, "payroll", &secret).await, "issued");
+    let resp = post_form(&admin, &srv, &page, &act("edit"), &edit(false)).await;
+    assert_eq!(location(&resp), format!("{page}?done=app"));
+    assert!(!get_page(&admin, &srv, &page).await.contains(r#"value="yes" checked"#));
+    assert_eq!(client_credentials(&srv, "payroll", &secret).await, "unauthorized_client");
 
     // Rotation: needs the box; then the new secret works and the old one no longer does.
     let resp = post_form(&admin, &srv, &page, &act("rotate-secret"), &[]).await;

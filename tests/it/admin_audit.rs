@@ -85,6 +85,9 @@ async fn every_admin_change_is_audited_with_its_actor(b: Backend) {
         json!({"name": "x".repeat(200), "redirect_uris": ["https://wiki.example/cb"]}),
         json!({"name": "Long", "redirect_uris": [long_uri]}),
         json!({"name": "Many", "redirect_uris": many}),
+        // A public client needs a redirect URI, and cannot have the client credentials grant.
+        json!({"name": "Nowhere", "public": true}),
+        json!({"name": "Public service", "public": true, "client_credentials": true}),
     ] {
         let (status, bad) = api_post(&http, &srv.url("/api/v1/admin/apps/oidc"), body).await;
         assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_request")), "{bad}");
@@ -96,6 +99,22 @@ async fn every_admin_change_is_audited_with_its_actor(b: Backend) {
     )
     .await;
     assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_request")), "{bad}");
+    // A service: the client credentials grant, no redirect URI; it gets a token at once.
+    let (status, service) = api_post(
+        &http,
+        &srv.url("/api/v1/admin/apps/oidc"),
+        json!({"name": "Inventory", "client_credentials": true, "scopes": ["stock:read"]}),
+    )
+    .await;
+    assert_eq!((status, &service["client_credentials"]), (201, &json!(true)), "{service}");
+    let resp = reqwest::Client::new()
+        .post(srv.url("/oauth2/token"))
+        .basic_auth(service["client_id"].as_str().unwrap(), service["client_secret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(resp).await["scope"], "stock:read");
     assert_eq!(http.delete(srv.url(&format!("/api/v1/admin/apps/{app_id}"))).send().await.unwrap().status(), 204);
     assert_eq!(http.delete(srv.url(&format!("/api/v1/admin/apps/{app_id}"))).send().await.unwrap().status(), 404);
     assert!(
@@ -118,7 +137,7 @@ async fn every_admin_change_is_audited_with_its_actor(b: Backend) {
         ("user.created", 1),
         ("group.member_added", 1),
         ("group.member_removed", 1),
-        ("app.created", 1),
+        ("app.created", 2),
         ("app.removed", 1),
         ("user.disabled", 1),
         ("user.enabled", 1),

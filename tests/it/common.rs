@@ -237,6 +237,7 @@ impl TestServer {
                 post_logout_redirect_uris: &["http://127.0.0.1:9/bye".to_string()],
                 public,
                 extra_scopes: &[],
+                client_credentials: false,
             },
         )
         .await

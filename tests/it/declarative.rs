@@ -75,15 +75,22 @@ async fn populated(b: Backend) -> Option<TestServer> {
         post_logout_redirect_uris: &["https://payroll.example/bye".to_owned()],
         public: false,
         extra_scopes: &["payroll:read".to_owned()],
+        client_credentials: true,
     };
     let payroll = portcullis::admin::apps::add_oidc(s, &admin, &spec).await.unwrap();
     // The secret the document will reference.
     let hash = portcullis::oidc::token::client_secret_hash(SECRET);
     let c = portcullis::store::apps::find_client(&s.db, "payroll").await.unwrap().unwrap();
     assert!(
-        portcullis::store::apps::update_client_secret(&s.db, "payroll", c.secret_hash.as_deref().unwrap(), &hash)
-            .await
-            .unwrap()
+        portcullis::store::apps::update_client_secret(
+            &s.db,
+            "payroll",
+            c.secret_hash.as_deref().unwrap(),
+            &hash,
+            s.now()
+        )
+        .await
+        .unwrap()
     );
     let policy = AppPolicy {
         mfa_policy: Some(Policy::Otp),
@@ -99,6 +106,7 @@ async fn populated(b: Backend) -> Option<TestServer> {
         post_logout_redirect_uris: &[],
         public: true,
         extra_scopes: &[],
+        client_credentials: false,
     };
     portcullis::admin::apps::add_oidc(s, &admin, &spa).await.unwrap();
     let saml = portcullis::saml::registration::SamlAppSpec {
@@ -122,6 +130,7 @@ async fn export_apply_export_is_the_same_document(b: Backend) {
     for part in [
         "version: 1",
         "client_id: payroll",
+        "client_credentials: true",
         "env: PORTCULLIS_CLIENT_SECRET_PAYROLL",
         "entity_id: https://wiki.example/saml",
         "name: staff",
@@ -174,6 +183,22 @@ async fn export_apply_export_is_the_same_document(b: Backend) {
     let edited = yaml.replace("https://payroll.example/bye", "https://payroll.example/goodbye");
     let changes = apply(&target, &edited, false, false).await.unwrap();
     assert_eq!(changes, vec!["~ app Payroll (payroll): post_logout_redirect_uris".to_owned()]);
+
+    // The client credentials grant travels with the document, and goes when it says so.
+    let cc = || {
+        reqwest::Client::new()
+            .post(target.url("/oauth2/token"))
+            .basic_auth("payroll", Some(SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    assert_eq!(json(cc().await.unwrap()).await["scope"], "payroll:read");
+    assert_eq!(yaml.matches("client_credentials: true").count(), 1, "only the client that has it:\n{yaml}");
+    let without: String =
+        edited.lines().filter(|l| l.trim() != "client_credentials: true").map(|l| format!("{l}\n")).collect();
+    let changes = apply(&target, &without, false, false).await.unwrap();
+    assert_eq!(changes, vec!["~ app Payroll (payroll): client_credentials".to_owned()]);
+    assert_eq!(json(cc().await.unwrap()).await["error"], "unauthorized_client");
     source.stop().await;
     target.stop().await;
 }

@@ -27,7 +27,18 @@ async fn authlib_code_flow(b: Backend) {
     let Some(python) = python() else { return };
     let Some(srv) = TestServer::start(b).await else { return };
     let alice = srv.add_user("alice").await;
-    let client = srv.add_client(false).await;
+    // Also a service in its own name (the client credentials grant, scope `api:read`).
+    let spec = portcullis::admin::apps::OidcAppSpec {
+        name: "Authlib",
+        client_id: None,
+        redirect_uris: &[REDIRECT.to_owned()],
+        post_logout_redirect_uris: &[],
+        public: false,
+        extra_scopes: &["api:read".to_owned()],
+        client_credentials: true,
+    };
+    let client =
+        portcullis::admin::apps::add_oidc(&srv.state, &portcullis::admin::Admin::operator(), &spec).await.unwrap();
     // Password only until the client steps up (`acr_values`), as with mod_auth_openidc.
     srv.set_settings(serde_json::json!({"mfa_policy": "disabled"})).await;
     let e = portcullis::mfa::totp::begin_enrolment(&srv.state, &alice).await.unwrap();

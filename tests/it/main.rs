@@ -13,6 +13,7 @@ mod attempt_limits;
 mod browser_passkey;
 mod cli;
 mod client_auth;
+mod client_credentials;
 mod code_exchange_commit;
 mod code_single_use;
 mod container;

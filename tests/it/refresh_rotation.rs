@@ -80,6 +80,7 @@ async fn group_rotation_of_a_client_id_json_escapes(b: Backend) {
         post_logout_redirect_uris: &[],
         public: false,
         extra_scopes: &[],
+        client_credentials: false,
     };
     let app =
         portcullis::admin::apps::add_oidc(&srv.state, &portcullis::admin::Admin::operator(), &spec).await.unwrap();

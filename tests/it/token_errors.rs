@@ -20,7 +20,8 @@ async fn bad_token_requests(b: Backend) {
     };
     for (body, status, code) in [
         ("grant_type=password&username=a&password=b", 400, "unsupported_grant_type"),
-        ("grant_type=client_credentials", 400, "unsupported_grant_type"),
+        ("grant_type=client_credentials", 400, "unauthorized_client"),
+        ("grant_type=urn:ietf:params:oauth:grant-type:device_code", 400, "unsupported_grant_type"),
         ("", 400, "invalid_request"),
         ("grant_type=authorization_code", 400, "invalid_request"),
         ("grant_type=authorization_code&code=nope&redirect_uri=x", 400, "invalid_grant"),

@@ -218,7 +218,10 @@ pub struct OidcAppBody {
     name: String,
     /// Chosen client id; generated when absent.
     client_id: Option<String>,
+    /// A public client needs one; a confidential one may have none (a service using the
+    /// client credentials grant).
     #[schema(example = json!(["https://wiki.example.com/callback"]))]
+    #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
@@ -228,6 +231,10 @@ pub struct OidcAppBody {
     /// Extra scopes beyond the standard ones (e.g. `api:read`).
     #[serde(default)]
     scopes: Vec<String>,
+    /// May ask for access tokens in its own name, with no user (the client credentials
+    /// grant, RFC 6749 §4.4); confidential clients only. Its tokens carry only the extra scopes.
+    #[serde(default)]
+    client_credentials: bool,
 }
 
 /// Registers an OIDC client; a confidential client's secret is in this answer only.
@@ -245,6 +252,7 @@ pub async fn oidc_app_create(
         post_logout_redirect_uris: &b.post_logout_redirect_uris,
         public: b.public,
         extra_scopes: &b.scopes,
+        client_credentials: b.client_credentials,
     };
     let created = apps::add_oidc(&state, &admin, &spec).await?;
     Ok((StatusCode::CREATED, Json(json!(created))).into_response())
