@@ -19,7 +19,7 @@ use super::{Secret, token_hash};
 /// Characters of the masked key: 8 bytes in base64url without padding.
 const KEY_CHARS: usize = 11;
 /// Characters of the secret (`random_token`).
-const SECRET_CHARS: usize = 43;
+const SECRET_CHARS: usize = super::RANDOM_TOKEN_CHARS;
 const ROUNDS: u8 = 4;
 
 /// The keyed permutation of row keys (see the module's note).

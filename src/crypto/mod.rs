@@ -73,8 +73,12 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-/// A 256-bit random token, base64url without padding (43 characters). Used for every bearer
-/// artefact: session cookies, codes, refresh tokens (ASVS 3.2.2: at least 64 bits of entropy).
+/// The length of a `random_token`: 32 bytes in base64url without padding.
+pub const RANDOM_TOKEN_CHARS: usize = 43;
+
+/// A 256-bit random token, base64url without padding (`RANDOM_TOKEN_CHARS`). Used for every
+/// bearer artefact: session cookies, codes, refresh tokens (ASVS 3.2.2: at least 64 bits of
+/// entropy).
 pub fn random_token() -> String {
     b64url(&random_bytes::<32>())
 }
@@ -117,6 +121,7 @@ mod tests {
     fn tokens_are_256_bit_and_distinct() {
         let a = random_token();
         assert_eq!(b64url_decode(&a).unwrap().len(), 32);
+        assert_eq!(a.len(), RANDOM_TOKEN_CHARS);
         assert_ne!(a, random_token());
         assert_eq!(token_hash(&a).len(), 64);
     }

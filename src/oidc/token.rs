@@ -309,13 +309,13 @@ fn shown(w: &str) -> &str {
 }
 
 /// The row a presented refresh token names: by the key it carries (`crypto::locator`), or, for
-/// a token issued before tokens carried one (43 characters), by its hash. `None` when it names
-/// none; whether it is the row's own token is for the statement that uses it to check.
+/// a token issued before tokens carried one (a bare `random_token`), by its hash. `None` when
+/// it names none; whether it is the row's own token is for the statement that uses it to check.
 pub async fn locate_refresh_token(state: &AppState, token: &str) -> AppResult<Option<Located>> {
     if let Some(located) = state.master_key.locator().locate(token) {
         return Ok(Some(located));
     }
-    if token.len() != 43 {
+    if token.len() != crypto::RANDOM_TOKEN_CHARS {
         return Ok(None);
     }
     store::grants::legacy_refresh_token(&state.db, &crypto::token_hash(token)).await
