@@ -240,8 +240,9 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
 /// The client credentials grant (RFC 6749 §4.4): an access token in the client's own name, for
 /// a confidential client registered for it. There is no user, so no ID token and no refresh
 /// token (§4.4.3), and only the client's own scopes (the standard ones are about a user); with
-/// no `scope`, all of them (§3.3 lets the server choose the default). Nothing is read or
-/// written: the token is checked at introspection against its client's registration.
+/// no `scope`, all of them (§3.3 lets the server choose the default). Nothing is stored and
+/// the registration comes from the client cache: the token is checked at introspection
+/// against its client's registration.
 async fn client_credentials(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
     if client.is_public() || !client.client_credentials() {
         return Err(AppError::oauth(
