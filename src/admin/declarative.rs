@@ -247,12 +247,7 @@ pub async fn export(state: &AppState) -> AppResult<String> {
             plugins: entries_for(&app.id),
         };
         if let Some(c) = store::apps::find_client_by_app(&state.db, &app.id).await? {
-            let extra_scopes = c
-                .allowed_scopes
-                .iter()
-                .filter(|s| !crate::oidc::SCOPES_SUPPORTED.contains(&s.as_str()))
-                .cloned()
-                .collect();
+            let extra_scopes = crate::oidc::extra_scopes(&c).map(str::to_owned).collect();
             entry.oidc = Some(OidcEntry {
                 public: c.is_public(),
                 client_credentials: c.client_credentials(),

@@ -393,23 +393,14 @@ async fn app_page(state: &AppState, jar: CookieJar, app: &App, view: View, statu
     match app.protocol {
         Protocol::Oidc => {
             let c = store::apps::find_client_by_app(&state.db, &app.id).await?.ok_or(AppError::NotFound)?;
-            let standard = crate::oidc::SCOPES_SUPPORTED;
-            oidc = Some(view.oidc.unwrap_or_else(|| {
-                OidcForm {
-                    name: app.name.clone(),
-                    client_id: c.client_id.clone(),
-                    redirect_uris: c.redirect_uris.join("\n"),
-                    post_logout_redirect_uris: c.post_logout_redirect_uris.join("\n"),
-                    scopes: c
-                        .allowed_scopes
-                        .iter()
-                        .filter(|s| !standard.contains(&s.as_str()))
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    public: c.is_public(),
-                    client_credentials: c.client_credentials(),
-                }
+            oidc = Some(view.oidc.unwrap_or_else(|| OidcForm {
+                name: app.name.clone(),
+                client_id: c.client_id.clone(),
+                redirect_uris: c.redirect_uris.join("\n"),
+                post_logout_redirect_uris: c.post_logout_redirect_uris.join("\n"),
+                scopes: crate::oidc::extra_scopes(&c).collect::<Vec<_>>().join(" "),
+                public: c.is_public(),
+                client_credentials: c.client_credentials(),
             }));
             public = c.is_public();
             client_id = c.client_id;

@@ -4,7 +4,7 @@
 use url::Url;
 
 use super::acr;
-use super::{Params, SCOPES_SUPPORTED, has_word};
+use super::{Params, SCOPES_SUPPORTED, has_word, normalise_scope};
 use crate::crypto;
 use crate::error::{AppError, AppResult, OAuthErrorCode};
 use crate::login::request::{Answer, LoginRequest, OidcAnswer, Refused, Wants};
@@ -208,17 +208,6 @@ pub async fn validate(state: &AppState, mut p: Params) -> Result<(LoginRequest, 
         expires_at: now + state.config.tokens.auth_request_ttl_seconds,
     };
     Ok((req, client))
-}
-
-/// Scopes de-duplicated, order kept.
-fn normalise_scope(scope: &str) -> String {
-    let mut seen: Vec<&str> = Vec::new();
-    for s in scope.split_ascii_whitespace() {
-        if !seen.contains(&s) {
-            seen.push(s);
-        }
-    }
-    seen.join(" ")
 }
 
 /// An S256 challenge is base64url(SHA-256) without padding: 43 characters.

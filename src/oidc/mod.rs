@@ -12,6 +12,7 @@ pub mod token;
 use std::collections::HashMap;
 
 use crate::error::{AppError, OAuthErrorCode};
+use crate::store::apps::OidcClient;
 
 /// Scopes this provider understands (OpenID Connect Core §5.4 plus `groups`).
 pub const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "groups", "offline_access"];
@@ -53,6 +54,23 @@ impl Params {
     pub fn contains(&self, k: &str) -> bool {
         self.0.contains_key(k)
     }
+}
+
+/// The scopes a client may ask for beyond the standard ones (its registration's extras): the
+/// only ones a token in its own name carries.
+pub fn extra_scopes(client: &OidcClient) -> impl Iterator<Item = &str> {
+    client.allowed_scopes.iter().map(String::as_str).filter(|s| !SCOPES_SUPPORTED.contains(s))
+}
+
+/// Scopes de-duplicated, order kept.
+pub(crate) fn normalise_scope(scope: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in scope.split_ascii_whitespace() {
+        if !seen.contains(&s) {
+            seen.push(s);
+        }
+    }
+    seen.join(" ")
 }
 
 /// Space-delimited list membership (scopes, prompt, acr_values).

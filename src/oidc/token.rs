@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::claims::{Amr, UserClaims, at_hash, released_groups};
-use super::{Params, SCOPES_SUPPORTED, has_word};
+use super::{Params, SCOPES_SUPPORTED, extra_scopes, has_word, normalise_scope};
 use crate::config::SigningAlg;
 use crate::crypto::signing::SigningKey;
 use crate::crypto::{self, Located, Secret};
@@ -250,28 +250,23 @@ async fn client_credentials(state: &AppState, client: &OidcClient, mut p: Params
             "this client is not registered for the client credentials grant",
         ));
     }
-    let own = |w: &str| !SCOPES_SUPPORTED.contains(&w) && client.allowed_scopes.iter().any(|a| a == w);
     let scope = match p.take("scope") {
         Some(requested) => {
-            let mut words: Vec<&str> = Vec::new();
             for w in requested.split_ascii_whitespace() {
                 if SCOPES_SUPPORTED.contains(&w) {
                     let d = format!("scope `{w}` is about a user, and the client credentials grant has none");
                     return Err(AppError::oauth(InvalidScope, d));
                 }
-                if !own(w) {
+                if !extra_scopes(client).any(|e| e == w) {
                     return Err(AppError::oauth(
                         InvalidScope,
                         format!("scope `{}` is not allowed for this client", shown(w)),
                     ));
                 }
-                if !words.contains(&w) {
-                    words.push(w);
-                }
             }
-            words.join(" ")
+            normalise_scope(&requested)
         }
-        None => client.allowed_scopes.iter().filter(|w| own(w)).map(String::as_str).collect::<Vec<_>>().join(" "),
+        None => extra_scopes(client).collect::<Vec<_>>().join(" "),
     };
     let now = state.now();
     let key = state.keys().active_at(now).clone();
