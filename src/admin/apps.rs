@@ -137,10 +137,14 @@ pub(crate) fn check_name(name: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// A client id: 1-128 visible ASCII characters without `:` (it travels in HTTP Basic).
+/// A client id: 1-128 visible ASCII characters without `:` (it travels in HTTP Basic), and not
+/// in the form of a user's id (a client's own token has its client id as `sub`).
 pub(crate) fn check_client_id(client_id: &str) -> AppResult<()> {
     if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
         return Err(AppError::BadRequest(Msg::key("adm-err-client-id")));
+    }
+    if store::apps::has_user_id_form(client_id) {
+        return Err(AppError::BadRequest(Msg::key("adm-err-client-id-uuid")));
     }
     Ok(())
 }

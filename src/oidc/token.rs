@@ -539,7 +539,7 @@ async fn client_token_in_force(state: &AppState, at: &AccessToken) -> AppResult<
     }
     let Some(client) = state.clients.find(&state.db, client_id).await? else { return Ok(false) };
     let iat = at.claims.get("iat").and_then(Value::as_i64).unwrap_or(i64::MIN);
-    if client.is_public() || client.client_credentials_since.is_none_or(|since| iat < since) {
+    if client.is_public() || client.client_credentials_since().is_none_or(|since| iat < since) {
         return Ok(false);
     }
     Ok(!store::grants::client_token_revoked(&state.db, at.str("jti")).await?)

@@ -77,14 +77,27 @@ impl std::fmt::Debug for OidcClient {
     }
 }
 
+/// Whether `id` is written as users' ids are (a hyphenated UUID, in either case). A client id
+/// may not be: the client credentials grant makes it the `sub` of a token.
+pub fn has_user_id_form(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::try_parse(id).is_ok()
+}
+
 impl OidcClient {
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
     }
 
+    /// Since when its own tokens count, if it may use the client credentials grant. Never for
+    /// a client whose id has the form of a user's id (registered before such ids were
+    /// refused): its tokens' `sub` would name that user to a resource server.
+    pub fn client_credentials_since(&self) -> Option<i64> {
+        self.client_credentials_since.filter(|_| !has_user_id_form(&self.client_id))
+    }
+
     /// Whether it may use the client credentials grant.
     pub fn client_credentials(&self) -> bool {
-        self.client_credentials_since.is_some()
+        self.client_credentials_since().is_some()
     }
 
     fn from_row(row: OidcClientRow, name: String) -> AppResult<Self> {

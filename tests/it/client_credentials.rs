@@ -202,6 +202,31 @@ async fn refused_unless_registered_for_it(b: Backend) {
     let err = apps::update_oidc(&srv.state, &admin, &registered, &edit).await.unwrap_err();
     assert_eq!(err.http_status(), 400, "a public client cannot be given the grant: {err:?}");
     assert_eq!(grant(&srv, &public, None).await.1["error"], "unauthorized_client");
+
+    // A client id in the form of a user's id is refused: the grant's tokens have the client id
+    // as `sub`, and a resource server would take them for that user's.
+    let user = srv.add_user("cc-namesake").await;
+    for id in [user.id.clone(), user.id.to_uppercase()] {
+        let s = OidcAppSpec { client_id: Some(&id), ..spec(false, true, &[]) };
+        let err = apps::add_oidc(&srv.state, &admin, &s).await.unwrap_err();
+        assert_eq!(err.http_status(), 400, "{id}: {err:?}");
+        assert!(format!("{err}").contains("form of a user id"), "{err}");
+    }
+    // One registered before such ids were refused gets no token.
+    let legacy = service(&srv, &["api:read"]).await;
+    let sql = "UPDATE oidc_clients SET client_id = $1 WHERE client_id = $2";
+    let n = match &srv.state.db {
+        portcullis::store::Db::Sqlite(s) => {
+            sqlx::query(sql).bind(&user.id).bind(&legacy.client_id).execute(&s.writer).await.map(|r| r.rows_affected())
+        }
+        portcullis::store::Db::Postgres(p) => {
+            sqlx::query(sql).bind(&user.id).bind(&legacy.client_id).execute(&p.pool).await.map(|r| r.rows_affected())
+        }
+    };
+    assert_eq!(n.unwrap(), 1);
+    let renamed = CreatedOidcApp { client_id: user.id.clone(), ..legacy };
+    let (status, body) = grant(&srv, &renamed, None).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
     srv.stop().await;
 }
 

@@ -817,6 +817,7 @@ adm-err-scope = Ungültiger Scope `{ $scope }`.
 adm-err-app-name = Die App braucht einen Namen mit 1 bis 128 Zeichen.
 adm-err-client-id = Client-IDs haben 1 bis 128 sichtbare ASCII-Zeichen ohne `:`.
 adm-err-client-id-taken = Die Client-ID `{ $id }` ist vergeben.
+adm-err-client-id-uuid = Eine Client-ID darf nicht die Form einer Benutzer-ID (einer UUID) haben: Ein Token im eigenen Namen des Clients trägt die Client-ID als Subjekt.
 adm-err-entity-taken = Die Entity-ID `{ $id }` ist schon registriert.
 adm-err-self-disable = Ihr eigenes Konto können Sie nicht deaktivieren; das kann eine andere Administratorin oder ein anderer Administrator.
 adm-err-self-mfa = Ihre eigenen Anmeldemethoden verwalten Sie auf Ihrer Kontoseite, die dafür einen frischen zweiten Faktor verlangt, nicht mit den Administrationswerkzeugen.

@@ -817,6 +817,7 @@ adm-err-scope = invalid scope `{ $scope }`
 adm-err-app-name = the app needs a name of 1-128 characters
 adm-err-client-id = client ids are 1-128 visible ASCII characters without `:`
 adm-err-client-id-taken = client id `{ $id }` is taken
+adm-err-client-id-uuid = a client id must not have the form of a user id (a UUID): a token in the client's own name has its client id as subject
 adm-err-entity-taken = entity ID `{ $id }` is already registered
 adm-err-self-disable = you cannot disable your own account; another administrator can
 adm-err-self-mfa = your own sign-in methods are managed on your account page, which asks for a fresh second factor, not with the administrator tools
