@@ -472,6 +472,10 @@ pub struct TokenConfig {
     pub retired_key_publish_seconds: i64,
     /// How often each node re-reads signing keys from the database.
     pub key_reload_seconds: u64,
+    /// Token requests worked on at once by this node; past that, each client's requests wait
+    /// in a queue of their own and freed slots go to the waiting clients in turn (one client's
+    /// flood does not hold up another's grants).
+    pub grants_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -544,6 +548,7 @@ impl Default for TokenConfig {
             auth_request_ttl_seconds: 1800,
             retired_key_publish_seconds: 7 * 24 * 3600,
             key_reload_seconds: 60,
+            grants_in_flight: 64,
         }
     }
 }
@@ -700,6 +705,7 @@ impl Config {
             ("tokens.code_ttl_seconds", t.code_ttl_seconds, 5, 600),
             ("tokens.auth_request_ttl_seconds", t.auth_request_ttl_seconds, 60, 86_400),
             ("tokens.retired_key_publish_seconds", t.retired_key_publish_seconds, 0, 400 * 86_400),
+            ("tokens.grants_in_flight", t.grants_in_flight as i64, 1, 100_000),
             ("session.idle_timeout_minutes", self.session.idle_timeout_minutes, 1, 525_600),
             ("session.absolute_timeout_minutes", self.session.absolute_timeout_minutes, 1, 525_600),
         ] {

@@ -151,6 +151,8 @@ pub struct Metrics {
     plugin_duration: Family<PluginName, Histogram, fn() -> Histogram>,
     plugin_standbys: Counter,
     plugin_standbys_held: Gauge,
+    token_grants_in_flight: Gauge,
+    token_grants_waiting: Gauge,
     /// The plugin host's count behind `plugin_standbys` (set before a scrape).
     standbys_total: AtomicU64,
     deliveries: Family<DeliveryLabels, Counter>,
@@ -207,6 +209,8 @@ impl Metrics {
             plugin_duration: Family::new_with_constructor(plugin_buckets),
             plugin_standbys: Counter::default(),
             plugin_standbys_held: Gauge::default(),
+            token_grants_in_flight: Gauge::default(),
+            token_grants_waiting: Gauge::default(),
             standbys_total: AtomicU64::new(0),
             deliveries: Family::default(),
             outbox: Family::default(),
@@ -246,6 +250,16 @@ impl Metrics {
         );
         r.register("lockouts", "Accounts or addresses locked after failed attempts", m.lockouts.clone());
         r.register("token_grants", "Token endpoint requests, by grant type and outcome", m.token_grants.clone());
+        r.register(
+            "token_grants_in_flight",
+            "Token requests being worked on by this node (read when scraped)",
+            m.token_grants_in_flight.clone(),
+        );
+        r.register(
+            "token_grants_waiting",
+            "Token requests waiting for their client's turn (read when scraped)",
+            m.token_grants_waiting.clone(),
+        );
         r.register("plugin_evaluations", "Selector plugin runs, by plugin, mode and outcome", m.plugin_runs.clone());
         r.register(
             "plugin_evaluation_duration_seconds",
@@ -334,6 +348,12 @@ impl Metrics {
         };
         let outcome = if ok { "issued" } else { "refused" };
         self.token_grants.get_or_create(&GrantLabels { grant_type, outcome }).inc();
+    }
+
+    /// The token endpoint's grants worked on and waiting (`GrantGate`), set before a scrape.
+    pub fn set_token_grants(&self, in_flight: usize, waiting: usize) {
+        self.token_grants_in_flight.set(in_flight as i64);
+        self.token_grants_waiting.set(waiting as i64);
     }
 
     /// A selector plugin run: its outcome (`ok`, or the failure's kind) and its time.

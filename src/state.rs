@@ -45,6 +45,8 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The OIDC client registrations this node has read (see `ClientCache`).
     pub clients: Arc<crate::store::apps::ClientCache>,
+    /// Admission to the token endpoint's grants, fair between clients.
+    pub grants: Arc<crate::oidc::fair_share::GrantGate>,
     keys: Arc<RwLock<Arc<KeyRing>>>,
     /// When keys were last re-read because a token named an unknown key (at most once a second).
     last_kid_reload: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
@@ -86,6 +88,7 @@ impl AppState {
         let plugins = crate::plugin_host::PluginHost::new(&config.plugins, Some(config.plugin_cache_dir()))?;
         let delivery = crate::delivery::Delivery::from_config(&config)?;
         let brand = crate::web::brand::Brand::from_config(&config.branding).map_err(anyhow::Error::msg)?;
+        let grants = crate::oidc::fair_share::GrantGate::new(config.tokens.grants_in_flight);
         Ok(AppState(Arc::new(Shared {
             metrics: Arc::new(crate::metrics::Metrics::new(db.writers_waiting(), db.group_stats(), db.checkpoints())),
             delivery: Arc::new(delivery),
@@ -101,6 +104,7 @@ impl AppState {
             hasher,
             clock,
             clients: Arc::default(),
+            grants,
             keys: Arc::new(RwLock::new(Arc::new(ring))),
             last_kid_reload: Arc::default(),
         })))

@@ -66,6 +66,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         m.set_pool(pool, size, idle);
     }
     m.set_plugin_standbys(state.plugins.standbys_used(), state.plugins.standbys_held());
+    m.set_token_grants(state.grants.in_flight(), state.grants.waiting());
     let mut resp = m.encode().into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE));

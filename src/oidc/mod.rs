@@ -6,6 +6,7 @@ pub mod acr;
 pub mod authorize;
 pub mod claims;
 pub mod discovery;
+pub mod fair_share;
 pub mod logout;
 pub mod token;
 

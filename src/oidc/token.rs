@@ -97,9 +97,15 @@ pub async fn token(state: &AppState, mut p: Params, authorization: Option<&str>)
     let grant_type = p.take("grant_type").ok_or_else(|| AppError::oauth(InvalidRequest, "grant_type is required"))?;
     let answer = match authenticate_client(state, &mut p, authorization).await {
         Ok(client) => match grant_type.as_str() {
-            "authorization_code" => authorization_code(state, &client, p).await,
-            "refresh_token" => refresh(state, &client, p).await,
-            "client_credentials" => client_credentials(state, &client, p).await,
+            "authorization_code" | "refresh_token" | "client_credentials" => {
+                // The grant's work (its signatures, its write) waits for the client's turn.
+                let _slot = state.grants.admit(&client.client_id).await?;
+                match grant_type.as_str() {
+                    "authorization_code" => authorization_code(state, &client, p).await,
+                    "refresh_token" => refresh(state, &client, p).await,
+                    _ => client_credentials(state, &client, p).await,
+                }
+            }
             _ => Err(AppError::oauth(
                 UnsupportedGrantType,
                 "supported: authorization_code, refresh_token, client_credentials",

@@ -74,4 +74,5 @@ mod sign_in_commit;
 mod slow_clients;
 mod sqlite_wal;
 mod token_errors;
+mod token_fair_share;
 mod webhooks;

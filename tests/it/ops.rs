@@ -97,6 +97,8 @@ async fn metrics_move_with_what_happens(b: Backend) {
     for gauge in [
         r#"portcullis_outbox_messages{status="pending"}"#,
         "portcullis_sqlite_writer_queue",
+        "portcullis_token_grants_in_flight 0",
+        "portcullis_token_grants_waiting 0",
         r#"portcullis_db_connections{pool="#,
     ] {
         assert!(after.contains(gauge), "{gauge} in {after}");
