@@ -137,13 +137,15 @@ pub(crate) fn check_name(name: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// A client id: 1-128 visible ASCII characters without `:` (it travels in HTTP Basic), and not
-/// in the form of a user's id (a client's own token has its client id as `sub`).
-pub(crate) fn check_client_id(client_id: &str) -> AppResult<()> {
+/// A client id: 1-128 visible ASCII characters without `:` (it travels in HTTP Basic). One in
+/// the form of a user's id (a UUID, as some providers give, kept when an app moves here) may
+/// not use the client credentials grant: its tokens have the client id as `sub`, and a
+/// resource server would take them for that user's.
+pub(crate) fn check_client_id(client_id: &str, client_credentials: bool) -> AppResult<()> {
     if client_id.is_empty() || client_id.len() > 128 || !client_id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
         return Err(AppError::BadRequest(Msg::key("adm-err-client-id")));
     }
-    if store::apps::has_user_id_form(client_id) {
+    if client_credentials && store::apps::has_user_id_form(client_id) {
         return Err(AppError::BadRequest(Msg::key("adm-err-client-id-uuid")));
     }
     Ok(())
@@ -160,7 +162,7 @@ pub async fn add_oidc(state: &AppState, admin: &Admin, spec: &OidcAppSpec<'_>) -
         checked_client(state, spec.name, spec.redirect_uris, spec.post_logout_redirect_uris, spec.extra_scopes, kind)?;
     // Generated ids are hex: base64url could start with `-`, which a shell tool would read as a flag.
     let client_id = spec.client_id.map(str::to_owned).unwrap_or_else(|| hex::encode(crypto::random_bytes::<16>()));
-    check_client_id(&client_id)?;
+    check_client_id(&client_id, spec.client_credentials)?;
     let secret = (!spec.public).then(Secret::random);
     let secret_hash = secret.as_deref().map(client_secret_hash);
     let app = store::apps::create_oidc(
@@ -270,6 +272,7 @@ pub async fn update_oidc(state: &AppState, admin: &Admin, app: &App, edit: &Oidc
     let kind = ClientKind { public: client.is_public(), client_credentials: edit.client_credentials };
     let scopes =
         checked_client(state, edit.name, edit.redirect_uris, edit.post_logout_redirect_uris, edit.extra_scopes, kind)?;
+    check_client_id(&client.client_id, edit.client_credentials)?;
     let changed = store::apps::update_oidc(
         &state.db,
         &app.id,

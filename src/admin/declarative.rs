@@ -375,7 +375,7 @@ async fn check_app(state: &AppState, env: Env<'_>, line: u64, entry: AppEntry, a
                 super::apps::ClientKind { public: o.public, client_credentials: o.client_credentials },
             )
             .map_err(|e| at(line, e))?;
-            super::apps::check_client_id(&o.client_id).map_err(|e| at(line, e))?;
+            super::apps::check_client_id(&o.client_id, o.client_credentials).map_err(|e| at(line, e))?;
             let secret_hash = match (o.public, &o.client_secret) {
                 (true, None) => None,
                 (true, Some(_)) => return Err(bad(line, "a public client has no client_secret")),

@@ -77,8 +77,8 @@ impl std::fmt::Debug for OidcClient {
     }
 }
 
-/// Whether `id` is written as users' ids are (a hyphenated UUID, in either case). A client id
-/// may not be: the client credentials grant makes it the `sub` of a token.
+/// Whether `id` is written as users' ids are (a hyphenated UUID, in either case). A client
+/// with such an id may not use the client credentials grant, which makes it a token's `sub`.
 pub fn has_user_id_form(id: &str) -> bool {
     id.len() == 36 && uuid::Uuid::try_parse(id).is_ok()
 }
@@ -89,7 +89,7 @@ impl OidcClient {
     }
 
     /// Since when its own tokens count, if it may use the client credentials grant. Never for
-    /// a client whose id has the form of a user's id (registered before such ids were
+    /// a client whose id has the form of a user's id (given the grant before that was
     /// refused): its tokens' `sub` would name that user to a resource server.
     pub fn client_credentials_since(&self) -> Option<i64> {
         self.client_credentials_since.filter(|_| !has_user_id_form(&self.client_id))

@@ -203,8 +203,9 @@ async fn refused_unless_registered_for_it(b: Backend) {
     assert_eq!(err.http_status(), 400, "a public client cannot be given the grant: {err:?}");
     assert_eq!(grant(&srv, &public, None).await.1["error"], "unauthorized_client");
 
-    // A client id in the form of a user's id is refused: the grant's tokens have the client id
-    // as `sub`, and a resource server would take them for that user's.
+    // A client whose id has the form of a user's id cannot have the grant: its tokens have the
+    // client id as `sub`, and a resource server would take them for that user's. Such an id
+    // (kept from another provider) is fine for the code flow.
     let user = srv.add_user("cc-namesake").await;
     for id in [user.id.clone(), user.id.to_uppercase()] {
         let s = OidcAppSpec { client_id: Some(&id), ..spec(false, true, &[]) };
@@ -212,7 +213,15 @@ async fn refused_unless_registered_for_it(b: Backend) {
         assert_eq!(err.http_status(), 400, "{id}: {err:?}");
         assert!(format!("{err}").contains("form of a user id"), "{err}");
     }
-    // One registered before such ids were refused gets no token.
+    let migrated = OidcAppSpec { client_id: Some(&user.id), ..spec(false, false, &[]) };
+    let migrated = apps::add_oidc(&srv.state, &admin, &migrated).await.unwrap();
+    let registered = apps::find(&srv.state, &migrated.client_id).await.unwrap();
+    let edit = OidcAppEdit { client_credentials: true, ..edit };
+    let err = apps::update_oidc(&srv.state, &admin, &registered, &edit).await.unwrap_err();
+    assert!(err.http_status() == 400 && format!("{err}").contains("form of a user id"), "{err:?}");
+    assert_eq!(grant(&srv, &migrated, None).await.1["error"], "unauthorized_client");
+    apps::remove(&srv.state, &admin, &registered).await.unwrap();
+    // One given the grant before that was refused gets no token.
     let legacy = service(&srv, &["api:read"]).await;
     let sql = "UPDATE oidc_clients SET client_id = $1 WHERE client_id = $2";
     let n = match &srv.state.db {
