@@ -64,8 +64,9 @@ pub struct OidcClient {
     pub post_logout_redirect_uris: Vec<String>,
     pub allowed_scopes: Vec<String>,
     /// May ask for tokens in its own name (RFC 6749 §4.4; confidential clients only) when set:
-    /// since when its tokens count (the grant turned on, the secret last replaced).
-    pub client_credentials_since: Option<i64>,
+    /// since when its tokens count (the grant turned on, the secret last replaced). Private:
+    /// read through `client_credentials_since()`, which also refuses a user-id-shaped client.
+    client_credentials_since: Option<i64>,
 }
 
 impl std::fmt::Debug for OidcClient {
