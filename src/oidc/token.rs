@@ -36,6 +36,16 @@ pub fn client_secret_hash(secret: &str) -> String {
     crypto::token_hash(secret)
 }
 
+/// The mark a client's own token carries, in its `jti`, of the secret it was issued under:
+/// the first bytes of a hash of that secret's stored hash. Replacing the secret ends every
+/// token the old one got, whenever and on whichever node it was issued: the issue time alone
+/// (whole seconds) cannot tell a token issued just before the replacement from one issued
+/// just after, nor see one issued by a node whose cache still held the old secret. It tells
+/// nothing of the secret (256 random bits), only whether two tokens share one.
+fn secret_mark(secret_hash: &str) -> String {
+    crypto::b64url(&crypto::sha256(&[b"portcullis client token\0", secret_hash.as_bytes()].concat())[..6])
+}
+
 /// Client authentication (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, or
 /// `none` for public clients. Exactly one method per request.
 pub async fn authenticate_client(
@@ -250,12 +260,13 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
 /// the registration comes from the client cache: the token is checked at introspection
 /// against its client's registration.
 async fn client_credentials(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
-    if client.is_public() || !client.client_credentials() {
+    // A confidential client (the secret it authenticated with marks its tokens), registered.
+    let Some(secret_hash) = client.secret_hash.as_deref().filter(|_| client.client_credentials()) else {
         return Err(AppError::oauth(
             UnauthorizedClient,
             "this client is not registered for the client credentials grant",
         ));
-    }
+    };
     let scope = match p.take("scope") {
         Some(requested) => {
             for w in requested.split_ascii_whitespace() {
@@ -284,7 +295,7 @@ async fn client_credentials(state: &AppState, client: &OidcClient, mut p: Params
         client_id: client.client_id.clone(),
         iat: now,
         exp: now + ttl,
-        jti: crypto::b64url(&crypto::random_bytes::<16>()),
+        jti: format!("{}.{}", secret_mark(secret_hash), crypto::b64url(&crypto::random_bytes::<16>())),
         scope: scope.clone(),
     };
     // As for the other grants: an RSA signature goes to the blocking pool (see below).
@@ -534,8 +545,8 @@ pub async fn verify_access_token(state: &AppState, token: &str) -> AppResult<Opt
 }
 
 /// A client's own token (the client credentials grant's) is in force while its client is
-/// registered, still confidential and still allowed the grant, was issued since the grant was
-/// last turned on and the secret last replaced, and has not been revoked. Removing the app,
+/// registered, still confidential and still allowed the grant, was issued under its current
+/// secret (`secret_mark`) since the grant was last turned on, and has not been revoked. Removing the app,
 /// turning the grant off or replacing the secret ends its tokens at once (on another node,
 /// within the client cache's recheck).
 async fn client_token_in_force(state: &AppState, at: &AccessToken) -> AppResult<bool> {
@@ -544,8 +555,16 @@ async fn client_token_in_force(state: &AppState, at: &AccessToken) -> AppResult<
         return Ok(false);
     }
     let Some(client) = state.clients.find(&state.db, client_id).await? else { return Ok(false) };
+    let (Some(secret_hash), Some(since)) = (client.secret_hash.as_deref(), client.client_credentials_since()) else {
+        return Ok(false);
+    };
+    // A token issued before tokens carried the mark (within an access token lifetime of the
+    // upgrade) has only its issue time, which a replaced secret also restarts.
+    if at.str("jti").split_once('.').is_some_and(|(mark, _)| mark != secret_mark(secret_hash)) {
+        return Ok(false);
+    }
     let iat = at.claims.get("iat").and_then(Value::as_i64).unwrap_or(i64::MIN);
-    if client.is_public() || client.client_credentials_since().is_none_or(|since| iat < since) {
+    if iat < since {
         return Ok(false);
     }
     Ok(!store::grants::client_token_revoked(&state.db, at.str("jti")).await?)
@@ -690,6 +709,16 @@ mod tests {
         assert_eq!(parse_basic(&h), Some(("my client".into(), "s:cret".into())));
         assert_eq!(parse_basic("Bearer x"), None);
         assert_eq!(parse_basic("Basic !!!"), None);
+    }
+
+    #[test]
+    fn secret_mark_tells_secrets_apart() {
+        let (a, b) = (client_secret_hash("one secret"), client_secret_hash("another secret"));
+        assert_eq!(secret_mark(&a), secret_mark(&a));
+        assert_ne!(secret_mark(&a), secret_mark(&b));
+        // It ends at the first dot of a `jti`.
+        assert_eq!(secret_mark(&a).len(), 8);
+        assert!(!secret_mark(&a).contains('.'));
     }
 
     #[test]

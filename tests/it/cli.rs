@@ -15,24 +15,6 @@ struct Env {
     _schema: Option<PgSchema>,
 }
 
-struct PgSchema(String, String);
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, schema) = (self.0.clone(), self.1.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                    .execute(&pool)
-                    .await;
-            })
-        })
-        .join();
-    }
-}
-
 async fn env(b: Backend) -> Option<Env> {
     let dir = tempfile::tempdir().unwrap();
     match b {
@@ -44,12 +26,8 @@ async fn env(b: Backend) -> Option<Env> {
                 skip("the PostgreSQL runs: PORTCULLIS_TEST_POSTGRES_URL is not set");
                 return None;
             };
-            let schema = format!("cli_{}", uuid::Uuid::new_v4().simple());
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&pool).await.unwrap();
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let db_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-            Some(Env { dir, db_url, _schema: Some(PgSchema(url, schema)) })
+            let schema = PgSchema::create(&url, "cli").await;
+            Some(Env { dir, db_url: schema.db_url(), _schema: Some(schema) })
         }
     }
 }

@@ -22,11 +22,17 @@ both_databases!(
     refused_unless_registered_for_it,
     ends_with_its_registration,
     revoked_alone_by_its_own_client,
-    many_at_once_on_two_nodes
+    many_at_once_on_two_nodes,
+    a_replaced_secret_ends_its_tokens_on_every_node
 );
 
 /// A confidential client registered for the grant only (no redirect URI), with `scopes`.
 async fn service(srv: &TestServer, scopes: &[&str]) -> CreatedOidcApp {
+    service_of(&srv.state, scopes).await
+}
+
+/// `service`, registered through `state` (another process's, say).
+async fn service_of(state: &portcullis::state::AppState, scopes: &[&str]) -> CreatedOidcApp {
     let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
     let spec = OidcAppSpec {
         name: "Inventory service",
@@ -37,7 +43,13 @@ async fn service(srv: &TestServer, scopes: &[&str]) -> CreatedOidcApp {
         extra_scopes: &scopes,
         client_credentials: true,
     };
-    apps::add_oidc(&srv.state, &Admin::operator(), &spec).await.unwrap()
+    apps::add_oidc(state, &Admin::operator(), &spec).await.unwrap()
+}
+
+/// A client credentials grant at the node `base`, with the secret `secret`.
+async fn grant_at(http: &reqwest::Client, base: &str, client_id: &str, secret: &str) -> reqwest::Response {
+    let form = [("grant_type", "client_credentials")];
+    http.post(format!("{base}/oauth2/token")).basic_auth(client_id, Some(secret)).form(&form).send().await.unwrap()
 }
 
 async fn grant(srv: &TestServer, app: &CreatedOidcApp, scope: Option<&str>) -> (u16, Value) {
@@ -279,12 +291,16 @@ async fn ends_with_its_registration(b: Backend) {
     set_grant(&srv, &app, true).await;
     assert!(active(&srv, &app, &second).await);
 
-    // The secret replaced (it leaked, say): what the old one got ends with it.
+    // The secret replaced (it leaked, say): what the old one got ends with it, even a token
+    // issued in the same second just before; one issued in that second just after counts.
     srv.advance(5);
+    let (_, body) = grant(&srv, &app, None).await;
+    let just_before = body["access_token"].as_str().unwrap().to_owned();
     let registered = apps::find(&srv.state, &app.client_id).await.unwrap();
     let secret = apps::rotate_secret(&srv.state, &Admin::operator(), &registered).await.unwrap();
     app.client_secret = Some(secret);
     assert!(!active(&srv, &app, &second).await, "a token of the replaced secret");
+    assert!(!active(&srv, &app, &just_before).await, "a token of the replaced secret, from its last second");
     let (_, body) = grant(&srv, &app, None).await;
     let third = body["access_token"].as_str().unwrap().to_owned();
     assert!(active(&srv, &app, &third).await);
@@ -430,14 +446,56 @@ async fn many_at_once_on_two_nodes(b: Backend) {
     let took = until_every_node(&nodes, &app, &tokens[1].1, false).await;
     assert!(took < Duration::from_secs(2), "a token outlived its grant for {took:?}");
     for base in &nodes.bases {
-        let resp = http
-            .post(format!("{base}/oauth2/token"))
-            .basic_auth(&app.client_id, app.client_secret.as_deref())
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
+        let resp = grant_at(&http, base, &app.client_id, app.client_secret.as_deref().unwrap()).await;
         assert_eq!(json(resp).await["error"], "unauthorized_client");
+    }
+}
+
+/// Many grants with one secret on two nodes, while another process replaces it: every token
+/// the old secret got, before the replacement, in its second or from a node whose cache still
+/// held it, ends on both nodes; the new secret's tokens count on both.
+async fn a_replaced_secret_ends_its_tokens_on_every_node(b: Backend) {
+    let Some(nodes) = Nodes::start(b, 2).await else { return };
+    let state = nodes.state(|_| {}).await;
+    let mut app = service_of(&state, &["api:read"]).await;
+    let http = reqwest::Client::new();
+    let replaced = std::sync::Arc::new(std::sync::OnceLock::<Instant>::new());
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (http, base, replaced) = (http.clone(), nodes.bases[i % 2].clone(), replaced.clone());
+        let (id, secret) = (app.client_id.clone(), app.client_secret.as_deref().unwrap().to_owned());
+        set.spawn(async move {
+            let mut got = Vec::new();
+            // Until a second after the replacement: a node may take the old secret for as long
+            // as its cache goes unchecked.
+            while replaced.get().is_none_or(|at| at.elapsed() < Duration::from_secs(1)) {
+                let resp = grant_at(&http, &base, &id, &secret).await;
+                match resp.status().as_u16() {
+                    200 => got.push(json(resp).await["access_token"].as_str().unwrap().to_owned()),
+                    401 => assert_eq!(json(resp).await["error"], "invalid_client"),
+                    s => panic!("{s}"),
+                }
+            }
+            got
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let registered = apps::find(&state, &app.client_id).await.unwrap();
+    app.client_secret = Some(apps::rotate_secret(&state, &Admin::operator(), &registered).await.unwrap());
+    replaced.set(Instant::now()).unwrap();
+    let old: Vec<String> = set.join_all().await.into_iter().flatten().collect();
+    state.db.close().await;
+    assert!(old.len() >= 16, "only {} grants with the old secret", old.len());
+    for (i, t) in old.iter().enumerate() {
+        let v = introspect_at(&nodes.bases[i % 2], &app, t).await;
+        assert_eq!(v["active"], false, "token {i} of {} from the replaced secret: {v}", old.len());
+    }
+    for base in &nodes.bases {
+        let resp = grant_at(&http, base, &app.client_id, app.client_secret.as_deref().unwrap()).await;
+        let token = json(resp).await["access_token"].as_str().unwrap().to_owned();
+        for other in &nodes.bases {
+            assert_eq!(introspect_at(other, &app, &token).await["active"], true);
+        }
     }
 }
 

@@ -45,7 +45,7 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
-    pg_schema: Option<(String, String)>,
+    pg_schema: Option<PgSchema>,
 }
 
 pub struct Options {
@@ -62,7 +62,7 @@ pub struct Options {
     pub postgres_url: Option<String>,
     /// A schema the test made and filled (`test_schema`), in place of a new one; dropped with
     /// the server all the same.
-    pub postgres_schema: Option<String>,
+    pub postgres_schema: Option<PgSchema>,
 }
 
 impl Default for Options {
@@ -80,13 +80,51 @@ impl Default for Options {
 }
 
 /// A new, empty schema on the PostgreSQL server at `url`.
-pub async fn test_schema(url: &str) -> String {
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(url).await.expect("connect to PORTCULLIS_TEST_POSTGRES_URL");
-    // The schema name is generated here from a UUID: nothing external reaches the SQL.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
-    admin.close().await;
-    schema
+pub async fn test_schema(url: &str) -> PgSchema {
+    PgSchema::create(url, "t").await
+}
+
+/// A test's own PostgreSQL schema, dropped when this is, a failed test's included.
+pub struct PgSchema {
+    url: String,
+    pub name: String,
+}
+
+impl PgSchema {
+    /// A new, empty schema `{prefix}_{a UUID}` on the server at `url`.
+    pub async fn create(url: &str, prefix: &str) -> PgSchema {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(url).await.expect("connect to PORTCULLIS_TEST_POSTGRES_URL");
+        // The schema name is generated here from a UUID: nothing external reaches the SQL.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}"))).execute(&admin).await.unwrap();
+        admin.close().await;
+        PgSchema { url: url.to_owned(), name }
+    }
+
+    /// A connection URL whose sessions work in this schema.
+    pub fn db_url(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.url, self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    /// From a thread of its own: `Drop` cannot await.
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+                        .execute(&pool)
+                        .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 pub fn postgres_url() -> Option<String> {
@@ -142,15 +180,15 @@ impl TestServer {
         let (db, pg_schema) = match &pg_url {
             None => (Db::connect(&cfg).await.unwrap(), None),
             Some(url) => {
-                let schema = match opts.postgres_schema.clone() {
+                let schema = match opts.postgres_schema {
                     Some(schema) => schema,
                     None => test_schema(url).await,
                 };
-                let opts = PgConnectOptions::from_str(url).unwrap().options([("search_path", schema.as_str())]);
+                let opts = PgConnectOptions::from_str(url).unwrap().options([("search_path", schema.name.as_str())]);
                 // Two groups of rotations at once (an eighth of the pool), as in production, so
                 // that concurrent groups on one node race for the same tokens in the tests too.
                 cfg.database.max_connections = 16;
-                (Db::connect_postgres(opts, &cfg).await.unwrap(), Some((url.clone(), schema)))
+                (Db::connect_postgres(opts, &cfg).await.unwrap(), Some(schema))
             }
         };
         let state = AppState::with_db(cfg, db, clock).await.unwrap();
@@ -259,9 +297,8 @@ impl Drop for TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some((url, schema)) = self.pg_schema.take() {
-            drop_schema(url, schema);
-        }
+        // After the shutdown is sent: the schema goes last.
+        drop(self.pg_schema.take());
     }
 }
 
@@ -328,22 +365,6 @@ pub fn listening(first: Option<u16>, mut command: impl FnMut(u16) -> std::proces
         port = free_port();
     }
     panic!("`portcullis serve` could not start in {TRIES} tries (see above)");
-}
-
-/// Drops a test's PostgreSQL schema, from a separate thread: `Drop` cannot await.
-fn drop_schema(url: String, schema: String) {
-    let _ = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                    .execute(&pool)
-                    .await;
-                pool.close().await;
-            }
-        });
-    })
-    .join();
 }
 
 /// A browser-like client: cookie jar, no automatic redirects (tests follow them by hand).
@@ -752,7 +773,7 @@ pub struct Nodes {
     children: Vec<std::process::Child>,
     dir: tempfile::TempDir,
     db_url: String,
-    pg_schema: Option<(String, String)>,
+    pg_schema: Option<PgSchema>,
 }
 
 impl Nodes {
@@ -767,13 +788,8 @@ impl Nodes {
         let (db_url, pg_schema) = match backend {
             Backend::Sqlite => (String::new(), None),
             Backend::Postgres => {
-                let url = postgres_url()?;
-                let schema = format!("n_{}", uuid::Uuid::new_v4().simple());
-                let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&pool).await.unwrap();
-                pool.close().await;
-                let sep = if url.contains('?') { '&' } else { '?' };
-                (format!("{url}{sep}options=-c%20search_path%3D{schema}"), Some((url, schema)))
+                let schema = PgSchema::create(&postgres_url()?, "n").await;
+                (schema.db_url(), Some(schema))
             }
         };
         let mut nodes = Nodes {
@@ -916,9 +932,8 @@ impl Drop for Nodes {
                 eprintln!("--- node {base} ---\n{}", log.unwrap_or_default());
             }
         }
-        if let Some((url, schema)) = self.pg_schema.take() {
-            drop_schema(url, schema);
-        }
+        // After the nodes are gone: the schema goes last.
+        drop(self.pg_schema.take());
     }
 }
 

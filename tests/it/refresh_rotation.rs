@@ -590,8 +590,9 @@ async fn tokens_of_the_earlier_form_survive_the_upgrade(b: Backend) {
         Backend::Postgres => {
             let Some(url) = postgres_url() else { return };
             let schema = test_schema(&url).await;
-            let pg =
-                sqlx::postgres::PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
+            let pg = sqlx::postgres::PgConnectOptions::from_str(&url)
+                .unwrap()
+                .options([("search_path", schema.name.as_str())]);
             let pool = sqlx::PgPool::connect_with(pg).await.unwrap();
             migrator_before_locators("postgres").await.run(&pool).await.unwrap();
             fill!(&pool);
