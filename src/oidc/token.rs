@@ -546,9 +546,9 @@ pub async fn verify_access_token(state: &AppState, token: &str) -> AppResult<Opt
 
 /// A client's own token (the client credentials grant's) is in force while its client is
 /// registered, still confidential and still allowed the grant, was issued under its current
-/// secret (`secret_mark`) since the grant was last turned on, and has not been revoked. Removing the app,
-/// turning the grant off or replacing the secret ends its tokens at once (on another node,
-/// within the client cache's recheck).
+/// secret (`secret_mark`) since the grant was last turned on, and has not been revoked.
+/// Removing the app, turning the grant off or replacing the secret ends its tokens at once (on
+/// another node, within the client cache's recheck).
 async fn client_token_in_force(state: &AppState, at: &AccessToken) -> AppResult<bool> {
     let client_id = at.str("client_id");
     if client_id.is_empty() || at.str("sub") != client_id {
