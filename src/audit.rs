@@ -2,6 +2,8 @@
 //! request that acts, and a failed write fails the request: an action that cannot be audited
 //! does not happen.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::store;
@@ -87,6 +89,29 @@ impl Origin {
     pub fn cli() -> Origin {
         Origin { ip: Some("cli".into()) }
     }
+
+    /// What per-address limits count this request under: its address's block
+    /// (`address_block`, an IPv6 one written with its prefix length), or the origin as
+    /// recorded where it is no address. None when the address is unknown.
+    pub fn limit_key(&self) -> Option<String> {
+        let ip = self.ip.as_deref()?;
+        Some(match ip.parse::<IpAddr>().map(address_block) {
+            Ok(IpAddr::V6(net)) => format!("{net}/64"),
+            Ok(v4) => v4.to_string(),
+            Err(_) => ip.to_owned(),
+        })
+    }
+}
+
+/// The addresses one client is taken to hold, which per-address limits and turns count as
+/// one: an IPv4 address, or the /64 of an IPv6 address. A /64 is what a subscriber or a
+/// server is given, and every address in it is theirs to send from: counted apart, one host
+/// would have 2^64 budgets. An IPv4-mapped IPv6 address is its IPv4 address.
+pub fn address_block(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        v4 => v4,
+    }
 }
 
 pub async fn record(
@@ -161,5 +186,22 @@ impl<'a> Record<'a> {
         let (event, user_id, actor_id, app_id, detail) =
             (self.event, self.user_id, self.actor_id, self.app_id, self.detail);
         tracing::info!(event, user_id, actor_id, app_id, ip = self.origin.ip.as_deref(), detail, "audit");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_count_an_ipv6_address_by_its_64() {
+        let key = |ip: &str| Origin { ip: Some(ip.into()) }.limit_key().unwrap();
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:DB8:0001:0002:ffff:eeee:dddd:cccc"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7", "an IPv4-mapped address is its IPv4 address");
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("cli"), "cli");
+        assert_eq!(Origin::default().limit_key(), None);
     }
 }

@@ -574,7 +574,9 @@ pub struct LimitsConfig {
     pub mfa_failures_per_account: i64,
     /// How long a lockout lasts, in seconds.
     pub lockout_seconds: i64,
-    /// Read the client address from the last `X-Forwarded-For` entry (behind a proxy you trust).
+    /// Read the client address from the last `X-Forwarded-For` entry of the last such header
+    /// line, which the proxy wrote (behind a proxy you trust, and only then: a client reaching
+    /// the server directly could name any address).
     pub trust_forwarded_for: bool,
     /// Seconds before a user may have another code of the same kind sent (resend cooldown).
     pub code_resend_seconds: i64,

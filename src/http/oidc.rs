@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 
-use super::client::ClientInfo;
+use super::client::{ClientAddress, ClientInfo};
 use super::error::{PageError, PageResult, message_page, page_message, render};
 use super::no_store;
 use super::{cookies, forms, pages};
@@ -78,10 +78,16 @@ pub async fn authorize(
     })
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Response> {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientAddress(from): ClientAddress,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
     forms::require_form_content_type(&headers)?;
     let params = Params::from_urlencoded(&body)?;
-    let resp = oidc::token::token(&state, params, forms::header_str(&headers, header::AUTHORIZATION)).await?;
+    let authorization = forms::header_str(&headers, header::AUTHORIZATION);
+    let resp = oidc::token::token(&state, params, authorization, from).await?;
     Ok(no_store(Json(resp)))
 }
 

@@ -166,8 +166,8 @@ pub async fn password_login(
     let l = &state.config.limits;
     let mut budgets =
         vec![limits::Budget::account(limits::password_account_key(username), l.password_failures_per_account)];
-    if let Some(ip) = client.origin.ip.as_deref() {
-        budgets.push(limits::Budget::shared(limits::password_ip_key(ip), l.password_failures_per_ip));
+    if let Some(key) = limits::password_ip_key(&client.origin) {
+        budgets.push(limits::Budget::shared(key, l.password_failures_per_ip));
     }
     let attempt = limits::reserve(state, budgets).await?;
     let user = match verify_password(state, username, password).await {
@@ -212,8 +212,8 @@ pub async fn confirm_password(state: &AppState, user: &User, password: &str, cli
     let l = &state.config.limits;
     let mut budgets =
         vec![limits::Budget::account(limits::password_account_key(&user.username), l.password_failures_per_account)];
-    if let Some(ip) = client.origin.ip.as_deref() {
-        budgets.push(limits::Budget::shared(limits::password_ip_key(ip), l.password_failures_per_ip));
+    if let Some(key) = limits::password_ip_key(&client.origin) {
+        budgets.push(limits::Budget::shared(key, l.password_failures_per_ip));
     }
     let attempt = limits::reserve(state, budgets).await?;
     let ok = if password.len() > 1024 {

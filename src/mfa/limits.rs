@@ -30,8 +30,9 @@ pub fn password_account_key(username: &str) -> String {
     bounded(format!("pwd:user:{}", username.to_lowercase()))
 }
 
-pub fn password_ip_key(ip: &str) -> String {
-    bounded(format!("pwd:ip:{ip}"))
+/// The password budget of the request's client address (its block: `Origin::limit_key`).
+pub fn password_ip_key(origin: &Origin) -> Option<String> {
+    Some(bounded(format!("pwd:ip:{}", origin.limit_key()?)))
 }
 
 /// One budget an attempt is charged to.

@@ -10,12 +10,17 @@
 //! is not slowed); another client arriving during its flood waits for about one grant, not
 //! for the flood.
 //!
+//! Within a client's turn, the places its requests come from (`Source`) take turns in the
+//! same way: anyone can send grants in a public client's name, and a flood from one address
+//! must not make the app's own users wait for all of it.
+//!
 //! Only authenticated clients come here (made-up client ids are refused before), so there is
 //! at most one queue per registered client with requests waiting. A request that gives up
 //! while waiting (its connection closed) leaves its place, and a slot handed to it goes on to
 //! the next one: slots are never lost.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -27,12 +32,27 @@ pub struct GrantGate {
     inner: Mutex<Inner>,
 }
 
+/// Where a grant request comes from, as far as taking turns goes: its address's block
+/// (`audit::address_block`: an IPv4 address, or an IPv6 address's /64, so that a host
+/// hopping between the addresses of its /64 still has one turn), or unknown (the router
+/// driven in-process).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Source(Option<IpAddr>);
+
+impl Source {
+    pub fn of(address: Option<IpAddr>) -> Source {
+        Source(address.map(crate::audit::address_block))
+    }
+}
+
+type Waiter = oneshot::Sender<GrantPermit>;
+
 #[derive(Default)]
 struct Inner {
     /// Grants being worked on: each holds a `GrantPermit`.
     in_flight: usize,
     /// Requests waiting, by client (entries leave when their queue empties).
-    queues: HashMap<Arc<str>, VecDeque<oneshot::Sender<GrantPermit>>>,
+    clients: HashMap<Arc<str>, ClientQueue>,
     /// Clients with requests waiting, in the order their turns come.
     turns: VecDeque<Arc<str>>,
     /// Requests waiting now. The queues may also hold requests that gave up: they are passed
@@ -40,14 +60,58 @@ struct Inner {
     waiting: usize,
 }
 
-impl Inner {
-    /// The next waiting request, taking the clients in turn.
-    fn next_waiter(&mut self) -> Option<oneshot::Sender<GrantPermit>> {
-        let client = self.turns.pop_front()?;
-        let queue = self.queues.get_mut(&client).expect("a client with a turn has a queue");
-        let tx = queue.pop_front().expect("a client's queue is not left empty");
+/// One client's waiting requests, by source. Anyone may send grants in a public client's
+/// name (a made-up refresh token costs nothing to send), so within a client the sources
+/// take turns too: a flood from one address waits behind its own requests, and the app's
+/// users elsewhere wait for about one of its grants each, not for the flood.
+#[derive(Default)]
+struct ClientQueue {
+    /// Requests waiting, by source (entries leave when their queue empties).
+    sources: HashMap<Source, VecDeque<Waiter>>,
+    /// Sources with requests waiting, in the order their turns come.
+    turns: VecDeque<Source>,
+}
+
+impl ClientQueue {
+    fn push(&mut self, source: Source, tx: Waiter) {
+        match self.sources.get_mut(&source) {
+            Some(queue) => {
+                // Requests that gave up first are at the front: dropped here, a flood of them
+                // does not pile up while every slot is busy.
+                while queue.len() > 1 && queue.front().is_some_and(oneshot::Sender::is_closed) {
+                    queue.pop_front();
+                }
+                queue.push_back(tx);
+            }
+            None => {
+                self.sources.insert(source, VecDeque::from([tx]));
+                self.turns.push_back(source);
+            }
+        }
+    }
+
+    /// The next waiting request, taking the sources in turn; `None` once none is left.
+    fn pop(&mut self) -> Option<Waiter> {
+        let source = self.turns.pop_front()?;
+        let queue = self.sources.get_mut(&source).expect("a source with a turn has a queue");
+        let tx = queue.pop_front().expect("a source's queue is not left empty");
         if queue.is_empty() {
-            self.queues.remove(&client);
+            self.sources.remove(&source);
+        } else {
+            self.turns.push_back(source);
+        }
+        Some(tx)
+    }
+}
+
+impl Inner {
+    /// The next waiting request, taking the clients in turn (and each client's sources).
+    fn next_waiter(&mut self) -> Option<Waiter> {
+        let client = self.turns.pop_front()?;
+        let queue = self.clients.get_mut(&client).expect("a client with a turn has a queue");
+        let tx = queue.pop().expect("a client's queue is not left empty");
+        if queue.turns.is_empty() {
+            self.clients.remove(&client);
         } else {
             self.turns.push_back(client);
         }
@@ -94,9 +158,10 @@ impl GrantGate {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A slot for a grant of `client_id`: at once while fewer than the limit are worked on
-    /// and nobody waits, otherwise when the client's turn comes.
-    pub async fn admit(self: &Arc<Self>, client_id: &str) -> AppResult<GrantPermit> {
+    /// A slot for a grant of `client_id` asked for from `source`: at once while fewer than the
+    /// limit are worked on and nobody waits, otherwise when the client's turn comes and,
+    /// within it, the source's.
+    pub async fn admit(self: &Arc<Self>, client_id: &str, source: Source) -> AppResult<GrantPermit> {
         let rx = {
             let mut g = self.lock();
             if g.in_flight < self.limit && g.turns.is_empty() {
@@ -104,18 +169,13 @@ impl GrantGate {
                 return Ok(GrantPermit { gate: Some(self.clone()) });
             }
             let (tx, rx) = oneshot::channel();
-            match g.queues.get_mut(client_id) {
-                Some(queue) => {
-                    // Requests that gave up first are at the front: dropped here, a flood of
-                    // them does not pile up while every slot is busy.
-                    while queue.len() > 1 && queue.front().is_some_and(oneshot::Sender::is_closed) {
-                        queue.pop_front();
-                    }
-                    queue.push_back(tx);
-                }
+            match g.clients.get_mut(client_id) {
+                Some(queue) => queue.push(source, tx),
                 None => {
                     let client: Arc<str> = client_id.into();
-                    g.queues.insert(client.clone(), VecDeque::from([tx]));
+                    let mut queue = ClientQueue::default();
+                    queue.push(source, tx);
+                    g.clients.insert(client.clone(), queue);
                     g.turns.push_back(client);
                 }
             }
@@ -147,7 +207,7 @@ impl GrantGate {
     }
 
     /// Gives a slot to a waiting request; false when it gave up (the slot is still ours).
-    fn hand_over(self: &Arc<Self>, tx: oneshot::Sender<GrantPermit>) -> bool {
+    fn hand_over(self: &Arc<Self>, tx: Waiter) -> bool {
         match tx.send(GrantPermit { gate: Some(self.clone()) }) {
             Ok(()) => true,
             Err(mut permit) => {
@@ -179,23 +239,41 @@ mod tests {
 
     use super::*;
 
-    /// Starts a request of `client` that reports its slot on `admitted` when it gets one, and
-    /// returns once it holds a slot or waits in its queue.
+    /// Starts a request of `who` (a client, or `client@address`) that reports its slot on
+    /// `admitted` when it gets one, and returns once it holds a slot or waits in its queue.
     async fn request(
         gate: &Arc<GrantGate>,
-        client: &'static str,
+        who: &'static str,
         admitted: &mpsc::UnboundedSender<(&'static str, GrantPermit)>,
     ) -> tokio::task::JoinHandle<()> {
+        let (client, address) = who.split_once('@').map_or((who, None), |(c, a)| (c, Some(a)));
+        let source = Source::of(address.map(|a| a.parse().unwrap()));
         let before = gate.in_flight() + gate.waiting();
         let (gate2, admitted) = (gate.clone(), admitted.clone());
         let task = tokio::spawn(async move {
-            let permit = gate2.admit(client).await.unwrap();
-            let _ = admitted.send((client, permit));
+            let permit = gate2.admit(client, source).await.unwrap();
+            let _ = admitted.send((who, permit));
         });
         while gate.in_flight() + gate.waiting() == before {
             tokio::task::yield_now().await;
         }
         task
+    }
+
+    /// Lets the held slots go one at a time, as grants finish, and returns who got each.
+    async fn served(
+        gate: &Arc<GrantGate>,
+        rx: &mut mpsc::UnboundedReceiver<(&'static str, GrantPermit)>,
+        mut held: Vec<GrantPermit>,
+    ) -> Vec<&'static str> {
+        let mut order = Vec::new();
+        while gate.waiting() > 0 {
+            drop(held.remove(0));
+            let (who, permit) = rx.recv().await.unwrap();
+            order.push(who);
+            held.push(permit);
+        }
+        order
     }
 
     #[tokio::test]
@@ -209,24 +287,66 @@ mod tests {
         request(&gate, "b", &tx).await;
         request(&gate, "c", &tx).await;
         assert_eq!((gate.in_flight(), gate.waiting()), (2, 8));
-        let mut held = vec![rx.recv().await.unwrap().1, rx.recv().await.unwrap().1];
-        let mut order = Vec::new();
-        while gate.waiting() > 0 {
-            drop(held.remove(0));
-            let (client, permit) = rx.recv().await.unwrap();
-            order.push(client);
-            held.push(permit);
-        }
+        let held = vec![rx.recv().await.unwrap().1, rx.recv().await.unwrap().1];
+        let order = served(&gate, &mut rx, held).await;
         assert_eq!(
             order,
             ["a", "b", "c", "a", "a", "a", "a", "a"],
             "b and c waited for one grant each, not for a's flood"
         );
-        drop(held);
         assert_eq!((gate.in_flight(), gate.waiting()), (0, 0));
         // Free again: the next request is let in at once.
-        let _p = gate.admit("b").await.unwrap();
+        let _p = gate.admit("b", Source::of(None)).await.unwrap();
         assert_eq!(gate.in_flight(), 1);
+    }
+
+    #[tokio::test]
+    async fn within_a_client_its_sources_take_turns() {
+        let gate = GrantGate::new(1);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Floods in the app's name (a made-up refresh token costs nothing to send): one from an
+        // IPv4 address, one from an IPv6 host hopping between addresses of its /64. Then two
+        // of the app's users elsewhere, and another client.
+        for _ in 0..5 {
+            request(&gate, "app@203.0.113.9", &tx).await;
+        }
+        for _ in 0..2 {
+            for who in ["app@2001:db8:1:2::1", "app@2001:db8:1:2:ffff::7", "app@2001:db8:1:2::8"] {
+                request(&gate, who, &tx).await;
+            }
+        }
+        request(&gate, "app@198.51.100.4", &tx).await;
+        request(&gate, "app@::ffff:198.51.100.5", &tx).await;
+        request(&gate, "other@203.0.113.9", &tx).await;
+        let held = vec![rx.recv().await.unwrap().1];
+        let order = served(&gate, &mut rx, held).await;
+        let short = |w: &'static str| match w {
+            "app@203.0.113.9" => "flood",
+            w if w.starts_with("app@2001:db8:1:2:") => "flood6",
+            "app@198.51.100.4" => "user",
+            "app@::ffff:198.51.100.5" => "user2",
+            w => w.split('@').next().unwrap(),
+        };
+        let order: Vec<&str> = order.into_iter().map(short).collect();
+        assert_eq!(
+            order,
+            [
+                "flood", "other", "flood6", "user", "user2", "flood", "flood6", "flood", "flood6", "flood", "flood6",
+                "flood6", "flood6"
+            ],
+            "the app's users waited for one grant of each flood (and of the other client's turn), not for them"
+        );
+        assert_eq!((gate.in_flight(), gate.waiting()), (0, 0));
+    }
+
+    #[test]
+    fn a_source_is_an_ipv4_address_or_an_ipv6_64() {
+        let s = |a: &str| Source::of(Some(a.parse().unwrap()));
+        assert_eq!(s("2001:db8:1:2::1"), s("2001:db8:1:2:ffff:eeee:dddd:cccc"));
+        assert_ne!(s("2001:db8:1:2::1"), s("2001:db8:1:3::1"));
+        assert_eq!(s("::ffff:192.0.2.1"), s("192.0.2.1"), "an IPv4-mapped address is its IPv4 address");
+        assert_ne!(s("192.0.2.1"), s("192.0.2.2"));
+        assert_ne!(s("192.0.2.1"), Source::of(None));
     }
 
     #[tokio::test]
@@ -250,14 +370,14 @@ mod tests {
         assert_eq!((gate.in_flight(), gate.waiting()), (1, 0));
 
         // A slot handed to a request that goes away before it looks: freed with it.
-        let mut late = Box::pin(gate.admit("c"));
+        let mut late = Box::pin(gate.admit("c", Source::of(None)));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(late.as_mut().poll(&mut cx).is_pending(), "c waits for b's slot");
         drop(permit);
         assert_eq!((gate.in_flight(), gate.waiting()), (1, 1), "the slot is c's, which has not looked yet");
         drop(late);
         assert_eq!((gate.in_flight(), gate.waiting()), (0, 0), "and came back when c went");
-        let mut next = pin!(gate.admit("d"));
+        let mut next = pin!(gate.admit("d", Source::of(None)));
         assert!(matches!(next.as_mut().poll(&mut cx), Poll::Ready(Ok(_))));
     }
 }

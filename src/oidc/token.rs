@@ -103,13 +103,22 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     Some((dec(id)?, dec(secret)?))
 }
 
-pub async fn token(state: &AppState, mut p: Params, authorization: Option<&str>) -> AppResult<TokenResponse> {
+/// The token endpoint (RFC 6749 §3.2): `from` is the client's address, whose turn a grant
+/// waits for within its client's (`fair_share`).
+pub async fn token(
+    state: &AppState,
+    mut p: Params,
+    authorization: Option<&str>,
+    from: Option<std::net::IpAddr>,
+) -> AppResult<TokenResponse> {
     let grant_type = p.take("grant_type").ok_or_else(|| AppError::oauth(InvalidRequest, "grant_type is required"))?;
     let answer = match authenticate_client(state, &mut p, authorization).await {
         Ok(client) => match grant_type.as_str() {
             "authorization_code" | "refresh_token" | "client_credentials" => {
-                // The grant's work (its signatures, its write) waits for the client's turn.
-                let _slot = state.grants.admit(&client.client_id).await?;
+                // The grant's work (its signatures, its write) waits for the client's turn,
+                // and within it for its address's.
+                let source = crate::oidc::fair_share::Source::of(from);
+                let _slot = state.grants.admit(&client.client_id, source).await?;
                 match grant_type.as_str() {
                     "authorization_code" => authorization_code(state, &client, p).await,
                     "refresh_token" => refresh(state, &client, p).await,

@@ -13,6 +13,8 @@ both_databases!(
     totp_burst_is_cut_at_the_limit,
     password_burst_is_cut_at_the_limit,
     address_burst_over_many_accounts_is_cut_at_the_address_limit,
+    an_ipv6_hosts_addresses_share_one_budget,
+    forwarded_for_lines_before_the_proxys_are_not_believed,
     bursts_across_two_processes,
     a_burst_of_right_passwords_is_admitted,
     a_right_password_settles_both_budgets
@@ -20,14 +22,24 @@ both_databases!(
 
 /// Sends every `(url, body)` at once (all tasks wait on one barrier first).
 async fn burst(requests: Vec<(String, Value)>) -> Vec<(u16, String)> {
+    burst_from(requests, |_| Vec::new()).await
+}
+
+/// `burst`, the i-th request with the `X-Forwarded-For` lines `from(i)` (for a server that
+/// trusts the header).
+async fn burst_from(requests: Vec<(String, Value)>, from: impl Fn(usize) -> Vec<String>) -> Vec<(u16, String)> {
     let http = reqwest::Client::new();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
     let mut set = tokio::task::JoinSet::new();
-    for (url, body) in requests {
+    for (i, (url, body)) in requests.into_iter().enumerate() {
         let (http, barrier) = (http.clone(), barrier.clone());
+        let mut req = http.post(url).json(&body);
+        for line in from(i) {
+            req = req.header("x-forwarded-for", line);
+        }
         set.spawn(async move {
             barrier.wait().await;
-            let resp = http.post(url).json(&body).send().await.unwrap();
+            let resp = req.send().await.unwrap();
             let status = resp.status().as_u16();
             let body: Value = resp.json().await.unwrap_or(Value::Null);
             (status, body["error"].as_str().unwrap_or("").to_owned())
@@ -108,18 +120,22 @@ async fn password_burst_is_cut_at_the_limit(b: Backend) {
     srv.stop().await;
 }
 
-/// Guesses spread over many accounts from one address: each account stays within its own
-/// budget, so the address's (smaller here) is the one that binds, and exactly it is evaluated.
-/// Both budgets are reserved in one statement, each against its own limit.
-async fn address_burst_over_many_accounts_is_cut_at_the_address_limit(b: Backend) {
+/// A server where a client address may get 7 passwords wrong (fewer than an account), with
+/// twelve accounts, and 60 wrong guesses spread over them. `trust_forwarded_for`: the server
+/// takes the client's address from `X-Forwarded-For`.
+async fn guesses_over_twelve_accounts(
+    b: Backend,
+    trust_forwarded_for: bool,
+) -> Option<(TestServer, Vec<(String, Value)>)> {
     let opts = Options {
-        tweak: Box::new(|c: &mut portcullis::config::Config| {
+        tweak: Box::new(move |c: &mut portcullis::config::Config| {
             lots_of_hashing(c);
             c.limits.password_failures_per_ip = 7;
+            c.limits.trust_forwarded_for = trust_forwarded_for;
         }),
         ..manual_clock()
     };
-    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let srv = TestServer::start_with(b, opts).await?;
     let names: Vec<String> = (0..12).map(|i| format!("user{i}")).collect();
     for name in &names {
         srv.add_user(name).await;
@@ -127,7 +143,16 @@ async fn address_burst_over_many_accounts_is_cut_at_the_address_limit(b: Backend
     let url = srv.url("/api/v1/auth/login");
     let guesses = (0..60)
         .map(|i| (url.clone(), json!({"username": names[i % names.len()], "password": format!("wrong password {i}")})))
-        .collect::<Vec<_>>();
+        .collect();
+    Some((srv, guesses))
+}
+
+/// Guesses spread over many accounts from one address: each account stays within its own
+/// budget, so the address's (smaller here) is the one that binds, and exactly it is evaluated.
+/// Both budgets are reserved in one statement, each against its own limit.
+async fn address_burst_over_many_accounts_is_cut_at_the_address_limit(b: Backend) {
+    let Some((srv, guesses)) = guesses_over_twelve_accounts(b, false).await else { return };
+    let url = srv.url("/api/v1/auth/login");
     let results = burst(guesses).await;
     let (evaluated, refused) = tally(&results, "invalid_credentials");
     assert_eq!((evaluated, refused), (7, 53), "exactly the address's budget is evaluated: {results:?}");
@@ -136,6 +161,50 @@ async fn address_burst_over_many_accounts_is_cut_at_the_address_limit(b: Backend
     let (status, body) =
         api_post(&reqwest::Client::new(), &url, json!({"username": "user0", "password": PASSWORD})).await;
     assert_eq!((status, body["error"].as_str()), (429, Some("too_many_attempts")), "{body}");
+    srv.stop().await;
+}
+
+/// An IPv6 host is given a whole /64 and may send from any address in it: guesses spread over
+/// many accounts and as many addresses of one /64 are counted against one address budget, as
+/// if they came from one address. Another /64 has its own budget.
+async fn an_ipv6_hosts_addresses_share_one_budget(b: Backend) {
+    let Some((srv, guesses)) = guesses_over_twelve_accounts(b, true).await else { return };
+    // Each guess from an address of its own, all in 2001:db8:7:7::/64 (some written
+    // uncompressed, some in upper case: one address, however it is spelt).
+    let results = burst_from(guesses, |i| {
+        vec![match i % 3 {
+            0 => format!("2001:db8:7:7::{:x}", i + 1),
+            1 => format!("2001:0DB8:0007:0007:{:X}:0:0:1", (i * 4099) % 0x1_0000),
+            _ => format!("2001:db8:7:7:{:x}:{:x}:{:x}:{:x}", i, i * 7, i * 13, i * 31),
+        }]
+    })
+    .await;
+    let (evaluated, refused) = tally(&results, "invalid_credentials");
+    assert_eq!((evaluated, refused), (7, 53), "the /64's one budget is evaluated: {results:?}");
+    assert_eq!(count_events(&srv, None, "login.failure").await, 7);
+
+    let login_from = |address: &'static str| {
+        let body = json!({"username": "user0", "password": PASSWORD});
+        reqwest::Client::new().post(srv.url("/api/v1/auth/login")).header("x-forwarded-for", address).json(&body).send()
+    };
+    // Yet another address of that /64 is locked out with the rest.
+    let resp = login_from("2001:db8:7:7:dead:beef:0:1").await.unwrap();
+    assert_eq!(resp.status(), 429);
+    // The neighbouring /64 is someone else's.
+    let resp = login_from("2001:db8:7:8::1").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    srv.stop().await;
+}
+
+/// Behind a proxy that adds an `X-Forwarded-For` line of its own after the client's (HAProxy
+/// does), the client's lines say whatever the client likes: only the last entry of the last
+/// line is the proxy's word. Guesses each claiming another address in a line of their own
+/// all count against the one address the proxy saw.
+async fn forwarded_for_lines_before_the_proxys_are_not_believed(b: Backend) {
+    let Some((srv, guesses)) = guesses_over_twelve_accounts(b, true).await else { return };
+    let results = burst_from(guesses, |i| vec![format!("198.51.100.{i}, 192.0.2.{i}"), "203.0.113.5".to_owned()]).await;
+    let (evaluated, refused) = tally(&results, "invalid_credentials");
+    assert_eq!((evaluated, refused), (7, 53), "one address's budget is evaluated: {results:?}");
     srv.stop().await;
 }
 

@@ -23,7 +23,8 @@ both_databases!(
     self_service_can_be_turned_off,
     alerts_reach_the_user_and_can_be_turned_off,
     one_link_one_use_across_two_nodes,
-    not_you_ends_the_step_and_keeps_the_request
+    not_you_ends_the_step_and_keeps_the_request,
+    links_asked_for_from_one_ipv6_64_share_its_cap
 );
 
 /// A server whose email goes to `smtp` (plain SMTP), with optional tweaks.
@@ -751,5 +752,45 @@ async fn not_you_ends_the_step_and_keeps_the_request(b: Backend) {
     let zoe = portcullis::store::users::find_by_username(&srv.state.db, "zoe").await.unwrap().unwrap();
     let left = portcullis::store::mfa_transactions::delete_for_user(&srv.state.db, &zoe.id).await.unwrap();
     assert_eq!(left, 0, "the transaction itself is gone, not just the cookie");
+    srv.stop().await;
+}
+
+/// Recovery links are capped per client address, and a host hopping between the addresses of
+/// its IPv6 /64 is one client address: it gets its cap's worth of links sent, not a cap's
+/// worth per address.
+async fn links_asked_for_from_one_ipv6_64_share_its_cap(b: Backend) {
+    let Some(mut smtp) = Receiver::start("smtp", &[]) else { return };
+    let Some(srv) = server(b, &smtp, true, |c| {
+        c.limits.codes_per_ip_per_hour = 3;
+        c.limits.codes_per_destination_per_hour = 1000;
+        c.limits.code_resend_seconds = 1;
+        c.limits.trust_forwarded_for = true;
+    })
+    .await
+    else {
+        return;
+    };
+    user_with_totp(&srv, "hana").await;
+    let anon = client();
+    let ask = |address: String| {
+        let req = anon.post(srv.url("/api/v1/auth/mfa/recovery")).header("x-forwarded-for", address);
+        req.json(&json!({"email": "hana@example.test"})).send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        // Past the one-second resend pause (the clock is manual).
+        srv.advance(2);
+        statuses.push(ask(format!("2001:db8:9:9:{:x}:{:x}::1", i * 31, i)).await.unwrap().status().as_u16());
+    }
+    // The asker's own cap is told (it says nothing of any account).
+    assert_eq!(statuses, [200, 200, 200, 429, 429, 429]);
+    for _ in 0..3 {
+        mailed_link(&mut smtp, "/recover").await;
+    }
+    assert!(smtp.quiet_for(1).await, "the /64's cap of 3 links held");
+    // Another /64 has a cap of its own.
+    srv.advance(2);
+    assert_eq!(ask("2001:db8:9:a::1".into()).await.unwrap().status(), 200);
+    mailed_link(&mut smtp, "/recover").await;
     srv.stop().await;
 }

@@ -1,19 +1,26 @@
 //! The token endpoint shares its work fairly between clients: one client's flood of grants
 //! waits in a queue of its own, and another client's grant is let in at the next turn instead
-//! of after the flood. Nothing of the flood is lost or refused, and requests that give up while
+//! of after the flood. Within a client, the addresses its requests come from take turns the
+//! same way. Nothing of the flood is lost or refused, and requests that give up while
 //! waiting (their connections closed) give their places back.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use portcullis::admin::Admin;
 use portcullis::admin::apps::{self, CreatedOidcApp, OidcAppSpec};
+use portcullis::oidc::fair_share::Source;
 
 use crate::both_databases;
 use crate::common::*;
 
-both_databases!(a_flood_does_not_hold_up_another_client, requests_that_give_up_lose_no_slot);
+both_databases!(
+    a_flood_does_not_hold_up_another_client,
+    a_flood_in_a_public_clients_name_does_not_hold_up_its_users,
+    requests_that_give_up_lose_no_slot
+);
 
 /// Grants worked on at once in these tests: few, so that a flood queues.
 const IN_FLIGHT: usize = 2;
@@ -65,7 +72,7 @@ async fn metric(srv: &TestServer, name: &str) -> i64 {
 async fn hold_every_slot(srv: &TestServer) -> Vec<portcullis::oidc::fair_share::GrantPermit> {
     let mut held = Vec::new();
     for _ in 0..IN_FLIGHT {
-        held.push(srv.state.grants.admit("slow grants").await.unwrap());
+        held.push(srv.state.grants.admit("slow grants", Source::of(None)).await.unwrap());
     }
     held
 }
@@ -116,6 +123,82 @@ async fn a_flood_does_not_hold_up_another_client(b: Backend) {
     }
     assert_eq!((srv.state.grants.in_flight(), srv.state.grants.waiting()), (0, 0));
     assert_eq!(metric(&srv, "portcullis_token_grants_waiting").await, 0);
+    Arc::into_inner(srv).unwrap().stop().await;
+}
+
+/// Anyone can send grants in a public client's name: a flood of made-up refresh tokens from
+/// one address lands in that app's queue, but within it the addresses take turns, so the
+/// app's user elsewhere waits for about one of the flood's grants, not for the flood.
+///
+/// The flood's grants are cheap (nothing to look up), so the test meters the slots out itself:
+/// it queues requests of its own as another client, which take every other turn, and sees
+/// which of the app's requests got the turns in between.
+async fn a_flood_in_a_public_clients_name_does_not_hold_up_its_users(b: Backend) {
+    let Some(srv) = server(b).await else { return };
+    let srv = Arc::new(srv);
+    srv.add_user("alice").await;
+    let app = Arc::new(srv.add_client(true).await);
+    let refresh_token = tokens_from(&srv.url(""), &app.client_id).await["refresh_token"].as_str().unwrap().to_owned();
+    // Connections from two addresses of the loopback network.
+    let from = |last: u8| reqwest::Client::builder().local_address(IpAddr::from([127, 0, 0, last])).build().unwrap();
+    let (attacker, user) = (from(2), from(3));
+
+    let mut held = hold_every_slot(&srv).await;
+    const FLOOD: usize = 300;
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut flood = Vec::new();
+    for i in 0..FLOOD {
+        let (srv, http, app, done) = (srv.clone(), attacker.clone(), app.clone(), done.clone());
+        flood.push(tokio::spawn(async move {
+            let made_up = format!("made-up-{i}");
+            let form = [("grant_type", "refresh_token"), ("refresh_token", &made_up), ("client_id", &app.client_id)];
+            let resp = http.post(srv.url("/oauth2/token")).form(&form).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap();
+            done.fetch_add(1, Ordering::SeqCst);
+            (status, body["error"].as_str().unwrap_or_default().to_owned())
+        }));
+    }
+    until("the flood waits", || srv.state.grants.waiting() == FLOOD).await;
+
+    // Alice's app refreshes her tokens from her own address, behind the flood.
+    let refresh = {
+        let (srv, app) = (srv.clone(), app.clone());
+        tokio::spawn(async move {
+            let form =
+                [("grant_type", "refresh_token"), ("refresh_token", &refresh_token), ("client_id", &app.client_id)];
+            user.post(srv.url("/oauth2/token")).form(&form).send().await.unwrap().status().as_u16()
+        })
+    };
+    until("alice's refresh waits too", || srv.state.grants.waiting() == FLOOD + 1).await;
+    // Two requests of another client, which take the slots back at their turns.
+    let meter: Vec<_> = (0..2)
+        .map(|_| {
+            let srv = srv.clone();
+            tokio::spawn(async move { srv.state.grants.admit("meter", Source::of(None)).await.unwrap() })
+        })
+        .collect();
+    until("the meter waits", || srv.state.grants.waiting() == FLOOD + 3).await;
+
+    // Each slot freed goes to the app, then to the meter: the app had two turns. The first
+    // went to the flood (its address came first), the second to alice.
+    drop(held.pop());
+    drop(held.pop());
+    let mut meter_slots = Vec::new();
+    for m in meter {
+        meter_slots.push(m.await.unwrap());
+    }
+    let status = tokio::time::timeout(Duration::from_secs(30), refresh).await;
+    assert!(matches!(status, Ok(Ok(200))), "alice's refresh was let in at the app's second turn: {status:?}");
+    until("the flood's one grant is answered", || done.load(Ordering::SeqCst) == 1).await;
+    assert_eq!(srv.state.grants.waiting(), FLOOD - 1, "the rest of the flood still waits");
+
+    // The flood is answered in full, each with the protocol's error.
+    drop(meter_slots);
+    for t in flood {
+        assert_eq!(t.await.unwrap(), (400, "invalid_grant".to_owned()));
+    }
+    assert_eq!((srv.state.grants.in_flight(), srv.state.grants.waiting()), (0, 0));
     Arc::into_inner(srv).unwrap().stop().await;
 }
 
