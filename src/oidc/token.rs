@@ -42,8 +42,18 @@ pub fn client_secret_hash(secret: &str) -> String {
 /// (whole seconds) cannot tell a token issued just before the replacement from one issued
 /// just after, nor see one issued by a node whose cache still held the old secret. It tells
 /// nothing of the secret (256 random bits), only whether two tokens share one.
-fn secret_mark(secret_hash: &str) -> String {
-    crypto::b64url(&crypto::sha256(&[b"portcullis client token\0", secret_hash.as_bytes()].concat())[..6])
+///
+/// The mark is also of the grant's epoch (`client_credentials_epoch`), new each time the
+/// grant is turned on, so that turning it off and on again ends the tokens issued before,
+/// even within the second the grant's `since` starts from. A client whose grant has not been
+/// turned on since epochs came has none, and its marks are of the secret alone.
+fn secret_mark(secret_hash: &str, epoch: Option<&str>) -> String {
+    let mut input = [b"portcullis client token\0", secret_hash.as_bytes()].concat();
+    if let Some(epoch) = epoch {
+        input.push(0);
+        input.extend_from_slice(epoch.as_bytes());
+    }
+    crypto::b64url(&crypto::sha256(&input)[..6])
 }
 
 /// Client authentication (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, or
@@ -270,6 +280,7 @@ async fn refresh(state: &AppState, client: &OidcClient, mut p: Params) -> AppRes
 /// against its client's registration.
 async fn client_credentials(state: &AppState, client: &OidcClient, mut p: Params) -> AppResult<TokenResponse> {
     // A confidential client (the secret it authenticated with marks its tokens), registered.
+    let epoch = client.client_credentials_epoch.as_deref();
     let Some(secret_hash) = client.secret_hash.as_deref().filter(|_| client.client_credentials()) else {
         return Err(AppError::oauth(
             UnauthorizedClient,
@@ -304,7 +315,7 @@ async fn client_credentials(state: &AppState, client: &OidcClient, mut p: Params
         client_id: client.client_id.clone(),
         iat: now,
         exp: now + ttl,
-        jti: format!("{}.{}", secret_mark(secret_hash), crypto::b64url(&crypto::random_bytes::<16>())),
+        jti: format!("{}.{}", secret_mark(secret_hash, epoch), crypto::b64url(&crypto::random_bytes::<16>())),
         scope: scope.clone(),
     };
     // As for the other grants: an RSA signature goes to the blocking pool (see below).
@@ -555,7 +566,7 @@ pub async fn verify_access_token(state: &AppState, token: &str) -> AppResult<Opt
 
 /// A client's own token (the client credentials grant's) is in force while its client is
 /// registered, still confidential and still allowed the grant, was issued under its current
-/// secret (`secret_mark`) since the grant was last turned on, and has not been revoked.
+/// secret since the grant was last turned on (`secret_mark`), and has not been revoked.
 /// Removing the app, turning the grant off or replacing the secret ends its tokens at once (on
 /// another node, within the client cache's recheck).
 async fn client_token_in_force(state: &AppState, at: &AccessToken) -> AppResult<bool> {
@@ -569,7 +580,8 @@ async fn client_token_in_force(state: &AppState, at: &AccessToken) -> AppResult<
     };
     // A token issued before tokens carried the mark (within an access token lifetime of the
     // upgrade) has only its issue time, which a replaced secret also restarts.
-    if at.str("jti").split_once('.').is_some_and(|(mark, _)| mark != secret_mark(secret_hash)) {
+    let epoch = client.client_credentials_epoch.as_deref();
+    if at.str("jti").split_once('.').is_some_and(|(mark, _)| mark != secret_mark(secret_hash, epoch)) {
         return Ok(false);
     }
     let iat = at.claims.get("iat").and_then(Value::as_i64).unwrap_or(i64::MIN);
@@ -723,11 +735,19 @@ mod tests {
     #[test]
     fn secret_mark_tells_secrets_apart() {
         let (a, b) = (client_secret_hash("one secret"), client_secret_hash("another secret"));
-        assert_eq!(secret_mark(&a), secret_mark(&a));
-        assert_ne!(secret_mark(&a), secret_mark(&b));
+        assert_eq!(secret_mark(&a, None), secret_mark(&a, None));
+        assert_ne!(secret_mark(&a, None), secret_mark(&b, None));
+        // And the grant's turnings-on apart.
+        assert_eq!(secret_mark(&a, Some("e1")), secret_mark(&a, Some("e1")));
+        assert_ne!(secret_mark(&a, Some("e1")), secret_mark(&a, Some("e2")));
+        assert_ne!(secret_mark(&a, Some("e1")), secret_mark(&a, None));
+        // A client without an epoch (its grant not turned on since epochs came) marks its
+        // tokens as before them: tokens issued before the upgrade stay in force through it.
+        let before_epochs = crypto::b64url(&crypto::sha256(format!("portcullis client token\0{a}").as_bytes())[..6]);
+        assert_eq!(secret_mark(&a, None), before_epochs);
         // It ends at the first dot of a `jti`.
-        assert_eq!(secret_mark(&a).len(), 8);
-        assert!(!secret_mark(&a).contains('.'));
+        assert_eq!(secret_mark(&a, Some("e1")).len(), 8);
+        assert!(!secret_mark(&a, None).contains('.'));
     }
 
     #[test]

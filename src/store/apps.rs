@@ -50,6 +50,7 @@ pub struct OidcClientRow {
     pub post_logout_redirect_uris: String,
     pub allowed_scopes: String,
     pub client_credentials_since: Option<i64>,
+    pub client_credentials_epoch: Option<String>,
 }
 
 /// A registered OIDC client, with its lists decoded.
@@ -67,6 +68,9 @@ pub struct OidcClient {
     /// since when its tokens count (the grant turned on, the secret last replaced). Private:
     /// read through `client_credentials_since()`, which also refuses a user-id-shaped client.
     client_credentials_since: Option<i64>,
+    /// Which turning-on of the grant its tokens belong to (migration 0023); `None` for a client
+    /// whose grant has not been turned on since that column came.
+    pub client_credentials_epoch: Option<String>,
 }
 
 impl std::fmt::Debug for OidcClient {
@@ -113,6 +117,7 @@ impl OidcClient {
             app_id: row.app_id,
             secret_hash: row.secret_hash,
             client_credentials_since: row.client_credentials_since,
+            client_credentials_epoch: row.client_credentials_epoch,
             name,
         })
     }
@@ -143,9 +148,10 @@ pub async fn create_oidc(db: &Db, c: &NewOidcClient<'_>, now: i64) -> AppResult<
         let mut tx = p.begin().await?;
         sqlx::query("INSERT INTO apps (id, name, protocol, created_at) VALUES ($1, $2, 'oidc', $3)")
             .bind(&app.id).bind(&app.name).bind(now).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, client_credentials_since) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, client_credentials_since, client_credentials_epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(c.client_id).bind(&app.id).bind(c.secret_hash).bind(&redirects).bind(&logouts).bind(&scopes)
-            .bind(c.client_credentials.then_some(now)).execute(&mut *tx).await?;
+            .bind(c.client_credentials.then_some(now)).bind(c.client_credentials.then(new_epoch))
+            .execute(&mut *tx).await?;
         tx.commit().await?;
     });
     Ok(app)
@@ -154,7 +160,7 @@ pub async fn create_oidc(db: &Db, c: &NewOidcClient<'_>, now: i64) -> AppResult<
 macro_rules! client_select {
     () => {
         "SELECT c.client_id, c.app_id, c.secret_hash, c.redirect_uris, c.post_logout_redirect_uris, c.allowed_scopes, \
-         c.client_credentials_since, a.name \
+         c.client_credentials_since, c.client_credentials_epoch, a.name \
          FROM oidc_clients c JOIN apps a ON a.id = c.app_id"
     };
 }
@@ -229,18 +235,28 @@ macro_rules! client_tokens_restart {
     };
 }
 
-/// The assignment that turns the client credentials grant on (`$on` true: counting from `$now`
-/// unless it was on already) or off.
+/// The assignments that turn the client credentials grant on (`$on` true: counting from
+/// `$now`, in a new epoch (`new_epoch`), unless it was on already) or off.
 macro_rules! client_credentials_set {
-    ($on:literal, $now:literal) => {
+    ($on:literal, $now:literal, $epoch:literal) => {
         concat!(
             "client_credentials_since = CASE WHEN ",
             $on,
             " THEN COALESCE(client_credentials_since, ",
             $now,
-            ") ELSE NULL END"
+            ") ELSE NULL END, client_credentials_epoch = CASE WHEN ",
+            $on,
+            " AND client_credentials_since IS NULL THEN ",
+            $epoch,
+            " ELSE client_credentials_epoch END"
         )
     };
+}
+
+/// A new epoch of the client credentials grant (migration 0023): random, so that no two
+/// turnings-on share one.
+pub fn new_epoch() -> String {
+    crate::crypto::random_token()
 }
 pub(crate) use {client_credentials_set, client_tokens_restart};
 
@@ -269,11 +285,11 @@ pub async fn update_oidc(db: &Db, app_id: &str, e: &OidcClientEdit<'_>, now: i64
         let mut tx = p.begin().await?;
         let sql = concat!(
             "UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, allowed_scopes = $4, ",
-            client_credentials_set!("$5", "$6"),
+            client_credentials_set!("$5", "$6", "$7"),
             " WHERE app_id = $1"
         );
         let n = sqlx::query(sql).bind(app_id).bind(&redirects).bind(&logouts).bind(&scopes)
-            .bind(e.client_credentials).bind(now).execute(&mut *tx).await?.rows_affected();
+            .bind(e.client_credentials).bind(now).bind(new_epoch()).execute(&mut *tx).await?.rows_affected();
         sqlx::query("UPDATE apps SET name = $2 WHERE id = $1").bind(app_id).bind(e.name).execute(&mut *tx).await?;
         tx.commit().await?;
         n

@@ -2,7 +2,7 @@
 //! its audit record: a document applies whole or not at all.
 
 use super::Db;
-use super::apps::{client_credentials_set, client_tokens_restart};
+use super::apps::{self, client_credentials_set, client_tokens_restart};
 use super::saml::{ServiceProvider, SignedParts};
 use crate::error::{AppError, AppResult};
 use crate::mfa::policy::{AppPolicy, Policy, Settings};
@@ -141,19 +141,21 @@ pub async fn apply(db: &Db, ops: &[Op], audit: &super::audit::Event<'_>, now: i6
                     sqlx::query("INSERT INTO apps (id, name, protocol, created_at) VALUES ($1, $2, 'oidc', $3)")
                         .bind(app_id).bind(name).bind(now).execute(&mut *tx).await?;
                     sqlx::query("INSERT INTO oidc_clients (client_id, app_id, secret_hash, redirect_uris, \
-                                 post_logout_redirect_uris, allowed_scopes, client_credentials_since) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                                 post_logout_redirect_uris, allowed_scopes, client_credentials_since, \
+                                 client_credentials_epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                         .bind(client_id).bind(app_id).bind(secret_hash).bind(json(redirect_uris))
                         .bind(json(post_logout_redirect_uris)).bind(scopes.join(" "))
-                        .bind(client_credentials.then_some(now)).execute(&mut *tx).await?;
+                        .bind(client_credentials.then_some(now)).bind(client_credentials.then(apps::new_epoch))
+                        .execute(&mut *tx).await?;
                 }
                 Op::UpdateOidc {
                     app_id, name, redirect_uris, post_logout_redirect_uris, scopes, client_credentials,
                 } => {
                     sqlx::query(concat!("UPDATE oidc_clients SET redirect_uris = $2, post_logout_redirect_uris = $3, \
-                                 allowed_scopes = $4, ", client_credentials_set!("$5", "$6"), " WHERE app_id = $1"))
+                                 allowed_scopes = $4, ", client_credentials_set!("$5", "$6", "$7"), " WHERE app_id = $1"))
                         .bind(app_id).bind(json(redirect_uris)).bind(json(post_logout_redirect_uris))
-                        .bind(scopes.join(" ")).bind(client_credentials).bind(now).execute(&mut *tx).await?;
+                        .bind(scopes.join(" ")).bind(client_credentials).bind(now).bind(apps::new_epoch())
+                        .execute(&mut *tx).await?;
                     sqlx::query("UPDATE apps SET name = $2 WHERE id = $1").bind(app_id).bind(name)
                         .execute(&mut *tx).await?;
                 }

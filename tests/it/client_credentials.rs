@@ -290,6 +290,16 @@ async fn ends_with_its_registration(b: Backend) {
     srv.advance(5);
     set_grant(&srv, &app, true).await;
     assert!(active(&srv, &app, &second).await);
+    // Off and on again within one second (a script, say): a token issued in that second before
+    // the grant went off stays ended, though its issue time is not before the grant's `since`.
+    srv.advance(5);
+    let (_, body) = grant(&srv, &app, None).await;
+    let same_second = body["access_token"].as_str().unwrap().to_owned();
+    set_grant(&srv, &app, false).await;
+    set_grant(&srv, &app, true).await;
+    assert!(!active(&srv, &app, &same_second).await, "off and on within a second brought its token back");
+    let (_, body) = grant(&srv, &app, None).await;
+    assert!(active(&srv, &app, body["access_token"].as_str().unwrap()).await);
 
     // The secret replaced (it leaked, say): what the old one got ends with it, even a token
     // issued in the same second just before; one issued in that second just after counts.

@@ -192,13 +192,27 @@ async fn export_apply_export_is_the_same_document(b: Backend) {
             .form(&[("grant_type", "client_credentials")])
             .send()
     };
-    assert_eq!(json(cc().await.unwrap()).await["scope"], "payroll:read");
+    let token = json(cc().await.unwrap()).await;
+    assert_eq!(token["scope"], "payroll:read");
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let in_force = |t: String| {
+        let state = target.state.clone();
+        async move { portcullis::oidc::token::verify_access_token(&state, &t).await.unwrap().is_some() }
+    };
+    assert!(in_force(token.clone()).await);
     assert_eq!(yaml.matches("client_credentials: true").count(), 1, "only the client that has it:\n{yaml}");
     let without: String =
         edited.lines().filter(|l| l.trim() != "client_credentials: true").map(|l| format!("{l}\n")).collect();
     let changes = apply(&target, &without, false, false).await.unwrap();
     assert_eq!(changes, vec!["~ app Payroll (payroll): client_credentials".to_owned()]);
     assert_eq!(json(cc().await.unwrap()).await["error"], "unauthorized_client");
+    assert!(!in_force(token.clone()).await);
+    // Back on: new tokens, and the one issued before it went off stays ended (whether or not
+    // this is still the second it was issued in).
+    apply(&target, &edited, false, false).await.unwrap();
+    let fresh = json(cc().await.unwrap()).await["access_token"].as_str().unwrap().to_owned();
+    assert!(in_force(fresh).await);
+    assert!(!in_force(token).await, "the document turning the grant on again brought an old token back");
     source.stop().await;
     target.stop().await;
 }
