@@ -310,17 +310,18 @@ fn argon2_limit() -> f64 {
     let hasher = portcullis::crypto::password::PasswordHasher::new(&Default::default()).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let stored = hasher.hash("a password for the ceiling").await.unwrap();
+        let here = portcullis::audit::Origin { ip: None };
+        let stored = hasher.hash("a password for the ceiling", &here).await.unwrap();
         let started = Instant::now();
         let deadline = started + Duration::from_secs(3);
         let mut set = tokio::task::JoinSet::new();
         // More callers than the pool's slots, as under a sign-in flood: the pool runs full.
         for _ in 0..2 * num_cpus() {
-            let (h, s) = (hasher.clone(), stored.clone());
+            let (h, s, here) = (hasher.clone(), stored.clone(), here.clone());
             set.spawn(async move {
                 let mut n = 0u32;
                 while Instant::now() < deadline {
-                    h.verify(Some(&s), "a password for the ceiling").await.unwrap();
+                    h.verify(Some(&s), "a password for the ceiling", &here).await.unwrap();
                     n += 1;
                 }
                 n

@@ -94,12 +94,17 @@ impl Origin {
     /// (`address_block`, an IPv6 one written with its prefix length), or the origin as
     /// recorded where it is no address. None when the address is unknown.
     pub fn limit_key(&self) -> Option<String> {
-        let ip = self.ip.as_deref()?;
-        Some(match ip.parse::<IpAddr>().map(address_block) {
-            Ok(IpAddr::V6(net)) => format!("{net}/64"),
-            Ok(v4) => v4.to_string(),
-            Err(_) => ip.to_owned(),
-        })
+        self.ip.as_deref().map(block_key)
+    }
+}
+
+/// An address as the block it belongs to (`address_block`), written with its prefix length if
+/// it is an IPv6 one; anything that is no address stays as it is.
+pub fn block_key(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(address_block) {
+        Ok(IpAddr::V6(net)) => format!("{net}/64"),
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod saml;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod turns;
 pub mod web;
 
 pub use state::AppState;

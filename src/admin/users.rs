@@ -34,7 +34,7 @@ pub struct UserSpec<'a> {
 pub async fn add(state: &AppState, admin: &Admin, spec: &UserSpec<'_>) -> AppResult<User> {
     validate_password(spec.password)?;
     check(state, spec).await?;
-    let hash = state.hasher.hash(spec.password).await?;
+    let hash = state.hasher.hash(spec.password, admin.origin()).await?;
     insert(state, admin, spec, Some(&hash)).await
 }
 
@@ -181,7 +181,7 @@ pub async fn find(state: &AppState, username: &str) -> AppResult<User> {
 pub async fn set_password(state: &AppState, admin: &Admin, username: &str, password: &str) -> AppResult<()> {
     validate_password(password)?;
     let user = find(state, username).await?;
-    let hash = state.hasher.hash(password).await?;
+    let hash = state.hasher.hash(password, admin.origin()).await?;
     store::users::update_password(&state.db, &user.id, &hash, state.now()).await?;
     admin.audit(state, event::USER_PASSWORD_SET, Some(&user.id), None, &json!({"username": user.username})).await?;
     security::apply(state, &user.id, SecurityEvent::PasswordChanged, admin.actor_id(), admin.origin()).await

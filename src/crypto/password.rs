@@ -21,19 +21,28 @@
 //! allocator keeps for itself, and it asks for transparent huge pages, so a hash on fresh
 //! memory takes a few hundred page faults instead of thousands.
 //!
-//! Both bounds hold against clients that hang up: a place in the queue is a guard given back
-//! when the waiting request is dropped, and a slot travels into the blocking task, so it is
-//! freed when the hash ends, not when the request that asked for it goes away.
+//! The queue is served by taking turns between the places the requests come from (`Source`:
+//! an IPv4 address, an IPv6 /64), and when it is full a newcomer takes the place of the newest
+//! request of the source with the most waiting, unless its own source has as many. Right
+//! passwords cost no attempt, so without turns one address signing in to a handful of accounts
+//! of its own as fast as it can would keep the queue full, and everyone else would be refused;
+//! with them, a newcomer from elsewhere waits for about one hash of each busy source.
+//!
+//! Both bounds hold against clients that hang up: a place in the queue is a guard that takes
+//! it out when the waiting request is dropped, and a slot travels into the blocking task, so it
+//! is freed when the hash ends, not when the request that asked for it goes away.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use argon2::{Algorithm, Params, PasswordHash, Version};
 use argon2_rust as fast;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
+use crate::audit::Origin;
 use crate::config::PasswordConfig;
 use crate::error::{AppError, AppResult};
+use crate::turns::{Source, Turns};
 
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -42,9 +51,10 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    slots: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    /// Hashes computed at once, at most.
+    slots: usize,
     max_queue: usize,
+    queue: Mutex<Queue>,
     /// Hashes being computed now, and the most ever computed at once.
     running: AtomicUsize,
     most_running: AtomicUsize,
@@ -59,7 +69,23 @@ struct Inner {
     dummy_hash: String,
     /// Argon2 memory handed from a hash that ended to the next one waiting (see the module
     /// documentation); never more than the pool's slots.
-    spare: std::sync::Mutex<Vec<Arena>>,
+    spare: Mutex<Vec<Arena>>,
+}
+
+/// The slots given out, and the requests waiting for one, by source.
+#[derive(Default)]
+struct Queue {
+    taken: usize,
+    waiting: Turns<Source, (u64, oneshot::Sender<Slot>)>,
+    /// The number the next place in the queue is known by.
+    next_place: u64,
+}
+
+impl Inner {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        // Nothing panics while holding the lock; a poisoned one still holds consistent counts.
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -81,30 +107,32 @@ impl PasswordHasher {
         Ok(PasswordHasher {
             inner: Arc::new(Inner {
                 params,
-                slots: Arc::new(Semaphore::new(slots)),
-                waiting: AtomicUsize::new(0),
+                slots,
                 max_queue: cfg.max_queue,
+                queue: Mutex::default(),
                 running: AtomicUsize::new(0),
                 most_running: AtomicUsize::new(0),
                 shed: std::sync::atomic::AtomicU64::new(0),
-                shed_logged_at: std::sync::Mutex::new(None),
+                shed_logged_at: Mutex::new(None),
                 verifications: std::sync::atomic::AtomicU64::new(0),
                 dummy_hash,
-                spare: std::sync::Mutex::new(Vec::new()),
+                spare: Mutex::new(Vec::new()),
             }),
         })
     }
 
-    /// Hashes a new password (PHC string).
-    pub async fn hash(&self, password: &str) -> AppResult<String> {
+    /// Hashes a new password (PHC string), in the turn of the place the request came `from`.
+    pub async fn hash(&self, password: &str, from: &Origin) -> AppResult<String> {
         let params = self.inner.params.clone();
         let password = password.to_owned();
-        self.run(move |memory| hash_in(memory, &params, &password).map_err(AppError::Internal)).await
+        self.run(Source::of_origin(from), move |memory| hash_in(memory, &params, &password).map_err(AppError::Internal))
+            .await
     }
 
-    /// Verifies `password` against `stored`; with `None` (unknown user, or no password set)
-    /// it spends the same work on a dummy hash and returns false.
-    pub async fn verify(&self, stored: Option<&str>, password: &str) -> AppResult<bool> {
+    /// Verifies `password` against `stored`, in the turn of the place the request came `from`;
+    /// with `None` (unknown user, or no password set) it spends the same work on a dummy hash
+    /// and returns false.
+    pub async fn verify(&self, stored: Option<&str>, password: &str, from: &Origin) -> AppResult<bool> {
         let (hash, real) = match stored {
             Some(h) => (h.to_owned(), true),
             None => (self.inner.dummy_hash.clone(), false),
@@ -112,7 +140,7 @@ impl PasswordHasher {
         let password = password.to_owned();
         let counter = self.inner.clone();
         let ok = self
-            .run(move |memory| {
+            .run(Source::of_origin(from), move |memory| {
                 counter.verifications.fetch_add(1, Ordering::Relaxed);
                 verify_in(memory, &hash, password.as_bytes()).map_err(AppError::Internal)
             })
@@ -139,7 +167,7 @@ impl PasswordHasher {
 
     /// Requests waiting for a slot now.
     pub fn waiting(&self) -> usize {
-        self.inner.waiting.load(Ordering::Relaxed)
+        self.inner.queue().waiting.len()
     }
 
     /// Requests refused because the queue was full, since start.
@@ -149,31 +177,21 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
+        source: Source,
         work: impl FnOnce(&mut Arena) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
-        let inner = &self.inner;
-        // A place in the queue, given back however this future ends (a client that hangs up
-        // drops it while it waits).
-        let place = Waiting::join(inner);
-        if inner.slots.available_permits() == 0 && place.ahead >= inner.max_queue {
-            drop(place);
-            self.shedding();
-            return Err(AppError::Overloaded { retry_after_seconds: 1 });
-        }
-        let permit =
-            inner.slots.clone().acquire_owned().await.map_err(|_| AppError::internal("hashing pool closed"))?;
-        drop(place);
+        let slot = self.slot(source).await?;
         let counters = self.inner.clone();
         // The slot goes with the work: if this request is dropped now, the hash still runs to
         // its end on the blocking pool, and only then is the slot (and its memory) free.
         let task = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+            let _slot = slot;
             let now = counters.running.fetch_add(1, Ordering::AcqRel) + 1;
             counters.most_running.fetch_max(now, Ordering::AcqRel);
             let mut memory = counters.spare.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
             let out = work(&mut memory);
             // Kept only for a hash that is waiting now; otherwise the memory goes back.
-            if counters.waiting.load(Ordering::Acquire) > 0 && memory.is_mapped() {
+            if !counters.queue().waiting.is_empty() && memory.is_mapped() {
                 counters.spare.lock().unwrap_or_else(|e| e.into_inner()).push(memory);
             } else {
                 // Nobody waits: this memory, and any a burst left behind, goes back.
@@ -184,6 +202,48 @@ impl PasswordHasher {
             out
         });
         task.await.map_err(|e| AppError::internal(format!("hashing task failed: {e}")))?
+    }
+
+    /// A slot for a hash asked for from `source`: at once while one is free and nobody waits,
+    /// otherwise when its source's turn comes. With the queue full, the newcomer is refused if
+    /// its source has as many waiting as any other (less one); otherwise the newest request of
+    /// the source with the most waiting is refused, and the newcomer takes its place.
+    async fn slot(&self, source: Source) -> AppResult<Slot> {
+        let inner = &self.inner;
+        let (place, rx) = {
+            let mut q = inner.queue();
+            if q.taken < inner.slots && q.waiting.is_empty() {
+                q.taken += 1;
+                return Ok(Slot(Some(inner.clone())));
+            }
+            if q.waiting.len() >= inner.max_queue {
+                let own = q.waiting.queued(&source);
+                let most = q.waiting.longest().filter(|&(_, n)| n > own + 1).map(|(busiest, _)| *busiest);
+                match most {
+                    // Dropping its sender tells that request it was refused.
+                    Some(busiest) => drop(q.waiting.pop_newest(&busiest)),
+                    None => {
+                        drop(q);
+                        self.shedding();
+                        return Err(AppError::Overloaded { retry_after_seconds: 1 });
+                    }
+                }
+            }
+            let (tx, rx) = oneshot::channel();
+            let place = q.next_place;
+            q.next_place += 1;
+            q.waiting.push(source, (place, tx));
+            (place, rx)
+        };
+        // Leaves the queue however this future ends (a client that hangs up drops it).
+        let _place = Place { inner, source, place };
+        match rx.await {
+            Ok(slot) => Ok(slot),
+            Err(_) => {
+                self.shedding();
+                Err(AppError::Overloaded { retry_after_seconds: 1 })
+            }
+        }
     }
 
     /// Shedding is expected under a flood: counted, and logged as one warning a minute at most.
@@ -199,23 +259,40 @@ impl PasswordHasher {
     }
 }
 
-/// A place in the hashing queue; dropping it leaves the queue.
-struct Waiting<'a> {
-    inner: &'a Inner,
-    /// How many were waiting before this one.
-    ahead: usize,
+/// A place in the hashing queue; dropping it leaves the queue (if a slot or a refusal has not
+/// taken it out already).
+struct Place<'a> {
+    inner: &'a Arc<Inner>,
+    source: Source,
+    place: u64,
 }
 
-impl<'a> Waiting<'a> {
-    fn join(inner: &'a Inner) -> Self {
-        let ahead = inner.waiting.fetch_add(1, Ordering::AcqRel);
-        Waiting { inner, ahead }
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let left = self.inner.queue().waiting.remove(&self.source, |(p, _)| *p == self.place);
+        drop(left);
     }
 }
 
-impl Drop for Waiting<'_> {
+/// A slot of the pool; dropping it hands it to the next waiting request, in turn, or frees it.
+struct Slot(Option<Arc<Inner>>);
+
+impl Drop for Slot {
     fn drop(&mut self) {
-        self.inner.waiting.fetch_sub(1, Ordering::AcqRel);
+        let Some(inner) = self.0.take() else { return };
+        loop {
+            let mut q = inner.queue();
+            let Some((_, tx)) = q.waiting.pop() else {
+                q.taken -= 1;
+                return;
+            };
+            drop(q);
+            match tx.send(Slot(Some(inner.clone()))) {
+                Ok(()) => return,
+                // That request went away: the slot goes on to the next, not back as a drop.
+                Err(mut slot) => slot.0 = None,
+            }
+        }
     }
 }
 
@@ -317,6 +394,10 @@ fn hash_in(memory: &mut Arena, params: &Params, password: &str) -> anyhow::Resul
 mod tests {
     use super::*;
 
+    fn nowhere() -> Origin {
+        Origin { ip: None }
+    }
+
     fn cheap() -> PasswordConfig {
         PasswordConfig { memory_kib: 64, iterations: 1, insecure_test_params: true, ..PasswordConfig::default() }
     }
@@ -324,11 +405,11 @@ mod tests {
     #[tokio::test]
     async fn hash_and_verify() {
         let h = PasswordHasher::new(&cheap()).unwrap();
-        let stored = h.hash("correct horse").await.unwrap();
+        let stored = h.hash("correct horse", &nowhere()).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(h.verify(Some(&stored), "correct horse").await.unwrap());
-        assert!(!h.verify(Some(&stored), "wrong").await.unwrap());
-        assert!(!h.verify(None, "correct horse").await.unwrap());
+        assert!(h.verify(Some(&stored), "correct horse", &nowhere()).await.unwrap());
+        assert!(!h.verify(Some(&stored), "wrong", &nowhere()).await.unwrap());
+        assert!(!h.verify(None, "correct horse", &nowhere()).await.unwrap());
         assert!(!h.needs_rehash(&stored));
     }
 
@@ -434,31 +515,83 @@ mod tests {
         }
     }
 
+    /// A pool of one slot with room for `max_queue` waiting, a stored hash of "pw", and the
+    /// slot, held.
+    async fn one_slot_held(max_queue: usize) -> (PasswordHasher, String, Slot) {
+        let h = PasswordHasher::new(&PasswordConfig { max_concurrent: 1, max_queue, ..cheap() }).unwrap();
+        let stored = h.hash("pw", &nowhere()).await.unwrap();
+        let slot = h.slot(Source::of(None)).await.unwrap();
+        (h, stored, slot)
+    }
+
     #[tokio::test]
     async fn full_queue_is_refused() {
-        let cfg = PasswordConfig { max_concurrent: 1, max_queue: 0, ..cheap() };
-        let h = PasswordHasher::new(&cfg).unwrap();
-        let stored = h.hash("pw").await.unwrap();
         // Hold the only slot, then a second caller must be refused rather than queued.
-        let permit = h.inner.slots.acquire().await.unwrap();
-        let err = h.verify(Some(&stored), "pw").await.unwrap_err();
+        let (h, stored, permit) = one_slot_held(0).await;
+        let err = h.verify(Some(&stored), "pw", &nowhere()).await.unwrap_err();
         assert!(matches!(err, AppError::Overloaded { .. }));
         drop(permit);
-        assert!(h.verify(Some(&stored), "pw").await.unwrap());
+        assert!(h.verify(Some(&stored), "pw", &nowhere()).await.unwrap());
         assert_eq!(h.shed(), 1);
+    }
+
+    /// A flood from one address fills the queue. A newcomer from elsewhere takes the place of
+    /// the flood's newest request, an IPv6 host's addresses count as one place, and when the
+    /// slot frees the places are served in turn.
+    #[tokio::test]
+    async fn a_full_queue_makes_room_for_other_places() {
+        let (h, _, held) = one_slot_held(4).await;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let flood = std::iter::repeat_n(("flood", "203.0.113.9"), 6);
+        let others = [
+            ("user", "198.51.100.4"),
+            ("host6", "2001:db8:1:2::1"),
+            ("host6", "2001:db8:1:2:ffff::7"),
+            ("user2", "::ffff:192.0.2.5"),
+        ];
+        for (who, ip) in flood.chain(others) {
+            let before = h.waiting() as u64 + h.shed();
+            let (h2, tx) = (h.clone(), tx.clone());
+            // What `verify` and `hash` ask for, without the hash: the slot is reported as it
+            // comes, and held until the test lets it go.
+            tokio::spawn(async move {
+                let from = Origin { ip: Some(ip.into()) };
+                let _ = tx.send((who, h2.slot(Source::of_origin(&from)).await));
+            });
+            while h.waiting() as u64 + h.shed() == before {
+                tokio::task::yield_now().await;
+            }
+        }
+        assert_eq!((h.waiting(), h.shed()), (4, 6));
+        let mut refused = Vec::new();
+        for _ in 0..6 {
+            let (who, slot) = rx.recv().await.unwrap();
+            assert!(matches!(slot, Err(AppError::Overloaded { .. })));
+            refused.push(who);
+        }
+        refused.sort();
+        assert_eq!(refused, ["flood", "flood", "flood", "flood", "flood", "host6"], "the flood made room");
+        let mut served = Vec::new();
+        let mut slot = held;
+        while h.waiting() > 0 {
+            drop(slot);
+            let (who, next) = rx.recv().await.unwrap();
+            served.push(who);
+            slot = next.unwrap();
+        }
+        assert_eq!(served, ["flood", "user", "host6", "user2"]);
+        drop(slot);
+        assert_eq!((h.waiting(), h.inner.queue().taken), (0, 0));
     }
 
     /// Waiting requests that are dropped (clients hanging up) give their place back.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_waiters_leave_the_queue() {
-        let cfg = PasswordConfig { max_concurrent: 1, max_queue: 4, ..cheap() };
-        let h = PasswordHasher::new(&cfg).unwrap();
-        let stored = h.hash("pw").await.unwrap();
-        let permit = h.inner.slots.acquire().await.unwrap();
+        let (h, stored, permit) = one_slot_held(4).await;
         for _ in 0..20 {
             let h = h.clone();
             let stored = stored.clone();
-            let waiter = tokio::spawn(async move { h.verify(Some(&stored), "pw").await });
+            let waiter = tokio::spawn(async move { h.verify(Some(&stored), "pw", &nowhere()).await });
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
             waiter.abort();
             let _ = waiter.await;
@@ -468,7 +601,7 @@ mod tests {
         let waiters: Vec<_> = (0..4)
             .map(|_| {
                 let (h, stored) = (h.clone(), stored.clone());
-                tokio::spawn(async move { h.verify(Some(&stored), "pw").await })
+                tokio::spawn(async move { h.verify(Some(&stored), "pw", &nowhere()).await })
             })
             .collect();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -492,14 +625,14 @@ mod tests {
             ..PasswordConfig::default()
         };
         let h = PasswordHasher::new(&slow).unwrap();
-        let stored = h.hash("pw").await.unwrap();
+        let stored = h.hash("pw", &nowhere()).await.unwrap();
         for _ in 0..10 {
             let (h2, stored) = (h.clone(), stored.clone());
-            let t = tokio::spawn(async move { h2.verify(Some(&stored), "pw").await });
+            let t = tokio::spawn(async move { h2.verify(Some(&stored), "pw", &nowhere()).await });
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             t.abort();
         }
-        while h.inner.slots.available_permits() == 0 || h.inner.running.load(Ordering::Acquire) > 0 {
+        while h.inner.queue().taken > 0 || h.inner.running.load(Ordering::Acquire) > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         assert_eq!(h.most_running(), 1, "never more hashes at once than slots");

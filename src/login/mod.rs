@@ -170,7 +170,7 @@ pub async fn password_login(
         budgets.push(limits::Budget::shared(key, l.password_failures_per_ip));
     }
     let attempt = limits::reserve(state, budgets).await?;
-    let user = match verify_password(state, username, password).await {
+    let user = match verify_password(state, username, password, &client.origin).await {
         Ok(Ok(user)) => user,
         Ok(Err(known)) => {
             audit::record(state, event::LOGIN_FAILURE, known.as_deref(), None, &client.origin, Some("password"))
@@ -217,9 +217,9 @@ pub async fn confirm_password(state: &AppState, user: &User, password: &str, cli
     }
     let attempt = limits::reserve(state, budgets).await?;
     let ok = if password.len() > 1024 {
-        state.hasher.verify(None, "").await.map(|_| false)
+        state.hasher.verify(None, "", &client.origin).await.map(|_| false)
     } else {
-        state.hasher.verify(user.password_hash.as_deref(), password).await
+        state.hasher.verify(user.password_hash.as_deref(), password, &client.origin).await
     };
     match ok {
         Ok(true) => {
@@ -241,15 +241,20 @@ pub async fn confirm_password(state: &AppState, user: &User, password: &str, cli
 
 /// The user for a right password; otherwise the id of the named user, if one exists (for the
 /// audit log), found by the same lookup.
-async fn verify_password(state: &AppState, username: &str, password: &str) -> AppResult<Result<User, Option<String>>> {
+async fn verify_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    from: &audit::Origin,
+) -> AppResult<Result<User, Option<String>>> {
     if username.len() > 256 || password.len() > 1024 {
         // Still spend the work, so lengths do not change the timing.
-        state.hasher.verify(None, "").await?;
+        state.hasher.verify(None, "", from).await?;
         return Ok(Err(None));
     }
     let user = store::users::find_by_username(&state.db, username).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let ok = state.hasher.verify(stored.as_deref(), password).await?;
+    let ok = state.hasher.verify(stored.as_deref(), password, from).await?;
     let user = match user {
         Some(u) if ok && !u.disabled => u,
         other => {
@@ -260,7 +265,7 @@ async fn verify_password(state: &AppState, username: &str, password: &str) -> Ap
     if let Some(old) = &stored
         && state.hasher.needs_rehash(old)
     {
-        let new = state.hasher.hash(password).await?;
+        let new = state.hasher.hash(password, from).await?;
         store::users::upgrade_password_hash(&state.db, &user.id, old, &new).await?;
     }
     Ok(Ok(user))

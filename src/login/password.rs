@@ -17,7 +17,7 @@ use crate::store::{self, links::LinkPurpose, users::User};
 pub async fn reset(state: &AppState, token: &str, new_password: &str, client: &Client) -> AppResult<User> {
     crate::admin::users::validate_password(new_password)?;
     let (_, user) = recovery::peek(state, token, LinkPurpose::PasswordReset).await?;
-    let hash = state.hasher.hash(new_password).await?;
+    let hash = state.hasher.hash(new_password, &client.origin).await?;
     // The same row `peek` read (the hash is its key), used once here.
     let link = store::links::take(&state.db, &crypto::token_hash(token), LinkPurpose::PasswordReset, state.now())
         .await?
@@ -43,7 +43,7 @@ pub async fn change(
     if !login::confirm_password(state, user, current, client).await? {
         return Err(AppError::BadRequest(Msg::key("refuse-current-password")));
     }
-    let hash = state.hasher.hash(new_password).await?;
+    let hash = state.hasher.hash(new_password, &client.origin).await?;
     store::users::update_password(&state.db, &user.id, &hash, state.now()).await?;
     audit::record(state, event::PASSWORD_CHANGED, Some(&user.id), None, &client.origin, None).await?;
     let e = SecurityEvent::PasswordChangedByUser { current: &fresh.session().id };
@@ -59,7 +59,7 @@ pub async fn accept_invitation(state: &AppState, token: &str, new_password: &str
         // Accepted already (another way in was given since): the link is not a reset.
         return Err(AppError::InvalidLink);
     }
-    let hash = state.hasher.hash(new_password).await?;
+    let hash = state.hasher.hash(new_password, &client.origin).await?;
     let link = store::links::take(&state.db, &crypto::token_hash(token), LinkPurpose::Invitation, state.now())
         .await?
         .ok_or(AppError::InvalidLink)?;

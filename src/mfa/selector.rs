@@ -293,10 +293,16 @@ fn sighting_hash(value: &str) -> String {
     crate::crypto::token_hash(value)
 }
 
+/// An address as kept in `user_sightings`: its block (an IPv6 address's /64, which a device
+/// moves about in as its privacy addresses change, and which is all one subscriber's), hashed.
+fn address_sighting(ip: &str) -> String {
+    sighting_hash(&crate::audit::block_key(ip))
+}
+
 /// Where a user signs in from, as the sightings a new session records (`kind`, value hash):
 /// the address and the User-Agent, hashed as the plugins' risk signals look them up.
 pub fn sightings(ip: Option<&str>, agent: Option<&str>) -> Vec<(&'static str, String)> {
-    let ip = ip.map(|ip| ("ip", sighting_hash(ip)));
+    let ip = ip.map(|ip| ("ip", address_sighting(ip)));
     let agent = agent.map(|agent| ("agent", sighting_hash(agent)));
     ip.into_iter().chain(agent).collect()
 }
@@ -353,7 +359,7 @@ pub async fn build_context(state: &AppState, ctx: &LoginCtx<'_>, known: Known<'_
         amr: s.amr.split_whitespace().map(str::to_owned).collect(),
     });
     let agent_hash = ctx.user_agent.map(sighting_hash);
-    let ip_hash = ctx.origin.ip.as_deref().map(sighting_hash);
+    let ip_hash = ctx.origin.ip.as_deref().map(address_sighting);
     let seen = store::plugins::signals(
         &state.db,
         &user.id,

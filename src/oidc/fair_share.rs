@@ -20,29 +20,16 @@
 //! the next one: slots are never lost.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
 use crate::error::{AppError, AppResult};
+use crate::turns::{Source, Turns};
 
 pub struct GrantGate {
     limit: usize,
     inner: Mutex<Inner>,
-}
-
-/// Where a grant request comes from, as far as taking turns goes: its address's block
-/// (`audit::address_block`: an IPv4 address, or an IPv6 address's /64, so that a host
-/// hopping between the addresses of its /64 still has one turn), or unknown (the router
-/// driven in-process).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct Source(Option<IpAddr>);
-
-impl Source {
-    pub fn of(address: Option<IpAddr>) -> Source {
-        Source(address.map(crate::audit::address_block))
-    }
 }
 
 type Waiter = oneshot::Sender<GrantPermit>;
@@ -65,42 +52,14 @@ struct Inner {
 /// take turns too: a flood from one address waits behind its own requests, and the app's
 /// users elsewhere wait for about one of its grants each, not for the flood.
 #[derive(Default)]
-struct ClientQueue {
-    /// Requests waiting, by source (entries leave when their queue empties).
-    sources: HashMap<Source, VecDeque<Waiter>>,
-    /// Sources with requests waiting, in the order their turns come.
-    turns: VecDeque<Source>,
-}
+struct ClientQueue(Turns<Source, Waiter>);
 
 impl ClientQueue {
     fn push(&mut self, source: Source, tx: Waiter) {
-        match self.sources.get_mut(&source) {
-            Some(queue) => {
-                // Requests that gave up first are at the front: dropped here, a flood of them
-                // does not pile up while every slot is busy.
-                while queue.len() > 1 && queue.front().is_some_and(oneshot::Sender::is_closed) {
-                    queue.pop_front();
-                }
-                queue.push_back(tx);
-            }
-            None => {
-                self.sources.insert(source, VecDeque::from([tx]));
-                self.turns.push_back(source);
-            }
-        }
-    }
-
-    /// The next waiting request, taking the sources in turn; `None` once none is left.
-    fn pop(&mut self) -> Option<Waiter> {
-        let source = self.turns.pop_front()?;
-        let queue = self.sources.get_mut(&source).expect("a source with a turn has a queue");
-        let tx = queue.pop_front().expect("a source's queue is not left empty");
-        if queue.is_empty() {
-            self.sources.remove(&source);
-        } else {
-            self.turns.push_back(source);
-        }
-        Some(tx)
+        // Requests that gave up first are at the front: dropped here, a flood of them does
+        // not pile up while every slot is busy.
+        self.0.drop_stale(&source, oneshot::Sender::is_closed);
+        self.0.push(source, tx);
     }
 }
 
@@ -109,8 +68,8 @@ impl Inner {
     fn next_waiter(&mut self) -> Option<Waiter> {
         let client = self.turns.pop_front()?;
         let queue = self.clients.get_mut(&client).expect("a client with a turn has a queue");
-        let tx = queue.pop().expect("a client's queue is not left empty");
-        if queue.turns.is_empty() {
+        let tx = queue.0.pop().expect("a client's queue is not left empty");
+        if queue.0.is_empty() {
             self.clients.remove(&client);
         } else {
             self.turns.push_back(client);
@@ -337,16 +296,6 @@ mod tests {
             "the app's users waited for one grant of each flood (and of the other client's turn), not for them"
         );
         assert_eq!((gate.in_flight(), gate.waiting()), (0, 0));
-    }
-
-    #[test]
-    fn a_source_is_an_ipv4_address_or_an_ipv6_64() {
-        let s = |a: &str| Source::of(Some(a.parse().unwrap()));
-        assert_eq!(s("2001:db8:1:2::1"), s("2001:db8:1:2:ffff:eeee:dddd:cccc"));
-        assert_ne!(s("2001:db8:1:2::1"), s("2001:db8:1:3::1"));
-        assert_eq!(s("::ffff:192.0.2.1"), s("192.0.2.1"), "an IPv4-mapped address is its IPv4 address");
-        assert_ne!(s("192.0.2.1"), s("192.0.2.2"));
-        assert_ne!(s("192.0.2.1"), Source::of(None));
     }
 
     #[tokio::test]

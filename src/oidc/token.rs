@@ -127,7 +127,7 @@ pub async fn token(
             "authorization_code" | "refresh_token" | "client_credentials" => {
                 // The grant's work (its signatures, its write) waits for the client's turn,
                 // and within it for its address's.
-                let source = crate::oidc::fair_share::Source::of(from);
+                let source = crate::turns::Source::of(from);
                 let _slot = state.grants.admit(&client.client_id, source).await?;
                 match grant_type.as_str() {
                     "authorization_code" => authorization_code(state, &client, p).await,

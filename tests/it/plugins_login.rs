@@ -19,7 +19,8 @@ both_databases!(
     shadow_and_replay,
     admin_api_lifecycle,
     concurrent_logins_evaluate,
-    js_risk_based_plugin_in_the_login
+    js_risk_based_plugin_in_the_login,
+    an_ipv6_devices_privacy_addresses_are_one_known_address
 );
 
 /// An admin without factors (the default `optional` policy lets them in with a password).
@@ -553,39 +554,85 @@ async fn concurrent_logins_evaluate(b: Backend) {
     srv.stop().await;
 }
 
-async fn js_risk_based_plugin_in_the_login(b: Backend) {
-    let Some(bytes) = fx::js_example("risk-based") else { return };
-    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+/// The `risk-based` example as the global plugin (no static policy), and erin with TOTP and a
+/// password no longer new. Returns the admin's client.
+async fn risk_based_for_erin(srv: &TestServer, bytes: Vec<u8>) -> (reqwest::Client, String) {
     let erin = srv.add_user("erin").await;
     let secret = srv.enrol_totp(&erin).await;
     // The password was set at creation: "changed recently" for a day.
     srv.advance(2 * 86_400);
-    let admin = admin_client(&srv).await;
+    let admin = admin_client(srv).await;
     srv.set_settings(json!({"mfa_policy": "disabled"})).await;
-    upload(&srv, &admin, "risk-based", bytes).await;
-    assign(&srv, &admin, "risk-based", "global", "active", "fail_secure").await;
+    upload(srv, &admin, "risk-based", bytes).await;
+    assign(srv, &admin, "risk-based", "global", "active", "fail_secure").await;
+    (admin, secret)
+}
+
+/// Erin's first sign-in with `http`'s browser and address: new ones, so a second factor, given.
+async fn first_sign_in_with_totp(srv: &TestServer, http: &reqwest::Client, secret: &str) {
+    let (_, body) = api_login(srv, http, "erin").await;
+    assert_eq!(body["mfa_required"], true, "{body}");
+    let code = json!({"mfa_token": body["mfa_token"], "code": srv.code(secret)});
+    let (status, done) = api_post(http, &srv.url("/api/v1/auth/mfa/totp"), code).await;
+    assert_eq!(status, 200, "{done}");
+}
+
+/// The reasons the plugin gave, oldest first.
+async fn reasons_logged(srv: &TestServer, admin: &reqwest::Client) -> Vec<String> {
+    let log = decisions(srv, admin).await;
+    let reason = |d: &Value| d["evaluation"]["outcome"]["decision"]["reason"].as_str().unwrap_or("").to_owned();
+    log.iter().rev().map(reason).collect()
+}
+
+async fn js_risk_based_plugin_in_the_login(b: Backend) {
+    let Some(bytes) = fx::js_example("risk-based") else { return };
+    let Some(srv) = TestServer::start_with(b, manual_clock()).await else { return };
+    let (admin, secret) = risk_based_for_erin(&srv, bytes).await;
     let laptop = || reqwest::Client::builder().cookie_store(true).user_agent("Laptop/1.0 (erin)").build().unwrap();
     // First sign-in from this browser: new device and new IP, so a second factor.
-    let http = laptop();
-    let (_, body) = api_login(&srv, &http, "erin").await;
-    assert_eq!(body["mfa_required"], true, "{body}");
-    let (status, done) = api_post(
-        &http,
-        &srv.url("/api/v1/auth/mfa/totp"),
-        json!({"mfa_token": body["mfa_token"], "code": srv.code(&secret)}),
-    )
-    .await;
-    assert_eq!(status, 200, "{done}");
+    first_sign_in_with_totp(&srv, &laptop(), &secret).await;
     // The same browser and address again: nothing unusual, the static policy (none) holds.
     srv.advance(60);
     assert_eq!(json_login_outcome_with(&srv, laptop(), "erin").await, "ok");
     // Another browser: new device again.
     let phone = reqwest::Client::builder().cookie_store(true).user_agent("Phone/2.0").build().unwrap();
     assert_eq!(json_login_outcome_with(&srv, phone, "erin").await, "mfa:[\"totp\"]");
-    let log = decisions(&srv, &admin).await;
-    let reasons: Vec<&str> =
-        log.iter().rev().map(|d| d["evaluation"]["outcome"]["decision"]["reason"].as_str().unwrap_or("")).collect();
-    assert_eq!(reasons, vec!["risk: new device, new IP address", "no risk signal", "risk: new device"], "{log:?}");
+    let reasons = reasons_logged(&srv, &admin).await;
+    assert_eq!(reasons, ["risk: new device, new IP address", "no risk signal", "risk: new device"]);
+    srv.stop().await;
+}
+
+/// A device on IPv6 signs in from a new privacy address of its /64 every day or so: that is not
+/// a new address for the `new-ip` signal; another /64 is.
+async fn an_ipv6_devices_privacy_addresses_are_one_known_address(b: Backend) {
+    let Some(bytes) = fx::js_example("risk-based") else { return };
+    let opts = Options {
+        manual_clock: true,
+        // The addresses are set the way a reverse proxy in front of the server tells them.
+        tweak: Box::new(|c| c.limits.trust_forwarded_for = true),
+        ..Options::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let (admin, secret) = risk_based_for_erin(&srv, bytes).await;
+    let laptop_at = |address: &str| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .user_agent("Laptop/1.0 (erin)")
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    };
+    first_sign_in_with_totp(&srv, &laptop_at("2001:db8:1:2:8d3c:41e2:97a0:15f6"), &secret).await;
+    // A new privacy address in the same /64 (written another way): nothing new.
+    srv.advance(60);
+    assert_eq!(json_login_outcome_with(&srv, laptop_at("2001:DB8:1:2:0:e71:3b9c:2a04"), "erin").await, "ok");
+    // Another network: a new address.
+    srv.advance(60);
+    assert_eq!(json_login_outcome_with(&srv, laptop_at("2001:db8:77:9::5"), "erin").await, "mfa:[\"totp\"]");
+    let reasons = reasons_logged(&srv, &admin).await;
+    assert_eq!(reasons, ["risk: new device, new IP address", "no risk signal", "risk: new IP address"]);
     srv.stop().await;
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use portcullis::admin::Admin;
 use portcullis::admin::apps::{self, CreatedOidcApp, OidcAppSpec};
-use portcullis::oidc::fair_share::Source;
+use portcullis::turns::Source;
 
 use crate::both_databases;
 use crate::common::*;
