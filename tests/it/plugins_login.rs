@@ -509,7 +509,9 @@ async fn concurrent_logins_evaluate(b: Backend) {
     for i in 0..users {
         srv.add_user(&format!("user{i}")).await;
     }
-    upload(&srv, &admin, "counts", fx::counts_its_calls()).await;
+    // A deadline long enough that no evaluation runs out of it waiting for a slot while the
+    // machine is busy with other tests: this is about fresh stores, not about the bulkheads.
+    upload(&srv, &admin, "counts&timeout_ms=2000", fx::counts_its_calls()).await;
     assign(&srv, &admin, "counts", "global", "active", "fail_open").await;
     let login = |i: usize| {
         let url = srv.url("/api/v1/auth/login");
