@@ -35,6 +35,12 @@ pub fn password_ip_key(origin: &Origin) -> Option<String> {
     Some(bounded(format!("pwd:ip:{}", origin.limit_key()?)))
 }
 
+/// The client address a sending cap counts requests under (`Origin::limit_key`); requests
+/// from no known address (the CLI, a peer without one) share a single budget.
+pub fn sender_key(origin: &Origin) -> String {
+    origin.limit_key().unwrap_or_else(|| "unknown".into())
+}
+
 /// One budget an attempt is charged to.
 #[derive(Debug, Clone)]
 pub struct Budget {

@@ -177,7 +177,7 @@ async fn reserve_send(
 ) -> AppResult<()> {
     let l = &state.config.limits;
     let dest = crypto::token_hash(destination);
-    let ip = origin.limit_key().unwrap_or_else(|| "unknown".into());
+    let ip = super::limits::sender_key(origin);
     let mut budgets = vec![
         // The cooldown is per purpose: setting a number up and then signing in with it are
         // two conversations, each with its own resend pace.

@@ -100,7 +100,7 @@ pub async fn request_link(
 async fn spend_caps(state: &AppState, purpose: LinkPurpose, address: &str, client: &Client) -> AppResult<()> {
     let l = &state.config.limits;
     let to = crypto::token_hash(&address.to_lowercase());
-    let ip = client.origin.limit_key().unwrap_or_else(|| "unknown".into());
+    let ip = super::limits::sender_key(&client.origin);
     let caps = [
         super::limits::Cap {
             key: format!("link:resend:{}:{to}", purpose.as_str()),
