@@ -767,7 +767,7 @@ fn run(pg_url: Option<&str>, alg: SigningAlg, chains: usize, duration: Duration)
     figures
 }
 
-/// One full code flow (authorize → login form → code → token) giving a refresh token.
+/// One full code flow (authorize with its sign-in form → code → token) giving a refresh token.
 async fn mint(base: &str, secret: &str) -> String {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -784,9 +784,9 @@ async fn mint(base: &str, secret: &str) -> String {
         .append_pair("nonce", "n")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let r = browser.get(u.as_str()).send().await.unwrap();
-    let login = format!("{base}{}", r.headers()["location"].to_str().unwrap());
-    let html = browser.get(&login).send().await.unwrap().text().await.unwrap();
+    // The authorization endpoint answers with the sign-in form itself (one request less than
+    // a redirect to it).
+    let html = browser.get(u.as_str()).send().await.unwrap().text().await.unwrap();
     let field = |name: &str| {
         let m = format!("name=\"{name}\" value=\"");
         let s = html.find(&m).unwrap() + m.len();

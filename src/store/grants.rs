@@ -5,9 +5,9 @@
 //! redemptions on any number of nodes yield exactly one winner.
 
 use futures_util::future::BoxFuture;
-use sqlx::{FromRow, PgConnection, Postgres, Sqlite, SqliteConnection};
+use sqlx::{FromRow, PgConnection, SqliteConnection};
 
-use super::group_commit::GroupedWrite;
+use super::group_commit::{PgGroupedWrite, SqliteGroupedWrite};
 use super::users::Profile;
 use super::{Db, returned};
 use crate::crypto::Located;
@@ -566,14 +566,20 @@ struct Rotated {
     refreshed: Refreshed,
 }
 
-/// A stored successor on SQLite: its row, its hash and the rest as one JSON object
-/// (`refreshed_of_token!`).
-type SqliteRotated = (i64, String, String);
-
 /// The `Refreshed` of a rotated row on SQLite.
 fn refreshed_of(object: &str) -> Result<Refreshed, sqlx::Error> {
     let object: RefreshedObject = serde_json::from_str(object).map_err(|e| sqlx::Error::Decode(e.into()))?;
     Ok(object.into())
+}
+
+/// A row a rotation stored on SQLite (`SQLITE_ROTATE_REFRESH`, `SQLITE_ROTATE_GROUP`): its new
+/// hash, the successor's row and what the response is built from (a JSON object,
+/// `refreshed_of_token!`, read where it lies).
+fn sqlite_rotated(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, Refreshed)> {
+    let object = row.get_ref(2)?.as_str()?;
+    let refreshed = serde_json::from_str::<RefreshedObject>(object)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, e.into()))?;
+    Ok((row.get(1)?, row.get(0)?, refreshed.into()))
 }
 
 /// What one rotation yields: the successor's row and what the response is built from.
@@ -617,25 +623,26 @@ struct GroupEntry<'a> {
     exp: i64,
 }
 
-/// SQLite's rotated rows, each with its new hash.
-fn sqlite_rotated(rows: Vec<SqliteRotated>) -> Result<Vec<(String, i64, Refreshed)>, sqlx::Error> {
-    rows.into_iter().map(|(id, to, object)| Ok((to, id, refreshed_of(&object)?))).collect()
-}
-
-impl GroupedWrite<Sqlite> for GroupedRotation {
+impl SqliteGroupedWrite for GroupedRotation {
     type Output = RotationOutput;
 
-    fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<RotationOutput, sqlx::Error>> {
-        Box::pin(async move {
-            let rows = rotate_one!(self, SQLITE_ROTATE_REFRESH, SqliteRotated, conn).await?;
-            Ok(returned(sqlite_rotated(rows)?).map(|(_, id, refreshed)| (id, refreshed)))
-        })
+    fn run(&self, conn: &rusqlite::Connection) -> rusqlite::Result<RotationOutput> {
+        // SQLite numbers `$N` parameters in the order they first appear, so they are bound by
+        // name.
+        let mut statement = conn.prepare_cached(SQLITE_ROTATE_REFRESH)?;
+        let rows = statement.query_map(
+            rusqlite::named_params! {
+                "$1": self.old_id, "$2": self.old_hash, "$3": self.now,
+                "$4": self.client_id, "$5": self.new_hash, "$6": self.new_expires_at,
+            },
+            sqlite_rotated,
+        )?;
+        // Read to the end (`returned`'s note): the statement commits when it is done.
+        let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(returned(rows).map(|(_, id, refreshed)| (id, refreshed)))
     }
 
-    fn run_group<'c>(
-        group: &'c [&'c Self],
-        conn: &'c mut SqliteConnection,
-    ) -> Option<BoxFuture<'c, Result<Vec<RotationOutput>, sqlx::Error>>> {
+    fn run_group(group: &[&Self], conn: &rusqlite::Connection) -> Option<rusqlite::Result<Vec<RotationOutput>>> {
         let entries: Vec<GroupEntry> = group
             .iter()
             .map(|r| GroupEntry {
@@ -647,16 +654,21 @@ impl GroupedWrite<Sqlite> for GroupedRotation {
                 exp: r.new_expires_at,
             })
             .collect();
-        Some(Box::pin(async move {
-            let input = serde_json::to_string(&entries).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let input = match serde_json::to_string(&entries) {
+            Ok(input) => input,
+            Err(e) => return Some(Err(rusqlite::Error::ToSqlConversionFailure(e.into()))),
+        };
+        let rows = (|| {
+            let mut statement = conn.prepare_cached(SQLITE_ROTATE_GROUP)?;
             // Read to the end (`returned`'s note): the statement commits when it is done.
-            let rows = sqlx::query_as::<_, SqliteRotated>(SQLITE_ROTATE_GROUP).bind(input).fetch_all(conn).await?;
-            Ok(by_new_hash(group, sqlite_rotated(rows)?.into_iter()))
-        }))
+            let rows = statement.query_map(rusqlite::named_params! { "$1": input }, sqlite_rotated)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        Some(rows.map(|rows| by_new_hash(group, rows.into_iter())))
     }
 }
 
-impl GroupedWrite<Postgres> for GroupedRotation {
+impl PgGroupedWrite for GroupedRotation {
     type Output = RotationOutput;
 
     fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<RotationOutput, sqlx::Error>> {

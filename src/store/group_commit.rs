@@ -1,10 +1,13 @@
 //! Group commit: writes that come in floods (refresh-token rotations) are queued to a task
 //! that takes whatever is waiting and writes it together, in one statement where the write
-//! knows how (`GroupedWrite::run_group`): one round trip, one commit and one plan for the lot
-//! instead of one each.
+//! knows how (`run_group`): one round trip, one commit and one plan for the lot instead of one
+//! each.
 //!
-//! - On SQLite (`GroupCommit`) every write passes one gate and one connection (see
-//!   `SqliteDb`); the task takes the gate per group, so one group is written at a time.
+//! - On SQLite (`GroupCommit`) every write passes one gate (see `SqliteDb`); a thread of its
+//!   own gathers the groups and writes them on a connection of its own, in place: the statement
+//!   runs on the thread that gathered the group, with no hand-off to a connection thread and
+//!   back (sqlx runs each SQLite connection on a thread of its own). It takes the gate per
+//!   group, so one group is written at a time and never beside another write of the process.
 //! - On PostgreSQL (`PgGroupCommit`) a few groups may be in flight at once on the pool, each
 //!   one statement in its own transaction; while they run, the next group gathers.
 //!
@@ -27,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use futures_util::future::BoxFuture;
-use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{AppError, AppResult};
@@ -37,26 +40,43 @@ const MAX_GROUP: usize = 256;
 /// Writes that may wait for the writer task before callers wait to queue.
 const QUEUE: usize = 4096;
 
-/// One write that may share a commit with others of its kind: a statement or a few, run on
-/// one connection of `DB`. It must not begin or end a transaction itself, and it may be run
-/// more than once (after another write of its group failed), so it holds its inputs rather
-/// than consuming them.
-pub trait GroupedWrite<DB: sqlx::Database>: Send + Sync + Sized + 'static {
+/// One write on SQLite that may share a commit with others of its kind: a statement or a few,
+/// run in place on the group commit's own connection. It must not begin or end a transaction
+/// itself, and it may be run more than once (after another write of its group failed), so it
+/// holds its inputs rather than consuming them.
+pub trait SqliteGroupedWrite: Send + Sized + 'static {
     type Output: Send + 'static;
 
-    fn run<'c>(&'c self, conn: &'c mut DB::Connection) -> BoxFuture<'c, Result<Self::Output, sqlx::Error>>;
+    fn run(&self, conn: &rusqlite::Connection) -> rusqlite::Result<Self::Output>;
 
-    /// The whole group as one statement (one round trip and one commit), answering each
-    /// write's output in the group's order; `None` when the kind has no such statement. A
-    /// failure inside the database changes nothing (a statement is atomic): the group is then
-    /// written one by one.
+    /// The whole group as one statement (one commit), answering each write's output in the
+    /// group's order; `None` when the kind has no such statement. A failure inside the
+    /// database changes nothing (a statement is atomic): the group is then written one by one.
+    fn run_group(_group: &[&Self], _conn: &rusqlite::Connection) -> Option<rusqlite::Result<Vec<Self::Output>>> {
+        None
+    }
+}
+
+/// One write on PostgreSQL that may share a commit with others of its kind: a statement or a
+/// few, run on one connection of the pool. The same rules as `SqliteGroupedWrite`.
+pub trait PgGroupedWrite: Send + Sync + Sized + 'static {
+    type Output: Send + 'static;
+
+    fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<Self::Output, sqlx::Error>>;
+
+    /// The whole group as one statement (one round trip and one commit), as
+    /// `SqliteGroupedWrite::run_group`.
     fn run_group<'c>(
         _group: &'c [&'c Self],
-        _conn: &'c mut DB::Connection,
+        _conn: &'c mut PgConnection,
     ) -> Option<BoxFuture<'c, Result<Vec<Self::Output>, sqlx::Error>>> {
         None
     }
 }
+
+/// Opens the SQLite group commit's connection: at the start, and again after a failure left
+/// the one before in doubt.
+pub type OpenWriter = Box<dyn Fn() -> anyhow::Result<rusqlite::Connection> + Send>;
 
 /// A queued write with the way back to its caller.
 struct Pending<W, O> {
@@ -64,18 +84,18 @@ struct Pending<W, O> {
     reply: oneshot::Sender<AppResult<O>>,
 }
 
-type SqlitePending<W> = Pending<W, <W as GroupedWrite<Sqlite>>::Output>;
-type PgPending<W> = Pending<W, <W as GroupedWrite<Postgres>>::Output>;
+type SqlitePending<W> = Pending<W, <W as SqliteGroupedWrite>::Output>;
+type PgPending<W> = Pending<W, <W as PgGroupedWrite>::Output>;
 
 /// The handle writes of one kind are queued through on SQLite; the task behind it ends when
 /// the last handle goes.
-pub struct GroupCommit<W: GroupedWrite<Sqlite>> {
+pub struct GroupCommit<W: SqliteGroupedWrite> {
     queue: mpsc::Sender<SqlitePending<W>>,
     writers_waiting: Arc<AtomicI64>,
     pub stats: Arc<GroupStats>,
 }
 
-impl<W: GroupedWrite<Sqlite>> Clone for GroupCommit<W> {
+impl<W: SqliteGroupedWrite> Clone for GroupCommit<W> {
     fn clone(&self) -> Self {
         GroupCommit {
             queue: self.queue.clone(),
@@ -85,7 +105,7 @@ impl<W: GroupedWrite<Sqlite>> Clone for GroupCommit<W> {
     }
 }
 
-impl<W: GroupedWrite<Sqlite>> std::fmt::Debug for GroupCommit<W> {
+impl<W: SqliteGroupedWrite> std::fmt::Debug for GroupCommit<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupCommit").field("stats", &self.stats).finish_non_exhaustive()
     }
@@ -121,21 +141,20 @@ async fn queue_and_wait<W, O>(queue: &mpsc::Sender<Pending<W, O>>, write: W, uns
     answer.await.unwrap_or_else(|_| Err(stopped()))
 }
 
-impl<W: GroupedWrite<Sqlite>> GroupCommit<W> {
-    /// Starts the writer task. It takes `gate` for each group, so other writes of this
-    /// process (which pass the gate one by one) never interleave with a group, and counts
-    /// queued writes in `writers_waiting` like the gate does.
-    ///
-    /// The task runs on a thread of its own: a group is a chain of round trips to SQLite's
-    /// connection thread, and on the server's workers each step of it would wait its turn
-    /// behind every request in flight. The thread ends with the task.
+impl<W: SqliteGroupedWrite> GroupCommit<W> {
+    /// Opens the connection with `open` and starts the thread that gathers and writes the
+    /// groups on it. It takes `gate` for each group, so other writes of this process (which
+    /// pass the gate one by one) never interleave with a group, and counts queued writes in
+    /// `writers_waiting` like the gate does. The thread ends when the last handle goes.
     pub fn start(
-        writer: SqlitePool,
+        open: OpenWriter,
         gate: Arc<tokio::sync::Mutex<()>>,
         writers_waiting: Arc<AtomicI64>,
-    ) -> std::io::Result<Self> {
+    ) -> anyhow::Result<Self> {
+        let conn = open().map_err(|e| e.context("cannot open the SQLite group commit's connection"))?;
         let (queue, rx) = mpsc::channel(QUEUE);
         let stats = Arc::new(GroupStats::default());
+        let writer = SqliteWriter { conn: Some(conn), open };
         let task = writer_task(writer, gate, writers_waiting.clone(), stats.clone(), rx);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         std::thread::Builder::new().name("sqlite-group-commit".into()).spawn(move || rt.block_on(task))?;
@@ -159,7 +178,7 @@ fn stopped() -> AppError {
 
 /// Answers every write of a group that could not begin or commit: nothing of theirs was
 /// written, so each gets a retryable error.
-fn fail_all<W, O>(group: Vec<Pending<W, O>>, e: &sqlx::Error) {
+fn fail_all<W, O>(group: Vec<Pending<W, O>>, e: &dyn std::fmt::Display) {
     for p in group {
         let retryable = sqlx::Error::Io(std::io::Error::other(format!("a grouped write failed: {e}")));
         let _ = p.reply.send(Err(AppError::DatabaseUnavailable(retryable)));
@@ -214,8 +233,111 @@ fn sort_outcome<O>(n: usize, outcome: Result<Vec<O>, sqlx::Error>, retryable: bo
     }
 }
 
-async fn writer_task<W: GroupedWrite<Sqlite>>(
-    writer: SqlitePool,
+/// Sorts the outcome of a group statement for `n` writes on SQLite, as `sort_outcome`: a
+/// statement that failed inside the database (which undid it, or left its transaction open for
+/// `end_transaction` to roll back) or whose inputs could not be bound wrote nothing; any other
+/// failure (a row that could not be read) came after it ran, and it has committed.
+fn sort_sqlite_outcome<O>(n: usize, outcome: rusqlite::Result<Vec<O>>) -> GroupStatement<O> {
+    use rusqlite::Error::{InvalidParameterCount, InvalidParameterName, SqliteFailure, ToSqlConversionFailure};
+    match outcome {
+        Err(
+            e @ (SqliteFailure(..) | ToSqlConversionFailure(_) | InvalidParameterName(_) | InvalidParameterCount(..)),
+        ) => {
+            tracing::debug!(error = %e, writes = n, "a group statement failed; writing one by one");
+            GroupStatement::Undone
+        }
+        Err(e) => GroupStatement::InDoubt(sqlite_error(e)),
+        Ok(outputs) => sort_outcome(n, Ok(outputs), false),
+    }
+}
+
+/// A failure of the SQLite group commit's connection as the error every other statement
+/// reports: a failure inside the database as a database error (a constraint's kind kept, so a
+/// caller can tell a unique violation), anything else as a row that could not be decoded.
+pub fn sqlite_error(e: rusqlite::Error) -> sqlx::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(f, message) => sqlx::Error::Database(Box::new(SqliteWriteError {
+            code: f.extended_code,
+            message: message.unwrap_or_else(|| f.to_string()),
+        })),
+        e => sqlx::Error::Decode(Box::new(e)),
+    }
+}
+
+/// A failure inside SQLite on the group commit's connection.
+#[derive(Debug, thiserror::Error)]
+#[error("{message} (SQLite code {code})")]
+pub struct SqliteWriteError {
+    /// SQLite's extended result code.
+    code: i32,
+    message: String,
+}
+
+impl sqlx::error::DatabaseError for SqliteWriteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ErrorKind::UniqueViolation,
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// The group commit's connection on SQLite, opened again when a failure closed it.
+struct SqliteWriter {
+    conn: Option<rusqlite::Connection>,
+    open: OpenWriter,
+}
+
+impl SqliteWriter {
+    fn conn(&mut self) -> anyhow::Result<&rusqlite::Connection> {
+        if self.conn.is_none() {
+            self.conn = Some((self.open)()?);
+        }
+        Ok(self.conn.as_ref().expect("opened just now"))
+    }
+
+    /// Leaves the connection's transaction, if a failure left one open; a connection whose
+    /// transaction cannot be ended is closed (which rolls it back), and the next write opens
+    /// another.
+    fn end_transaction(&mut self) {
+        let Some(conn) = &self.conn else { return };
+        if conn.is_autocommit() {
+            return;
+        }
+        if let Err(e) = conn.execute_batch("ROLLBACK") {
+            tracing::warn!(error = %e, "rollback after a failed grouped write");
+            self.conn = None;
+        }
+    }
+}
+
+async fn writer_task<W: SqliteGroupedWrite>(
+    mut writer: SqliteWriter,
     gate: Arc<tokio::sync::Mutex<()>>,
     writers_waiting: Arc<AtomicI64>,
     stats: Arc<GroupStats>,
@@ -225,26 +347,25 @@ async fn writer_task<W: GroupedWrite<Sqlite>>(
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         let _gate = gate.lock().await;
         writers_waiting.fetch_sub(group.len() as i64, Ordering::Relaxed);
-        commit_group(&writer, std::mem::take(&mut group), &stats).await;
+        commit_group(&mut writer, std::mem::take(&mut group), &stats);
     }
 }
 
-/// Writes `group` and answers each caller. A lone write goes the same way: its group
-/// statement commits by itself, one round trip where a transaction around it takes three.
-async fn commit_group<W: GroupedWrite<Sqlite>>(writer: &SqlitePool, group: Vec<SqlitePending<W>>, stats: &GroupStats) {
-    let mut conn = match writer.acquire().await {
+/// Writes `group` and answers each caller, on the thread that gathered it. A lone write goes
+/// the same way: its group statement commits by itself, where a transaction around it takes
+/// two more statements.
+fn commit_group<W: SqliteGroupedWrite>(writer: &mut SqliteWriter, group: Vec<SqlitePending<W>>, stats: &GroupStats) {
+    let conn = match writer.conn() {
         Ok(c) => c,
         Err(e) => return fail_all(group, &e),
     };
     let outcome = {
         let writes: Vec<&W> = group.iter().map(|p| &p.write).collect();
-        match W::run_group(&writes, &mut conn) {
-            Some(statement) => Some(sort_outcome(writes.len(), statement.await, false)),
-            None => None,
-        }
+        W::run_group(&writes, conn).map(|outcome| sort_sqlite_outcome(writes.len(), outcome))
     };
     if let Err(group) = settle(group, outcome, stats) {
-        one_by_one(writer, Some(conn), group, stats).await;
+        writer.end_transaction();
+        one_by_one(writer, group, stats);
     }
 }
 
@@ -271,26 +392,26 @@ fn settle<W, O>(
 
 /// The handle writes of one kind are queued through on PostgreSQL; the task behind it ends
 /// when the last handle goes.
-pub struct PgGroupCommit<W: GroupedWrite<Postgres>> {
+pub struct PgGroupCommit<W: PgGroupedWrite> {
     queue: mpsc::Sender<PgPending<W>>,
     /// Writes queued or being written right now.
     pending: Arc<AtomicI64>,
     pub stats: Arc<GroupStats>,
 }
 
-impl<W: GroupedWrite<Postgres>> Clone for PgGroupCommit<W> {
+impl<W: PgGroupedWrite> Clone for PgGroupCommit<W> {
     fn clone(&self) -> Self {
         PgGroupCommit { queue: self.queue.clone(), pending: self.pending.clone(), stats: self.stats.clone() }
     }
 }
 
-impl<W: GroupedWrite<Postgres>> std::fmt::Debug for PgGroupCommit<W> {
+impl<W: PgGroupedWrite> std::fmt::Debug for PgGroupCommit<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgGroupCommit").field("stats", &self.stats).finish_non_exhaustive()
     }
 }
 
-impl<W: GroupedWrite<Postgres>> PgGroupCommit<W> {
+impl<W: PgGroupedWrite> PgGroupCommit<W> {
     /// Starts the task that gathers groups, on the current runtime (the pool's). At most
     /// `in_flight` groups run at once, each on a connection of `pool`; the pool's other
     /// connections stay for everything else.
@@ -314,7 +435,7 @@ impl<W: GroupedWrite<Postgres>> PgGroupCommit<W> {
     }
 }
 
-async fn pg_gather<W: GroupedWrite<Postgres>>(
+async fn pg_gather<W: PgGroupedWrite>(
     pool: PgPool,
     in_flight: usize,
     stats: Arc<GroupStats>,
@@ -338,7 +459,7 @@ async fn pg_gather<W: GroupedWrite<Postgres>>(
 
 /// Writes `group` in one statement on PostgreSQL, or one by one when that statement wrote
 /// nothing, and answers each caller.
-async fn pg_commit_group<W: GroupedWrite<Postgres>>(pool: &PgPool, group: Vec<PgPending<W>>, stats: &GroupStats) {
+async fn pg_commit_group<W: PgGroupedWrite>(pool: &PgPool, group: Vec<PgPending<W>>, stats: &GroupStats) {
     let outcome = match pool.acquire().await {
         Ok(mut conn) => {
             let writes: Vec<&W> = group.iter().map(|p| &p.write).collect();
@@ -382,28 +503,19 @@ async fn pg_commit_group<W: GroupedWrite<Postgres>>(pool: &PgPool, group: Vec<Pg
 
 /// The group in one transaction, each write on its own statement, until it commits or every
 /// write of it has failed.
-async fn one_by_one<W: GroupedWrite<Sqlite>>(
-    writer: &SqlitePool,
-    mut conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
-    mut group: Vec<SqlitePending<W>>,
-    stats: &GroupStats,
-) {
+fn one_by_one<W: SqliteGroupedWrite>(writer: &mut SqliteWriter, mut group: Vec<SqlitePending<W>>, stats: &GroupStats) {
     while !group.is_empty() {
-        let mut c = match conn.take() {
-            Some(c) => c,
-            None => match writer.acquire().await {
-                Ok(c) => c,
-                Err(e) => return fail_all(group, &e),
-            },
-        };
-        let mut tx = match c.begin_with("BEGIN IMMEDIATE").await {
-            Ok(tx) => tx,
+        let conn = match writer.conn() {
+            Ok(c) => c,
             Err(e) => return fail_all(group, &e),
         };
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            return fail_all(group, &e);
+        }
         let mut outputs = Vec::with_capacity(group.len());
         let mut failed = None;
         for (i, p) in group.iter().enumerate() {
-            match p.write.run(&mut tx).await {
+            match p.write.run(conn) {
                 Ok(out) => outputs.push(out),
                 Err(e) => {
                     failed = Some((i, e));
@@ -412,27 +524,19 @@ async fn one_by_one<W: GroupedWrite<Sqlite>>(
             }
         }
         let Some((i, e)) = failed else {
-            return match tx.commit().await {
+            return match conn.execute_batch("COMMIT") {
                 Ok(()) => answer_all(group, outputs, stats),
                 Err(e) => {
                     tracing::error!(error = %e, writes = group.len(), "a group of writes could not commit");
                     fail_all(group, &e);
-                    // Whatever state the connection was left in, the next group gets a new one.
-                    let _ = c.close().await;
+                    // Whatever state the connection was left in, the next group gets a new
+                    // one (closing this one rolls back what it still holds).
+                    writer.conn = None;
                 }
             };
         };
-        let rolled_back = tx.rollback().await;
-        let _ = group.remove(i).reply.send(Err(e.into()));
-        match rolled_back {
-            Ok(()) => conn = Some(c),
-            Err(e) => {
-                // SQLite may have rolled the transaction back itself; a connection whose
-                // transaction state is in doubt is not used again (the pool opens another).
-                tracing::warn!(error = %e, "rollback after a failed grouped write");
-                let _ = c.close().await;
-            }
-        }
+        writer.end_transaction();
+        let _ = group.remove(i).reply.send(Err(sqlite_error(e).into()));
     }
 }
 
@@ -440,19 +544,26 @@ async fn one_by_one<W: GroupedWrite<Sqlite>>(
 mod tests {
     use super::*;
     use crate::store::Db;
-    use sqlx::SqliteConnection;
+    use sqlx::Connection;
 
     /// Inserts its key into a scratch table; a key already there fails (primary key).
     struct Insert(String);
 
-    impl GroupedWrite<Sqlite> for Insert {
+    impl SqliteGroupedWrite for Insert {
         type Output = String;
-        fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<String, sqlx::Error>> {
-            Box::pin(async move {
-                sqlx::query("INSERT INTO scratch (k) VALUES ($1)").bind(&self.0).execute(conn).await?;
-                Ok(self.0.clone())
-            })
+        fn run(&self, conn: &rusqlite::Connection) -> rusqlite::Result<String> {
+            conn.execute("INSERT INTO scratch (k) VALUES (?1)", [&self.0])?;
+            Ok(self.0.clone())
         }
+    }
+
+    /// The group commit's connection to the database at `path`, waiting `busy` for the lock.
+    fn open_at(path: std::path::PathBuf, busy: std::time::Duration) -> OpenWriter {
+        Box::new(move || {
+            let conn = rusqlite::Connection::open(&path)?;
+            conn.busy_timeout(busy)?;
+            Ok(conn)
+        })
     }
 
     /// Many writes queued at once share transactions; the ones that fail get their own error
@@ -467,8 +578,8 @@ mod tests {
             .execute(&db.writer)
             .await
             .unwrap();
-        let group =
-            GroupCommit::<Insert>::start(db.writer.clone(), db.write_gate.clone(), db.writers_waiting.clone()).unwrap();
+        let open = open_at(dir.path().join("portcullis.db"), std::time::Duration::from_secs(5));
+        let group = GroupCommit::<Insert>::start(open, db.write_gate.clone(), db.writers_waiting.clone()).unwrap();
         // Hold the gate so that every write is queued before the first group runs.
         let gate = db.write_gate.lock().await;
         let mut set = tokio::task::JoinSet::new();
@@ -520,11 +631,10 @@ mod tests {
         // Another process's connection (as the CLI would be) holding the write lock.
         let url = cfg.effective_database_url();
         let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url).unwrap().busy_timeout(std::time::Duration::ZERO);
-        let mut other = SqliteConnection::connect_with(&opts).await.unwrap();
+        let mut other = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
         sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
-        let writer_opts = opts.busy_timeout(std::time::Duration::from_millis(50));
-        let writer = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(writer_opts).await.unwrap();
-        let group = GroupCommit::start(writer, Default::default(), Default::default()).unwrap();
+        let open = open_at(dir.path().join("portcullis.db"), std::time::Duration::from_millis(50));
+        let group = GroupCommit::start(open, Default::default(), Default::default()).unwrap();
         let answers = futures_util::future::join_all((0..5).map(|i| group.write(Insert(format!("k{i}"))))).await;
         for a in answers {
             let e = a.unwrap_err();

@@ -277,6 +277,34 @@ const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(15);
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// SQLite's busy timeout on every connection: how long a write waits for another process
+/// (the CLI, say) that holds the database's write lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the connection the SQLite group commit writes on (see `group_commit`), with the
+/// writer's settings: the file the writer created and switched to WAL, its `synchronous`, its
+/// busy timeout, foreign keys and automatic checkpoint.
+pub fn group_writer(path: std::path::PathBuf, synchronous: SqliteSync) -> group_commit::OpenWriter {
+    use rusqlite::OpenFlags;
+    Box::new(move || {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(&path, flags)?;
+        conn.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            anyhow::bail!("the database is in journal mode {mode}, not WAL");
+        }
+        let synchronous = match synchronous {
+            SqliteSync::Normal => "NORMAL",
+            SqliteSync::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_AUTOCHECKPOINT)?;
+        Ok(conn)
+    })
+}
+
 impl Db {
     pub async fn connect(cfg: &Config) -> anyhow::Result<Db> {
         let url = cfg.effective_database_url();
@@ -285,6 +313,12 @@ impl Db {
             if cfg.database_url.is_empty() {
                 std::fs::create_dir_all(&cfg.data_dir)
                     .map_err(|e| anyhow::anyhow!("cannot create data_dir {}: {e}", cfg.data_dir.display()))?;
+            }
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                anyhow::bail!(
+                    "database_url {url}: Portcullis keeps its SQLite database in a file (several connections \
+                     share it), not in memory; give the path of a file"
+                );
             }
             let opts = SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
@@ -296,7 +330,7 @@ impl Db {
                     SqliteSync::Normal => SqliteSynchronous::Normal,
                     SqliteSync::Full => SqliteSynchronous::Full,
                 })
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             let open = |opts: SqliteConnectOptions, max: u32| {
                 SqlitePoolOptions::new()
@@ -316,9 +350,9 @@ impl Db {
                 open(opts.clone().pragma("query_only", "ON"), cfg.database.max_connections).await.map_err(fail)?;
             let write_gate = std::sync::Arc::new(tokio::sync::Mutex::new(()));
             let writers_waiting = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-            let rotations =
-                group_commit::GroupCommit::start(writer.clone(), write_gate.clone(), writers_waiting.clone())
-                    .map_err(|e| anyhow::anyhow!("cannot start the SQLite writer thread: {e}"))?;
+            let open = group_writer(opts.get_filename().to_owned(), cfg.database.sqlite_synchronous);
+            let rotations = group_commit::GroupCommit::start(open, write_gate.clone(), writers_waiting.clone())
+                .map_err(|e| anyhow::anyhow!("cannot start the SQLite group commit: {e:#}"))?;
             let checkpointer = checkpoint::Checkpointer::start(opts);
             Ok(Db::Sqlite(SqliteDb { pool, writer, write_gate, writers_waiting, rotations, checkpointer }))
         } else {
@@ -435,6 +469,24 @@ impl Db {
                 p.rotation_pool.close().await;
                 p.pool.close().await
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Several connections share the SQLite database (readers, the writer, the group commit's
+    /// own, the checkpoint's), which one in memory cannot be: such a URL is refused at the
+    /// start with a message that says so, not left to fail later.
+    #[tokio::test]
+    async fn an_sqlite_database_in_memory_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for url in ["sqlite::memory:", "sqlite://file:portcullis?mode=memory"] {
+            let cfg = Config::for_tests("http://localhost", dir.path(), url);
+            let e = Db::connect(&cfg).await.map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains("in a file") && e.contains(url), "{url}: {e}");
         }
     }
 }

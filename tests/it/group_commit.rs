@@ -3,12 +3,13 @@
 //! write still gets its own result (the failing ones their own error, the others committed),
 //! and every write answered `Ok` is stored.
 
+use std::str::FromStr;
 use std::sync::atomic::Ordering::Relaxed;
 
 use futures_util::future::BoxFuture;
 use portcullis::store::Db;
-use portcullis::store::group_commit::{GroupCommit, GroupedWrite, PgGroupCommit};
-use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection};
+use portcullis::store::group_commit::{GroupCommit, PgGroupCommit, PgGroupedWrite, SqliteGroupedWrite};
+use sqlx::PgConnection;
 
 use crate::both_databases;
 use crate::common::*;
@@ -21,27 +22,20 @@ struct Insert(String);
 
 const ONE: &str = "INSERT INTO scratch (k) VALUES ($1)";
 
-impl GroupedWrite<Sqlite> for Insert {
+impl SqliteGroupedWrite for Insert {
     type Output = String;
-    fn run<'c>(&'c self, conn: &'c mut SqliteConnection) -> BoxFuture<'c, Result<String, sqlx::Error>> {
-        Box::pin(async move {
-            sqlx::query(ONE).bind(&self.0).execute(conn).await?;
-            Ok(self.0.clone())
-        })
+    fn run(&self, conn: &rusqlite::Connection) -> rusqlite::Result<String> {
+        conn.execute("INSERT INTO scratch (k) VALUES (?1)", [&self.0])?;
+        Ok(self.0.clone())
     }
-    fn run_group<'c>(
-        group: &'c [&'c Self],
-        conn: &'c mut SqliteConnection,
-    ) -> Option<BoxFuture<'c, Result<Vec<String>, sqlx::Error>>> {
+    fn run_group(group: &[&Self], conn: &rusqlite::Connection) -> Option<rusqlite::Result<Vec<String>>> {
         let keys = serde_json::to_string(&group.iter().map(|w| &w.0).collect::<Vec<_>>()).unwrap();
-        Some(Box::pin(async move {
-            sqlx::query("INSERT INTO scratch (k) SELECT value FROM json_each($1)").bind(keys).execute(conn).await?;
-            Ok(group.iter().map(|w| w.0.clone()).collect())
-        }))
+        let inserted = conn.execute("INSERT INTO scratch (k) SELECT value FROM json_each(?1)", [keys]);
+        Some(inserted.map(|_| group.iter().map(|w| w.0.clone()).collect()))
     }
 }
 
-impl GroupedWrite<Postgres> for Insert {
+impl PgGroupedWrite for Insert {
     type Output = String;
     fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<String, sqlx::Error>> {
         Box::pin(async move {
@@ -79,8 +73,10 @@ async fn a_failed_group_statement_leaves_each_write_its_own_result(b: Backend) {
     let key = |i: usize| if [3, 17, 40].contains(&i) { format!("taken-{i}") } else { format!("new-{i}") };
     let (answers, stats) = match db {
         Db::Sqlite(s) => {
-            let group = GroupCommit::<Insert>::start(s.writer.clone(), s.write_gate.clone(), s.writers_waiting.clone())
-                .unwrap();
+            let url = srv.state.config.effective_database_url();
+            let path = sqlx::sqlite::SqliteConnectOptions::from_str(&url).unwrap().get_filename().to_owned();
+            let open = portcullis::store::group_writer(path, srv.state.config.database.sqlite_synchronous);
+            let group = GroupCommit::<Insert>::start(open, s.write_gate.clone(), s.writers_waiting.clone()).unwrap();
             let gate = s.write_gate.lock().await;
             let writes = futures_util::future::join_all((0..60).map(|i| group.write(Insert(key(i)))));
             let release = async {

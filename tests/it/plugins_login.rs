@@ -297,13 +297,13 @@ async fn failures_follow_on_error(b: Backend) {
     let admin = admin_client(&srv).await;
     srv.add_user("bob").await;
     srv.set_settings(json!({"mfa_policy": "disabled"})).await;
-    // The loop gets a long deadline, so that it always ends by fuel: on a loaded machine a
-    // 100 ms deadline can come before the CPU did (a capacity failure, `busy`, which is
-    // secure whatever on_error says: plugin_bulkheads tests that).
+    // The loop and the bomb get a long deadline, so that they always end by fuel and by
+    // memory: on a loaded machine a 100 ms deadline can come first (a capacity failure, `busy`,
+    // which is secure whatever on_error says: plugin_bulkheads tests that).
     let plugins = [
         ("traps", "", fx::trap()),
         ("loops", "&timeout_ms=2000", fx::infinite_loop()),
-        ("bombs", "", fx::memory_bomb()),
+        ("bombs", "&timeout_ms=2000", fx::memory_bomb()),
     ];
     for (name, limits, bytes) in plugins {
         upload(&srv, &admin, &format!("{name}{limits}"), bytes).await;
