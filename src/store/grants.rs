@@ -597,21 +597,6 @@ fn by_new_hash(
     group.iter().map(|r| rows.remove(&r.new_hash)).collect()
 }
 
-/// A lone rotation's statement, on either backend (the same binds in the same order), read as
-/// `$row` rows.
-macro_rules! rotate_one {
-    ($r:expr, $sql:expr, $row:ty, $conn:expr) => {
-        sqlx::query_as::<_, $row>($sql)
-            .bind($r.old_id)
-            .bind(&$r.old_hash)
-            .bind($r.now)
-            .bind(&$r.client_id)
-            .bind(&$r.new_hash)
-            .bind($r.new_expires_at)
-            .fetch_all($conn)
-    };
-}
-
 /// One entry of SQLite's group statement's JSON input.
 #[derive(serde::Serialize)]
 struct GroupEntry<'a> {
@@ -673,7 +658,15 @@ impl PgGroupedWrite for GroupedRotation {
 
     fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<RotationOutput, sqlx::Error>> {
         Box::pin(async move {
-            let rows = rotate_one!(self, PG_ROTATE_REFRESH, Rotated, conn).await?;
+            let rows = sqlx::query_as::<_, Rotated>(PG_ROTATE_REFRESH)
+                .bind(self.old_id)
+                .bind(&self.old_hash)
+                .bind(self.now)
+                .bind(&self.client_id)
+                .bind(&self.new_hash)
+                .bind(self.new_expires_at)
+                .fetch_all(conn)
+                .await?;
             Ok(returned(rows).map(|r| (r.rotated_id, r.refreshed)))
         })
     }

@@ -254,7 +254,7 @@ fn sort_sqlite_outcome<O>(n: usize, outcome: rusqlite::Result<Vec<O>>) -> GroupS
 /// A failure of the SQLite group commit's connection as the error every other statement
 /// reports: a failure inside the database as a database error (a constraint's kind kept, so a
 /// caller can tell a unique violation), anything else as a row that could not be decoded.
-pub fn sqlite_error(e: rusqlite::Error) -> sqlx::Error {
+fn sqlite_error(e: rusqlite::Error) -> sqlx::Error {
     match e {
         rusqlite::Error::SqliteFailure(f, message) => sqlx::Error::Database(Box::new(SqliteWriteError {
             code: f.extended_code,

@@ -294,11 +294,7 @@ pub fn group_writer(path: std::path::PathBuf, synchronous: SqliteSync) -> group_
         if !mode.eq_ignore_ascii_case("wal") {
             anyhow::bail!("the database is in journal mode {mode}, not WAL");
         }
-        let synchronous = match synchronous {
-            SqliteSync::Normal => "NORMAL",
-            SqliteSync::Full => "FULL",
-        };
-        conn.pragma_update(None, "synchronous", synchronous)?;
+        conn.pragma_update(None, "synchronous", synchronous.pragma())?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_AUTOCHECKPOINT)?;
         Ok(conn)
@@ -326,10 +322,7 @@ impl Db {
                 // See `SqliteSync`: NORMAL is durable across a crash of the process, and the
                 // checkpoint task syncs the WAL within about a second of a write; FULL syncs
                 // every commit.
-                .synchronous(match cfg.database.sqlite_synchronous {
-                    SqliteSync::Normal => SqliteSynchronous::Normal,
-                    SqliteSync::Full => SqliteSynchronous::Full,
-                })
+                .synchronous(SqliteSynchronous::from_str(cfg.database.sqlite_synchronous.pragma())?)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             let open = |opts: SqliteConnectOptions, max: u32| {
