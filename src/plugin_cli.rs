@@ -238,7 +238,7 @@ pub async fn run(state: AppState, cmd: PluginCmd) -> anyhow::Result<()> {
         }
         PluginCmd::Replay { plugin, last, out } => {
             let p = plugins::resolve(&state, &admin, &plugin).await.map_err(not_found(&plugin))?;
-            let r = plugins::replay(&state, &admin, &p, last).await?;
+            let r = plugins::replay(&state, &admin, &p, last, None).await?;
             print(out.json, json!(r), || {
                 let mut s = format!("{} logins replayed, {} differ, {} failed", r.logins, r.differences, r.failures);
                 for d in r.results.iter().filter(|d| d.differs) {

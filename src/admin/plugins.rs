@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -283,17 +284,35 @@ pub struct ReplayedLogin {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = PluginReplay)]
 pub struct Replay {
+    /// Recorded logins replayed: all of `found` unless the request's time ran out first.
     pub logins: usize,
+    /// Recorded logins found, at most the number asked for.
+    pub found: usize,
+    /// False when the request's time ran out before every login found was replayed: then
+    /// `results` holds the first `logins` of them, newest first.
+    pub complete: bool,
     pub differences: usize,
     pub failures: usize,
     pub results: Vec<ReplayedLogin>,
 }
 
+/// Time kept back from the request's deadline for answering with a replay's results.
+const REPLAY_ANSWER_TIME: Duration = Duration::from_secs(2);
+
 /// Runs `plugin` on the recorded contexts of the last `last` logins and compares its effect
-/// with what was enforced then.
-pub async fn replay(state: &AppState, admin: &Admin, plugin: &Plugin, last: i64) -> AppResult<Replay> {
+/// with what was enforced then. With `until` (the request's deadline) a slow plugin's replay
+/// stops in time to answer with what it has: the logins replayed so far, marked incomplete.
+pub async fn replay(
+    state: &AppState,
+    admin: &Admin,
+    plugin: &Plugin,
+    last: i64,
+    until: Option<tokio::time::Instant>,
+) -> AppResult<Replay> {
     state.decisions.flush().await;
     let rows = store::plugins::recent_logins(&state.db, last.clamp(1, 1000)).await?;
+    let found = rows.len();
+    let stop = until.map(|u| u.checked_sub(REPLAY_ANSWER_TIME).unwrap_or(u));
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
         let (id, row) = (row.id, row.decision);
@@ -306,7 +325,13 @@ pub async fn replay(state: &AppState, admin: &Admin, plugin: &Plugin, last: i64)
         };
         let static_policy = context.static_policy;
         let username = context.user.username.clone();
-        let evaluation = test(state, admin, plugin, context).await;
+        let evaluation = match stop {
+            Some(at) => match tokio::time::timeout_at(at, test(state, admin, plugin, context)).await {
+                Ok(e) => e,
+                Err(_) => break,
+            },
+            None => test(state, admin, plugin, context).await,
+        };
         let candidate = effect(static_policy, Some(&selector::verdict(&evaluation, OnError::FailSecure)));
         let differs = candidate != recorded;
         results.push(ReplayedLogin {
@@ -323,6 +348,8 @@ pub async fn replay(state: &AppState, admin: &Admin, plugin: &Plugin, last: i64)
     }
     Ok(Replay {
         logins: results.len(),
+        found,
+        complete: results.len() == found,
         differences: results.iter().filter(|r| r.differs).count(),
         failures: results.iter().filter(|r| r.evaluation.outcome.is_err()).count(),
         results,

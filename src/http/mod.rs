@@ -9,6 +9,7 @@ pub mod admin_webhooks;
 pub mod api;
 pub mod client;
 pub mod cookies;
+pub mod deadline;
 pub mod edge;
 pub mod error;
 pub mod forms;
@@ -32,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::mfa::policy::Factor;
@@ -52,6 +53,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; s
 pub fn router(state: AppState, extra: Router) -> Router {
     let https = state.config.is_https();
     let sv = state.config.server.clone();
+    let compiling = axum::middleware::from_fn_with_state(deadline::compiling(&state.config), deadline::extend);
     let app = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
@@ -146,10 +148,11 @@ pub fn router(state: AppState, extra: Router) -> Router {
             "/admin/plugins",
             get(plugin_pages::list)
                 .post(plugin_pages::upload)
-                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 64 * 1024)),
+                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 64 * 1024))
+                .layer(compiling.clone()),
         )
         .route("/admin/plugins/{id}", get(plugin_pages::show))
-        .route("/admin/plugins/{id}/{action}", post(plugin_pages::act))
+        .route("/admin/plugins/{id}/{action}", post(plugin_pages::act).layer(compiling.clone()))
         .nest("/api/v1", api::router(&state))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics_on_main))
@@ -164,31 +167,28 @@ pub fn router(state: AppState, extra: Router) -> Router {
         .route_layer(axum::middleware::from_fn(edge::matched_route));
     let app = app.layer(DefaultBodyLimit::max(BODY_LIMIT));
     // Outermost last: the body timeout wraps the body before anything reads it; the edge
-    // (NUL screening, error formats) sees the request timeout's answer and reformats it; the
+    // (NUL screening, error formats) sees the request deadline's answer and reformats it; the
     // security headers go on every answer, the pages the edge makes itself included.
     let body_timeout = Duration::from_secs(sv.body_read_timeout_seconds);
-    app.layer(TimeoutLayer::with_status_code(
-        StatusCode::SERVICE_UNAVAILABLE,
-        Duration::from_secs(sv.request_timeout_seconds),
-    ))
-    .layer(axum::middleware::from_fn_with_state(
-        edge::EdgeState {
-            server: sv,
-            brand: state.brand.clone(),
-            metrics: state.metrics.clone(),
-            dev_issuer: state
-                .config
-                .dev_mode
-                .then(|| url::Url::parse(&state.config.issuer).ok().map(std::sync::Arc::new))
-                .flatten(),
-        },
-        edge::guard,
-    ))
-    .layer(RequestBodyTimeoutLayer::new(body_timeout))
-    // 5xx responses that are faults are logged by `AppError::log` with their cause; the
-    // rest (shedding, time-outs) are expected under load and stay out of the error log.
-    .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
-    .layer(axum::middleware::map_response_with_state(https, security_headers))
+    app.layer(axum::middleware::from_fn_with_state(Duration::from_secs(sv.request_timeout_seconds), deadline::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            edge::EdgeState {
+                server: sv,
+                brand: state.brand.clone(),
+                metrics: state.metrics.clone(),
+                dev_issuer: state
+                    .config
+                    .dev_mode
+                    .then(|| url::Url::parse(&state.config.issuer).ok().map(std::sync::Arc::new))
+                    .flatten(),
+            },
+            edge::guard,
+        ))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        // 5xx responses that are faults are logged by `AppError::log` with their cause; the
+        // rest (shedding, time-outs) are expected under load and stay out of the error log.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+        .layer(axum::middleware::map_response_with_state(https, security_headers))
 }
 
 /// The headers every response carries unless its handler chose its own (HSTS only over

@@ -5,13 +5,15 @@
 
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use super::cookies;
+use super::deadline::Deadline;
 use super::error::{PageResult, page_message, render, status_of};
 use super::guards::{AdminPage, CsrfForm, CsrfRejection, form_expired};
 use super::notice::{Done, Notice};
@@ -305,9 +307,11 @@ pub async fn act(
     jar: CookieJar,
     Path((id, action)): Path<(String, String)>,
     AdminPage(admin): AdminPage,
+    deadline: Option<Extension<Deadline>>,
     form: Result<CsrfForm<ActionForm>, CsrfRejection<ActionForm>>,
 ) -> PageResult<Response> {
     let action = Action::parse(&action).ok_or(AppError::NotFound)?;
+    let until = deadline.map(|d| d.at());
     let plugin = find(&state, &id).await?;
     let f = match form {
         Ok(CsrfForm(f)) => f,
@@ -318,7 +322,7 @@ pub async fn act(
         }
     };
     let context = f.context.clone();
-    match run(&state, &admin, &plugin, f, action).await {
+    match run(&state, &admin, &plugin, f, action, until).await {
         Ok(Outcome::Redirect(to)) => Ok(Redirect::to(&to).into_response()),
         Ok(Outcome::Show(view, status)) => Ok(plugin_page(&state, &admin, jar, &plugin, *view, status).await?),
         Err(e) if e.http_status() < 500 => {
@@ -336,7 +340,14 @@ enum Outcome {
     Show(Box<View>, StatusCode),
 }
 
-async fn run(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionForm, action: Action) -> AppResult<Outcome> {
+async fn run(
+    state: &AppState,
+    admin: &Admin,
+    plugin: &Plugin,
+    f: ActionForm,
+    action: Action,
+    until: Option<Instant>,
+) -> AppResult<Outcome> {
     let here = format!("/admin/plugins/{}", plugin.id);
     Ok(match action {
         Action::Assign => {
@@ -352,7 +363,7 @@ async fn run(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionForm, ac
             Outcome::Redirect(Notice::PluginDeleted.url("/admin/plugins"))
         }
         Action::Test => run_test(state, admin, plugin, f).await?,
-        Action::Replay => Outcome::Show(Box::new(run_replay(state, admin, plugin, f).await?), StatusCode::OK),
+        Action::Replay => Outcome::Show(Box::new(run_replay(state, admin, plugin, f, until).await?), StatusCode::OK),
     })
 }
 
@@ -385,12 +396,18 @@ async fn run_test(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionFor
     Ok(Outcome::Show(Box::new(view), StatusCode::OK))
 }
 
-async fn run_replay(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionForm) -> AppResult<View> {
+async fn run_replay(
+    state: &AppState,
+    admin: &Admin,
+    plugin: &Plugin,
+    f: ActionForm,
+    until: Option<Instant>,
+) -> AppResult<View> {
     let last = match f.last.as_deref().map(str::trim).unwrap_or("").parse::<i64>() {
         Ok(n) if (1..=1000).contains(&n) => n,
         _ => return Err(AppError::BadRequest(Msg::key("adm-err-replay-last"))),
     };
-    let r = plugins::replay(state, admin, plugin, last).await?;
+    let r = plugins::replay(state, admin, plugin, last, until).await?;
     let rows = r
         .results
         .iter()
@@ -404,7 +421,14 @@ async fn run_replay(state: &AppState, admin: &Admin, plugin: &Plugin, f: ActionF
             failure: x.evaluation.outcome.as_ref().err().map(failure_text),
         })
         .collect();
-    let replay = ReplayView { logins: r.logins, differences: r.differences, failures: r.failures, rows };
+    let replay = ReplayView {
+        logins: r.logins,
+        found: r.found,
+        complete: r.complete,
+        differences: r.differences,
+        failures: r.failures,
+        rows,
+    };
     Ok(View { replay: Some(replay), last: Some(last), ..View::default() })
 }
 

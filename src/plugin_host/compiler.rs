@@ -45,6 +45,13 @@ pub(super) fn program(caps: &PluginsConfig) -> Result<PathBuf, String> {
     std::env::current_exe().map_err(|e| format!("cannot find this program to compile plugins with: {e}"))
 }
 
+/// How long a compile may take on the wall clock before the child is killed: twice its CPU
+/// budget (a machine busy with logins gives the low-priority child less than a core), and a
+/// second for starting it.
+pub fn wall_limit(caps: &PluginsConfig) -> Duration {
+    Duration::from_secs(caps.compile_seconds * 2 + 1)
+}
+
 /// Compiles `bytes` in a child process within the configured budget and returns the
 /// serialised artefact. The error names the limit that was hit, for the uploader.
 pub(super) fn compile_in_child(program: &Path, caps: &PluginsConfig, bytes: &[u8]) -> Result<Vec<u8>, String> {
@@ -96,7 +103,7 @@ pub(super) fn compile_in_child(program: &Path, caps: &PluginsConfig, bytes: &[u8
         let _ = std::io::copy(&mut stderr, &mut std::io::sink());
         err
     });
-    let deadline = Instant::now() + Duration::from_secs(cpu * 2 + 1);
+    let deadline = Instant::now() + wall_limit(caps);
     let (status, killed) = loop {
         match child.try_wait() {
             Ok(Some(status)) => break (status, false),

@@ -707,6 +707,9 @@ pub struct ReplayRow {
 
 pub struct ReplayView {
     pub logins: usize,
+    /// Recorded sign-ins found; more than `logins` when the time ran out (`complete` false).
+    pub found: usize,
+    pub complete: bool,
     pub differences: usize,
     pub failures: usize,
     /// The logins where the candidate differs or fails.

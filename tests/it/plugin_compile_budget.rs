@@ -92,7 +92,10 @@ fn unused_artefacts_are_swept() {
     assert!(left[0].starts_with(&sha_a));
 }
 
-both_databases!(an_upload_over_budget_is_refused_naming_the_limit);
+both_databases!(
+    an_upload_over_budget_is_refused_naming_the_limit,
+    an_upload_outlasts_the_request_deadline_within_its_compile_budget
+);
 
 async fn an_upload_over_budget_is_refused_naming_the_limit(b: Backend) {
     let opts = Options { tweak: Box::new(|c| c.plugins.compile_memory_mib = 64), ..Options::default() };
@@ -122,5 +125,77 @@ async fn an_upload_over_budget_is_refused_naming_the_limit(b: Backend) {
     assert!(cached_files(&cache).is_empty(), "nothing cached: {:?}", cached_files(&cache));
     // The server goes on: an ordinary plugin uploads and compiles.
     upload(&srv, &admin, "fine", fx::fixed(Policy::Otp)).await;
+    srv.stop().await;
+}
+
+/// A compiler that waits `seconds` (holding none of the pipes) before it runs the real one, as a
+/// busy machine makes it do; the directory keeps the script.
+fn late_compiler(seconds: u32) -> (tempfile::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late-compiler");
+    let real = env!("CARGO_BIN_EXE_portcullis");
+    std::fs::write(&path, format!("#!/bin/sh\nsleep {seconds} </dev/null >/dev/null 2>&1\nexec '{real}' \"$@\"\n"))
+        .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let program = path.to_string_lossy().into_owned();
+    (dir, program)
+}
+
+/// Compiling is bounded by its own budget, not by the request deadline
+/// (`server.request_timeout_seconds`): an upload whose compile outlasts that deadline is
+/// stored and answered when the compile ends, and one whose compile outlasts its budget is
+/// answered with the budget's name, not with a generic "busy" while the compile goes on. Every
+/// other request keeps the ordinary deadline (the `http::deadline` unit tests).
+async fn an_upload_outlasts_the_request_deadline_within_its_compile_budget(b: Backend) {
+    let (_late, program) = late_compiler(3);
+    let opts = Options {
+        tweak: Box::new(move |c| {
+            c.server.request_timeout_seconds = 1;
+            c.plugins.compiler_program = program;
+        }),
+        ..Options::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let admin = admin_client(&srv).await;
+    let started = Instant::now();
+    let plugin = upload(&srv, &admin, "late", fx::fixed(Policy::Otp)).await;
+    assert!(started.elapsed() >= Duration::from_secs(3), "the compile did wait: {:?}", started.elapsed());
+    assert_eq!(plugin["name"], "late", "{plugin}");
+    // The admin page's upload form has the same deadline.
+    let page = signed_in(&srv, "root").await;
+    let csrf = hidden_input(&get_page(&page, &srv, "/admin/plugins").await, "csrf").unwrap();
+    let form = crate::plugin_pages::upload_form(Some(&csrf), "late-page", fx::fixed(Policy::Any));
+    let started = Instant::now();
+    let resp = page.post(srv.url("/admin/plugins")).multipart(form).send().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(3), "the compile did wait: {:?}", started.elapsed());
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    assert_eq!(portcullis::store::plugins::list(&srv.state.db).await.unwrap().len(), 2);
+    srv.stop().await;
+
+    // Over its budget (one CPU second, so killed after three on the wall clock): the budget's
+    // answer, two seconds past the ordinary deadline.
+    let (_later, program) = late_compiler(30);
+    let opts = Options {
+        tweak: Box::new(move |c| {
+            c.server.request_timeout_seconds = 1;
+            c.plugins.compile_seconds = 1;
+            c.plugins.compiler_program = program;
+        }),
+        ..Options::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let admin = admin_client(&srv).await;
+    let resp = admin
+        .post(srv.url("/api/v1/admin/plugins?name=later"))
+        .header("content-type", "application/wasm")
+        .body(fx::fixed(Policy::Otp))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("compile budget of 1 s (plugins.compile_seconds)"), "{body}");
     srv.stop().await;
 }

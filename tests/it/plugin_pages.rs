@@ -15,7 +15,7 @@ both_databases!(plugin_admin_pages);
 
 const CAP: usize = 32 * 1024;
 
-fn upload_form(csrf: Option<&str>, name: &str, bytes: Vec<u8>) -> Form {
+pub(crate) fn upload_form(csrf: Option<&str>, name: &str, bytes: Vec<u8>) -> Form {
     let mut form = Form::new();
     if let Some(c) = csrf {
         form = form.text("csrf", c.to_owned());

@@ -17,6 +17,7 @@ both_databases!(
     racing_trust_answers_make_one_code_and_at_most_one_device,
     failures_follow_on_error,
     shadow_and_replay,
+    a_replay_out_of_time_answers_with_what_it_has,
     admin_api_lifecycle,
     concurrent_logins_evaluate,
     js_risk_based_plugin_in_the_login,
@@ -373,6 +374,66 @@ async fn shadow_and_replay(b: Backend) {
     let same: Value =
         admin.post(srv.url("/api/v1/admin/plugins/current/replay")).send().await.unwrap().json().await.unwrap();
     assert_eq!(same["differences"], 0, "{same}");
+    srv.stop().await;
+}
+
+/// A replay of a slow plugin stops in time to answer (`http::deadline`): it says how many of
+/// the recorded sign-ins it ran and that it is incomplete, on the API and on the admin page,
+/// rather than running on until the request's deadline answers a bare 503.
+async fn a_replay_out_of_time_answers_with_what_it_has(b: Backend) {
+    // The replay's deadline: 1 s plus the compile's wall-clock limit of 3 s.
+    let opts = Options {
+        tweak: Box::new(|c| {
+            c.server.request_timeout_seconds = 1;
+            c.plugins.compile_seconds = 1;
+            // Time, not fuel, ends each run.
+            c.plugins.max_fuel = 100_000_000_000;
+        }),
+        ..Options::default()
+    };
+    let Some(srv) = TestServer::start_with(b, opts).await else { return };
+    let admin = admin_client(&srv).await;
+    srv.add_user("carol").await;
+    srv.set_settings(json!({"mfa_policy": "disabled"})).await;
+    upload(&srv, &admin, "current", fx::fixed(Policy::Optional)).await;
+    upload(&srv, &admin, "looping&timeout_ms=1000&fuel=100000000000", fx::infinite_loop()).await;
+    assign(&srv, &admin, "current", "global", "active", "fail_secure").await;
+    for _ in 0..5 {
+        assert_eq!(json_login_outcome(&srv, "carol").await, "ok");
+    }
+    let started = std::time::Instant::now();
+    let resp =
+        admin.post(srv.url("/api/v1/admin/plugins/looping/replay")).json(&json!({"last": 10})).send().await.unwrap();
+    let elapsed = started.elapsed();
+    let status = resp.status();
+    let replay: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{replay}");
+    assert_eq!((&replay["found"], &replay["complete"]), (&json!(5), &json!(false)), "{replay}");
+    let ran = replay["logins"].as_u64().unwrap();
+    assert!(ran < 5, "{replay}");
+    assert_eq!(replay["results"].as_array().unwrap().len() as u64, ran, "{replay}");
+    assert_eq!(replay["failures"].as_u64(), Some(ran), "{replay}");
+    for r in replay["results"].as_array().unwrap() {
+        assert_eq!(r["evaluation"]["outcome"]["error"]["kind"], "timeout", "{r}");
+    }
+    assert!(elapsed < std::time::Duration::from_secs(4), "answered before the deadline: {elapsed:?}");
+
+    // The admin page says the same (its sign-in is a sixth recorded one).
+    let page = signed_in(&srv, "root").await;
+    let plugins: Value = admin.get(srv.url("/api/v1/admin/plugins")).send().await.unwrap().json().await.unwrap();
+    let id = plugins["plugins"].as_array().unwrap().iter().find(|p| p["plugin"]["name"] == "looping").unwrap()["plugin"]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let here = format!("/admin/plugins/{id}");
+    let resp = post_form(&page, &srv, &here, &format!("{here}/replay"), &[("last", "10")]).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("id=\"replay-incomplete\"") && html.contains("of the 6 sign-ins found were replayed"),
+        "{html}"
+    );
     srv.stop().await;
 }
 

@@ -64,6 +64,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/devices/{id}", delete(me::devices_delete))
         .route("/mfa", get(me::mfa_status))
         .route("/password", post(me::password_change));
+    // Routes that may compile a plugin have the compile budget's deadline (`http::deadline`).
+    let compiling = axum::middleware::from_fn_with_state(
+        crate::http::deadline::compiling(&state.config),
+        crate::http::deadline::extend,
+    );
     let admin = Router::new()
         .route("/settings", get(admin::settings_get).patch(admin::settings_patch))
         .route("/apps", get(admin::apps_list))
@@ -94,12 +99,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/plugins",
             get(plugins::list)
                 .post(plugins::upload)
-                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 1024)),
+                .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 1024))
+                .layer(compiling.clone()),
         )
         .route("/plugins/{plugin}", get(plugins::show).delete(plugins::delete))
         .route("/plugins/{plugin}/assignments/{scope}", put(plugins::assign).delete(plugins::unassign))
-        .route("/plugins/{plugin}/test", post(plugins::test))
-        .route("/plugins/{plugin}/replay", post(plugins::replay))
+        .route("/plugins/{plugin}/test", post(plugins::test).layer(compiling.clone()))
+        .route("/plugins/{plugin}/replay", post(plugins::replay).layer(compiling))
         .route("/plugin-decisions", get(plugins::decisions))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::guards::admin_layer));
     let doc = std::sync::Arc::new(std::sync::OnceLock::new());

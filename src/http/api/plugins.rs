@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use super::admin::query;
 use crate::admin::Admin;
 use crate::admin::plugins::{self, Upload};
 use crate::error::{AppError, AppResult};
+use crate::http::deadline::Deadline;
 use crate::http::guards::{SameOriginJson, SameOriginJsonOrEmpty};
 use crate::plugin_host::context::LoginContext;
 use crate::state::AppState;
@@ -226,10 +227,11 @@ pub async fn replay(
     State(state): State<AppState>,
     admin: Admin,
     Path(reference): Path<String>,
+    deadline: Option<Extension<Deadline>>,
     SameOriginJsonOrEmpty(b): SameOriginJsonOrEmpty<ReplayBody>,
 ) -> AppResult<Response> {
     let p = plugins::resolve(&state, &admin, &reference).await?;
-    let r = plugins::replay(&state, &admin, &p, b.last).await?;
+    let r = plugins::replay(&state, &admin, &p, b.last, deadline.map(|d| d.at())).await?;
     Ok(ok(json!(r)))
 }
 

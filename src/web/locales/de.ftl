@@ -756,6 +756,7 @@ adm-plugin-replayed = { $count ->
     }
 adm-plugin-differ = { $count } würden abweichen
 adm-plugin-replay-failed = { $count } fehlgeschlagen
+adm-plugin-replay-incomplete = Die Zeit ist abgelaufen: { $count } der { $found } gefundenen Anmeldungen wurden wiederholt, die neuesten zuerst. Wiederholen Sie weniger oder geben Sie dieser Version ein kürzeres Zeitlimit.
 adm-plugin-sign-in = Anmeldung
 adm-plugin-enforced = Durchgesetzt
 adm-plugin-this-version = Diese Version

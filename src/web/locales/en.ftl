@@ -756,6 +756,7 @@ adm-plugin-replayed = { $count ->
     }
 adm-plugin-differ = { $count } would differ
 adm-plugin-replay-failed = { $count } failed
+adm-plugin-replay-incomplete = The time ran out: { $count } of the { $found } sign-ins found were replayed, the newest first. Replay fewer, or give this version a shorter time limit.
 adm-plugin-sign-in = Sign-in
 adm-plugin-enforced = Enforced
 adm-plugin-this-version = This version

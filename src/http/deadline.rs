@@ -1,0 +1,130 @@
+//! The request deadline. Every request is answered 503 once `server.request_timeout_seconds`
+//! have passed, except where a route's work has a budget of its own that may run longer:
+//! compiling a plugin is bounded by `plugins.compile_seconds` (the compiler child is killed
+//! at twice that on the wall clock), so the routes that may compile one (an upload, a test
+//! run, a replay) move their deadline past that budget. The uploader then gets the budget's
+//! own answer (the plugin compiled, or the limit it hit, by name) instead of a generic "busy"
+//! while the compile goes on behind it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::time::Instant;
+
+/// A request's deadline, which a route may move later (never earlier).
+#[derive(Clone, Debug)]
+pub struct Deadline {
+    started: Instant,
+    /// Milliseconds from `started`.
+    after_ms: Arc<AtomicU64>,
+}
+
+impl Deadline {
+    fn new(limit: Duration) -> Deadline {
+        Deadline { started: Instant::now(), after_ms: Arc::new(AtomicU64::new(millis(limit))) }
+    }
+
+    /// When the request's time runs out.
+    pub fn at(&self) -> Instant {
+        self.started + Duration::from_millis(self.after_ms.load(Ordering::Acquire))
+    }
+
+    /// Moves the deadline to `limit` after the request began, if that is later.
+    pub fn extend_to(&self, limit: Duration) {
+        self.after_ms.fetch_max(millis(limit), Ordering::AcqRel);
+    }
+}
+
+/// The deadline of a request that may compile a plugin: the compile's wall-clock limit on top
+/// of the ordinary deadline, which stays for the rest of the request (reading the upload,
+/// storing it, or waiting behind another compile of the same bytes).
+pub fn compiling(config: &crate::config::Config) -> Duration {
+    Duration::from_secs(config.server.request_timeout_seconds)
+        + crate::plugin_host::compiler::wall_limit(&config.plugins)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs the request under its deadline (`limit` unless a route moves it): past it, the request's
+/// work is dropped and the answer is a bare 503, which the edge puts in the protocol's format.
+pub async fn guard(State(limit): State<Duration>, mut req: Request, next: Next) -> Response {
+    let deadline = Deadline::new(limit);
+    req.extensions_mut().insert(deadline.clone());
+    let run = next.run(req);
+    tokio::pin!(run);
+    loop {
+        let at = deadline.at();
+        tokio::select! {
+            resp = &mut run => return resp,
+            () = tokio::time::sleep_until(at) => {
+                if deadline.at() <= at {
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+        }
+    }
+}
+
+/// A route layer (`axum::middleware::from_fn_with_state(limit, deadline::extend)`) that gives
+/// the route's requests at least `limit` from their start.
+pub async fn extend(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    if let Some(d) = req.extensions().get::<Deadline>() {
+        d.extend_to(limit);
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_millis(200);
+
+    fn app() -> Router {
+        let slow = || async {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            "done"
+        };
+        Router::new()
+            .route("/slow", get(slow))
+            .route("/budgeted", get(slow).layer(axum::middleware::from_fn_with_state(Duration::from_secs(5), extend)))
+            .route("/quick", get(|| async { "done" }))
+            .layer(axum::middleware::from_fn_with_state(LIMIT, guard))
+    }
+
+    async fn status(path: &str) -> StatusCode {
+        app().oneshot(axum::http::Request::get(path).body(Body::empty()).unwrap()).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_answered_503() {
+        assert_eq!(status("/slow").await, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status("/quick").await, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn a_route_with_a_budget_of_its_own_moves_its_deadline() {
+        assert_eq!(status("/budgeted").await, StatusCode::OK);
+    }
+
+    #[test]
+    fn a_deadline_only_moves_later() {
+        let d = Deadline::new(Duration::from_secs(30));
+        d.extend_to(Duration::from_secs(5));
+        assert_eq!(d.at(), d.started + Duration::from_secs(30));
+        d.extend_to(Duration::from_secs(70));
+        assert_eq!(d.at(), d.started + Duration::from_secs(70));
+    }
+}
