@@ -6,15 +6,18 @@
 //! own answer (the plugin compiled, or the limit it hit, by name) instead of a generic "busy"
 //! while the compile goes on behind it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// A request's deadline, which a route may move later (never earlier).
 #[derive(Clone, Debug)]
@@ -52,21 +55,86 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Runs the request under its deadline (`limit` unless a route moves it): past it, the request's
-/// work is dropped and the answer is a bare 503, which the edge puts in the protocol's format.
-pub async fn guard(State(limit): State<Duration>, mut req: Request, next: Next) -> Response {
-    let deadline = Deadline::new(limit);
-    req.extensions_mut().insert(deadline.clone());
-    let run = next.run(req);
-    tokio::pin!(run);
-    loop {
-        let at = deadline.at();
-        tokio::select! {
-            resp = &mut run => return resp,
-            () = tokio::time::sleep_until(at) => {
-                if deadline.at() <= at {
-                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
-                }
+/// Runs each request under its deadline (`limit` unless a route moves it): past it, the
+/// request's work is dropped and the answer is a bare 503, which the edge puts in the
+/// protocol's format. A tower layer rather than a `from_fn` one: it is on every request's path
+/// and adds no boxed future of its own.
+#[derive(Clone, Copy, Debug)]
+pub struct DeadlineLayer {
+    limit: Duration,
+}
+
+impl DeadlineLayer {
+    pub fn new(limit: Duration) -> DeadlineLayer {
+        DeadlineLayer { limit }
+    }
+}
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = DeadlineService<S>;
+
+    fn layer(&self, inner: S) -> DeadlineService<S> {
+        DeadlineService { inner, limit: self.limit }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DeadlineService<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S> tower::Service<Request> for DeadlineService<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = DeadlineFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let deadline = Deadline::new(self.limit);
+        let sleep = tokio::time::sleep_until(deadline.at());
+        req.extensions_mut().insert(deadline.clone());
+        DeadlineFuture { inner: self.inner.call(req), sleep, deadline }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request's answer, or a 503 once its deadline has passed.
+    pub struct DeadlineFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Sleep,
+        deadline: Deadline,
+    }
+}
+
+impl<F, E> Future for DeadlineFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(answer) = this.inner.poll(cx) {
+            return Poll::Ready(answer);
+        }
+        loop {
+            let at = this.deadline.at();
+            if this.sleep.deadline() != at {
+                this.sleep.as_mut().reset(at);
+            }
+            ready!(this.sleep.as_mut().poll(cx));
+            // Moved later while the timer ran: wait on for the new deadline.
+            if this.deadline.at() <= at {
+                return Poll::Ready(Ok(StatusCode::SERVICE_UNAVAILABLE.into_response()));
             }
         }
     }
@@ -101,7 +169,7 @@ mod tests {
             .route("/slow", get(slow))
             .route("/budgeted", get(slow).layer(axum::middleware::from_fn_with_state(Duration::from_secs(5), extend)))
             .route("/quick", get(|| async { "done" }))
-            .layer(axum::middleware::from_fn_with_state(LIMIT, guard))
+            .layer(DeadlineLayer::new(LIMIT))
     }
 
     async fn status(path: &str) -> StatusCode {

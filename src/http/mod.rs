@@ -170,7 +170,7 @@ pub fn router(state: AppState, extra: Router) -> Router {
     // (NUL screening, error formats) sees the request deadline's answer and reformats it; the
     // security headers go on every answer, the pages the edge makes itself included.
     let body_timeout = Duration::from_secs(sv.body_read_timeout_seconds);
-    app.layer(axum::middleware::from_fn_with_state(Duration::from_secs(sv.request_timeout_seconds), deadline::guard))
+    app.layer(deadline::DeadlineLayer::new(Duration::from_secs(sv.request_timeout_seconds)))
         .layer(axum::middleware::from_fn_with_state(
             edge::EdgeState {
                 server: sv,
