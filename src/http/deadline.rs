@@ -6,6 +6,7 @@
 //! own answer (the plugin compiled, or the limit it hit, by name) instead of a generic "busy"
 //! while the compile goes on behind it.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,9 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::time::{Instant, Sleep};
 
@@ -41,14 +41,6 @@ impl Deadline {
     pub fn extend_to(&self, limit: Duration) {
         self.after_ms.fetch_max(millis(limit), Ordering::AcqRel);
     }
-}
-
-/// The deadline of a request that may compile a plugin: the compile's wall-clock limit on top
-/// of the ordinary deadline, which stays for the rest of the request (reading the upload,
-/// storing it, or waiting behind another compile of the same bytes).
-pub fn compiling(config: &crate::config::Config) -> Duration {
-    Duration::from_secs(config.server.request_timeout_seconds)
-        + crate::plugin_host::compiler::wall_limit(&config.plugins)
 }
 
 fn millis(d: Duration) -> u64 {
@@ -140,13 +132,56 @@ where
     }
 }
 
-/// A route layer (`axum::middleware::from_fn_with_state(limit, deadline::extend)`) that gives
-/// the route's requests at least `limit` from their start.
-pub async fn extend(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    if let Some(d) = req.extensions().get::<Deadline>() {
-        d.extend_to(limit);
+/// A route layer that gives the route's requests at least `limit` from their start.
+#[derive(Clone, Copy, Debug)]
+pub struct ExtendLayer {
+    limit: Duration,
+}
+
+impl ExtendLayer {
+    pub fn new(limit: Duration) -> ExtendLayer {
+        ExtendLayer { limit }
     }
-    next.run(req).await
+
+    /// For a route that may compile a plugin: the compile's wall-clock limit on top of the
+    /// ordinary deadline, which stays for the rest of the request (reading the upload, storing
+    /// it, or waiting behind another compile of the same bytes).
+    pub fn compiling(config: &crate::config::Config) -> ExtendLayer {
+        let ordinary = Duration::from_secs(config.server.request_timeout_seconds);
+        ExtendLayer::new(ordinary + crate::plugin_host::compiler::wall_limit(&config.plugins))
+    }
+}
+
+impl<S> tower::Layer<S> for ExtendLayer {
+    type Service = ExtendService<S>;
+
+    fn layer(&self, inner: S) -> ExtendService<S> {
+        ExtendService { inner, limit: self.limit }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ExtendService<S> {
+    inner: S,
+    limit: Duration,
+}
+
+// Routes never fail (`Infallible`): saying so lets the router infer the layers around it.
+impl<S: tower::Service<Request, Error = Infallible>> tower::Service<Request> for ExtendService<S> {
+    type Response = S::Response;
+    type Error = Infallible;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> S::Future {
+        if let Some(d) = req.extensions().get::<Deadline>() {
+            d.extend_to(self.limit);
+        }
+        self.inner.call(req)
+    }
 }
 
 #[cfg(test)]
@@ -167,7 +202,7 @@ mod tests {
         };
         Router::new()
             .route("/slow", get(slow))
-            .route("/budgeted", get(slow).layer(axum::middleware::from_fn_with_state(Duration::from_secs(5), extend)))
+            .route("/budgeted", get(slow).layer(ExtendLayer::new(Duration::from_secs(5))))
             .route("/quick", get(|| async { "done" }))
             .layer(DeadlineLayer::new(LIMIT))
     }

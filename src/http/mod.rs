@@ -53,7 +53,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; s
 pub fn router(state: AppState, extra: Router) -> Router {
     let https = state.config.is_https();
     let sv = state.config.server.clone();
-    let compiling = axum::middleware::from_fn_with_state(deadline::compiling(&state.config), deadline::extend);
+    let compiling = deadline::ExtendLayer::compiling(&state.config);
     let app = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login_submit))
@@ -149,10 +149,10 @@ pub fn router(state: AppState, extra: Router) -> Router {
             get(plugin_pages::list)
                 .post(plugin_pages::upload)
                 .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 64 * 1024))
-                .layer(compiling.clone()),
+                .layer(compiling),
         )
         .route("/admin/plugins/{id}", get(plugin_pages::show))
-        .route("/admin/plugins/{id}/{action}", post(plugin_pages::act).layer(compiling.clone()))
+        .route("/admin/plugins/{id}/{action}", post(plugin_pages::act).layer(compiling))
         .nest("/api/v1", api::router(&state))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics_on_main))

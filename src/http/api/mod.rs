@@ -65,10 +65,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/mfa", get(me::mfa_status))
         .route("/password", post(me::password_change));
     // Routes that may compile a plugin have the compile budget's deadline (`http::deadline`).
-    let compiling = axum::middleware::from_fn_with_state(
-        crate::http::deadline::compiling(&state.config),
-        crate::http::deadline::extend,
-    );
+    let compiling = crate::http::deadline::ExtendLayer::compiling(&state.config);
     let admin = Router::new()
         .route("/settings", get(admin::settings_get).patch(admin::settings_patch))
         .route("/apps", get(admin::apps_list))
@@ -100,11 +97,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(plugins::list)
                 .post(plugins::upload)
                 .layer(DefaultBodyLimit::max(state.config.plugins.max_upload_bytes + 1024))
-                .layer(compiling.clone()),
+                .layer(compiling),
         )
         .route("/plugins/{plugin}", get(plugins::show).delete(plugins::delete))
         .route("/plugins/{plugin}/assignments/{scope}", put(plugins::assign).delete(plugins::unassign))
-        .route("/plugins/{plugin}/test", post(plugins::test).layer(compiling.clone()))
+        .route("/plugins/{plugin}/test", post(plugins::test).layer(compiling))
         .route("/plugins/{plugin}/replay", post(plugins::replay).layer(compiling))
         .route("/plugin-decisions", get(plugins::decisions))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::guards::admin_layer));
