@@ -18,7 +18,8 @@
 //! each database and algorithm, driven in turn by the peer's own load tool
 //! (`../shared/bench-peer/oidc-load.mjs`: refresh chains, client credentials grants with 64 at
 //! once, and full password logins), in one table with the ratios to the peer and the share of
-//! the Argon2id ceiling measured here.
+//! the Argon2id ceiling measured here; then the refresh chains and the logins at once (two load
+//! tools), as a deployment has them, with the errors either met.
 //!
 //! Run: `cargo bench --bench token_endpoint` (env: BENCH_SECONDS=10, BENCH_CHAINS=64;
 //! BENCH_PEER=0 skips the side-by-side run, BENCH_PEER=only runs nothing else,
@@ -174,26 +175,56 @@ impl Peer {
     /// where the machine's processor time went over the run.
     fn load(&self, mode: &str, args: &[String], server_pid: u32) -> (serde_json::Value, Split) {
         let before = Sample::take(server_pid);
-        let out = std::process::Command::new("node")
-            .arg(self.dir.join("oidc-load.mjs"))
-            .arg(mode)
-            .args(args)
-            .output()
-            .expect("run the load tool");
+        let out = self.spawn(mode, args).wait_with_output().expect("run the load tool");
         let mut split = Sample::take(server_pid).since(&before);
-        assert!(out.status.success(), "{mode} failed: {}", String::from_utf8_lossy(&out.stderr));
         if mode == "mint" {
+            assert!(out.status.success(), "mint failed: {}", String::from_utf8_lossy(&out.stderr));
             return (serde_json::Value::Null, split);
         }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let result: serde_json::Value = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("RESULT "))
-            .and_then(|j| serde_json::from_str(j).ok())
-            .unwrap_or_else(|| panic!("{mode} gave no result: {}", String::from_utf8_lossy(&out.stderr)));
+        let result = load_result(mode, &out);
         split.load_tool = result["loadgen_cpu_pct"].as_f64().unwrap_or(0.0);
         (result, split)
     }
+
+    /// Runs two load tools at once (a mixed load: refresh chains beside a sign-in flood);
+    /// returns both results and where the machine's time went, the load tool's share being
+    /// both tools' together.
+    fn load_together(
+        &self,
+        (a_mode, a_args): (&str, &[String]),
+        (b_mode, b_args): (&str, &[String]),
+        server_pid: u32,
+    ) -> ([serde_json::Value; 2], Split) {
+        let before = Sample::take(server_pid);
+        let (a, b) = (self.spawn(a_mode, a_args), self.spawn(b_mode, b_args));
+        let a = a.wait_with_output().expect("run the load tool");
+        let b = b.wait_with_output().expect("run the load tool");
+        let mut split = Sample::take(server_pid).since(&before);
+        let results = [load_result(a_mode, &a), load_result(b_mode, &b)];
+        split.load_tool = results.iter().map(|r| r["loadgen_cpu_pct"].as_f64().unwrap_or(0.0)).sum();
+        (results, split)
+    }
+
+    fn spawn(&self, mode: &str, args: &[String]) -> std::process::Child {
+        std::process::Command::new("node")
+            .arg(self.dir.join("oidc-load.mjs"))
+            .arg(mode)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run the load tool")
+    }
+}
+
+/// The `RESULT` line of a load tool's run.
+fn load_result(mode: &str, out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{mode} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_else(|| panic!("{mode} gave no result: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// Where the machine's processor time went over one run of the load tool, in per cent of one
@@ -260,6 +291,22 @@ struct SideBySide {
     cc: f64,
     cc_p99: f64,
     cc_split: Split,
+    /// Refresh chains and sign-ins at once (the same chains and concurrency as alone).
+    mixed: Mixed,
+}
+
+/// The mixed load's figures: refreshes and sign-ins side by side on one server, as a real
+/// deployment has them, where a sign-in flood and the refreshes share the database's writer
+/// and the machine.
+#[derive(Clone, Copy)]
+struct Mixed {
+    refresh: f64,
+    refresh_p99: f64,
+    logins: f64,
+    login_p99: f64,
+    /// Refreshes answered other than 2xx or not at all, and failed sign-ins.
+    errors: f64,
+    split: Split,
 }
 
 fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> SideBySide {
@@ -291,6 +338,17 @@ fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> Sid
     login.extend(["--concurrency", "16", "--duration", &seconds.to_string()].map(str::to_owned));
     let (l, login_split) = peer.load("login", &login, t.pid);
     let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    // Fresh chains: the refresh run above may have stopped some.
+    peer.load("mint", &mint, t.pid);
+    let ([mr, ml], mixed_split) = peer.load_together(("refresh", &refresh), ("login", &login), t.pid);
+    let mixed = Mixed {
+        refresh: num(&mr, "ok_per_s"),
+        refresh_p99: num(&mr, "p99_ms"),
+        logins: num(&ml, "ok_per_s"),
+        login_p99: num(&ml, "p99_ms"),
+        errors: num(&mr, "non2xx") + num(&mr, "errors") + num(&ml, "failed"),
+        split: mixed_split,
+    };
     SideBySide {
         refresh: num(&r, "ok_per_s"),
         refresh_p99: num(&r, "p99_ms"),
@@ -301,6 +359,7 @@ fn side_by_side_run(peer: &Peer, t: &Target, chains: usize, seconds: u64) -> Sid
         cc: num(&c, "ok_per_s"),
         cc_p99: num(&c, "p99_ms"),
         cc_split,
+        mixed,
     }
 }
 
@@ -510,7 +569,8 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
         "ms/login"
     );
     let pct = |v: f64| format!("{v:.0}%");
-    for (name, pg, run) in runs {
+    for (name, pg, run) in &runs {
+        let pg = *pg;
         let (r, c, l) = (run.refresh_split, run.cc_split, run.login_split);
         let pg_pct = |s: &Split| if pg { pct(s.postgres) } else { "—".to_owned() };
         println!(
@@ -530,6 +590,50 @@ fn side_by_side(pg: Option<&str>, chains: usize, seconds: u64) {
             pct(l.load_tool),
             pct(l.idle),
             l.server / 100.0 / run.logins.max(f64::EPSILON) * 1e3,
+        );
+    }
+    println!();
+    println!(
+        "Mixed: the {chains} refresh chains and the 16 concurrent sign-ins at once, each load tool as above, {seconds} s \
+         (the machine's time in per cent of one core)"
+    );
+    println!(
+        "{:<26} {:>10} {:>8} {:>8} | {:>9} {:>8} {:>10} | {:>7} | {:>7} {:>7} {:>7} {:>7}",
+        "target",
+        "refresh/s",
+        "× peer",
+        "p99 ms",
+        "logins/s",
+        "p99 ms",
+        "of Argon2",
+        "errors",
+        "server",
+        "PG",
+        "load",
+        "idle"
+    );
+    let peer_mixed = runs.first().map(|(_, _, r)| r.mixed);
+    for (i, (name, pg, run)) in runs.iter().enumerate() {
+        let m = run.mixed;
+        let ratio = match (i, peer_mixed) {
+            (1.., Some(p)) => format!("{:.2}×", m.refresh / p.refresh.max(f64::EPSILON)),
+            _ => "1.00×".to_owned(),
+        };
+        // The peer's sign-ins hash no password: only the refreshes compare.
+        println!(
+            "{:<26} {:>10.0} {:>8} {:>8.2} | {:>9.1} {:>8.1} {:>10} | {:>7.0} | {:>7} {:>7} {:>7} {:>7}",
+            name,
+            m.refresh,
+            ratio,
+            m.refresh_p99,
+            m.logins,
+            m.login_p99,
+            share((i > 0).then(|| m.logins / limit)),
+            m.errors,
+            pct(m.split.server),
+            if *pg { pct(m.split.postgres) } else { "—".to_owned() },
+            pct(m.split.load_tool),
+            pct(m.split.idle),
         );
     }
 }
